@@ -1,0 +1,35 @@
+"""cpts_geo: territorial diagnosis of French CPTS from communes, offline.
+
+Data flow: reference (COG 2026 communes) → members (listings) → perimeters → coverage →
+indicators → classification → report / map.
+"""
+
+from cpts_geo.codes import convert_table, normalise_codes, transition
+from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
+from cpts_geo.reference import (
+    COG_YEAR,
+    POPULATION_YEAR,
+    load_communes,
+    load_departements,
+    load_epci,
+    load_regions,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COG_YEAR",
+    "LOCAL_CRS",
+    "POPULATION_YEAR",
+    "area_km2",
+    "convert_table",
+    "load_communes",
+    "load_departements",
+    "load_epci",
+    "load_regions",
+    "local_crs",
+    "normalise_codes",
+    "split_by_zone",
+    "to_local",
+    "transition",
+]

