@@ -241,7 +241,9 @@ def _suggest_code(code: str) -> list[dict]:
     hit = postal.loc[postal["code_postal"] == code, "code"].tolist()
     for c in hit[:5]:
         out.append({"code": c, "nom": cur.at[c, "nom"] if c in cur.index else None, "why": "code postal"})
-    close = difflib.get_close_matches(code, cur.index.tolist(), n=3, cutoff=0.8)
+    dep = code[:3] if code.startswith("97") else code[:2]
+    same_dep = [c for c in cur.index if c.startswith(dep)]
+    close = difflib.get_close_matches(code, same_dep, n=3, cutoff=0.6)
     for c in close:
         if c not in hit:
             out.append({"code": c, "nom": cur.at[c, "nom"], "why": "code proche"})
@@ -374,15 +376,35 @@ def normalise_codes(
     if len(dep_list) != len(values):
         raise ValueError("codes and deps must have the same length")
     dep_list = [d.zfill(2) if d and d.isdigit() and len(d) < 2 else (d.upper() if d else None) for d in dep_list]
-    cache: dict[tuple, dict] = {}
-    rows = []
-    for v, d in zip(values, dep_list, strict=True):
-        key = (_as_text(v), d)
-        if key not in cache:
-            cache[key] = _normalise_one(v, d)
-        rows.append({"input": v, **cache[key]})
-    out = pd.DataFrame(rows, columns=["input", "code", "status", "message", "candidates"])
     cur = _current()
+    texts = pd.Series([_as_text(v) for v in values], dtype=object)
+    # fast path: well-formed current codes (the bulk of any listing)
+    kind = texts.map(cur["kind"])
+    fast = kind.notna().to_numpy()
+    out = pd.DataFrame(
+        {
+            "input": pd.Series(values, dtype=object),
+            "code": texts.where(fast, None),
+            "status": np.where(kind == "arrondissement", "arrondissement", "current"),
+            "message": "",
+            "candidates": [[] for _ in values],
+        }
+    )
+    arr = (kind == "arrondissement").to_numpy()
+    if arr.any():
+        parent_name = texts[arr].map(cur["parent"]).map(cur["nom"])
+        out.loc[arr, "message"] = texts[arr] + " est un arrondissement municipal de " + parent_name
+        out.loc[arr, "candidates"] = pd.Series([_candidates([c]) for c in texts[arr]], index=texts[arr].index)
+    cache: dict[tuple, dict] = {}
+    for i in np.flatnonzero(~fast):
+        key = (texts.iat[i], dep_list[i])
+        if key not in cache:
+            cache[key] = _normalise_one(values[i], dep_list[i])
+        res = cache[key]
+        out.at[i, "code"] = res["code"]
+        out.at[i, "status"] = res["status"]
+        out.at[i, "message"] = res["message"]
+        out.at[i, "candidates"] = res["candidates"]
     out["nom"] = out["code"].map(cur["nom"])
     out.attrs = {"cog": reference.COG_YEAR, "sources": {"history": reference.SOURCES["history"]}}
     return out
