@@ -134,7 +134,7 @@ def carry_labels(
 # Names
 # ------------------------------------------------------------------------------------------
 
-_ARTICLES = {"le", "la", "les", "l", "lès", "les"}
+_ARTICLES = {"le", "la", "les", "l", "lès"}
 
 
 def name_key(name: str) -> str:
@@ -440,6 +440,7 @@ def convert_table(
     tr = transition(from_year, to_year)
     tr = tr[tr["origin"].isin(df[code_col])]
     merged = df.merge(tr.rename(columns={"code": "_new"}), left_on=code_col, right_on="origin", how="left")
+    merged["_old"] = merged[code_col]
     hit = merged["origin"].notna()
     merged.loc[hit, code_col] = merged.loc[hit, "_new"]
     merged["ratio"] = merged["ratio"].fillna(1.0)
@@ -447,9 +448,9 @@ def convert_table(
         merged[c] = merged[c] * merged["ratio"]
     out = merged.groupby(code_col, as_index=False, sort=True)[value_cols].sum()
     fusions = {
-        k: sorted(g["origin"].unique().tolist())
-        for k, g in tr.groupby("code")
-        if g["origin"].nunique() > 1 or (g["origin"] != k).any()
+        k: sorted(g["_old"].unique().tolist())
+        for k, g in merged[merged[code_col].isin(tr["code"])].groupby(code_col)
+        if g["_old"].nunique() > 1 or (g["_old"] != k).any()
     }
     splits = {k: dict(zip(g["code"], g["ratio"].round(6), strict=True)) for k, g in tr.groupby("origin") if len(g) > 1}
     valid_to = set(_current().index) if to_year == reference.COG_YEAR else None

@@ -246,7 +246,7 @@ def build_communes(shared: Path, wheel: Path, tgz: Path) -> tuple[gpd.GeoDataFra
     t23 = pd.read_csv(shared / "cogugaison" / "table_supracom_2023.csv", dtype=str).set_index("CODGEO")
     t24 = pd.read_csv(shared / "cogugaison" / "table_supracom_2024.csv", dtype=str).set_index("CODGEO")
     pop24 = pd.read_csv(shared / "cogugaison" / "cog2024_communes_pop.csv", dtype={"CODGEO": str}).set_index("CODGEO")["POP"]
-    from cpts_geo.codes import carry_labels  # noqa: PLC0415
+    from cpts_geo.codes import carry_labels
 
     conv_report = {}
     for col, series, year, weights in [
