@@ -4,6 +4,17 @@ Data flow: reference (COG 2026 communes) → members (listings) → perimeters �
 indicators → classification → report / map.
 """
 
+from cpts_geo.classification import (
+    aav_profile,
+    aci_band,
+    aci_funding,
+    aci_margin,
+    classify,
+    density_profile,
+    igas_type,
+    irdes_profile,
+    read_irdes_typology,
+)
 from cpts_geo.codes import convert_table, normalise_codes, transition
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
 from cpts_geo.reference import (
@@ -21,14 +32,23 @@ __all__ = [
     "COG_YEAR",
     "LOCAL_CRS",
     "POPULATION_YEAR",
+    "aav_profile",
+    "aci_band",
+    "aci_funding",
+    "aci_margin",
     "area_km2",
+    "classify",
     "convert_table",
+    "density_profile",
+    "igas_type",
+    "irdes_profile",
     "load_communes",
     "load_departements",
     "load_epci",
     "load_regions",
     "local_crs",
     "normalise_codes",
+    "read_irdes_typology",
     "split_by_zone",
     "to_local",
     "transition",
