@@ -150,7 +150,7 @@ def aci_margin(population: pd.Series | np.ndarray | list | float,
 
 
 def _fmt(x: float) -> str:
-    return f"{int(round(x)):,}".replace(",", "\u202f")
+    return f"{int(round(x)):,}".replace(",", " ")
 
 
 def aci_funding(band: pd.Series | np.ndarray | list | int, item: str = "aci2019_fonctionnement") -> pd.Series:

@@ -1,0 +1,315 @@
+"""Classification: ACI band and margin, sourced ACI amounts, IGAS type, density / AAV profiles
+on the real sample listing, IRDES typology loader on fixtures in the published layouts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import cpts_geo as cg
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "irdes"
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _read_listing(path: Path) -> pd.DataFrame:
+    """One row per CPTS with the tuple of its COG 2026 codes."""
+    try:
+        from cpts_geo.members import read_members
+    except ImportError:  # members helper not shipped yet
+        read_members = None
+    if read_members is not None:
+        members = read_members(path)[["cpts", "code"]]
+    else:
+        raw = pd.read_csv(path, dtype=str)
+        norm = cg.normalise_codes(raw["code_insee"])
+        assert norm["code"].notna().all()
+        members = pd.DataFrame({"cpts": raw["cpts"], "code": norm["code"]})
+    return members.groupby("cpts", sort=True)["code"].agg(lambda s: tuple(dict.fromkeys(s))).rename("codes").reset_index()
+
+
+@pytest.fixture(scope="module")
+def perimeters(sample_listing) -> pd.DataFrame:
+    return _read_listing(sample_listing)
+
+
+@pytest.fixture(scope="module")
+def classified(perimeters) -> pd.DataFrame:
+    return cg.classify(perimeters)
+
+
+@pytest.fixture(scope="module")
+def ref(communes) -> pd.DataFrame:
+    return pd.DataFrame(communes.drop(columns="geometry")).set_index("code")
+
+
+# ------------------------------------------------------------------------------------------
+# ACI band, margin, funding
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("population", "band"),
+    [(0, 1), (39_999, 1), (40_000, 2), (79_999, 2), (80_000, 3), (174_999, 3), (175_000, 4), (2_000_000, 4)],
+)
+def test_aci_band_boundaries_upper_rule(population, band):
+    assert int(np.atleast_1d(cg.aci_band(population))[0]) == band
+
+
+def test_aci_band_boundary_rule_is_configurable():
+    pops = [40_000, 80_000, 175_000]
+    assert list(cg.aci_band(pops, boundary_upper=True)) == [2, 3, 4]
+    assert list(cg.aci_band(pops, boundary_upper=False)) == [1, 2, 3]
+    assert list(cg.aci_band([25_000, 25_001], bounds=(25_000,))) == [2, 2]
+    assert list(cg.aci_band([np.nan])) == [0]
+
+
+def test_thesis_cpts_bands():
+    """The seven CPTS of a 2019 thesis and the size band they were given."""
+    thesis = {"A1": (180_000, 4), "A2": (196_000, 4), "A3": (128_231, 3), "B1": (28_531, 1),
+              "B2": (45_987, 2), "C1": (58_582, 2), "C2": (32_688, 1)}
+    pops = [p for p, _ in thesis.values()]
+    assert list(cg.aci_band(pops)) == [b for _, b in thesis.values()]
+    out = cg.classify(pd.DataFrame({"cpts": list(thesis), "codes": [("05061",)] * 7, "population": pops}))
+    assert out["aci_label"].tolist() == [f"Taille {b}" for _, b in thesis.values()]
+
+
+def test_aci_margin_to_nearest_boundary():
+    m = cg.aci_margin([79_500, 80_500, 40_000, 128_231, np.nan])
+    assert m["aci_band"].tolist() == [2, 3, 2, 3, 0]
+    assert m["aci_bound_nearest"].tolist()[:4] == [80_000, 80_000, 40_000, 175_000]
+    assert m["aci_margin"].tolist()[:4] == [-500, 500, 0, 128_231 - 175_000]
+    assert m["aci_band_if_crossed"].tolist()[:4] == [3, 2, 1, 4]
+    assert "500" in m.loc[0, "aci_margin_text"] and "taille 3" in m.loc[0, "aci_margin_text"]
+    assert m.loc[4, "aci_margin_text"] == "population inconnue"
+    assert pd.isna(m.loc[4, "aci_margin"])
+
+
+def test_aci_funding_comes_from_sourced_parameter_file():
+    params = json.loads((cg.reference.data_dir() / "classification" / "aci_cpts.json").read_text())
+    for item in params["funding"]:
+        assert item["source"] and item["version"]
+    assert params["excluded"], "unsourced amounts must be listed with a reason"
+    assert all(e["reason"] for e in params["excluded"])
+    amounts = cg.aci_funding([1, 2, 3, 4, 0])
+    expected = params["funding"][0]["amounts"]
+    assert amounts.tolist()[:4] == [expected[str(b)] for b in (1, 2, 3, 4)]
+    assert amounts.iloc[:4].is_monotonic_increasing
+    assert pd.isna(amounts.iloc[4])
+    with pytest.raises(KeyError, match="not sourced"):
+        cg.aci_funding([1], item="avenant2_fonctionnement")
+
+
+# ------------------------------------------------------------------------------------------
+# IGAS 2018
+# ------------------------------------------------------------------------------------------
+
+
+def test_igas_type_and_viable_warning():
+    t = cg.igas_type([29_999, 30_000, 80_000, 80_001, 19_999, 20_000, 100_000, 100_001])
+    assert t["igas_type"].tolist() == ["rural", "semi-rural / périurbain", "semi-rural / périurbain", "urbain",
+                                       "rural", "rural", "urbain", "urbain"]
+    assert t["igas_viable"].tolist() == [True, True, True, True, False, True, True, False]
+    assert "20 000" in t.loc[4, "igas_warning"] and "IGAS" in t.loc[4, "igas_warning"]
+    assert t.loc[5, "igas_warning"] is None or pd.isna(t.loc[5, "igas_warning"])
+    assert "100 000" in t.loc[7, "igas_warning"]
+
+
+# ------------------------------------------------------------------------------------------
+# Density and AAV profiles on the real sample listing
+# ------------------------------------------------------------------------------------------
+
+
+def test_density_profile_of_sample_cpts_sums_to_100(classified):
+    assert len(classified) == 18
+    s7 = classified[[f"dens7_{i}" for i in range(1, 8)] + ["dens7_unknown"]].sum(axis=1)
+    s3 = classified[["dens_urbain_dense", "dens_intermediaire", "dens_rural"]].sum(axis=1)
+    np.testing.assert_allclose(s7, 100.0)
+    np.testing.assert_allclose(s3, 100.0)
+    aav = classified[["aav_pole", "aav_couronne", "aav_hors_attraction", "cateaav_unknown"]].sum(axis=1)
+    np.testing.assert_allclose(aav, 100.0)
+    assert (classified["dens7_unknown"] == 0).all()
+
+
+def test_density_profile_matches_reference_by_hand(classified, perimeters, ref):
+    """Recompute the shares of every CPTS directly from the reference columns."""
+    for row in perimeters.itertuples():
+        units = ref.loc[list(row.codes)]
+        pop = units["population"].astype(float)
+        got = classified.set_index("cpts").loc[row.cpts]
+        dense = pop[units["dens7"] == 1].sum() / pop.sum() * 100
+        rural = pop[units["dens7"] >= 5].sum() / pop.sum() * 100
+        couronne = pop[units["cateaav2020"] == "20"].sum() / pop.sum() * 100
+        assert got["dens_urbain_dense"] == pytest.approx(dense)
+        assert got["dens_rural"] == pytest.approx(rural)
+        assert got["aav_couronne"] == pytest.approx(couronne)
+        assert got["population"] == units["population"].sum()
+
+
+def test_grand_avignon_is_urban_and_mountain_cpts_rural(classified):
+    by = classified.set_index("cpts")
+    assert by.loc["CPTS du Grand Avignon", "dens_dominant"] == "Urbain dense"
+    assert by.loc["CPTS du Grand Avignon", "aci_band"] == 4
+    assert by.loc["CPTS Ubaye Serre-Ponçon", "dens_dominant"] == "Rural"
+    assert by.loc["CPTS Ubaye Serre-Ponçon", "igas_type"] == "rural"
+
+
+def test_arrondissements_carry_their_city_class(ref):
+    arr = ["13201", "13202", "13203"]
+    prof = cg.density_profile(arr)
+    assert ref.loc["13055", "dens7"] == 1
+    assert prof.loc[0, "dens_urbain_dense"] == pytest.approx(100.0)
+    aav = cg.aav_profile(arr)
+    assert aav.loc[0, "cateaav_11"] == pytest.approx(100.0)
+
+
+# ------------------------------------------------------------------------------------------
+# classify: inputs and outputs
+# ------------------------------------------------------------------------------------------
+
+
+def test_classify_single_proposed_territory_converts_old_codes(ref):
+    out = cg.classify(["04070", "05120", "Forcalquier (04)"])
+    assert len(out) == 1
+    assert set(out.loc[0, "codes"]) == {"04070", "05001", "04088"}
+    assert out.loc[0, "population"] == ref.loc[["04070", "05001", "04088"], "population"].sum()
+    assert out.attrs["classification"]["input"]["normalisation"]
+
+
+def test_classify_refuses_unknown_codes_with_the_value():
+    with pytest.raises(ValueError, match="04999"):
+        cg.classify(["04070", "04999"])
+    with pytest.raises(ValueError, match=r"CPTS X.*99999"):
+        cg.classify(pd.DataFrame({"cpts": ["CPTS X"], "codes": [("04070", "99999")]}))
+    with pytest.raises(KeyError, match="codes"):
+        cg.classify(pd.DataFrame({"cpts": ["CPTS X"]}))
+
+
+def test_classify_uses_given_population_and_keeps_geometry(perimeters, communes):
+    per = perimeters.copy()
+    per["population"] = 79_500
+    geoms = [communes.set_index("code").loc[list(c), "geometry"].union_all() for c in per["codes"]]
+    gper = gpd.GeoDataFrame(per, geometry=geoms, crs=communes.crs)
+    gper.attrs = {"cog": 2026}
+    out = cg.classify(gper)
+    assert isinstance(out, gpd.GeoDataFrame) and out.crs == communes.crs
+    assert (out["aci_band"] == 2).all() and (out["aci_margin"] == -500).all()
+    assert out.attrs["cog"] == 2026
+    meta = out.attrs["classification"]
+    assert "colonne 'population'" in meta["population"]
+    assert meta["aci_funding"]["source"] and meta["igas"]["source"] and meta["sources"]["dens7"]
+    json.dumps(meta, default=str)
+
+
+# ------------------------------------------------------------------------------------------
+# IRDES typologies (fixtures in the published layouts, fictional classes)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tv2019() -> pd.DataFrame:
+    return cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", "irdes_tv_2019", cog_year=2016,
+                                  tv_classes=FIX / "typo_tv_classes.csv")
+
+
+@pytest.fixture(scope="module")
+def com2025() -> pd.DataFrame:
+    return cg.read_irdes_typology(FIX / "typo_communes_2025.xlsx", "irdes_com_2025", cog_year=2024)
+
+
+def test_irdes_tv_loader_converts_cog_and_keeps_every_row(tv2019, ref):
+    rep = tv2019.attrs["report"]
+    raw = pd.read_csv(FIX / "tvs_communes_2016.csv", sep=";", dtype=str)
+    assert rep["rows_read"] == len(raw) == rep["rows_used"] + len(rep["refused"])
+    changed = set(cg.transition(2016)["origin"]) & set(raw["INSEE_COM"])
+    assert rep["converted_codes"] == len(changed) > 0
+    assert set(tv2019["code"]) <= set(ref.index)
+    assert not set(tv2019["code"]) & changed - set(ref.index)
+    np.testing.assert_allclose(tv2019.groupby("code")["weight"].sum(), 1.0)
+    # Aubessagne (05039) = Chauffayer + 05043 + 05141, whose territoires de vie have different classes
+    assert set(rep["units_with_several_classes"]) == {"05039"}
+    w = tv2019[tv2019["code"] == "05039"].set_index("classe")["weight"]
+    assert len(w) == 2 and sorted(w.round(4)) == [0.3333, 0.6667]
+    assert tv2019.attrs["labels"][2] == "Marges rurales, peu attractives et aux populations fragiles"
+    assert len(tv2019.attrs["labels"]) == 6 and len(tv2019.attrs["colors"]) == 6
+
+
+def test_irdes_profile_of_sample_cpts(tv2019, perimeters, classified, ref):
+    out = cg.classify(perimeters, irdes=tv2019)
+    cols = [f"irdes_{k}" for k in range(1, 7)] + ["irdes_unclassified"]
+    np.testing.assert_allclose(out[cols].sum(axis=1), 100.0)
+    # by hand: commune → territoire de vie → class for a CPTS without converted codes
+    tvs = pd.read_csv(FIX / "tvs_communes_2016.csv", sep=";", dtype=str).set_index("INSEE_COM")["Code_TVS"]
+    cls = pd.read_csv(FIX / "typo_tv_classes.csv", sep=";", dtype=str).set_index("TV")["CLASSE"].astype(int)
+    row = out.set_index("cpts").loc["CPTS du Gapençais"]
+    codes = list(perimeters.set_index("cpts").loc["CPTS du Gapençais", "codes"])
+    assert set(codes) <= set(tvs.index)
+    pop = ref.loc[codes, "population"].astype(float)
+    by_class = pop.groupby(tvs.loc[codes].map(cls).to_numpy()).sum() / pop.sum() * 100
+    for k, share in by_class.items():
+        assert row[f"irdes_{k}"] == pytest.approx(share)
+    assert row["irdes_class"] == by_class.idxmax()
+    assert row["irdes_share"] == pytest.approx(by_class.max())
+    assert row["irdes_label"] == tv2019.attrs["labels"][by_class.idxmax()]
+    assert row["irdes_color"] == tv2019.attrs["colors"][by_class.idxmax()]
+    # CPTS of Vaucluse are outside the fixture (04 and 05 only): unclassified, no dominant class
+    avi = out.set_index("cpts").loc["CPTS du Grand Avignon"]
+    assert avi["irdes_unclassified"] == pytest.approx(100.0) and pd.isna(avi["irdes_class"])
+
+
+def test_irdes_2025_commune_typology_splits_and_plm(com2025, ref):
+    assert com2025.attrs["labels"][3] == "Libellé de test 3"  # labels read from the file
+    assert "typo_communes_2025.xlsx" in com2025.attrs["labels_source"]
+    raw = pd.read_excel(FIX / "typo_communes_2025.xlsx", dtype=str).set_index("CODGEO")
+    # 15141 (Neussargues-Moissac, COG 2024) was split in 2025: every part takes its class
+    parts = cg.transition(2024).query("origin == '15141'")["code"]
+    got = com2025.set_index("code").loc[list(parts), "classe"]
+    assert (got == int(raw.loc["15141", "CLASSE"])).all()
+    # the file has Marseille whole: its arrondissements take the city's class
+    marseille = int(raw.loc["13055", "CLASSE"])
+    out = cg.classify(["13201", "13205"], irdes2025=com2025)
+    assert out.loc[0, "irdes25_class"] == marseille
+    assert out.loc[0, f"irdes25_{marseille}"] == pytest.approx(100.0)
+
+
+def test_irdes_bad_class_names_file_row_and_value(tmp_path):
+    bad = pd.read_csv(FIX / "typo_tv_classes.csv", sep=";", dtype=str)
+    bad.loc[3, "CLASSE"] = "9"
+    path = tmp_path / "classes_bad.csv"
+    bad.to_csv(path, sep=";", index=False)
+    with pytest.raises(ValueError, match=r"classes_bad\.csv.*'9'"):
+        cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", cog_year=2016, tv_classes=path)
+    com = pd.DataFrame({"CODGEO": ["04070", "04088"], "CLASSE": ["1", "x"]})
+    com.to_csv(tmp_path / "com.csv", index=False)
+    with pytest.raises(ValueError, match=r"com\.csv, ligne 3 : classe 'x'"):
+        cg.read_irdes_typology(tmp_path / "com.csv", "irdes_com_2025", cog_year=2024)
+
+
+def test_irdes_unreadable_codes_are_refused_with_a_reason(tmp_path):
+    com = pd.DataFrame({"CODGEO": ["04070", "4088", "ABCDE", "04999"], "CLASSE": ["1", "2", "3", "4"]})
+    com.to_csv(tmp_path / "com.csv", index=False)
+    with pytest.warns(UserWarning, match="refusée"):
+        t = cg.read_irdes_typology(tmp_path / "com.csv", "irdes_com_2025", cog_year=2024)
+    rep = t.attrs["report"]
+    assert set(t["code"]) == {"04070", "04088"}  # leading zero restored
+    assert {r["value"] for r in rep["refused"]} == {"ABCDE", "04999"}
+    assert {r["row"] for r in rep["refused"]} == {4, 5}
+    assert rep["rows_read"] == 4
+
+
+def test_irdes_missing_territoire_de_vie_is_an_error(tmp_path):
+    cls = pd.read_csv(FIX / "typo_tv_classes.csv", sep=";", dtype=str).iloc[1:]
+    cls.to_csv(tmp_path / "cls.csv", sep=";", index=False)
+    with pytest.raises(ValueError, match=r"tvs_communes_2016\.csv, ligne \d+ : territoire de vie"):
+        cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", cog_year=2016, tv_classes=tmp_path / "cls.csv")
+    with pytest.raises(KeyError, match="typologie"):
+        cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", "irdes_2030")
