@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from importlib import resources
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -43,7 +43,12 @@ def data_dir() -> Path:
     repo = Path(__file__).resolve().parent.parent / "data"
     if (repo / "communes" / "communes.parquet").exists():
         return repo
-    return Path(str(resources.files("cpts_geo") / "_data"))
+    installed = Path(sys.prefix) / "share" / "cpts_geo"
+    if (installed / "communes" / "communes.parquet").exists():
+        return installed
+    raise FileNotFoundError(
+        "cpts_geo reference data not found: set CPTS_GEO_DATA to the data/ folder of a cpts_geo checkout"
+    )
 
 
 @functools.cache
