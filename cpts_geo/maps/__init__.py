@@ -1,0 +1,20 @@
+"""Coverage maps of a CPTS diagnosis: interactive (folium, offline) and static (matplotlib, A4).
+
+- :func:`coverage_map` → ``folium.Map`` (see :mod:`cpts_geo.maps.interactive`)
+- :func:`static_map` → matplotlib ``Figure`` for print (see :mod:`cpts_geo.maps.static`)
+- :func:`write_maps` writes HTML, PNG and PDF into a folder (used by ``cpts-geo coverage --out``)
+- :func:`build_layers`: the simplified, dissolved layers both maps draw
+"""
+
+from cpts_geo.maps.interactive import coverage_map, credits_text, html_size, save_html
+from cpts_geo.maps.layers import MapLayers, build_layers, default_tolerance
+
+__all__ = [
+    "MapLayers",
+    "build_layers",
+    "coverage_map",
+    "credits_text",
+    "default_tolerance",
+    "html_size",
+    "save_html",
+]

@@ -1,0 +1,404 @@
+"""Interactive coverage map (folium / Leaflet) that works offline.
+
+Leaflet 1.9.4 is vendored under ``cpts_geo/maps/vendor/leaflet`` (BSD-2-Clause) and inlined in
+the page, so the HTML file opens without internet: no CDN, no tiles by default (blank
+background); ``tiles=`` adds an online tile provider. The page exposes ``window.cptsGeo``
+(``map``, ``layers``) for scripting and tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+import cpts_geo
+from cpts_geo import reference
+from cpts_geo.maps import style as st
+from cpts_geo.maps.layers import MapLayers, build_layers
+
+VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
+BACKGROUND = "#eef0f2"
+#: layer keys (window.cptsGeo.layers) → French names shown in the layer control
+LAYER_NAMES = {
+    "departements": "Limites départementales",
+    "perimetres": "Périmètres des CPTS",
+    "chevauchements": "Chevauchements",
+    "zones_blanches": "Zones blanches",
+    "communes": "Limites communales",
+}
+#: perimeter columns shown as such in popups; any other numeric column is an indicator
+_STANDARD = {"cpts", "stage", "codes", "n_units", "population", "area_km2", "density", "deps",
+             "regs", "epci_full", "epci_partial", "n_parts", "enclaves", "shared_units", "band",
+             "geometry", "zone_crs", "date"}
+
+
+@functools.cache
+def _leaflet_assets() -> tuple[str, str]:
+    """(JS, CSS) of the vendored Leaflet, CSS images inlined as data URIs."""
+    js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
+    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(m: re.Match) -> str:
+        data = base64.b64encode((VENDOR / m.group(1)).read_bytes()).decode()
+        return f"url(data:image/png;base64,{data})"
+
+    css = re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+    return js, css
+
+
+def credits_text(meta: dict) -> str:
+    """Source credits (French) of a coverage map."""
+    listing = meta.get("listing_source") or "source non renseignée"
+    date = meta.get("listing_date") or "date non renseignée"
+    return (f"Contours : IGN ADMIN EXPRESS (Licence Ouverte) · Populations : INSEE, populations "
+            f"légales {meta.get('population_year', reference.POPULATION_YEAR)}, COG "
+            f"{meta.get('cog', reference.COG_YEAR)} · Liste des CPTS : {listing} ({date}) · "
+            f"cpts_geo {cpts_geo.__version__}")
+
+
+def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
+    frame = gpd.GeoDataFrame(props.reset_index(drop=True),
+                             geometry=gdf.geometry.reset_index(drop=True), crs=4326)
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    return frame.to_geo_dict(drop_id=True)
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _names_of(codes: tuple, names: pd.Series, limit: int) -> str:
+    shown = [f"{_esc(names.get(c, c))} ({c})" for c in codes[:limit]]
+    more = len(codes) - limit
+    text = ", ".join(shown)
+    return text + (f" … et {more} autres" if more > 0 else "")
+
+
+def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Series,
+                      indicators: dict[str, str], limit: int, pop_year: int) -> list[str]:
+    out = []
+    for i, row in enumerate(per.itertuples(index=False)):
+        r = row._asdict()
+        lines = [f"<b>{_esc(r['cpts'])}</b>"]
+        stage = r.get("stage")
+        lines.append(f"Stade : {_esc(stage) if stage is not None and not pd.isna(stage) else 'non renseigné'}")
+        lines.append(f"Population {pop_year} : {st.fmt_int(r.get('population'))} hab.")
+        if r.get("band") is not None and not pd.isna(r.get("band")):
+            lines.append(f"Taille ACI : {_esc(st.band_label(int(r['band'])))}")
+        if classes.title not in ("Stade du projet", "CPTS") and not classes.title.startswith("Taille"):
+            lines.append(f"{_esc(classes.title)} : {_esc(classes.labels.iloc[i])}")
+        if r.get("area_km2") is not None and not pd.isna(r.get("area_km2")):
+            lines.append(f"Superficie : {st.fmt_num(r['area_km2'])} km²")
+        if r.get("density") is not None and not pd.isna(r.get("density")):
+            lines.append(f"Densité : {st.fmt_num(r['density'])} hab./km²")
+        if r.get("deps") is not None:
+            lines.append(f"Départements : {_esc(', '.join(map(str, r['deps'])))}")
+        for col, label in indicators.items():
+            v = r.get(col)
+            if v is not None and not pd.isna(v):
+                lines.append(f"{_esc(label)} : {st.fmt_num(v, 2)}")
+        shared = r.get("shared_units")
+        if shared is not None and not (isinstance(shared, float) and pd.isna(shared)) and len(
+                tuple(shared) if not isinstance(shared, (int, float)) else ()):
+            lines.append(f"Communes partagées : {_names_of(tuple(shared), names, limit)}")
+        codes = tuple(r.get("codes") or ())
+        lines.append(f"Communes ({len(codes)}) : {_names_of(codes, names, limit)}")
+        out.append("<br>".join(lines))
+    return out
+
+
+class _Extras(MacroElement):
+    """Legend, title, commune search box, credits and the window.cptsGeo registry."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>
+.leaflet-container { background: {{ this.background }}; }
+.cg-box { background: rgba(255,255,255,.94); padding: 6px 9px; border-radius: 5px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.35); font: 12px/1.35 system-ui, sans-serif; color: #222; }
+.cg-legend { max-height: 60vh; overflow-y: auto; max-width: 290px; }
+.cg-legend h4 { margin: 0 0 4px; font-size: 13px; }
+.cg-legend .cg-row { display: flex; align-items: center; margin: 2px 0; }
+.cg-legend .cg-sw { width: 18px; height: 12px; margin-right: 6px; flex: none;
+  border: 1px solid #303030; }
+.cg-title { position: absolute; top: 8px; left: 50%; transform: translateX(-50%); z-index: 800;
+  font: 600 15px system-ui, sans-serif; pointer-events: none; max-width: 60%; text-align: center; }
+.leaflet-control-attribution { max-width: 62vw; font-size: 10px; line-height: 1.3; }
+.cg-search input { width: 210px; font-size: 12px; padding: 3px; }
+.cg-search .cg-msg { color: #a00; font-size: 11px; }
+</style>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+(function() {
+  var map = {{ this._parent.get_name() }};
+  var data = {{ this.payload|tojson }};
+  var layers = {};
+  {% for key, name in this.layer_vars.items() %}layers[{{ key|tojson }}] = {{ name }};
+  {% endfor %}
+  // white-zone hatching: an SVG pattern referenced as fill="url(#cg-hatch)"
+  var defs = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  defs.setAttribute('style', 'position:absolute;width:0;height:0');
+  defs.innerHTML = '<defs><pattern id="cg-hatch" patternUnits="userSpaceOnUse" width="8" height="8"' +
+    ' patternTransform="rotate(45)"><rect width="8" height="8" fill="' + data.white.fill + '"/>' +
+    '<line x1="0" y1="0" x2="0" y2="8" stroke="' + data.white.edge + '" stroke-width="2.5"/></pattern></defs>';
+  document.body.appendChild(defs);
+
+  var title = L.DomUtil.create('div', 'cg-title cg-box', map.getContainer());
+  title.textContent = data.title;
+
+  var legend = L.control({position: 'bottomright'});
+  legend.onAdd = function() {
+    var div = L.DomUtil.create('div', 'cg-box cg-legend');
+    div.id = 'cg-legend';
+    var h = document.createElement('h4'); h.textContent = data.legend.title; div.appendChild(h);
+    data.legend.rows.forEach(function(r) {
+      var row = L.DomUtil.create('div', 'cg-row', div);
+      var sw = L.DomUtil.create('span', 'cg-sw', row);
+      sw.style.background = r.fill; sw.style.borderColor = r.edge || '#303030';
+      if (r.dash) { sw.style.borderStyle = 'dashed'; sw.style.borderWidth = '2px'; }
+      if (r.hatch) { sw.style.background = 'repeating-linear-gradient(45deg,' + r.edge +
+        ' 0 2px,#fff 2px 6px)'; }
+      var t = L.DomUtil.create('span', '', row); t.textContent = r.label;
+    });
+    if (data.legend.note) { var n = L.DomUtil.create('div', '', div); n.style.fontStyle = 'italic';
+      n.textContent = data.legend.note; }
+    L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  legend.addTo(map);
+
+  // commune search box (offline: the index is embedded in the page)
+  function norm(s) { return s.normalize('NFD').replace(/[\\u0300-\\u036f]/g, '').toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ').replace(/\\bst\\b/g, 'saint').replace(/\\bste\\b/g, 'sainte').trim(); }
+  var idx = data.search.map(function(c) { return {c: c, k: norm(c[0]), code: c[1]}; });
+  function find(q) {
+    var k = norm(q), code = (q.match(/\\b(\\d[\\dAB]\\d{3})\\b/i) || [])[1];
+    if (code) { var byCode = idx.filter(function(e) { return e.code === code.toUpperCase(); });
+      if (byCode.length) return byCode[0].c; }
+    var name = norm(q.replace(/\\(.*\\)/, ''));
+    var exact = idx.filter(function(e) { return e.k === name; });
+    if (exact.length) return exact[0].c;
+    var start = idx.filter(function(e) { return e.k.indexOf(name) === 0; });
+    return start.length ? start[0].c : null;
+  }
+  var search = L.control({position: 'topleft'});
+  search.onAdd = function() {
+    var div = L.DomUtil.create('div', 'cg-box cg-search');
+    div.innerHTML = '<label for="cg-q">Rechercher une commune</label><br>' +
+      '<input id="cg-q" list="cg-communes" placeholder="Nom ou code INSEE" autocomplete="off">' +
+      '<datalist id="cg-communes"></datalist><div class="cg-msg"></div>';
+    var dl = div.querySelector('datalist');
+    data.search.forEach(function(c) { var o = document.createElement('option');
+      o.value = c[0] + ' (' + c[1] + ')'; dl.appendChild(o); });
+    var input = div.querySelector('input'), msg = div.querySelector('.cg-msg');
+    function go() {
+      var c = find(input.value); msg.textContent = '';
+      if (!c) { msg.textContent = 'Commune introuvable dans la zone cartographiée'; return; }
+      var b = c[4]; map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 12});
+      var cp = c[3].length ? 'CPTS : ' + c[3].join(', ') : 'Zone blanche : aucune CPTS';
+      L.popup().setLatLng([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(
+        '<b>' + c[0] + '</b> (' + c[1] + ')<br>Population ' + data.pop_year + ' : ' + c[2] +
+        ' hab.<br>' + cp).openOn(map);
+      window.cptsGeo.lastSearch = c;
+    }
+    L.DomEvent.on(input, 'change', go);
+    L.DomEvent.on(input, 'keydown', function(e) { if (e.key === 'Enter') go(); });
+    L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  search.addTo(map);
+
+  map.attributionControl.addAttribution(data.credits);
+  window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
+                    search: find, searchBox: search};
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, payload: dict, layer_vars: dict[str, str], background: str) -> None:
+        super().__init__()
+        self._name = "CptsGeoExtras"
+        self.payload = payload
+        self.layer_vars = layer_vars
+        self.background = background
+
+
+def _inline_leaflet(m: folium.Map) -> None:
+    """Replace folium's CDN links (Leaflet, jQuery, Bootstrap, fonts) by inlined Leaflet."""
+    m.default_js = []
+    m.default_css = []
+    js, css = _leaflet_assets()
+    m.get_root().header.add_child(
+        Element(f"<style>{css}</style>\n<script>{js}</script>"), name="cpts_geo_leaflet")
+
+
+_ON_EACH = folium.JsCode("""function(feature, layer) {
+  var p = feature.properties;
+  if (p.tt) layer.bindTooltip(p.tt, {sticky: true});
+  if (p.pp) layer.bindPopup(p.pp, {maxWidth: 380, maxHeight: 320});
+  layer.on('mouseover', function() { layer.setStyle({weight: (p.style.weight || 1) + 2}); });
+  layer.on('mouseout', function() { layer.setStyle({weight: p.style.weight || 1}); });
+}""")
+
+
+def coverage_map(
+    diagnosis: Any,
+    color_by: str | None = "auto",
+    *,
+    tiles: str | None = None,
+    communes: bool | None = None,
+    tolerance_m: float | None = None,
+    title: str | None = None,
+    indicators: dict[str, str] | None = None,
+    max_listed_communes: int = 80,
+    layers: MapLayers | None = None,
+) -> folium.Map:
+    """Interactive map of a coverage diagnosis (``cpts_geo.diagnose``), working offline.
+
+    - ``color_by``: ``"stage"``, ``"band"`` (ACI size band), ``"cpts"``, any column of the
+      perimeters (e.g. ``"irdes"``), or ``"auto"`` (stage when known, else one colour per CPTS).
+    - ``tiles``: None (default) = blank background, no network; or a folium / xyzservices tile
+      provider name ("OpenStreetMap", "CartoDB positron") that needs the internet.
+    - ``communes``: add the commune boundaries layer (hidden until ticked); None = only when the
+      area has ≤ 5,000 units.
+    - ``tolerance_m``: simplification tolerance in metres of the local projected CRS
+      (None = automatic, see :func:`cpts_geo.maps.layers.default_tolerance`).
+    - ``indicators``: perimeter columns shown in popups (column → French label); None = every
+      numeric column beyond the standard ones.
+
+    Layers: départements, périmètres (coloured by class), chevauchements, zones blanches
+    (hatched), communes. French legend, layer control, tooltips and popups, commune search box,
+    credits (IGN ADMIN EXPRESS, INSEE populations légales, the listing's source and date).
+    """
+    lay = layers if layers is not None else build_layers(diagnosis, tolerance_m)
+    meta = lay.meta
+    pop_year = int(meta.get("population_year", reference.POPULATION_YEAR))
+    per = lay.perimeters
+    per = per[per.geometry.notna()].reset_index(drop=True)
+    classes = st.classify(per, color_by)
+    if indicators is None:
+        indicators = {c: c for c in per.columns
+                      if c not in _STANDARD and pd.api.types.is_numeric_dtype(per[c])
+                      and not pd.api.types.is_bool_dtype(per[c])}
+    ref_names = reference.load_communes().set_index("code")["nom"]
+
+    minx, miny, maxx, maxy = lay.units.total_bounds if len(lay.units) else per.total_bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=8, tiles=None,
+                   control_scale=True, zoom_snap=0.25)
+    _inline_leaflet(m)
+    if tiles:
+        folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
+
+    layer_vars: dict[str, str] = {}
+
+    def add(key: str, gdf: gpd.GeoDataFrame, props: pd.DataFrame, show: bool = True,
+            **options: Any) -> None:
+        gj = folium.GeoJson(_geojson(gdf, props), name=LAYER_NAMES[key], show=show,
+                            on_each_feature=_ON_EACH, **options)
+        gj.add_to(m)
+        layer_vars[key] = gj.get_name()
+
+    if communes is None:
+        communes = len(lay.units) <= 5000
+    if communes:
+        u = lay.units
+        tt = [f"{_esc(n)} ({c})<br>{st.fmt_int(p)} hab. · "
+              + (_esc(", ".join(cp)) if len(cp) else "aucune CPTS")
+              for n, c, p, cp in zip(u["nom"], u["code"], u["population"], u["cpts"], strict=True)]
+        style = {"color": "#606060", "weight": 0.5, "fill": True, "fillOpacity": 0,
+                 "dashArray": "2 2"}
+        add("communes", u, pd.DataFrame({"code": u["code"].to_numpy(), "tt": tt,
+                                         "style": [style] * len(u)}), show=False)
+
+    pstyles = [{"color": st.PERIMETER_EDGE, "weight": 1.2, "fillColor": c, "fillOpacity": 0.6}
+               for c in classes.colors]
+    ptt = [f"<b>{_esc(n)}</b><br>{_esc(lab)}"
+           for n, lab in zip(per["cpts"], classes.labels, strict=True)]
+    ppp = _perimeter_popups(per, classes, ref_names, indicators, max_listed_communes, pop_year)
+    add("perimetres", per, pd.DataFrame({"cpts": per["cpts"].to_numpy(), "classe": classes.labels
+                                          .to_numpy(), "tt": ptt, "pp": ppp, "style": pstyles}))
+
+    ov = lay.overlaps
+    ostyle = {"color": st.OVERLAP["edge"], "weight": 2, "fillColor": st.OVERLAP["fill"],
+              "fillOpacity": 0.55}
+    ott = [f"<b>Chevauchement</b> ({int(k)} CPTS)<br>{_esc(c)}<br>{int(n)} commune(s), "
+           f"{st.fmt_int(p)} hab." for c, k, n, p in
+           zip(ov["cpts"], ov["n_cpts"], ov["n_units"], ov["population"], strict=True)]
+    add("chevauchements", ov, pd.DataFrame({"cpts": ov["cpts"].to_numpy(), "tt": ott,
+                                             "pp": ott, "style": [ostyle] * len(ov)}))
+
+    wz = lay.white_zones
+    wstyle = {"color": st.WHITE_ZONE["edge"], "weight": 1.5, "dashArray": "5 3",
+              "fillColor": "url(#cg-hatch)", "fillOpacity": 0.9}
+    wcodes = wz["codes"] if "codes" in wz else pd.Series([()] * len(wz))
+    wtt = [f"<b>Zone blanche</b> ({len(cs)} commune(s), {st.fmt_int(p)} hab. en {pop_year})"
+           + (f" · {_esc(t)}" if isinstance(t, str) else "")
+           for cs, p, t in zip(wcodes, wz.get("population", pd.Series([None] * len(wz))),
+                               wz.get("type", pd.Series([None] * len(wz))), strict=True)]
+    wpp = [t + "<br>" + _names_of(tuple(cs), ref_names, max_listed_communes)
+           for t, cs in zip(wtt, wcodes, strict=True)]
+    add("zones_blanches", wz, pd.DataFrame({"zone_id": wz["zone_id"].to_numpy(), "tt": wtt,
+                                             "pp": wpp, "style": [wstyle] * len(wz)}))
+
+    dep = lay.departments
+    dstyle = {"color": st.DEPARTMENT_EDGE, "weight": 2.2, "fill": False}
+    add("departements", dep, pd.DataFrame({"dep": dep["dep"].to_numpy(),
+                                           "style": [dstyle] * len(dep)}), interactive=False)
+
+    rows = [{"label": k, "fill": v} for k, v in classes.legend.items()]
+    rows.append({"label": st.OVERLAP["label"], "fill": st.OVERLAP["fill"],
+                 "edge": st.OVERLAP["edge"]})
+    rows.append({"label": st.WHITE_ZONE["label"], "fill": st.WHITE_ZONE["fill"],
+                 "edge": st.WHITE_ZONE["edge"], "hatch": True})
+    rows.append({"label": "Limite de département", "fill": "transparent",
+                 "edge": st.DEPARTMENT_EDGE})
+    u = lay.units
+    ub = u.geometry.bounds.round(5)
+    search = [[n, c, st.fmt_int(p), list(cp), [b.minx, b.miny, b.maxx, b.maxy]]
+              for n, c, p, cp, b in zip(u["nom"], u["code"], u["population"], u["cpts"],
+                                        ub.itertuples(), strict=True)]
+    payload = {
+        "title": title or _default_title(lay, classes),
+        "legend": {"title": f"Couleur : {classes.title}", "rows": rows, "note": classes.note},
+        "white": st.WHITE_ZONE,
+        "credits": credits_text(meta),
+        "search": search,
+        "pop_year": pop_year,
+    }
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(_Extras(payload, layer_vars, BACKGROUND))
+    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    return m
+
+
+def _default_title(lay: MapLayers, classes: st.Classes) -> str:
+    n = len(lay.perimeters)
+    deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
+        f"{len(lay.departments)} départements"
+    return f"Couverture par les CPTS ({n} CPTS) — {deps}"
+
+
+def save_html(m: folium.Map, path: str | Path) -> Path:
+    """Write the self-contained HTML page of a map; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    m.save(str(path))
+    return path
+
+
+def html_size(m: folium.Map) -> int:
+    """Size in bytes of the rendered HTML page."""
+    return len(m.get_root().render().encode("utf-8"))
+
+
+__all__ = ["coverage_map", "credits_text", "html_size", "save_html"]

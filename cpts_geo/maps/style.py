@@ -1,0 +1,141 @@
+"""Colours, classes and French labels shared by the interactive and the static map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from cpts_geo.classification import ACI_BOUNDS
+
+#: qualitative palette (ColorBrewer Set2 + Dark2 mixes, readable under translucent fill)
+QUALITATIVE = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",
+               "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
+#: sequential palette (ColorBrewer YlGnBu, 5 classes)
+SEQUENTIAL = ("#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
+#: ACI size bands 1-4 (ColorBrewer Blues)
+BAND_COLORS = {1: "#c6dbef", 2: "#6baed6", 3: "#2171b5", 4: "#08306b"}
+MISSING_COLOR = "#bdbdbd"
+
+WHITE_ZONE = {"fill": "#ffffff", "edge": "#c51b1b", "label": "Zone blanche (aucune CPTS)"}
+OVERLAP = {"fill": "#7b3294", "edge": "#40004b", "label": "Chevauchement (plusieurs CPTS)"}
+PERIMETER_EDGE = "#303030"
+DEPARTMENT_EDGE = "#000000"
+
+COLOR_BY_TITLES = {
+    "stage": "Stade du projet",
+    "band": "Taille ACI (population 2023)",
+    "irdes": "Typologie IRDES",
+    "cpts": "CPTS",
+}
+
+
+def fmt_int(value: float | int | None) -> str:
+    """French thousands separator: 12345 → "12 345"; missing → "n.d."."""
+    if value is None or pd.isna(value):
+        return "n.d."
+    return f"{int(round(float(value))):,}".replace(",", "\u202f")
+
+
+def fmt_num(value: float | None, decimals: int = 1) -> str:
+    """French decimal: 12.34 → "12,3"."""
+    if value is None or pd.isna(value):
+        return "n.d."
+    return f"{float(value):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def band_label(band: int) -> str:
+    lo = dict(enumerate((0, *ACI_BOUNDS), start=1))
+    hi = dict(enumerate((*ACI_BOUNDS, None), start=1))
+    if band not in lo:
+        return "Population inconnue"
+    if band == 1:
+        rng = f"< {fmt_int(hi[1])} hab."
+    elif hi[band] is None:
+        rng = f"≥ {fmt_int(lo[band])} hab."
+    else:
+        rng = f"{fmt_int(lo[band])} à {fmt_int(hi[band])} hab."
+    return f"Taille {band} ({rng})"
+
+
+@dataclass
+class Classes:
+    """Class label and colour of each CPTS, and the legend (ordered label → colour)."""
+
+    title: str
+    labels: pd.Series
+    colors: pd.Series
+    legend: dict[str, str]
+    note: str | None = None
+
+
+def neighbour_colors(geoms: np.ndarray, palette: tuple[str, ...] = QUALITATIVE) -> list[str]:
+    """Greedy colouring so that touching or overlapping perimeters get different colours."""
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left != right
+    neighbours: dict[int, set[int]] = {}
+    for a, b in zip(left[keep], right[keep], strict=True):
+        neighbours.setdefault(int(a), set()).add(int(b))
+    order = sorted(range(len(geoms)), key=lambda i: -len(neighbours.get(i, ())))
+    chosen: dict[int, int] = {}
+    for i in order:
+        used = {chosen[j] for j in neighbours.get(i, ()) if j in chosen}
+        chosen[i] = next(k for k in range(len(palette) + len(used) + 1) if k not in used)
+    return [palette[chosen[i] % len(palette)] for i in range(len(geoms))]
+
+
+def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes:
+    """Colour classes of the CPTS perimeters.
+
+    ``color_by``: ``"stage"``, ``"band"`` (ACI size band, computed from ``population`` when
+    the column is absent), ``"cpts"`` (one colour per CPTS, neighbours differ), any other column
+    of the perimeters (categorical, or 5 quantile classes when numeric with many values), or
+    ``"auto"`` / None: ``stage`` when at least one stage is known, else ``cpts``.
+    """
+    per = perimeters
+    if color_by in (None, "auto"):
+        has_stage = "stage" in per and per["stage"].notna().any()
+        color_by = "stage" if has_stage else "cpts"
+    title = COLOR_BY_TITLES.get(color_by, color_by)
+    if color_by == "cpts":
+        colors = neighbour_colors(per.geometry.to_numpy()) if len(per) else []
+        return Classes(title, per["cpts"].astype(str), pd.Series(colors, index=per.index,
+                                                                  dtype=object), {},
+                       note="Une couleur par CPTS (deux CPTS voisines ont des couleurs différentes)")
+    if color_by == "band":
+        band = per["band"] if "band" in per else None
+        if band is None:
+            from cpts_geo.classification import aci_band
+            band = pd.Series(aci_band(per["population"].astype(float)), index=per.index)
+        band = pd.to_numeric(band, errors="coerce").fillna(0).astype(int)
+        labels = band.map(band_label)
+        legend = {band_label(b): BAND_COLORS[b] for b in sorted(BAND_COLORS) if (band == b).any()}
+        if (~band.isin(list(BAND_COLORS))).any():
+            legend["Population inconnue"] = MISSING_COLOR
+        return Classes(title, labels, labels.map(legend), legend)
+    if color_by not in per:
+        available = ", ".join(c for c in per.columns if c not in ("geometry", "codes"))
+        raise ValueError(f"color_by={color_by!r} : colonne absente des périmètres "
+                         f"(disponibles : stage, band, cpts, {available})")
+    values = per[color_by]
+    missing_label = "Stade non renseigné" if color_by == "stage" else "Non renseigné"
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and values.nunique() > 7:
+        v = values.astype(float)
+        qs = np.unique(np.nanquantile(v.dropna(), np.linspace(0, 1, 6)))
+        idx = np.clip(np.searchsorted(qs, v, side="right") - 1, 0, len(qs) - 2)
+        names = [f"{fmt_num(qs[i])} à {fmt_num(qs[i + 1])}" for i in range(len(qs) - 1)]
+        labels = pd.Series([names[i] if not np.isnan(x) else missing_label
+                            for i, x in zip(idx, v, strict=True)], index=per.index, dtype=object)
+        palette = SEQUENTIAL if len(names) <= len(SEQUENTIAL) else QUALITATIVE
+        legend = {n: palette[i] for i, n in enumerate(names) if (labels == n).any()}
+    else:
+        labels = values.map(lambda x: missing_label if pd.isna(x) else str(x)).astype(object)
+        cats = sorted(set(labels) - {missing_label})
+        legend = {c: QUALITATIVE[i % len(QUALITATIVE)] for i, c in enumerate(cats)}
+    if (labels == missing_label).any():
+        legend[missing_label] = MISSING_COLOR
+    return Classes(title, labels, labels.map(legend), legend)

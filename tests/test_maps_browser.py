@@ -1,0 +1,158 @@
+"""The interactive map in a real headless Chromium, offline: no JavaScript error, no network
+request, the expected layers, legend, credits and search box, and a screenshot.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python package
+``selenium`` (``test`` extra); skipped when they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from test_maps_support import sample_diagnosis  # noqa: E402
+
+import cpts_geo  # noqa: E402
+from cpts_geo.maps.interactive import LAYER_NAMES  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="Debian packages chromium and chromium-driver not installed")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+
+#: installed before any page script: records uncaught errors and console.error calls
+_ERROR_HOOK = """
+window.__errors = [];
+window.addEventListener('error', function(e) { window.__errors.push(String(e.message)); });
+window.addEventListener('unhandledrejection', function(e) { window.__errors.push(String(e.reason)); });
+var __ce = console.error; console.error = function() {
+  window.__errors.push(Array.prototype.join.call(arguments, ' ')); __ce.apply(console, arguments); };
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-quic", "--no-first-run",
+                "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _ERROR_HOOK})
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def page(browser, tmp_path_factory):
+    diag = sample_diagnosis()
+    m = cpts_geo.coverage_map(diag, color_by="band")
+    html = tmp_path_factory.mktemp("map") / "carte.html"
+    cpts_geo.maps.save_html(m, html)
+    browser.get_log("performance")  # drop earlier entries
+    browser.get(html.as_uri())
+    browser.implicitly_wait(2)
+    browser.find_element(By.ID, "cg-legend")
+    return browser, diag
+
+
+def _requests(driver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls
+
+
+def test_page_loads_offline_without_js_error(page):
+    driver, _ = page
+    errors = driver.execute_script("return window.__errors")
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [] and severe == [], (errors, severe)
+    external = [u for u in _requests(driver) if not u.startswith(("file:", "data:", "about:"))]
+    assert external == [], f"the offline map requested {external}"
+    assert driver.execute_script("return typeof L !== 'undefined' && L.version") == "1.9.4"
+
+
+def test_layers_and_legend_present(page):
+    driver, diag = page
+    labels = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".map(function(l) { return l.textContent.trim(); })")
+    for key in ("perimetres", "zones_blanches", "chevauchements", "departements", "communes"):
+        assert LAYER_NAMES[key] in labels
+    counts = driver.execute_script(
+        "var o = {}; for (var k in cptsGeo.layers) { o[k] = cptsGeo.layers[k].getLayers().length; }"
+        " return o;")
+    n_cpts = len(diag.perimeters)
+    assert counts["perimetres"] == n_cpts
+    assert counts["zones_blanches"] == len(diag.white_zones)
+    on_map = driver.execute_script(
+        "return cptsGeo.map.hasLayer(cptsGeo.layers.perimetres) && "
+        "!cptsGeo.map.hasLayer(cptsGeo.layers.communes)")
+    assert on_map  # perimeters shown, commune boundaries on demand
+    # one SVG path per drawn feature: perimeters + white zones + departments
+    n_paths = len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path"))
+    assert n_paths >= n_cpts + len(diag.white_zones)
+    legend = driver.find_element(By.ID, "cg-legend").text
+    assert "Taille ACI" in legend and "Zone blanche" in legend and "Chevauchement" in legend
+    bands = set(cpts_geo.classification.aci_band(diag.perimeters["population"].astype(float)))
+    for b in bands:
+        assert f"Taille {b}" in legend
+    credits = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
+    assert "IGN ADMIN EXPRESS" in credits and "populations légales 2023" in credits
+    assert "cpts_04_05_84.csv" in credits
+    hatched = driver.execute_script(
+        "var l = cptsGeo.layers.zones_blanches.getLayers()[0];"
+        " return l._path.getAttribute('fill');")
+    assert hatched == "url(#cg-hatch)"
+
+
+def test_popup_and_search(page):
+    driver, diag = page
+    # popup of the first CPTS lists its name and population
+    name = driver.execute_script(
+        "var l = cptsGeo.layers.perimetres.getLayers()[0]; l.openPopup();"
+        " return l.feature.properties.cpts;")
+    popup = driver.execute_script(
+        "return document.querySelector('.leaflet-popup-content').textContent")
+    assert name in popup and "Population 2023" in popup and "Communes (" in popup
+    # the search box finds a commune by its name without accents, zooms and tells its CPTS
+    box = driver.find_element(By.ID, "cg-q")
+    box.clear()
+    box.send_keys("Forcalquier", Keys.ENTER)
+    found = driver.execute_script("return cptsGeo.lastSearch")
+    assert found[1] == "04088"
+    units = diag.units.set_index("code")
+    assert list(found[3]) == list(units.at["04088", "cpts"])
+    assert driver.execute_script("return cptsGeo.map.getZoom()") >= 10
+    box.clear()
+    box.send_keys("Valreas", Keys.ENTER)  # accent-insensitive
+    assert driver.execute_script("return cptsGeo.lastSearch")[1] == "84138"
+
+
+def test_screenshot(page):
+    driver, _ = page
+    driver.execute_script("cptsGeo.map.closePopup(); cptsGeo.map.fitBounds("
+                          "cptsGeo.layers.perimetres.getBounds());")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / "coverage_map_chromium.png"
+    assert driver.save_screenshot(str(out))
+    assert out.stat().st_size > 20_000  # a blank page compresses to a few kB
