@@ -1,0 +1,275 @@
+"""APL-style accessibility computed with the DREES two-step floating catchment area (2SFCA).
+
+    R_j   = S_j / Σ_k P_k · w(t_kj)          (supply of commune j per inhabitant within reach)
+    APL_i = Σ_j R_j · w(t_ij)                (supply accessible from commune i, per inhabitant)
+
+with the same stepped decay ``w`` in both steps, on half-open intervals: with the default
+``{10: 1, 15: 2/3, 20: 1/3}``, t < 10 min → 1, 10 ≤ t < 15 → 2/3, 15 ≤ t < 20 → 1/3,
+t ≥ 20 → 0, and a commune is 0 minutes from itself. These weights are the stepped decay of
+the APL to general practitioners as described by the DREES since the 2015 revision of the
+method (recourse falling with road time up to 20 minutes); confirm them against the
+"Paramètres" sheet of the DREES file of the year you reproduce, they change with the profession.
+
+Computed from BPE headcounts and estimated travel times (the defaults), the result is an
+APL-style *estimate*: the DREES figure uses activity (consultations) of each practitioner,
+age-standardised demand and the Metric road distance table. ``attrs`` says so.
+
+The computation is vectorised: neighbour search with a KD-tree, both steps as products with a
+scipy sparse matrix (all of France in about a second or two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from cpts_geo import reference
+from cpts_geo.codes import _as_text
+from cpts_geo.indicators import supply as _supply
+from cpts_geo.indicators import travel as _travel
+from cpts_geo.reference import PLM_CITIES
+
+#: upper bound of each step (minutes) → weight; DREES APL to general practitioners
+DEFAULT_STEPS: dict[float, float] = {10: 1.0, 15: 2 / 3, 20: 1 / 3}
+
+METHOD = (
+    "2SFCA à décroissance par paliers (méthode APL DREES) : R_j = S_j / Σ_k P_k·w(t_kj), "
+    "APL_i = Σ_j R_j·w(t_ij), paliers semi-ouverts [0, b1), [b1, b2), …"
+)
+
+
+def step_weights(minutes: np.ndarray, steps: Mapping[float, float] = DEFAULT_STEPS) -> np.ndarray:
+    """Stepped weight of each travel time on half-open intervals (t < b1 → w1, b1 ≤ t < b2 → w2, …,
+    t ≥ last bound → 0)."""
+    bounds, weights = _check_steps(steps)
+    k = np.searchsorted(bounds, np.asarray(minutes, dtype=float), side="right")
+    return np.append(weights, 0.0)[k]
+
+
+def _check_steps(steps: Mapping[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    items = sorted((float(b), float(w)) for b, w in steps.items())
+    if not items or items[0][0] <= 0 or any(w < 0 for _, w in items):
+        raise ValueError(f"paliers invalides {dict(steps)} : bornes > 0 et poids ≥ 0 attendus")
+    return np.array([b for b, _ in items]), np.array([w for _, w in items])
+
+
+def default_population() -> pd.Series:
+    """Population municipale légale 2023 of every unit at the finest level: communes, with
+    Paris, Lyon and Marseille by arrondissement (the whole cities are added back to APL results
+    as population-weighted means)."""
+    c = reference.load_communes()
+    c = c[~c["code"].isin(list(PLM_CITIES))]
+    s = pd.Series(c["population"].astype(float).to_numpy(), index=c["code"].to_numpy(), name="population")
+    s.attrs = {
+        "population_source": reference.SOURCES["population"],
+        "population_year": reference.POPULATION_YEAR,
+        "population_kind": "municipale",
+        "cog": reference.COG_YEAR,
+    }
+    return s
+
+
+def compute_apl(
+    supply: pd.Series | None = None,
+    population: pd.Series | None = None,
+    travel_times: pd.DataFrame | None = None,
+    steps: Mapping[float, float] = DEFAULT_STEPS,
+    *,
+    profession: str = "generaliste",
+    per: float = 1.0,
+    detour: float = _travel.DETOUR,
+    speed_kmh: float = _travel.SPEED_KMH,
+    units: gpd.GeoDataFrame | None = None,
+) -> pd.Series:
+    """APL-style accessibility of each commune (2SFCA with stepped decay, see module docstring).
+
+    Parameters
+    ----------
+    supply : Series indexed by COG 2026 code (headcount, FTE or activity). Default: BPE 2021
+        count of ``profession`` (:func:`cpts_geo.indicators.supply.load_supply`).
+    population : Series indexed by code (inhabitants, or age-standardised demand). Default:
+        population municipale légale 2023, Paris/Lyon/Marseille by arrondissement.
+    travel_times : long table with columns ``from`` (population side), ``to`` (supply side),
+        ``minutes``. Default: estimated from town halls (:mod:`cpts_geo.indicators.travel`,
+        ``detour`` and ``speed_kmh``), over all of France. Self pairs are always 0 minutes.
+    steps : upper bound (minutes) → weight, half-open intervals; weight 0 beyond the last bound.
+    per : scale of the result (1 = per inhabitant, 100_000 = per 100,000 inhabitants).
+    units : GeoDataFrame with the reference columns used for point positions (default: the
+        embedded reference).
+
+    Returns a float Series named ``apl`` indexed by the codes of ``population`` (plus the three
+    PLM cities as population-weighted means of their arrondissements when only these are
+    given). NaN marks communes whose accessibility cannot be computed; ``attrs["reasons"]``
+    gives the reason per code. ``attrs`` also records method, steps, sources and vintages,
+    travel-time source and parameters, unit, and supply that no population can reach.
+    """
+    bounds, weights = _check_steps(steps)
+    max_minutes = float(bounds[-1])
+    if supply is None:
+        supply = _supply.load_supply(profession)
+    if population is None:
+        population = default_population()
+    supply = _clean_series(supply, "offre")
+    population = _clean_series(population, "population")
+    nodes = pd.Index(population.index.union(supply.index), dtype=object)
+    reasons: dict[str, str] = {}
+    if travel_times is None:
+        ref = reference.load_communes() if units is None else units
+        unknown = nodes.difference(pd.Index(ref["code"].astype(str)))
+        if len(unknown):
+            raise ValueError(
+                f"{len(unknown)} code(s) inconnus du référentiel COG {reference.COG_YEAR} : "
+                f"{', '.join(unknown[:10])} ; convertir d'abord la table (cpts_geo.convert_table)"
+            )
+        ref = ref.set_index(ref["code"].astype(str)).loc[nodes].reset_index(drop=True)
+        points = _travel.unit_points(ref)
+        i, j, t = _travel.neighbour_pairs(points, max_minutes, detour, speed_kmh)
+        tt_attrs = _travel.travel_attrs(points, max_minutes, detour, speed_kmh)
+        reasons.update(tt_attrs.pop("left_out"))
+        located = (points["point_source"] != "none").to_numpy()
+    else:
+        i, j, t, tt_attrs = _from_table(travel_times, nodes)
+        located = np.ones(len(nodes), dtype=bool)
+    w = step_weights(t, steps)
+    keep = w > 0
+    W = sparse.csr_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
+    P = population.reindex(nodes).fillna(0.0).to_numpy()
+    S = supply.reindex(nodes).fillna(0.0).to_numpy()
+    D = W.T @ P
+    reach = D > 0
+    R = np.divide(S, D, out=np.zeros_like(S), where=reach)
+    apl = (W @ R) * per
+    apl[~located] = np.nan
+    out = pd.Series(apl, index=nodes, name="apl").reindex(population.index)
+    no_pop = population.isna()
+    for code in population.index[no_pop.to_numpy()]:
+        reasons.setdefault(code, "population inconnue")
+    out[no_pop] = np.nan
+    out = _add_plm_cities(out, population, reasons)
+    stranded = (~reach) & (S > 0) & located
+    supply_attrs = {k: v for k, v in supply.attrs.items() if k.startswith("supply") or k == "profession"}
+    if not supply_attrs:
+        supply_attrs = {"supply_source": "table fournie par l'utilisateur"}
+    est_supply = supply.attrs.get("supply_source") == _supply.BPE_SOURCE
+    label = (
+        "Estimation de type APL (2SFCA, méthode DREES) calculée à partir "
+        + ("des effectifs BPE" if est_supply else "de l'offre fournie")
+        + (" et de temps de trajet estimés" if travel_times is None else " et des temps de trajet fournis")
+        + " ; ce n'est pas l'APL publié par la DREES (activité en consultations, population "
+        "standardisée, distancier Metric)."
+    )
+    unit_supply = supply.attrs.get("supply_unit", "offre")
+    out.attrs = {
+        "indicator": "apl_estimate",
+        "label": label,
+        "method": METHOD,
+        "steps": {float(b): float(wt) for b, wt in zip(bounds, weights, strict=True)},
+        "unit": f"{unit_supply} accessibles pour {per:g} habitant(s)",
+        "per": per,
+        **supply_attrs,
+        "population_source": population.attrs.get("population_source", "table fournie par l'utilisateur"),
+        "population_year": population.attrs.get("population_year"),
+        "population_kind": population.attrs.get("population_kind"),
+        "cog": reference.COG_YEAR,
+        **tt_attrs,
+        "supply_total": float(S.sum()),
+        "supply_unreachable": float(S[stranded].sum()),
+        "supply_unreachable_codes": nodes[stranded].tolist(),
+        "supply_unlocated": float(S[~located].sum()),
+        "reasons": {c: reasons.get(c, "non calculable") for c in out.index[out.isna().to_numpy()]},
+    }
+    return out
+
+
+def _clean_series(s: pd.Series, what: str) -> pd.Series:
+    idx = _clean_codes(pd.Index(s.index))
+    if idx.has_duplicates:
+        dup = idx[idx.duplicated()][0]
+        raise ValueError(f"{what} : code {dup!r} présent plusieurs fois")
+    vals = pd.to_numeric(pd.Series(s.to_numpy(), index=idx), errors="coerce").astype(float)
+    bad = (vals < 0) | (vals.isna() & s.notna().to_numpy())
+    if bad.any():
+        code = vals.index[bad.to_numpy()][0]
+        raise ValueError(f"{what} : valeur invalide {s.iloc[int(bad.to_numpy().argmax())]!r} pour le code {code}")
+    out = vals.rename(s.name)
+    out.attrs = dict(s.attrs)
+    return out
+
+
+def _clean_codes(codes: pd.Index | pd.Series) -> np.ndarray | pd.Index:
+    """Codes as 5-char strings (numbers that lost their leading zero are padded)."""
+    text = pd.Index(codes).astype(str)
+    if text.str.fullmatch(r"\d{5}|2[AB]\d{3}").all():
+        return pd.Index(text.to_numpy(dtype=object), dtype=object)
+    fixed = [_as_text(c) for c in codes]
+    return pd.Index([c.zfill(5) if c and c.isdigit() else c for c in fixed], dtype=object)
+
+
+def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Index pairs of a user travel-time table; self pairs forced to 0 minutes."""
+    name = tt.attrs.get("source", "table des temps de trajet")
+    missing = [c for c in ("from", "to", "minutes") if c not in tt.columns]
+    if missing:
+        raise ValueError(f"{name} : colonnes {missing} absentes (attendu : from, to, minutes)")
+    minutes = pd.to_numeric(tt["minutes"], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(minutes) | (minutes < 0)
+    if bad.any():
+        k = int(bad.argmax())
+        raise ValueError(f"{name}, ligne {k + 2} : durée {tt['minutes'].iloc[k]!r} invalide (minutes ≥ 0 attendues)")
+    f = pd.Series(_clean_codes(tt["from"]))
+    d = pd.Series(_clean_codes(tt["to"]))
+    dup = pd.DataFrame({"f": f, "d": d}).duplicated()
+    if dup.any():
+        k = int(dup.to_numpy().argmax())
+        raise ValueError(f"{name}, ligne {k + 2} : couple ({f.iloc[k]}, {d.iloc[k]}) en double")
+    i = nodes.get_indexer(f)
+    j = nodes.get_indexer(d)
+    inside = (i >= 0) & (j >= 0)
+    off_diag = inside & (i != j)
+    self_set = inside & (i == j)
+    n_self_nonzero = int((minutes[self_set] > 0).sum())
+    listed = np.zeros(len(nodes), dtype=bool)
+    listed[i[inside]] = True
+    listed[j[inside]] = True
+    self_ = np.arange(len(nodes))
+    attrs = {
+        "travel_time_source": tt.attrs.get("travel_time_source", name),
+        "pairs": int(off_diag.sum()),
+        "pairs_ignored": int((~inside).sum()),
+        "self_times_set_to_zero": n_self_nonzero,
+        "absent_from_travel_times": nodes[~listed].tolist(),
+    }
+    return (
+        np.concatenate([i[off_diag], self_]),
+        np.concatenate([j[off_diag], self_]),
+        np.concatenate([minutes[off_diag], np.zeros(len(nodes))]),
+        attrs,
+    )
+
+
+def _add_plm_cities(apl: pd.Series, population: pd.Series, reasons: dict) -> pd.Series:
+    """Append Paris, Lyon, Marseille as population-weighted means of their arrondissements."""
+    ref = reference.load_communes(kinds=("arrondissement",))
+    rows = {}
+    have = set(apl.index)
+    for city in PLM_CITIES:
+        if city in have:
+            continue
+        arr = ref.loc[(ref["parent"] == city).to_numpy(), "code"].tolist()
+        if not set(arr) <= have:
+            continue
+        v, p = apl[arr].to_numpy(), population[arr].to_numpy()
+        ok = ~np.isnan(v) & ~np.isnan(p)
+        rows[city] = float(np.average(v[ok], weights=p[ok])) if ok.any() and p[ok].sum() > 0 else np.nan
+        if np.isnan(rows[city]):
+            reasons[city] = "aucun arrondissement calculé"
+    if not rows:
+        return apl
+    attrs = apl.attrs
+    out = pd.concat([apl, pd.Series(rows, name=apl.name, dtype=float)])
+    out.attrs = attrs
+    return out

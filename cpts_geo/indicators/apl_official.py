@@ -1,0 +1,394 @@
+"""Official APL (DREES): read the published file, attach it to COG 2026 units, aggregate to CPTS.
+
+The DREES file "Indicateur d'accessibilité potentielle localisée (APL) aux médecins
+généralistes" is an xlsx workbook with one sheet per year ("APL 2022", ...): a few title lines,
+a header row beginning with "Code commune INSEE", a units row, then one row per commune with
+the APL, the APL to general practitioners aged 65 or under, the standardised population and the
+population. :func:`read_apl` locates the header (no hard-coded row numbers) and also reads a CSV
+with the same columns. The unit is consultations per year per (standardised) inhabitant.
+
+Aggregation to CPTS is the population-weighted mean of the communes' APL, the rule used to
+aggregate APL to territoires de vie-santé in the zonage of general practitioners (arrêté of
+13 November 2017 on the zonage methodology, as amended; check the text in force), and flags mark values under 2.5 and from 2.5 to under 4 consultations per year per inhabitant.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_geo import reference
+from cpts_geo.codes import _as_text, convert_table
+from cpts_geo.reference import PLM_CITIES
+
+#: APL thresholds (consultations/year/inhabitant) of the zonage: < 2.5, 2.5 to < 4, ≥ 4
+APL_THRESHOLDS: tuple[float, float] = (2.5, 4.0)
+FLAG_LABELS = ("APL < 2,5", "2,5 ≤ APL < 4", "APL ≥ 4", "APL non disponible")
+UNIT = "consultations par an et par habitant (standardisé)"
+AGGREGATION_RULE = "moyenne des APL communaux pondérée par la population (règle du zonage)"
+
+_CODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_MISSING = {"", "nan", "none", "na", "n/a", "nd", "n.d.", "-", "–", "s", "secret"}
+
+
+def _key(text: object) -> str:
+    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _column_role(header: str) -> str | None:
+    k = _key(header)
+    if k.startswith("code commune") or k in {"codgeo", "code insee", "code"}:
+        return "code"
+    if "apl" in k:
+        return "apl_65" if re.search(r"65 ans|moins de 65", k) else "apl"
+    if "standardis" in k:
+        return "population_standardisee"
+    if k.startswith("population") or k.startswith("pop "):
+        return "population"
+    if k.startswith("commune") or k.startswith("libelle") or k == "nom":
+        return "commune"
+    return None
+
+
+def _code_of(value: object) -> str | None:
+    text = _as_text(value)
+    if text is None:
+        return None
+    text = text.strip().upper()
+    if re.fullmatch(r"\d{4}", text):
+        text = text.zfill(5)
+    return text if _CODE_RE.match(text) else None
+
+
+def _number(value: object) -> float | None:
+    """float, NaN for an empty/secret cell, None when the cell is not a number."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    if text.lower() in _MISSING:
+        return np.nan
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _read_grid(path: Path, sheet: str | None, year: int | None) -> tuple[list[list[object]], str | None]:
+    """Raw cells of the sheet (xlsx) or of the CSV, and the sheet name used."""
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        names = wb.sheetnames
+        if sheet is None:
+            years = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"\s*APL\s*(\d{4})\s*", n, re.I))}
+            if year is not None:
+                if year not in years:
+                    raise ValueError(f"{path.name} : pas de feuille « APL {year} » (feuilles : {', '.join(names)})")
+                sheet = years[year]
+            elif years:
+                sheet = years[max(years)]
+            else:
+                sheet = names[0]
+        elif sheet not in names:
+            raise ValueError(f"{path.name} : pas de feuille {sheet!r} (feuilles : {', '.join(names)})")
+        grid = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
+        wb.close()
+        return grid, sheet
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    try:
+        dialect = csv.Sniffer().sniff(text[:20000], delimiters=";,\t")
+        delim = dialect.delimiter
+    except csv.Error:
+        delim = ";"
+    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delim)], None
+
+
+def read_apl(
+    path: str | Path, sheet: str | None = None, year: int | None = None, cog: int | None = None
+) -> pd.DataFrame:
+    """Read a DREES APL file (xlsx as published, or CSV with the same columns).
+
+    ``sheet`` names the sheet; by default the sheet "APL <year>" for ``year``, else the latest
+    "APL YYYY" sheet. The header row is the first row whose first non-empty cell starts with
+    "Code commune"; rows between it and the first commune row (units) are kept in
+    ``attrs["units"]``. Output columns: ``code`` (5-char INSEE code), ``commune``, ``apl``,
+    ``apl_65``, ``population_standardisee``, ``population`` (those present) and ``source_row``
+    (1-based row in the file). ``cog`` is the geography of the codes; when not given it is read
+    from the title lines ("géographie au 1er janvier 2023", "COG 2023") if they state it.
+    A row whose code or value cannot be read raises ``ValueError`` naming the file, row and value.
+    """
+    path = Path(path)
+    grid, sheet = _read_grid(path, sheet, year)
+    where = f"{path.name}" + (f" [{sheet}]" if sheet else "")
+    header_at = None
+    for r, row in enumerate(grid):
+        first = next((c for c in row if c is not None and str(c).strip() != ""), None)
+        if first is not None and _key(first).startswith("code commune"):
+            header_at = r
+            break
+    if header_at is None:
+        raise ValueError(f"{where} : aucune ligne d'en-tête commençant par « Code commune INSEE »")
+    header = ["" if c is None else str(c).strip() for c in grid[header_at]]
+    roles: dict[str, int] = {}
+    extra: dict[str, int] = {}
+    for k, h in enumerate(header):
+        if not h:
+            continue
+        role = _column_role(h)
+        if role is not None and role not in roles:
+            roles[role] = k
+        else:
+            extra[h] = k
+    if "code" not in roles or "apl" not in roles:
+        raise ValueError(f"{where}, ligne {header_at + 1} : colonnes « Code commune INSEE » et APL attendues, trouvé {header}")
+    title = [" ".join(str(c) for c in row if c not in (None, "")) for row in grid[:header_at]]
+    year_found = year
+    if year_found is None and sheet and (m := re.search(r"(\d{4})", sheet)):
+        year_found = int(m.group(1))
+    cog_found = cog
+    if cog_found is None:
+        for line in title:
+            m = re.search(r"(?:g[ée]ographie|COG)[^0-9]{0,40}(\d{4})", line, re.I)
+            if m:
+                cog_found = int(m.group(1))
+                break
+    value_cols = [r for r in ("apl", "apl_65", "population_standardisee", "population") if r in roles]
+    units: dict[str, str] = {}
+    records, skipped = [], []
+    started = False
+    code_col = roles["code"]
+    for r in range(header_at + 1, len(grid)):
+        row = grid[r] + [None] * (len(header) - len(grid[r]))
+        raw_code = row[code_col]
+        code = _code_of(raw_code)
+        nums = {c: _number(row[roles[c]]) for c in value_cols}
+        empty_values = all(v is not None and np.isnan(v) for v in nums.values())
+        if code is None:
+            text = " ".join(str(c) for c in row if c not in (None, "")).strip()
+            if not started:
+                units.update({h: str(row[k]) for h, k in zip(header, range(len(header)), strict=False) if h and row[k] not in (None, "")})
+                continue
+            if empty_values:
+                if text:
+                    skipped.append({"row": r + 1, "text": text})
+                continue
+            raise ValueError(f"{where}, ligne {r + 1} : code commune {raw_code!r} illisible")
+        started = True
+        for c, v in nums.items():
+            if v is None:
+                raise ValueError(f"{where}, ligne {r + 1}, colonne « {header[roles[c]]} » : valeur {row[roles[c]]!r} non numérique")
+        rec = {"code": code, "source_row": r + 1, **nums}
+        if "commune" in roles:
+            rec["commune"] = None if row[roles["commune"]] is None else str(row[roles["commune"]])
+        for h, k in extra.items():
+            rec[h] = row[k]
+        records.append(rec)
+    if not records:
+        raise ValueError(f"{where} : aucune ligne de commune après l'en-tête (ligne {header_at + 1})")
+    out = pd.DataFrame.from_records(records)
+    dup = out["code"].duplicated()
+    if dup.any():
+        d = out[dup].iloc[0]
+        raise ValueError(f"{where}, ligne {d['source_row']} : code {d['code']} en double")
+    cols = ["code", *(["commune"] if "commune" in roles else []), *value_cols, "source_row", *extra]
+    out = out[cols]
+    out.attrs = {
+        "source": path.name,
+        "sheet": sheet,
+        "apl_year": year_found,
+        "cog": cog_found,
+        "unit": UNIT,
+        "title": [t for t in title if t],
+        "units": units,
+        "header_row": header_at + 1,
+        "skipped_rows": skipped,
+        "columns": {role: header[k] for role, k in roles.items()},
+        "indicator": "apl_drees",
+        "label": "APL publié par la DREES (aux médecins généralistes)",
+    }
+    return out
+
+
+def apl_flag(values: pd.Series | np.ndarray, thresholds: tuple[float, float] = APL_THRESHOLDS) -> pd.Categorical:
+    """French class of each APL value: "APL < 2,5", "2,5 ≤ APL < 4", "APL ≥ 4" or
+    "APL non disponible" (NaN); lower bounds belong to the upper class (2.5 → "2,5 ≤ APL < 4")."""
+    v = np.asarray(values, dtype=float)
+    k = np.searchsorted(np.asarray(thresholds, dtype=float), v, side="right")
+    k = np.where(np.isnan(v), 3, k)
+    return pd.Categorical.from_codes(k, categories=list(FLAG_LABELS))
+
+
+def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Official APL per COG 2026 unit (communes, arrondissements, collectivités d'outre-mer).
+
+    ``apl`` comes from :func:`read_apl`; ``cog`` (default ``apl.attrs["cog"]``) is the
+    geography of its codes. Codes are converted to COG 2026: on a fusion the APL is the mean of
+    the former communes weighted by their population (file column ``population``, else equal
+    weights), on a split every part takes the former value. Paris, Lyon and Marseille get the
+    weighted mean of their arrondissements when the file lists only these, and arrondissements
+    the city value in the opposite case. Columns: ``code``, ``nom``, ``apl``, ``apl_65`` (if in
+    the file), ``population_apl`` (weights of the file), ``apl_flag``, ``apl_status`` (French).
+    Codes unknown in COG 2026 are listed in ``attrs["refused"]`` and reported by a warning.
+    """
+    cog = cog if cog is not None else apl.attrs.get("cog")
+    source = apl.attrs.get("source", "table APL")
+    if cog is None:
+        raise ValueError(
+            f"{source} : année du COG des codes inconnue ; la préciser (cog=2023 par exemple, "
+            "option --apl-cog en ligne de commande)"
+        )
+    cog = int(cog)
+    if units is None:
+        units = reference.load_communes()
+    has_pop = "population" in apl.columns and apl["population"].notna().any()
+    w = apl["population"].fillna(0.0).to_numpy(dtype=float) if has_pop else np.ones(len(apl))
+    inds = [c for c in ("apl", "apl_65") if c in apl.columns]
+    df = pd.DataFrame({"code": apl["code"].to_numpy(), "_w": w})
+    for c in inds:
+        v = apl[c].to_numpy(dtype=float)
+        ok = ~np.isnan(v)
+        df[f"_{c}_num"] = np.where(ok, v * w, 0.0)
+        df[f"_{c}_den"] = np.where(ok, w, 0.0)
+    if cog == reference.COG_YEAR:
+        conv = df.groupby("code", as_index=False).sum()
+        report = {"fusions": {}, "splits": {}, "unknown": sorted(set(conv["code"]) - set(units["code"]))}
+    else:
+        conv, report = convert_table(df, from_year=cog, code_col="code")
+    conv = conv.set_index("code")
+    out = pd.DataFrame({"code": units["code"].to_numpy(), "nom": units["nom"].to_numpy()}).set_index("code", drop=False)
+    for c in inds:
+        num, den = conv[f"_{c}_num"], conv[f"_{c}_den"]
+        out[c] = (num / den.where(den > 0)).reindex(out.index).astype(float)
+    out["population_apl"] = conv["_w"].reindex(out.index).astype(float) if has_pop else np.nan
+    status = pd.Series("absent du fichier", index=out.index, dtype=object)
+    status[out["apl"].notna() | out.index.isin(conv.index)] = "fichier"
+    status[out.index.isin(conv.index) & out["apl"].isna()] = "valeur manquante dans le fichier"
+    for new, olds in report["fusions"].items():
+        if new in status.index and len(olds) > 1:
+            status[new] = "converti : fusion de " + ", ".join(olds)
+        elif new in status.index:
+            status[new] = f"converti : ancien code {olds[0]}"
+    for old, parts in report["splits"].items():
+        for new in parts:
+            if new in status.index:
+                status[new] = f"converti : scission de {old}"
+    _plm(out, status, inds, has_pop, units)
+    out["apl_flag"] = apl_flag(out["apl"])
+    out["apl_status"] = status
+    refused = [c for c in report["unknown"] if c not in out.index]
+    if refused:
+        warnings.warn(
+            f"{source} : {len(refused)} code(s) inconnus du COG {cog} et du COG {reference.COG_YEAR} "
+            f"ignorés : {', '.join(refused[:10])}",
+            UserWarning,
+            stacklevel=2,
+        )
+    out = out.reset_index(drop=True)
+    out.attrs = {
+        **{k: apl.attrs.get(k) for k in ("source", "sheet", "apl_year", "unit", "indicator", "label")},
+        "cog": reference.COG_YEAR,
+        "converted_from_cog": cog,
+        "weights": "population du fichier DREES" if has_pop else "poids égaux (pas de colonne population)",
+        "thresholds": list(APL_THRESHOLDS),
+        "refused": refused,
+        "conversion": {"fusions": report["fusions"], "splits": report["splits"]},
+    }
+    return out
+
+
+def _plm(out: pd.DataFrame, status: pd.Series, inds: list[str], has_pop: bool, units: pd.DataFrame) -> None:
+    parents = units.loc[units["kind"] == "arrondissement", ["code", "parent"]]
+    for city in PLM_CITIES:
+        arr = parents.loc[parents["parent"] == city, "code"].tolist()
+        if not arr or city not in out.index:
+            continue
+        city_known = status[city] != "absent du fichier"
+        arr_known = (status[arr] != "absent du fichier").all()
+        if arr_known and not city_known:
+            wts = out.loc[arr, "population_apl"].to_numpy(dtype=float) if has_pop else np.ones(len(arr))
+            for c in inds:
+                v = out.loc[arr, c].to_numpy(dtype=float)
+                ok = ~np.isnan(v) & (wts > 0)
+                out.loc[city, c] = np.average(v[ok], weights=wts[ok]) if ok.any() else np.nan
+            if has_pop:
+                out.loc[city, "population_apl"] = float(np.nansum(wts))
+            status[city] = "moyenne pondérée des arrondissements"
+        elif city_known and not arr_known:
+            for c in inds:
+                out.loc[arr, c] = out.loc[city, c]
+            if has_pop:  # share the city's weight by the reference population of each arrondissement
+                ref_pop = units.set_index("code").loc[arr, "population"].to_numpy(dtype=float)
+                out.loc[arr, "population_apl"] = out.loc[city, "population_apl"] * ref_pop / ref_pop.sum()
+            status[arr] = "valeur de la ville entière"
+
+
+def aggregate_apl(
+    members: pd.DataFrame, values: pd.Series, weights: pd.Series | None = None, name: str = "apl"
+) -> pd.DataFrame:
+    """Population-weighted mean of a per-commune value over the units of each CPTS.
+
+    ``members`` has columns ``cpts`` and ``code`` (one row per CPTS × unit, as
+    :func:`cpts_geo.read_members` returns); ``values`` and ``weights`` (default: population
+    municipale légale 2023 of the reference) are indexed by code. A unit shared by several CPTS
+    counts fully in each. Units without a value or weight are left out of the mean and listed.
+    Columns: ``cpts``, ``<name>``, ``population`` (weights summed over units with a value),
+    ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes).
+    """
+    for c in ("cpts", "code"):
+        if c not in members.columns:
+            raise ValueError(f"table des membres : colonne {c!r} absente (colonnes cpts, code attendues)")
+    m = members[["cpts", "code"]].dropna(subset=["code"]).drop_duplicates()
+    if weights is None:
+        ref = reference.load_communes()
+        weights = pd.Series(ref["population"].astype(float).to_numpy(), index=ref["code"].to_numpy())
+    v = values.reindex(m["code"]).to_numpy(dtype=float)
+    w = weights.reindex(m["code"]).to_numpy(dtype=float)
+    ok = ~np.isnan(v) & ~np.isnan(w)
+    t = pd.DataFrame({"cpts": m["cpts"].to_numpy(), "code": m["code"].to_numpy(),
+                      "vw": np.where(ok, v * w, 0.0), "w": np.where(ok, w, 0.0), "ok": ok})
+    g = t.groupby("cpts", sort=True)
+    out = pd.DataFrame({"w": g["w"].sum(), "vw": g["vw"].sum(), "n_units": g.size(), "n_ok": g["ok"].sum()})
+    out[name] = (out["vw"] / out["w"].where(out["w"] > 0)).astype(float)
+    missing = t[~t["ok"]].groupby("cpts")["code"].agg(tuple)
+    out = pd.DataFrame({
+        "cpts": out.index,
+        name: out[name].to_numpy(),
+        "population": out["w"].to_numpy(),
+        "n_units": out["n_units"].to_numpy(),
+        "n_missing": (out["n_units"] - out["n_ok"]).to_numpy(),
+        "missing_codes": [missing.get(c, ()) for c in out.index],
+    })
+    out[f"{name}_flag"] = apl_flag(out[name])
+    out.attrs = {**{k: v for k, v in values.attrs.items() if k != "reasons"}, "aggregation": AGGREGATION_RULE}
+    return out
+
+
+def official_apl_by_cpts(
+    members: pd.DataFrame, path: str | Path, cog: int | None = None, sheet: str | None = None,
+    year: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read a DREES APL file and return (per unit, per CPTS) tables: :func:`read_apl`,
+    :func:`attach_apl`, then :func:`aggregate_apl` weighted by the file's population (the
+    reference population when the file has none)."""
+    per_unit = attach_apl(read_apl(path, sheet=sheet, year=year, cog=cog), cog=cog)
+    s = per_unit.set_index("code")
+    weights = s["population_apl"] if s["population_apl"].notna().any() else None
+    values = s["apl"].copy()
+    values.attrs = per_unit.attrs
+    per_cpts = aggregate_apl(members, values, weights)
+    return per_unit, per_cpts

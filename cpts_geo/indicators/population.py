@@ -1,0 +1,226 @@
+"""Population of communes (legal populations, any COG year) and zonal sums from a raster grid.
+
+The default is the population municipale légale 2023 of the embedded reference (COG 2026). A
+user's table of any COG year (population municipale or totale) is converted to COG 2026 with
+:func:`cpts_geo.convert_table` (sums on fusions, population-ratio split on défusions).
+:func:`zonal_population` sums a population raster (e.g. the INSEE Filosofi 200 m grid or a 1 km
+grid, in a projected CRS) inside drawn polygons, so that a city shared by several CPTS can be
+split; :func:`split_commune_population` scales those sums to the commune's legal population.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cpts_geo import reference
+from cpts_geo.codes import _as_text, convert_table
+from cpts_geo.crs import LOCAL_CRS, local_crs
+from cpts_geo.indicators.supply import _numeric
+
+KINDS = ("municipale", "totale")
+_VALUE_NAMES = {
+    "municipale": ("population", "pmun", "population municipale", "pop_mun", "p_mun"),
+    "totale": ("population", "ptot", "population totale", "pop_tot", "p_tot"),
+}
+
+
+def commune_population(
+    table: pd.DataFrame | str | Path | None = None,
+    *,
+    cog: int = reference.COG_YEAR,
+    kind: str = "municipale",
+    year: int | None = None,
+    code_col: str = "code",
+    value_col: str | None = None,
+    source: str | None = None,
+) -> pd.Series:
+    """Population per COG 2026 unit (communes, arrondissements, collectivités d'outre-mer).
+
+    Without ``table``: population municipale légale 2023 of the embedded reference. With a
+    DataFrame or CSV path (``,`` or ``;``) of COG ``cog``: the column ``value_col`` (default: a
+    column named population, PMUN/PTOT, "population municipale/totale") converted to COG 2026.
+    ``kind`` ("municipale" or "totale") and ``year`` are recorded in ``attrs`` so the output says
+    which population it is. A non-numeric value raises ``ValueError`` naming the row; codes
+    unknown in COG 2026 are listed in ``attrs["refused"]`` with a warning.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind doit être 'municipale' ou 'totale', pas {kind!r}")
+    if table is None:
+        if kind != "municipale":
+            raise ValueError(
+                "le référentiel embarqué ne contient que la population municipale ; fournir une "
+                "table de population totale (table=..., kind='totale')"
+            )
+        c = reference.load_communes()
+        s = pd.Series(c["population"].astype(float).to_numpy(), index=c["code"].to_numpy(), name="population")
+        s.attrs = {
+            "population_source": reference.SOURCES["population"],
+            "population_year": reference.POPULATION_YEAR,
+            "population_kind": "municipale",
+            "cog": reference.COG_YEAR,
+        }
+        return s
+    name = source or (str(table) if not isinstance(table, pd.DataFrame) else "table de population")
+    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str)
+    if code_col not in df.columns:
+        raise ValueError(f"{name} : colonne {code_col!r} absente (colonnes : {', '.join(map(str, df.columns))})")
+    if value_col is None:
+        lower = {str(c).strip().lower(): c for c in df.columns}
+        value_col = next((lower[n] for n in _VALUE_NAMES[kind] if n in lower), None)
+        if value_col is None:
+            raise ValueError(f"{name} : colonne de population introuvable ; préciser value_col (colonnes : {', '.join(map(str, df.columns))})")
+    values = _numeric(df[value_col], name, value_col)
+    codes = df[code_col].map(_as_text).map(lambda c: c.zfill(5) if c and c.isdigit() else c)
+    conv, report = convert_table(
+        pd.DataFrame({"code": codes.to_numpy(), "population": values.to_numpy()}), from_year=cog,
+        value_cols=["population"],
+    )
+    if report["unknown"]:
+        warnings.warn(
+            f"{name} : {len(report['unknown'])} code(s) inconnus du COG {cog} et du COG {reference.COG_YEAR}, "
+            f"écartés : {', '.join(report['unknown'][:10])}",
+            UserWarning,
+            stacklevel=2,
+        )
+    conv = conv[~conv["code"].isin(report["unknown"])]
+    s = conv.set_index("code")["population"].astype(float)
+    s.attrs = {
+        "population_source": name,
+        "population_year": year,
+        "population_kind": kind,
+        "cog": reference.COG_YEAR,
+        "converted_from_cog": cog,
+        "refused": report["unknown"],
+        "conversion": {k: report[k] for k in ("fusions", "splits", "totals_in", "totals_out")},
+    }
+    return s
+
+
+def attach_population(
+    frame: pd.DataFrame, population: pd.Series | None = None, code_col: str = "code", column: str = "population"
+) -> pd.DataFrame:
+    """Copy of ``frame`` with a ``column`` of population looked up by ``code_col`` (NaN when the
+    code has no population); ``attrs`` gains the population source, year and kind."""
+    if population is None:
+        population = commune_population()
+    out = frame.copy()
+    out[column] = out[code_col].map(population).astype(float)
+    out.attrs = {**frame.attrs, **{k: v for k, v in population.attrs.items() if k.startswith("population")}}
+    return out
+
+
+def zonal_population(
+    raster, polygons: gpd.GeoDataFrame | gpd.GeoSeries, band: int = 1, id_col: str | None = None
+) -> pd.Series:
+    """Sum of a population raster inside each polygon, with partial pixels counted by area.
+
+    ``raster`` is a path or an open rasterio dataset in a projected CRS (e.g. Lambert-93 grid
+    of 200 m or 1 km). Polygons are reprojected to the raster CRS; each pixel contributes its
+    value × the fraction of its area inside the polygon (population assumed uniform within a
+    pixel; pixels fully inside count whole). Nodata pixels count 0 and are reported in
+    ``attrs["nodata_pixels"]``. Returns a Series (index: ``id_col`` or the polygons' index).
+    """
+    import rasterio
+    from rasterio.windows import Window, from_bounds
+
+    own = not hasattr(raster, "read")
+    src = rasterio.open(raster) if own else raster
+    try:
+        if src.crs is None or not src.crs.is_projected:
+            raise ValueError(
+                f"{getattr(src, 'name', raster)} : le raster doit être dans une projection métrique "
+                f"(EPSG:2154 en métropole), pas {src.crs}"
+            )
+        tr = src.transform
+        if tr.b != 0 or tr.d != 0:
+            raise ValueError(f"{src.name} : raster tourné non pris en charge")
+        geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
+        if geoms.crs is None:
+            raise ValueError("les polygones n'ont pas de système de coordonnées (crs)")
+        geoms = geoms.to_crs(src.crs)
+        index = polygons[id_col] if id_col is not None else geoms.index
+        full = Window(0, 0, src.width, src.height)
+        pixel_area = abs(tr.a * tr.e)
+        nodata_total = 0
+        sums = np.zeros(len(geoms))
+        for k, geom in enumerate(geoms.to_numpy()):
+            if geom is None or geom.is_empty:
+                sums[k] = np.nan
+                continue
+            try:
+                win = from_bounds(*geom.bounds, transform=tr).round_offsets("floor").round_lengths("ceil")
+                win = win.intersection(full)
+            except rasterio.errors.WindowError:
+                continue  # polygon outside the raster: 0
+            win = Window(int(win.col_off), int(win.row_off), int(win.width) + 1, int(win.height) + 1).intersection(full)
+            data = src.read(band, window=win, masked=True)
+            rows, cols = np.indices(data.shape)
+            x0 = tr.c + (cols + win.col_off) * tr.a
+            y0 = tr.f + (rows + win.row_off) * tr.e
+            x1, y1 = x0 + tr.a, y0 + tr.e
+            boxes = shapely.box(np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1)).ravel()
+            shapely.prepare(geom)
+            inside = shapely.contains_properly(geom, boxes)
+            edge = ~inside & shapely.intersects(geom, boxes)
+            frac = inside.astype(float)
+            frac[edge] = shapely.area(shapely.intersection(boxes[edge], geom)) / pixel_area
+            vals = data.filled(np.nan).astype(float).ravel()
+            nod = np.isnan(vals) & (frac > 0)
+            nodata_total += int(nod.sum())
+            sums[k] = float(np.nansum(np.where(frac > 0, vals, 0.0) * frac))
+        out = pd.Series(sums, index=pd.Index(index), name="population")
+        out.attrs = {
+            "population_source": f"raster {Path(str(src.name)).name}, bande {band}",
+            "method": "somme zonale : valeur de chaque pixel × part de sa surface dans le polygone",
+            "raster_crs": str(src.crs),
+            "pixel_size_m": [abs(tr.a), abs(tr.e)],
+            "nodata_pixels": nodata_total,
+        }
+        return out
+    finally:
+        if own:
+            src.close()
+
+
+def split_commune_population(
+    code: str, polygons: gpd.GeoDataFrame | gpd.GeoSeries, raster, band: int = 1, id_col: str | None = None
+) -> pd.DataFrame:
+    """Share of a commune's legal population falling in each polygon (e.g. the parts of a city
+    shared by several CPTS), estimated from a population raster.
+
+    Polygons are clipped to the commune outline (reference, COG 2026); each part's raster sum
+    divided by the raster sum over the whole commune gives its ``share``, and ``population`` is
+    that share of the population municipale légale 2023. Columns: ``share``, ``raster_sum``,
+    ``population``; ``attrs`` records both sources.
+    """
+    ref = reference.load_communes()
+    row = ref[ref["code"] == code]
+    if row.empty or row.geometry.isna().all():
+        raise ValueError(f"commune {code} inconnue ou sans contour dans le référentiel COG {reference.COG_YEAR}")
+    epsg = local_crs(code)
+    outline = row.to_crs(epsg).geometry.iloc[0]
+    geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
+    parts = gpd.GeoSeries(shapely.intersection(geoms.to_crs(epsg).to_numpy(), outline), index=geoms.index, crs=epsg)
+    whole = zonal_population(raster, gpd.GeoSeries([outline], crs=epsg), band=band).iloc[0]
+    sums = zonal_population(raster, parts, band=band)
+    if id_col is not None:
+        sums.index = pd.Index(polygons[id_col])
+    pop = float(row["population"].iloc[0])
+    share = sums / whole if whole > 0 else sums * np.nan
+    out = pd.DataFrame({"share": share, "raster_sum": sums, "population": share * pop})
+    out.attrs = {
+        **sums.attrs,
+        "commune": code,
+        "population_legale": pop,
+        "population_year": reference.POPULATION_YEAR,
+        "population_kind": "municipale",
+        "crs": f"EPSG:{epsg}" if epsg in LOCAL_CRS.values() else str(epsg),
+        "uncovered_share": float(1 - share.sum()) if whole > 0 else None,
+    }
+    return out
