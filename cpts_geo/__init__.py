@@ -16,7 +16,9 @@ from cpts_geo.classification import (
     read_irdes_typology,
 )
 from cpts_geo.codes import convert_table, normalise_codes, transition
+from cpts_geo.coverage import Diagnosis, compare_listings, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
+from cpts_geo.members import MembersError, read_members
 from cpts_geo.reference import (
     COG_YEAR,
     POPULATION_YEAR,
@@ -30,7 +32,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "COG_YEAR",
+    "Diagnosis",
     "LOCAL_CRS",
+    "MembersError",
     "POPULATION_YEAR",
     "aav_profile",
     "aci_band",
@@ -38,8 +42,10 @@ __all__ = [
     "aci_margin",
     "area_km2",
     "classify",
+    "compare_listings",
     "convert_table",
     "density_profile",
+    "diagnose",
     "igas_type",
     "irdes_profile",
     "load_communes",
@@ -49,6 +55,7 @@ __all__ = [
     "local_crs",
     "normalise_codes",
     "read_irdes_typology",
+    "read_members",
     "split_by_zone",
     "to_local",
     "transition",

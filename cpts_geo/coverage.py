@@ -1,0 +1,644 @@
+"""Coverage diagnosis of a CPTS listing: who covers what, overlaps, white zones, coverage rates.
+
+:func:`diagnose` works on codes with set arithmetic (a sparse CPTS × unit incidence matrix) for
+overlaps, coverage and white zones, and on the reference coverage for geometry (coverage-aware
+union per CPTS, adjacency precomputed once from shared edges, see :mod:`cpts_geo.perimeters`).
+Population is the population municipale légale 2023 on the COG 2026 geography; a unit listed by
+several CPTS counts in full for each of them (as listed) and the double count is reported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from cpts_geo import reference
+from cpts_geo.codes import normalise_codes
+from cpts_geo.members import (
+    STAGES,
+    arrondissement_cities,
+    expand_cities,
+    normalise_stage,
+    read_members,
+)
+from cpts_geo.perimeters import analysis_units, build_perimeters, dissolve_groups, unit_graph
+
+ALL_STAGES = "tous les stades"
+ACI_ONLY = "ACI signé"
+
+SUMMARY_KEYS = (
+    "cpts", "units", "covered_units", "white_units", "white_population", "population",
+    "covered_population_share", "overlapping_units", "converted_codes", "refused_codes", "bands",
+    "cog", "population_year",
+)
+
+
+@dataclass
+class Diagnosis:
+    """Result of :func:`diagnose`. Populations: municipale légale 2023; geography: COG 2026;
+    geometries EPSG:4326; areas km² in the official projected CRS of each zone."""
+
+    units: gpd.GeoDataFrame
+    perimeters: gpd.GeoDataFrame
+    overlaps: pd.DataFrame
+    overlap_pairs: pd.DataFrame
+    white_zones: gpd.GeoDataFrame
+    coverage: pd.DataFrame
+    summary: dict
+    meta: dict
+    members: pd.DataFrame
+    report: pd.DataFrame = field(repr=False)
+    arr_cities: frozenset = frozenset()
+
+    def lookup(self, code: object) -> tuple[str, ...]:
+        """CPTS covering a commune (code or name, normalised to COG 2026); () when uncovered.
+
+        A whole-city code analysed at arrondissement level returns the CPTS of any of its
+        arrondissements; an arrondissement analysed at city level those of its city. Raises
+        KeyError when the commune is unknown or outside the analysed area and listing.
+        """
+        norm = normalise_codes([code])
+        c = norm["code"].iloc[0]
+        if c is None:
+            raise KeyError(f"{code!r} : {norm['message'].iloc[0]}")
+        by_unit = self._by_unit()
+        if c in by_unit:
+            return by_unit[c]
+        if c in self.arr_cities:
+            arr = reference.load_communes(("arrondissement",))
+            codes = arr.loc[arr["parent"] == c, "code"]
+            return tuple(sorted({x for k in codes for x in by_unit.get(k, ())}))
+        arr = reference.load_communes(("arrondissement",)).set_index("code")["parent"]
+        if c in arr.index and arr[c] in by_unit:
+            return by_unit[arr[c]]
+        raise KeyError(f"{c} n'est ni dans la zone analysée ni dans la liste")
+
+    def _by_unit(self) -> dict:
+        if "_lookup" not in self.meta:
+            d = dict(zip(self.units["code"], self.units["cpts"], strict=True))
+            p = self.perimeters
+            for name, codes in zip(p["cpts"], p["codes"], strict=True):
+                for c in codes:
+                    if c not in d:
+                        d[c] = ()
+                    if name not in d[c]:
+                        d[c] = tuple(sorted((*d[c], name)))
+            self.meta["_lookup"] = d
+        return self.meta["_lookup"]
+
+    def text(self) -> str:
+        """Short French summary for a terminal."""
+        return format_summary(self)
+
+    def write(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv and
+        diagnostic_cpts.xlsx into ``out_dir``; returns their paths."""
+        return write_outputs(self, out_dir)
+
+
+# ------------------------------------------------------------------------------------------
+# Diagnosis
+# ------------------------------------------------------------------------------------------
+
+
+def _as_members(members: pd.DataFrame | str | Path) -> pd.DataFrame:
+    if not isinstance(members, pd.DataFrame):
+        return read_members(members)
+    if "cpts" not in members.columns or "code" not in members.columns:
+        raise ValueError("members must have columns 'cpts' and 'code' (use cpts_geo.read_members)")
+    m = members.copy()
+    m.attrs = dict(members.attrs)
+    for col, default in (("stage", None), ("date", pd.NaT), ("input", None), ("status", None)):
+        if col not in m.columns:
+            m[col] = default
+    if "source_row" not in m.columns:
+        m["source_row"] = np.arange(len(m)) + 1
+    return m
+
+
+def _check_codes(m: pd.DataFrame, valid: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Normalise codes of a hand-built frame that are not COG 2026 units; returns (members, refused)."""
+    bad = ~m["code"].isin(valid)
+    if not bad.any():
+        return m, pd.DataFrame(columns=["source_row", "cpts", "input", "status", "message"])
+    norm = normalise_codes(m.loc[bad, "code"].tolist())
+    m = m.copy()
+    m.loc[bad, "input"] = m.loc[bad, "code"].to_numpy()
+    m.loc[bad, "status"] = norm["status"].to_numpy()
+    m.loc[bad, "code"] = norm["code"].to_numpy()
+    refused = m[bad & m["code"].isna()].assign(message=norm.loc[norm["code"].isna(), "message"].to_numpy())
+    return m[m["code"].notna()], refused[["source_row", "cpts", "input", "status", "message"]]
+
+
+def _area_mask(units: pd.DataFrame, region, departments, listed_deps) -> tuple[np.ndarray, str]:
+    if departments is not None:
+        deps = [departments] if isinstance(departments, (str, int)) else list(departments)
+        deps = [str(d).upper().zfill(2) for d in deps]
+        unknown = sorted(set(deps) - set(units["dep"]))
+        if unknown:
+            raise ValueError(f"département(s) inconnu(s) : {', '.join(unknown)}")
+        mask = units["dep"].isin(deps).to_numpy()
+        label = "département" + ("s " if len(deps) > 1 else " ") + ", ".join(deps)
+    else:
+        deps = None
+        mask = np.ones(len(units), dtype=bool)
+        label = ""
+    if region is not None:
+        regs = [region] if isinstance(region, (str, int)) else list(region)
+        regs = [str(r).zfill(2) for r in regs]
+        unknown = sorted(set(regs) - set(units["reg"].dropna()))
+        if unknown:
+            raise ValueError(f"région(s) inconnue(s) : {', '.join(unknown)}")
+        mask &= units["reg"].isin(regs).to_numpy()
+        names = reference.load_regions().set_index("code")["nom"] if "code" in reference.load_regions() else None
+        label = (label + " ; " if label else "") + "région " + ", ".join(
+            f"{r} {names.get(r, '')}".strip() if names is not None else r for r in regs)
+    if departments is None and region is None:
+        mask = units["dep"].isin(listed_deps).to_numpy()
+        label = "départements de la liste : " + ", ".join(sorted(listed_deps))
+    return mask, label
+
+
+def diagnose(
+    members: pd.DataFrame | str | Path,
+    region: str | int | list | None = None,
+    departments: str | list | None = None,
+    stages: str | list | None = None,
+) -> Diagnosis:
+    """Coverage diagnosis of a CPTS listing (output of :func:`cpts_geo.read_members`, or a path).
+
+    The analysed area is the given ``departments`` and/or ``region`` (INSEE codes), by default the
+    departments in which the listing's units lie. ``stages`` keeps only CPTS at those stages
+    (canonical labels of :data:`cpts_geo.members.STAGES` or free text). Perimeters are complete
+    even when a CPTS extends beyond the area; coverage rates and white zones concern the area.
+    """
+    m = _as_members(members)
+    attrs = dict(m.attrs)
+    m = expand_cities(m)
+    if stages is not None:
+        wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
+        m = m[m["stage"].map(normalise_stage).isin(wanted)]
+    arr_cities = arrondissement_cities(m["code"].dropna())
+    units_all = analysis_units(arr_cities)
+    idx = pd.Index(units_all["code"])
+    m, refused_extra = _check_codes(m, idx)
+    if m.empty:
+        raise ValueError("aucune CPTS à analyser (liste vide après filtrage)")
+    m = expand_cities(m)
+    pairs = m[["cpts", "code"]].drop_duplicates()
+    names, group = np.unique(pairs["cpts"].astype(str).to_numpy(), return_inverse=True)
+    unit_idx = idx.get_indexer(pairs["code"])
+    n_cpts_total = len(names)
+
+    # --- incidence: set arithmetic on codes
+    n_units_all = len(units_all)
+    inc = sparse.csr_matrix((np.ones(len(group), dtype=np.int32), (group, unit_idx)),
+                            shape=(n_cpts_total, n_units_all))
+    n_cpts_unit = np.asarray(inc.sum(axis=0)).ravel()
+    order = np.lexsort((group, unit_idx))
+    u_sorted, g_sorted = unit_idx[order], group[order]
+    b = np.searchsorted(u_sorted, np.arange(n_units_all + 1))
+    cpts_of_unit = np.empty(n_units_all, dtype=object)
+    cpts_of_unit[:] = [()] * n_units_all
+    has = np.flatnonzero(np.diff(b))
+    for k in has:
+        cpts_of_unit[k] = tuple(names[g_sorted[b[k] : b[k + 1]]])
+
+    # --- analysed area
+    listed_deps = set(units_all["dep"].to_numpy()[np.unique(unit_idx)])
+    in_area, area_label = _area_mask(units_all, region, departments, listed_deps)
+
+    # --- perimeters
+    per = build_perimeters(names, group, unit_idx, units_all, arr_cities, n_cpts_unit)
+    stage_of = m.dropna(subset=["stage"]).drop_duplicates("cpts").set_index("cpts")["stage"] if "stage" in m else {}
+    stage_col = per["cpts"].map(stage_of).astype(object)
+    per.insert(1, "stage", stage_col.where(stage_col.notna(), None))
+    outside = np.bincount(group, weights=(~in_area[unit_idx]).astype(float), minlength=n_cpts_total)
+    per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
+    in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
+    per = per[in_area_cpts].reset_index(drop=True)
+
+    # --- units of the area
+    units = units_all[in_area].copy()
+    units["n_cpts"] = n_cpts_unit[in_area]
+    units["cpts"] = cpts_of_unit[in_area]
+    units = units.reset_index(drop=True)
+
+    # --- overlaps
+    overlaps, overlap_pairs = _overlaps(units_all, names, group, unit_idx, n_cpts_unit, cpts_of_unit)
+
+    # --- white zones
+    white = _white_zones(units_all, in_area, n_cpts_unit, cpts_of_unit, arr_cities)
+
+    # --- coverage rates
+    stage_by_cpts = dict(zip(per["cpts"], per["stage"], strict=True))
+    coverage = _coverage_table(units_all, in_area, names, group, unit_idx, stage_by_cpts)
+
+    report = attrs.get("report")
+    refused = attrs.get("refused")
+    refused = pd.concat([x for x in (refused, refused_extra) if x is not None and len(x)], ignore_index=True) \
+        if (refused is not None and len(refused)) or len(refused_extra) else refused_extra
+    meta = {
+        "cog": reference.COG_YEAR,
+        "population_year": reference.POPULATION_YEAR,
+        "population_kind": "municipale",
+        "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci")},
+        "listing": attrs.get("source"),
+        "area": area_label,
+        "stages": None if stages is None else sorted({normalise_stage(s) for s in (
+            [stages] if isinstance(stages, str) else stages)}),
+        "arrondissement_cities": sorted(arr_cities),
+        "crs": "EPSG:4326 (geometries); areas in EPSG:2154 / 5490 / 2972 / 2975 / 4471",
+    }
+    for df in (per, units, white, overlaps, overlap_pairs, coverage):
+        df.attrs = {k: v for k, v in meta.items() if k != "_lookup"}
+    diag = Diagnosis(
+        units=units, perimeters=per, overlaps=overlaps, overlap_pairs=overlap_pairs, white_zones=white,
+        coverage=coverage, summary={}, meta=meta, members=m.reset_index(drop=True),
+        report=report if report is not None else pd.DataFrame(), arr_cities=arr_cities,
+    )
+    diag.summary = _summary(diag, attrs, refused)
+    return diag
+
+
+def _overlaps(units_all, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Units listed by several CPTS, and shared units / population per pair of CPTS (a < b)."""
+    multi = np.flatnonzero(n_cpts_unit > 1)
+    u = units_all.iloc[multi]
+    overlaps = pd.DataFrame({
+        "code": u["code"].to_numpy(), "nom": u["nom"].to_numpy(), "dep": u["dep"].to_numpy(),
+        "population": u["population"].to_numpy(), "n_cpts": n_cpts_unit[multi],
+        "cpts": cpts_of_unit[multi],
+    })
+    overlaps["double_counted_population"] = (overlaps["population"].astype("float") * (overlaps["n_cpts"] - 1)).astype("Int64")
+    sel = np.isin(unit_idx, multi)
+    p = pd.DataFrame({"g": group[sel], "u": unit_idx[sel]})
+    pp = p.merge(p, on="u")
+    pp = pp[pp["g_x"] < pp["g_y"]].sort_values(["g_x", "g_y", "u"])
+    pop = units_all["population"].to_numpy(dtype=float, na_value=0.0)
+    codes = units_all["code"].to_numpy(dtype=object)
+    if pp.empty:
+        pairs = pd.DataFrame(columns=["cpts_a", "cpts_b", "n_shared", "shared_population", "codes"])
+    else:
+        agg = pp.groupby(["g_x", "g_y"], sort=True)["u"].agg(list).reset_index()
+        pairs = pd.DataFrame({
+            "cpts_a": names[agg["g_x"].to_numpy()], "cpts_b": names[agg["g_y"].to_numpy()],
+            "n_shared": agg["u"].map(len).to_numpy(),
+            "shared_population": [int(pop[x].sum()) for x in agg["u"]],
+            "codes": [tuple(codes[x]) for x in agg["u"]],
+        })
+    return overlaps, pairs
+
+
+def _white_zones(units_all, in_area, n_cpts_unit, cpts_of_unit, arr_cities) -> gpd.GeoDataFrame:
+    """Contiguous groups of uncovered units of the area, typed enclosed / edge."""
+    graph = unit_graph(arr_cities)
+    white = in_area & (n_cpts_unit == 0)
+    w_idx = np.flatnonzero(white)
+    cols = ["zone_id", "codes", "noms", "n_units", "n_units_without_geometry", "population", "area_km2",
+            "type", "inside_cpts", "geometry"]
+    if len(w_idx) == 0:
+        return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=units_all.crs))
+    sub = graph[w_idx][:, w_idx]
+    _, label = csgraph.connected_components(sub, directed=False)
+    # neighbours of each white unit outside the white set
+    g = graph[w_idx].tocoo()
+    nb = g.col
+    src = label[g.row]
+    outside_area = ~in_area[nb]
+    covered_nb = in_area[nb] & (n_cpts_unit[nb] > 0)
+    n_z = label.max() + 1
+    touches_out = np.bincount(src[outside_area], minlength=n_z) > 0
+    border = np.bincount(label, weights=units_all["border"].to_numpy()[w_idx].astype(float), minlength=n_z) > 0
+    n_nb = np.bincount(src, minlength=n_z)
+    edge = touches_out | border | (n_nb == 0)
+    # a zone surrounded by one CPTS: a CPTS common to all its neighbours
+    inside = np.full(n_z, None, dtype=object)
+    enclosed = np.flatnonzero(~edge)
+    if len(enclosed):
+        df = pd.DataFrame({"z": src[covered_nb], "nb": nb[covered_nb]})
+        df = df[np.isin(df["z"], enclosed)].drop_duplicates()
+        for z, grp in df.groupby("z"):
+            common = set.intersection(*(set(cpts_of_unit[k]) for k in grp["nb"]))
+            if common:
+                inside[z] = " / ".join(sorted(common))
+    pop = units_all["population"].to_numpy(dtype=float, na_value=0.0)[w_idx]
+    area = units_all["area_km2"].to_numpy(dtype=float)[w_idx]
+    has = units_all["has_geometry"].to_numpy()[w_idx]
+    codes = units_all["code"].to_numpy(dtype=object)[w_idx]
+    noms = units_all["nom"].to_numpy(dtype=object)[w_idx]
+    zpop = np.bincount(label, weights=pop, minlength=n_z)
+    zarea = np.bincount(label, weights=np.nan_to_num(area), minlength=n_z)
+    order = np.lexsort((codes, label))
+    b = np.searchsorted(label[order], np.arange(n_z + 1))
+    zcodes = [tuple(codes[order][b[k] : b[k + 1]]) for k in range(n_z)]
+    znoms = [tuple(noms[order][b[k] : b[k + 1]]) for k in range(n_z)]
+    geoms = dissolve_groups(units_all.geometry.values[w_idx], label, n_z)
+    out = gpd.GeoDataFrame({
+        "codes": zcodes, "noms": znoms, "n_units": np.bincount(label, minlength=n_z),
+        "n_units_without_geometry": np.bincount(label, weights=(~has).astype(float), minlength=n_z).astype(int),
+        "population": zpop.round().astype("int64"), "area_km2": zarea,
+        "type": np.where(edge, "edge", "enclosed"), "inside_cpts": inside,
+    }, geometry=gpd.GeoSeries(geoms, crs=units_all.crs))
+    out["_first"] = [c[0] for c in zcodes]
+    out = out.sort_values(["population", "_first"], ascending=[False, True]).drop(columns="_first")
+    out.insert(0, "zone_id", np.arange(1, n_z + 1))
+    return out.reset_index(drop=True)
+
+
+def _coverage_table(units_all, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
+    """Share of population and of units covered, for the area, each department and region,
+    with all CPTS and with CPTS at stage "ACI signé" only (when stages are known)."""
+    filters = {ALL_STAGES: np.ones(len(names), dtype=bool)}
+    stages = np.array([stage_by_cpts.get(n) for n in names], dtype=object)
+    if pd.notna(stages).any():
+        filters[ACI_ONLY] = stages == STAGES[-1]
+    u = units_all[in_area]
+    pop = u["population"].to_numpy(dtype=float, na_value=0.0)
+    rows = []
+    for fname, keep in filters.items():
+        cov = np.zeros(len(units_all), dtype=bool)
+        cov[unit_idx[keep[group]]] = True
+        c = cov[in_area]
+        df = pd.DataFrame({"dep": u["dep"].to_numpy(), "reg": u["reg"].to_numpy(), "pop": pop, "cov": c,
+                           "cpop": pop * c})
+        for level, key in (("zone", None), ("reg", "reg"), ("dep", "dep")):
+            g = df.assign(zone="zone analysée").groupby(key or "zone", dropna=False).agg(
+                units=("cov", "size"), covered_units=("cov", "sum"), population=("pop", "sum"),
+                covered_population=("cpop", "sum"))
+            g = g.reset_index().rename(columns={key or "zone": "key"})
+            g.insert(0, "level", level)
+            g.insert(1, "stages", fname)
+            rows.append(g)
+    out = pd.concat(rows, ignore_index=True)
+    out["population"] = out["population"].round().astype("int64")
+    out["covered_population"] = out["covered_population"].round().astype("int64")
+    out["covered_population_share"] = out["covered_population"] / out["population"].where(out["population"] > 0)
+    out["covered_units_share"] = out["covered_units"] / out["units"]
+    return out
+
+
+def _duplicates(attrs: dict) -> list[str]:
+    dup = attrs.get("duplicates")
+    if dup is None or not len(dup):
+        return []
+    return [f"ligne {r.source_row} : {r.input} → {r.code} déjà listé pour {r.cpts}" for r in dup.itertuples()]
+
+
+def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
+    u, p, w = d.units, d.perimeters, d.white_zones
+    covered = u["n_cpts"] > 0
+    pop = u["population"].astype("float").fillna(0)
+    converted = attrs.get("converted")
+    conv = {}
+    if converted is not None and len(converted):
+        conv = {str(i): c for i, c in zip(converted["input"], converted["code"], strict=True)}
+    ref = {}
+    if refused is not None and len(refused):
+        for r in refused.itertuples():
+            ref[str(r.input) if r.input is not None else f"ligne {r.source_row} (vide)"] = (
+                f"{r.message} (ligne {r.source_row}, {r.cpts})")
+    bands = {str(k): int((p["band"] == k).sum()) for k in (1, 2, 3, 4)}
+    total_pop = int(pop.sum())
+    cov_pop = int(pop[covered].sum())
+    aci = d.coverage[(d.coverage["level"] == "zone") & (d.coverage["stages"] == ACI_ONLY)]
+    s = {
+        "cpts": len(p),
+        "units": len(u),
+        "covered_units": int(covered.sum()),
+        "white_units": int((~covered).sum()),
+        "white_population": int(pop[~covered].sum()),
+        "population": total_pop,
+        "covered_population": cov_pop,
+        "covered_population_share": (cov_pop / total_pop) if total_pop else 0.0,
+        "covered_units_share": float(covered.mean()) if len(u) else 0.0,
+        "covered_population_share_aci": float(aci["covered_population_share"].iloc[0]) if len(aci) else None,
+        "overlapping_units": {c: list(t) for c, t in zip(d.overlaps["code"], d.overlaps["cpts"], strict=True)},
+        "double_counted_population": int(d.overlaps["double_counted_population"].fillna(0).sum()),
+        "white_zones": len(w),
+        "white_zones_enclosed": int((w["type"] == "enclosed").sum()),
+        "white_zones_inside_one_cpts": int(w["inside_cpts"].notna().sum()),
+        "converted_codes": conv,
+        "duplicates": _duplicates(attrs),
+        "refused_codes": ref,
+        "bands": bands,
+        "cpts_with_several_parts": sorted(p.loc[p["n_parts"] > 1, "cpts"].tolist()),
+        "cpts_with_enclaves": sorted(p.loc[p["enclaves"].map(len) > 0, "cpts"].tolist()),
+        "units_without_geometry": sorted(u.loc[~u["has_geometry"], "code"].tolist()),
+        "expanded_cities": attrs.get("expanded_cities", {}),
+        "area": d.meta["area"],
+        "listing": d.meta["listing"],
+        "stages": d.meta["stages"],
+        "cog": d.meta["cog"],
+        "population_year": d.meta["population_year"],
+        "sources": d.meta["sources"],
+    }
+    return s
+
+
+# ------------------------------------------------------------------------------------------
+# Output
+# ------------------------------------------------------------------------------------------
+
+
+def _fmt(n: float) -> str:
+    return f"{n:,.0f}".replace(",", "\u202f")
+
+
+def format_summary(d: Diagnosis) -> str:
+    """Short French summary of a diagnosis."""
+    s = d.summary
+    lines = [
+        f"Diagnostic de couverture CPTS — {s['listing'] or 'liste'} ({s['area']})",
+        f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale)",
+        f"  CPTS : {s['cpts']} — tailles ACI : " + ", ".join(f"taille {k} : {v}" for k, v in s["bands"].items()),
+        f"  Communes couvertes : {s['covered_units']} / {s['units']} ({s['covered_units_share']:.1%})",
+        f"  Population couverte : {_fmt(s['covered_population'])} / {_fmt(s['population'])} habitants "
+        f"({s['covered_population_share']:.1%})",
+    ]
+    if s.get("covered_population_share_aci") is not None:
+        lines.append(f"  dont CPTS à l'ACI signé : {s['covered_population_share_aci']:.1%} de la population")
+    lines.append(
+        f"  Zones blanches : {s['white_zones']} ({s['white_zones_enclosed']} enclavées, "
+        f"{s['white_zones'] - s['white_zones_enclosed']} en bordure), {s['white_units']} communes, "
+        f"{_fmt(s['white_population'])} habitants")
+    if s["overlapping_units"]:
+        lines.append(f"  Chevauchements : {len(s['overlapping_units'])} communes dans plusieurs CPTS "
+                     f"({_fmt(s['double_counted_population'])} habitants comptés deux fois ou plus)")
+    else:
+        lines.append("  Chevauchements : aucun")
+    if s["cpts_with_several_parts"]:
+        lines.append(f"  CPTS en plusieurs morceaux : {', '.join(s['cpts_with_several_parts'])}")
+    if s["cpts_with_enclaves"]:
+        lines.append(f"  CPTS avec enclaves : {', '.join(s['cpts_with_enclaves'])}")
+    if s["converted_codes"]:
+        lines.append("  Codes convertis : " + ", ".join(f"{k} → {v}" for k, v in s["converted_codes"].items()))
+    if s["duplicates"]:
+        lines.append(f"  Doublons ignorés : {len(s['duplicates'])} ({'; '.join(s['duplicates'][:3])})")
+    if s["refused_codes"]:
+        lines.append(f"  Codes refusés : {len(s['refused_codes'])}")
+        lines += [f"    {k} : {v}" for k, v in list(s["refused_codes"].items())[:10]]
+    if s["units_without_geometry"]:
+        lines.append(f"  Communes sans contour (comptées en population) : {', '.join(s['units_without_geometry'])}")
+    return "\n".join(lines)
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    """Tuples as "a; b" strings for GPKG / CSV / Excel."""
+    out = df.copy()
+    for c in out.columns:
+        if c != getattr(out, "_geometry_column_name", None) and out[c].dtype == object:
+            if out[c].map(lambda v: isinstance(v, (tuple, list))).any():
+                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
+    return out
+
+
+def summary_json(d: Diagnosis) -> str:
+    """The summary as JSON text (UTF-8, French labels kept)."""
+    return json.dumps(d.summary, ensure_ascii=False, indent=2, default=str)
+
+
+def write_outputs(d: Diagnosis, out_dir: str | Path) -> dict[str, Path]:
+    """Write the diagnosis files into ``out_dir`` (created): ``summary.json``, ``perimeters.gpkg``,
+    ``white_zones.gpkg``, ``overlaps.csv`` and the workbook ``diagnostic_cpts.xlsx``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "summary": out / "summary.json", "perimeters": out / "perimeters.gpkg",
+        "white_zones": out / "white_zones.gpkg", "overlaps": out / "overlaps.csv",
+        "workbook": out / "diagnostic_cpts.xlsx",
+    }
+    paths["summary"].write_text(summary_json(d), encoding="utf-8")
+    for key, gdf in (("perimeters", d.perimeters), ("white_zones", d.white_zones)):
+        if paths[key].exists():
+            paths[key].unlink()
+        flat = _flat(gdf)
+        flat["date"] = None if "date" in flat else None
+        flat = flat.drop(columns=["date"])
+        if len(flat):
+            flat.to_file(paths[key], layer=key, driver="GPKG")
+        else:
+            gpd.GeoDataFrame(flat, geometry=flat.geometry, crs=gdf.crs).to_file(paths[key], layer=key, driver="GPKG")
+    _flat(_overlap_table(d)).to_csv(paths["overlaps"], index=False)
+    _write_workbook(d, paths["workbook"])
+    return paths
+
+
+def _overlap_table(d: Diagnosis) -> pd.DataFrame:
+    pairs = d.overlap_pairs.assign(type="paire de CPTS")
+    units = d.overlaps.assign(type="commune")
+    return pd.concat([units, pairs], ignore_index=True)[
+        ["type", "code", "nom", "dep", "population", "n_cpts", "cpts", "double_counted_population",
+         "cpts_a", "cpts_b", "n_shared", "shared_population", "codes"]]
+
+
+def _write_workbook(d: Diagnosis, path: Path) -> None:
+    s = d.summary
+    synth = pd.DataFrame([
+        ("Liste", s["listing"]), ("Zone analysée", s["area"]), ("CPTS", s["cpts"]),
+        ("Communes", s["units"]), ("Communes couvertes", s["covered_units"]),
+        ("Part des communes couvertes", round(s["covered_units_share"], 4)),
+        ("Population", s["population"]), ("Population couverte", s["covered_population"]),
+        ("Part de la population couverte", round(s["covered_population_share"], 4)),
+        ("Part couverte par des CPTS à l'ACI signé", s["covered_population_share_aci"]),
+        ("Zones blanches", s["white_zones"]), ("Communes en zone blanche", s["white_units"]),
+        ("Population en zone blanche", s["white_population"]),
+        ("Communes dans plusieurs CPTS", len(s["overlapping_units"])),
+        ("Population comptée plusieurs fois", s["double_counted_population"]),
+        *[(f"CPTS de taille {k}", v) for k, v in s["bands"].items()],
+        ("Géographie", f"COG {s['cog']}"), ("Population", f"population municipale légale {s['population_year']}"),
+        *[(f"Source : {k}", v) for k, v in s["sources"].items()],
+    ], columns=["indicateur", "valeur"])
+    per = _flat(d.perimeters.drop(columns="geometry")).rename(columns={
+        "cpts": "CPTS", "stage": "stade", "codes": "communes", "n_units": "nb communes",
+        "n_units_outside_area": "nb communes hors zone", "n_units_without_geometry": "nb communes sans contour",
+        "population": f"population {s['population_year']}", "area_km2": "surface km²",
+        "density": "densité hab/km²", "deps": "départements", "regs": "régions", "epci_full": "EPCI entiers",
+        "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "enclaves": "enclaves",
+        "shared_units": "communes partagées", "band": "taille ACI"})
+    wz = _flat(d.white_zones.drop(columns="geometry")).rename(columns={
+        "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
+        "n_units_without_geometry": "nb sans contour", "population": f"population {s['population_year']}",
+        "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans"})
+    wz["type"] = wz["type"].map({"edge": "en bordure", "enclosed": "enclavée"})
+    units = _flat(d.units.drop(columns=["geometry", "host"], errors="ignore"))
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        synth.to_excel(xw, sheet_name="Synthèse", index=False)
+        per.to_excel(xw, sheet_name="Périmètres", index=False)
+        wz.to_excel(xw, sheet_name="Zones blanches", index=False)
+        _flat(d.overlaps).to_excel(xw, sheet_name="Communes partagées", index=False)
+        _flat(d.overlap_pairs).to_excel(xw, sheet_name="Paires de CPTS", index=False)
+        d.coverage.to_excel(xw, sheet_name="Couverture", index=False)
+        units.to_excel(xw, sheet_name="Communes", index=False)
+        rep = d.report
+        if rep is not None and len(rep):
+            cols = [c for c in ("source_row", "cpts", "input", "code", "nom", "status", "message", "duplicate")
+                    if c in rep.columns]
+            rep[cols].to_excel(xw, sheet_name="Codes (rapport)", index=False)
+
+
+# ------------------------------------------------------------------------------------------
+# Comparison of two versions of a listing
+# ------------------------------------------------------------------------------------------
+
+
+def _sets(members: pd.DataFrame | str | Path) -> dict[str, frozenset]:
+    m = expand_cities(_as_members(members))
+    m = m.dropna(subset=["code"])
+    return {str(k): frozenset(g["code"]) for k, g in m.groupby("cpts")}
+
+
+def compare_listings(
+    old: pd.DataFrame | str | Path, new: pd.DataFrame | str | Path, rename_threshold: float = 0.5
+) -> pd.DataFrame:
+    """Compare two versions of a listing (members frames or paths).
+
+    One row per CPTS: ``cpts`` (name in the new listing, or the old name if removed),
+    ``previous_name``, ``status`` (inchangée, modifiée, renommée, créée, supprimée), ``added`` and
+    ``removed`` unit codes, ``n_before``, ``n_after``. A CPTS that disappears under one name while
+    another appears with at least ``rename_threshold`` of shared units (Jaccard index) is renamed.
+    ``attrs``: ``created``, ``removed``, ``renamed`` ({old: new}).
+    """
+    a, b = _sets(old), _sets(new)
+    gone, fresh = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+    scores = []
+    for o in gone:
+        for n in fresh:
+            inter = len(a[o] & b[n])
+            if inter:
+                scores.append((inter / len(a[o] | b[n]), o, n))
+    renamed: dict[str, str] = {}
+    for score, o, n in sorted(scores, key=lambda t: (-t[0], t[1], t[2])):
+        if score >= rename_threshold and o not in renamed and n not in renamed.values():
+            renamed[o] = n
+    rows = []
+    for n in sorted(b):
+        prev = n if n in a else next((o for o, x in renamed.items() if x == n), None)
+        before = a.get(prev, frozenset()) if prev else frozenset()
+        after = b[n]
+        if prev is None:
+            status = "créée"
+        elif prev != n:
+            status = "renommée"
+        else:
+            status = "inchangée" if before == after else "modifiée"
+        rows.append((n, prev, status, tuple(sorted(after - before)), tuple(sorted(before - after)),
+                     len(before), len(after)))
+    for o in gone:
+        if o not in renamed:
+            rows.append((o, o, "supprimée", (), tuple(sorted(a[o])), len(a[o]), 0))
+    out = pd.DataFrame(rows, columns=["cpts", "previous_name", "status", "added", "removed", "n_before", "n_after"])
+    out.attrs = {
+        "created": sorted(set(fresh) - set(renamed.values())),
+        "removed": sorted(set(gone) - set(renamed)),
+        "renamed": renamed,
+        "cog": reference.COG_YEAR,
+    }
+    return out

@@ -1,0 +1,533 @@
+"""Reading CPTS listings (which commune belongs to which CPTS) in the forms they really come in.
+
+Supported inputs (:func:`read_members`):
+
+* long table, one row per CPTS × commune (CSV with any separator / encoding, XLSX on any sheet);
+* wide table, one row per CPTS with its communes in one cell, separated by ``;``, ``,``, line
+  breaks or spaces (codes) — names are kept whole;
+* JSON: a list of records (long or wide, a list value is a list of communes), or an object
+  ``{cpts: [communes]}``;
+* GeoJSON / GeoPackage / Shapefile of drawn CPTS polygons: a commune is assigned to a CPTS when at
+  least ``threshold`` (default 50 %) of its area lies in the polygon; communes cut between 5 % and
+  95 % are reported in ``attrs["cut_units"]``.
+
+Every commune value goes through :func:`cpts_geo.normalise_codes` (obsolete codes, lost leading
+zeros, names, postal codes); the report of every input, kept, converted or refused, is in
+``attrs["report"]``. Paris, Lyon and Marseille: when a listing names arrondissements of a city, the
+whole-city code in that listing stands for all its arrondissements (:func:`expand_cities`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cpts_geo import reference
+from cpts_geo.codes import name_key, normalise_codes
+
+#: canonical stages of a CPTS project, in order (rank 1-4)
+STAGES: tuple[str, ...] = (
+    "pré-projet",
+    "lettre d'intention validée",
+    "projet de santé validé",
+    "ACI signé",
+)
+
+#: default share of a commune's area a drawn polygon must hold to include it
+AREA_THRESHOLD = 0.5
+#: communes whose share in a polygon lies between these bounds are reported as cut
+CUT_BOUNDS = (0.05, 0.95)
+
+MEMBER_COLUMNS = ["cpts", "code", "stage", "date", "source_row", "input", "status"]
+
+
+class MembersError(ValueError):
+    """A listing that cannot be read; the message names the file, the row and the value."""
+
+    def __init__(self, message: str, source: str | None = None, row: int | None = None, value: object = None):
+        self.source, self.row, self.value = source, row, value
+        where = source or "liste"
+        if row is not None:
+            where += f", ligne {row}"
+        text = f"{where} : {message}"
+        if value is not None:
+            text += f" (valeur « {value} »)"
+        super().__init__(text)
+
+
+# ------------------------------------------------------------------------------------------
+# Column detection
+# ------------------------------------------------------------------------------------------
+
+_CPTS_KEYS = ("cpts", "nom cpts", "cpts nom", "nom de la cpts", "libelle cpts", "nom cpts", "communaute")
+_CODE_KEYS = (
+    "code insee", "code", "insee", "codgeo", "depcom", "code commune", "code commune insee",
+    "cog", "com", "codes insee", "codes", "code geo", "code officiel geographique",
+)
+_NAME_KEYS = ("commune", "communes", "nom commune", "libelle commune", "libgeo", "nom de la commune",
+              "liste des communes", "communes membres", "nom com", "ville")
+_DEP_KEYS = ("dep", "departement", "dept", "dpt", "code departement", "code dep", "num dep")
+_STAGE_KEYS = ("stage", "etape", "statut", "stade", "avancement", "etat", "etat d avancement", "phase",
+               "etat avancement", "niveau d avancement", "status")
+_DATE_KEYS = ("date", "date signature", "date de signature", "date aci", "date de validation")
+
+
+def _key(col: object) -> str:
+    return name_key(str(col)).replace("_", " ")
+
+
+def _find(columns: list, keys: Iterable[str], exclude: Iterable[str] = ()) -> str | None:
+    norm = {c: _key(c) for c in columns}
+    for k in keys:
+        for c, n in norm.items():
+            if n == k and c not in exclude:
+                return c
+    return None
+
+
+def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | None = None) -> dict:
+    """Guess the role of each column: cpts, code, name, dep, stage, date (None when absent)."""
+    cols = list(columns)
+    for given in (cpts_col, code_col):
+        if given is not None and given not in cols:
+            raise MembersError(f"colonne « {given} » absente ; colonnes trouvées : {', '.join(map(str, cols))}")
+    out: dict[str, str | None] = {"cpts": cpts_col, "code": code_col}
+    if out["cpts"] is None:
+        out["cpts"] = _find(cols, _CPTS_KEYS) or next(
+            (c for c in cols if "cpts" in _key(c).split() and not {"code", "id", "siret", "finess"} & set(_key(c).split())),
+            None,
+        )
+    if out["code"] is None:
+        out["code"] = _find(cols, _CODE_KEYS, exclude=[out["cpts"]]) or next(
+            (c for c in cols if ("insee" in _key(c) or "codgeo" in _key(c)) and c != out["cpts"]), None
+        )
+    used = {out["cpts"], out["code"]}
+    out["name"] = _find(cols, _NAME_KEYS, exclude=used)
+    if out["cpts"] is None:  # "nom" / "name" alone means the CPTS name
+        out["cpts"] = _find(cols, ("nom", "name", "libelle", "structure"), exclude=used)
+    used |= {out["cpts"], out["name"]}
+    out["dep"] = _find(cols, _DEP_KEYS, exclude=used)
+    out["stage"] = _find(cols, _STAGE_KEYS, exclude=used)
+    out["date"] = _find(cols, _DATE_KEYS, exclude=used) or next(
+        (c for c in cols if "date" in _key(c).split() and c not in used), None
+    )
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Stages
+# ------------------------------------------------------------------------------------------
+
+
+def normalise_stage(value: object) -> str | None:
+    """Canonical stage (one of :data:`STAGES`) of a free-text stage, or the text itself when not
+    recognised, or None when empty. "ACI signé", "contrat signé" → "ACI signé"; "LI validée" →
+    "lettre d'intention validée"; "projet de santé" → "projet de santé validé"; "émergence" →
+    "pré-projet"."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    k = name_key(text)
+    words = set(k.split())
+    if "aci" in words or "signe" in words or "signee" in words or "contrat" in words or "fonctionnement" in words:
+        return STAGES[3]
+    if "projet de sante" in k or k in ("ps", "ps valide"):
+        return STAGES[2]
+    if "lettre" in words or "intention" in words or k in ("li", "li validee", "li valide"):
+        return STAGES[1]
+    if "pre projet" in k or "preprojet" in k or "emergence" in k or "amorcage" in k:
+        return STAGES[0]
+    return text
+
+
+def stage_rank(stage: object) -> int:
+    """Rank 1-4 of a canonical stage, 0 for an unknown or missing one."""
+    return STAGES.index(stage) + 1 if stage in STAGES else 0
+
+
+# ------------------------------------------------------------------------------------------
+# Paris, Lyon, Marseille
+# ------------------------------------------------------------------------------------------
+
+
+def arrondissement_cities(codes: Iterable[str]) -> frozenset[str]:
+    """Cities (75056, 69123, 13055) of which at least one arrondissement is in ``codes``."""
+    c = reference.load_communes(("arrondissement",))
+    parent = dict(zip(c["code"], c["parent"], strict=True))
+    return frozenset(parent[x] for x in set(codes) if x in parent)
+
+
+def expand_cities(members: pd.DataFrame) -> pd.DataFrame:
+    """Replace whole-city rows by one row per arrondissement for each city whose arrondissements
+    appear in ``members`` (the listing works at arrondissement level there). Idempotent; the rows
+    added keep the source row and input of the city row and get status ``city_expanded``."""
+    cities = arrondissement_cities(members["code"].dropna())
+    if not cities:
+        return members
+    c = reference.load_communes(("arrondissement",))
+    arr = c[c["parent"].isin(cities)][["parent", "code"]].rename(columns={"code": "_arr"})
+    hit = members["code"].isin(cities)
+    if not hit.any():
+        return members
+    ex = members[hit].merge(arr, left_on="code", right_on="parent", how="left")
+    ex["code"] = ex["_arr"]
+    ex["status"] = "city_expanded"
+    ex = ex.drop(columns=["parent", "_arr"])
+    out = pd.concat([members[~hit], ex], ignore_index=True)
+    out = out.sort_values(["source_row", "code"], kind="stable").reset_index(drop=True)
+    out.attrs = dict(members.attrs)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Reading
+# ------------------------------------------------------------------------------------------
+
+_SEP_RE = re.compile(r"[;,\n\r\t|]+")
+_CODES_ONLY_RE = re.compile(r"^\s*(?:[0-9][0-9AaBb]\d{2,3}\s+)+[0-9][0-9AaBb]\d{2,3}\s*$")
+
+
+def split_cell(cell: object) -> list[str]:
+    """Communes of a wide-table cell: split on ``;`` ``,`` ``|`` tabs and line breaks, and on spaces
+    between codes ("04001 04009"); names with spaces ("Saint-Michel l'Observatoire") stay whole."""
+    if isinstance(cell, (list, tuple)):
+        return [str(x).strip() for x in cell if str(x).strip()]
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return []
+    out = []
+    for piece in _SEP_RE.split(str(cell)):
+        piece = piece.strip()
+        if not piece:
+            continue
+        out.extend(piece.split() if _CODES_ONLY_RE.match(piece) else [piece])
+    return out
+
+
+def _read_table(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str | None]:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+        try:
+            sheets = pd.read_excel(path, sheet_name=None if sheet is None else sheet, dtype=str)
+        except Exception as exc:
+            raise MembersError(f"classeur illisible ({exc})", path.name) from exc
+        if isinstance(sheets, pd.DataFrame):
+            return sheets, str(sheet)
+        for name, df in sheets.items():
+            cols = detect_columns(list(df.columns))
+            if cols["cpts"] is not None and (cols["code"] or cols["name"]):
+                return df, str(name)
+        first = next(iter(sheets.items()), (None, pd.DataFrame()))
+        return first[1], None if first[0] is None else str(first[0])
+    last: Exception | None = None
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return pd.read_csv(path, dtype=str, sep=None, engine="python", encoding=enc,
+                               keep_default_na=False, skip_blank_lines=True), None
+        except UnicodeDecodeError as exc:
+            last = exc
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv_error()) as exc:
+            if isinstance(exc, pd.errors.EmptyDataError):
+                raise MembersError("fichier vide", path.name) from exc
+            raise MembersError(f"fichier CSV mal formé ({exc})", path.name) from exc
+    raise MembersError(f"encodage illisible ({last})", path.name)
+
+
+def csv_error() -> type[Exception]:
+    import csv
+
+    return csv.Error
+
+
+def _records_from_json(data: object, source: str) -> pd.DataFrame:
+    if isinstance(data, dict):
+        for k in ("cpts", "data", "records", "items", "listing"):
+            if isinstance(data.get(k), list):
+                return _records_from_json(data[k], source)
+        if all(isinstance(v, (list, str)) for v in data.values()):
+            return pd.DataFrame({"cpts": list(data.keys()), "communes": list(data.values())})
+        raise MembersError("JSON non reconnu : attendu une liste d'enregistrements ou {cpts: [communes]}", source)
+    if isinstance(data, list):
+        if not data:
+            raise MembersError("fichier vide", source)
+        bad = next((i for i, r in enumerate(data) if not isinstance(r, dict)), None)
+        if bad is not None:
+            raise MembersError("enregistrement JSON qui n'est pas un objet", source, bad + 1, data[bad])
+        return pd.DataFrame(data)
+    raise MembersError("JSON non reconnu", source)
+
+
+def read_members(
+    source: str | Path | pd.DataFrame,
+    cpts_col: str | None = None,
+    code_col: str | None = None,
+    name_col: str | None = None,
+    dep_col: str | None = None,
+    stage_col: str | None = None,
+    date_col: str | None = None,
+    sheet: str | int | None = None,
+    threshold: float = AREA_THRESHOLD,
+) -> pd.DataFrame:
+    """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
+
+    Columns: ``cpts``, ``code`` (commune, or arrondissement where the listing works at that level),
+    ``stage`` (canonical :data:`STAGES` label when recognised), ``date``, ``source_row`` (row in the
+    file as a spreadsheet numbers it: header = 1; feature or record number for JSON / GIS files),
+    ``input`` (value as given), ``status``. ``attrs``: ``report`` (every input, kept, converted or
+    refused, with a French message), ``refused``, ``converted``, ``duplicates``, ``cut_units``
+    (drawn polygons), ``columns`` (detected roles), ``source``, ``cog``, ``population_year``.
+    Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
+    """
+    name = "tableau" if isinstance(source, pd.DataFrame) else Path(source).name
+    sheet_used = None
+    if isinstance(source, pd.DataFrame):
+        if isinstance(source, gpd.GeoDataFrame) and source.geometry.notna().any():
+            return _from_polygons(source, name, cpts_col, stage_col, date_col, threshold)
+        df = source.copy()
+        row0 = 2
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise MembersError("fichier introuvable", str(path))
+        if path.stat().st_size == 0:
+            raise MembersError("fichier vide", name)
+        suffix = path.suffix.lower()
+        if suffix in (".geojson", ".gpkg", ".shp", ".fgb"):
+            try:
+                gdf = gpd.read_file(path)
+            except Exception as exc:
+                raise MembersError(f"fichier géographique illisible ({exc})", name) from exc
+            return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
+        if suffix == ".json":
+            try:
+                data = json.loads(path.read_text(encoding="utf-8-sig"))
+            except json.JSONDecodeError as exc:
+                raise MembersError(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
+                                   name, exc.lineno) from exc
+            if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+                return _from_polygons(gpd.read_file(path), name, cpts_col, stage_col, date_col, threshold)
+            df = _records_from_json(data, name)
+            row0 = 1
+        else:
+            df, sheet_used = _read_table(path, sheet)
+            row0 = 2
+    if df.empty or len(df.columns) == 0:
+        raise MembersError("fichier vide (aucune ligne de données)", name)
+    cols = detect_columns(list(df.columns), cpts_col, code_col)
+    for role, given in (("name", name_col), ("dep", dep_col), ("stage", stage_col), ("date", date_col)):
+        if given is not None:
+            if given not in df.columns:
+                raise MembersError(f"colonne « {given} » absente ; colonnes trouvées : {', '.join(map(str, df.columns))}", name)
+            cols[role] = given
+    if cols["cpts"] is None:
+        raise MembersError(
+            "colonne du nom de CPTS introuvable (attendu cpts / nom / name, ou cpts_col=) ; colonnes trouvées : "
+            + ", ".join(map(str, df.columns)), name)
+    if cols["code"] is None and cols["name"] is None:
+        raise MembersError(
+            "colonne des communes introuvable (attendu code / code_insee / codgeo / insee / commune, ou code_col=) ; "
+            "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
+    entries = _entries(df, cols, name, row0)
+    out = _finish(entries, name, cols)
+    if sheet_used is not None:
+        out.attrs["sheet"] = sheet_used
+    return out
+
+
+def _text(v: object) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (list, tuple)):
+        return "; ".join(map(str, v)) if v else None
+    s = str(v).strip()
+    return s or None
+
+
+def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFrame:
+    """One entry per commune value of the table (long or wide)."""
+    rows = []
+    blank = 0
+    for i, rec in enumerate(df.to_dict("records")):
+        row = i + row0
+        cpts = _text(rec.get(cols["cpts"]))
+        code_v = rec.get(cols["code"]) if cols["code"] else None
+        name_v = rec.get(cols["name"]) if cols["name"] else None
+        values = split_cell(code_v) if _text(code_v) else []
+        use_dep = True
+        if not values and _text(name_v):
+            values = split_cell(name_v) if isinstance(name_v, (list, tuple)) or _SEP_RE.search(str(name_v)) else [str(name_v).strip()]
+        if len(values) > 1:
+            use_dep = False  # a department column of a wide row is ambiguous per value
+        if cpts is None:
+            if values or any(_text(v) for v in rec.values()):
+                raise MembersError("nom de CPTS manquant", source, row, values[0] if values else _text(next(
+                    (v for v in rec.values() if _text(v)), None)))
+            blank += 1
+            continue
+        cpts = re.sub(r"\s+", " ", cpts)
+        dep = _text(rec.get(cols["dep"])) if cols["dep"] and use_dep else None
+        stage_in = _text(rec.get(cols["stage"])) if cols["stage"] else None
+        date_in = _text(rec.get(cols["date"])) if cols["date"] else None
+        if not values:
+            values = [None]
+        for v in values:
+            rows.append({"cpts": cpts, "input": v, "dep": dep, "stage_input": stage_in,
+                         "date_input": date_in, "source_row": row})
+    if not rows:
+        raise MembersError("fichier vide (aucune ligne de données)", source)
+    out = pd.DataFrame(rows)
+    out.attrs["blank_rows"] = blank
+    return out
+
+
+def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
+    out = pd.to_datetime(values, errors="coerce", dayfirst=True, format="mixed")
+    bad = values.notna() & out.isna()
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise MembersError("date illisible", source, int(rows.iloc[i]), values.iloc[i])
+    return out
+
+
+def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None) -> pd.DataFrame:
+    if statuses is None:
+        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist())
+        rep = entries.reset_index(drop=True).assign(
+            code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
+            nom=norm["nom"].to_numpy(),
+        )
+    else:
+        rep = entries.reset_index(drop=True).join(statuses.reset_index(drop=True))
+    rep["stage"] = rep["stage_input"].map(normalise_stage)
+    rep["date"] = _parse_dates(rep["date_input"], rep["source_row"], source)
+    # the whole-city code means all arrondissements when the listing names some of them
+    cities = arrondissement_cities(rep["code"].dropna())
+    expanded = {}
+    if cities:
+        for city in cities:
+            hit = rep["code"] == city
+            if hit.any():
+                n = int((reference.load_communes(("arrondissement",))["parent"] == city).sum())
+                rep.loc[hit, "message"] = rep.loc[hit, "message"].fillna("") + (
+                    f" ; la liste décrit {reference.PLM_CITIES[city]} par arrondissements : la ville entière "
+                    f"compte pour ses {n} arrondissements").lstrip(" ;")
+                expanded[city] = sorted(rep.loc[hit, "cpts"].unique().tolist())
+    refused = rep["code"].isna()
+    rep = rep.sort_values(["source_row"], kind="stable").reset_index(drop=True)
+    rep["duplicate"] = rep["code"].notna() & rep.duplicated(["cpts", "code"], keep="first")
+    members = rep[rep["code"].notna() & ~rep["duplicate"]][
+        ["cpts", "code", "stage", "date", "source_row", "input", "status"]].copy()
+    members["input"] = members["input"].astype(object)
+    members = expand_cities(members)
+    members = members.drop_duplicates(["cpts", "code"], keep="first").reset_index(drop=True)
+    # one stage per CPTS: the most advanced one given
+    conflicts = {}
+    st = members.dropna(subset=["stage"])
+    if not st.empty:
+        best = {}
+        for cpts, g in st.groupby("cpts"):
+            vals = sorted(set(g["stage"]), key=lambda s: (stage_rank(s), s))
+            best[cpts] = vals[-1]
+            if len(vals) > 1:
+                conflicts[cpts] = vals
+        members["stage"] = members["cpts"].map(best)
+    members["stage"] = members["stage"].astype(object)
+    members = members[MEMBER_COLUMNS]
+    refused_rep = rep[refused.reindex(rep.index, fill_value=False) | rep["code"].isna()]
+    converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
+    members.attrs = {
+        "source": source,
+        "columns": {k: (None if v is None else str(v)) for k, v in cols.items()},
+        "report": rep,
+        "refused": refused_rep[["source_row", "cpts", "input", "status", "message"]].reset_index(drop=True),
+        "converted": converted[["source_row", "cpts", "input", "code", "status", "message"]].reset_index(drop=True),
+        "duplicates": rep[rep["duplicate"]][["source_row", "cpts", "input", "code"]].reset_index(drop=True),
+        "expanded_cities": expanded,
+        "stage_conflicts": conflicts,
+        "blank_rows": entries.attrs.get("blank_rows", 0),
+        "cog": reference.COG_YEAR,
+        "population_year": reference.POPULATION_YEAR,
+    }
+    return members
+
+
+def _from_polygons(
+    gdf: gpd.GeoDataFrame, source: str, cpts_col: str | None, stage_col: str | None,
+    date_col: str | None, threshold: float,
+) -> pd.DataFrame:
+    """Members of drawn CPTS polygons: communes with at least ``threshold`` of their area inside."""
+    if gdf.empty:
+        raise MembersError("fichier vide (aucun polygone)", source)
+    cols = detect_columns([c for c in gdf.columns if c != gdf.geometry.name], cpts_col, None)
+    if stage_col:
+        cols["stage"] = stage_col
+    if date_col:
+        cols["date"] = date_col
+    if cols["cpts"] is None:
+        raise MembersError("colonne du nom de CPTS introuvable dans les polygones (cpts_col=)", source)
+    if gdf.crs is None:
+        raise MembersError("système de coordonnées absent (CRS) : impossible de situer les polygones", source)
+    geoms = gdf.geometry.to_crs(4326).values
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
+            raise MembersError("géométrie absente ou non polygonale", source, i + 1, gdf[cols["cpts"]].iloc[i])
+    geoms = shapely.make_valid(np.asarray(geoms))
+    ref = reference.load_communes(("commune", "arrondissement"))
+    ref = ref[ref.geometry.notna()].reset_index(drop=True)
+    tree = shapely.STRtree(ref.geometry.values)
+    pi, ui = tree.query(geoms, predicate="intersects")
+    inter = shapely.intersection(geoms[pi], ref.geometry.values[ui])
+    from cpts_geo.crs import area_km2
+
+    part = gpd.GeoDataFrame({"dep": ref["dep"].to_numpy()[ui]}, geometry=inter, crs=4326)
+    whole = gpd.GeoDataFrame({"dep": ref["dep"].to_numpy()[ui]}, geometry=ref.geometry.values[ui], crs=4326)
+    share = (area_km2(part, None) / area_km2(whole, None)).to_numpy()
+    pairs = pd.DataFrame({
+        "feature": pi, "code": ref["code"].to_numpy()[ui], "nom": ref["nom"].to_numpy()[ui],
+        "kind": ref["kind"].to_numpy()[ui], "parent": ref["parent"].to_numpy()[ui], "share": share,
+    })
+    pairs = pairs[pairs["share"] > 1e-6]
+    # cities: arrondissement level when a city is cut between polygons, else whole
+    city = pairs[pairs["code"].isin(list(reference.PLM_CITIES))]
+    cut_cities = set(city.loc[city["share"] < CUT_BOUNDS[1], "code"])
+    keep = np.where(pairs["kind"] == "arrondissement", pairs["parent"].isin(cut_cities), ~pairs["code"].isin(cut_cities))
+    pairs = pairs[keep]
+    names = gdf[cols["cpts"]].map(_text).to_numpy()
+    pairs["cpts"] = names[pairs["feature"].to_numpy()]
+    pairs["assigned"] = pairs["share"] >= threshold
+    cut = pairs[(pairs["share"] > CUT_BOUNDS[0]) & (pairs["share"] < CUT_BOUNDS[1])]
+    sel = pairs[pairs["assigned"]].sort_values(["feature", "code"])
+    stage = gdf[cols["stage"]].to_numpy() if cols["stage"] else np.full(len(gdf), None)
+    date = gdf[cols["date"]].to_numpy() if cols["date"] else np.full(len(gdf), None)
+    f = sel["feature"].to_numpy()
+    entries = pd.DataFrame({
+        "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({s:.0%} de la surface dans le polygone)" for c, s in
+                                                   zip(sel["code"], sel["share"], strict=True)],
+        "dep": None, "stage_input": [_text(x) for x in stage[f]], "date_input": [_text(x) for x in date[f]],
+        "source_row": f + 1,
+    })
+    statuses = pd.DataFrame({"code": sel["code"].to_numpy(), "status": "area_share", "message": "",
+                             "nom": sel["nom"].to_numpy()})
+    empty = sorted(set(range(len(gdf))) - set(f))
+    if empty:
+        extra = pd.DataFrame({"cpts": names[empty], "input": "polygone", "dep": None,
+                              "stage_input": [_text(x) for x in stage[empty]],
+                              "date_input": [_text(x) for x in date[empty]], "source_row": np.array(empty) + 1})
+        entries = pd.concat([entries, extra], ignore_index=True)
+        statuses = pd.concat([statuses, pd.DataFrame({
+            "code": [None] * len(empty), "status": "unknown",
+            "message": [f"aucune commune n'a au moins {threshold:.0%} de sa surface dans ce polygone"] * len(empty),
+            "nom": None})], ignore_index=True)
+    out = _finish(entries, source, cols, statuses)
+    out.attrs["cut_units"] = cut[["cpts", "code", "nom", "share", "assigned"]].sort_values(
+        ["cpts", "code"]).reset_index(drop=True)
+    out.attrs["threshold"] = threshold
+    return out
