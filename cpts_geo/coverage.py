@@ -452,6 +452,10 @@ def _fmt(n: float) -> str:
     return f"{n:,.0f}".replace(",", "\u202f")
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}".replace(".", ",") + "\u202f%"
+
+
 def format_summary(d: Diagnosis) -> str:
     """Short French summary of a diagnosis."""
     s = d.summary
@@ -459,12 +463,12 @@ def format_summary(d: Diagnosis) -> str:
         f"Diagnostic de couverture CPTS — {s['listing'] or 'liste'} ({s['area']})",
         f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale)",
         f"  CPTS : {s['cpts']} — tailles ACI : " + ", ".join(f"taille {k} : {v}" for k, v in s["bands"].items()),
-        f"  Communes couvertes : {s['covered_units']} / {s['units']} ({s['covered_units_share']:.1%})",
+        f"  Communes couvertes : {s['covered_units']} / {s['units']} ({_pct(s['covered_units_share'])})",
         f"  Population couverte : {_fmt(s['covered_population'])} / {_fmt(s['population'])} habitants "
-        f"({s['covered_population_share']:.1%})",
+        f"({_pct(s['covered_population_share'])})",
     ]
     if s.get("covered_population_share_aci") is not None:
-        lines.append(f"  dont CPTS à l'ACI signé : {s['covered_population_share_aci']:.1%} de la population")
+        lines.append(f"  dont CPTS à l'ACI signé : {_pct(s['covered_population_share_aci'])} de la population")
     lines.append(
         f"  Zones blanches : {s['white_zones']} ({s['white_zones_enclosed']} enclavées, "
         f"{s['white_zones'] - s['white_zones_enclosed']} en bordure), {s['white_units']} communes, "
@@ -519,13 +523,7 @@ def write_outputs(d: Diagnosis, out_dir: str | Path) -> dict[str, Path]:
     for key, gdf in (("perimeters", d.perimeters), ("white_zones", d.white_zones)):
         if paths[key].exists():
             paths[key].unlink()
-        flat = _flat(gdf)
-        flat["date"] = None if "date" in flat else None
-        flat = flat.drop(columns=["date"])
-        if len(flat):
-            flat.to_file(paths[key], layer=key, driver="GPKG")
-        else:
-            gpd.GeoDataFrame(flat, geometry=flat.geometry, crs=gdf.crs).to_file(paths[key], layer=key, driver="GPKG")
+        _flat(gdf).to_file(paths[key], layer=key, driver="GPKG")
     _flat(_overlap_table(d)).to_csv(paths["overlaps"], index=False)
     _write_workbook(d, paths["workbook"])
     return paths
