@@ -247,9 +247,10 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
     """(row position, code) pairs with the unit attributes of the reference."""
     codes = perimeters[codes_col].map(lambda v: tuple(v) if isinstance(v, (list, tuple, set, np.ndarray, pd.Series)) else
                                       (() if v is None or (isinstance(v, float) and np.isnan(v)) else (v,)))
-    lengths = codes.map(len).to_numpy()
+    lengths = np.asarray([len(t) for t in codes], dtype=np.int64)
     flat = [str(c) for t in codes for c in t]
-    long = pd.DataFrame({"row": np.repeat(np.arange(len(perimeters)), lengths), "code": flat})
+    long = pd.DataFrame({"row": np.repeat(np.arange(len(perimeters)), lengths),
+                         "code": pd.array(flat, dtype=object)})
     long = long.drop_duplicates(["row", "code"])
     units = _units()
     unknown = ~long["code"].isin(units.index)
@@ -261,7 +262,17 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
             + (f" ; {int(unknown.sum()) - 1} autre(s) code(s) inconnu(s)" if unknown.sum() > 1 else "")
             + " — normalisez les codes avec cpts_geo.normalise_codes"
         )
-    return long.join(units, on="code")
+    long = long.join(units, on="code")
+    arr = long[long["kind"] == "arrondissement"]
+    both = arr.iloc[:0] if arr.empty else arr.merge(long[["row", "code"]], left_on=["row", "parent"], right_on=["row", "code"],
+                     suffixes=("", "_city"))
+    if len(both):
+        first = both.iloc[0]
+        label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
+        warnings.warn(
+            f"{label!r} : la ville {first['parent']} et son arrondissement {first['code']} sont tous deux "
+            f"listés, leur population est comptée deux fois ({len(both)} cas)", stacklevel=3)
+    return long
 
 
 def _shares(long: pd.DataFrame, key: str, categories: Iterable, n_rows: int, weight: str = "pop") -> pd.DataFrame:

@@ -194,6 +194,19 @@ def test_classify_refuses_unknown_codes_with_the_value():
         cg.classify(pd.DataFrame({"cpts": ["CPTS X"]}))
 
 
+def test_classify_empty_table_and_empty_territory():
+    assert len(cg.classify(pd.DataFrame({"cpts": [], "codes": []}))) == 0
+    out = cg.classify(pd.DataFrame({"cpts": ["a", "b"], "codes": [["04070"], []]}))
+    assert out.loc[1, "aci_band"] == 0 and pd.isna(out.loc[1, "population"])
+    assert out.loc[1, "aci_margin_text"] == "population inconnue" and pd.isna(out.loc[1, "dens_rural"])
+    assert out.loc[0, "aci_band"] == 1
+
+
+def test_city_listed_with_its_arrondissement_warns():
+    with pytest.warns(UserWarning, match="13055.*13201.*deux fois"):
+        cg.classify(["13055", "13201"])
+
+
 def test_classify_uses_given_population_and_keeps_geometry(perimeters, communes):
     per = perimeters.copy()
     per["population"] = 79_500
