@@ -389,7 +389,12 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
 
 
 def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
-    out = pd.to_datetime(values, errors="coerce", dayfirst=True, format="mixed")
+    iso = values.astype("string").str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).to_numpy(dtype=bool)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if iso.any():
+        out[iso] = pd.to_datetime(values[iso], errors="coerce", format="ISO8601")
+    if (~iso).any():
+        out[~iso] = pd.to_datetime(values[~iso], errors="coerce", dayfirst=True, format="mixed")
     bad = values.notna() & out.isna()
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]

@@ -1,0 +1,156 @@
+"""read_members on the real PACA listing and on built listings in every supported form."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import cpts_geo
+from cpts_geo.members import MembersError, expand_cities, normalise_stage, split_cell
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "members"
+
+
+def test_sample_every_row_accounted_for(sample_listing):
+    raw = pd.read_csv(sample_listing, dtype=str)
+    m = cpts_geo.read_members(sample_listing)
+    rep = m.attrs["report"]
+    assert len(rep) == len(raw)  # one report row per input row
+    assert sorted(rep["source_row"]) == list(range(2, len(raw) + 2))
+    kept = len(m) + len(m.attrs["refused"]) + len(m.attrs["duplicates"])
+    assert kept == len(raw)
+    assert m["cpts"].nunique() == raw["cpts"].nunique() == 18
+    # the pre-2019 code 05120 (Ristolas) becomes Abriès-Ristolas 05001, already listed → duplicate
+    conv = m.attrs["converted"]
+    assert conv.set_index("input").loc["05120", "code"] == "05001"
+    dup = m.attrs["duplicates"]
+    assert list(dup["input"]) == ["05120"] and list(dup["code"]) == ["05001"]
+    valid = set(cpts_geo.load_communes()["code"])
+    assert set(m["code"]) <= valid
+    assert m.attrs["cog"] == 2026 and m.attrs["source"] == sample_listing.name
+
+
+def test_xlsx_any_sheet_detects_columns_and_normalises():
+    m = cpts_geo.read_members(FIX / "long_multisheet.xlsx")
+    assert m.attrs["sheet"] == "Liste"
+    cols = m.attrs["columns"]
+    assert cols["cpts"] == "Nom de la CPTS" and cols["code"] == "Code INSEE"
+    assert cols["stage"] == "Étape" and cols["date"] == "Date de signature"
+    f = m[m["cpts"] == "CPTS Test Forcalquier"].set_index("input")
+    assert f.loc["4112", "code"] == "04112" and f.loc["4112", "status"] == "zero_padded"
+    assert f.loc["Saint-Étienne-les-Orgues", "code"] == "04178"
+    assert f.loc["05120", "code"] == "05001"
+    assert (f["stage"] == "ACI signé").all()
+    assert (f["date"] == pd.Timestamp("2023-03-15")).all()
+    v = m[m["cpts"] == "CPTS Test Verdon"]
+    assert set(v["stage"]) == {"lettre d'intention validée"}
+    assert (v["date"] == pd.Timestamp("2024-01-10")).all()  # ISO date not read day-first
+    # the postal code 04300 is refused with a reason pointing at Forcalquier, at its spreadsheet row
+    ref = m.attrs["refused"]
+    assert list(ref["input"]) == ["04300"] and list(ref["source_row"]) == [6]
+    assert "04088 Forcalquier (code postal)" in ref["message"].iloc[0]
+
+
+def test_wide_csv_and_json_forms_agree():
+    wide = cpts_geo.read_members(FIX / "wide.csv")
+    js = cpts_geo.read_members(FIX / "listing.json")
+    rec = cpts_geo.read_members(FIX / "records.json")
+
+    def sets(m):
+        return {k: set(g["code"]) for k, g in m.groupby("cpts")}
+
+    assert sets(wide) == sets(js) == sets(rec)
+    assert sets(js)["CPTS Test Apt"] == {"84003", "84006", "84020"}
+    assert set(wide.loc[wide["cpts"] == "CPTS Test Noms", "status"]) == {"name"}
+    assert set(wide.loc[wide["cpts"] == "CPTS Test Apt", "stage"]) == {"projet de santé validé"}
+    assert list(rec["source_row"]) == [1, 2, 3, 4, 5]
+
+
+def test_split_cell():
+    assert split_cell("04001 04009; Forcalquier (04), Saint Michel l'Observatoire\n4112") == [
+        "04001", "04009", "Forcalquier (04)", "Saint Michel l'Observatoire", "4112"]
+    assert split_cell(["2A004", " 2B033 "]) == ["2A004", "2B033"]
+    assert split_cell(None) == []
+
+
+@pytest.mark.parametrize("name", ["polygons.geojson", "polygons.gpkg"])
+def test_drawn_polygons_assigned_by_area_share(name, sample_listing):
+    m = cpts_geo.read_members(FIX / name)
+    apt = cpts_geo.read_members(sample_listing)
+    truth = set(apt.loc[apt["cpts"] == "CPTS du Pays d'Apt", "code"])
+    drawn = m[m["cpts"] == "CPTS Dessin Apt"]
+    assert set(drawn["code"]) == truth  # 30 m of slack around real outlines changes nothing
+    f = set(m.loc[m["cpts"] == "CPTS Dessin Forcalquier", "code"])
+    assert f == {"04088", "04111"}  # 70 % of Forcalquier ≥ 50 % threshold
+    cut = m.attrs["cut_units"]
+    assert list(cut["code"]) == ["04088"] and cut["share"].iloc[0] == pytest.approx(0.7, abs=0.01)
+    assert set(m["status"]) == {"area_share"}
+    # a stricter threshold drops Forcalquier, and the drawn polygon is still reported as cut
+    strict = cpts_geo.read_members(FIX / name, threshold=0.8)
+    assert set(strict.loc[strict["cpts"] == "CPTS Dessin Forcalquier", "code"]) == {"04111"}
+    assert not strict.attrs["cut_units"]["assigned"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("empty.csv", "empty.csv : fichier vide"),
+        ("header_only.csv", "aucune ligne"),
+        ("missing_cpts.csv", "missing_cpts.csv, ligne 4 : nom de CPTS manquant (valeur « 04017 »)"),
+        ("unknown_columns.csv", "colonnes trouvées : foo, bar"),
+        ("malformed.json", "malformed.json, ligne 2 : JSON mal formé"),
+        ("bad_date.csv", "bad_date.csv, ligne 3 : date illisible (valeur « le mois prochain »)"),
+        ("does_not_exist.csv", "fichier introuvable"),
+    ],
+)
+def test_bad_input_one_clear_error(name, needle):
+    with pytest.raises(MembersError) as err:
+        cpts_geo.read_members(FIX / name)
+    assert needle in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+def test_column_overrides(tmp_path):
+    p = tmp_path / "odd.csv"
+    p.write_text("structure porteuse;territoire\nCPTS X;04001\nCPTS X;04009\n", encoding="utf-8")
+    with pytest.raises(MembersError, match="colonne du nom de CPTS introuvable"):
+        cpts_geo.read_members(p)
+    m = cpts_geo.read_members(p, cpts_col="structure porteuse", code_col="territoire")
+    assert list(m["code"]) == ["04001", "04009"]
+    with pytest.raises(MembersError, match="colonne « nope » absente"):
+        cpts_geo.read_members(p, cpts_col="nope")
+
+
+def test_arrondissements_expand_whole_city():
+    df = pd.DataFrame({
+        "cpts": ["CPTS Marseille Centre"] * 3 + ["CPTS Marseille Tout"],
+        "code": ["13201", "13202", "13203", "13055"],
+    })
+    m = cpts_geo.read_members(df)
+    arr = cpts_geo.load_communes(("arrondissement",))
+    marseille = set(arr.loc[arr["parent"] == "13055", "code"])
+    assert len(marseille) == 16
+    assert set(m.loc[m["cpts"] == "CPTS Marseille Tout", "code"]) == marseille
+    assert set(m.loc[m["cpts"] == "CPTS Marseille Centre", "code"]) == {"13201", "13202", "13203"}
+    assert "13055" not in set(m["code"])
+    assert m.attrs["expanded_cities"] == {"13055": ["CPTS Marseille Tout"]}
+    # idempotent
+    assert len(expand_cities(m)) == len(m)
+
+
+def test_whole_city_without_arrondissements_stays_one_unit():
+    df = pd.DataFrame({"cpts": ["A", "B", "C"], "code": ["13055", "13055", "13055"]})
+    m = cpts_geo.read_members(df)
+    assert list(m["code"]) == ["13055"] * 3
+
+
+def test_stage_labels():
+    assert normalise_stage("ACI signé le 3/5/2022") == "ACI signé"
+    assert normalise_stage("Contrat signé") == "ACI signé"
+    assert normalise_stage("LI validée") == "lettre d'intention validée"
+    assert normalise_stage("Projet de santé") == "projet de santé validé"
+    assert normalise_stage("Pré-projet") == "pré-projet"
+    assert normalise_stage("en réflexion") == "en réflexion"
+    assert normalise_stage("  ") is None
