@@ -115,6 +115,10 @@ def compute_apl(
         population = default_population()
     supply = _clean_series(supply, "offre")
     population = _clean_series(population, "population")
+    # a whole PLM city listed with its arrondissements would count twice: keep the arrondissements
+    doubled = _plm_doubles(population.index) | _plm_doubles(supply.index)
+    population = population.drop(list(doubled), errors="ignore")
+    supply = supply.drop(list(doubled), errors="ignore")
     nodes = pd.Index(population.index.union(supply.index), dtype=object)
     reasons: dict[str, str] = {}
     if travel_times is None:
@@ -180,9 +184,17 @@ def compute_apl(
         "supply_unreachable": float(S[stranded].sum()),
         "supply_unreachable_codes": nodes[stranded].tolist(),
         "supply_unlocated": float(S[~located].sum()),
+        "plm_cities": "Paris, Lyon, Marseille : moyenne des arrondissements pondérée par la population",
         "reasons": {c: reasons.get(c, "non calculable") for c in out.index[out.isna().to_numpy()]},
     }
     return out
+
+
+def _plm_doubles(codes: pd.Index) -> set[str]:
+    """PLM city codes present together with at least one of their arrondissements."""
+    prefixes = {"75056": ("751",), "69123": ("6938",), "13055": ("132",)}
+    have = set(codes)
+    return {c for c, pre in prefixes.items() if c in have and any(x.startswith(pre) and x != c for x in have)}
 
 
 def _clean_series(s: pd.Series, what: str) -> pd.Series:

@@ -163,7 +163,7 @@ def read_apl(
     cog_found = cog
     if cog_found is None:
         for line in title:
-            m = re.search(r"(?:g[ée]ographie|COG)[^0-9]{0,40}(\d{4})", line, re.I)
+            m = re.search(r"(?:g[ée]ographie|COG).{0,60}?\b((?:19|20)\d\d)\b", line, re.I)
             if m:
                 cog_found = int(m.group(1))
                 break
@@ -194,7 +194,8 @@ def read_apl(
                 raise ValueError(f"{where}, ligne {r + 1}, colonne « {header[roles[c]]} » : valeur {row[roles[c]]!r} non numérique")
         rec = {"code": code, "source_row": r + 1, **nums}
         if "commune" in roles:
-            rec["commune"] = None if row[roles["commune"]] is None else str(row[roles["commune"]])
+            name = row[roles["commune"]]
+            rec["commune"] = None if name is None or str(name).strip() == "" else str(name)
         for h, k in extra.items():
             rec[h] = row[k]
         records.append(rec)

@@ -67,7 +67,7 @@ def commune_population(
         }
         return s
     name = source or (str(table) if not isinstance(table, pd.DataFrame) else "table de population")
-    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str)
+    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str, keep_default_na=False)
     if code_col not in df.columns:
         raise ValueError(f"{name} : colonne {code_col!r} absente (colonnes : {', '.join(map(str, df.columns))})")
     if value_col is None:
@@ -127,7 +127,7 @@ def zonal_population(
     ``attrs["nodata_pixels"]``. Returns a Series (index: ``id_col`` or the polygons' index).
     """
     import rasterio
-    from rasterio.windows import Window, from_bounds
+    from rasterio.windows import Window
 
     own = not hasattr(raster, "read")
     src = rasterio.open(raster) if own else raster
@@ -145,7 +145,6 @@ def zonal_population(
             raise ValueError("les polygones n'ont pas de système de coordonnées (crs)")
         geoms = geoms.to_crs(src.crs)
         index = polygons[id_col] if id_col is not None else geoms.index
-        full = Window(0, 0, src.width, src.height)
         pixel_area = abs(tr.a * tr.e)
         nodata_total = 0
         sums = np.zeros(len(geoms))
@@ -153,12 +152,14 @@ def zonal_population(
             if geom is None or geom.is_empty:
                 sums[k] = np.nan
                 continue
-            try:
-                win = from_bounds(*geom.bounds, transform=tr).round_offsets("floor").round_lengths("ceil")
-                win = win.intersection(full)
-            except rasterio.errors.WindowError:
+            minx, miny, maxx, maxy = geom.bounds
+            cols = np.sort([(minx - tr.c) / tr.a, (maxx - tr.c) / tr.a])
+            rows_ = np.sort([(miny - tr.f) / tr.e, (maxy - tr.f) / tr.e])
+            c0, c1 = max(int(np.floor(cols[0])), 0), min(int(np.ceil(cols[1])), src.width)
+            r0, r1 = max(int(np.floor(rows_[0])), 0), min(int(np.ceil(rows_[1])), src.height)
+            if c1 <= c0 or r1 <= r0:
                 continue  # polygon outside the raster: 0
-            win = Window(int(win.col_off), int(win.row_off), int(win.width) + 1, int(win.height) + 1).intersection(full)
+            win = Window(c0, r0, c1 - c0, r1 - r0)
             data = src.read(band, window=win, masked=True)
             rows, cols = np.indices(data.shape)
             x0 = tr.c + (cols + win.col_off) * tr.a

@@ -100,7 +100,7 @@ def read_supply(
     ``ValueError`` naming the file, row and value; codes unknown in COG 2026 raise too.
     """
     name = str(table) if not isinstance(table, pd.DataFrame) else (source or "table")
-    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str)
+    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str, keep_default_na=False)
     for c in (code_col, value_col):
         if c not in df.columns:
             raise ValueError(f"{name} : colonne {c!r} absente (colonnes : {', '.join(map(str, df.columns))})")

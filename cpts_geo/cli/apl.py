@@ -1,0 +1,120 @@
+"""``cpts-geo apl``: APL-style accessibility (2SFCA, DREES method) of every commune."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "apl",
+        help="Calcule une estimation de type APL (2SFCA, méthode DREES) pour chaque commune.",
+        description=(
+            "Estimation de type APL : par défaut effectifs BPE 2021 et temps de trajet estimés "
+            "(distance à vol d'oiseau entre mairies × détour / vitesse). Ce n'est pas l'APL publié "
+            "par la DREES (pour l'attacher aux CPTS : cpts-geo coverage --apl FICHIER)."
+        ),
+    )
+    p.add_argument("--supply", type=Path, help="CSV de l'offre par commune (défaut : BPE 2021)")
+    p.add_argument("--supply-column", help="colonne de l'offre dans --supply (ETP, activité, effectif)")
+    p.add_argument("--supply-code-column", default="code", help="colonne des codes dans --supply (défaut : code)")
+    p.add_argument("--supply-cog", type=int, default=None, help="année du COG des codes de --supply (défaut : 2026)")
+    p.add_argument("--population", type=Path, help="CSV de population par commune (défaut : population municipale 2023)")
+    p.add_argument("--population-column", help="colonne de population dans --population")
+    p.add_argument("--population-cog", type=int, default=None, help="année du COG des codes de --population")
+    p.add_argument("--travel-times", type=Path, help="CSV/Parquet des temps de trajet (colonnes from, to, minutes)")
+    p.add_argument("--profession", default="generaliste", help="profession BPE (generaliste, infirmier, kinesitherapeute, sage_femme, dentiste, …)")
+    p.add_argument("--steps", default=None, help="paliers « borne:poids » en minutes, ex. « 10:1,15:2/3,20:1/3 » (défaut)")
+    p.add_argument("--per", type=float, default=100_000, help="résultat pour N habitants (défaut : 100000)")
+    p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
+    p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
+    p.add_argument("--out", type=Path, required=True, help="fichier de sortie (.csv ou .parquet) ; métadonnées dans <nom>.meta.json")
+    p.set_defaults(func=run)
+
+
+def parse_steps(text: str) -> dict[float, float]:
+    """"10:1,15:2/3,20:1/3" → {10.0: 1.0, 15.0: 0.666…, 20.0: 0.333…}."""
+    steps = {}
+    for part in text.split(","):
+        try:
+            bound, weight = part.split(":")
+            steps[float(bound)] = float(Fraction(weight.strip()))
+        except ValueError as exc:
+            raise SystemExit(f"--steps : palier « {part} » illisible (forme attendue 10:1,15:2/3,20:1/3)") from exc
+    return steps
+
+
+def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    import cpts_geo as cg
+    from cpts_geo.indicators import apl as apl_mod
+    from cpts_geo.indicators import supply as sup
+    from cpts_geo.indicators import travel
+
+    try:
+        supply = None
+        if args.supply is not None:
+            if not args.supply_column:
+                print("--supply demande --supply-column (colonne de l'offre)", file=sys.stderr)
+                return 2
+            supply = sup.read_supply(args.supply, args.supply_column, code_col=args.supply_code_column,
+                                     cog=args.supply_cog or cg.COG_YEAR, source=args.supply.name)
+        population = None
+        if args.population is not None:
+            population = cg.commune_population(args.population, cog=args.population_cog or cg.COG_YEAR,
+                                               value_col=args.population_column, source=args.population.name)
+        tt = None
+        if args.travel_times is not None:
+            if args.travel_times.suffix.lower() == ".parquet":
+                tt = pd.read_parquet(args.travel_times)
+            else:
+                tt = pd.read_csv(args.travel_times, sep=None, engine="python", dtype={"from": str, "to": str})
+            tt.attrs["source"] = args.travel_times.name
+            tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
+        steps = parse_steps(args.steps) if args.steps else apl_mod.DEFAULT_STEPS
+        result = cg.compute_apl(
+            supply, population, tt, steps, profession=args.profession, per=args.per,
+            detour=args.detour or travel.DETOUR, speed_kmh=args.speed or travel.SPEED_KMH,
+        )
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+    ref = cg.load_communes().set_index("code")
+    a = result.attrs
+    pop = (population if population is not None else cg.commune_population()).reindex(result.index)
+    sup_s = (supply if supply is not None else sup.load_supply(args.profession)).reindex(result.index)
+    table = pd.DataFrame({
+        "code": result.index,
+        "nom": ref["nom"].reindex(result.index).to_numpy(),
+        "dep": ref["dep"].reindex(result.index).to_numpy(),
+        "population": pop.to_numpy(),
+        "offre": sup_s.to_numpy(),
+        "apl_estime": result.to_numpy(),
+        "raison": [a["reasons"].get(c, "") for c in result.index],
+    })
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix.lower() == ".parquet":
+        table.to_parquet(args.out, index=False)
+    else:
+        table.to_csv(args.out, index=False)
+    meta_path = args.out.with_name(args.out.stem + ".meta.json")
+    meta_path.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n")
+    ok = table["apl_estime"].notna()
+    w = table.loc[ok, "population"].fillna(0)
+    mean = float((table.loc[ok, "apl_estime"] * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
+    print(a["label"])
+    print(f"  unités calculées : {int(ok.sum())} sur {len(table)} ; unité : {a['unit']}")
+    print(f"  moyenne pondérée par la population : {mean:.2f}".replace(".", ","))
+    print(f"  temps de trajet : {a['travel_time_source']}")
+    print(f"  offre : {a.get('supply_source')} ; offre hors de portée de toute population : "
+          f"{a['supply_unreachable']:.1f}, non localisable : {a['supply_unlocated']:.1f}".replace(".", ","))
+    reasons = pd.Series(a["reasons"]).value_counts()
+    for why, n in reasons.items():
+        print(f"  non calculé ({n}) : {why}")
+    print(f"  écrit : {args.out} (+ {meta_path.name})")
+    return 0
