@@ -8,6 +8,8 @@
 
 from cpts_geo.maps.interactive import coverage_map, credits_text, html_size, save_html
 from cpts_geo.maps.layers import MapLayers, build_layers, default_tolerance
+from cpts_geo.maps.static import save_static, static_map
+from cpts_geo.maps.write import write_maps
 
 __all__ = [
     "MapLayers",
@@ -17,4 +19,7 @@ __all__ = [
     "default_tolerance",
     "html_size",
     "save_html",
+    "save_static",
+    "static_map",
+    "write_maps",
 ]

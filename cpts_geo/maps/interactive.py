@@ -36,10 +36,17 @@ LAYER_NAMES = {
     "zones_blanches": "Zones blanches",
     "communes": "Limites communales",
 }
-#: perimeter columns shown as such in popups; any other numeric column is an indicator
-_STANDARD = {"cpts", "stage", "codes", "n_units", "population", "area_km2", "density", "deps",
-             "regs", "epci_full", "epci_partial", "n_parts", "enclaves", "shared_units", "band",
-             "geometry", "zone_crs", "date"}
+#: indicators shown in popups when the perimeters have them (column → French label)
+DEFAULT_INDICATORS = {
+    "aci_margin_text": "Marge au seuil ACI",
+    "igas_type": "Type de territoire (IGAS)",
+    "dens_dominant": "Densité dominante (INSEE)",
+    "aav_dominant": "Aire d'attraction des villes",
+    "irdes_label": "Typologie IRDES",
+    "irdes25_label": "Typologie IRDES 2025",
+    "apl": "APL médecins généralistes (consultations/an/hab.)",
+    "apl_flag": "Classe APL",
+}
 
 
 @functools.cache
@@ -95,7 +102,8 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
         lines.append(f"Population {pop_year} : {st.fmt_int(r.get('population'))} hab.")
         if r.get("band") is not None and not pd.isna(r.get("band")):
             lines.append(f"Taille ACI : {_esc(st.band_label(int(r['band'])))}")
-        if classes.title not in ("Stade du projet", "CPTS") and not classes.title.startswith("Taille"):
+        if classes.title not in ("Stade du projet", "CPTS") and not classes.title.startswith(
+                "Taille") and classes.title not in indicators.values():
             lines.append(f"{_esc(classes.title)} : {_esc(classes.labels.iloc[i])}")
         if r.get("area_km2") is not None and not pd.isna(r.get("area_km2")):
             lines.append(f"Superficie : {st.fmt_num(r['area_km2'])} km²")
@@ -105,8 +113,11 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
             lines.append(f"Départements : {_esc(', '.join(map(str, r['deps'])))}")
         for col, label in indicators.items():
             v = r.get(col)
-            if v is not None and not pd.isna(v):
-                lines.append(f"{_esc(label)} : {st.fmt_num(v, 2)}")
+            if v is None or (not isinstance(v, (tuple, list)) and pd.isna(v)):
+                continue
+            text = st.fmt_num(v, 2) if isinstance(v, (int, float)) and not isinstance(
+                v, bool) else _esc(v)
+            lines.append(f"{_esc(label)} : {text}")
         shared = r.get("shared_units")
         if shared is not None and not (isinstance(shared, float) and pd.isna(shared)) and len(
                 tuple(shared) if not isinstance(shared, (int, float)) else ()):
@@ -204,7 +215,7 @@ class _Extras(MacroElement):
     function go() {
       var c = find(input.value); msg.textContent = '';
       if (!c) { msg.textContent = 'Commune introuvable dans la zone cartographiée'; return; }
-      var b = c[4]; map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 12});
+      var b = c[4]; map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 12, animate: false});
       var cp = c[3].length ? 'CPTS : ' + c[3].join(', ') : 'Zone blanche : aucune CPTS';
       L.popup().setLatLng([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(
         '<b>' + c[0] + '</b> (' + c[1] + ')<br>Population ' + data.pop_year + ' : ' + c[2] +
@@ -273,8 +284,8 @@ def coverage_map(
       area has ≤ 5,000 units.
     - ``tolerance_m``: simplification tolerance in metres of the local projected CRS
       (None = automatic, see :func:`cpts_geo.maps.layers.default_tolerance`).
-    - ``indicators``: perimeter columns shown in popups (column → French label); None = every
-      numeric column beyond the standard ones.
+    - ``indicators``: perimeter columns shown in popups (column → French label); None = those
+      of :data:`DEFAULT_INDICATORS` present (written by ``cpts_geo.classify`` / indicators).
 
     Layers: départements, périmètres (coloured by class), chevauchements, zones blanches
     (hatched), communes. French legend, layer control, tooltips and popups, commune search box,
@@ -287,9 +298,7 @@ def coverage_map(
     per = per[per.geometry.notna()].reset_index(drop=True)
     classes = st.classify(per, color_by)
     if indicators is None:
-        indicators = {c: c for c in per.columns
-                      if c not in _STANDARD and pd.api.types.is_numeric_dtype(per[c])
-                      and not pd.api.types.is_bool_dtype(per[c])}
+        indicators = {c: lab for c, lab in DEFAULT_INDICATORS.items() if c in per}
     ref_names = reference.load_communes().set_index("code")["nom"]
 
     minx, miny, maxx, maxy = lay.units.total_bounds if len(lay.units) else per.total_bounds

@@ -18,6 +18,8 @@ SEQUENTIAL = ("#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
 #: ACI size bands 1-4 (ColorBrewer Blues)
 BAND_COLORS = {1: "#c6dbef", 2: "#6baed6", 3: "#2171b5", 4: "#08306b"}
 MISSING_COLOR = "#bdbdbd"
+#: canonical stages of cpts_geo.members.STAGES, from early (light) to contracted (dark green)
+STAGE_COLORS = ("#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
 
 WHITE_ZONE = {"fill": "#ffffff", "edge": "#c51b1b", "label": "Zone blanche (aucune CPTS)"}
 OVERLAP = {"fill": "#7b3294", "edge": "#40004b", "label": "Chevauchement (plusieurs CPTS)"}
@@ -27,8 +29,22 @@ DEPARTMENT_EDGE = "#000000"
 COLOR_BY_TITLES = {
     "stage": "Stade du projet",
     "band": "Taille ACI (population 2023)",
-    "irdes": "Typologie IRDES",
     "cpts": "CPTS",
+    "irdes_label": "Typologie IRDES (classe dominante)",
+    "irdes25_label": "Typologie IRDES 2025 (classe dominante)",
+    "igas_type": "Type de territoire (IGAS)",
+    "dens_dominant": "Densité dominante (grille INSEE)",
+    "aav_dominant": "Aire d'attraction des villes (dominante)",
+    "apl": "APL aux médecins généralistes",
+}
+#: short names accepted by ``color_by`` → columns written by cpts_geo.classify / indicators
+COLOR_BY_ALIASES = {
+    "irdes": "irdes_label",
+    "irdes2025": "irdes25_label",
+    "igas": "igas_type",
+    "densite": "dens_dominant",
+    "density": "dens_dominant",
+    "aav": "aav_dominant",
 }
 
 
@@ -99,6 +115,7 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
     if color_by in (None, "auto"):
         has_stage = "stage" in per and per["stage"].notna().any()
         color_by = "stage" if has_stage else "cpts"
+    color_by = COLOR_BY_ALIASES.get(color_by, color_by)
     title = COLOR_BY_TITLES.get(color_by, color_by)
     if color_by == "cpts":
         colors = neighbour_colors(per.geometry.to_numpy()) if len(per) else []
@@ -117,9 +134,11 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
             legend["Population inconnue"] = MISSING_COLOR
         return Classes(title, labels, labels.map(legend), legend)
     if color_by not in per:
-        available = ", ".join(c for c in per.columns if c not in ("geometry", "codes"))
+        available = ", ".join(c for c in per.columns if c not in (
+            "geometry", "codes", "cpts", "stage", "band", "zone_crs"))
         raise ValueError(f"color_by={color_by!r} : colonne absente des périmètres "
-                         f"(disponibles : stage, band, cpts, {available})")
+                         f"(disponibles : stage, band, cpts, {available} ; irdes, igas, densite "
+                         "et aav demandent cpts_geo.classify)")
     values = per[color_by]
     missing_label = "Stade non renseigné" if color_by == "stage" else "Non renseigné"
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
@@ -136,6 +155,17 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
         labels = values.map(lambda x: missing_label if pd.isna(x) else str(x)).astype(object)
         cats = sorted(set(labels) - {missing_label})
         legend = {c: QUALITATIVE[i % len(QUALITATIVE)] for i, c in enumerate(cats)}
+        if color_by == "stage":  # canonical stages first, in project order
+            from cpts_geo.members import STAGES
+
+            known = dict(zip(STAGES, STAGE_COLORS, strict=True))
+            others = [c for c in cats if c not in known]
+            legend = {c: col for c, col in known.items() if c in cats}
+            legend.update({c: QUALITATIVE[i % len(QUALITATIVE)] for i, c in enumerate(others)})
+        given = color_by.removesuffix("_label") + "_color"
+        if color_by.endswith("_label") and given in per:  # official colours of a typology
+            official = dict(zip(labels, per[given], strict=True))
+            legend.update({c: official[c] for c in cats if isinstance(official.get(c), str)})
     if (labels == missing_label).any():
         legend[missing_label] = MISSING_COLOR
     return Classes(title, labels, labels.map(legend), legend)

@@ -1,0 +1,92 @@
+"""``cpts-geo map``: coverage map of a CPTS listing (interactive HTML, A4 PNG / PDF)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "map",
+        help="Carte de couverture d'une liste de CPTS : HTML interactif (hors ligne), PNG et PDF A4.",
+        description="Lit une liste de CPTS, établit le diagnostic de couverture et dessine les "
+        "périmètres (colorés par stade, taille ACI, typologie…), les chevauchements et les zones "
+        "blanches. La page HTML fonctionne sans internet (fond blanc) ; --tiles ajoute un fond "
+        "de carte en ligne.",
+    )
+    p.add_argument("members", type=Path, help="fichier de la liste des CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage)")
+    p.add_argument("--region", action="append", help="code INSEE de la région cartographiée (ex. 93), répétable")
+    p.add_argument("--department", "--departement", action="append", dest="department",
+                   help="code du département cartographié (ex. 04), répétable ; défaut : ceux de la liste")
+    p.add_argument("--stage", action="append", help="ne garder que les CPTS à ce stade, répétable")
+    p.add_argument("--color-by", default="auto",
+                   help="couleur des CPTS : stage, band (taille ACI), cpts, irdes, igas, densite, aav "
+                   "ou une colonne des périmètres ; défaut auto (stade s'il est connu, sinon une "
+                   "couleur par CPTS)")
+    p.add_argument("--html", type=Path, help="page HTML interactive à écrire")
+    p.add_argument("--png", type=Path, help="carte A4 PNG à écrire")
+    p.add_argument("--pdf", type=Path, help="carte A4 PDF à écrire")
+    p.add_argument("--title", help="titre de la carte")
+    p.add_argument("--tiles", help="fond de carte en ligne (ex. « OpenStreetMap », « CartoDB positron ») ; "
+                   "défaut : aucun, la carte fonctionne hors ligne")
+    p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
+                   "(défaut : automatique, ≈ 100 m pour une région)")
+    p.add_argument("--listing-date", help="date de la liste, affichée dans les sources")
+    p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
+    p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
+    p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.set_defaults(func=run)
+
+
+def _classified(diag):
+    """Add the classification columns (ACI margin, IGAS, density, AAV) to the perimeters."""
+    from cpts_geo.classification import classify
+
+    if len(diag.perimeters):
+        extra = classify(diag.perimeters)
+        for c in extra.columns:
+            if c not in diag.perimeters.columns:
+                diag.perimeters[c] = extra[c].to_numpy()
+    return diag
+
+
+def run(args: argparse.Namespace) -> int:
+    from cpts_geo.coverage import diagnose
+    from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
+    from cpts_geo.maps.style import fmt_int, fmt_num
+    from cpts_geo.members import MembersError, read_members
+
+    if not (args.html or args.png or args.pdf):
+        print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
+        return 2
+    try:
+        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
+                               sheet=args.sheet)
+        region = args.region[0] if args.region and len(args.region) == 1 else args.region
+        diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
+        if args.listing_date:
+            diag.meta["listing_date"] = args.listing_date
+        _classified(diag)
+        layers = build_layers(diag, args.tolerance)
+        m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
+            if args.html else None
+        fig = static_map(diag, args.color_by, layers=layers, title=args.title) \
+            if (args.png or args.pdf) else None
+    except (MembersError, ValueError) as exc:
+        print(f"erreur : {exc}", file=sys.stderr)
+        return 2
+    written = []
+    if m is not None:
+        written.append(save_html(m, args.html))
+    for path in (args.png, args.pdf):
+        if path is not None:
+            written.append(save_static(fig, path))
+    print(f"Carte de couverture : {len(layers.perimeters)} CPTS, {len(layers.white_zones)} zone(s) "
+          f"blanche(s), {len(layers.overlaps)} chevauchement(s) ; {diag.meta.get('area', '')}")
+    print(f"Géométries simplifiées (tolérance {fmt_int(layers.tolerance_m)} m) : "
+          f"{fmt_int(layers.n_vertices_in)} → {fmt_int(layers.n_vertices_out)} sommets")
+    for path in written:
+        print(f"  écrit : {path} ({fmt_num(path.stat().st_size / 1e6, 2)} Mo)")
+    return 0

@@ -1,0 +1,39 @@
+"""Write the coverage maps of a diagnosis into a folder (HTML, PNG, PDF)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cpts_geo.maps.interactive import coverage_map, save_html
+from cpts_geo.maps.layers import build_layers
+from cpts_geo.maps.static import save_static, static_map
+
+
+def write_maps(
+    diagnosis: Any,
+    out_dir: str | Path,
+    color_by: str | None = "auto",
+    *,
+    stem: str = "carte_couverture",
+    formats: tuple[str, ...] = ("html", "png", "pdf"),
+    tolerance_m: float | None = None,
+    tiles: str | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write ``<stem>.html`` (interactive, offline), ``<stem>.png`` and ``<stem>.pdf`` (A4) of a
+    coverage diagnosis into ``out_dir``; returns format → path. The layers are simplified once
+    (``tolerance_m`` in metres, None = automatic) and shared by every format."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    layers = build_layers(diagnosis, tolerance_m)
+    paths: dict[str, Path] = {}
+    if "html" in formats:
+        m = coverage_map(diagnosis, color_by, layers=layers, tiles=tiles, title=title)
+        paths["html"] = save_html(m, out / f"{stem}.html")
+    static = [f for f in formats if f in ("png", "pdf", "svg")]
+    if static:
+        fig = static_map(diagnosis, color_by, layers=layers, title=title)
+        for fmt in static:
+            paths[fmt] = save_static(fig, out / f"{stem}.{fmt}")
+    return paths
