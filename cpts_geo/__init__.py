@@ -18,6 +18,7 @@ from cpts_geo.classification import (
 from cpts_geo.codes import convert_table, normalise_codes, transition
 from cpts_geo.coverage import Diagnosis, compare_listings, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
+from cpts_geo.maps import coverage_map, static_map, write_maps
 from cpts_geo.members import MembersError, read_members
 from cpts_geo.reference import (
     COG_YEAR,
@@ -44,6 +45,7 @@ __all__ = [
     "classify",
     "compare_listings",
     "convert_table",
+    "coverage_map",
     "density_profile",
     "diagnose",
     "igas_type",
@@ -57,6 +59,8 @@ __all__ = [
     "read_irdes_typology",
     "read_members",
     "split_by_zone",
+    "static_map",
     "to_local",
     "transition",
+    "write_maps",
 ]
