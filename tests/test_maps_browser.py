@@ -96,7 +96,8 @@ def test_layers_and_legend_present(page):
     labels = driver.execute_script(
         "return Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
         ".map(function(l) { return l.textContent.trim(); })")
-    for key in ("perimetres", "zones_blanches", "chevauchements", "departements", "communes"):
+    for key in ("perimetres", "zones_blanches", "chevauchements", "departements", "communes",
+                "noms"):
         assert LAYER_NAMES[key] in labels
     counts = driver.execute_script(
         "var o = {}; for (var k in cptsGeo.layers) { o[k] = cptsGeo.layers[k].getLayers().length; }"
@@ -104,6 +105,7 @@ def test_layers_and_legend_present(page):
     n_cpts = len(diag.perimeters)
     assert counts["perimetres"] == n_cpts
     assert counts["zones_blanches"] == len(diag.white_zones)
+    assert counts["noms"] == n_cpts
     on_map = driver.execute_script(
         "return cptsGeo.map.hasLayer(cptsGeo.layers.perimetres) && "
         "!cptsGeo.map.hasLayer(cptsGeo.layers.communes)")

@@ -35,6 +35,7 @@ LAYER_NAMES = {
     "chevauchements": "Chevauchements",
     "zones_blanches": "Zones blanches",
     "communes": "Limites communales",
+    "noms": "Noms des CPTS",
 }
 #: indicators shown in popups when the perimeters have them (column → French label)
 DEFAULT_INDICATORS = {
@@ -145,6 +146,9 @@ class _Extras(MacroElement):
 .cg-title { position: absolute; top: 8px; left: 50%; transform: translateX(-50%); z-index: 800;
   font: 600 15px system-ui, sans-serif; pointer-events: none; max-width: 60%; text-align: center; }
 .leaflet-control-attribution { max-width: 62vw; font-size: 10px; line-height: 1.3; }
+.cg-label { font: 600 10.5px/1.15 system-ui, sans-serif; color: #111; text-align: center;
+  width: 120px; white-space: normal; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff;
+  transform: translate(-50%, -50%); pointer-events: none; }
 .cg-search input { width: 210px; font-size: 12px; padding: 3px; }
 .cg-search .cg-msg { color: #a00; font-size: 11px; }
 </style>
@@ -229,6 +233,7 @@ class _Extras(MacroElement):
   };
   search.addTo(map);
 
+  L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
   map.attributionControl.addAttribution(data.credits);
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
                     search: find, searchBox: search};
@@ -303,7 +308,7 @@ def coverage_map(
 
     minx, miny, maxx, maxy = lay.units.total_bounds if len(lay.units) else per.total_bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=8, tiles=None,
-                   control_scale=True, zoom_snap=0.25)
+                   control_scale=False, zoom_snap=0.25)
     _inline_leaflet(m)
     if tiles:
         folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
@@ -358,6 +363,16 @@ def coverage_map(
            for t, cs in zip(wtt, wcodes, strict=True)]
     add("zones_blanches", wz, pd.DataFrame({"zone_id": wz["zone_id"].to_numpy(), "tt": wtt,
                                              "pp": wpp, "style": [wstyle] * len(wz)}))
+
+    names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=len(per) <= 40)
+    pts = per.geometry.representative_point()
+    for name, pt in zip(per["cpts"], pts, strict=True):
+        label = _esc(str(name).removeprefix("CPTS "))
+        folium.Marker([round(pt.y, 5), round(pt.x, 5)], icon=folium.DivIcon(
+            html=f'<div class="cg-label">{label}</div>', icon_size=(0, 0)),
+            interactive=False).add_to(names)
+    names.add_to(m)
+    layer_vars["noms"] = names.get_name()
 
     dep = lay.departments
     dstyle = {"color": st.DEPARTMENT_EDGE, "weight": 2.2, "fill": False}
