@@ -9,6 +9,7 @@ several CPTS counts in full for each of them (as listed) and the double count is
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from scipy.sparse import csgraph
 
 from cpts_geo import reference
@@ -28,7 +28,13 @@ from cpts_geo.members import (
     normalise_stage,
     read_members,
 )
-from cpts_geo.perimeters import analysis_units, build_perimeters, dissolve_groups, unit_graph
+from cpts_geo.perimeters import (
+    analysis_units,
+    build_perimeters,
+    dissolve_groups,
+    unit_arrays,
+    unit_graph,
+)
 
 ALL_STAGES = "tous les stades"
 ACI_ONLY = "ACI signé"
@@ -123,9 +129,36 @@ def _as_members(members: pd.DataFrame | str | Path) -> pd.DataFrame:
     return m
 
 
+@functools.cache
+def _code_index(arr_cities: frozenset[str]) -> pd.Index:
+    return pd.Index(unit_arrays(arr_cities)["code"])
+
+
+@functools.cache
+def _units_frame(arr_cities: frozenset[str]) -> gpd.GeoDataFrame:
+    cols = ["code", "nom", "kind", "dep", "reg", "epci", "population", "area_km2", "has_geometry", "border",
+            "geometry"]
+    return analysis_units(arr_cities)[cols]
+
+
+def _cpts_by_unit(names: np.ndarray, group: np.ndarray, unit_idx: np.ndarray, n_cpts_unit: np.ndarray) -> np.ndarray:
+    """Tuple of CPTS names (sorted) listing each unit; () for uncovered units."""
+    n = len(n_cpts_unit)
+    out = np.empty(n, dtype=object)
+    out[:] = [()] * n
+    order = np.lexsort((group, unit_idx))
+    u, g = unit_idx[order], group[order]
+    one = n_cpts_unit[u] == 1
+    out[u[one]] = list(zip(names[g[one]], strict=True))
+    b = np.searchsorted(u, np.arange(n + 1))
+    for k in np.flatnonzero(n_cpts_unit > 1):
+        out[k] = tuple(names[g[b[k] : b[k + 1]]])
+    return out
+
+
 def _check_codes(m: pd.DataFrame, valid: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise codes of a hand-built frame that are not COG 2026 units; returns (members, refused)."""
-    bad = ~m["code"].isin(valid)
+    bad = valid.get_indexer(m["code"].to_numpy(dtype=object)) < 0
     if not bad.any():
         return m, pd.DataFrame(columns=["source_row", "cpts", "input", "status", "message"])
     norm = normalise_codes(m.loc[bad, "code"].tolist())
@@ -137,31 +170,30 @@ def _check_codes(m: pd.DataFrame, valid: pd.Index) -> tuple[pd.DataFrame, pd.Dat
     return m[m["code"].notna()], refused[["source_row", "cpts", "input", "status", "message"]]
 
 
-def _area_mask(units: pd.DataFrame, region, departments, listed_deps) -> tuple[np.ndarray, str]:
+def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, str]:
+    """Mask of the analysed units and a French label of the area."""
+    mask = np.ones(len(ua["dep"]), dtype=bool)
+    label = ""
     if departments is not None:
         deps = [departments] if isinstance(departments, (str, int)) else list(departments)
         deps = [str(d).upper().zfill(2) for d in deps]
-        unknown = sorted(set(deps) - set(units["dep"]))
+        unknown = sorted(set(deps) - set(ua["dep_cats"]))
         if unknown:
             raise ValueError(f"département(s) inconnu(s) : {', '.join(unknown)}")
-        mask = units["dep"].isin(deps).to_numpy()
+        mask &= np.isin(ua["dep_i"], np.searchsorted(ua["dep_cats"], deps))
         label = "département" + ("s " if len(deps) > 1 else " ") + ", ".join(deps)
-    else:
-        deps = None
-        mask = np.ones(len(units), dtype=bool)
-        label = ""
     if region is not None:
         regs = [region] if isinstance(region, (str, int)) else list(region)
         regs = [str(r).zfill(2) for r in regs]
-        unknown = sorted(set(regs) - set(units["reg"].dropna()))
+        unknown = sorted(set(regs) - set(ua["reg_cats"]))
         if unknown:
             raise ValueError(f"région(s) inconnue(s) : {', '.join(unknown)}")
-        mask &= units["reg"].isin(regs).to_numpy()
-        names = reference.load_regions().set_index("code")["nom"] if "code" in reference.load_regions() else None
-        label = (label + " ; " if label else "") + "région " + ", ".join(
-            f"{r} {names.get(r, '')}".strip() if names is not None else r for r in regs)
+        mask &= np.isin(ua["reg_i"], np.searchsorted(ua["reg_cats"], regs))
+        rn = reference.load_regions()
+        names = dict(zip(rn.iloc[:, 0], rn["nom"], strict=True)) if "nom" in rn else {}
+        label = (label + " ; " if label else "") + "région " + ", ".join(f"{r} {names.get(r, '')}".strip() for r in regs)
     if departments is None and region is None:
-        mask = units["dep"].isin(listed_deps).to_numpy()
+        mask = np.isin(ua["dep_i"], np.searchsorted(ua["dep_cats"], sorted(listed_deps)))
         label = "départements de la liste : " + ", ".join(sorted(listed_deps))
     return mask, label
 
@@ -185,61 +217,56 @@ def diagnose(
     if stages is not None:
         wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
         m = m[m["stage"].map(normalise_stage).isin(wanted)]
-    arr_cities = arrondissement_cities(m["code"].dropna())
-    units_all = analysis_units(arr_cities)
-    idx = pd.Index(units_all["code"])
+    arr_cities = arrondissement_cities(m["code"].to_numpy(dtype=object))
+    units_all = _units_frame(arr_cities)
+    ua = unit_arrays(arr_cities)
+    idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
     if m.empty:
         raise ValueError("aucune CPTS à analyser (liste vide après filtrage)")
     m = expand_cities(m)
-    pairs = m[["cpts", "code"]].drop_duplicates()
-    names, group = np.unique(pairs["cpts"].astype(str).to_numpy(), return_inverse=True)
-    unit_idx = idx.get_indexer(pairs["code"])
+    cp = m["cpts"].to_numpy(dtype=object).astype(str)
+    ui = idx.get_indexer(m["code"].to_numpy(dtype=object))
+    names, group = np.unique(cp, return_inverse=True)
+    names = names.astype(object)
+    key = np.unique(group.astype(np.int64) * len(ua["code"]) + ui)  # unique (CPTS, unit) pairs
+    group, unit_idx = key // len(ua["code"]), key % len(ua["code"])
     n_cpts_total = len(names)
 
     # --- incidence: set arithmetic on codes
-    n_units_all = len(units_all)
-    inc = sparse.csr_matrix((np.ones(len(group), dtype=np.int32), (group, unit_idx)),
-                            shape=(n_cpts_total, n_units_all))
-    n_cpts_unit = np.asarray(inc.sum(axis=0)).ravel()
-    order = np.lexsort((group, unit_idx))
-    u_sorted, g_sorted = unit_idx[order], group[order]
-    b = np.searchsorted(u_sorted, np.arange(n_units_all + 1))
-    cpts_of_unit = np.empty(n_units_all, dtype=object)
-    cpts_of_unit[:] = [()] * n_units_all
-    has = np.flatnonzero(np.diff(b))
-    for k in has:
-        cpts_of_unit[k] = tuple(names[g_sorted[b[k] : b[k + 1]]])
+    n_units_all = len(ua["code"])
+    n_cpts_unit = np.bincount(unit_idx, minlength=n_units_all)
+    cpts_of_unit = _cpts_by_unit(names, group, unit_idx, n_cpts_unit)
 
     # --- analysed area
-    listed_deps = set(units_all["dep"].to_numpy()[np.unique(unit_idx)])
-    in_area, area_label = _area_mask(units_all, region, departments, listed_deps)
+    listed_deps = set(ua["dep"][np.unique(unit_idx)])
+    in_area, area_label = _area_mask(ua, region, departments, listed_deps)
 
     # --- perimeters
-    per = build_perimeters(names, group, unit_idx, units_all, arr_cities, n_cpts_unit)
+    per = build_perimeters(names, group, unit_idx, arr_cities, n_cpts_unit, crs=units_all.crs)
     stage_of = m.dropna(subset=["stage"]).drop_duplicates("cpts").set_index("cpts")["stage"] if "stage" in m else {}
     stage_col = per["cpts"].map(stage_of).astype(object)
     per.insert(1, "stage", stage_col.where(stage_col.notna(), None))
     outside = np.bincount(group, weights=(~in_area[unit_idx]).astype(float), minlength=n_cpts_total)
     per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
-    per = per[in_area_cpts].reset_index(drop=True)
+    if not in_area_cpts.all():
+        per = per[in_area_cpts].reset_index(drop=True)
 
     # --- units of the area
-    units = units_all[in_area].copy()
+    units = units_all[in_area].reset_index(drop=True)
     units["n_cpts"] = n_cpts_unit[in_area]
     units["cpts"] = cpts_of_unit[in_area]
-    units = units.reset_index(drop=True)
 
     # --- overlaps
-    overlaps, overlap_pairs = _overlaps(units_all, names, group, unit_idx, n_cpts_unit, cpts_of_unit)
+    overlaps, overlap_pairs = _overlaps(ua, names, group, unit_idx, n_cpts_unit, cpts_of_unit)
 
     # --- white zones
-    white = _white_zones(units_all, in_area, n_cpts_unit, cpts_of_unit, arr_cities)
+    white = _white_zones(ua, in_area, n_cpts_unit, names, group, unit_idx, arr_cities, units_all.crs)
 
     # --- coverage rates
     stage_by_cpts = dict(zip(per["cpts"], per["stage"], strict=True))
-    coverage = _coverage_table(units_all, in_area, names, group, unit_idx, stage_by_cpts)
+    coverage = _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts)
 
     report = attrs.get("report")
     refused = attrs.get("refused")
@@ -268,22 +295,21 @@ def diagnose(
     return diag
 
 
-def _overlaps(units_all, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _overlaps(ua, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Units listed by several CPTS, and shared units / population per pair of CPTS (a < b)."""
     multi = np.flatnonzero(n_cpts_unit > 1)
-    u = units_all.iloc[multi]
     overlaps = pd.DataFrame({
-        "code": u["code"].to_numpy(), "nom": u["nom"].to_numpy(), "dep": u["dep"].to_numpy(),
-        "population": u["population"].to_numpy(), "n_cpts": n_cpts_unit[multi],
+        "code": ua["code"][multi], "nom": ua["nom"][multi], "dep": ua["dep"][multi],
+        "population": pd.array(ua["population"][multi], dtype="Int64"), "n_cpts": n_cpts_unit[multi],
         "cpts": cpts_of_unit[multi],
     })
-    overlaps["double_counted_population"] = (overlaps["population"].astype("float") * (overlaps["n_cpts"] - 1)).astype("Int64")
+    overlaps["double_counted_population"] = overlaps["population"] * (overlaps["n_cpts"] - 1)
     sel = np.isin(unit_idx, multi)
     p = pd.DataFrame({"g": group[sel], "u": unit_idx[sel]})
     pp = p.merge(p, on="u")
     pp = pp[pp["g_x"] < pp["g_y"]].sort_values(["g_x", "g_y", "u"])
-    pop = units_all["population"].to_numpy(dtype=float, na_value=0.0)
-    codes = units_all["code"].to_numpy(dtype=object)
+    pop = np.nan_to_num(ua["population"])
+    codes = ua["code"]
     if pp.empty:
         pairs = pd.DataFrame(columns=["cpts_a", "cpts_b", "n_shared", "shared_population", "codes"])
     else:
@@ -297,7 +323,7 @@ def _overlaps(units_all, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> t
     return overlaps, pairs
 
 
-def _white_zones(units_all, in_area, n_cpts_unit, cpts_of_unit, arr_cities) -> gpd.GeoDataFrame:
+def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cities, crs) -> gpd.GeoDataFrame:
     """Contiguous groups of uncovered units of the area, typed enclosed / edge."""
     graph = unit_graph(arr_cities)
     white = in_area & (n_cpts_unit == 0)
@@ -305,7 +331,7 @@ def _white_zones(units_all, in_area, n_cpts_unit, cpts_of_unit, arr_cities) -> g
     cols = ["zone_id", "codes", "noms", "n_units", "n_units_without_geometry", "population", "area_km2",
             "type", "inside_cpts", "geometry"]
     if len(w_idx) == 0:
-        return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=units_all.crs))
+        return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=crs))
     sub = graph[w_idx][:, w_idx]
     _, label = csgraph.connected_components(sub, directed=False)
     # neighbours of each white unit outside the white set
@@ -316,70 +342,83 @@ def _white_zones(units_all, in_area, n_cpts_unit, cpts_of_unit, arr_cities) -> g
     covered_nb = in_area[nb] & (n_cpts_unit[nb] > 0)
     n_z = label.max() + 1
     touches_out = np.bincount(src[outside_area], minlength=n_z) > 0
-    border = np.bincount(label, weights=units_all["border"].to_numpy()[w_idx].astype(float), minlength=n_z) > 0
+    border = np.bincount(label, weights=ua["border"][w_idx].astype(float), minlength=n_z) > 0
     n_nb = np.bincount(src, minlength=n_z)
     edge = touches_out | border | (n_nb == 0)
     # a zone surrounded by one CPTS: a CPTS common to all its neighbours
     inside = np.full(n_z, None, dtype=object)
-    enclosed = np.flatnonzero(~edge)
-    if len(enclosed):
-        df = pd.DataFrame({"z": src[covered_nb], "nb": nb[covered_nb]})
-        df = df[np.isin(df["z"], enclosed)].drop_duplicates()
-        for z, grp in df.groupby("z"):
-            common = set.intersection(*(set(cpts_of_unit[k]) for k in grp["nb"]))
-            if common:
-                inside[z] = " / ".join(sorted(common))
-    pop = units_all["population"].to_numpy(dtype=float, na_value=0.0)[w_idx]
-    area = units_all["area_km2"].to_numpy(dtype=float)[w_idx]
-    has = units_all["has_geometry"].to_numpy()[w_idx]
-    codes = units_all["code"].to_numpy(dtype=object)[w_idx]
-    noms = units_all["nom"].to_numpy(dtype=object)[w_idx]
+    enclosed = ~edge
+    if enclosed.any():
+        sel = covered_nb & enclosed[src]
+        zn = np.unique(src[sel].astype(np.int64) * len(in_area) + nb[sel])  # distinct (zone, neighbour)
+        z, u = zn // len(in_area), zn % len(in_area)
+        n_nbr = np.bincount(z, minlength=n_z)
+        # memberships of those neighbours: (zone, CPTS) counted once per neighbour
+        order = np.argsort(memb_unit, kind="stable")
+        mu, mg = memb_unit[order], memb_group[order]
+        lo, hi = np.searchsorted(mu, u, "left"), np.searchsorted(mu, u, "right")
+        rep = hi - lo
+        zz = np.repeat(z, rep)
+        gg = mg[np.repeat(lo, rep) + np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)]
+        zg, cnt = np.unique(zz * len(names) + gg, return_counts=True)
+        zc, gc = zg // len(names), zg % len(names)
+        common = cnt == n_nbr[zc]
+        df = pd.DataFrame({"z": zc[common], "name": names[gc[common]]})
+        for zone, grp in df.groupby("z")["name"]:
+            inside[zone] = " / ".join(sorted(grp))
+    pop = np.nan_to_num(ua["population"][w_idx])
+    area = ua["area_km2"][w_idx]
+    has = ua["has_geometry"][w_idx]
+    codes = ua["code"][w_idx]
+    noms = ua["nom"][w_idx]
     zpop = np.bincount(label, weights=pop, minlength=n_z)
     zarea = np.bincount(label, weights=np.nan_to_num(area), minlength=n_z)
     order = np.lexsort((codes, label))
     b = np.searchsorted(label[order], np.arange(n_z + 1))
     zcodes = [tuple(codes[order][b[k] : b[k + 1]]) for k in range(n_z)]
     znoms = [tuple(noms[order][b[k] : b[k + 1]]) for k in range(n_z)]
-    geoms = dissolve_groups(units_all.geometry.values[w_idx], label, n_z)
+    geoms = dissolve_groups(ua["geometry"][w_idx], label, n_z)
     out = gpd.GeoDataFrame({
         "codes": zcodes, "noms": znoms, "n_units": np.bincount(label, minlength=n_z),
         "n_units_without_geometry": np.bincount(label, weights=(~has).astype(float), minlength=n_z).astype(int),
         "population": zpop.round().astype("int64"), "area_km2": zarea,
         "type": np.where(edge, "edge", "enclosed"), "inside_cpts": inside,
-    }, geometry=gpd.GeoSeries(geoms, crs=units_all.crs))
+    }, geometry=gpd.GeoSeries(geoms, crs=crs))
     out["_first"] = [c[0] for c in zcodes]
     out = out.sort_values(["population", "_first"], ascending=[False, True]).drop(columns="_first")
     out.insert(0, "zone_id", np.arange(1, n_z + 1))
     return out.reset_index(drop=True)
 
 
-def _coverage_table(units_all, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
+def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
     """Share of population and of units covered, for the area, each department and region,
     with all CPTS and with CPTS at stage "ACI signé" only (when stages are known)."""
     filters = {ALL_STAGES: np.ones(len(names), dtype=bool)}
     stages = np.array([stage_by_cpts.get(n) for n in names], dtype=object)
     if pd.notna(stages).any():
         filters[ACI_ONLY] = stages == STAGES[-1]
-    u = units_all[in_area]
-    pop = u["population"].to_numpy(dtype=float, na_value=0.0)
+    pop = np.nan_to_num(ua["population"])
     rows = []
     for fname, keep in filters.items():
-        cov = np.zeros(len(units_all), dtype=bool)
+        cov = np.zeros(len(pop), dtype=bool)
         cov[unit_idx[keep[group]]] = True
-        c = cov[in_area]
-        df = pd.DataFrame({"dep": u["dep"].to_numpy(), "reg": u["reg"].to_numpy(), "pop": pop, "cov": c,
-                           "cpop": pop * c})
-        for level, key in (("zone", None), ("reg", "reg"), ("dep", "dep")):
-            g = df.assign(zone="zone analysée").groupby(key or "zone", dropna=False).agg(
-                units=("cov", "size"), covered_units=("cov", "sum"), population=("pop", "sum"),
-                covered_population=("cpop", "sum"))
-            g = g.reset_index().rename(columns={key or "zone": "key"})
-            g.insert(0, "level", level)
-            g.insert(1, "stages", fname)
-            rows.append(g)
+        for level in ("zone", "reg", "dep"):
+            if level == "zone":
+                cat, cats = np.zeros(len(pop), dtype=np.int64), np.array(["zone analysée"], dtype=object)
+            else:
+                cat, cats = ua[f"{level}_i"], ua[f"{level}_cats"]
+            sel = in_area & (cat >= 0)
+            c = cat[sel]
+            n = np.bincount(c, minlength=len(cats))
+            present = np.flatnonzero(n)
+            rows.append(pd.DataFrame({
+                "level": level, "stages": fname, "key": cats[present], "units": n[present],
+                "covered_units": np.bincount(c, weights=cov[sel], minlength=len(cats))[present].astype(int),
+                "population": np.bincount(c, weights=pop[sel], minlength=len(cats))[present].round().astype("int64"),
+                "covered_population": np.bincount(c, weights=(pop * cov)[sel], minlength=len(cats))[present]
+                .round().astype("int64"),
+            }))
     out = pd.concat(rows, ignore_index=True)
-    out["population"] = out["population"].round().astype("int64")
-    out["covered_population"] = out["covered_population"].round().astype("int64")
     out["covered_population_share"] = out["covered_population"] / out["population"].where(out["population"] > 0)
     out["covered_units_share"] = out["covered_units"] / out["units"]
     return out

@@ -19,6 +19,7 @@ whole-city code in that listing stands for all its arrondissements (:func:`expan
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -159,23 +160,33 @@ def stage_rank(stage: object) -> int:
 # ------------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _arrondissement_parent() -> dict[str, str]:
+    c = reference.load_communes(("arrondissement",))
+    return dict(zip(c["code"], c["parent"], strict=True))
+
+
 def arrondissement_cities(codes: Iterable[str]) -> frozenset[str]:
     """Cities (75056, 69123, 13055) of which at least one arrondissement is in ``codes``."""
-    c = reference.load_communes(("arrondissement",))
-    parent = dict(zip(c["code"], c["parent"], strict=True))
-    return frozenset(parent[x] for x in set(codes) if x in parent)
+    parent = _arrondissement_parent()
+    values = codes if isinstance(codes, (set, frozenset)) else set(np.asarray(codes, dtype=object).tolist())
+    return frozenset(parent[x] for x in values if x in parent)
 
 
 def expand_cities(members: pd.DataFrame) -> pd.DataFrame:
     """Replace whole-city rows by one row per arrondissement for each city whose arrondissements
     appear in ``members`` (the listing works at arrondissement level there). Idempotent; the rows
     added keep the source row and input of the city row and get status ``city_expanded``."""
-    cities = arrondissement_cities(members["code"].dropna())
+    codes = members["code"].to_numpy(dtype=object)
+    cities = arrondissement_cities(codes)
     if not cities:
         return members
+    hit = np.isin(codes, list(cities))
+    if not hit.any():
+        return members
+    hit = pd.Series(hit, index=members.index)
     c = reference.load_communes(("arrondissement",))
     arr = c[c["parent"].isin(cities)][["parent", "code"]].rename(columns={"code": "_arr"})
-    hit = members["code"].isin(cities)
     if not hit.any():
         return members
     ex = members[hit].merge(arr, left_on="code", right_on="parent", how="left")

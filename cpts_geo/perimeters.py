@@ -144,7 +144,7 @@ def _units_cached(arr_cities: frozenset[str]) -> gpd.GeoDataFrame:
     u = _all_units()
     arr = (u["kind"] == "arrondissement") & u["parent"].isin(arr_cities)
     keep = ((u["kind"] != "arrondissement") & ~u["code"].isin(arr_cities)) | arr
-    out = u[keep.to_numpy()].reset_index(drop=True)
+    out = u[keep.to_numpy()].sort_values("code").reset_index(drop=True)
     out.attrs = u.attrs
     return out
 
@@ -186,50 +186,71 @@ def unit_graph(arr_cities: frozenset[str] | set[str] | tuple = frozenset()) -> s
 def dissolve_groups(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Coverage-aware union of ``geoms`` per integer ``group`` (0..n_groups-1).
 
-    The geometries of a group must form a valid coverage (any subset of the reference does).
-    Missing geometries are ignored; a group without any geometry gets None. Holes are kept.
+    The geometries of a group must form a valid coverage (any subset of the reference does), so
+    the union is valid without repair. Missing geometries are ignored; a group without any
+    geometry gets None. Holes are kept.
     """
-    order = np.argsort(group, kind="stable")
-    g, grp = geoms[order], group[order]
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~shapely.is_missing(geoms)
+    g, grp = geoms[ok], np.asarray(group)[ok]
+    order = np.argsort(grp, kind="stable")
+    g, grp = g[order], grp[order]
     bounds = np.searchsorted(grp, np.arange(n_groups + 1))
-    out = np.empty(n_groups, dtype=object)
-    for k in range(n_groups):
-        part = g[bounds[k] : bounds[k + 1]]
-        part = part[~shapely.is_missing(part)]
-        if len(part) == 0:
-            out[k] = None
-        elif len(part) == 1:
-            out[k] = part[0]
-        else:
-            out[k] = shapely.coverage_union_all(part)
-    bad = ~shapely.is_valid(out) & ~shapely.is_missing(out)
-    if bad.any():
-        out[bad] = shapely.make_valid(out[bad])
+    sizes = np.diff(bounds)
+    out = np.full(n_groups, None, dtype=object)
+    single = np.flatnonzero(sizes == 1)
+    out[single] = g[bounds[single]]
+    union = shapely.coverage_union_all
+    for k in np.flatnonzero(sizes > 1):
+        out[k] = union(g[bounds[k] : bounds[k + 1]])
     return out
 
 
-def holes_containing(geoms: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (geometry index, point index) of points lying in a hole of a geometry."""
+def holes_containing(geoms: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (geometry index, tree item index) of items of ``tree`` (unit points) lying in a
+    hole of a geometry."""
     parts, pidx = shapely.get_parts(geoms, return_index=True)
     n_int = shapely.get_num_interior_rings(parts)
     if n_int.sum() == 0:
         return np.array([], dtype=int), np.array([], dtype=int)
     owner = np.repeat(pidx, n_int)
     part_rep = np.repeat(np.arange(len(parts)), n_int)
-    ring_no = np.concatenate([np.arange(k) for k in n_int])
-    rings = shapely.get_interior_ring(parts[part_rep], ring_no)
-    holes = shapely.polygons(rings)
-    ok = ~shapely.is_missing(points)
-    pts_idx = np.flatnonzero(ok)
-    tree = shapely.STRtree(points[ok])
+    ring_no = np.arange(n_int.sum()) - np.repeat(np.cumsum(n_int) - n_int, n_int)
+    holes = shapely.polygons(shapely.get_interior_ring(parts[part_rep], ring_no))
     h, p = tree.query(holes, predicate="contains")
-    pairs = pd.DataFrame({"g": owner[h], "p": pts_idx[p]}).drop_duplicates()
-    return pairs["g"].to_numpy(), pairs["p"].to_numpy()
+    key = np.unique(owner[h].astype(np.int64) * (1 << 32) + p)
+    return key >> 32, key & ((1 << 32) - 1)
 
 
 @functools.cache
-def _rep_points(arr_cities: frozenset[str]) -> np.ndarray:
-    return shapely.point_on_surface(_units_cached(arr_cities).geometry.values)
+def unit_arrays(arr_cities: frozenset[str] = frozenset()) -> dict:
+    """Columns of :func:`analysis_units` as numpy arrays (cached; do not modify): ``code``,
+    ``nom``, ``dep``, ``reg``, ``epci`` (object, None when missing), ``population`` (float, NaN
+    when missing), ``area_km2``, ``has_geometry``, ``border``, ``geometry`` (object), integer
+    category codes ``dep_i``, ``reg_i``, ``epci_i`` (-1 when missing) with their sorted
+    ``*_cats``, the representative points and an STRtree over them (``point_tree``, indices of
+    ``point_idx``)."""
+    u = _units_cached(frozenset(arr_cities))
+    out: dict = {}
+    for c in ("code", "nom", "dep", "reg", "epci", "kind"):
+        v = u[c].to_numpy(dtype=object)
+        out[c] = np.where(pd.isna(v), None, v)
+    out["population"] = u["population"].to_numpy(dtype=float, na_value=np.nan)
+    out["area_km2"] = u["area_km2"].to_numpy(dtype=float)
+    out["has_geometry"] = u["has_geometry"].to_numpy(dtype=bool)
+    out["border"] = u["border"].to_numpy(dtype=bool)
+    out["geometry"] = np.asarray(u.geometry.array, dtype=object)
+    for c in ("dep", "reg", "epci"):
+        codes, cats = pd.factorize(pd.Series(out[c], dtype=object), sort=True)
+        out[f"{c}_i"], out[f"{c}_cats"] = codes, np.asarray(cats, dtype=object)
+    pts = shapely.point_on_surface(out["geometry"])
+    ok = ~shapely.is_missing(pts)
+    out["point_idx"] = np.flatnonzero(ok)
+    out["point_tree"] = shapely.STRtree(pts[ok])
+    for v in out.values():
+        if isinstance(v, np.ndarray):
+            v.flags.writeable = False
+    return out
 
 
 # ------------------------------------------------------------------------------------------
@@ -241,71 +262,75 @@ def _split(values: np.ndarray, bounds: np.ndarray) -> list[tuple]:
     return [tuple(values[bounds[k] : bounds[k + 1]]) for k in range(len(bounds) - 1)]
 
 
+def _grouped_cats(group: np.ndarray, cat: np.ndarray, cats: np.ndarray, n: int) -> tuple[list[tuple], np.ndarray, np.ndarray]:
+    """Distinct categories per group as sorted tuples, plus the (group, category) pairs."""
+    ok = cat >= 0
+    key = np.unique(group[ok].astype(np.int64) * (len(cats) + 1) + cat[ok])
+    g, c = key // (len(cats) + 1), key % (len(cats) + 1)
+    return _split(cats[c], np.searchsorted(g, np.arange(n + 1))), g, c
+
+
 def build_perimeters(
     names: np.ndarray,
     group: np.ndarray,
     unit_idx: np.ndarray,
-    units: gpd.GeoDataFrame,
     arr_cities: frozenset[str] = frozenset(),
     n_cpts_per_unit: np.ndarray | None = None,
+    crs: object = 4326,
 ) -> gpd.GeoDataFrame:
     """Perimeter of each CPTS from its membership.
 
     ``names``: CPTS names (position = group number); ``group``/``unit_idx``: one entry per
-    (CPTS, unit) membership, unique pairs, ``unit_idx`` indexing rows of ``units`` (as returned by
-    :func:`analysis_units` for ``arr_cities``). Returns a GeoDataFrame (EPSG:4326) with ``cpts``,
-    ``codes``, ``n_units``, ``n_units_without_geometry``, ``population`` (population municipale,
-    each unit counted in full), ``area_km2``, ``density`` (inhabitants/km²), ``deps``, ``regs``,
-    ``epci_full``, ``epci_partial``, ``n_parts``, ``enclaves``, ``shared_units``, ``band`` (ACI
-    size 1-4) and ``geometry``.
+    (CPTS, unit) membership, unique pairs, ``unit_idx`` indexing rows of
+    :func:`analysis_units` for ``arr_cities``. Returns a GeoDataFrame (EPSG:4326) with ``cpts``,
+    ``codes``, ``n_units``, ``n_units_without_geometry``, ``population`` (population municipale
+    2023, each unit counted in full), ``area_km2`` (sum of unit areas in the local projected CRS),
+    ``density`` (inhabitants/km²), ``deps``, ``regs``, ``epci_full``, ``epci_partial`` (SIREN),
+    ``n_parts`` (connected pieces; islands are legitimate), ``enclaves`` (units outside the CPTS
+    inside its outline), ``shared_units`` (units also listed by another CPTS), ``band`` (ACI size
+    1-4) and ``geometry``.
     """
+    ua = unit_arrays(frozenset(arr_cities))
     n = len(names)
     order = np.lexsort((unit_idx, group))
     group, unit_idx = group[order], unit_idx[order]
     bounds = np.searchsorted(group, np.arange(n + 1))
-    pop = units["population"].to_numpy(dtype=float, na_value=np.nan)
-    area = units["area_km2"].to_numpy(dtype=float)
-    codes = units["code"].to_numpy(dtype=object)
-    has = units["has_geometry"].to_numpy()
+    codes = ua["code"]
     n_units = np.diff(bounds)
-    popsum = np.bincount(group, weights=np.nan_to_num(pop[unit_idx]), minlength=n)
-    areasum = np.bincount(group, weights=np.nan_to_num(area[unit_idx]), minlength=n)
-    nogeo = np.bincount(group, weights=(~has[unit_idx]).astype(float), minlength=n).astype(int)
-    geoms = dissolve_groups(units.geometry.values[unit_idx], group, n)
+    popsum = np.bincount(group, weights=np.nan_to_num(ua["population"][unit_idx]), minlength=n)
+    areasum = np.bincount(group, weights=np.nan_to_num(ua["area_km2"][unit_idx]), minlength=n)
+    nogeo = np.bincount(group, weights=(~ua["has_geometry"][unit_idx]).astype(float), minlength=n).astype(int)
+    geoms = dissolve_groups(ua["geometry"][unit_idx], group, n)
     n_parts = np.where(shapely.is_missing(geoms), 0, shapely.get_num_geometries(geoms))
 
-    def uniq_tuples(col: str) -> list[tuple]:
-        df = pd.DataFrame({"g": group, "v": units[col].to_numpy(dtype=object)[unit_idx]}).dropna()
-        df = df.drop_duplicates().sort_values(["g", "v"])
-        b = np.searchsorted(df["g"].to_numpy(), np.arange(n + 1))
-        return _split(df["v"].to_numpy(dtype=object), b)
-
-    # EPCI fully or partly covered: compare units per (CPTS, EPCI) with units per EPCI
-    epci = units["epci"].to_numpy(dtype=object)
-    per_epci = pd.Series(epci).value_counts()
-    ce = pd.DataFrame({"g": group, "e": epci[unit_idx]}).dropna().groupby(["g", "e"]).size()
-    ce = ce.reset_index(name="k")
-    ce["full"] = ce["k"].to_numpy() == per_epci.reindex(ce["e"]).to_numpy()
-    ce = ce.sort_values(["g", "e"])
-    full = ce[ce["full"]]
-    part = ce[~ce["full"]]
-    epci_full = _split(full["e"].to_numpy(dtype=object), np.searchsorted(full["g"].to_numpy(), np.arange(n + 1)))
-    epci_part = _split(part["e"].to_numpy(dtype=object), np.searchsorted(part["g"].to_numpy(), np.arange(n + 1)))
+    deps, _, _ = _grouped_cats(group, ua["dep_i"][unit_idx], ua["dep_cats"], n)
+    regs, _, _ = _grouped_cats(group, ua["reg_i"][unit_idx], ua["reg_cats"], n)
+    # EPCI fully or partly covered: units per (CPTS, EPCI) against units per EPCI
+    ei = ua["epci_i"][unit_idx]
+    ecats = ua["epci_cats"]
+    _, g, c = _grouped_cats(group, ei, ecats, n)
+    per_epci = np.bincount(ua["epci_i"][ua["epci_i"] >= 0], minlength=len(ecats))
+    ok = ei >= 0
+    k = np.bincount(group[ok].astype(np.int64) * (len(ecats) + 1) + ei[ok],
+                    minlength=n * (len(ecats) + 1))[g * (len(ecats) + 1) + c]
+    full = k == per_epci[c]
+    epci_full = _split(ecats[c[full]], np.searchsorted(g[full], np.arange(n + 1)))
+    epci_part = _split(ecats[c[~full]], np.searchsorted(g[~full], np.arange(n + 1)))
 
     # enclaves: units outside the CPTS lying in a hole of its outline
-    gi, pi = holes_containing(geoms, _rep_points(frozenset(arr_cities)))
-    enc = pd.DataFrame({"g": gi, "c": codes[pi]}).sort_values(["g", "c"])
-    enclaves = _split(enc["c"].to_numpy(dtype=object), np.searchsorted(enc["g"].to_numpy(), np.arange(n + 1)))
+    gi, pi = holes_containing(geoms, ua["point_tree"])
+    enc_codes = codes[ua["point_idx"][pi]]
+    o = np.lexsort((enc_codes, gi))
+    enclaves = _split(enc_codes[o], np.searchsorted(gi[o], np.arange(n + 1)))
 
     if n_cpts_per_unit is None:
-        n_cpts_per_unit = np.bincount(unit_idx, minlength=len(units))
+        n_cpts_per_unit = np.bincount(unit_idx, minlength=len(codes))
     shared = n_cpts_per_unit[unit_idx] > 1
-    sh = pd.DataFrame({"g": group[shared], "c": codes[unit_idx[shared]]})
-    shared_units = _split(sh["c"].to_numpy(dtype=object), np.searchsorted(sh["g"].to_numpy(), np.arange(n + 1)))
+    shared_units = _split(codes[unit_idx[shared]], np.searchsorted(group[shared], np.arange(n + 1)))
 
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.where(areasum > 0, popsum / areasum, np.nan)
-    out = gpd.GeoDataFrame(
+    return gpd.GeoDataFrame(
         {
             "cpts": names,
             "codes": _split(codes[unit_idx], bounds),
@@ -314,8 +339,8 @@ def build_perimeters(
             "population": popsum.round().astype("int64"),
             "area_km2": areasum,
             "density": density,
-            "deps": uniq_tuples("dep"),
-            "regs": uniq_tuples("reg"),
+            "deps": deps,
+            "regs": regs,
             "epci_full": epci_full,
             "epci_partial": epci_part,
             "n_parts": n_parts.astype(int),
@@ -323,6 +348,5 @@ def build_perimeters(
             "shared_units": shared_units,
             "band": aci_band(popsum),
         },
-        geometry=gpd.GeoSeries(geoms, crs=units.crs),
+        geometry=gpd.GeoSeries(geoms, crs=crs),
     )
-    return out
