@@ -612,7 +612,13 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         wz.to_excel(xw, sheet_name="Zones blanches", index=False)
         _flat(d.overlaps).to_excel(xw, sheet_name="Communes partagées", index=False)
         _flat(d.overlap_pairs).to_excel(xw, sheet_name="Paires de CPTS", index=False)
-        d.coverage.to_excel(xw, sheet_name="Couverture", index=False)
+        cov = d.coverage.assign(level=d.coverage["level"].map(
+            {"zone": "zone analysée", "reg": "région", "dep": "département"}))
+        cov.rename(columns={
+            "level": "niveau", "stages": "stades", "key": "code", "units": "nb communes",
+            "covered_units": "nb communes couvertes", "population": f"population {s['population_year']}",
+            "covered_population": "population couverte", "covered_population_share": "part de la population couverte",
+            "covered_units_share": "part des communes couvertes"}).to_excel(xw, sheet_name="Couverture", index=False)
         units.to_excel(xw, sheet_name="Communes", index=False)
         rep = d.report
         if rep is not None and len(rep):
