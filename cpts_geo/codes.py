@@ -177,6 +177,11 @@ def _current() -> pd.DataFrame:
     return c[["code", "nom", "kind", "parent", "dep", "population"]].set_index("code")
 
 
+@functools.cache
+def _current_set() -> frozenset[str]:
+    return frozenset(_current().index)
+
+
 def _as_text(value: object) -> str | None:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return None
@@ -209,7 +214,8 @@ def _convert_old(code: str) -> dict | None:
     year, date = gone
     tr = transition(year)
     t = tr[tr["origin"] == code].sort_values("ratio", ascending=False)
-    t = t[t["code"].isin(_current().index)]
+    current = _current_set()
+    t = t[[c in current for c in t["code"]]]
     if t.empty:
         return None
     names = reference.load_names()
@@ -290,8 +296,13 @@ def _match_name(text: str, dep: str | None) -> dict:
                 "message": f"« {text} » désigne plusieurs communes, préciser le département : {listing}",
                 "candidates": cands,
             }
-    close = difflib.get_close_matches(key, pool["key"].unique().tolist(), n=3, cutoff=0.75)
-    sugg = pool[pool["key"].isin(close) & pool["code"].isin(cur.index)].drop_duplicates("code")
+    # compare with names starting alike only (a typo rarely hits the first two letters; this
+    # keeps a national search fast)
+    keys = pool["key"].unique()
+    keys = [k for k in keys if k[:2] == key[:2]] if dep is None and len(key) >= 2 else keys.tolist()
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.75)
+    current = _current_set()
+    sugg = pool[pool["key"].isin(close).to_numpy() & np.array([c in current for c in pool["code"]], dtype=bool)].drop_duplicates("code")
     cands = [{"code": c, "nom": n, "why": "nom proche"} for c, n in zip(sugg["code"], sugg["nom"], strict=True)][:5]
     where = f" dans le département {dep}" if dep else ""
     hint = (" ; suggestions : " + ", ".join(f"{c['code']} {c['nom']}" for c in cands)) if cands else ""
@@ -438,7 +449,7 @@ def convert_table(
     df = table[[code_col, *value_cols]].copy()
     df[code_col] = df[code_col].map(_as_text).map(lambda c: c.zfill(5) if c and c.isdigit() else c)
     tr = transition(from_year, to_year)
-    tr = tr[tr["origin"].isin(df[code_col])]
+    tr = tr[tr["origin"].isin(set(df[code_col]))]
     merged = df.merge(tr.rename(columns={"code": "_new"}), left_on=code_col, right_on="origin", how="left")
     merged["_old"] = merged[code_col]
     hit = merged["origin"].notna()

@@ -93,10 +93,14 @@ def load_communes(
 @functools.cache
 def load_steps() -> pd.DataFrame:
     """Code changes between consecutive COG years, 1968 → 2026 (one row per old→new code)."""
-    return pd.read_csv(
+    steps = pd.read_csv(
         data_dir() / "communes" / "cog_steps.csv",
         dtype={"code_old": str, "code_new": str, "kind": str, "date": str},
     )
+    # object columns: hash-based isin/merge (arrow-backed strings fall back to Python loops)
+    for col in ("code_old", "code_new", "kind", "date"):
+        steps[col] = steps[col].astype(object)
+    return steps
 
 
 @functools.cache

@@ -132,7 +132,7 @@ inputs = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(inputs, max_size=25))
 def test_normalisation_never_drops_an_input(values):
     out = cpts_geo.normalise_codes(values)
