@@ -25,6 +25,8 @@ from collections.abc import Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 
 from cpts_geo import reference
@@ -140,7 +142,11 @@ def compute_apl(
         located = np.ones(len(nodes), dtype=bool)
     w = step_weights(t, steps)
     keep = w > 0
-    W = sparse.csr_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
+    W = sparse.coo_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
+    if travel_times is not None and W.tocsr().nnz < int(keep.sum()):
+        # a pair listed twice in a user table would count twice (estimated pairs are unique)
+        _raise_duplicate(tt_attrs["travel_time_source"], nodes, i, j, tt_attrs["_rows"])
+    tt_attrs.pop("_rows", None)
     P = population.reindex(nodes).fillna(0.0).to_numpy()
     S = supply.reindex(nodes).fillna(0.0).to_numpy()
     D = W.T @ P
@@ -221,6 +227,24 @@ def _clean_codes(codes: pd.Index | pd.Series) -> np.ndarray | pd.Index:
     return pd.Index([c.zfill(5) if c and c.isdigit() else c for c in fixed], dtype=object)
 
 
+def _positions(col: pd.Series, nodes: pd.Index) -> np.ndarray:
+    """Position in ``nodes`` of each code of ``col`` (-1 if absent); a hashed lookup in Arrow,
+    then codes not found are cleaned ("4070" → "04070") once per distinct value."""
+    pos = np.full(len(col), -1, dtype=np.int64)
+    try:
+        arr = pa.array(col, from_pandas=True)
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            found = pc.index_in(arr, value_set=pa.array(np.asarray(nodes, dtype=str)))
+            pos = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    miss = pos < 0
+    if miss.any():
+        codes, uniq = pd.factorize(col[miss], use_na_sentinel=False)
+        pos[miss] = nodes.get_indexer(_clean_codes(pd.Index(uniq)))[codes]
+    return pos
+
+
 def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Index pairs of a user travel-time table; self pairs forced to 0 minutes."""
     name = tt.attrs.get("source", "table des temps de trajet")
@@ -232,14 +256,8 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     if bad.any():
         k = int(bad.argmax())
         raise ValueError(f"{name}, ligne {k + 2} : durée {tt['minutes'].iloc[k]!r} invalide (minutes ≥ 0 attendues)")
-    f = pd.Series(_clean_codes(tt["from"]))
-    d = pd.Series(_clean_codes(tt["to"]))
-    dup = pd.DataFrame({"f": f, "d": d}).duplicated()
-    if dup.any():
-        k = int(dup.to_numpy().argmax())
-        raise ValueError(f"{name}, ligne {k + 2} : couple ({f.iloc[k]}, {d.iloc[k]}) en double")
-    i = nodes.get_indexer(f)
-    j = nodes.get_indexer(d)
+    i = _positions(tt["from"], nodes)
+    j = _positions(tt["to"], nodes)
     inside = (i >= 0) & (j >= 0)
     off_diag = inside & (i != j)
     self_set = inside & (i == j)
@@ -253,7 +271,9 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
         "pairs": int(off_diag.sum()),
         "pairs_ignored": int((~inside).sum()),
         "self_times_set_to_zero": n_self_nonzero,
-        "absent_from_travel_times": nodes[~listed].tolist(),
+        "absent_from_travel_times": int((~listed).sum()),
+        "absent_from_travel_times_examples": nodes[~listed][:20].tolist(),
+        "_rows": np.concatenate([np.flatnonzero(off_diag), np.full(len(nodes), -1)]),
     }
     return (
         np.concatenate([i[off_diag], self_]),
@@ -261,6 +281,13 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
         np.concatenate([minutes[off_diag], np.zeros(len(nodes))]),
         attrs,
     )
+
+
+def _raise_duplicate(name: str, nodes: pd.Index, i: np.ndarray, j: np.ndarray, rows: np.ndarray) -> None:
+    """Error naming the second row of the first (from, to) pair listed twice."""
+    key = pd.Series(i.astype(np.int64) * len(nodes) + j)
+    k = int(key.duplicated().to_numpy().argmax())
+    raise ValueError(f"{name}, ligne {int(rows[k]) + 2} : couple ({nodes[i[k]]}, {nodes[j[k]]}) en double")
 
 
 def _add_plm_cities(apl: pd.Series, population: pd.Series, reasons: dict) -> pd.Series:

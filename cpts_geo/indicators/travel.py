@@ -23,6 +23,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.spatial import cKDTree
 
 from cpts_geo import reference
@@ -52,12 +53,16 @@ def unit_points(units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     geom = units.geometry if isinstance(units, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(units), crs=4326)
     if geom.crs is not None and geom.crs.to_epsg() != 4326:
         geom = geom.to_crs(4326)
-    surface = geom.representative_point()
     has_geom = ~geom.isna().to_numpy() & ~geom.is_empty.to_numpy()
-    point = pts.where(has_mairie, surface.where(has_geom, None))
+    # a point inside the polygon only where the town hall is unknown (point_on_surface is costly)
+    need = ~has_mairie & has_geom
+    point = pts.to_numpy().copy()
+    point[need] = shapely.point_on_surface(geom.to_numpy()[need])
+    point[~has_mairie & ~has_geom] = None
+    point = gpd.GeoSeries(point, crs=4326)
     source = np.where(has_mairie, "mairie", np.where(has_geom, "point_on_surface", "none"))
     dep = units["dep"].astype(str) if "dep" in units else units["code"].astype(str).str[:2]
-    zone = dep.map(zone_of_dep)
+    zone = dep.map(_zone_map(dep))
     reason = pd.Series("", index=units.index, dtype=object)
     no_point = source == "none"
     why = units["geometry_source"].astype(str) if "geometry_source" in units else pd.Series("", index=units.index)
@@ -73,11 +78,15 @@ def unit_points(units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     )
 
 
+def _zone_map(dep: pd.Series) -> dict:
+    return {d: zone_of_dep(d) for d in pd.unique(dep)}
+
+
 def _projected_xy(points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Projected coordinates (metres, CRS of each zone) and a zone id per point (-1: none)."""
     xy = np.full((len(points), 2), np.nan)
     zid = np.full(len(points), -1, dtype=np.int64)
-    zone = points["dep"].map(zone_of_dep).to_numpy()
+    zone = points["dep"].map(_zone_map(points["dep"])).to_numpy()
     ok = ~points.geometry.isna().to_numpy()
     for k, (name, epsg) in enumerate(LOCAL_CRS.items()):
         m = (zone == name) & ok

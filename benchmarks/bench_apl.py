@@ -1,0 +1,94 @@
+"""Benchmark of cpts_geo.compute_apl (2SFCA, DREES method) on all of France vs PySAL ``access``.
+
+Inputs: every commune and municipal arrondissement of France (COG 2026, ~34,900 located units),
+BPE 2021 general practitioners, population municipale 2023, travel times estimated from town
+halls with a 20-minute catchment (steps 10/15/20 min, weights 1, 2/3, 1/3, half-open bins).
+
+Timings:
+* ``compute_apl`` end to end (reference already loaded): neighbour search (KD-tree), weights,
+  both sparse steps; first call (reads the BPE file) and best of 3;
+* ``compute_apl`` on the explicit long travel-time table (same inputs as ``access``);
+* ``access.fca.two_stage_fca`` (PySAL ``access``, pip name ``access``) on the same supply,
+  demand, long table and half-open step weights; results compared (max abs difference).
+Pass ``--subset 04,05,84`` to run ``access`` on departments only (when all of France is too slow).
+Run: ``python benchmarks/bench_apl.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+import cpts_geo as cg
+from cpts_geo.indicators import apl as apl_mod
+from cpts_geo.indicators import supply as sup
+
+STEPS = {10: 1.0, 15: 2 / 3, 20: 1 / 3}
+
+
+def best_of(fn, n: int = 3) -> tuple[float, object]:
+    best, res = np.inf, None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        res = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subset", default=None, help="departments for the access comparison, e.g. 04,05,84")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    communes = cg.load_communes()
+    t_ref = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    first = cg.compute_apl()
+    t_first = time.perf_counter() - t0
+    t_warm, full = best_of(lambda: cg.compute_apl())
+    n_ok = int(full.notna().sum())
+    print(f"France: {len(full)} units, {n_ok} computed; 20-minute catchment, steps {STEPS}")
+    print(f"  load_communes (first call)                   {t_ref:7.3f} s")
+    print(f"  compute_apl incl. neighbour search, 1st call {t_first:7.3f} s  (reads BPE file)")
+    print(f"  compute_apl incl. neighbour search, best of 3{t_warm:7.3f} s")
+    print(f"  cold total (reference + first compute)       {t_ref + t_first:7.3f} s")
+    assert np.allclose(first.to_numpy(), full.to_numpy(), equal_nan=True)
+
+    try:
+        import access
+    except ImportError:
+        print("access not installed (pip install access): comparison skipped")
+        return
+    units = communes if args.subset is None else communes[communes["dep"].isin(args.subset.split(","))]
+    where = "all of France" if args.subset is None else f"departments {args.subset}"
+    t_tt, tt = best_of(lambda: cg.estimate_travel_times(units), n=1)
+    pop = apl_mod.default_population().reindex(units["code"]).dropna()
+    pop = pop[~pop.index.isin(list(tt.attrs["left_out"]))]
+    tt = tt[tt["from"].isin(pop.index) & tt["to"].isin(pop.index)]
+    supply = sup.load_supply().reindex(pop.index).fillna(0.0)
+    t_ours, ours = best_of(lambda: cg.compute_apl(supply, pop, tt, STEPS))
+    half_open = access.weights.step_fn({np.nextafter(b, 0): w for b, w in STEPS.items()})
+    demand_df = pop.rename("demand").rename_axis("geoid").reset_index()
+    supply_df = supply.rename("supply").to_frame()
+    cost_df = tt.rename(columns={"from": "origin", "to": "dest", "minutes": "cost"})
+    t0 = time.perf_counter()
+    theirs = access.fca.two_stage_fca(demand_df, supply_df, cost_df, max_cost=20, demand_index="geoid",
+                                      demand_name="demand", supply_name="supply", weight_fn=half_open)
+    t_access = time.perf_counter() - t0
+    theirs = theirs.reindex(ours.index)
+    diff = float(np.nanmax(np.abs(ours.to_numpy() - theirs.to_numpy())))
+    print(f"Same inputs for both ({where}): {len(pop)} units, {len(tt)} travel-time pairs "
+          f"(estimated in {t_tt:.3f} s)")
+    print(f"  compute_apl on the long table, best of 3     {t_ours:7.3f} s")
+    print(f"  access.fca.two_stage_fca (1 run)             {t_access:7.3f} s")
+    print(f"  max |difference|                             {diff:.2e}  (APL mean {np.nanmean(ours):.2e})")
+    print(f"  ratio access / compute_apl (same table)      {t_access / t_ours:7.1f}x")
+    print(f"  ratio access / compute_apl incl. neighbour search and travel-time estimation "
+          f"{t_access / t_warm:5.1f}x" if args.subset is None else "")
+
+
+if __name__ == "__main__":
+    main()
