@@ -6,6 +6,7 @@ from the reference, never copied from the code's output."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -321,3 +322,11 @@ def test_cli_bad_file(tmp_path, capsys):
     bad.write_text("", encoding="utf-8")
     assert main(["coverage", str(bad)]) == 2
     assert "vide.csv : fichier vide" in capsys.readouterr().err
+
+
+def test_cli_stage_and_department_options(capsys):
+    xlsx = str(Path(__file__).parent / "fixtures" / "members" / "long_multisheet.xlsx")
+    assert main(["coverage", xlsx, "--department", "04", "--stage", "ACI signé"]) == 0
+    text = capsys.readouterr().out
+    assert "CPTS : 1 " in text and "département 04" in text
+    assert "04300" in text  # the refused postal code is shown to the user
