@@ -18,6 +18,22 @@ from cpts_geo.classification import (
 from cpts_geo.codes import convert_table, normalise_codes, transition
 from cpts_geo.coverage import Diagnosis, compare_listings, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
+from cpts_geo.indicators import (
+    aggregate_apl,
+    apl_flag,
+    attach_apl,
+    attach_population,
+    commune_population,
+    compute_apl,
+    estimate_travel_times,
+    load_supply,
+    official_apl_by_cpts,
+    read_apl,
+    read_supply,
+    split_commune_population,
+    standardised_population,
+    zonal_population,
+)
 from cpts_geo.maps import coverage_map, static_map, write_maps
 from cpts_geo.members import MembersError, read_members
 from cpts_geo.reference import (
@@ -38,6 +54,20 @@ __all__ = [
     "MembersError",
     "POPULATION_YEAR",
     "aav_profile",
+    "aggregate_apl",
+    "apl_flag",
+    "attach_apl",
+    "attach_population",
+    "commune_population",
+    "compute_apl",
+    "estimate_travel_times",
+    "load_supply",
+    "official_apl_by_cpts",
+    "read_apl",
+    "read_supply",
+    "split_commune_population",
+    "standardised_population",
+    "zonal_population",
     "aci_band",
     "aci_funding",
     "aci_margin",
