@@ -62,6 +62,7 @@ class Diagnosis:
     members: pd.DataFrame
     report: pd.DataFrame = field(repr=False)
     arr_cities: frozenset = frozenset()
+    _by_unit_cache: dict | None = field(default=None, repr=False)
 
     def lookup(self, code: object) -> tuple[str, ...]:
         """CPTS covering a commune (code or name, normalised to COG 2026); () when uncovered.
@@ -87,7 +88,7 @@ class Diagnosis:
         raise KeyError(f"{c} n'est ni dans la zone analysée ni dans la liste")
 
     def _by_unit(self) -> dict:
-        if "_lookup" not in self.meta:
+        if self._by_unit_cache is None:
             d = dict(zip(self.units["code"], self.units["cpts"], strict=True))
             p = self.perimeters
             for name, codes in zip(p["cpts"], p["codes"], strict=True):
@@ -96,8 +97,8 @@ class Diagnosis:
                         d[c] = ()
                     if name not in d[c]:
                         d[c] = tuple(sorted((*d[c], name)))
-            self.meta["_lookup"] = d
-        return self.meta["_lookup"]
+            self._by_unit_cache = d
+        return self._by_unit_cache
 
     def text(self) -> str:
         """Short French summary for a terminal."""
@@ -285,7 +286,7 @@ def diagnose(
         "crs": "EPSG:4326 (geometries); areas in EPSG:2154 / 5490 / 2972 / 2975 / 4471",
     }
     for df in (per, units, white, overlaps, overlap_pairs, coverage):
-        df.attrs = {k: v for k, v in meta.items() if k != "_lookup"}
+        df.attrs = dict(meta)
     diag = Diagnosis(
         units=units, perimeters=per, overlaps=overlaps, overlap_pairs=overlap_pairs, white_zones=white,
         coverage=coverage, summary={}, meta=meta, members=m.reset_index(drop=True),
@@ -439,11 +440,12 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
     conv = {}
     if converted is not None and len(converted):
         conv = {str(i): c for i, c in zip(converted["input"], converted["code"], strict=True)}
-    ref = {}
+    ref: dict[str, str] = {}
     if refused is not None and len(refused):
         for r in refused.itertuples():
-            ref[str(r.input) if r.input is not None else f"ligne {r.source_row} (vide)"] = (
-                f"{r.message} (ligne {r.source_row}, {r.cpts})")
+            key = str(r.input) if r.input is not None and not pd.isna(r.input) else f"ligne {r.source_row} (vide)"
+            where = f"ligne {r.source_row}, {r.cpts}"
+            ref[key] = f"{ref[key][:-1]} ; {where})" if key in ref else f"{r.message} ({where})"
     bands = {str(k): int((p["band"] == k).sum()) for k in (1, 2, 3, 4)}
     total_pop = int(pop.sum())
     cov_pop = int(pop[covered].sum())

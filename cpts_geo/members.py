@@ -19,6 +19,7 @@ whole-city code in that listing stands for all its arrondissements (:func:`expan
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import re
@@ -67,7 +68,7 @@ class MembersError(ValueError):
 # Column detection
 # ------------------------------------------------------------------------------------------
 
-_CPTS_KEYS = ("cpts", "nom cpts", "cpts nom", "nom de la cpts", "libelle cpts", "nom cpts", "communaute")
+_CPTS_KEYS = ("cpts", "nom cpts", "cpts nom", "nom de la cpts", "libelle cpts", "communaute")
 _CODE_KEYS = (
     "code insee", "code", "insee", "codgeo", "depcom", "code commune", "code commune insee",
     "cog", "com", "codes insee", "codes", "code geo", "code officiel geographique",
@@ -245,17 +246,11 @@ def _read_table(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str 
                                keep_default_na=False, skip_blank_lines=True), None
         except UnicodeDecodeError as exc:
             last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv_error()) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
             if isinstance(exc, pd.errors.EmptyDataError):
                 raise MembersError("fichier vide", path.name) from exc
             raise MembersError(f"fichier CSV mal formé ({exc})", path.name) from exc
     raise MembersError(f"encodage illisible ({last})", path.name)
-
-
-def csv_error() -> type[Exception]:
-    import csv
-
-    return csv.Error
 
 
 def _records_from_json(data: object, source: str) -> pd.DataFrame:
@@ -436,7 +431,6 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
                     f" ; la liste décrit {reference.PLM_CITIES[city]} par arrondissements : la ville entière "
                     f"compte pour ses {n} arrondissements").lstrip(" ;")
                 expanded[city] = sorted(rep.loc[hit, "cpts"].unique().tolist())
-    refused = rep["code"].isna()
     rep = rep.sort_values(["source_row"], kind="stable").reset_index(drop=True)
     rep["duplicate"] = rep["code"].notna() & rep.duplicated(["cpts", "code"], keep="first")
     members = rep[rep["code"].notna() & ~rep["duplicate"]][
@@ -457,7 +451,7 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
         members["stage"] = members["cpts"].map(best)
     members["stage"] = members["stage"].astype(object)
     members = members[MEMBER_COLUMNS]
-    refused_rep = rep[refused.reindex(rep.index, fill_value=False) | rep["code"].isna()]
+    refused_rep = rep[rep["code"].isna()]
     converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
     members.attrs = {
         "source": source,

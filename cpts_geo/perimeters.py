@@ -39,8 +39,9 @@ UNIT_COLUMNS = ["code", "nom", "kind", "parent", "dep", "reg", "zone", "epci", "
 
 
 @functools.cache
-def _all_units() -> gpd.GeoDataFrame:
-    """Every unit of the reference (cities and arrondissements both) with area and border flag."""
+def _reference_units() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Every unit of the reference (cities and arrondissements both) with area and border flag,
+    and the adjacency pairs of codes."""
     c = reference.load_communes()
     u = c[UNIT_COLUMNS].reset_index(drop=True)
     u["has_geometry"] = ~shapely.is_missing(u.geometry.values) & ~shapely.is_empty(u.geometry.values)
@@ -51,11 +52,11 @@ def _all_units() -> gpd.GeoDataFrame:
     pairs, border = _shared_edges(u)
     u["border"] = u["code"].isin(border).to_numpy()
     u.attrs = c.attrs
-    _PAIRS[0] = pairs
-    return u
+    return u, pairs
 
 
-_PAIRS: dict[int, pd.DataFrame] = {}
+def _all_units() -> gpd.GeoDataFrame:
+    return _reference_units()[0]
 
 
 def _segment_keys(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,8 +136,7 @@ def adjacency_pairs() -> pd.DataFrame:
     Computed once from the shared segments of the reference coverage, then cached. The communes
     without outline (restored in 2025) are adjacent to the polygon that holds their land.
     """
-    _all_units()
-    return _PAIRS[0].copy()
+    return _reference_units()[1].copy()
 
 
 @functools.cache
