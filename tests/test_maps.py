@@ -191,11 +191,11 @@ def test_html_is_offline_and_credited(diag, layers):
 def test_search_index_matches_lookup(diag, layers):
     m = coverage_map(diag, layers=layers)
     extras = next(c for c in m._children.values() if type(c).__name__ == "_Extras")
-    index = extras.payload["search"]
+    index, names = extras.payload["search"], extras.payload["search_cpts"]
     assert len(index) == len(diag.units)
     by_code = {row[1]: row for row in index}
     for code in ("04088", "84138", "05061", "04112"):
-        assert tuple(by_code[code][3]) == tuple(diag.lookup(code))
+        assert tuple(names[i] for i in by_code[code][3]) == tuple(diag.lookup(code))
 
 
 def test_tiles_option_adds_an_online_layer(diag, layers):

@@ -141,13 +141,18 @@ def test_popup_and_search(page):
     box.clear()
     box.send_keys("Forcalquier", Keys.ENTER)
     found = driver.execute_script("return cptsGeo.lastSearch")
-    assert found[1] == "04088"
+    assert found["code"] == "04088" and found["nom"] == "Forcalquier"
     units = diag.units.set_index("code")
-    assert list(found[3]) == list(units.at["04088", "cpts"])
+    assert found["cpts"] == list(units.at["04088", "cpts"])
+    assert found["population"] == units.at["04088", "population"]
+    shown = driver.execute_script(
+        "var p = document.querySelectorAll('.leaflet-popup-content');"
+        " return p[p.length - 1].textContent")
+    assert "Forcalquier" in shown and found["cpts"][0] in shown
     assert driver.execute_script("return cptsGeo.map.getZoom()") >= 10
     box.clear()
     box.send_keys("Valreas", Keys.ENTER)  # accent-insensitive
-    assert driver.execute_script("return cptsGeo.lastSearch")[1] == "84138"
+    assert driver.execute_script("return cptsGeo.lastSearch.code") == "84138"
 
 
 def test_screenshot(page):

@@ -220,11 +220,15 @@ class _Extras(MacroElement):
       var c = find(input.value); msg.textContent = '';
       if (!c) { msg.textContent = 'Commune introuvable dans la zone cartographiée'; return; }
       var b = c[4]; map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 12, animate: false});
-      var cp = c[3].length ? 'CPTS : ' + c[3].join(', ') : 'Zone blanche : aucune CPTS';
-      L.popup().setLatLng([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(
-        '<b>' + c[0] + '</b> (' + c[1] + ')<br>Population ' + data.pop_year + ' : ' + c[2] +
-        ' hab.<br>' + cp).openOn(map);
-      window.cptsGeo.lastSearch = c;
+      var names = c[3].map(function(i) { return data.search_cpts[i]; });
+      var cp = names.length ? 'CPTS : ' + names.join(', ') : 'Zone blanche : aucune CPTS';
+      var pop = c[2] === null ? 'n.d.' : c[2].toLocaleString('fr-FR');
+      var box = L.DomUtil.create('div');
+      box.innerHTML = '<b></b> (' + c[1] + ')<br>Population ' + data.pop_year + ' : ' + pop +
+        ' hab.<br><span></span>';
+      box.querySelector('b').textContent = c[0]; box.querySelector('span').textContent = cp;
+      L.popup().setLatLng([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(box).openOn(map);
+      window.cptsGeo.lastSearch = {nom: c[0], code: c[1], population: c[2], cpts: names};
     }
     L.DomEvent.on(input, 'change', go);
     L.DomEvent.on(input, 'keydown', function(e) { if (e.key === 'Enter') go(); });
@@ -387,8 +391,12 @@ def coverage_map(
     rows.append({"label": "Limite de département", "fill": "transparent",
                  "edge": st.DEPARTMENT_EDGE})
     u = lay.units
-    ub = u.geometry.bounds.round(5)
-    search = [[n, c, st.fmt_int(p), list(cp), [b.minx, b.miny, b.maxx, b.maxy]]
+    # compact index: [nom, code, population, CPTS indices into search_cpts, bounds (1e-4°)]
+    ub = u.geometry.bounds.round(4)
+    cpts_names = sorted({c for cp in u["cpts"] for c in cp})
+    pos = {c: i for i, c in enumerate(cpts_names)}
+    search = [[n, c, None if pd.isna(p) else int(p), [pos[x] for x in cp],
+               [b.minx, b.miny, b.maxx, b.maxy]]
               for n, c, p, cp, b in zip(u["nom"], u["code"], u["population"], u["cpts"],
                                         ub.itertuples(), strict=True)]
     payload = {
@@ -397,6 +405,7 @@ def coverage_map(
         "white": st.WHITE_ZONE,
         "credits": credits_text(meta),
         "search": search,
+        "search_cpts": cpts_names,
         "pop_year": pop_year,
     }
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
