@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
-from rasterio.transform import from_origin
+from affine import Affine
 from shapely.geometry import box
 
 import cpts_geo as cg
@@ -24,7 +24,7 @@ def grid(tmp_path):
     data = VALUES.copy()
     data[2, 3] = -1
     with rasterio.open(path, "w", driver="GTiff", height=3, width=4, count=1, dtype="float32",
-                       crs="EPSG:2154", transform=from_origin(X0, Y0, 1000, 1000), nodata=-1) as dst:
+                       crs="EPSG:2154", transform=Affine(1000, 0, X0, 0, -1000, Y0), nodata=-1) as dst:
         dst.write(data, 1)
     return path
 
@@ -97,7 +97,7 @@ def test_zonal_sums_on_written_geotiff(grid):
 def test_geographic_raster_is_refused(tmp_path):
     path = tmp_path / "deg.tif"
     with rasterio.open(path, "w", driver="GTiff", height=2, width=2, count=1, dtype="float32",
-                       crs="EPSG:4326", transform=from_origin(5, 44, 0.01, 0.01)) as dst:
+                       crs="EPSG:4326", transform=Affine(0.01, 0, 5, 0, -0.01, 44)) as dst:
         dst.write(np.ones((2, 2), dtype="float32"), 1)
     with pytest.raises(ValueError, match="projection"):
         cg.zonal_population(path, gpd.GeoSeries([box(5, 43.99, 5.01, 44)], crs=4326))
@@ -111,7 +111,7 @@ def test_split_real_city_between_two_polygons(tmp_path, communes):
     w, h = int((maxx - x0) // 200) + 3, int((y0 - miny) // 200) + 3
     path = tmp_path / "uniform_200m.tif"
     with rasterio.open(path, "w", driver="GTiff", height=h, width=w, count=1, dtype="float32",
-                       crs="EPSG:2154", transform=from_origin(x0, y0, 200, 200)) as dst:
+                       crs="EPSG:2154", transform=Affine(200, 0, x0, 0, -200, y0)) as dst:
         dst.write(np.full((h, w), 3.0, dtype="float32"), 1)
     cx = avignon.centroid.x
     halves = gpd.GeoDataFrame({"cpts": ["ouest", "est"]},
