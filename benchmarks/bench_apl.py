@@ -9,7 +9,8 @@ Timings:
   both sparse steps; first call (reads the BPE file) and best of 3;
 * ``compute_apl`` on the explicit long travel-time table (same inputs as ``access``);
 * ``access.fca.two_stage_fca`` (PySAL ``access``, pip name ``access``) on the same supply,
-  demand, long table and half-open step weights; results compared (max abs difference).
+  demand, long table and half-open step weights (best of 2); results compared (max abs
+  difference).
 Pass ``--subset 04,05,84`` to run ``access`` on departments only (when all of France is too slow).
 Run: ``python benchmarks/bench_apl.py``.
 """
@@ -74,16 +75,15 @@ def main() -> None:
     demand_df = pop.rename("demand").rename_axis("geoid").reset_index()
     supply_df = supply.rename("supply").to_frame()
     cost_df = tt.rename(columns={"from": "origin", "to": "dest", "minutes": "cost"})
-    t0 = time.perf_counter()
-    theirs = access.fca.two_stage_fca(demand_df, supply_df, cost_df, max_cost=20, demand_index="geoid",
-                                      demand_name="demand", supply_name="supply", weight_fn=half_open)
-    t_access = time.perf_counter() - t0
+    t_access, theirs = best_of(lambda: access.fca.two_stage_fca(
+        demand_df, supply_df, cost_df, max_cost=20, demand_index="geoid", demand_name="demand",
+        supply_name="supply", weight_fn=half_open), n=2)
     theirs = theirs.reindex(ours.index)
     diff = float(np.nanmax(np.abs(ours.to_numpy() - theirs.to_numpy())))
     print(f"Same inputs for both ({where}): {len(pop)} units, {len(tt)} travel-time pairs "
           f"(estimated in {t_tt:.3f} s)")
     print(f"  compute_apl on the long table, best of 3     {t_ours:7.3f} s")
-    print(f"  access.fca.two_stage_fca (1 run)             {t_access:7.3f} s")
+    print(f"  access.fca.two_stage_fca, best of 2          {t_access:7.3f} s")
     print(f"  max |difference|                             {diff:.2e}  (APL mean {np.nanmean(ours):.2e})")
     print(f"  ratio access / compute_apl (same table)      {t_access / t_ours:7.1f}x")
     print(f"  ratio access / compute_apl incl. neighbour search and travel-time estimation "

@@ -191,6 +191,7 @@ def compute_apl(
         "supply_unreachable_codes": nodes[stranded].tolist(),
         "supply_unlocated": float(S[~located].sum()),
         "plm_cities": "Paris, Lyon, Marseille : moyenne des arrondissements pondérée par la population",
+        "plm_city_rows_dropped": sorted(doubled),
         "reasons": {c: reasons.get(c, "non calculable") for c in out.index[out.isna().to_numpy()]},
     }
     return out

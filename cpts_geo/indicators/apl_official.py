@@ -91,7 +91,7 @@ def _read_grid(path: Path, sheet: str | None, year: int | None) -> tuple[list[li
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         names = wb.sheetnames
         if sheet is None:
-            years = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"\s*APL\s*(\d{4})\s*", n, re.I))}
+            years = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"\s*APL[\s_-]*(\d{4})\s*", n, re.I))}
             if year is not None:
                 if year not in years:
                     raise ValueError(f"{path.name} : pas de feuille « APL {year} » (feuilles : {', '.join(names)})")
