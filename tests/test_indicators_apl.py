@@ -153,7 +153,7 @@ def test_unit_points_fallback_and_reasons(communes):
     geom = communes.set_index("code").geometry["04181"]
     assert geom.contains(pts.geometry["04181"])
     assert pts.loc["05061", "point_source"] == "mairie"
-    assert pts.loc["15031", "point_source"] == "none" and "restored" in pts.loc["15031", "reason"]
+    assert pts.loc["15031", "point_source"] == "none" and "rétablie" in pts.loc["15031", "reason"]
     assert pts.loc["98714", "point_source"] == "none"
 
 

@@ -85,7 +85,9 @@ def _number(value: object) -> float | None:
 
 def _read_grid(path: Path, sheet: str | None, year: int | None) -> tuple[list[list[object]], str | None]:
     """Raw cells of the sheet (xlsx) or of the CSV, and the sheet name used."""
-    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+    if path.suffix.lower() == ".xls":
+        raise ValueError(f"{path.name} : format .xls non pris en charge, l'enregistrer en .xlsx ou .csv")
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
         import openpyxl
 
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)

@@ -66,7 +66,12 @@ def unit_points(units: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     reason = pd.Series("", index=units.index, dtype=object)
     no_point = source == "none"
     why = units["geometry_source"].astype(str) if "geometry_source" in units else pd.Series("", index=units.index)
-    reason[no_point] = "ni mairie ni contour connus (" + why[no_point] + ")"
+    restored = why.str.contains("restored", regex=False).to_numpy()
+    reason[no_point] = "ni mairie ni contour connus dans le référentiel"
+    reason[no_point & restored] = (
+        "ni mairie ni contour connus dans le référentiel (commune rétablie le 1er janvier 2025, "
+        "absente des contours IGN utilisés)"
+    )
     com = zone.isna().to_numpy()
     reason[com] = "collectivité d'outre-mer : hors du champ (pas de projection officielle ni de voisins)"
     source = np.where(com, "none", source)
