@@ -1,0 +1,73 @@
+"""``cpts-geo validate``: check a proposed CPTS territory before it goes to the ARS.
+
+Exit codes: 0 nothing blocks, 1 a check blocks, 2 unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="Vérifie un territoire de CPTS proposé (codes, chevauchements, enclaves, taille…).",
+        description="Vérifie un territoire de CPTS proposé avant son envoi à l'ARS. Code de sortie : "
+                    "0 si rien ne bloque, 1 si une vérification bloque, 2 si une entrée est illisible.",
+    )
+    p.add_argument("proposal", metavar="PROPOSITION",
+                   help="fichier des communes proposées (CSV, XLSX, JSON, TXT, GeoJSON/GPKG d'un polygone "
+                        "dessiné) ou liste de codes séparés par des virgules")
+    p.add_argument("--existing", "-e", metavar="LISTE", help="liste des CPTS existantes (tout format lu par read_members)")
+    p.add_argument("--name", "-n", help="nom du territoire (ou de la CPTS à valider dans un fichier de plusieurs CPTS)")
+    p.add_argument("--json", metavar="FICHIER", help="écrit le rapport en JSON")
+    p.add_argument("--html", metavar="FICHIER", help="écrit le rapport HTML autonome (carte, chiffres, vérifications)")
+    p.add_argument("--markdown", metavar="FICHIER", help="écrit le rapport en Markdown")
+    p.add_argument("--overlap", choices=["bloquant", "avertissement", "information"], default="bloquant",
+                   help="gravité d'un chevauchement avec une CPTS existante (défaut : bloquant)")
+    p.add_argument("--replaces", action="append", default=[], metavar="CPTS",
+                   help="CPTS existante que le territoire remplace (répétable)")
+    p.add_argument("--departments", metavar="DEPS",
+                   help="départements décrits par la liste existante, séparés par des virgules "
+                        "(défaut : ceux de ses communes)")
+    p.add_argument("--apl", metavar="FICHIER", help="fichier APL de la DREES (xlsx ou csv)")
+    p.add_argument("--apl-cog", type=int, metavar="ANNÉE", help="année du COG des codes du fichier APL")
+    p.add_argument("--irdes", metavar="FICHIER", help="typologie IRDES 2019 des territoires de vie")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="part de surface d'une commune dans un polygone dessiné pour l'inclure (défaut 0,5)")
+    p.add_argument("--quiet", "-q", action="store_true", help="n'affiche que le verdict")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cpts_geo.members import MembersError
+    from cpts_geo.validation import validate_territory
+    from cpts_geo.validation.report import verdict_text
+
+    deps = [d.strip() for d in args.departments.split(",")] if args.departments else None
+    try:
+        report = validate_territory(
+            args.proposal, args.existing, name=args.name,
+            overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],
+            replaces=tuple(args.replaces), departments=deps, apl=args.apl, apl_cog=args.apl_cog,
+            irdes=args.irdes, threshold=args.threshold,
+        )
+    except (MembersError, FileNotFoundError, ValueError, KeyError, OSError) as exc:
+        print(f"Erreur : entrée illisible — {exc}", file=sys.stderr)
+        return 2
+    if args.quiet:
+        print(("BLOQUANT — " if report.blocking else "OK — ") + verdict_text(report))
+    else:
+        print(report.text())
+    for path, write in ((args.json, report.to_json), (args.html, report.to_html),
+                        (args.markdown, None)):
+        if path:
+            if write is None:
+                from pathlib import Path
+
+                Path(path).write_text(report.to_markdown(), encoding="utf-8")
+            else:
+                write(path)
+            print(f"Rapport écrit : {path}")
+    return report.exit_code

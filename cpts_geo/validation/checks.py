@@ -1,0 +1,651 @@
+"""The checks of a proposed CPTS territory.
+
+Each check is a pure function of a :class:`State` (the proposal's units as indices into the
+units of France, the existing coverage of every unit, the adjacency graph) returning a
+:class:`Check` with a stable ``id``, a ``severity`` (blocking / warning / info), ``passed`` (nothing
+to flag), a French ``message`` and the unit codes concerned. Populations are populations
+municipales légales 2023 on the COG 2026 geography.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csgraph
+
+from cpts_geo import classification as cl
+from cpts_geo import reference
+from cpts_geo.codes import normalise_codes
+from cpts_geo.validation.context import Coverage, ExistingListing
+from cpts_geo.validation.inputs import Proposal
+
+SEVERITIES = ("blocking", "warning", "info")
+LEVEL_LABELS = {"blocking": "Bloquant", "warning": "Avertissement", "info": "Information", "ok": "Conforme"}
+
+
+@dataclass
+class Check:
+    """One check of a proposal. ``level`` is "ok" when a blocking or warning check passed."""
+
+    id: str
+    title: str
+    severity: str
+    passed: bool
+    message: str
+    units: tuple[str, ...] = ()
+    details: dict = field(default_factory=dict)
+
+    @property
+    def level(self) -> str:
+        if self.severity == "info":
+            return "info"
+        return "ok" if self.passed else self.severity
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "blocking" and not self.passed
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "severity": self.severity, "passed": self.passed,
+                "level": self.level, "message": self.message, "units": list(self.units),
+                "details": self.details}
+
+
+@dataclass
+class State:
+    """Everything the checks read: the proposal, its units (``sel``: sorted indices into
+    ``cov.units``), the existing coverage and the options."""
+
+    name: str
+    proposal: Proposal
+    cov: Coverage
+    sel: np.ndarray
+    listing: ExistingListing
+    options: dict
+
+    @cached_property
+    def in_p(self) -> np.ndarray:
+        m = np.zeros(len(self.cov.units), dtype=bool)
+        m[self.sel] = True
+        return m
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        return self.cov.codes
+
+    @cached_property
+    def noms(self) -> np.ndarray:
+        return self.cov.noms
+
+    @cached_property
+    def population(self) -> float:
+        return float(np.nansum(self.cov.population[self.sel]))
+
+
+def fmt_int(value: float | int | None) -> str:
+    """French thousands separator (narrow no-break space): 12345 → "12 345"."""
+    if value is None or pd.isna(value):
+        return "n.d."
+    return f"{int(round(float(value))):,}".replace(",", "\u202f")
+
+
+def fmt_pct(share: float, decimals: int = 0) -> str:
+    """Share (0-1) as a French percentage: 0.256 → "26 %"."""
+    if share is None or pd.isna(share):
+        return "n.d."
+    if 0 < share < 0.01 and decimals == 0:
+        decimals = 1
+    return f"{100 * share:.{decimals}f}".replace(".", ",") + "\u202f%"
+
+
+def _names(state: State, idx: np.ndarray, limit: int = 12) -> str:
+    idx = np.asarray(idx)
+    parts = [f"{state.noms[i]} ({state.codes[i]})" for i in idx[:limit]]
+    more = len(idx) - limit
+    return ", ".join(parts) + (f" et {more} autre(s)" if more > 0 else "")
+
+
+def _unit_rows(state: State, idx: np.ndarray) -> list[dict]:
+    u = state.cov.units
+    return [{"code": state.codes[i], "nom": state.noms[i], "dep": state.cov.dep[i],
+             "population": None if np.isnan(state.cov.population[i]) else int(state.cov.population[i])}
+            for i in np.asarray(idx)]
+
+
+def _where(state: State, row: object) -> str:
+    label = state.proposal.position_label
+    return f"{label} {int(row)}" if row is not None and not pd.isna(row) else "polygone"
+
+
+# ------------------------------------------------------------------------------------------
+# Input checks
+# ------------------------------------------------------------------------------------------
+
+
+def check_unknown_codes(state: State) -> Check:
+    rep = state.proposal.report
+    bad = rep[rep["code"].isna() & rep["status"].isin(["unknown", "ambiguous"])]
+    title = "Codes ou noms non reconnus"
+    if bad.empty:
+        return Check("unknown_codes", title, "blocking", True,
+                     f"Toutes les communes données sont reconnues dans le COG {reference.COG_YEAR}.")
+    norm = normalise_codes(bad["input"].tolist())
+    items, lines = [], []
+    for r, (_, n) in zip(bad.itertuples(), norm.iterrows(), strict=True):
+        sugg = [{"code": c["code"], "nom": c.get("nom")} for c in (n["candidates"] or []) if c.get("code")]
+        items.append({"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
+                      "status": r.status, "message": r.message, "suggestions": sugg})
+        lines.append(f"{_where(state, r.source_row)} « {r.input} » : {r.message}")
+    return Check("unknown_codes", title, "blocking", False,
+                 f"{len(bad)} valeur(s) ne désignent aucune commune identifiable et ne sont pas comptées : "
+                 + " ; ".join(lines) + ". Corriger ces valeurs avant l'envoi du dossier.",
+                 (), {"values": items})
+
+
+def check_obsolete_codes(state: State) -> Check:
+    rep = state.proposal.report
+    conv = rep[rep["status"] == "converted"]
+    title = "Codes de communes anciennes"
+    if conv.empty:
+        return Check("obsolete_codes", title, "warning", True,
+                     f"Aucun code ancien : tous les codes sont ceux du COG {reference.COG_YEAR}.")
+    items = [{"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
+              "code": r.code, "nom": r.nom, "message": r.message} for r in conv.itertuples()]
+    lines = [f"{_where(state, i['row'])} : {i['message']}" for i in items]
+    return Check("obsolete_codes", title, "warning", False,
+                 f"{len(conv)} code(s) de communes qui n'existent plus ont été convertis au COG "
+                 f"{reference.COG_YEAR} : " + " ; ".join(lines)
+                 + ". Mettre à jour la liste avec les codes actuels.",
+                 tuple(dict.fromkeys(conv["code"])), {"converted": items})
+
+
+def check_interpreted(state: State) -> Check:
+    rep = state.proposal.report
+    kinds = ["name", "zero_padded", "arrondissement", "empty"]
+    hit = rep[rep["status"].isin(kinds)]
+    title = "Valeurs interprétées"
+    if hit.empty:
+        return Check("interpreted_inputs", title, "info", True, "Toutes les valeurs sont des codes INSEE à 5 caractères.")
+    lines = [f"{_where(state, r.source_row)} : " + (r.message or "") for r in hit.itertuples()]
+    return Check("interpreted_inputs", title, "info", False,
+                 f"{len(hit)} valeur(s) interprétée(s) : " + " ; ".join(lines) + ".",
+                 tuple(dict.fromkeys(hit["code"].dropna())),
+                 {"values": [{"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
+                              "code": r.code, "status": r.status, "message": r.message} for r in hit.itertuples()]})
+
+
+def check_duplicates(state: State) -> Check:
+    rep = state.proposal.report
+    dup = rep[rep["duplicate"].astype(bool)]
+    title = "Doublons"
+    if dup.empty:
+        return Check("duplicates", title, "warning", True, "Aucune commune n'est donnée deux fois.")
+    first = rep[~rep["duplicate"].astype(bool) & rep["code"].notna()].drop_duplicates("code").set_index("code")
+    items, lines = [], []
+    for r in dup.itertuples():
+        f = first.loc[r.code] if r.code in first.index else None
+        items.append({"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
+                      "code": r.code, "first_row": None if f is None else int(f["source_row"]),
+                      "first_input": None if f is None else str(f["input"])})
+        also = f" (déjà donnée {_where(state, f['source_row'])} sous la forme « {f['input']} »)" if f is not None else ""
+        lines.append(f"{_where(state, r.source_row)} « {r.input} » → {r.code} {r.nom}{also}")
+    return Check("duplicates", title, "warning", False,
+                 f"{len(dup)} commune(s) données plusieurs fois, comptées une seule fois : " + " ; ".join(lines) + ".",
+                 tuple(dict.fromkeys(dup["code"])), {"duplicates": items})
+
+
+def check_not_empty(state: State) -> Check:
+    title = "Territoire non vide"
+    if len(state.sel):
+        return Check("territory_empty", title, "blocking", True,
+                     f"Le territoire compte {len(state.sel)} commune(s) reconnue(s).")
+    return Check("territory_empty", title, "blocking", False,
+                 "Aucune commune reconnue : le territoire proposé est vide.")
+
+
+def check_cut_units(state: State) -> Check | None:
+    cut = state.proposal.cut_units
+    if cut is None:
+        return None
+    title = "Communes coupées par le polygone dessiné"
+    thr = state.options.get("threshold", 0.5)
+    if cut.empty:
+        return Check("cut_units", title, "info", True,
+                     "Le polygone suit les limites communales : aucune commune n'est coupée.")
+    lines = [f"{r.nom} ({r.code}) : {fmt_pct(r.share)} de sa surface dans le polygone, "
+             + ("incluse" if r.assigned else "exclue") for r in cut.itertuples()]
+    return Check("cut_units", title, "info", False,
+                 f"Un territoire de CPTS se compose de communes entières. {len(cut)} commune(s) sont coupées "
+                 f"par le polygone ; une commune est retenue quand au moins {fmt_pct(thr)} de sa surface "
+                 "est à l'intérieur : " + " ; ".join(lines) + ".",
+                 tuple(cut["code"]), {"cut": cut.to_dict("records"), "threshold": thr})
+
+
+# ------------------------------------------------------------------------------------------
+# Existing CPTS: overlaps and white zones
+# ------------------------------------------------------------------------------------------
+
+
+def _unknown_scope(state: State) -> tuple[np.ndarray, str]:
+    """Units of the proposal outside the departments the listing describes, and a sentence."""
+    sel = state.sel
+    out = sel[~state.cov.known[sel]]
+    if not len(out):
+        return out, ""
+    deps = sorted(set(state.cov.dep[out]))
+    return out, (f" La liste fournie ne décrit pas les CPTS du ou des départements {', '.join(deps)} : "
+                 f"{len(out)} commune(s) ({_names(state, out, 6)}) n'ont pas pu être vérifiées ; "
+                 "se renseigner auprès de l'ARS concernée.")
+
+
+def check_overlap(state: State) -> Check:
+    title = "Chevauchement avec des CPTS existantes"
+    severity = state.options.get("overlap", "blocking")
+    if not state.listing.given:
+        return Check("overlap", title, "info", True,
+                     "Liste des CPTS existantes non fournie : les chevauchements n'ont pas été vérifiés.")
+    sel = state.sel
+    hit = sel[state.cov.n_cpts[sel] > 0]
+    _, scope = _unknown_scope(state)
+    if not len(hit):
+        return Check("overlap", title, severity, True,
+                     f"Aucune commune du territoire n'appartient à une CPTS de la liste {state.listing.source}."
+                     + scope)
+    rows = pd.DataFrame({"u": np.repeat(hit, [len(state.cov.cpts_of[i]) for i in hit]),
+                         "cpts": [c for i in hit for c in state.cov.cpts_of[i]]})
+    per = []
+    for name, g in rows.groupby("cpts", sort=True):
+        idx = g["u"].to_numpy()
+        pop = float(np.nansum(state.cov.population[idx]))
+        per.append({"cpts": name, "n_units": len(idx), "population": int(round(pop)),
+                    "units": _unit_rows(state, idx)})
+    per.sort(key=lambda d: (-d["population"], d["cpts"]))
+    total = float(np.nansum(state.cov.population[hit]))
+    lines = [f"{d['cpts']} : {d['n_units']} commune(s), {fmt_int(d['population'])} hab. "
+             f"({', '.join(u['nom'] + ' (' + u['code'] + ')' for u in d['units'][:10])}"
+             f"{' …' if d['n_units'] > 10 else ''})" for d in per]
+    tolerated = " (toléré par l'option choisie)" if severity != "blocking" else ""
+    return Check("overlap", title, severity, False,
+                 f"{len(hit)} commune(s) du territoire, soit {fmt_int(total)} habitants "
+                 f"({reference.POPULATION_YEAR}), appartiennent déjà à une CPTS existante{tolerated} : "
+                 + " ; ".join(lines) + ". Une commune ne relève en principe que d'une seule CPTS : "
+                 "retirer ces communes ou obtenir l'accord de la CPTS concernée et de l'ARS." + scope,
+                 tuple(state.codes[hit]), {"by_cpts": per, "population": int(round(total))})
+
+
+def check_contiguity(state: State) -> Check:
+    title = "Continuité du territoire"
+    sel = state.sel
+    if len(sel) == 0:
+        return Check("contiguity", title, "warning", True, "Territoire vide.")
+    g = state.cov.graph
+    n, label = csgraph.connected_components(g[sel][:, sel], directed=False)
+    if n == 1:
+        return Check("contiguity", title, "warning", True, "Le territoire est d'un seul tenant.")
+    degree = np.asarray(g[sel].sum(axis=1)).ravel()
+    parts = []
+    for k in range(n):
+        idx = sel[label == k]
+        island = bool((degree[label == k] == 0).all())
+        parts.append({"n_units": len(idx), "population": int(round(float(np.nansum(state.cov.population[idx])))),
+                      "island": island, "units": _unit_rows(state, idx)})
+    parts.sort(key=lambda p: (-p["population"], p["units"][0]["code"]))
+    extra = parts[1:]
+    all_islands = all(p["island"] for p in extra)
+    lines = []
+    for i, p in enumerate(parts, start=1):
+        names = ", ".join(f"{u['nom']} ({u['code']})" for u in p["units"][:8]) + (" …" if p["n_units"] > 8 else "")
+        why = " — commune insulaire sans voisin terrestre : la discontinuité est géographique" if p["island"] else ""
+        lines.append(f"partie {i} : {p['n_units']} commune(s), {fmt_int(p['population'])} hab. ({names}){why}")
+    if all_islands:
+        return Check("contiguity", title, "info", True,
+                     f"Le territoire compte {n} parties, mais les parties séparées sont des îles : "
+                     + " ; ".join(lines) + ".", (), {"n_parts": n, "parts": parts})
+    return Check("contiguity", title, "warning", False,
+                 f"Le territoire est en {n} morceaux qui ne se touchent pas : " + " ; ".join(lines)
+                 + ". Un territoire d'un seul tenant est attendu : ajouter les communes qui relient ces "
+                 "parties ou justifier la discontinuité.",
+                 tuple(u["code"] for p in extra for u in p["units"]), {"n_parts": n, "parts": parts})
+
+
+def _enclosed_components(state: State) -> list[np.ndarray]:
+    """Groups of units outside the proposal that the proposal cuts off from the rest of their
+    land mass (all their neighbours are in the proposal or in the group)."""
+    sel, cov = state.sel, state.cov
+    if len(sel) == 0:
+        return []
+    out_mask = ~state.in_p
+    nb = np.unique(cov.graph[sel].indices)
+    nb = nb[out_mask[nb]]
+    if not len(nb):
+        return []
+    # explore the complement from the neighbours, within the land masses touched
+    comps = np.unique(cov.component[nb])
+    region = np.flatnonzero(np.isin(cov.component, comps) & out_mask)
+    sub = cov.graph[region][:, region]
+    _, label = csgraph.connected_components(sub, directed=False)
+    pos = np.searchsorted(region, nb)
+    touched = np.unique(label[pos])
+    sizes = np.bincount(label)
+    result = []
+    for comp in comps:
+        in_comp = cov.component[region] == comp
+        labs = np.unique(label[in_comp])
+        if len(labs) < 2:
+            continue
+        biggest = labs[np.argmax(sizes[labs])]
+        for lab in labs:
+            if lab != biggest and lab in touched:
+                result.append(region[label == lab])
+    return result
+
+
+def check_enclave(state: State) -> Check:
+    title = "Enclaves"
+    groups = _enclosed_components(state)
+    if not groups:
+        return Check("enclave", title, "warning", True,
+                     "Aucune commune n'est enfermée dans le territoire sans en faire partie.")
+    items, lines, codes = [], [], []
+    for idx in groups:
+        cp = sorted({c for i in idx for c in state.cov.cpts_of[i]})
+        border = bool(state.cov.border[idx].any())
+        pop = int(round(float(np.nansum(state.cov.population[idx]))))
+        status = ("rattachée à " + ", ".join(cp)) if cp else (
+            "sans CPTS" if state.cov.known[idx].all() else "couverture inconnue (hors de la liste fournie)")
+        items.append({"units": _unit_rows(state, idx), "population": pop, "cpts": cp, "coast_or_border": border})
+        lines.append(f"{_names(state, idx)} — {fmt_int(pop)} hab., {status}"
+                     + (" (adossée au littoral ou à la frontière)" if border else ""))
+        codes.extend(state.codes[idx])
+    return Check("enclave", title, "warning", False,
+                 f"{len(groups)} enclave(s) : des communes sont entourées par le territoire sans en faire "
+                 "partie : " + " ; ".join(lines) + ". Les inclure, ou expliquer pourquoi elles restent à part.",
+                 tuple(codes), {"enclaves": items})
+
+
+def _white_components(state: State, white: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, component label) of the white units ``white`` (bool mask) under adjacency."""
+    w = np.flatnonzero(white)
+    if not len(w):
+        return w, np.array([], dtype=int)
+    _, label = csgraph.connected_components(state.cov.graph[w][:, w], directed=False)
+    return w, label
+
+
+def check_white_zone_created(state: State) -> Check:
+    title = "Zones blanches créées"
+    cov, sel = state.cov, state.sel
+    if not state.listing.given:
+        return Check("white_zone_created", title, "info", True,
+                     "Liste des CPTS existantes non fournie : les zones blanches n'ont pas été évaluées.")
+    white0 = cov.known & (cov.n_cpts == 0)
+    white1 = white0 & ~state.in_p
+    w1, lab1 = _white_components(state, white1)
+    w0, lab0 = _white_components(state, white0)
+    if not len(w1) or not len(sel):
+        return Check("white_zone_created", title, "warning", True,
+                     "Le territoire n'isole aucune commune sans CPTS.")
+    lab0_of = np.full(len(cov.units), -1)
+    lab0_of[w0] = lab0
+    size0 = np.bincount(lab0) if len(lab0) else np.array([])
+    nb_p = np.unique(cov.graph[sel].indices)
+    touching = np.unique(lab1[np.isin(w1, nb_p)])
+    g = cov.graph
+    items, codes, lines = [], [], []
+    for lab in touching:
+        idx = w1[lab1 == lab]
+        nbrs = np.setdiff1d(np.unique(g[idx].indices), idx)
+        if (~cov.known[nbrs]).any():  # touches a department whose coverage is unknown
+            continue
+        if (white1[nbrs]).any():
+            continue
+        before = size0[lab0_of[idx[0]]] if lab0_of[idx[0]] >= 0 else 0
+        if before <= len(idx):
+            continue  # already cut off before the proposal
+        pop = int(round(float(np.nansum(cov.population[idx]))))
+        border = bool(cov.border[idx].any())
+        around = sorted({c for i in nbrs for c in cov.cpts_of[i]})
+        items.append({"units": _unit_rows(state, idx), "population": pop, "between": around,
+                      "coast_or_border": border})
+        codes.extend(cov.codes[idx])
+        lines.append(f"{_names(state, idx)} ({fmt_int(pop)} hab.), "
+                     + (f"coincée(s) entre le territoire et {', '.join(around)}" if around else
+                        "entourée(s) par le territoire")
+                     + (" contre le littoral ou la frontière" if border else ""))
+    if not items:
+        return Check("white_zone_created", title, "warning", True,
+                     "Le territoire n'isole aucune commune sans CPTS : les communes restantes sans CPTS "
+                     "restent reliées entre elles.")
+    return Check("white_zone_created", title, "warning", False,
+                 f"Le territoire laisserait {len(items)} groupe(s) de communes sans CPTS isolé(s), "
+                 "qu'aucune autre CPTS ne pourra facilement reprendre : " + " ; ".join(lines)
+                 + ". Envisager de les inclure.", tuple(codes), {"zones": items})
+
+
+def check_white_zone_absorbed(state: State) -> Check:
+    title = "Zones blanches couvertes"
+    cov, sel = state.cov, state.sel
+    if not state.listing.given:
+        return Check("white_zone_absorbed", title, "info", True,
+                     "Liste des CPTS existantes non fournie : part de zone blanche non calculée.")
+    white0 = cov.known & (cov.n_cpts == 0)
+    total_pop = float(np.nansum(cov.population[white0]))
+    absorbed = sel[white0[sel]]
+    pop = float(np.nansum(cov.population[absorbed]))
+    deps = ", ".join(sorted(state.listing.known_deps))
+    share = pop / total_pop if total_pop else float("nan")
+    details = {"white_units_before": int(white0.sum()), "white_population_before": int(round(total_pop)),
+               "absorbed_units": len(absorbed), "absorbed_population": int(round(pop)),
+               "absorbed_population_share": None if np.isnan(share) else share,
+               "departments": sorted(state.listing.known_deps)}
+    if not len(absorbed):
+        msg = (f"Le territoire ne couvre aucune commune aujourd'hui sans CPTS (zone blanche des départements "
+               f"{deps} : {int(white0.sum())} communes, {fmt_int(total_pop)} hab.).")
+        return Check("white_zone_absorbed", title, "info", True, msg, (), details)
+    msg = (f"Le territoire couvre {len(absorbed)} commune(s) aujourd'hui sans CPTS, soit {fmt_int(pop)} hab. : "
+           f"{fmt_pct(share)} de la population en zone blanche des départements {deps} "
+           f"({fmt_int(total_pop)} hab. dans {int(white0.sum())} communes d'après la liste {state.listing.source}).")
+    return Check("white_zone_absorbed", title, "info", False, msg, tuple(state.codes[absorbed]), details)
+
+
+# ------------------------------------------------------------------------------------------
+# Administrative situation and size
+# ------------------------------------------------------------------------------------------
+
+#: departments whose health insurance fund is not a single CPAM named after the department
+_CPAM_NOTES = {
+    "59": "le Nord compte plusieurs CPAM (Lille-Douai, Roubaix-Tourcoing, Flandres, Hainaut)",
+    "62": "le Pas-de-Calais compte deux CPAM (Artois, Côte d'Opale)",
+    "971": "CGSS de la Guadeloupe", "972": "CGSS de la Martinique", "973": "CGSS de la Guyane",
+    "974": "CGSS de La Réunion", "976": "Caisse de sécurité sociale de Mayotte",
+}
+
+
+def check_cross_border(state: State) -> Check:
+    title = "Départements et régions concernés"
+    sel = state.sel
+    u = state.cov.units
+    deps = pd.Series(state.cov.dep[sel]).value_counts()
+    regs = pd.Series(state.cov.reg[sel]).value_counts()
+    dep_names = reference.load_departements().set_index("code")["nom"]
+    reg_names = reference.load_regions().set_index("code")["nom"]
+    dep_list = [{"code": d, "nom": dep_names.get(d, d), "n_units": int(n)} for d, n in sorted(deps.items())]
+    reg_list = [{"code": r, "nom": reg_names.get(r, r), "n_units": int(n)} for r, n in sorted(regs.items())]
+    ars = [f"ARS de la région {r['nom']}" for r in reg_list]
+    cpam = [f"caisse d'assurance maladie du département {d['code']} ({d['nom']})"
+            + (f" — {_CPAM_NOTES[d['code']]}" if d["code"] in _CPAM_NOTES else "") for d in dep_list]
+    details = {"departments": dep_list, "regions": reg_list, "ars": ars, "cpam": cpam}
+    dtext = ", ".join(f"{d['nom']} ({d['code']}, {d['n_units']} commune(s))" for d in dep_list)
+    if len(reg_list) > 1:
+        rtext = ", ".join(r["nom"] for r in reg_list)
+        return Check("cross_border", title, "warning", False,
+                     f"Le territoire s'étend sur {len(reg_list)} régions ({rtext}) et {len(dep_list)} départements "
+                     f"({dtext}). Les ARS concernées ({' ; '.join(ars)}) et les caisses d'assurance maladie de "
+                     f"chaque département ({' ; '.join(cpam)}) sont à associer dès le dépôt du projet.",
+                     tuple(state.codes[sel][state.cov.reg[sel] != regs.index[0]]), details)
+    if len(dep_list) > 1:
+        return Check("cross_border", title, "info", False,
+                     f"Le territoire s'étend sur {len(dep_list)} départements ({dtext}) d'une même région : "
+                     f"interlocuteur {ars[0]} ; caisses d'assurance maladie à associer : {' ; '.join(cpam)}.",
+                     (), details)
+    if not dep_list:
+        return Check("cross_border", title, "info", True, "Territoire vide.", (), details)
+    return Check("cross_border", title, "info", True,
+                 f"Territoire situé dans un seul département, {dtext} : interlocuteurs {ars[0]} et "
+                 f"{cpam[0]}.", (), details)
+
+
+def check_size_band(state: State, figures: dict) -> Check:
+    pop = state.population
+    m = cl.aci_margin([pop]).iloc[0]
+    band = int(m["aci_band"])
+    return Check("size_band", "Taille ACI", "info", True,
+                 f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : {fmt_int(pop)} habitants, "
+                 f"soit la taille {band} de l'accord conventionnel interprofessionnel (ACI CPTS : taille 1 "
+                 f"< 40 000 ≤ taille 2 < 80 000 ≤ taille 3 < 175 000 ≤ taille 4) ; marge : {m['aci_margin_text']}.",
+                 (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
+                      "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
+                      "aci_bound_nearest": None if pd.isna(m["aci_bound_nearest"]) else int(m["aci_bound_nearest"]),
+                      "funding_eur": figures.get("aci_funding_eur")})
+
+
+def check_igas_range(state: State) -> Check:
+    pop = state.population
+    t = cl.igas_type([pop]).iloc[0]
+    lo, hi = cl.IGAS_VIABLE
+    detail = {"population": int(round(pop)), "igas_type": t["igas_type"], "range": [lo, hi],
+              "source": cl.IGAS_SOURCE}
+    if bool(t["igas_viable"]):
+        return Check("igas_range", "Taille repère IGAS", "warning", True,
+                     f"{fmt_int(pop)} habitants : dans la fourchette de {fmt_int(lo)} à {fmt_int(hi)} habitants "
+                     f"repérée par l'IGAS (2018) ; type « {t['igas_type']} ».", (), detail)
+    return Check("igas_range", "Taille repère IGAS", "warning", False,
+                 f"{fmt_int(pop)} habitants : {t['igas_warning']} (fourchette de {fmt_int(lo)} à {fmt_int(hi)} "
+                 "habitants). Ce n'est pas une règle : l'ARS apprécie selon le contexte local.", (), detail)
+
+
+def check_epci_split(state: State) -> Check:
+    title = "Intercommunalités (EPCI) partagées"
+    epci_all = state.cov.epci
+    mine = pd.Series(epci_all[state.sel]).dropna()
+    if mine.empty:
+        return Check("epci_split", title, "info", True, "Aucune commune rattachée à un EPCI.")
+    counts = mine.value_counts()
+    total = state.cov.epci_size.reindex(counts.index)
+    names = reference.load_epci().set_index("epci")["nom"]
+    items = []
+    for e in sorted(counts.index):
+        members = np.flatnonzero(epci_all == e)
+        outside = members[~state.in_p[members]]
+        items.append({"epci": e, "nom": names.get(e, e), "included": int(counts[e]), "total": int(total[e]),
+                      "outside": _unit_rows(state, outside)})
+    partial = [i for i in items if i["included"] < i["total"]]
+    full = [i for i in items if i["included"] == i["total"]]
+    details = {"epci": items}
+    if not partial:
+        return Check("epci_split", title, "info", True,
+                     f"Le territoire regroupe {len(full)} EPCI entier(s) : "
+                     + ", ".join(i["nom"] for i in full) + ".", (), details)
+    lines = [f"{i['nom']} : {i['included']} commune(s) sur {i['total']}" for i in partial]
+    return Check("epci_split", title, "info", False,
+                 f"{len(partial)} EPCI seulement en partie dans le territoire : " + " ; ".join(lines)
+                 + (f" ; EPCI entiers : {', '.join(i['nom'] for i in full)}" if full else "")
+                 + ". Cela se justifie souvent (bassins de vie), mais mérite d'être expliqué dans le dossier.",
+                 tuple(o["code"] for i in partial for o in i["outside"]), details)
+
+
+def check_units_without_geometry(state: State) -> Check | None:
+    has = state.cov.has_geometry[state.sel]
+    if has.all():
+        return None
+    idx = state.sel[~has]
+    return Check("units_without_geometry", "Communes sans contour", "info", False,
+                 f"{len(idx)} commune(s) n'ont pas de contour dans le référentiel (communes rétablies en 2025 "
+                 f"ou collectivités d'outre-mer) : {_names(state, idx)}. Elles sont comptées en population et "
+                 "reliées à la commune qui contient leur territoire.", tuple(state.codes[idx]))
+
+
+# ------------------------------------------------------------------------------------------
+# Profiles
+# ------------------------------------------------------------------------------------------
+
+
+def _long(state: State) -> pd.DataFrame:
+    """(row, code, pop, dens7, cateaav2020) of the proposal's units, as the classification
+    profiles expect."""
+    sel = state.sel
+    return pd.DataFrame({"row": np.zeros(len(sel), dtype=int), "code": state.codes[sel],
+                         "pop": state.cov.population[sel], "dens7": state.cov.dens7[sel],
+                         "cateaav2020": state.cov.cateaav[sel]})
+
+
+def check_density_profile(state: State) -> Check:
+    prof = cl._density_from_long(_long(state), 1).iloc[0]
+    levels = {cl.DENS7_LABELS[k]: float(prof[f"dens7_{k}"]) for k in range(1, 8) if prof[f"dens7_{k}"] > 0}
+    three = {cl.DENS3_LABELS[c]: float(prof[f"dens_{c}"]) for c in ("urbain_dense", "intermediaire", "rural")}
+    text = ", ".join(f"{k} {v:.0f} %".replace(".", ",") for k, v in three.items())
+    return Check("density_profile", "Profil de densité (INSEE)", "info", True,
+                 f"Part de la population selon la grille communale de densité INSEE 2024 : {text} ; "
+                 f"dominante : {prof['dens_dominant']}.", (),
+                 {"dens3": three, "dens7": levels, "dominant": prof["dens_dominant"],
+                  "source": cl.SOURCES["dens7"], "year": 2024})
+
+
+def check_aav_profile(state: State) -> Check:
+    prof = cl._aav_from_long(_long(state), 1).iloc[0]
+    three = {cl.AAV3_LABELS[c]: float(prof[f"aav_{c}"]) for c in ("pole", "couronne", "hors_attraction")}
+    text = ", ".join(f"{k} {v:.0f} %" for k, v in three.items())
+    return Check("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", True,
+                 f"Part de la population selon le zonage en aires d'attraction des villes 2020 : {text} ; "
+                 f"dominante : {prof['aav_dominant']}.", (),
+                 {"aav3": three, "dominant": prof["aav_dominant"], "source": cl.SOURCES["cateaav2020"], "year": 2020})
+
+
+def check_apl_profile(state: State) -> Check:
+    apl = state.options.get("apl")
+    title = "Accessibilité aux médecins généralistes (APL)"
+    if apl is None:
+        return Check("apl_profile", title, "info", True,
+                     "Indicateur APL non fourni : pour l'ajouter, donner le fichier APL de la DREES "
+                     "(option apl= / --apl).")
+    values = apl["apl"]
+    sel_codes = state.codes[state.sel]
+    v = values.reindex(sel_codes).to_numpy(dtype=float)
+    pop = state.cov.population[state.sel]
+    ok = ~np.isnan(v) & ~np.isnan(pop)
+    low = ok & (v < 2.5)
+    total = float(pop[ok].sum())
+    share_low = float(pop[low].sum()) / total if total else float("nan")
+    mean = float((v[ok] * pop[ok]).sum() / total) if total else float("nan")
+    missing = state.sel[~ok]
+    attrs = apl.attrs
+    src = attrs.get("source", "fichier APL")
+    year = attrs.get("apl_year")
+    details = {"apl_mean": None if np.isnan(mean) else mean, "population_share_below_2_5":
+               None if np.isnan(share_low) else share_low, "units_below_2_5": list(state.codes[state.sel][low]),
+               "missing": list(state.codes[missing]), "source": src, "year": year,
+               "weights": f"population municipale {reference.POPULATION_YEAR}"}
+    miss = f" ; {len(missing)} commune(s) sans valeur dans le fichier : {_names(state, missing, 6)}" if len(missing) else ""
+    msg = (f"APL moyen pondéré par la population : {mean:.1f}".replace(".", ",")
+           + f" consultations par an et par habitant ; {fmt_pct(share_low)} de la population vit dans une "
+           f"commune où l'APL est inférieur à 2,5 (source : {src}"
+           + (f", {year}" if year else "") + f"){miss}.")
+    return Check("apl_profile", title, "info", not bool(low.any()), msg,
+                 tuple(state.codes[state.sel][low]), details)
+
+
+def check_irdes_profile(state: State, typology: pd.DataFrame, key: str) -> Check:
+    prof = cl._irdes_from_long(_long(state), 1, typology, None).iloc[0]
+    prefix = "irdes25" if typology.attrs.get("typology") == "irdes_com_2025" else "irdes"
+    label = prof[f"{prefix}_label"]
+    share = prof[f"{prefix}_share"]
+    title = typology.attrs.get("title") or "Typologie IRDES"
+    return Check(key, title, "info", True,
+                 f"Classe dominante : {label} ({share:.0f} % de la population)".replace(".", ",")
+                 + f" ; source : {title}.", (),
+                 {"class": None if pd.isna(prof[f'{prefix}_class']) else int(prof[f'{prefix}_class']),
+                  "label": label, "share": None if pd.isna(share) else float(share),
+                  "unclassified_share": float(prof[f"{prefix}_unclassified"])})

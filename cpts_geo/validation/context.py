@@ -1,0 +1,193 @@
+"""Precomputed state shared by every validation against one existing listing.
+
+:class:`ExistingListing` reads the listing once and caches, per level of analysis of Paris,
+Lyon and Marseille (whole cities or arrondissements), the unit table, the adjacency graph and
+the coverage of every unit by the existing CPTS: validating a proposal then costs set arithmetic
+on a few hundred units, not a full :func:`cpts_geo.diagnose` of the listing.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from cpts_geo import reference
+from cpts_geo.perimeters import analysis_units, dissolve_groups, unit_graph
+from cpts_geo.validation.inputs import read_existing
+
+
+@dataclass
+class Coverage:
+    """Units of France for one analysis level, with the existing coverage of each unit.
+
+    ``n_cpts``/``cpts_of``: number and names of existing CPTS listing each unit; ``known``: the
+    unit lies in a department of the listing (its coverage is known); ``component``: connected
+    component of the whole adjacency graph (islands and Corsica are separate components).
+    """
+
+    arr_cities: frozenset
+    units: gpd.GeoDataFrame
+    graph: sparse.csr_matrix
+    index: pd.Index
+    n_cpts: np.ndarray
+    cpts_of: np.ndarray
+    known: np.ndarray
+    component: np.ndarray
+    component_size: np.ndarray
+    population: np.ndarray
+    dens7: np.ndarray
+    cateaav: np.ndarray
+
+    def __post_init__(self) -> None:
+        u = self.units
+        self.codes = u["code"].to_numpy(dtype=object)
+        self.noms = u["nom"].to_numpy(dtype=object)
+        self.dep = u["dep"].to_numpy(dtype=object)
+        self.reg = u["reg"].to_numpy(dtype=object)
+        self.epci = u["epci"].to_numpy(dtype=object)
+        self.border = u["border"].to_numpy(dtype=bool)
+        self.has_geometry = u["has_geometry"].to_numpy(dtype=bool)
+        self.area = u["area_km2"].to_numpy(dtype=float)
+        self.epci_size = pd.Series(self.epci).dropna().value_counts()
+
+
+@functools.cache
+def _unit_extras(arr_cities: frozenset) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    units = analysis_units(arr_cities)
+    ref = reference.load_communes().set_index("code")
+    dens7 = ref["dens7"].astype("float64").reindex(units["code"]).to_numpy()
+    cateaav = ref["cateaav2020"].astype(object).reindex(units["code"]).to_numpy()
+    n, comp = csgraph.connected_components(unit_graph(arr_cities), directed=False)
+    return units, dens7, cateaav, comp, np.bincount(comp, minlength=n)
+
+
+class ExistingListing:
+    """The existing CPTS listing prepared for repeated validations.
+
+    ``existing``: path of a listing in any members format, a members frame, a
+    :class:`cpts_geo.Diagnosis`, or None (no listing: overlaps and white zones are not checked).
+    ``departments``: departments whose coverage the listing describes (default: those of its
+    units). ``replaces``: names of existing CPTS the proposal replaces (left out of the coverage).
+    """
+
+    def __init__(self, existing: object = None, departments: list[str] | None = None,
+                 replaces: tuple[str, ...] | list[str] = ()) -> None:
+        if existing is None:
+            self.members = pd.DataFrame({"cpts": pd.Series([], dtype=object), "code": pd.Series([], dtype=object)})
+            self.source = None
+        else:
+            self.members = read_existing(existing)
+            src = self.members.attrs.get("source")
+            self.source = str(src) if src is not None else (Path(existing).name if isinstance(existing, (str, Path)) else "liste")
+        self.given = existing is not None
+        self.all_members = self.members
+        names = set(self.members["cpts"].astype(str))
+        unknown = [r for r in replaces if r not in names]
+        if unknown:
+            raise ValueError(f"CPTS à remplacer absente(s) de la liste existante : {', '.join(unknown)}")
+        self.replaces = tuple(replaces)
+        if self.replaces:
+            self.members = self.members[~self.members["cpts"].astype(str).isin(self.replaces)]
+        ref = reference.load_communes()
+        dep_of = ref.set_index("code")["dep"]
+        if departments is not None:
+            self.known_deps = frozenset(str(d).upper().zfill(2) for d in departments)
+        else:
+            self.known_deps = frozenset(dep_of.reindex(self.members["code"]).dropna().unique())
+        self.cpts_names = sorted(names - set(self.replaces))
+        self._cov: dict[frozenset, Coverage] = {}
+        self._geoms: dict[tuple[frozenset, str], object] = {}
+
+    def coverage(self, arr_cities: frozenset) -> Coverage:
+        """Coverage of every unit by the existing CPTS at one level of analysis (cached)."""
+        if arr_cities in self._cov:
+            return self._cov[arr_cities]
+        from cpts_geo.members import expand_cities
+
+        units, dens7, cateaav, comp, comp_size = _unit_extras(arr_cities)
+        idx = pd.Index(units["code"])
+        m = self.members
+        if arr_cities:
+            m = expand_cities(m)
+            # a listing at arrondissement level for a city the proposal names whole, or the reverse
+            arr = reference.load_communes(("arrondissement",))
+            city_rows = m["code"].isin(arr_cities)
+            if city_rows.any():
+                ex = m[city_rows].merge(arr[["parent", "code"]].rename(columns={"code": "_a"}),
+                                        left_on="code", right_on="parent")
+                m = pd.concat([m[~city_rows], ex.assign(code=ex["_a"])[["cpts", "code"]]], ignore_index=True)
+        else:
+            arr = reference.load_communes(("arrondissement",)).set_index("code")["parent"]
+            is_arr = m["code"].isin(arr.index)
+            if is_arr.any():
+                m = m.copy()
+                m.loc[is_arr, "code"] = m.loc[is_arr, "code"].map(arr)
+        pairs = m[["cpts", "code"]].drop_duplicates()
+        ui = idx.get_indexer(pairs["code"])
+        ok = ui >= 0
+        pairs, ui = pairs[ok], ui[ok]
+        n_cpts = np.bincount(ui, minlength=len(units))
+        cpts_of = np.empty(len(units), dtype=object)
+        cpts_of[:] = [()] * len(units)
+        if len(ui):
+            grouped = pd.DataFrame({"u": ui, "c": pairs["cpts"].astype(str).to_numpy()}).groupby("u")["c"]
+            for u, names in grouped:
+                cpts_of[u] = tuple(sorted(set(names)))
+        known = units["dep"].isin(self.known_deps).to_numpy()
+        cov = Coverage(arr_cities, units, unit_graph(arr_cities), idx, n_cpts, cpts_of, known, comp,
+                       comp_size, units["population"].to_numpy(dtype=float, na_value=np.nan), dens7, cateaav)
+        self._cov[arr_cities] = cov
+        return cov
+
+    def cpts_geometry(self, arr_cities: frozenset, names: list[str]) -> dict[str, object]:
+        """Outline (EPSG:4326) of each named existing CPTS (coverage union, cached)."""
+        cov = self.coverage(arr_cities)
+        todo = [n for n in names if (arr_cities, n) not in self._geoms]
+        if todo:
+            members = self.members[self.members["cpts"].astype(str).isin(todo)]
+            ui = cov.index.get_indexer(members["code"])
+            ok = ui >= 0
+            grp_names, grp = np.unique(members["cpts"].astype(str).to_numpy()[ok], return_inverse=True)
+            geoms = dissolve_groups(cov.units.geometry.values[ui[ok]], grp, len(grp_names))
+            for n, g in zip(grp_names, geoms, strict=True):
+                self._geoms[(arr_cities, n)] = g
+            for n in todo:
+                self._geoms.setdefault((arr_cities, n), None)
+        return {n: self._geoms[(arr_cities, n)] for n in names}
+
+
+_CACHE: dict[tuple, ExistingListing] = {}
+
+
+def prepare_existing(existing: object = None, departments: list[str] | None = None,
+                     replaces: tuple[str, ...] | list[str] = ()) -> ExistingListing:
+    """An :class:`ExistingListing`, reused from a small cache when ``existing`` is a file path
+    whose size and modification time did not change."""
+    if isinstance(existing, ExistingListing):
+        if departments is None and tuple(replaces) == existing.replaces:
+            return existing
+        existing = existing.all_members
+    key = None
+    if isinstance(existing, (str, Path)):
+        p = Path(existing)
+        if p.exists():
+            st = p.stat()
+            key = (str(p.resolve()), st.st_size, st.st_mtime_ns,
+                   tuple(departments) if departments else None, tuple(replaces))
+    elif existing is None:
+        key = (None, tuple(departments) if departments else None, tuple(replaces))
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    ctx = ExistingListing(existing, departments, replaces)
+    if key is not None:
+        if len(_CACHE) > 8:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = ctx
+    return ctx

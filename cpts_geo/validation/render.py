@@ -1,0 +1,468 @@
+"""Rendering of a validation report: terminal text, Markdown and a self-contained HTML page.
+
+The HTML page inlines its CSS, the vendored Leaflet 1.9.4 of :mod:`cpts_geo.maps` (CSS images
+as data URIs) and the map data, so it opens offline and can be sent by e-mail as one file.
+Geometries are simplified with :func:`shapely.coverage_simplify` in the official projected CRS
+of their zone (tolerance in metres), so neighbouring communes still meet exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import shapely
+
+import cpts_geo
+from cpts_geo import crs as _crs
+from cpts_geo import reference
+from cpts_geo.perimeters import dissolve_groups
+from cpts_geo.validation.checks import LEVEL_LABELS, fmt_int, fmt_pct
+
+if TYPE_CHECKING:
+    from cpts_geo.validation.report import ValidationReport
+
+LEVEL_MARK = {"blocking": "✗", "warning": "⚠", "info": "ℹ", "ok": "✓"}
+_ORDER = {"blocking": 0, "warning": 1, "ok": 2, "info": 3}
+
+
+def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
+    f = r.figures
+    dep_names = reference.load_departements().set_index("code")["nom"]
+    reg_names = reference.load_regions().set_index("code")["nom"]
+    rows = [
+        ("Communes", fmt_int(f["n_units"])),
+        (f"Population municipale {f['population_year']}", f"{fmt_int(f['population'])} habitants"),
+        ("Superficie", f"{fmt_int(f['area_km2'])} km²"),
+        ("Densité", f"{fmt_int(f['density'])} hab./km²" if f.get("density") else "n.d."),
+        ("Taille ACI", f"Taille {f['aci_band']} — {f['aci_margin_text']}" if f["aci_band"] else "n.d."),
+    ]
+    if f.get("aci_funding_eur"):
+        rows.append(("Rémunération ACI de fonctionnement (taille)", f"{fmt_int(f['aci_funding_eur'])} € par an"))
+    rows += [
+        ("Type de territoire (IGAS 2018)", f.get("igas_type") or "n.d."),
+        ("Départements", ", ".join(f"{dep_names.get(d, d)} ({d})" for d in f["departments"]) or "—"),
+        ("Régions", ", ".join(reg_names.get(x, x) for x in f["regions"]) or "—"),
+        ("Intercommunalités (EPCI)", fmt_int(f.get("n_epci"))),
+        ("Morceaux", fmt_int(f.get("n_parts"))),
+    ]
+    if f.get("dens_dominant"):
+        rows.append(("Densité dominante (INSEE 2024)", f["dens_dominant"]))
+    if f.get("aav_dominant"):
+        rows.append(("Aire d'attraction des villes (INSEE 2020)", f["aav_dominant"]))
+    if f.get("white_population_absorbed") is not None:
+        rows.append(("Habitants aujourd'hui sans CPTS couverts",
+                     f"{fmt_int(f['white_population_absorbed'])} ({fmt_pct(f.get('white_population_share_absorbed'))}"
+                     " de la zone blanche)"))
+    if f.get("apl_mean") is not None:
+        rows.append(("APL médecins généralistes (moyenne)", f"{f['apl_mean']:.1f}".replace(".", ",")))
+        rows.append(("Population en commune d'APL < 2,5", fmt_pct(f.get("apl_population_share_below_2_5"))))
+    return rows
+
+
+def _sorted_checks(r: ValidationReport) -> list:
+    return sorted(r.checks, key=lambda c: _ORDER[c.level])
+
+
+def text(r: ValidationReport) -> str:
+    """French summary for a terminal: verdict, figures, then every check."""
+    from cpts_geo.validation.report import verdict_text
+
+    lines = [f"Vérification du territoire « {r.name} »",
+             f"Référentiel : COG {r.meta['cog']}, populations légales {r.meta['population_year']} (municipale)"
+             + (f" ; CPTS existantes : {r.meta['listing']}" if r.meta.get("listing") else
+                " ; aucune liste de CPTS existantes fournie"),
+             ("BLOQUANT — " if r.blocking else "OK — ") + verdict_text(r), ""]
+    width = max(len(k) for k, _ in _fig_rows(r))
+    lines += [f"  {k.ljust(width)} : {v}" for k, v in _fig_rows(r)]
+    lines.append("")
+    for c in _sorted_checks(r):
+        lines.append(f"[{LEVEL_LABELS[c.level].upper()}] {c.title} ({c.id}) : {c.message}")
+    return "\n".join(lines)
+
+
+def markdown(r: ValidationReport) -> str:
+    """The report as Markdown (French)."""
+    from cpts_geo.validation.report import verdict_text
+
+    out = [f"# Vérification du territoire « {r.name} »", "",
+           f"**{'Bloquant' if r.blocking else 'Aucun point bloquant'}** — {verdict_text(r)}", "",
+           "## Chiffres clés", "", "| Indicateur | Valeur |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in _fig_rows(r)]
+    out += ["", "## Vérifications", "", "| | Vérification | Résultat |", "|---|---|---|"]
+    for c in _sorted_checks(r):
+        msg = c.message.replace("|", "\\|").replace("\n", " ")
+        out.append(f"| {LEVEL_MARK[c.level]} {LEVEL_LABELS[c.level]} | {c.title} (`{c.id}`) | {msg} |")
+    out += ["", "## Communes du territoire", "", "| Code | Commune | Dép. | Population | CPTS existante |",
+            "|---|---|---|---|---|"]
+    for u in r.units.itertuples():
+        out.append(f"| {u.code} | {u.nom} | {u.dep} | {fmt_int(u.population)} | "
+                   f"{', '.join(u.existing_cpts) if u.existing_cpts else '—'} |")
+    out += ["", "## Sources", ""] + [f"- {s}" for s in _sources(r)]
+    return "\n".join(out) + "\n"
+
+
+def _sources(r: ValidationReport) -> list[str]:
+    m = r.meta
+    out = [f"Géographie : code officiel géographique (COG) INSEE {m['cog']} ; population municipale légale "
+           f"{m['population_year']} (INSEE).",
+           "Contours des communes : IGN ADMIN EXPRESS (Licence Ouverte).",
+           "Densité : INSEE, grille communale de densité à 7 niveaux 2024 ; aires d'attraction des villes : "
+           "INSEE, zonage 2020.",
+           f"Tailles et rémunération ACI : {m['aci']} ; repères de taille : {m['igas']}.",
+           f"Liste des CPTS existantes : {m['listing'] or 'non fournie'}"
+           + (f" (départements {', '.join(m['listing_departments'])})" if m.get("listing_departments") else "") + ".",
+           f"Territoire proposé : {m['proposal_source']}."]
+    if "apl" in m["sources"]:
+        out.append(f"APL : {m['sources']['apl']}.")
+    out.append(f"Rapport produit par cpts_geo {m['cpts_geo_version']}.")
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# HTML
+# ------------------------------------------------------------------------------------------
+
+
+def _vendor_dir() -> Path:
+    import cpts_geo.maps
+
+    return Path(cpts_geo.maps.__file__).resolve().parent / "vendor" / "leaflet"
+
+
+@functools.cache
+def leaflet_assets() -> tuple[str, str]:
+    """(JS, CSS) of the Leaflet vendored by :mod:`cpts_geo.maps`, CSS images as data URIs."""
+    d = _vendor_dir()
+    js = (d / "leaflet.js").read_text(encoding="utf-8")
+    css = (d / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(m: re.Match) -> str:
+        data = base64.b64encode((d / m.group(1)).read_bytes()).decode()
+        return f"url(data:image/png;base64,{data})"
+
+    return js, re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
+
+
+def _simplified(geoms: np.ndarray, zone_of: np.ndarray, tolerance_m: float) -> np.ndarray:
+    """Coverage-simplified geometries (EPSG:4326), each zone simplified in its projected CRS."""
+    import pyproj
+
+    out = np.array(geoms, dtype=object)
+    for zone, epsg in _crs.LOCAL_CRS.items():
+        m = (zone_of == zone) & ~shapely.is_missing(out)
+        if not m.any():
+            continue
+        fwd = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
+        back = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
+        proj = shapely.transform(out[m], lambda xy, t=fwd: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        simp = shapely.coverage_simplify(proj, tolerance_m)
+        out[m] = shapely.transform(simp, lambda xy, t=back: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return shapely.set_precision(out, 1e-5)
+
+
+def _feature(geom: object, props: dict) -> dict | None:
+    if geom is None or shapely.is_empty(geom):
+        return None
+    return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))}
+
+
+def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -> dict:
+    """GeoJSON layers of the report map: the territory's communes (by status), its outline, the
+    existing CPTS around it, enclaves, created white zones, other communes without CPTS and
+    department boundaries, within the territory's extent enlarged by ``margin``."""
+    s = r._state
+    cov = s.cov
+    u = cov.units
+    if not len(s.sel):
+        return {"layers": {}, "bounds": None}
+    geoms = u.geometry.values
+    b = shapely.bounds(geoms[s.sel])
+    minx, miny = np.nanmin(b[:, 0]), np.nanmin(b[:, 1])
+    maxx, maxy = np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
+    dx, dy = (maxx - minx) * margin + 0.05, (maxy - miny) * margin + 0.05
+    view = shapely.box(minx - dx, miny - dy, maxx + dx, maxy + dy)
+    near = np.flatnonzero(shapely.intersects(geoms, view) & ~shapely.is_missing(geoms))
+    near = np.union1d(near, s.sel[~shapely.is_missing(geoms[s.sel])])
+    if len(near) > max_units:
+        keep = np.argsort(shapely.distance(geoms[near], r.geometry))[:max_units]
+        near = np.union1d(near[keep], s.sel)
+    zone = u["dep"].map(_crs.zone_of_dep).to_numpy(dtype=object)[near]
+    bx = _crs.LOCAL_CRS
+    tol = 60.0 if (maxx - minx) < 1.5 else 150.0
+    simp = dict(zip(near, _simplified(geoms[near], zone, tol), strict=True))
+    del bx
+    in_p = s.in_p
+    codes, noms = s.codes, s.noms
+    pop = cov.population
+    flags = {c.id: set(c.units) for c in r.checks if not c.passed}
+    overl = flags.get("overlap", set())
+    enclave = flags.get("enclave", set())
+    created = flags.get("white_zone_created", set())
+    unknown = flags.get("unknown_codes", set())
+    del unknown
+
+    def status_of(i: int) -> str:
+        c = codes[i]
+        if in_p[i]:
+            if c in overl:
+                return "overlap"
+            if cov.known[i] and cov.n_cpts[i] == 0:
+                return "white_absorbed"
+            if not cov.known[i]:
+                return "unknown"
+            return "proposal"
+        if c in enclave:
+            return "enclave"
+        if c in created:
+            return "created"
+        if cov.known[i] and cov.n_cpts[i] == 0:
+            return "white"
+        if not cov.known[i]:
+            return "unknown"
+        return "covered"
+
+    def tip(i: int) -> str:
+        cp = cov.cpts_of[i]
+        where = ("CPTS : " + ", ".join(cp)) if cp else ("aucune CPTS" if cov.known[i] else "hors de la liste fournie")
+        return (f"<b>{html.escape(str(noms[i]))}</b> ({codes[i]})<br>{fmt_int(pop[i])} hab. ({reference.POPULATION_YEAR})"
+                f"<br>{html.escape(where)}" + ("<br><i>dans le territoire proposé</i>" if in_p[i] else ""))
+
+    communes = [_feature(simp[i], {"code": codes[i], "st": status_of(i), "tt": tip(i), "in": bool(in_p[i])})
+                for i in near]
+    communes = [f for f in communes if f]
+    # the territory's outline
+    outline = dissolve_groups(np.array([simp[i] for i in s.sel], dtype=object), np.zeros(len(s.sel), dtype=int), 1)[0]
+    # existing CPTS in view, dissolved from the simplified communes
+    rows = [(i, n) for i in near if not in_p[i] for n in cov.cpts_of[i]]
+    rows += [(i, n) for i in near if in_p[i] for n in cov.cpts_of[i]]
+    cpts = []
+    if rows:
+        df = pd.DataFrame(rows, columns=["i", "n"])
+        names, grp = np.unique(df["n"].to_numpy(dtype=object), return_inverse=True)
+        # whole outline of each CPTS, clipped to the view (simplified communes where drawn)
+        dg = dissolve_groups(np.array([simp[i] for i in df["i"]], dtype=object), grp, len(names))
+        for n, g in zip(names, dg, strict=True):
+            f = _feature(g, {"cpts": str(n), "tt": f"<b>{html.escape(str(n))}</b><br>CPTS existante"})
+            if f:
+                cpts.append(f)
+    # department boundaries: shared edges between departments of the units in view
+    deps = u["dep"].to_numpy(dtype=object)[near]
+    dnames, dgrp = np.unique(deps, return_inverse=True)
+    dgeoms = dissolve_groups(np.array([simp[i] for i in near], dtype=object), dgrp, len(dnames))
+    lines = []
+    bnd = shapely.boundary(dgeoms)
+    for a in range(len(dnames)):
+        for b2 in range(a + 1, len(dnames)):
+            if shapely.intersects(dgeoms[a], dgeoms[b2]):
+                ln = shapely.line_merge(shapely.intersection(bnd[a], bnd[b2]))
+                f = _feature(ln, {"deps": f"{dnames[a]} / {dnames[b2]}"})
+                if f and ln.geom_type in ("LineString", "MultiLineString", "GeometryCollection"):
+                    lines.append(f)
+    labels = []
+    for n, g in zip(dnames, dgeoms, strict=True):
+        if g is not None:
+            p = shapely.point_on_surface(g)
+            labels.append({"dep": str(n), "lat": round(p.y, 5), "lon": round(p.x, 5)})
+    return {
+        "layers": {
+            "communes": {"type": "FeatureCollection", "features": communes},
+            "territoire": {"type": "FeatureCollection", "features": [f for f in [_feature(outline, {
+                "tt": f"<b>{html.escape(r.name)}</b><br>{fmt_int(r.figures['population'])} hab."})] if f]},
+            "cpts": {"type": "FeatureCollection", "features": cpts},
+            "departements": {"type": "FeatureCollection", "features": lines},
+        },
+        "dep_labels": labels,
+        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
+        "tolerance_m": tol,
+    }
+
+
+#: map colours and French legend labels of the commune statuses
+STATUS_STYLE = {
+    "proposal": ("#2c7fb8", "Territoire proposé"),
+    "white_absorbed": ("#41ab5d", "Territoire proposé — commune aujourd'hui sans CPTS"),
+    "overlap": ("#d7301f", "Territoire proposé — déjà dans une CPTS (chevauchement)"),
+    "unknown": ("#9e9ac8", "Couverture inconnue (hors de la liste fournie)"),
+    "enclave": ("#fd8d3c", "Enclave (entourée par le territoire)"),
+    "created": ("#fed976", "Commune sans CPTS isolée par le territoire"),
+    "white": ("#ffffff", "Commune sans CPTS (zone blanche)"),
+    "covered": ("#d9d9d9", "Commune d'une CPTS existante"),
+}
+
+
+def html_page(r: ValidationReport) -> str:
+    """The self-contained HTML report (French)."""
+    from cpts_geo.validation.report import verdict_text
+
+    js, css = leaflet_assets()
+    data = map_data(r)
+    e = html.escape
+    fig_rows = "\n".join(f"<tr><th scope='row'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _fig_rows(r))
+    checks_html = []
+    for c in _sorted_checks(r):
+        checks_html.append(
+            f"<li class='check {c.level}' id='check-{e(c.id)}' data-id='{e(c.id)}' data-level='{c.level}'>"
+            f"<span class='badge'>{LEVEL_MARK[c.level]} {e(LEVEL_LABELS[c.level])}</span>"
+            f"<div><h3>{e(c.title)}</h3><p>{e(c.message)}</p></div></li>")
+    unit_rows = []
+    for u in r.units.itertuples():
+        cp = ", ".join(u.existing_cpts) if u.existing_cpts else ("—" if u.white_zone is not None else "inconnue")
+        note = "" if u.status in ("current", None) or pd.isna(u.status) else f" <small>(donné : {e(str(u.input))})</small>"
+        unit_rows.append(f"<tr><td>{e(u.code)}</td><td>{e(u.nom)}{note}</td><td>{e(u.dep)}</td>"
+                         f"<td class='num'>{fmt_int(u.population)}</td><td>{e(cp)}</td></tr>")
+    present = {f["properties"]["st"] for f in data["layers"].get("communes", {}).get("features", [])}
+    legend = "".join(f"<div class='lg'><span style='background:{col}'></span>{e(lab)}</div>"
+                     for key, (col, lab) in STATUS_STYLE.items() if key in present)
+    sources = "".join(f"<li>{e(s)}</li>" for s in _sources(r))
+    payload = json.dumps({"map": data, "styles": {k: v[0] for k, v in STATUS_STYLE.items()}},
+                         ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    verdict_cls = "bad" if r.blocking else ("warn" if any(c.level == "warning" for c in r.checks) else "good")
+    credits = (f"Contours IGN ADMIN EXPRESS (Licence Ouverte) · INSEE, COG {r.meta['cog']}, populations légales "
+               f"{r.meta['population_year']} · CPTS existantes : {r.meta['listing'] or 'liste non fournie'} · "
+               f"cpts_geo {cpts_geo.__version__}")
+    return _TEMPLATE.format(
+        title=e(f"Vérification du territoire « {r.name} »"), name=e(r.name), leaflet_css=css, leaflet_js=js,
+        verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict_text(r)), figures=fig_rows, checks="\n".join(checks_html),
+        units="\n".join(unit_rows), n_units=len(r.units), legend=legend, sources=sources, payload=payload,
+        credits=json.dumps(credits, ensure_ascii=False), pop_year=r.meta["population_year"],
+        listing=e(r.meta["listing"] or "aucune liste fournie"), cog=r.meta["cog"],
+    )
+
+
+_VERDICT_HEAD = {"bad": "À corriger avant l'envoi du dossier", "warn": "Recevable en l'état, avec des points d'attention",
+                 "good": "Rien à signaler"}
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="fr">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{leaflet_css}</style>
+<style>
+body {{ font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328;
+  margin: 0; background: #f6f7f9; }}
+main {{ max-width: 1100px; margin: 0 auto; padding: 18px 22px 40px; background: #fff; }}
+h1 {{ font-size: 24px; margin: 4px 0 2px; }}
+h2 {{ font-size: 19px; margin: 28px 0 10px; border-bottom: 2px solid #e1e4e8; padding-bottom: 4px; }}
+h3 {{ font-size: 15px; margin: 0 0 3px; }}
+.sub {{ color: #57606a; margin: 0 0 14px; }}
+.verdict {{ border-radius: 8px; padding: 12px 16px; font-size: 16px; margin: 10px 0 6px; }}
+.verdict strong {{ display: block; font-size: 19px; }}
+.verdict.good {{ background: #dafbe1; border-left: 6px solid #1a7f37; }}
+.verdict.warn {{ background: #fff8c5; border-left: 6px solid #bf8700; }}
+.verdict.bad {{ background: #ffebe9; border-left: 6px solid #cf222e; }}
+.help {{ color: #57606a; font-size: 13px; }}
+table {{ border-collapse: collapse; width: 100%; }}
+table.figures th {{ text-align: left; font-weight: 600; width: 42%; }}
+th, td {{ border-bottom: 1px solid #e1e4e8; padding: 5px 8px; vertical-align: top; }}
+td.num {{ text-align: right; white-space: nowrap; }}
+#map {{ height: 560px; border: 1px solid #d0d7de; border-radius: 6px; background: #eef0f2; }}
+.legend {{ display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; margin: 8px 0; }}
+.lg span {{ display: inline-block; width: 16px; height: 12px; border: 1px solid #555; margin-right: 5px;
+  vertical-align: -1px; }}
+.lg.outline span {{ border: 3px solid #08306b; background: transparent; }}
+.lg.cpts span {{ border: 2px dashed #6e7781; background: transparent; }}
+.lg.dep span {{ border: 0; border-top: 3px solid #000; height: 0; }}
+ul.checks {{ list-style: none; padding: 0; margin: 0; }}
+li.check {{ display: flex; gap: 12px; padding: 10px 12px; margin: 8px 0; border-radius: 6px;
+  border: 1px solid #e1e4e8; }}
+li.check p {{ margin: 0; }}
+.badge {{ flex: none; width: 128px; font-weight: 600; font-size: 13px; }}
+li.blocking {{ background: #ffebe9; border-color: #ff8182; }} li.blocking .badge {{ color: #cf222e; }}
+li.warning {{ background: #fff8c5; border-color: #d4a72c; }} li.warning .badge {{ color: #9a6700; }}
+li.ok .badge {{ color: #1a7f37; }} li.info .badge {{ color: #0969da; }}
+.dep-label {{ font: 600 12px system-ui, sans-serif; color: #000; background: rgba(255,255,255,.7);
+  border: 0; box-shadow: none; padding: 0 3px; }}
+footer {{ color: #57606a; font-size: 12px; margin-top: 28px; }}
+@media print {{ #map {{ height: 420px; }} body {{ background: #fff; }} }}
+</style>
+</head>
+<body>
+<main>
+<h1>{title}</h1>
+<p class="sub">Rapport de pré-vérification avant dépôt auprès de l'ARS · COG {cog} · population municipale {pop_year} ·
+CPTS existantes : {listing}</p>
+<div class="verdict {verdict_cls}" id="verdict"><strong>{verdict_head}</strong>{verdict}</div>
+<p class="help">Comment lire ce rapport : chaque vérification est marquée <b>✗ Bloquant</b> (à corriger avant
+l'envoi), <b>⚠ Avertissement</b> (à examiner ou à justifier dans le dossier), <b>✓ Conforme</b> ou
+<b>ℹ Information</b>. La carte montre le territoire proposé et ses voisins ; survoler une commune pour voir
+son nom, sa population et sa CPTS.</p>
+
+<h2>Chiffres clés</h2>
+<table class="figures" id="figures">
+{figures}
+</table>
+
+<h2>Carte du territoire et de ses voisins</h2>
+<div id="map" role="img" aria-label="Carte du territoire proposé"></div>
+<div class="legend" id="legend">
+<div class="lg outline"><span></span>Contour du territoire proposé</div>
+<div class="lg cpts"><span></span>CPTS existante (nom au survol)</div>
+<div class="lg dep"><span></span>Limite de département</div>
+{legend}
+</div>
+
+<h2>Vérifications</h2>
+<ul class="checks" id="checks">
+{checks}
+</ul>
+
+<h2>Communes du territoire ({n_units})</h2>
+<table id="units">
+<thead><tr><th>Code INSEE</th><th>Commune</th><th>Dép.</th><th class="num">Population {pop_year}</th>
+<th>CPTS existante</th></tr></thead>
+<tbody>
+{units}
+</tbody>
+</table>
+
+<footer>
+<h2>Sources</h2>
+<ul>{sources}</ul>
+</footer>
+</main>
+<script>{leaflet_js}</script>
+<script>
+(function() {{
+  var data = {payload};
+  var m = data.map;
+  var map = L.map('map', {{zoomSnap: 0.25, attributionControl: true}});
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution({credits});
+  var layers = {{}};
+  function tt(f, l) {{ if (f.properties.tt) l.bindTooltip(f.properties.tt, {{sticky: true}}); }}
+  if (m.layers.communes) {{
+    layers.communes = L.geoJSON(m.layers.communes, {{
+      style: function(f) {{ var st = f.properties.st;
+        return {{color: f.properties.in ? '#08306b' : '#8c959f', weight: f.properties.in ? 0.8 : 0.5,
+                fillColor: data.styles[st], fillOpacity: f.properties.in ? 0.7 : 0.55}}; }},
+      onEachFeature: tt}}).addTo(map);
+    layers.cpts = L.geoJSON(m.layers.cpts, {{interactive: false,
+      style: {{color: '#6e7781', weight: 2, dashArray: '6 4', fill: false}}}}).addTo(map);
+    layers.departements = L.geoJSON(m.layers.departements, {{interactive: false,
+      style: {{color: '#000', weight: 2.5}}}}).addTo(map);
+    layers.territoire = L.geoJSON(m.layers.territoire, {{interactive: false,
+      style: {{color: '#08306b', weight: 3.5, fill: false}}}}).addTo(map);
+    (m.dep_labels || []).forEach(function(d) {{
+      L.tooltip({{permanent: true, direction: 'center', className: 'dep-label', interactive: false}})
+        .setLatLng([d.lat, d.lon]).setContent('Dép. ' + d.dep).addTo(map); }});
+    map.fitBounds(m.bounds, {{padding: [12, 12]}});
+  }} else {{
+    map.setView([46.6, 2.4], 5);
+  }}
+  L.control.scale({{imperial: false}}).addTo(map);
+  window.cptsGeoReport = {{map: map, layers: layers}};
+}})();
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,438 @@
+"""``validate_territory``: check a proposed CPTS territory before it goes to the ARS.
+
+The existing listing is prepared once (:class:`~cpts_geo.validation.context.ExistingListing`,
+cached for a file path), so one report costs a few tens of milliseconds: set arithmetic and
+sparse-graph components over the proposal's units and their neighbours.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import cpts_geo
+from cpts_geo import classification as cl
+from cpts_geo import reference
+from cpts_geo.codes import normalise_codes
+from cpts_geo.members import arrondissement_cities
+from cpts_geo.perimeters import dissolve_groups
+from cpts_geo.validation import checks as ck
+from cpts_geo.validation.context import ExistingListing, prepare_existing
+from cpts_geo.validation.inputs import Proposal, read_proposal
+
+OVERLAP_SEVERITIES = {"blocking": "blocking", "bloquant": "blocking", "warning": "warning",
+                      "avertissement": "warning", "info": "info", "information": "info"}
+
+
+@dataclass
+class ValidationReport:
+    """Result of :func:`validate_territory`.
+
+    ``blocking``: at least one blocking check failed; ``checks``: list of
+    :class:`~cpts_geo.validation.checks.Check`; ``figures``: population (municipale légale 2023,
+    COG 2026), area (km², official projected CRS), density, ACI size band and margin, IGAS type,
+    departments and regions, EPCI, profiles; ``units``: one row per commune of the territory;
+    ``meta``: sources and vintages.
+    """
+
+    name: str
+    checks: list
+    figures: dict
+    units: pd.DataFrame
+    meta: dict
+    _state: ck.State = field(repr=False)
+
+    # --------------------------------------------------------------------------------------
+    @property
+    def blocking(self) -> bool:
+        return any(c.blocks for c in self.checks)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """COG 2026 codes of the units of the territory."""
+        return tuple(self.units["code"])
+
+    def check(self, check_id: str) -> ck.Check:
+        """The check with this id (KeyError when it was not run)."""
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+    def __getitem__(self, check_id: str) -> ck.Check:
+        return self.check(check_id)
+
+    @property
+    def geometry(self):
+        """Outline of the territory (EPSG:4326), coverage union of its communes."""
+        if "_geometry" not in self.meta:
+            s = self._state
+            geoms = dissolve_groups(s.cov.units.geometry.values[s.sel], np.zeros(len(s.sel), dtype=int), 1)
+            self.meta["_geometry"] = geoms[0] if len(s.sel) else None
+        return self.meta["_geometry"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing blocks, 1 when a check blocks (the CLI's exit code)."""
+        return 1 if self.blocking else 0
+
+    # --------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain JSON-serialisable dictionary."""
+        units = self.units.astype(object).where(self.units.notna(), None)
+        return {
+            "name": self.name,
+            "blocking": self.blocking,
+            "verdict": verdict_text(self),
+            "figures": self.figures,
+            "checks": [c.to_dict() for c in self.checks],
+            "units": units.to_dict("records"),
+            "meta": {k: v for k, v in self.meta.items() if not k.startswith("_")},
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """JSON text of :meth:`to_dict` (UTF-8, French kept); written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=_json_default)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_markdown(self) -> str:
+        """The report as Markdown (French)."""
+        from cpts_geo.validation.render import markdown
+
+        return markdown(self)
+
+    def to_html(self, path: str | Path | None = None) -> str:
+        """One self-contained HTML page (inline CSS, Leaflet and data; works offline) with the
+        map of the territory and its neighbours, the figures and the checks. Written to ``path``
+        when given; returns the HTML text."""
+        from cpts_geo.validation.render import html_page
+
+        text = html_page(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def text(self) -> str:
+        """Short French summary for a terminal."""
+        from cpts_geo.validation.render import text
+
+        return text(self)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    # --------------------------------------------------------------------------------------
+    def with_added(self, communes: list | tuple | str) -> ValidationReport:
+        """The report of the territory with these communes (codes or names) added."""
+        values = [communes] if isinstance(communes, str) else list(communes)
+        p = self._state.proposal
+        inputs = [*p.inputs, *[(v, None) for v in values]]
+        return self._rerun(inputs)
+
+    def with_removed(self, communes: list | tuple | str) -> ValidationReport:
+        """The report of the territory without these communes (codes or names). Raises
+        ValueError naming any commune that is not in the territory."""
+        values = [communes] if isinstance(communes, str) else list(communes)
+        norm = normalise_codes(values)
+        bad = norm[norm["code"].isna()]
+        if len(bad):
+            raise ValueError(f"commune à retirer non reconnue : « {bad['input'].iloc[0]} » ({bad['message'].iloc[0]})")
+        drop = set(norm["code"])
+        missing = sorted(drop - set(self.codes) - set(self._state.proposal.members["code"]))
+        if missing:
+            raise ValueError(f"commune(s) absente(s) du territoire : {', '.join(missing)}")
+        p = self._state.proposal
+        rep = p.report
+        if p.kind == "polygone":
+            inputs = [(c, d) for c, d in p.inputs if c not in drop]
+        else:
+            keep = ~rep["code"].isin(drop).to_numpy()
+            inputs = [x for x, k in zip(p.inputs, keep, strict=True) if k]
+        return self._rerun(inputs)
+
+    def _rerun(self, inputs: list[tuple[object, object]]) -> ValidationReport:
+        values = [v for v, _ in inputs]
+        deps = [d for _, d in inputs]
+        frame = pd.DataFrame({"cpts": self.name, "commune": pd.Series(values, dtype=object)})
+        if any(d is not None and not pd.isna(d) for d in deps):
+            frame["dep"] = pd.Series(deps, dtype=object)
+        from cpts_geo.validation.inputs import _from_values
+
+        prop = _from_values(values, deps if "dep" in frame else None, self.name, "variante", "liste", "position")
+        return _validate(prop, self._state.listing, self._state.options)
+
+    def diff(self, other: ValidationReport) -> dict:
+        """What changes from this report to ``other``: added / removed communes, figures before and
+        after, and checks whose level changed. ``lines`` holds the same in French."""
+        a, b = set(self.codes), set(other.codes)
+        keys = ("n_units", "population", "aci_band", "area_km2", "igas_type")
+        figs = {k: (self.figures.get(k), other.figures.get(k)) for k in keys
+                if self.figures.get(k) != other.figures.get(k)}
+        before = {c.id: c.level for c in self.checks}
+        after = {c.id: c.level for c in other.checks}
+        changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
+                   if before.get(k) != after.get(k)}
+        names = reference.load_communes().set_index("code")["nom"]
+        lines = []
+        if b - a:
+            lines.append("Communes ajoutées : " + ", ".join(f"{names.get(c, c)} ({c})" for c in sorted(b - a)))
+        if a - b:
+            lines.append("Communes retirées : " + ", ".join(f"{names.get(c, c)} ({c})" for c in sorted(a - b)))
+        labels = {"n_units": "Communes", "population": f"Population {reference.POPULATION_YEAR}",
+                  "aci_band": "Taille ACI", "area_km2": "Superficie (km²)", "igas_type": "Type IGAS"}
+        for k, (x, y) in figs.items():
+            fx = ck.fmt_int(x) if isinstance(x, (int, float)) else x
+            fy = ck.fmt_int(y) if isinstance(y, (int, float)) else y
+            lines.append(f"{labels[k]} : {fx} → {fy}")
+        for k, (x, y) in changed.items():
+            lines.append(f"Vérification « {k} » : {ck.LEVEL_LABELS.get(x, 'absente')} → {ck.LEVEL_LABELS.get(y, 'absente')}")
+        return {"added": sorted(b - a), "removed": sorted(a - b), "figures": figs, "checks": changed,
+                "lines": lines}
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, (np.ndarray, tuple, set, frozenset)):
+        return list(obj)
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return str(obj)
+
+
+def verdict_text(report: ValidationReport) -> str:
+    """One French sentence: blocking points, warnings, or nothing to report."""
+    n_block = sum(c.blocks for c in report.checks)
+    n_warn = sum(c.level == "warning" for c in report.checks)
+    if n_block:
+        return (f"{n_block} point(s) bloquant(s) à corriger avant l'envoi du dossier"
+                + (f", et {n_warn} point(s) d'attention." if n_warn else "."))
+    if n_warn:
+        return f"Aucun point bloquant ; {n_warn} point(s) d'attention à examiner ou à justifier dans le dossier."
+    return "Aucun point bloquant ni point d'attention."
+
+
+# ------------------------------------------------------------------------------------------
+# Options
+# ------------------------------------------------------------------------------------------
+
+_APL_CACHE: dict[tuple, pd.Series] = {}
+
+
+def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
+    """APL per COG 2026 unit (Series indexed by code) from a DREES file path, a frame of
+    :func:`cpts_geo.read_apl` / :func:`cpts_geo.attach_apl`, or a Series indexed by code."""
+    if apl is None:
+        return None
+    if isinstance(apl, pd.Series):
+        return apl
+    if isinstance(apl, (str, Path)):
+        p = Path(apl)
+        if not p.exists():
+            raise FileNotFoundError(f"fichier APL introuvable : {p}")
+        key = (str(p.resolve()), p.stat().st_mtime_ns, apl_cog)
+        if key not in _APL_CACHE:
+            _APL_CACHE[key] = _apl_values(cpts_geo.read_apl(p, cog=apl_cog), apl_cog)
+        return _APL_CACHE[key]
+    if isinstance(apl, pd.DataFrame):
+        frame = apl if "apl_status" in apl.columns else cpts_geo.attach_apl(apl, cog=apl_cog)
+        s = frame.set_index("code")["apl"].astype(float)
+        s.attrs = {k: v for k, v in frame.attrs.items() if k in ("source", "apl_year", "cog", "label", "unit")}
+        s.attrs.setdefault("source", apl.attrs.get("source"))
+        s.attrs.setdefault("apl_year", apl.attrs.get("apl_year"))
+        return s
+    raise TypeError("apl : attendu un chemin de fichier DREES, une table read_apl/attach_apl ou une série par code")
+
+
+def _typology(t: object, kind: str) -> pd.DataFrame | None:
+    if t is None or isinstance(t, pd.DataFrame) and "classe" in t.columns:
+        return t
+    return cl.read_irdes_typology(t, kind)
+
+
+# ------------------------------------------------------------------------------------------
+# Validation
+# ------------------------------------------------------------------------------------------
+
+
+def validate_territory(
+    proposal: object,
+    existing: object = None,
+    *,
+    name: str | None = None,
+    overlap: str = "blocking",
+    replaces: tuple[str, ...] | list[str] | str = (),
+    departments: list[str] | None = None,
+    apl: object = None,
+    apl_cog: int | None = None,
+    irdes: object = None,
+    irdes2025: object = None,
+    threshold: float = 0.5,
+) -> ValidationReport:
+    """Check a proposed CPTS territory against the reference and the existing listing.
+
+    - ``proposal``: list of codes or names, text "04013, 04016", a file in any members format
+      (a one-column file of communes is enough; a file of several CPTS needs ``name``), or a
+      drawn polygon (shapely geometry in EPSG:4326, GeoDataFrame or GIS file; communes with at
+      least ``threshold`` of their area inside are included).
+    - ``existing``: current listing (path in any members format, members frame,
+      :class:`cpts_geo.Diagnosis`), or an :class:`ExistingListing` prepared once for many
+      proposals. Its coverage is known for ``departments`` (default: those of its communes).
+    - ``overlap``: severity of the overlap check, "blocking" (default) or "warning" / "info"
+      where border sharing is tolerated. ``replaces``: existing CPTS the proposal replaces.
+    - ``apl`` (+ ``apl_cog``): DREES APL file or table, for the APL profile; ``irdes`` /
+      ``irdes2025``: IRDES typologies (:func:`cpts_geo.read_irdes_typology` tables or files).
+
+    Raises :class:`cpts_geo.MembersError` when an input cannot be read.
+    """
+    sev = OVERLAP_SEVERITIES.get(str(overlap).lower())
+    if sev is None:
+        raise ValueError(f"overlap : valeur « {overlap} » inconnue (blocking, warning ou info)")
+    replaces = (replaces,) if isinstance(replaces, str) else tuple(replaces)
+    listing = prepare_existing(existing, departments, replaces)
+    prop = read_proposal(proposal, name, threshold)
+    options = {"overlap": sev, "threshold": threshold, "apl": _apl_values(apl, apl_cog),
+               "irdes": _typology(irdes, "irdes_tv_2019"), "irdes2025": _typology(irdes2025, "irdes_com_2025")}
+    return _validate(prop, listing, options)
+
+
+def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> ValidationReport:
+    codes = prop.members["code"].dropna().astype(str)
+    arr = frozenset(arrondissement_cities(codes) | arrondissement_cities(listing.members["code"]))
+    if arr:
+        units_arr = reference.load_communes(("arrondissement",))
+        expanded = []
+        for c in codes:
+            if c in arr:
+                expanded.extend(units_arr.loc[units_arr["parent"] == c, "code"])
+            else:
+                expanded.append(c)
+        codes = pd.Series(expanded, dtype=object)
+    cov = listing.coverage(arr)
+    pos = cov.index.get_indexer(pd.Index(codes.unique()))
+    sel = np.unique(pos[pos >= 0])
+    state = ck.State(prop.name, prop, cov, sel, listing, options)
+    figures = _figures(state)
+    checks = [
+        ck.check_not_empty(state),
+        ck.check_unknown_codes(state),
+        ck.check_obsolete_codes(state),
+        ck.check_duplicates(state),
+        ck.check_interpreted(state),
+        ck.check_cut_units(state),
+        ck.check_overlap(state),
+        ck.check_contiguity(state),
+        ck.check_enclave(state),
+        ck.check_white_zone_created(state),
+        ck.check_white_zone_absorbed(state),
+        ck.check_cross_border(state),
+    ]
+    if len(sel):
+        checks += [
+            ck.check_size_band(state, figures),
+            ck.check_igas_range(state),
+            ck.check_epci_split(state),
+            ck.check_units_without_geometry(state),
+            ck.check_density_profile(state),
+            ck.check_aav_profile(state),
+            ck.check_apl_profile(state),
+        ]
+        for key, tab in (("irdes_profile", options.get("irdes")), ("irdes2025_profile", options.get("irdes2025"))):
+            if tab is not None:
+                checks.append(ck.check_irdes_profile(state, tab, key))
+    checks = [c for c in checks if c is not None]
+    for c in checks:
+        if c.id in ("contiguity",):
+            figures["n_parts"] = c.details.get("n_parts", 1 if len(sel) else 0)
+        if c.id == "density_profile":
+            figures["dens_dominant"] = c.details["dominant"]
+        if c.id == "aav_profile":
+            figures["aav_dominant"] = c.details["dominant"]
+        if c.id == "white_zone_absorbed":
+            figures["white_population_absorbed"] = c.details.get("absorbed_population")
+            figures["white_population_share_absorbed"] = c.details.get("absorbed_population_share")
+        if c.id == "apl_profile" and c.details:
+            figures["apl_mean"] = c.details.get("apl_mean")
+            figures["apl_population_share_below_2_5"] = c.details.get("population_share_below_2_5")
+    units = _units_table(state)
+    meta = {
+        "cog": reference.COG_YEAR,
+        "population_year": reference.POPULATION_YEAR,
+        "population_kind": "municipale",
+        "proposal_source": prop.source,
+        "proposal_kind": prop.kind,
+        "listing": listing.source,
+        "listing_departments": sorted(listing.known_deps),
+        "replaces": list(listing.replaces),
+        "overlap_severity": options["overlap"],
+        "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci", "dens7",
+                                                      "cateaav2020")},
+        "aci": cl.SOURCES["aci"], "igas": cl.IGAS_SOURCE,
+        "crs": "EPSG:4326 (géométries) ; surfaces en EPSG:2154 / 5490 / 2972 / 2975 / 4471",
+        "cpts_geo_version": cpts_geo.__version__,
+    }
+    if options.get("apl") is not None:
+        meta["sources"]["apl"] = str(options["apl"].attrs.get("source"))
+    return ValidationReport(prop.name, checks, figures, units, meta, state)
+
+
+def _figures(state: ck.State) -> dict:
+    cov, sel = state.cov, state.sel
+    pop = state.population
+    area = float(np.nansum(cov.area[sel]))
+    margin = cl.aci_margin([pop]).iloc[0]
+    band = int(margin["aci_band"])
+    funding = cl.aci_funding([band]).iloc[0] if band else pd.NA
+    igas = cl.igas_type([pop]).iloc[0]
+    deps = sorted(set(cov.dep[sel]))
+    regs = sorted({r for r in cov.reg[sel] if isinstance(r, str)})
+    return {
+        "name": state.name,
+        "n_units": len(sel),
+        "population": int(round(pop)),
+        "population_year": reference.POPULATION_YEAR,
+        "cog": reference.COG_YEAR,
+        "area_km2": round(area, 1),
+        "density": round(pop / area, 1) if area > 0 else None,
+        "departments": deps,
+        "regions": regs,
+        "aci_band": band,
+        "aci_margin": None if pd.isna(margin["aci_margin"]) else int(margin["aci_margin"]),
+        "aci_margin_text": margin["aci_margin_text"],
+        "aci_funding_eur": None if pd.isna(funding) else int(funding),
+        "igas_type": igas["igas_type"],
+        "n_epci": int(pd.Series(cov.epci[sel]).nunique()),
+    }
+
+
+def _units_table(state: ck.State) -> pd.DataFrame:
+    cov, sel = state.cov, state.sel
+    u = cov.units.iloc[sel]
+    rep = state.proposal.report
+    first = rep[rep["code"].notna()].drop_duplicates("code").set_index("code")
+    codes = u["code"].to_numpy(dtype=object)
+    white = cov.known[sel] & (cov.n_cpts[sel] == 0)
+    return pd.DataFrame({
+        "code": codes,
+        "nom": u["nom"].to_numpy(dtype=object),
+        "dep": u["dep"].to_numpy(dtype=object),
+        "epci": u["epci"].to_numpy(dtype=object),
+        "population": u["population"].astype("Int64").to_numpy(),
+        "input": first["input"].reindex(codes).astype(object).to_numpy(),
+        "status": first["status"].reindex(codes).astype(object).to_numpy(),
+        "existing_cpts": [tuple(x) for x in cov.cpts_of[sel]],
+        "white_zone": np.where(cov.known[sel], white, None),
+    })
+
+
+__all__ = ["ExistingListing", "ValidationReport", "validate_territory", "verdict_text"]
