@@ -108,6 +108,12 @@ def default_tolerance(bounds_m: tuple[float, float, float, float]) -> float:
     return float(np.clip(diag / TOLERANCE_DIVISOR, MIN_TOLERANCE_M, MAX_TOLERANCE_M))
 
 
+def _isin(s: pd.Series, values: Any) -> np.ndarray:
+    """Hash-based ``s.isin(values)`` (pandas' pyarrow-string isin converts each value slowly)."""
+    index = pd.Index(pd.unique(np.asarray(list(values), dtype=object)))
+    return index.get_indexer(s.to_numpy(dtype=object)) >= 0
+
+
 def _as_tuple(value: Any) -> tuple:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ()
@@ -123,9 +129,9 @@ def _source_units(units: pd.DataFrame, extra_codes: set[str]) -> gpd.GeoDataFram
     ref = reference.load_communes()
     codes = set(units["code"]) | extra_codes
     plm = set(reference.PLM_CITIES) & codes
-    arr_of_city = ref[ref["parent"].isin(plm) & (ref["kind"] == "arrondissement")]
+    arr_of_city = ref[ref["parent"].isin(sorted(plm)) & (ref["kind"] == "arrondissement")]
     wanted = (codes - plm) | set(arr_of_city["code"])
-    src = ref[ref["code"].isin(wanted)][["code", "dep", "parent", "geometry"]].copy()
+    src = ref[_isin(ref["code"], wanted)][["code", "dep", "parent", "geometry"]].copy()
     src = src[src.geometry.notna() & ~src.geometry.is_empty]
     src["zone_crs"] = src["dep"].map(_crs.zone_of_dep)
     return src[src["zone_crs"].notna()]
@@ -157,7 +163,7 @@ def _dissolve(pairs: pd.DataFrame, geom_of: pd.Series, by: str) -> gpd.GeoDataFr
     coverage_union_all (the simplified units form a coverage)."""
     if pairs.empty:
         return gpd.GeoDataFrame({by: [], "zone_crs": []}, geometry=[], crs=4326)
-    p = pairs[pairs["code"].isin(geom_of.index)]
+    p = pairs[_isin(pairs["code"], geom_of.index)]
     g = gpd.GeoDataFrame(
         {by: p[by].to_numpy(), "zone_crs": p["zone_crs"].to_numpy()},
         geometry=geom_of.loc[p["code"]].to_numpy(), crs=4326,
@@ -170,9 +176,9 @@ def _expand_plm(codes: pd.Series) -> pd.DataFrame:
     """(code, part) pairs: a PLM city maps to its arrondissements, any other unit to itself."""
     ref = reference.load_communes()
     arr = ref.loc[ref["kind"] == "arrondissement", ["parent", "code"]]
-    arr = arr[arr["parent"].isin(set(codes))].rename(columns={"parent": "code", "code": "part"})
+    arr = arr[_isin(arr["parent"], codes)].rename(columns={"parent": "code", "code": "part"})
     plain = pd.DataFrame({"code": codes, "part": codes})
-    plain = plain[~plain["code"].isin(reference.PLM_CITIES)]
+    plain = plain[~plain["code"].isin(list(reference.PLM_CITIES))]
     return pd.concat([plain, arr], ignore_index=True)
 
 
@@ -225,8 +231,13 @@ def build_layers(diagnosis: Any, tolerance_m: float | None = None) -> MapLayers:
         return out.dropna(subset=["zone_crs"])[[by, "code", "zone_crs"]]
 
     # units (PLM cities rebuilt from their simplified arrondissements)
-    upairs = pairs_of(units[["code"]].assign(key=units["code"]), "key")
-    ugeom = _dissolve(upairs, geom_of, "key").set_index("key")
+    plm_units = units["code"].isin(list(reference.PLM_CITIES)).to_numpy()
+    direct = units.loc[~plm_units, ["code"]].assign(zone_crs=lambda f: f["code"].map(zone_of))
+    direct = direct[_isin(direct["code"], geom_of.index)]
+    direct = gpd.GeoDataFrame(direct.assign(key=direct["code"]).set_index("key")[["zone_crs"]],
+                              geometry=geom_of.loc[direct["code"]].to_numpy(), crs=4326)
+    upairs = pairs_of(units.loc[plm_units, ["code"]].assign(key=lambda f: f["code"]), "key")
+    ugeom = pd.concat([direct, _dissolve(upairs, geom_of, "key").set_index("key")])
     ukeep = [c for c in ["code", "nom", "kind", "dep", "reg", "epci", "population", "n_cpts", "cpts"]
              if c in units]
     out_units = units[ukeep].merge(ugeom, left_on="code", right_index=True, how="inner")
