@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
+    p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
+    p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché)")
     p.set_defaults(func=run)
 
@@ -35,7 +38,17 @@ def run(args: argparse.Namespace) -> int:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
-    except (MembersError, ValueError) as exc:
+        if args.apl:
+            from cpts_geo.indicators import official_apl_by_cpts
+
+            _, apl_cpts = official_apl_by_cpts(members, args.apl, cog=args.apl_cog, year=args.apl_year)
+            by_cpts = apl_cpts.set_index("cpts")
+            for c in ("apl", "apl_flag"):
+                diag.perimeters[c] = diag.perimeters["cpts"].map(by_cpts[c]).to_numpy()
+            diag.meta.setdefault("sources", {})["apl"] = {
+                k: apl_cpts.attrs.get(k) for k in ("source", "sheet", "apl_year") if k in apl_cpts.attrs
+            }
+    except (MembersError, ValueError, OSError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
     classify = getattr(classification, "classify", None)
@@ -44,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         new = [c for c in extra.columns if c not in diag.perimeters.columns]
         for c in new:
             diag.perimeters[c] = extra[c].to_numpy()
+        if "classification" in extra.attrs:
+            diag.meta.setdefault("sources", {})["classification"] = extra.attrs["classification"]
     print(diag.text())
     if args.out:
         paths = write_outputs(diag, args.out)
