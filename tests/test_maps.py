@@ -261,6 +261,19 @@ def test_national_map_has_overseas_insets():
     assert inset.get_xlim()[1] - inset.get_xlim()[0] < 200_000  # UTM 20N metres, not degrees
 
 
+def test_overseas_only_map_uses_its_local_crs():
+    listing = pd.DataFrame({"cpts": "CPTS Ouest Réunion", "code_insee": ["97407", "97415", "97413"]})
+    d = cpts_geo.diagnose(cpts_geo.read_members(listing))
+    lay = build_layers(d)
+    assert set(lay.units["zone_crs"]) == {"reunion"}
+    fig = static_map(d, layers=lay)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "RGR92 / UTM 40S (EPSG:2975)" in texts
+    assert not any(ax.get_title() for ax in fig.axes)  # no inset on an overseas-only map
+    page = coverage_map(d, layers=lay).get_root().render()
+    assert "Ouest R" in page
+
+
 # ------------------------------------------------------------------------------------------
 # CLI
 # ------------------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def static_map(
     for i, dep in enumerate(inset_deps):
         w = min(map_box[2] / max(n, 1), 0.19)
         iax = fig.add_axes([map_box[0] + i * w + 0.005, map_box[1] - inset_h + 0.005, w - 0.01,
-                            inset_h - 0.01])
+                            inset_h - 0.022])
         _draw(iax, lay, classes, _crs.zone_of_dep(dep), dep=dep, lw=0.6)
         iax.set_title(DROM_NAMES[dep], fontsize=6, pad=2)
 
