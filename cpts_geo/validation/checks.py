@@ -109,7 +109,6 @@ def _names(state: State, idx: np.ndarray, limit: int = 12) -> str:
 
 
 def _unit_rows(state: State, idx: np.ndarray) -> list[dict]:
-    u = state.cov.units
     return [{"code": state.codes[i], "nom": state.noms[i], "dep": state.cov.dep[i],
              "population": None if np.isnan(state.cov.population[i]) else int(state.cov.population[i])}
             for i in np.asarray(idx)]
@@ -467,7 +466,6 @@ _CPAM_NOTES = {
 def check_cross_border(state: State) -> Check:
     title = "Départements et régions concernés"
     sel = state.sel
-    u = state.cov.units
     deps = pd.Series(state.cov.dep[sel]).value_counts()
     regs = pd.Series(state.cov.reg[sel]).value_counts()
     dep_names = reference.load_departements().set_index("code")["nom"]
@@ -611,7 +609,7 @@ def check_apl_profile(state: State) -> Check:
         return Check("apl_profile", title, "info", True,
                      "Indicateur APL non fourni : pour l'ajouter, donner le fichier APL de la DREES "
                      "(option apl= / --apl).")
-    values = apl["apl"]
+    values = apl
     sel_codes = state.codes[state.sel]
     v = values.reindex(sel_codes).to_numpy(dtype=float)
     pop = state.cov.population[state.sel]

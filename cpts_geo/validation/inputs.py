@@ -61,11 +61,10 @@ def _from_values(values: list, deps: list | None, name: str, source: str, kind: 
     if deps is not None:
         frame["dep"] = pd.Series(list(deps), dtype=object)
     m = _read_frame(frame, source)
-    offset = 2 if position_label == "ligne" else 1  # read_members numbers a frame's rows from 2
     rep = m.attrs["report"].copy()
-    if position_label == "position":
-        rep["source_row"] = rep["source_row"] - offset + 1
-        m["source_row"] = m["source_row"] - offset + 1
+    if position_label == "position":  # read_members numbers a frame's rows from 2 (header = 1)
+        rep["source_row"] = rep["source_row"] - 1
+        m["source_row"] = m["source_row"] - 1
     inputs = list(zip(values, deps if deps is not None else [None] * len(values), strict=True))
     return Proposal(name, m, rep, inputs, source, kind, position_label)
 

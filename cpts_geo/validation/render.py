@@ -188,6 +188,7 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
     minx, miny = np.nanmin(b[:, 0]), np.nanmin(b[:, 1])
     maxx, maxy = np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
     dx, dy = (maxx - minx) * margin + 0.05, (maxy - miny) * margin + 0.05
+    fx, fy = (maxx - minx) * 0.12 + 0.015, (maxy - miny) * 0.12 + 0.01  # shown around the territory
     view = shapely.box(minx - dx, miny - dy, maxx + dx, maxy + dy)
     near = np.flatnonzero(shapely.intersects(geoms, view) & ~shapely.is_missing(geoms))
     near = np.union1d(near, s.sel[~shapely.is_missing(geoms[s.sel])])
@@ -195,10 +196,8 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
         keep = np.argsort(shapely.distance(geoms[near], r.geometry))[:max_units]
         near = np.union1d(near[keep], s.sel)
     zone = u["dep"].map(_crs.zone_of_dep).to_numpy(dtype=object)[near]
-    bx = _crs.LOCAL_CRS
     tol = 60.0 if (maxx - minx) < 1.5 else 150.0
     simp = dict(zip(near, _simplified(geoms[near], zone, tol), strict=True))
-    del bx
     in_p = s.in_p
     codes, noms = s.codes, s.noms
     pop = cov.population
@@ -206,8 +205,6 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
     overl = flags.get("overlap", set())
     enclave = flags.get("enclave", set())
     created = flags.get("white_zone_created", set())
-    unknown = flags.get("unknown_codes", set())
-    del unknown
 
     def status_of(i: int) -> str:
         c = codes[i]
@@ -217,7 +214,7 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
             if cov.known[i] and cov.n_cpts[i] == 0:
                 return "white_absorbed"
             if not cov.known[i]:
-                return "unknown"
+                return "proposal_unknown"
             return "proposal"
         if c in enclave:
             return "enclave"
@@ -280,7 +277,7 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
             "departements": {"type": "FeatureCollection", "features": lines},
         },
         "dep_labels": labels,
-        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
+        "bounds": [[float(miny - fy), float(minx - fx)], [float(maxy + fy), float(maxx + fx)]],
         "tolerance_m": tol,
     }
 
@@ -290,7 +287,8 @@ STATUS_STYLE = {
     "proposal": ("#2c7fb8", "Territoire proposé"),
     "white_absorbed": ("#41ab5d", "Territoire proposé — commune aujourd'hui sans CPTS"),
     "overlap": ("#d7301f", "Territoire proposé — déjà dans une CPTS (chevauchement)"),
-    "unknown": ("#9e9ac8", "Couverture inconnue (hors de la liste fournie)"),
+    "proposal_unknown": ("#756bb1", "Territoire proposé — couverture inconnue (hors de la liste fournie)"),
+    "unknown": ("#dadaeb", "Couverture inconnue (hors de la liste fournie)"),
     "enclave": ("#fd8d3c", "Enclave (entourée par le territoire)"),
     "created": ("#fed976", "Commune sans CPTS isolée par le territoire"),
     "white": ("#ffffff", "Commune sans CPTS (zone blanche)"),
@@ -330,14 +328,14 @@ def html_page(r: ValidationReport) -> str:
                f"cpts_geo {cpts_geo.__version__}")
     return _TEMPLATE.format(
         title=e(f"Vérification du territoire « {r.name} »"), name=e(r.name), leaflet_css=css, leaflet_js=js,
-        verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict_text(r)), figures=fig_rows, checks="\n".join(checks_html),
+        verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict_text(r).removeprefix("Aucun point bloquant ; ").capitalize()), figures=fig_rows, checks="\n".join(checks_html),
         units="\n".join(unit_rows), n_units=len(r.units), legend=legend, sources=sources, payload=payload,
         credits=json.dumps(credits, ensure_ascii=False), pop_year=r.meta["population_year"],
         listing=e(r.meta["listing"] or "aucune liste fournie"), cog=r.meta["cog"],
     )
 
 
-_VERDICT_HEAD = {"bad": "À corriger avant l'envoi du dossier", "warn": "Recevable en l'état, avec des points d'attention",
+_VERDICT_HEAD = {"bad": "À corriger avant l'envoi du dossier", "warn": "Aucun point bloquant, mais des points d'attention",
                  "good": "Rien à signaler"}
 
 _TEMPLATE = """<!DOCTYPE html>

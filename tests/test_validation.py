@@ -1,0 +1,342 @@
+"""validate_territory on proposals built from the real reference and the real PACA sample listing
+(tests/fixtures/proposals/make_fixtures.py), and the ``cpts-geo validate`` command.
+
+Expected values come from the reference, the COG history and cpts_geo.diagnose of the listing,
+not from the validation code itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import cpts_geo
+from cpts_geo import reference
+from cpts_geo.cli import main
+from cpts_geo.perimeters import adjacency_pairs
+from cpts_geo.validation import ExistingListing, ValidationReport, validate_territory
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "proposals"
+MADE = json.loads((FIX / "fixtures.json").read_text(encoding="utf-8"))
+
+STABLE_IDS = {"territory_empty", "unknown_codes", "obsolete_codes", "duplicates", "interpreted_inputs",
+              "overlap", "contiguity", "enclave", "white_zone_created", "white_zone_absorbed",
+              "cross_border", "size_band", "igas_range", "epci_split", "density_profile", "aav_profile",
+              "apl_profile"}
+
+
+@pytest.fixture(scope="module")
+def listing(sample_listing):
+    return ExistingListing(sample_listing)
+
+
+@pytest.fixture(scope="module")
+def diag(sample_listing):
+    return cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return reference.load_communes().set_index("code")
+
+
+def _codes(name: str) -> list[str]:
+    return pd.read_csv(FIX / name, dtype=str)["code_insee"].tolist()
+
+
+def _neighbours(code: str) -> set[str]:
+    p = adjacency_pairs()
+    return set(p.loc[p["a"] == code, "b"]) | set(p.loc[p["b"] == code, "a"])
+
+
+# ------------------------------------------------------------------------------------------
+# The five proposals
+# ------------------------------------------------------------------------------------------
+
+
+def test_clean_proposal(listing, diag, ref):
+    r = validate_territory(FIX / "clean.csv", listing)
+    assert isinstance(r, ValidationReport)
+    assert not r.blocking and r.exit_code == 0
+    assert STABLE_IDS <= {c.id for c in r.checks}
+    assert len({c.id for c in r.checks}) == len(r.checks)
+    for cid in ("overlap", "contiguity", "enclave", "white_zone_created", "unknown_codes"):
+        assert r[cid].passed, r[cid].message
+    codes = _codes("clean.csv")
+    assert sorted(r.codes) == sorted(codes)
+    pop = int(ref.loc[codes, "population"].sum())
+    assert r.figures["population"] == pop and r.figures["population_year"] == 2023
+    assert r.figures["aci_band"] == int(cpts_geo.aci_band([pop])[0])
+    assert r.figures["area_km2"] == pytest.approx(cpts_geo.area_km2(ref.loc[codes].reset_index()).sum(), rel=1e-6)
+    # every commune is a white-zone commune of the diagnosis: the share absorbed follows
+    white = diag.summary["white_population"]
+    absorbed = r["white_zone_absorbed"]
+    assert absorbed.details["white_population_before"] == white
+    assert absorbed.details["absorbed_population_share"] == pytest.approx(pop / white)
+    assert set(r.units["white_zone"]) == {True}
+    # IGAS range: a warning exactly when outside 20,000-100,000
+    assert r["igas_range"].passed == (20_000 <= pop <= 100_000)
+    assert r["size_band"].details["population"] == pop
+
+
+def test_overlap_names_the_cpts_and_population(listing, ref):
+    r = validate_territory(FIX / "overlap.csv", listing)
+    assert r.name == "CPTS Durance Luberon (projet)"  # the file's CPTS column
+    assert r.blocking and r.exit_code == 1
+    ov = r["overlap"]
+    assert ov.blocks and ov.severity == "blocking"
+    taken = MADE["overlap"]["taken"]
+    members = cpts_geo.read_members(Path(__file__).resolve().parent.parent / "examples" / "cpts_paca_sample" /
+                                    "cpts_04_05_84.csv")
+    owners = sorted(members.loc[members["code"] == taken, "cpts"])
+    assert [d["cpts"] for d in ov.details["by_cpts"]] == owners
+    pop = int(ref.at[taken, "population"])
+    assert ov.details["population"] == pop
+    assert ov.units == (taken,)
+    for name in owners:
+        assert name in ov.message
+    assert cpts_geo.validation.checks.fmt_int(pop) in ov.message
+    # tolerated sharing: same finding, not blocking
+    tol = validate_territory(FIX / "overlap.csv", listing, overlap="warning")
+    assert not tol.blocking and tol["overlap"].level == "warning" and tol["overlap"].units == (taken,)
+
+
+def test_enclave(listing):
+    r = validate_territory(FIX / "enclave.csv", listing)
+    hole = MADE["enclave"]["removed"]
+    proposal = set(_codes("enclave.csv"))
+    assert hole not in proposal and _neighbours(hole) <= proposal  # really enclosed
+    assert not r["enclave"].passed and r["enclave"].units == (hole,)
+    assert r["enclave"].level == "warning" and not r.blocking
+    # the enclosed commune has no CPTS: the proposal isolates it
+    assert r["white_zone_created"].units == (hole,)
+    assert r["contiguity"].passed  # the territory itself is in one piece
+    # what-if: adding it back removes both warnings
+    fixed = r.with_added([hole])
+    assert fixed["enclave"].passed and fixed["white_zone_created"].passed
+    d = r.diff(fixed)
+    assert d["added"] == [hole] and d["removed"] == []
+    assert d["checks"]["enclave"] == ("warning", "ok")
+    assert any(hole in line for line in d["lines"])
+
+
+def test_cross_region(listing, ref):
+    r = validate_territory(FIX / "cross_region.csv", listing)
+    codes = _codes("cross_region.csv")
+    regs = sorted(ref.loc[codes, "reg"].unique())
+    deps = sorted(ref.loc[codes, "dep"].unique())
+    assert len(regs) == 2
+    cb = r["cross_border"]
+    assert cb.level == "warning" and not r.blocking
+    assert [x["code"] for x in cb.details["regions"]] == regs
+    assert [x["code"] for x in cb.details["departments"]] == deps
+    names = reference.load_regions().set_index("code")["nom"]
+    for reg in regs:
+        assert f"ARS de la région {names[reg]}" in cb.message
+    assert r.figures["regions"] == regs
+    # communes of a department the listing does not describe: coverage unknown, said so
+    outside = [c for c in codes if ref.at[c, "dep"] not in listing.known_deps]
+    assert outside and r["overlap"].passed
+    assert "ne décrit pas les CPTS" in r["overlap"].message
+    assert all(c in r["overlap"].message for c in outside)
+    assert all(v is None for v in r.units.set_index("code").loc[outside, "white_zone"])
+
+
+def test_obsolete_and_unknown_codes(listing, ref):
+    r = validate_territory(FIX / "codes.txt", listing)
+    made = MADE["codes"]
+    lines = (FIX / "codes.txt").read_text(encoding="utf-8").splitlines()
+    assert r.blocking and r["unknown_codes"].blocks
+    bad = {v["input"]: v for v in r["unknown_codes"].details["values"]}
+    assert set(bad) == {made["unknown"], made["misspelt"]}
+    assert bad[made["unknown"]]["row"] == lines.index(made["unknown"]) + 1
+    # the misspelt name gets the real commune as suggestion
+    real = made["misspelt"][:-1]
+    assert real in [s["nom"] for s in bad[made["misspelt"]]["suggestions"]]
+    # old codes converted as the COG history says (fusions)
+    steps = reference.load_steps()
+    conv = {v["input"]: v["code"] for v in r["obsolete_codes"].details["converted"]}
+    assert r["obsolete_codes"].level == "warning"
+    for new, old in made["old"].items():
+        assert conv[old] == new == steps.loc[steps["code_old"] == old, "code_new"].iloc[-1]
+    dup = r["duplicates"].details["duplicates"]
+    assert [(d["code"], d["row"], d["first_row"]) for d in dup] == [
+        (made["duplicate"], len(lines) - 2, lines.index(made["duplicate"]) + 1)]
+    interp = {v["status"] for v in r["interpreted_inputs"].details["values"]}
+    assert interp == {"name", "zero_padded"}
+    # no silent loss: each line is a unit of the territory, a duplicate or a refused value
+    assert len(r.units) + len(dup) + len(bad) == len(lines)
+    assert sorted(r.codes) == sorted(MADE["clean"])
+
+
+def test_drawn_polygon(listing, ref):
+    r = validate_territory(FIX / "drawn.geojson", listing)
+    assert sorted(r.codes) == sorted(MADE["drawn"])
+    cut = r["cut_units"]
+    assert {c["code"] for c in cut.details["cut"]} == set(MADE["drawn"])
+    assert all(0.5 <= c["share"] < 0.95 for c in cut.details["cut"])
+    # the same polygon as a shapely geometry
+    geom = gpd.read_file(FIX / "drawn.geojson").geometry.iloc[0]
+    r2 = validate_territory(geom, listing, name="Dessin")
+    assert r2.name == "Dessin" and sorted(r2.codes) == sorted(MADE["drawn"])
+    # a stricter threshold keeps fewer communes, never more
+    r3 = validate_territory(geom, listing, threshold=0.9)
+    assert set(r3.codes) < set(r2.codes)
+
+
+# ------------------------------------------------------------------------------------------
+# Other inputs and options
+# ------------------------------------------------------------------------------------------
+
+
+def test_list_of_names_and_text(listing, ref):
+    codes = MADE["drawn"]
+    names = [f"{ref.at[c, 'nom']} ({ref.at[c, 'dep']})" for c in codes]
+    r = validate_territory(names, listing)
+    assert sorted(r.codes) == sorted(codes)
+    assert [v["row"] for v in r["interpreted_inputs"].details["values"]] == [1, 2]
+    assert validate_territory(", ".join(codes), listing).codes == r.codes
+
+
+def test_each_sample_cpts_overlaps_as_diagnose_says(listing, diag, sample_listing):
+    pairs = diag.overlap_pairs
+    for name in diag.perimeters["cpts"]:
+        r = validate_territory(sample_listing, listing.all_members, name=name, replaces=name)
+        expected = set(pairs.loc[pairs["cpts_a"] == name, "cpts_b"]) | set(pairs.loc[pairs["cpts_b"] == name, "cpts_a"])
+        got = {d["cpts"] for d in r["overlap"].details.get("by_cpts", [])}
+        assert got == expected, name
+        per = diag.perimeters.set_index("cpts").loc[name]
+        assert r.figures["population"] == per["population"]
+        assert r.figures["n_parts"] == per["n_parts"]
+        assert set(r["enclave"].units) == set(per["enclaves"])
+    # without replaces, a CPTS of the listing overlaps itself entirely
+    r = validate_territory(sample_listing, sample_listing, name=name)
+    assert r["overlap"].units == r.codes and r.blocking
+
+
+def test_contiguity_and_islands(ref):
+    # two white zones far apart: two pieces
+    r = validate_territory([*MADE["clean"], *MADE["drawn"]])
+    assert r["contiguity"].level == "warning" and r["contiguity"].details["n_parts"] == 2
+    assert r.figures["n_parts"] == 2
+    # an island commune with no land neighbour: explained, not a warning
+    island = next(c for c in ("29083", "85113", "56069") if not _neighbours(c))
+    coast = sorted(_neighbours("29168") | {"29168"})
+    r = validate_territory([*coast, island])
+    c = r["contiguity"]
+    assert c.level == "info" and c.details["n_parts"] == 2
+    assert [p["island"] for p in c.details["parts"]] == [False, True]
+    assert "insulaire" in c.message
+    # without a listing, overlaps and white zones are not checked, and say so
+    assert r["overlap"].level == "info" and "non fournie" in r["overlap"].message
+
+
+def test_with_removed(listing, ref):
+    r = validate_territory(FIX / "overlap.csv", listing)
+    taken = MADE["overlap"]["taken"]
+    r2 = r.with_removed([ref.at[taken, "nom"] + " (84)"])
+    assert not r2.blocking and r2["overlap"].passed
+    assert r.figures["population"] - r2.figures["population"] == int(ref.at[taken, "population"])
+    assert r2.diff(r)["added"] == [taken]
+    with pytest.raises(ValueError, match="absente"):
+        r2.with_removed([taken])
+
+
+def test_existing_as_diagnosis_or_frame(diag, sample_listing):
+    a = validate_territory(FIX / "overlap.csv", diag)
+    b = validate_territory(FIX / "overlap.csv", cpts_geo.read_members(sample_listing))
+    assert a["overlap"].details == b["overlap"].details
+    assert a.meta["listing"] == "cpts_04_05_84.csv"
+
+
+def test_apl_profile_from_a_drees_layout_file(listing, ref):
+    path = Path(__file__).resolve().parent / "fixtures" / "apl" / "apl_medecins_generalistes_2022.csv"
+    raw = pd.read_csv(path, sep=";", dtype=str, decimal=",")
+    apl = pd.Series(raw.iloc[:, 2].str.replace(",", ".").astype(float).to_numpy(), index=raw.iloc[:, 0])
+    codes = [c for c in apl.index if c.startswith("04") and c in ref.index][:12]
+    r = validate_territory(codes, listing, apl=path, apl_cog=2023)
+    pop = ref.loc[codes, "population"].astype(float)
+    v = apl.reindex(codes)
+    assert r.figures["apl_mean"] == pytest.approx(float((v * pop).sum() / pop.sum()))
+    assert r.figures["apl_population_share_below_2_5"] == pytest.approx(float(pop[v < 2.5].sum() / pop.sum()))
+    assert set(r["apl_profile"].units) == set(v[v < 2.5].index)
+    assert "apl_medecins_generalistes_2022.csv" in r["apl_profile"].message
+
+
+def test_unreadable_inputs(sample_listing, tmp_path):
+    with pytest.raises(cpts_geo.MembersError, match="introuvable"):
+        validate_territory(tmp_path / "absent.csv")
+    with pytest.raises(cpts_geo.MembersError, match="18 CPTS"):
+        validate_territory(sample_listing)
+    (tmp_path / "vide.csv").write_text("")
+    with pytest.raises(cpts_geo.MembersError, match="vide"):
+        validate_territory(tmp_path / "vide.csv")
+    with pytest.raises(ValueError, match="overlap"):
+        validate_territory(MADE["drawn"], overlap="sometimes")
+    with pytest.raises(ValueError, match="remplacer"):
+        validate_territory(MADE["drawn"], sample_listing, replaces="CPTS inexistante")
+    # everything refused: a report (blocking), not a crash
+    r = validate_territory(["99999", "Nullepart-sur-Rien"])
+    assert r.blocking and not r["territory_empty"].passed and r.figures["n_units"] == 0
+
+
+# ------------------------------------------------------------------------------------------
+# Outputs
+# ------------------------------------------------------------------------------------------
+
+
+def test_json_markdown_html(listing, tmp_path):
+    r = validate_territory(FIX / "enclave.csv", listing)
+    out = tmp_path / "r.json"
+    r.to_json(out)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["blocking"] is False and data["name"] == r.name
+    assert [c["id"] for c in data["checks"]] == [c.id for c in r.checks]
+    assert {c["level"] for c in data["checks"]} <= {"blocking", "warning", "info", "ok"}
+    assert data["meta"]["cog"] == 2026 and data["meta"]["population_year"] == 2023
+    assert len(data["units"]) == len(r.units)
+    md = r.to_markdown()
+    assert md.startswith("# Vérification du territoire")
+    for c in r.checks:
+        assert f"`{c.id}`" in md
+    page = r.to_html(tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == page
+    assert "<script src" not in page and "<link" not in page  # self-contained
+    assert "https://" not in page.split("<script>", 1)[0].split("</style>", 1)[1][:20000]
+    assert page.count("<li class='check") == len(r.checks)
+    assert "Leaflet 1.9.4" in page or "1.9.4" in page
+    assert 'lang="fr"' in page and "Chiffres clés" in page and "Carte du territoire" in page
+    assert page.count("<tr><td>") == len(r.units)
+
+
+def test_cli_exit_codes(sample_listing, tmp_path, capsys):
+    S = str(sample_listing)
+    assert main(["validate", str(FIX / "clean.csv"), "--existing", S]) == 0
+    out = capsys.readouterr().out
+    assert "Aucun point bloquant" in out and "Population municipale 2023" in out
+    html = tmp_path / "o.html"
+    js = tmp_path / "o.json"
+    assert main(["validate", str(FIX / "overlap.csv"), "-e", S, "--html", str(html), "--json", str(js)]) == 1
+    out = capsys.readouterr().out
+    assert "[BLOQUANT]" in out and html.exists() and json.loads(js.read_text())["blocking"] is True
+    assert main(["validate", str(FIX / "overlap.csv"), "-e", S, "--overlap", "avertissement", "-q"]) == 0
+    assert main(["validate", str(FIX / "codes.txt"), "-e", S, "-q"]) == 1
+    assert main(["validate", str(tmp_path / "absent.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "absent.csv" in err and "introuvable" in err
+    assert main(["validate", S]) == 2  # several CPTS, no --name
+    assert main(["validate", S, "--name", "CPTS Verdon", "-e", S, "--replaces", "CPTS Verdon", "-q"]) == 0
+    assert main(["validate", ",".join(MADE["drawn"]), "-e", S, "-q"]) == 0
+    assert main(["validate", str(FIX / "clean.csv"), "-e", str(tmp_path / "absent.csv")]) == 2
+
+
+def test_areas_never_in_degrees(listing, ref):
+    r = validate_territory(MADE["drawn"], listing)
+    lambert = gpd.GeoSeries(ref.loc[MADE["drawn"]].geometry, crs=4326).to_crs(2154).area.sum() / 1e6
+    assert r.figures["area_km2"] == pytest.approx(lambert, rel=1e-3)
+    assert np.isclose(r.figures["density"], r.figures["population"] / r.figures["area_km2"], rtol=1e-2)

@@ -1,0 +1,123 @@
+"""The HTML validation report in a real headless Chromium, offline: no JavaScript error, no
+network request, the map layers drawn, the checks and figures shown, and a screenshot.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python package
+``selenium``; skipped when they are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+from cpts_geo.validation import validate_territory  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="Debian packages chromium and chromium-driver not installed")
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "proposals"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+
+_ERROR_HOOK = """
+window.__errors = [];
+window.addEventListener('error', function(e) { window.__errors.push(String(e.message)); });
+var __ce = console.error; console.error = function() {
+  window.__errors.push(Array.prototype.join.call(arguments, ' ')); __ce.apply(console, arguments); };
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-quic", "--no-first-run",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,2000",
+                f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _ERROR_HOOK})
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["overlap.csv", "enclave.csv", "cross_region.csv"])
+def page(request, browser, sample_listing, tmp_path_factory):
+    report = validate_territory(FIX / request.param, sample_listing)
+    path = tmp_path_factory.mktemp("report") / f"rapport_{Path(request.param).stem}.html"
+    report.to_html(path)
+    browser.get_log("performance")
+    browser.get(path.as_uri())
+    browser.implicitly_wait(2)
+    browser.find_element(By.ID, "checks")
+    return browser, report, request.param
+
+
+def _requests(driver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls
+
+
+def test_loads_offline_without_error(page):
+    driver, _, _ = page
+    errors = driver.execute_script("return window.__errors")
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [] and severe == [], (errors, severe)
+    external = [u for u in _requests(driver) if not u.startswith(("file:", "data:", "about:"))]
+    assert external == [], external
+    assert driver.execute_script("return L.version") == "1.9.4"
+
+
+def test_map_and_content(page):
+    driver, report, name = page
+    counts = driver.execute_script(
+        "var o = {}; var l = cptsGeoReport.layers; for (var k in l) { o[k] = l[k].getLayers().length; } return o;")
+    assert counts["territoire"] == 1
+    assert counts["communes"] > len(report.units)  # the territory and its neighbours
+    inside = driver.execute_script(
+        "return cptsGeoReport.layers.communes.getLayers().filter(function(l) {"
+        " return l.feature.properties.in; }).map(function(l) { return l.feature.properties.code; });")
+    assert sorted(inside) == sorted(report.codes)
+    drawn = len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path"))
+    assert drawn >= counts["communes"] + 1
+    # every check is listed with its level; the blocking ones first
+    levels = [li.get_attribute("data-level") for li in driver.find_elements(By.CSS_SELECTOR, "li.check")]
+    assert len(levels) == len(report.checks)
+    assert levels == sorted(levels, key=["blocking", "warning", "ok", "info"].index)
+    verdict = driver.find_element(By.ID, "verdict").text
+    assert ("corriger" in verdict) == report.blocking
+    figures = driver.find_element(By.ID, "figures").text
+    assert "Population municipale 2023" in figures and "Taille ACI" in figures
+    rows = driver.find_elements(By.CSS_SELECTOR, "#units tbody tr")
+    assert len(rows) == len(report.units)
+    credits = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
+    assert "IGN ADMIN EXPRESS" in credits and "populations légales 2023" in credits
+    # hovering a commune of the territory shows its name
+    tip = driver.execute_script(
+        "var l = cptsGeoReport.layers.communes.getLayers().filter(function(l) {"
+        " return l.feature.properties.in; })[0]; l.openTooltip(); "
+        "return [l.feature.properties.code, l.getTooltip().getElement().textContent];")
+    nom = report.units.set_index("code").at[tip[0], "nom"]
+    assert nom in tip[1] and "territoire proposé" in tip[1]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    out = ARTIFACTS / f"validation_{Path(name).stem}_chromium.png"
+    assert driver.save_screenshot(str(out))
+    assert out.stat().st_size > 20_000
