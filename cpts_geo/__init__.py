@@ -44,11 +44,14 @@ from cpts_geo.reference import (
     load_epci,
     load_regions,
 )
+from cpts_geo.validation import Check, ExistingListing, ValidationReport, validate_territory
 
 __version__ = "0.1.0"
 
 __all__ = [
     "COG_YEAR",
+    "Check",
+    "ExistingListing",
     "Diagnosis",
     "LOCAL_CRS",
     "MembersError",
@@ -92,5 +95,7 @@ __all__ = [
     "static_map",
     "to_local",
     "transition",
+    "validate_territory",
+    "ValidationReport",
     "write_maps",
 ]
