@@ -281,10 +281,12 @@ def test_overseas_only_map_uses_its_local_crs():
 
 def test_cli_map(tmp_path, capsys):
     html, png = tmp_path / "carte.html", tmp_path / "carte.png"
-    rc = main(["map", str(SAMPLE), "--color-by", "band", "--html", str(html), "--png", str(png)])
+    rc = main(["map", str(SAMPLE), "--color-by", "band", "--html", str(html), "--png", str(png),
+               "--listing-date", "janvier 2026"])
     out = capsys.readouterr().out
     assert rc == 0
     assert html.stat().st_size > 100_000 and png.stat().st_size > 50_000
+    assert "cpts_04_05_84.csv (janvier 2026)" in html.read_text(encoding="utf-8")
     assert "18 CPTS" in out and "4 zone(s) blanche(s)" in out
 
 

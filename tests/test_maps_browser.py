@@ -110,6 +110,10 @@ def test_layers_and_legend_present(page):
         "return cptsGeo.map.hasLayer(cptsGeo.layers.perimetres) && "
         "!cptsGeo.map.hasLayer(cptsGeo.layers.communes)")
     assert on_map  # perimeters shown, commune boundaries on demand
+    fits = driver.execute_script(
+        "var m = cptsGeo.map; return [m.getBounds().contains(cptsGeo.layers.perimetres.getBounds()),"
+        " m.getMaxZoom()]")
+    assert fits == [True, 18]  # the whole area in view; zoom range set although there are no tiles
     # one SVG path per drawn feature: perimeters + white zones + departments
     n_paths = len(driver.find_elements(By.CSS_SELECTOR, ".leaflet-overlay-pane path"))
     assert n_paths >= n_cpts + len(diag.white_zones)

@@ -156,6 +156,8 @@ class _Extras(MacroElement):
 {% macro script(this, kwargs) %}
 (function() {
   var map = {{ this._parent.get_name() }};
+  // without a tile layer Leaflet has no zoom range and fitBounds cannot zoom: set one
+  map.setMinZoom(2); map.setMaxZoom(18);
   var data = {{ this.payload|tojson }};
   var layers = {};
   {% for key, name in this.layer_vars.items() %}layers[{{ key|tojson }}] = {{ name }};
