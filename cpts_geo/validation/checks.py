@@ -607,8 +607,8 @@ def check_apl_profile(state: State) -> Check:
     title = "Accessibilité aux médecins généralistes (APL)"
     if apl is None:
         return Check("apl_profile", title, "info", True,
-                     "Indicateur APL non fourni : pour l'ajouter, donner le fichier APL de la DREES "
-                     "(option apl= / --apl).")
+                     "Indicateur APL non fourni : il peut être ajouté à partir du fichier APL aux médecins "
+                     "généralistes publié par la DREES.")
     values = apl
     sel_codes = state.codes[state.sel]
     v = values.reindex(sel_codes).to_numpy(dtype=float)

@@ -40,7 +40,7 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
     rows = [
         ("Communes", fmt_int(f["n_units"])),
         (f"Population municipale {f['population_year']}", f"{fmt_int(f['population'])} habitants"),
-        ("Superficie", f"{fmt_int(f['area_km2'])} km²"),
+        ("Superficie", f"{fmt_int(f['area_km2'])} km²" if f.get("area_km2") is not None else "n.d. (commune sans contour)"),
         ("Densité", f"{fmt_int(f['density'])} hab./km²" if f.get("density") else "n.d."),
         ("Taille ACI", f"Taille {f['aci_band']} — {f['aci_margin_text']}" if f["aci_band"] else "n.d."),
     ]
@@ -208,6 +208,8 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
 
     def status_of(i: int) -> str:
         c = codes[i]
+        if not s.listing.given:
+            return "proposal_nolist" if in_p[i] else ("enclave" if c in enclave else "neighbour")
         if in_p[i]:
             if c in overl:
                 return "overlap"
@@ -292,6 +294,8 @@ STATUS_STYLE = {
     "enclave": ("#fd8d3c", "Enclave (entourée par le territoire)"),
     "created": ("#fed976", "Commune sans CPTS isolée par le territoire"),
     "white": ("#ffffff", "Commune sans CPTS (zone blanche)"),
+    "proposal_nolist": ("#2c7fb8", "Territoire proposé (CPTS existantes non fournies)"),
+    "neighbour": ("#e5e7eb", "Commune voisine"),
     "covered": ("#d9d9d9", "Commune d'une CPTS existante"),
 }
 
@@ -312,7 +316,8 @@ def html_page(r: ValidationReport) -> str:
             f"<div><h3>{e(c.title)}</h3><p>{e(c.message)}</p></div></li>")
     unit_rows = []
     for u in r.units.itertuples():
-        cp = ", ".join(u.existing_cpts) if u.existing_cpts else ("—" if u.white_zone is not None else "inconnue")
+        cp = ", ".join(u.existing_cpts) if u.existing_cpts else (
+            "aucune" if u.white_zone is not None else ("inconnue" if r.meta["listing"] else "—"))
         note = "" if u.status in ("current", None) or pd.isna(u.status) else f" <small>(donné : {e(str(u.input))})</small>"
         unit_rows.append(f"<tr><td>{e(u.code)}</td><td>{e(u.nom)}{note}</td><td>{e(u.dep)}</td>"
                          f"<td class='num'>{fmt_int(u.population)}</td><td>{e(cp)}</td></tr>")

@@ -389,7 +389,8 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
 def _figures(state: ck.State) -> dict:
     cov, sel = state.cov, state.sel
     pop = state.population
-    area = float(np.nansum(cov.area[sel]))
+    areas = cov.area[sel]
+    area = float(np.nansum(areas)) if len(sel) and not np.isnan(areas).all() else float("nan")
     margin = cl.aci_margin([pop]).iloc[0]
     band = int(margin["aci_band"])
     funding = cl.aci_funding([band]).iloc[0] if band else pd.NA
@@ -402,7 +403,7 @@ def _figures(state: ck.State) -> dict:
         "population": int(round(pop)),
         "population_year": reference.POPULATION_YEAR,
         "cog": reference.COG_YEAR,
-        "area_km2": area,
+        "area_km2": None if np.isnan(area) else area,
         "density": pop / area if area > 0 else None,
         "departments": deps,
         "regions": regs,
