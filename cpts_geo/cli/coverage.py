@@ -62,5 +62,8 @@ def run(args: argparse.Namespace) -> int:
     print(diag.text())
     if args.out:
         paths = write_outputs(diag, args.out)
+        from cpts_geo.maps import write_maps
+
+        paths.update(write_maps(diag, args.out))
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0
