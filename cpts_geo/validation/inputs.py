@@ -224,14 +224,24 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
         if isinstance(data, list) and all(isinstance(v, (str, int)) for v in data):
             return _from_values(data, None, name or DEFAULT_NAME, source, "fichier", "position")
         return _from_members(read_members(path), name, source, "fichier")
-    try:
-        return _from_members(read_members(path), name, source, "fichier")
-    except MembersError as exc:
-        if "colonne du nom de CPTS introuvable" not in str(exc):
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):  # read_members picks the right sheet
+        try:
+            return _from_members(read_members(path), name, source, "fichier")
+        except MembersError as exc:
+            if "colonne du nom de CPTS introuvable" not in str(exc):
+                raise
+        df = _plain_table(path)
+    else:
+        try:
+            df = _plain_table(path)
+        except MembersError:
             raise
-    # a plain list of communes: no CPTS column
-    df = _plain_table(path)
+        except Exception:  # let read_members word the error for this file
+            return _from_members(read_members(path), name, source, "fichier")
+        if detect_columns(list(df.columns))["cpts"] is not None:
+            return _from_members(read_members(path), name, source, "fichier")
     cols = detect_columns(list(df.columns))
+    # a plain list of communes: no CPTS column
     if cols["code"] is None and cols["name"] is None:
         if len(df.columns) != 1:
             raise MembersError(

@@ -168,36 +168,55 @@ def _simplified(geoms: np.ndarray, zone_of: np.ndarray, tolerance_m: float) -> n
     return shapely.set_precision(out, 1e-5)
 
 
-def _feature(geom: object, props: dict) -> dict | None:
-    if geom is None or shapely.is_empty(geom):
-        return None
-    return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))}
+def _collection(geoms: list | np.ndarray, props: list[dict]) -> str:
+    """GeoJSON FeatureCollection text of geometries and their properties (empty ones skipped)."""
+    geoms = np.asarray(geoms, dtype=object)
+    ok = ~shapely.is_missing(geoms)
+    ok[ok] = ~shapely.is_empty(geoms[ok])
+    texts = np.full(len(geoms), None, dtype=object)
+    if ok.any():
+        texts[ok] = shapely.to_geojson(geoms[ok])
+    feats = [f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False)},"geometry":{t}}}'
+             for t, p in zip(texts, props, strict=True) if t is not None]
+    return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
 
 
-def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -> dict:
-    """GeoJSON layers of the report map: the territory's communes (by status), its outline, the
-    existing CPTS around it, enclaves, created white zones, other communes without CPTS and
-    department boundaries, within the territory's extent enlarged by ``margin``."""
+def _view_units(r: ValidationReport, margin: float, max_units: int) -> tuple[np.ndarray, tuple]:
+    """Units drawn on the map: those meeting the territory's extent enlarged by ``margin``, or,
+    when they exceed ``max_units``, the territory and three rings of neighbours."""
     s = r._state
-    cov = s.cov
-    u = cov.units
-    if not len(s.sel):
-        return {"layers": {}, "bounds": None}
-    geoms = u.geometry.values
+    geoms = s.cov.units.geometry.values
     b = shapely.bounds(geoms[s.sel])
     minx, miny = np.nanmin(b[:, 0]), np.nanmin(b[:, 1])
     maxx, maxy = np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
     dx, dy = (maxx - minx) * margin + 0.05, (maxy - miny) * margin + 0.05
-    fx, fy = (maxx - minx) * 0.12 + 0.015, (maxy - miny) * 0.12 + 0.01  # shown around the territory
-    view = shapely.box(minx - dx, miny - dy, maxx + dx, maxy + dy)
-    near = np.flatnonzero(shapely.intersects(geoms, view) & ~shapely.is_missing(geoms))
-    near = np.union1d(near, s.sel[~shapely.is_missing(geoms[s.sel])])
+    has = s.cov.has_geometry
+    near = np.flatnonzero(shapely.intersects(geoms, shapely.box(minx - dx, miny - dy, maxx + dx, maxy + dy)) & has)
     if len(near) > max_units:
-        keep = np.argsort(shapely.distance(geoms[near], r.geometry))[:max_units]
-        near = np.union1d(near[keep], s.sel)
-    zone = u["dep"].map(_crs.zone_of_dep).to_numpy(dtype=object)[near]
+        ring = s.in_p.astype(np.int8)
+        for _ in range(3):
+            ring = ((s.cov.graph @ ring) > 0).astype(np.int8) | ring
+        near = np.flatnonzero(ring.astype(bool) & has)
+    near = np.union1d(near, s.sel[has[s.sel]])
+    return near, (minx, miny, maxx, maxy)
+
+
+def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -> dict:
+    """Layers of the report map as GeoJSON texts: the communes around the territory coloured by
+    status (territory, overlap, enclave, stranded, white zone, existing CPTS, unknown coverage),
+    the territory's outline, the existing CPTS and the department boundaries, within the
+    territory's extent enlarged by ``margin`` (at most ``max_units`` communes, else three rings
+    of neighbours)."""
+    s = r._state
+    cov = s.cov
+    if not len(s.sel) or not cov.has_geometry[s.sel].any():
+        return {"layers": {}, "bounds": None, "statuses": [], "dep_labels": []}
+    near, (minx, miny, maxx, maxy) = _view_units(r, margin, max_units)
+    fx, fy = (maxx - minx) * 0.12 + 0.015, (maxy - miny) * 0.12 + 0.01  # shown around the territory
+    zone = np.array([_crs.zone_of_dep(d) for d in cov.dep[near]], dtype=object)
     tol = 60.0 if (maxx - minx) < 1.5 else 150.0
-    simp = dict(zip(near, _simplified(geoms[near], zone, tol), strict=True))
+    simp_arr = _simplified(cov.units.geometry.values[near], zone, tol)
+    simp = dict(zip(near, simp_arr, strict=True))
     in_p = s.in_p
     codes, noms = s.codes, s.noms
     pop = cov.population
@@ -234,50 +253,44 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 3000) -
         return (f"<b>{html.escape(str(noms[i]))}</b> ({codes[i]})<br>{fmt_int(pop[i])} hab. ({reference.POPULATION_YEAR})"
                 f"<br>{html.escape(where)}" + ("<br><i>dans le territoire proposé</i>" if in_p[i] else ""))
 
-    communes = [_feature(simp[i], {"code": codes[i], "st": status_of(i), "tt": tip(i), "in": bool(in_p[i])})
-                for i in near]
-    communes = [f for f in communes if f]
+    statuses = [status_of(i) for i in near]
+    communes = _collection(simp_arr, [{"code": codes[i], "st": st, "tt": tip(i), "in": bool(in_p[i])}
+                                      for i, st in zip(near, statuses, strict=True)])
     # the territory's outline
-    outline = dissolve_groups(np.array([simp[i] for i in s.sel], dtype=object), np.zeros(len(s.sel), dtype=int), 1)[0]
-    # existing CPTS in view, dissolved from the simplified communes
-    rows = [(i, n) for i in near if not in_p[i] for n in cov.cpts_of[i]]
-    rows += [(i, n) for i in near if in_p[i] for n in cov.cpts_of[i]]
-    cpts = []
+    mine = np.array([simp[i] for i in s.sel if i in simp], dtype=object)
+    outline = dissolve_groups(mine, np.zeros(len(mine), dtype=int), 1)
+    territoire = _collection(outline, [{"tt": f"<b>{html.escape(r.name)}</b><br>"
+                                              f"{fmt_int(r.figures['population'])} hab."}])
+    # existing CPTS in view, dissolved from the simplified communes drawn
+    rows = [(i, n) for i in near for n in cov.cpts_of[i]]
     if rows:
         df = pd.DataFrame(rows, columns=["i", "n"])
         names, grp = np.unique(df["n"].to_numpy(dtype=object), return_inverse=True)
-        # whole outline of each CPTS, clipped to the view (simplified communes where drawn)
         dg = dissolve_groups(np.array([simp[i] for i in df["i"]], dtype=object), grp, len(names))
-        for n, g in zip(names, dg, strict=True):
-            f = _feature(g, {"cpts": str(n), "tt": f"<b>{html.escape(str(n))}</b><br>CPTS existante"})
-            if f:
-                cpts.append(f)
-    # department boundaries: shared edges between departments of the units in view
-    deps = u["dep"].to_numpy(dtype=object)[near]
-    dnames, dgrp = np.unique(deps, return_inverse=True)
-    dgeoms = dissolve_groups(np.array([simp[i] for i in near], dtype=object), dgrp, len(dnames))
-    lines = []
+        cpts = _collection(dg, [{"cpts": str(n)} for n in names])
+    else:
+        cpts = _collection([], [])
+    # department boundaries: shared edges between the departments of the units in view
+    dnames, dgrp = np.unique(cov.dep[near].astype(str), return_inverse=True)
+    dgeoms = dissolve_groups(simp_arr, dgrp, len(dnames))
     bnd = shapely.boundary(dgeoms)
+    lines, lprops = [], []
     for a in range(len(dnames)):
         for b2 in range(a + 1, len(dnames)):
             if shapely.intersects(dgeoms[a], dgeoms[b2]):
                 ln = shapely.line_merge(shapely.intersection(bnd[a], bnd[b2]))
-                f = _feature(ln, {"deps": f"{dnames[a]} / {dnames[b2]}"})
-                if f and ln.geom_type in ("LineString", "MultiLineString", "GeometryCollection"):
-                    lines.append(f)
+                if not ln.is_empty:
+                    lines.append(ln)
+                    lprops.append({"deps": f"{dnames[a]} / {dnames[b2]}"})
     labels = []
     for n, g in zip(dnames, dgeoms, strict=True):
         if g is not None:
             p = shapely.point_on_surface(g)
             labels.append({"dep": str(n), "lat": round(p.y, 5), "lon": round(p.x, 5)})
     return {
-        "layers": {
-            "communes": {"type": "FeatureCollection", "features": communes},
-            "territoire": {"type": "FeatureCollection", "features": [f for f in [_feature(outline, {
-                "tt": f"<b>{html.escape(r.name)}</b><br>{fmt_int(r.figures['population'])} hab."})] if f]},
-            "cpts": {"type": "FeatureCollection", "features": cpts},
-            "departements": {"type": "FeatureCollection", "features": lines},
-        },
+        "layers": {"communes": communes, "territoire": territoire, "cpts": cpts,
+                   "departements": _collection(lines, lprops)},
+        "statuses": sorted(set(statuses)),
         "dep_labels": labels,
         "bounds": [[float(miny - fy), float(minx - fx)], [float(maxy + fy), float(maxx + fx)]],
         "tolerance_m": tol,
@@ -321,12 +334,14 @@ def html_page(r: ValidationReport) -> str:
         note = "" if u.status in ("current", None) or pd.isna(u.status) else f" <small>(donné : {e(str(u.input))})</small>"
         unit_rows.append(f"<tr><td>{e(u.code)}</td><td>{e(u.nom)}{note}</td><td>{e(u.dep)}</td>"
                          f"<td class='num'>{fmt_int(u.population)}</td><td>{e(cp)}</td></tr>")
-    present = {f["properties"]["st"] for f in data["layers"].get("communes", {}).get("features", [])}
+    present = set(data["statuses"])
     legend = "".join(f"<div class='lg'><span style='background:{col}'></span>{e(lab)}</div>"
                      for key, (col, lab) in STATUS_STYLE.items() if key in present)
     sources = "".join(f"<li>{e(s)}</li>" for s in _sources(r))
-    payload = json.dumps({"map": data, "styles": {k: v[0] for k, v in STATUS_STYLE.items()}},
-                         ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    layers = ",".join(f'"{k}":{v}' for k, v in data["layers"].items())
+    rest = json.dumps({"dep_labels": data["dep_labels"], "bounds": data["bounds"]}, ensure_ascii=False)
+    payload = ('{"map":{"layers":{' + layers + "}," + rest[1:] + ',"styles":'
+               + json.dumps({k: v[0] for k, v in STATUS_STYLE.items()}) + "}").replace("</", "<\\/")
     verdict_cls = "bad" if r.blocking else ("warn" if any(c.level == "warning" for c in r.checks) else "good")
     credits = (f"Contours IGN ADMIN EXPRESS (Licence Ouverte) · INSEE, COG {r.meta['cog']}, populations légales "
                f"{r.meta['population_year']} · CPTS existantes : {r.meta['listing'] or 'liste non fournie'} · "
