@@ -10,7 +10,7 @@ municipales légales 2023 on the COG 2026 geography.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -124,6 +124,14 @@ def _where(state: State, row: object) -> str:
 # ------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=2048)
+def _suggestions(value: str, dep: str | None) -> tuple:
+    """Candidates (code, nom) that :func:`cpts_geo.normalise_codes` proposes for a refused value
+    (cached: name look-ups scan every commune name, and what-if variants repeat them)."""
+    n = normalise_codes([value], None if dep is None else [dep]).iloc[0]
+    return tuple({"code": c["code"], "nom": c.get("nom")} for c in (n["candidates"] or []) if c.get("code"))
+
+
 def check_unknown_codes(state: State) -> Check:
     rep = state.proposal.report
     bad = rep[rep["code"].isna() & rep["status"].isin(["unknown", "ambiguous"])]
@@ -131,10 +139,9 @@ def check_unknown_codes(state: State) -> Check:
     if bad.empty:
         return Check("unknown_codes", title, "blocking", True,
                      f"Toutes les communes données sont reconnues dans le COG {reference.COG_YEAR}.")
-    norm = normalise_codes(bad["input"].tolist())
     items, lines = [], []
-    for r, (_, n) in zip(bad.itertuples(), norm.iterrows(), strict=True):
-        sugg = [{"code": c["code"], "nom": c.get("nom")} for c in (n["candidates"] or []) if c.get("code")]
+    for r in bad.itertuples():
+        sugg = [dict(c) for c in _suggestions(str(r.input), None if pd.isna(r.dep) else str(r.dep))]
         items.append({"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
                       "status": r.status, "message": r.message, "suggestions": sugg})
         lines.append(f"{_where(state, r.source_row)} « {r.input} » : {r.message}")
