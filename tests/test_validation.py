@@ -340,3 +340,11 @@ def test_areas_never_in_degrees(listing, ref):
     lambert = gpd.GeoSeries(ref.loc[MADE["drawn"]].geometry, crs=4326).to_crs(2154).area.sum() / 1e6
     assert r.figures["area_km2"] == pytest.approx(lambert, rel=1e-3)
     assert np.isclose(r.figures["density"], r.figures["population"] / r.figures["area_km2"], rtol=1e-2)
+
+
+def test_names_and_replaced_cpts(listing, sample_listing):
+    r = validate_territory(FIX / "overlap.csv", listing, name="Mon projet")
+    assert r.name == "Mon projet" and r["overlap"].blocks  # a one-CPTS file takes the given name
+    r = validate_territory(sample_listing, sample_listing, name="CPTS Verdon", replaces=["CPTS Verdon"])
+    assert r.name == "CPTS Verdon" and "CPTS Verdon" in r["overlap"].message
+    assert r.meta["replaces"] == ["CPTS Verdon"]

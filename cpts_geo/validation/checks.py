@@ -256,6 +256,9 @@ def check_overlap(state: State) -> Check:
     sel = state.sel
     hit = sel[state.cov.n_cpts[sel] > 0]
     _, scope = _unknown_scope(state)
+    if state.listing.replaces:
+        scope += (f" CPTS remplacée(s) par le territoire, non comptée(s) comme chevauchement : "
+                  f"{', '.join(state.listing.replaces)}.")
     if not len(hit):
         return Check("overlap", title, severity, True,
                      f"Aucune commune du territoire n'appartient à une CPTS de la liste {state.listing.source}."

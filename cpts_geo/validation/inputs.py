@@ -134,7 +134,9 @@ def _from_members(m: pd.DataFrame, name: str | None, source: str, kind: str) -> 
     else:
         dep = rep["dep"] if "dep" in rep.columns else pd.Series([None] * len(rep))
         inputs = list(zip(rep["input"], dep, strict=True))
-    return Proposal(chosen, members, rep, inputs, source, kind, "ligne", cut)
+    # a name given for a one-CPTS file names the territory
+    display = name if name is not None and chosen != name else chosen
+    return Proposal(display, members, rep, inputs, source, kind, "ligne", cut)
 
 
 def _from_polygons(gdf: gpd.GeoDataFrame, name: str | None, source: str, threshold: float) -> Proposal:

@@ -190,8 +190,9 @@ class ValidationReport:
             fx = ck.fmt_int(x) if isinstance(x, (int, float)) else x
             fy = ck.fmt_int(y) if isinstance(y, (int, float)) else y
             lines.append(f"{labels[k]} : {fx} → {fy}")
+        titles = {c.id: c.title for c in [*self.checks, *other.checks]}
         for k, (x, y) in changed.items():
-            lines.append(f"Vérification « {k} » : {ck.LEVEL_LABELS.get(x, 'absente')} → {ck.LEVEL_LABELS.get(y, 'absente')}")
+            lines.append(f"{titles[k]} : {ck.LEVEL_LABELS.get(x, 'absente')} → {ck.LEVEL_LABELS.get(y, 'absente')}")
         return {"added": sorted(b - a), "removed": sorted(a - b), "figures": figs, "checks": changed,
                 "lines": lines}
 
