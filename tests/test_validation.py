@@ -348,3 +348,20 @@ def test_names_and_replaced_cpts(listing, sample_listing):
     r = validate_territory(sample_listing, sample_listing, name="CPTS Verdon", replaces=["CPTS Verdon"])
     assert r.name == "CPTS Verdon" and "CPTS Verdon" in r["overlap"].message
     assert r.meta["replaces"] == ["CPTS Verdon"]
+
+
+def test_irdes_profile(listing, ref):
+    """IRDES 2025 commune typology in its published layout (fixture with fictional classes)."""
+    path = Path(__file__).resolve().parent / "fixtures" / "irdes" / "typo_communes_2025.xlsx"
+    typo = cpts_geo.read_irdes_typology(path, "irdes_com_2025", cog_year=2024)
+    codes = MADE["clean"]
+    r = validate_territory(codes, listing, irdes2025=typo)
+    w = typo[typo["code"].isin(codes)].assign(
+        pop=lambda t: t["code"].map(ref["population"].astype(float)) * t["weight"])
+    share = w.groupby("classe")["pop"].sum() / ref.loc[codes, "population"].sum()
+    c = r["irdes2025_profile"]
+    assert c.details["class"] == int(share.idxmax())
+    assert c.details["share"] == pytest.approx(100 * share.max())
+    assert c.details["label"] == typo.attrs["labels"][int(share.idxmax())]
+    # the same from the file, as the command line reads it
+    assert main(["validate", ",".join(codes), "--irdes2025", str(path), "--irdes-cog", "2024", "-q"]) == 0

@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(défaut : ceux de ses communes)")
     p.add_argument("--apl", metavar="FICHIER", help="fichier APL de la DREES (xlsx ou csv)")
     p.add_argument("--apl-cog", type=int, metavar="ANNÉE", help="année du COG des codes du fichier APL")
-    p.add_argument("--irdes", metavar="FICHIER", help="typologie IRDES 2019 des territoires de vie")
+    p.add_argument("--irdes2025", metavar="FICHIER",
+                   help="typologie communale IRDES 2025 de l'accessibilité aux soins (fichier communal)")
+    p.add_argument("--irdes-cog", type=int, metavar="ANNÉE", help="année du COG des codes du fichier IRDES")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="part de surface d'une commune dans un polygone dessiné pour l'inclure (défaut 0,5)")
     p.add_argument("--quiet", "-q", action="store_true", help="n'affiche que le verdict")
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             args.proposal, args.existing, name=args.name,
             overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],
             replaces=tuple(args.replaces), departments=deps, apl=args.apl, apl_cog=args.apl_cog,
-            irdes=args.irdes, threshold=args.threshold,
+            irdes2025=args.irdes2025, irdes_cog=args.irdes_cog, threshold=args.threshold,
         )
     except (MembersError, FileNotFoundError, ValueError, KeyError, OSError) as exc:
         print(f"Erreur : entrée illisible — {exc}", file=sys.stderr)

@@ -255,10 +255,14 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     raise TypeError("apl : attendu un chemin de fichier DREES, une table read_apl/attach_apl ou une série par code")
 
 
-def _typology(t: object, kind: str) -> pd.DataFrame | None:
+def _typology(t: object, kind: str, cog_year: int | None = None) -> pd.DataFrame | None:
+    """A typology table of :func:`cpts_geo.read_irdes_typology`, or a commune-level file read
+    with it (``cog_year``: COG vintage of its codes)."""
     if t is None or isinstance(t, pd.DataFrame) and "classe" in t.columns:
         return t
-    return cl.read_irdes_typology(t, kind)
+    if isinstance(t, (str, Path)):
+        return cl.read_irdes_typology(t, kind, cog_year=cog_year)
+    raise TypeError("typologie IRDES : attendu une table read_irdes_typology ou un fichier communal")
 
 
 # ------------------------------------------------------------------------------------------
@@ -278,6 +282,7 @@ def validate_territory(
     apl_cog: int | None = None,
     irdes: object = None,
     irdes2025: object = None,
+    irdes_cog: int | None = None,
     threshold: float = 0.5,
 ) -> ValidationReport:
     """Check a proposed CPTS territory against the reference and the existing listing.
@@ -292,7 +297,8 @@ def validate_territory(
     - ``overlap``: severity of the overlap check, "blocking" (default) or "warning" / "info"
       where border sharing is tolerated. ``replaces``: existing CPTS the proposal replaces.
     - ``apl`` (+ ``apl_cog``): DREES APL file or table, for the APL profile; ``irdes`` /
-      ``irdes2025``: IRDES typologies (:func:`cpts_geo.read_irdes_typology` tables or files).
+      ``irdes2025``: IRDES typologies (:func:`cpts_geo.read_irdes_typology` tables; a
+      commune-level file is read directly, ``irdes_cog`` giving the COG vintage of its codes).
 
     Raises :class:`cpts_geo.MembersError` when an input cannot be read.
     """
@@ -303,7 +309,8 @@ def validate_territory(
     listing = prepare_existing(existing, departments, replaces)
     prop = read_proposal(proposal, name, threshold)
     options = {"overlap": sev, "threshold": threshold, "apl": _apl_values(apl, apl_cog),
-               "irdes": _typology(irdes, "irdes_tv_2019"), "irdes2025": _typology(irdes2025, "irdes_com_2025")}
+               "irdes": _typology(irdes, "irdes_tv_2019", irdes_cog),
+               "irdes2025": _typology(irdes2025, "irdes_com_2025", irdes_cog)}
     return _validate(prop, listing, options)
 
 
