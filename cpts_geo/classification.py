@@ -207,13 +207,14 @@ def _units() -> pd.DataFrame:
     """Attributes of the reference units by code (cached; never modified in place)."""
     c = reference.load_communes()
     return pd.DataFrame({
-        "code": c["code"].to_numpy(),
+        # index of object dtype: hash lookups (arrow-backed strings make isin a Python loop)
+        "code": c["code"].to_numpy(dtype=object),
         "kind": c["kind"].to_numpy(),
         "parent": c["parent"].to_numpy(),
         "pop": c["population"].astype("float64").to_numpy(),
         "dens7": c["dens7"].astype("float64").to_numpy(),
         "cateaav2020": c["cateaav2020"].to_numpy(),
-    }).set_index("code")
+    }).set_index(pd.Index(c["code"].to_numpy(dtype=object), dtype=object, name="code")).drop(columns="code")
 
 
 def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: str,
@@ -252,6 +253,7 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
     long = pd.DataFrame({"row": np.repeat(np.arange(len(perimeters)), lengths),
                          "code": pd.array(flat, dtype=object)})
     long = long.drop_duplicates(["row", "code"])
+    long["code"] = long["code"].astype(object)  # pandas 3 infers arrow strings: slow isin
     units = _units()
     unknown = ~long["code"].isin(units.index)
     if unknown.any():

@@ -6,8 +6,14 @@
 - :func:`build_layers`: the simplified, dissolved layers both maps draw
 """
 
-from cpts_geo.maps.interactive import coverage_map, credits_text, html_size, save_html
-from cpts_geo.maps.layers import MapLayers, build_layers, default_tolerance
+from cpts_geo.maps.interactive import (
+    coverage_map,
+    credits_text,
+    html_size,
+    leaflet_assets,
+    save_html,
+)
+from cpts_geo.maps.layers import MapLayers, build_layers, default_tolerance, simplify_units
 from cpts_geo.maps.static import save_static, static_map
 from cpts_geo.maps.write import write_maps
 
@@ -18,8 +24,10 @@ __all__ = [
     "credits_text",
     "default_tolerance",
     "html_size",
+    "leaflet_assets",
     "save_html",
     "save_static",
+    "simplify_units",
     "static_map",
     "write_maps",
 ]

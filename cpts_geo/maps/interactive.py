@@ -51,8 +51,8 @@ DEFAULT_INDICATORS = {
 
 
 @functools.cache
-def _leaflet_assets() -> tuple[str, str]:
-    """(JS, CSS) of the vendored Leaflet, CSS images inlined as data URIs."""
+def leaflet_assets() -> tuple[str, str]:
+    """(JS, CSS) of the vendored Leaflet 1.9.4, CSS images inlined as data URIs (offline pages)."""
     js = (VENDOR / "leaflet.js").read_text(encoding="utf-8")
     css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
 
@@ -259,7 +259,7 @@ def _inline_leaflet(m: folium.Map) -> None:
     """Replace folium's CDN links (Leaflet, jQuery, Bootstrap, fonts) by inlined Leaflet."""
     m.default_js = []
     m.default_css = []
-    js, css = _leaflet_assets()
+    js, css = leaflet_assets()
     m.get_root().header.add_child(
         Element(f"<style>{css}</style>\n<script>{js}</script>"), name="cpts_geo_leaflet")
 

@@ -581,17 +581,13 @@ def check_units_without_geometry(state: State) -> Check | None:
 # ------------------------------------------------------------------------------------------
 
 
-def _long(state: State) -> pd.DataFrame:
-    """(row, code, pop, dens7, cateaav2020) of the proposal's units, as the classification
-    profiles expect."""
-    sel = state.sel
-    return pd.DataFrame({"row": np.zeros(len(sel), dtype=int), "code": state.codes[sel],
-                         "pop": state.cov.population[sel], "dens7": state.cov.dens7[sel],
-                         "cateaav2020": state.cov.cateaav[sel]})
+def _territory(state: State) -> list[str]:
+    """COG 2026 codes of the proposal's units, as the classification profiles take them."""
+    return [str(c) for c in state.codes[state.sel]]
 
 
 def check_density_profile(state: State) -> Check:
-    prof = cl._density_from_long(_long(state), 1).iloc[0]
+    prof = cl.density_profile(_territory(state)).iloc[0]
     levels = {cl.DENS7_LABELS[k]: float(prof[f"dens7_{k}"]) for k in range(1, 8) if prof[f"dens7_{k}"] > 0}
     three = {cl.DENS3_LABELS[c]: float(prof[f"dens_{c}"]) for c in ("urbain_dense", "intermediaire", "rural")}
     text = ", ".join(f"{k} {v:.0f} %".replace(".", ",") for k, v in three.items())
@@ -603,7 +599,7 @@ def check_density_profile(state: State) -> Check:
 
 
 def check_aav_profile(state: State) -> Check:
-    prof = cl._aav_from_long(_long(state), 1).iloc[0]
+    prof = cl.aav_profile(_territory(state)).iloc[0]
     three = {cl.AAV3_LABELS[c]: float(prof[f"aav_{c}"]) for c in ("pole", "couronne", "hors_attraction")}
     text = ", ".join(f"{k} {v:.0f} %" for k, v in three.items())
     return Check("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", True,
@@ -646,7 +642,7 @@ def check_apl_profile(state: State) -> Check:
 
 
 def check_irdes_profile(state: State, typology: pd.DataFrame, key: str) -> Check:
-    prof = cl._irdes_from_long(_long(state), 1, typology, None).iloc[0]
+    prof = cl.irdes_profile(_territory(state), typology).iloc[0]
     prefix = "irdes25" if typology.attrs.get("typology") == "irdes_com_2025" else "irdes"
     label = prof[f"{prefix}_label"]
     share = prof[f"{prefix}_share"]

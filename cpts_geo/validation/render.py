@@ -8,21 +8,18 @@ of their zone (tolerance in metres), so neighbouring communes still meet exactly
 
 from __future__ import annotations
 
-import base64
-import functools
 import html
 import json
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 import cpts_geo
-from cpts_geo import crs as _crs
 from cpts_geo import reference
+from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation.checks import LEVEL_LABELS, fmt_int, fmt_pct
 
@@ -131,43 +128,6 @@ def _sources(r: ValidationReport) -> list[str]:
 # ------------------------------------------------------------------------------------------
 
 
-def _vendor_dir() -> Path:
-    import cpts_geo.maps
-
-    return Path(cpts_geo.maps.__file__).resolve().parent / "vendor" / "leaflet"
-
-
-@functools.cache
-def leaflet_assets() -> tuple[str, str]:
-    """(JS, CSS) of the Leaflet vendored by :mod:`cpts_geo.maps`, CSS images as data URIs."""
-    d = _vendor_dir()
-    js = (d / "leaflet.js").read_text(encoding="utf-8")
-    css = (d / "leaflet.css").read_text(encoding="utf-8")
-
-    def inline(m: re.Match) -> str:
-        data = base64.b64encode((d / m.group(1)).read_bytes()).decode()
-        return f"url(data:image/png;base64,{data})"
-
-    return js, re.sub(r"url\((images/[\w.-]+\.png)\)", inline, css)
-
-
-def _simplified(geoms: np.ndarray, zone_of: np.ndarray, tolerance_m: float) -> np.ndarray:
-    """Coverage-simplified geometries (EPSG:4326), each zone simplified in its projected CRS."""
-    import pyproj
-
-    out = np.array(geoms, dtype=object)
-    for zone, epsg in _crs.LOCAL_CRS.items():
-        m = (zone_of == zone) & ~shapely.is_missing(out)
-        if not m.any():
-            continue
-        fwd = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
-        back = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
-        proj = shapely.transform(out[m], lambda xy, t=fwd: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-        simp = shapely.coverage_simplify(proj, tolerance_m)
-        out[m] = shapely.transform(simp, lambda xy, t=back: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-    return shapely.set_precision(out, 1e-5)
-
-
 def _collection(geoms: list | np.ndarray, props: list[dict]) -> str:
     """GeoJSON FeatureCollection text of geometries and their properties (empty ones skipped)."""
     geoms = np.asarray(geoms, dtype=object)
@@ -213,9 +173,9 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -
         return {"layers": {}, "bounds": None, "statuses": [], "dep_labels": []}
     near, (minx, miny, maxx, maxy) = _view_units(r, margin, max_units)
     fx, fy = (maxx - minx) * 0.12 + 0.015, (maxy - miny) * 0.12 + 0.01  # shown around the territory
-    zone = np.array([_crs.zone_of_dep(d) for d in cov.dep[near]], dtype=object)
     tol = 60.0 if (maxx - minx) < 1.5 else 150.0
-    simp_arr = _simplified(cov.units.geometry.values[near], zone, tol)
+    near_units = gpd.GeoDataFrame({"dep": cov.dep[near]}, geometry=cov.units.geometry.values[near], crs=4326)
+    simp_arr = simplify_units(near_units, tol)[0].geometry.reindex(near_units.index).to_numpy()
     simp = dict(zip(near, simp_arr, strict=True))
     in_p = s.in_p
     codes, noms = s.codes, s.noms
