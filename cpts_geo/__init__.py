@@ -34,7 +34,6 @@ from cpts_geo.indicators import (
     standardised_population,
     zonal_population,
 )
-from cpts_geo.maps import coverage_map, static_map, write_maps
 from cpts_geo.members import MembersError, read_members
 from cpts_geo.reference import (
     COG_YEAR,
@@ -44,9 +43,34 @@ from cpts_geo.reference import (
     load_epci,
     load_regions,
 )
-from cpts_geo.validation import Check, ExistingListing, ValidationReport, validate_territory
 
 __version__ = "0.1.0"
+
+# Maps (folium, matplotlib) and the validation report are imported on first use, so that
+# ``import cpts_geo`` stays fast for scripts that only diagnose.
+_LAZY = {
+    "coverage_map": "cpts_geo.maps",
+    "static_map": "cpts_geo.maps",
+    "write_maps": "cpts_geo.maps",
+    "Check": "cpts_geo.validation",
+    "ExistingListing": "cpts_geo.validation",
+    "ValidationReport": "cpts_geo.validation",
+    "validate_territory": "cpts_geo.validation",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cpts_geo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "COG_YEAR",
