@@ -8,15 +8,11 @@ Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python pa
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
 selenium = pytest.importorskip("selenium")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from test_maps_support import sample_diagnosis  # noqa: E402
@@ -24,39 +20,13 @@ from test_maps_support import sample_diagnosis  # noqa: E402
 import cpts_geo  # noqa: E402
 from cpts_geo.maps.interactive import LAYER_NAMES  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="Debian packages chromium and chromium-driver not installed")
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
-
-#: installed before any page script: records uncaught errors and console.error calls
-_ERROR_HOOK = """
-window.__errors = [];
-window.addEventListener('error', function(e) { window.__errors.push(String(e.message)); });
-window.addEventListener('unhandledrejection', function(e) { window.__errors.push(String(e.reason)); });
-var __ce = console.error; console.error = function() {
-  window.__errors.push(Array.prototype.join.call(arguments, ' ')); __ce.apply(console, arguments); };
-"""
 
 
 @pytest.fixture(scope="module")
 def browser():
-    profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-quic", "--no-first-run",
-                "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
-                f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _ERROR_HOOK})
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    yield from headless_chromium("1400,1000")
 
 
 @pytest.fixture(scope="module")

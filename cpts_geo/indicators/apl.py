@@ -33,6 +33,7 @@ from cpts_geo import reference
 from cpts_geo.codes import _as_text
 from cpts_geo.indicators import supply as _supply
 from cpts_geo.indicators import travel as _travel
+from cpts_geo.indicators.population import commune_population
 from cpts_geo.reference import PLM_CITIES
 
 #: upper bound of each step (minutes) → weight; DREES APL to general practitioners
@@ -63,15 +64,9 @@ def default_population() -> pd.Series:
     """Population municipale légale 2023 of every unit at the finest level: communes, with
     Paris, Lyon and Marseille by arrondissement (the whole cities are added back to APL results
     as population-weighted means)."""
-    c = reference.load_communes()
-    c = c[~c["code"].isin(list(PLM_CITIES))]
-    s = pd.Series(c["population"].astype(float).to_numpy(), index=c["code"].to_numpy(), name="population")
-    s.attrs = {
-        "population_source": reference.SOURCES["population"],
-        "population_year": reference.POPULATION_YEAR,
-        "population_kind": "municipale",
-        "cog": reference.COG_YEAR,
-    }
+    pop = commune_population()
+    s = pop[~pop.index.isin(list(PLM_CITIES))]
+    s.attrs = dict(pop.attrs)
     return s
 
 

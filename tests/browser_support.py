@@ -1,0 +1,48 @@
+"""Headless Chromium for the browser tests (maps and validation report), offline.
+
+Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python package ``selenium``
+(``test`` extra); the test modules skip when they are missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+
+#: installed before any page script: records uncaught errors, rejections and console.error calls
+ERROR_HOOK = """
+window.__errors = [];
+window.addEventListener('error', function(e) { window.__errors.push(String(e.message)); });
+window.addEventListener('unhandledrejection', function(e) { window.__errors.push(String(e.reason)); });
+var __ce = console.error; console.error = function() {
+  window.__errors.push(Array.prototype.join.call(arguments, ' ')); __ce.apply(console, arguments); };
+"""
+
+
+def headless_chromium(window_size: str) -> Iterator:
+    """Yield a selenium driver of a fresh headless Chromium with networking off (fixture body)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="cpts-geo-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-quic", "--no-first-run",
+                "--disable-component-update", "--disable-sync", f"--window-size={window_size}",
+                f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=opts)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_HOOK})
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
