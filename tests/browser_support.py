@@ -46,3 +46,15 @@ def headless_chromium(window_size: str) -> Iterator:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def network_requests(driver) -> list[str]:
+    """URLs the page requested since the performance log was last read."""
+    import json
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls

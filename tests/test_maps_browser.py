@@ -7,12 +7,10 @@ Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python pa
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 selenium = pytest.importorskip("selenium")
-from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium  # noqa: E402
+from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium, network_requests  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from test_maps_support import sample_diagnosis  # noqa: E402
@@ -42,21 +40,12 @@ def page(browser, tmp_path_factory):
     return browser, diag
 
 
-def _requests(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        msg = json.loads(entry["message"])["message"]
-        if msg["method"] == "Network.requestWillBeSent":
-            urls.append(msg["params"]["request"]["url"])
-    return urls
-
-
 def test_page_loads_offline_without_js_error(page):
     driver, _ = page
     errors = driver.execute_script("return window.__errors")
     severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [] and severe == [], (errors, severe)
-    external = [u for u in _requests(driver) if not u.startswith(("file:", "data:", "about:"))]
+    external = [u for u in network_requests(driver) if not u.startswith(("file:", "data:", "about:"))]
     assert external == [], f"the offline map requested {external}"
     assert driver.execute_script("return typeof L !== 'undefined' && L.version") == "1.9.4"
 

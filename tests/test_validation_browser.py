@@ -7,13 +7,12 @@ Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python pa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 selenium = pytest.importorskip("selenium")
-from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium  # noqa: E402
+from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium, network_requests  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from cpts_geo.validation import validate_territory  # noqa: E402
@@ -41,21 +40,12 @@ def page(request, browser, sample_listing, tmp_path_factory):
     return browser, report, request.param
 
 
-def _requests(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        msg = json.loads(entry["message"])["message"]
-        if msg["method"] == "Network.requestWillBeSent":
-            urls.append(msg["params"]["request"]["url"])
-    return urls
-
-
 def test_loads_offline_without_error(page):
     driver, _, _ = page
     errors = driver.execute_script("return window.__errors")
     severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [] and severe == [], (errors, severe)
-    external = [u for u in _requests(driver) if not u.startswith(("file:", "data:", "about:"))]
+    external = [u for u in network_requests(driver) if not u.startswith(("file:", "data:", "about:"))]
     assert external == [], external
     assert driver.execute_script("return L.version") == "1.9.4"
 
