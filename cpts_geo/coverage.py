@@ -279,6 +279,8 @@ def diagnose(
         "population_kind": "municipale",
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci")},
         "listing": attrs.get("source"),
+        # most recent date stated in the listing (stage dates), for map credits and reports
+        "listing_date": None if m["date"].isna().all() else str(pd.to_datetime(m["date"]).max().date()),
         "area": area_label,
         "stages": None if stages is None else sorted({normalise_stage(s) for s in (
             [stages] if isinstance(stages, str) else stages)}),

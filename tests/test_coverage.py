@@ -330,3 +330,14 @@ def test_cli_stage_and_department_options(capsys):
     text = capsys.readouterr().out
     assert "CPTS : 1 " in text and "département 04" in text
     assert "04300" in text  # the refused postal code is shown to the user
+
+
+def test_listing_date_reaches_meta_and_map_credits(sample_diag):
+    from cpts_geo.maps.interactive import credits_text
+    from cpts_geo.maps.layers import diagnosis_meta
+
+    m = cpts_geo.read_members(Path(__file__).parent / "fixtures" / "members" / "long_multisheet.xlsx")
+    d = cpts_geo.diagnose(m)
+    assert d.meta["listing_date"] == str(m["date"].max().date())
+    assert d.meta["listing_date"] in credits_text(diagnosis_meta(d))
+    assert sample_diag.meta["listing_date"] is None  # the sample listing states no date
