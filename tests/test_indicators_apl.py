@@ -219,3 +219,13 @@ def test_duplicate_pair_in_user_table_is_refused():
     tt = pd.DataFrame({"from": ["04070", "04112", "4070"], "to": ["04112", "04070", "04112"], "minutes": [5, 5, 7]})
     with pytest.raises(ValueError, match=r"ligne 4 : couple \(04070, 04112\) en double"):
         cg.compute_apl(pd.Series({"04070": 1.0}), pd.Series({"04070": 10.0, "04112": 5.0}), tt)
+
+
+def test_other_professions_need_their_own_steps():
+    # the default steps are those of general practitioners: never applied silently to nurses
+    with pytest.raises(ValueError, match="Paramètres"):
+        cg.compute_apl(profession="infirmier")
+    pop = pd.Series({"04070": 1000.0, "04112": 500.0})
+    out = cg.compute_apl(profession="infirmier", population=pop, steps={15: 1.0, 30: 0.5})
+    assert out.attrs["steps"] == {15.0: 1.0, 30.0: 0.5}
+    assert "infirmiers" in str(out.attrs.get("supply_label", out.attrs))

@@ -52,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     import cpts_geo as cg
-    from cpts_geo.indicators import apl as apl_mod
     from cpts_geo.indicators import supply as sup
     from cpts_geo.indicators import travel
 
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 tt = pd.read_csv(args.travel_times, sep=None, engine="python", dtype={"from": str, "to": str})
             tt.attrs["source"] = args.travel_times.name
             tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
-        steps = parse_steps(args.steps) if args.steps else apl_mod.DEFAULT_STEPS
+        steps = parse_steps(args.steps) if args.steps else None
         result = cg.compute_apl(
             supply, population, tt, steps, profession=args.profession, per=args.per,
             detour=args.detour or travel.DETOUR, speed_kmh=args.speed or travel.SPEED_KMH,

@@ -74,7 +74,7 @@ def compute_apl(
     supply: pd.Series | None = None,
     population: pd.Series | None = None,
     travel_times: pd.DataFrame | None = None,
-    steps: Mapping[float, float] = DEFAULT_STEPS,
+    steps: Mapping[float, float] | None = None,
     *,
     profession: str = "generaliste",
     per: float = 1.0,
@@ -94,6 +94,8 @@ def compute_apl(
         ``minutes``. Default: estimated from town halls (:mod:`cpts_geo.indicators.travel`,
         ``detour`` and ``speed_kmh``), over all of France. Self pairs are always 0 minutes.
     steps : upper bound (minutes) → weight, half-open intervals; weight 0 beyond the last bound.
+        Default :data:`DEFAULT_STEPS` for general practitioners only; for any other profession
+        pass the steps of the DREES "Paramètres" sheet you reproduce (no default is shipped).
     per : scale of the result (1 = per inhabitant, 100_000 = per 100,000 inhabitants).
     units : GeoDataFrame with the reference columns used for point positions (default: the
         embedded reference).
@@ -104,6 +106,14 @@ def compute_apl(
     gives the reason per code. ``attrs`` also records method, steps, sources and vintages,
     travel-time source and parameters, unit, and supply that no population can reach.
     """
+    if steps is None:
+        if profession != "generaliste":
+            raise ValueError(
+                f"paliers de temps d'accès non fournis pour la profession « {profession} » : "
+                "les paliers par défaut sont ceux des médecins généralistes ; reprendre ceux de "
+                "l'onglet « Paramètres » du fichier APL de la DREES (steps={minutes: poids})"
+            )
+        steps = DEFAULT_STEPS
     bounds, weights = _check_steps(steps)
     max_minutes = float(bounds[-1])
     if supply is None:
