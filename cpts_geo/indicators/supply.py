@@ -67,7 +67,8 @@ def load_supply(profession: str = "generaliste") -> pd.Series:
         "supply_year": BPE_YEAR,
         "supply_variable": col,
         "profession": label,
-        "supply_unit": f"nombre de {label} (BPE, professionnels recensés, non pondérés par l'activité)",
+        "supply_unit": ("nombre d'" if label[0] in "aeiouyéèh" else "nombre de ") + label
+        + " (BPE, professionnels recensés, non pondérés par l'activité)",
         "cog": reference.COG_YEAR,
     }
     return s
