@@ -66,7 +66,7 @@ def _zones(gdf: gpd.GeoDataFrame, code_col: str | None) -> pd.Series:
     zone[(x < -50) & (x > -56) & (y > 1) & (y < 7)] = "guyane"
     zone[(x > 54) & (x < 57) & (y < -20) & (y > -22)] = "reunion"
     zone[(x > 44) & (x < 46) & (y < -12) & (y > -13.2)] = "mayotte"
-    zone[(x < -10) | (x > 20) & ~np.isin(zone, ["reunion", "mayotte"])] = None
+    zone[(zone == "metropole") & ((x < -10) | (x > 20))] = None
     return pd.Series(zone, index=gdf.index, dtype=object)
 
 

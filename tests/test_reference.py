@@ -151,3 +151,13 @@ def test_load_returns_copy(communes):
     assert cpts_geo.load_communes()["nom"].iloc[0] != "changed"
     only = cpts_geo.load_communes(kinds=("arrondissement",))
     assert len(only) == 45 and isinstance(only, pd.DataFrame)
+
+
+def test_area_by_location_when_no_codes(communes):
+    # drawn polygons carry no INSEE code: the zone comes from their location
+    sample = communes[communes["code"].isin(["04088", "97302", "97101", "97411", "97611"])]
+    drawn = sample[["geometry"]].reset_index(drop=True)
+    by_code = cpts_geo.area_km2(sample).to_numpy()
+    by_place = cpts_geo.area_km2(drawn).to_numpy()
+    assert by_place == pytest.approx(by_code, rel=1e-9)
+    assert (by_place > 1).all()
