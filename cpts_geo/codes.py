@@ -114,20 +114,25 @@ def carry_labels(
     predecessors disagreed.
     """
     tr = transition(from_year, to_year, steps)
-    labels = labels.copy()
-    unchanged = labels[~labels.index.isin(tr["origin"])]
-    tr = tr.assign(label=tr["origin"].map(labels))
-    w = weights.reindex(tr["origin"]).fillna(0).to_numpy() if weights is not None else tr["ratio"].to_numpy()
-    tr = tr.assign(weight=w * tr["ratio"].to_numpy())
-    tr = tr[tr["label"].notna()]
-    best = tr.sort_values("weight", ascending=False).drop_duplicates("code")
+    # every labelled commune of from_year, with its COG to_year code(s); unchanged ones (and the
+    # commune that absorbs others while keeping its code) map to themselves with ratio 1
+    rows = pd.DataFrame({"origin": labels.index.astype(object), "label": labels.to_numpy()})
+    rows = rows[rows["label"].notna()]
+    moved = rows.merge(tr[["origin", "code", "ratio"]], on="origin", how="left")
+    moved["code"] = moved["code"].where(moved["code"].notna(), moved["origin"])
+    moved["ratio"] = moved["ratio"].fillna(1.0)
+    w = weights.reindex(moved["origin"]).fillna(0).to_numpy() if weights is not None else 1.0
+    moved["weight"] = w * moved["ratio"].to_numpy()
+    best = moved.sort_values(["weight", "origin"], ascending=[False, True]).drop_duplicates("code")
+    multi = moved[moved.duplicated("code", keep=False)]
     disagreements = {
         code: sorted(map(str, g["label"].unique()))
-        for code, g in tr.groupby("code")
+        for code, g in multi.groupby("code")
         if g["label"].nunique() > 1
     }
-    out = pd.concat([unchanged[~unchanged.index.isin(best["code"])], best.set_index("code")["label"]])
-    return out, {"from_year": from_year, "converted": int(tr["origin"].nunique()), "disagreements": disagreements}
+    out = best.set_index("code")["label"]
+    converted = int(moved.loc[moved["origin"] != moved["code"], "origin"].nunique())
+    return out, {"from_year": from_year, "converted": converted, "disagreements": disagreements}
 
 
 # ------------------------------------------------------------------------------------------

@@ -182,3 +182,20 @@ def test_convert_table_from_older_year_keeps_totals():
     out, rep = cpts_geo.convert_table(communes_only, 2022, code_col="CODGEO", value_cols=["NB_D201"])
     assert rep["totals_out"]["NB_D201"] == pytest.approx(rep["totals_in"]["NB_D201"])
     assert out["CODGEO"].is_unique
+
+
+@needs_shared
+def test_zonings_follow_the_most_populous_predecessor():
+    """Density level (grid 2024) of communes merged since: the level of their most populous
+    2024 part, including the commune that kept its code (Merdrignac absorbing Saint-Launeuc)."""
+    grid = pd.read_csv(SHARED / "insee" / "grille_densite_7_niveaux_2024.csv", dtype=str).set_index("CODGEO")
+    grid["PMUN21"] = grid["PMUN21"].astype(float)
+    ref = cpts_geo.load_communes().set_index("code")
+    tr = cpts_geo.transition(2024)
+    fused = tr[tr["kinds"] == "fusion"].groupby("code")["origin"].apply(set)
+    assert len(fused) >= 20
+    for new, olds in fused.items():
+        parts = grid.loc[sorted(olds | ({new} & set(grid.index)))]
+        expected = int(parts.sort_values("PMUN21", ascending=False)["DENS"].iloc[0])
+        assert ref.at[new, "dens7"] == expected, new
+    assert ref.at["22147", "dens7"] == 5
