@@ -139,7 +139,7 @@ def carry_labels(
 # Names
 # ------------------------------------------------------------------------------------------
 
-_ARTICLES = {"le", "la", "les", "l", "lès"}
+_ARTICLES = {"le", "la", "les", "l"}  # after ASCII folding
 
 
 def name_key(name: str) -> str:
@@ -202,13 +202,11 @@ def _as_text(value: object) -> str | None:
 
 def _candidates(codes: Iterable[str], shares: Iterable[float] | None = None) -> list[dict]:
     cur = _current()
-    out = []
-    for i, code in enumerate(codes):
-        row = {"code": code, "nom": cur.at[code, "nom"] if code in cur.index else None}
-        if shares is not None:
-            row["share"] = round(float(list(shares)[i]), 4)
-        out.append(row)
-    return out
+    rows = [{"code": code, "nom": cur.at[code, "nom"] if code in cur.index else None} for code in codes]
+    if shares is not None:
+        for row, share in zip(rows, shares, strict=True):
+            row["share"] = round(float(share), 4)
+    return rows
 
 
 def _convert_old(code: str) -> dict | None:

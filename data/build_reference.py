@@ -30,6 +30,7 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cpts_geo.codes import carry_labels  # noqa: E402
 from cpts_geo.crs import LOCAL_CRS, zone_of_dep  # noqa: E402
 
 OUT = ROOT / "data" / "communes"
@@ -246,8 +247,6 @@ def build_communes(shared: Path, wheel: Path, tgz: Path) -> tuple[gpd.GeoDataFra
     t23 = pd.read_csv(shared / "cogugaison" / "table_supracom_2023.csv", dtype=str).set_index("CODGEO")
     t24 = pd.read_csv(shared / "cogugaison" / "table_supracom_2024.csv", dtype=str).set_index("CODGEO")
     pop24 = pd.read_csv(shared / "cogugaison" / "cog2024_communes_pop.csv", dtype={"CODGEO": str}).set_index("CODGEO")["POP"]
-    from cpts_geo.codes import carry_labels
-
     conv_report = {}
     for col, series, year, weights in [
         ("dens7", dens.set_index("CODGEO")["DENS"], 2024, dens_pop),
@@ -295,7 +294,7 @@ def build_communes(shared: Path, wheel: Path, tgz: Path) -> tuple[gpd.GeoDataFra
     return gdf[cols], {"steps": steps, "report": report, "npm": npm, "epci": epci, "tgz": tgz}
 
 
-def build_names(npm: list[dict], shared: Path, steps: pd.DataFrame) -> pd.DataFrame:
+def build_names(npm: list[dict], shared: Path) -> pd.DataFrame:
     """Every name a listing may use: current communes, arrondissements, communes déléguées /
     associées (COG 2026) and former communes from the INSEE history."""
     rows = []
@@ -325,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     gdf.to_parquet(OUT / "communes.parquet", compression="zstd", index=False, write_covering_bbox=False)
     extra["steps"].to_csv(OUT / "cog_steps.csv", index=False)
-    build_names(extra["npm"], args.shared, extra["steps"]).to_csv(OUT / "names.csv", index=False)
+    build_names(extra["npm"], args.shared).to_csv(OUT / "names.csv", index=False)
     postal = [(cp, x["code"]) for x in extra["npm"] if x["type"] in ("commune-actuelle", "arrondissement-municipal")
               for cp in x.get("codesPostaux", [])]
     pd.DataFrame(postal, columns=["code_postal", "code"]).to_csv(OUT / "postal.csv", index=False)
