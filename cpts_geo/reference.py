@@ -58,9 +58,14 @@ def _communes() -> gpd.GeoDataFrame:
     return gdf
 
 
+@functools.cache
+def _build_report() -> dict:
+    return json.loads((data_dir() / "communes" / "build_report.json").read_text())
+
+
 def metadata() -> dict:
-    """Vintages and sources of the embedded reference."""
-    build = json.loads((data_dir() / "communes" / "build_report.json").read_text())
+    """Vintages and sources of the embedded reference (a fresh dict on each call)."""
+    build = _build_report()
     return {
         "cog": COG_YEAR,
         "population_year": POPULATION_YEAR,
