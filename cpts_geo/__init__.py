@@ -18,6 +18,7 @@ from cpts_geo.classification import (
 from cpts_geo.codes import convert_table, normalise_codes, transition
 from cpts_geo.coverage import Diagnosis, compare_listings, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
+from cpts_geo.errors import CptsGeoError, InputError, MembersError, OptionError, OutputError
 from cpts_geo.indicators import (
     aggregate_apl,
     apl_flag,
@@ -34,7 +35,7 @@ from cpts_geo.indicators import (
     standardised_population,
     zonal_population,
 )
-from cpts_geo.members import MembersError, read_members
+from cpts_geo.members import read_members
 from cpts_geo.reference import (
     COG_YEAR,
     POPULATION_YEAR,
@@ -78,7 +79,11 @@ __all__ = [
     "ExistingListing",
     "Diagnosis",
     "LOCAL_CRS",
+    "CptsGeoError",
+    "InputError",
     "MembersError",
+    "OptionError",
+    "OutputError",
     "POPULATION_YEAR",
     "aav_profile",
     "aggregate_apl",

@@ -33,6 +33,7 @@ import shapely
 
 from cpts_geo import reference
 from cpts_geo.codes import name_key, normalise_codes
+from cpts_geo.errors import MembersError
 
 #: canonical stages of a CPTS project, in order (rank 1-4)
 STAGES: tuple[str, ...] = (
@@ -48,20 +49,6 @@ AREA_THRESHOLD = 0.5
 CUT_BOUNDS = (0.05, 0.95)
 
 MEMBER_COLUMNS = ["cpts", "code", "stage", "date", "source_row", "input", "status"]
-
-
-class MembersError(ValueError):
-    """A listing that cannot be read; the message names the file, the row and the value."""
-
-    def __init__(self, message: str, source: str | None = None, row: int | None = None, value: object = None):
-        self.source, self.row, self.value = source, row, value
-        where = source or "liste"
-        if row is not None:
-            where += f", ligne {row}"
-        text = f"{where} : {message}"
-        if value is not None:
-            text += f" (valeur « {value} »)"
-        super().__init__(text)
 
 
 # ------------------------------------------------------------------------------------------

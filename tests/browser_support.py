@@ -58,3 +58,36 @@ def network_requests(driver) -> list[str]:
         if msg["method"] == "Network.requestWillBeSent":
             urls.append(msg["params"]["request"]["url"])
     return urls
+
+
+#: true when the Leaflet map ``m`` is at rest: no zoom, pan or fly animation in progress
+MAP_IDLE_JS = ("(function(m) { return !m._animatingZoom && !m._flyToFrame &&"
+               " !(m._panAnim && m._panAnim._inProgress); })")
+
+
+def wait_for(driver, script: str, timeout: float = 15.0):
+    """Poll ``script`` (JavaScript returning a value) until it is truthy; return that value.
+
+    Browser tests wait for a *state* of the page, never for a fixed time: the assertion that
+    follows reads a settled page however slow the machine is. Times out with the last value.
+    """
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    last = []
+
+    def poll(d):
+        value = d.execute_script(script)
+        last[:] = [value]
+        return value
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(poll)
+    except TimeoutException as exc:  # say which state never came
+        raise AssertionError(f"page state not reached in {timeout} s: {script!r} -> {last}") from exc
+
+
+def wait_map_idle(driver, map_js: str, timeout: float = 15.0) -> None:
+    """Wait until the Leaflet map ``map_js`` (a JS expression) has no animation in progress."""
+    wait_for(driver, f"return {MAP_IDLE_JS}({map_js});", timeout)
+

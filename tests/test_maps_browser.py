@@ -10,7 +10,15 @@ from __future__ import annotations
 import pytest
 
 selenium = pytest.importorskip("selenium")
-from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium, network_requests  # noqa: E402
+from browser_support import (  # noqa: E402
+    ARTIFACTS,
+    CHROMIUM,
+    DRIVER,
+    headless_chromium,
+    network_requests,
+    wait_for,
+    wait_map_idle,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from test_maps_support import sample_diagnosis  # noqa: E402
@@ -103,8 +111,10 @@ def test_popup_and_search(page):
     box = driver.find_element(By.ID, "cg-q")
     box.clear()
     box.send_keys("Forcalquier", Keys.ENTER)
-    found = driver.execute_script("return cptsGeo.lastSearch")
-    assert found["code"] == "04088" and found["nom"] == "Forcalquier"
+    # wait for the state (search done, map at rest), never for a fixed time
+    found = wait_for(driver, "var s = cptsGeo.lastSearch; return s && s.code === '04088' && s;")
+    wait_map_idle(driver, "cptsGeo.map")
+    assert found["nom"] == "Forcalquier"
     units = diag.units.set_index("code")
     assert found["cpts"] == list(units.at["04088", "cpts"])
     assert found["population"] == units.at["04088", "population"]
@@ -112,16 +122,22 @@ def test_popup_and_search(page):
         "var p = document.querySelectorAll('.leaflet-popup-content');"
         " return p[p.length - 1].textContent")
     assert "Forcalquier" in shown and found["cpts"][0] in shown
-    assert driver.execute_script("return cptsGeo.map.getZoom()") >= 10
+    # zoomed in on the commune: Forcalquier (~43 km², ~8 km across) fills the view at zoom >= 10
+    zoom, inside = driver.execute_script(
+        "var m = cptsGeo.map, b = cptsGeo.search('04088')[4];"
+        " return [m.getZoom(), m.getBounds().contains([[b[1], b[0]], [b[3], b[2]]])];")
+    assert zoom >= 10 and inside  # the whole commune in view
     box.clear()
     box.send_keys("Valreas", Keys.ENTER)  # accent-insensitive
-    assert driver.execute_script("return cptsGeo.lastSearch.code") == "84138"
+    assert wait_for(driver, "var s = cptsGeo.lastSearch; return s && s.code === '84138' && s.code;")
+    wait_map_idle(driver, "cptsGeo.map")
 
 
 def test_screenshot(page):
     driver, _ = page
     driver.execute_script("cptsGeo.map.closePopup(); cptsGeo.map.fitBounds("
-                          "cptsGeo.layers.perimetres.getBounds());")
+                          "cptsGeo.layers.perimetres.getBounds(), {animate: false});")
+    wait_map_idle(driver, "cptsGeo.map")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out = ARTIFACTS / "coverage_map_chromium.png"
     assert driver.save_screenshot(str(out))
