@@ -1,0 +1,115 @@
+"""Benchmark of commune-name matching: 2,000 unknown names (real names with one typo).
+
+Timed in the same run:
+
+* the current path: ``cpts_geo.normalise_codes`` through the commune-name index of
+  ``cpts_geo/names.py`` (exact key lookup, then suggestions from a trigram index and a bounded
+  candidate set);
+* the previous path: ``normalise_codes`` of ``cpts_geo/codes.py`` as it was before the index
+  (``git show <ref>:cpts_geo/codes.py``, default ``af755c5``: a scan of the 40,000 names with
+  ``difflib.get_close_matches`` over the names starting with the same two letters), on a sample
+  of the same names (``--old-sample``, default 300, it is slow) or all of them (``--old-sample 0``).
+
+Both are warm (the reference, and each path's index, are built before timing) and both resolve
+each distinct name once. Also timed: a 35,000-name listing of real names (exact matches).
+
+Run: ``python benchmarks/bench_names.py [--old-sample N] [--ref REF]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cpts_geo as cg
+from cpts_geo import names, reference
+
+ROOT = Path(__file__).resolve().parent.parent
+N = 2000
+
+
+def unknown_names(n: int = N, seed: int = 1) -> tuple[list[str], list[str]]:
+    """Real current names with one letter changed, kept only when no name has that key, and the
+    department of the real name."""
+    rng = random.Random(seed)
+    ref = reference.load_names()
+    cur = ref[ref["kind"] == "current"]
+    pool = list(zip(cur["nom"].tolist(), cur["dep"].tolist(), strict=True))
+    known = set(names.index().ukeys)
+    out: list[str] = []
+    deps: list[str] = []
+    while len(out) < n:
+        name, dep = rng.choice(pool)
+        letters = [i for i, ch in enumerate(name) if ch.isalpha()]
+        if len(letters) < 4:
+            continue
+        i = rng.choice(letters[1:])
+        typo = name[:i] + rng.choice("aeioubcdlmnrst") + name[i + 1:]
+        if names.key(typo) not in known:
+            out.append(typo)
+            deps.append(dep)
+    return out, deps
+
+
+def load_old(ref: str):
+    source = subprocess.run(["git", "show", f"{ref}:cpts_geo/codes.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / "codes_old.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("codes_old", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["codes_old"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def timed(fn, *args) -> tuple[float, object]:
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--old-sample", type=int, default=300)
+    ap.add_argument("--ref", default="af755c5")
+    args = ap.parse_args()
+
+    t_build, _ = timed(names.index)
+    t_tri, _ = timed(names._trigrams)
+    print(f"index built in {t_build:.2f} s (+ trigrams {t_tri:.2f} s), {len(names.index().frame):,} names")
+    typos, deps = unknown_names()
+    cg.normalise_codes(["Forcalquer"])  # warm
+    t_new, out = timed(cg.normalise_codes, typos)
+    found = sum(bool(c) for c in out["candidates"])
+    print(f"new: {N:,} unknown names in {t_new:.2f} s = {t_new / N * 1000:.3f} ms per name "
+          f"({found:,} with suggestions)")
+    t_dep, _ = timed(cg.normalise_codes, typos, deps)  # the usual "Nom (04)"
+    print(f"new, with the department: {t_dep / N * 1000:.3f} ms per name")
+
+    old = load_old(args.ref)
+    old.normalise_codes(["Forcalquer"])  # warm: its name table
+    sample = typos if args.old_sample <= 0 else typos[: args.old_sample]
+    t_old, out_old = timed(old.normalise_codes, sample)
+    t_new_s, out_new = timed(cg.normalise_codes, sample)
+    print(f"old ({args.ref}): {len(sample):,} of the same names in {t_old:.2f} s = "
+          f"{t_old / len(sample) * 1000:.3f} ms per name; new on the same names "
+          f"{t_new_s / len(sample) * 1000:.3f} ms per name; ratio {t_old / t_new_s:.0f}x")
+    same = sum(set(c["code"] for c in a) <= set(c["code"] for c in b)
+               for a, b in zip(out_old["candidates"], out_new["candidates"], strict=True))
+    print(f"old suggestions also suggested by the new path: {same}/{len(sample)}")
+
+    listing = reference.load_names().query("kind == 'current'")["nom"].sample(35000, random_state=1).tolist()
+    t_list, res = timed(cg.normalise_codes, listing)
+    print(f"35,000 real names (exact matches): {t_list:.2f} s, "
+          f"{(res['status'] == 'name').sum():,} resolved, {(res['status'] == 'ambiguous').sum():,} homonyms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,395 @@
+"""The one commune-name index: every way cpts_geo matches a commune name goes through here.
+
+Built once (cached) from ``data/communes/names.csv`` (:func:`cpts_geo.reference.load_names`):
+names of current communes and arrondissements (COG 2026) and of communes déléguées, associées and
+former communes, each with its code and department. Names are compared through :func:`key`, which
+ignores accents, case, hyphens, apostrophes and other punctuation, a leading article (Le, La, Les,
+L') and the "St"/"Saint", "Ste"/"Sainte" spelling.
+
+Searches:
+
+* :func:`lookup` — exact match on the key (optionally within departments);
+* :func:`prefix` — names whose key starts with the query key (what a search box does);
+* :func:`near` — near names (typos, a missing word), through a trigram index and a bounded set of
+  candidates scored with :class:`difflib.SequenceMatcher` (well under 1 ms per name, see
+  ``benchmarks/bench_names.py``);
+* :func:`resolve_homonyms` — picks one of several homonyms from a context (departments of the
+  listing's unambiguous entries, or of the analysed area) and says why, or refuses to guess.
+
+:func:`split_dep` reads a department written after a name: "Forcalquier (04)", "Ajaccio 2A".
+The index is below :mod:`cpts_geo.codes` (which converts codes of former communes): it returns
+codes as written in the reference, with their ``kind``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from cpts_geo import reference
+
+#: order of preference between kinds of names: current names first, former names last
+KIND_RANK = {"current": 0, "arrondissement": 1, "deleguee": 2, "associee": 2, "former": 3}
+
+_ARTICLES = frozenset({"le", "la", "les", "l"})
+_SAINTS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss",
+                            "'": "", "’": "", "ʼ": "", "`": "", "´": ""})
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ELIDED = re.compile(r"(?i)^\s*l['’ʼ`´]\s*\w")
+
+
+def _words(name: object) -> list[str]:
+    s = unicodedata.normalize("NFKD", str(name).translate(_LIGATURES))
+    s = _NON_ALNUM.sub(" ", s.encode("ascii", "ignore").decode().lower())
+    return [_SAINTS.get(w, w) for w in s.split()]
+
+
+def _key(name: object) -> str:
+    words = _words(name)
+    while len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+@functools.lru_cache(maxsize=65536)
+def key(name: object) -> str:
+    """Comparison key of a commune name: accents, case, punctuation and a leading article written
+    as a word (Le, La, Les, L) ignored, "St"/"Ste" read "Saint"/"Sainte", an apostrophe removed.
+
+    "St-Étienne-les-Orgues" → "saint etienne les orgues", "Œuilly" → "oeuilly", "LES MÉES" →
+    "mees", "L'Haÿ-les-Roses" → "lhay les roses" (as typed "lhay les roses": the elided article
+    stays glued; the index also knows every name without its article, see :func:`name_keys`).
+    """
+    return _key(name)
+
+
+def name_keys(name: object) -> tuple[str, ...]:
+    """Every key under which the index files a reference name: :func:`key`, plus the key without
+    an elided article and the key with a leading article glued ("L'Abergement-Clémenciat" →
+    "labergement clemenciat", "abergement clemenciat"; "Le Mans" → "mans", "lemans")."""
+    words = _words(name)
+    out = [_key(name)]
+    if _ELIDED.match(str(name)) and len(words[0]) > 1:
+        out.append(" ".join([words[0][1:], *words[1:]]))
+    elif len(words) > 1 and words[0] in _ARTICLES:
+        out.append(" ".join([words[0] + words[1], *words[2:]]))
+    return tuple(dict.fromkeys(k for k in out if k))
+
+
+def keys(names: Iterable[object]) -> np.ndarray:
+    """:func:`key` of many names at once (computed once per distinct value), as an object array."""
+    s = np.array([str(v) for v in names], dtype=object)
+    codes, uniq = pd.factorize(s)
+    folded = np.array([_key(v) for v in uniq], dtype=object)
+    return folded[codes] if len(codes) else np.array([], dtype=object)
+
+
+# ------------------------------------------------------------------------------------------
+# Department written after a name
+# ------------------------------------------------------------------------------------------
+
+_NAME_DEP_RE = re.compile(r"^(.*?)[\s,;]*[\(\[]?\s*(\d{2,3}|2[ABab])\s*[\)\]]?$")
+_LETTER_RE = re.compile(r"[A-Za-zÀ-ÿ]")
+
+
+def split_dep(text: str) -> tuple[str, str | None]:
+    """("Forcalquier (04)") → ("Forcalquier", "04"); "Ajaccio 2A" → ("Ajaccio", "2A");
+    a name without a department → (name, None)."""
+    m = _NAME_DEP_RE.match(str(text).strip())
+    if m and m.group(1) and _LETTER_RE.search(m.group(1)):
+        return m.group(1).strip(" ,;-"), m.group(2).upper().zfill(2)
+    return str(text).strip(), None
+
+
+def dep_of(code: str) -> str:
+    """Department of a COG code: "04088" → "04", "2A004" → "2A", "97411" → "974"."""
+    return code[:3] if code.startswith("97") else code[:2]
+
+
+# ------------------------------------------------------------------------------------------
+# The index
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class NameIndex:
+    """Names of the reference with their keys, sorted by key then kind rank.
+
+    ``frame`` columns: ``code``, ``nom``, ``dep``, ``kind``, ``key``, ``rank`` (:data:`KIND_RANK`),
+    ``current`` (code valid in COG 2026). ``ukeys`` are the distinct keys in sorted order and
+    ``starts[i]:starts[i + 1]`` the rows of ``ukeys[i]``.
+    """
+
+    frame: pd.DataFrame
+    ukeys: list[str]
+    starts: np.ndarray
+    position: dict[str, int]
+    records: list[Entry]
+
+    def rows(self, k: str) -> pd.DataFrame:
+        i = self.position.get(k)
+        if i is None:
+            return self.frame.iloc[0:0]
+        return self.frame.iloc[self.starts[i]:self.starts[i + 1]]
+
+    def entries(self, k: str) -> list[Entry]:
+        i = self.position.get(k)
+        return [] if i is None else self.records[self.starts[i]:self.starts[i + 1]]
+
+
+class Entry(NamedTuple):
+    """One name of the index (a light row, for loops over many names)."""
+
+    code: str
+    nom: str
+    dep: str
+    kind: str
+    rank: int
+
+
+@functools.cache
+def index() -> NameIndex:
+    """The cached index (built on first use, ~0.1 s)."""
+    names = reference.load_names()
+    # object columns: hash-based isin and fast iteration (arrow strings loop in Python)
+    base = pd.DataFrame({c: pd.Series(names[c].to_numpy(dtype=object), dtype=object)
+                         for c in ("code", "nom", "dep", "kind")})
+    base["key"] = pd.Series(keys(base["nom"].tolist()), dtype=object)
+    # names with a leading article are also filed without it (elided) or with it glued
+    art = base["nom"].str.match(r"(?i)^\s*(l['’ʼ`´]|les?\W|la\W)").to_numpy()
+    extra = base[art].copy()
+    extra["key"] = [next(iter(name_keys(n)[1:]), k)
+                    for n, k in zip(extra["nom"].tolist(), extra["key"].tolist(), strict=True)]
+    frame = pd.concat([base, extra[extra["key"] != base.loc[art, "key"].to_numpy()]], ignore_index=True)
+    frame["rank"] = frame["kind"].map(KIND_RANK).fillna(9).astype(int)
+    frame["current"] = frame["kind"].isin(["current", "arrondissement"]).to_numpy()
+    frame = frame.sort_values(["key", "rank", "code"], kind="stable").reset_index(drop=True)
+    k = frame["key"].to_numpy(dtype=object)
+    first = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ukeys = k[first].tolist()
+    starts = np.r_[first, len(k)]
+    records = [Entry(*r) for r in zip(frame["code"].tolist(), frame["nom"].tolist(), frame["dep"].tolist(),
+                                      frame["kind"].tolist(), frame["rank"].tolist(), strict=True)]
+    return NameIndex(frame, ukeys, starts, {u: i for i, u in enumerate(ukeys)}, records)
+
+
+def _within(rows: pd.DataFrame, deps: Iterable[str] | None) -> pd.DataFrame:
+    if deps is None:
+        return rows
+    deps = {deps} if isinstance(deps, str) else set(deps)
+    return rows[rows["dep"].isin(deps).to_numpy()]
+
+
+def lookup(name: str, deps: Iterable[str] | str | None = None) -> pd.DataFrame:
+    """Every name of the reference whose key equals ``key(name)`` (within ``deps`` if given),
+    best kinds first: columns code, nom, dep, kind, key, rank, current."""
+    return _within(index().rows(key(name)), deps)
+
+
+def entries(name: str, deps: Iterable[str] | str | None = None) -> list[Entry]:
+    """:func:`lookup` as a list of :class:`Entry` (no DataFrame: for loops over many names)."""
+    out = index().entries(key(name))
+    if deps is not None:
+        deps = {deps} if isinstance(deps, str) else set(deps)
+        out = [e for e in out if e.dep in deps]
+    return out
+
+
+def prefix(text: str, deps: Iterable[str] | str | None = None, limit: int | None = 20,
+           current_only: bool = False) -> pd.DataFrame:
+    """Names whose key starts with ``key(text)``, shortest keys first ("forcalq" → Forcalquier,
+    then Forcalqueiret). An empty query finds nothing."""
+    k = key(text)
+    if not k:
+        return index().frame.iloc[0:0]
+    idx = index()
+    lo = bisect.bisect_left(idx.ukeys, k)
+    hi = bisect.bisect_left(idx.ukeys, k + "\x7f")
+    rows = idx.frame.iloc[idx.starts[lo]:idx.starts[hi]]
+    if current_only:
+        rows = rows[rows["current"].to_numpy()]
+    rows = _within(rows, deps)
+    order = np.lexsort((rows["rank"].to_numpy(), rows["key"].str.len().to_numpy()))
+    rows = rows.iloc[order]
+    return rows if limit is None else rows.iloc[:limit]
+
+
+# --- near names: trigram index over the distinct keys ----------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Trigrams:
+    grams: np.ndarray  # sorted distinct trigram codes
+    offsets: np.ndarray  # postings of grams[i]: keys[offsets[i]:offsets[i + 1]]
+    keys: np.ndarray  # key ids (positions in NameIndex.ukeys)
+    count: np.ndarray  # number of distinct trigrams of each key
+
+
+def _padded(k: str) -> bytes:
+    return ("  " + k + " ").encode("ascii")
+
+
+@functools.cache
+def _trigrams() -> _Trigrams:
+    ukeys = index().ukeys
+    blobs = [_padded(k) for k in ukeys]
+    lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    buf = np.frombuffer(b"".join(blobs), dtype=np.uint8).astype(np.int64)
+    ends = np.cumsum(lengths)
+    owner = np.repeat(np.arange(len(blobs)), lengths - 2)
+    # start positions of every trigram inside its own padded key
+    local = np.arange(int((lengths - 2).sum())) - np.repeat(np.cumsum(lengths - 2) - (lengths - 2), lengths - 2)
+    pos = np.repeat(ends - lengths, lengths - 2) + local
+    codes = (buf[pos] << 16) | (buf[pos + 1] << 8) | buf[pos + 2]
+    pairs = np.sort(codes * len(blobs) + owner)  # sort-based distinct: faster than np.unique here
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    gram, kid = np.divmod(pairs, len(blobs))
+    first = np.flatnonzero(np.r_[True, gram[1:] != gram[:-1]])
+    grams = gram[first]
+    return _Trigrams(grams, np.r_[first, len(gram)], kid, np.bincount(kid, minlength=len(blobs)))
+
+
+def _query_grams(k: str) -> np.ndarray:
+    b = _padded(k)
+    return np.unique(np.array([(b[i] << 16) | (b[i + 1] << 8) | b[i + 2] for i in range(len(b) - 2)],
+                              dtype=np.int64))
+
+
+@functools.lru_cache(maxsize=256)
+def _dep_mask(deps: frozenset[str]) -> np.ndarray:
+    """Keys that have at least one current name in ``deps``."""
+    idx = index()
+    f = idx.frame
+    hit = (f["current"] & f["dep"].isin(deps)).to_numpy()
+    kid = np.searchsorted(idx.starts, np.flatnonzero(hit), side="right") - 1
+    mask = np.zeros(len(idx.ukeys), dtype=bool)
+    mask[kid] = True
+    return mask
+
+
+@functools.cache
+def _current_mask() -> np.ndarray:
+    idx = index()
+    hit = idx.frame["current"].to_numpy()
+    kid = np.searchsorted(idx.starts, np.flatnonzero(hit), side="right") - 1
+    mask = np.zeros(len(idx.ukeys), dtype=bool)
+    mask[kid] = True
+    return mask
+
+
+def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff: float = 0.75,
+         pool: int = 40) -> pd.DataFrame:
+    """Current communes whose name is close to ``name`` (typos, a letter missing or swapped),
+    best first, at most ``n`` rows, within ``deps`` if given.
+
+    The ``pool`` keys sharing most trigrams with the query are scored with
+    :class:`difflib.SequenceMatcher`; those with a ratio ≥ ``cutoff`` are returned (column
+    ``score``). Exact matches are included (score 1).
+    """
+    k = key(name)
+    idx = index()
+    empty = idx.frame.iloc[0:0].assign(score=pd.Series(dtype=float))
+    if not k:
+        return empty
+    tg = _trigrams()
+    q = _query_grams(k)
+    at = np.minimum(np.searchsorted(tg.grams, q), len(tg.grams) - 1)
+    at = at[tg.grams[at] == q]
+    if not len(at):
+        return empty
+    post = np.concatenate([tg.keys[tg.offsets[i]:tg.offsets[i + 1]] for i in at])
+    common = np.bincount(post, minlength=len(idx.ukeys)).astype(float)
+    dice = 2 * common / (len(q) + tg.count)
+    if deps is not None:
+        dice[~_dep_mask(frozenset({deps} if isinstance(deps, str) else deps))] = -1
+    else:
+        dice[~_current_mask()] = -1
+    m = min(pool, int((dice > 0).sum()))
+    if m == 0:
+        return empty
+    top = np.argpartition(-dice, m - 1)[:m]
+    sm = difflib.SequenceMatcher(autojunk=False)
+    sm.set_seq2(k)
+    scored = []
+    for kid in top:
+        sm.set_seq1(idx.ukeys[kid])
+        if sm.real_quick_ratio() >= cutoff and sm.quick_ratio() >= cutoff:
+            r = sm.ratio()
+            if r >= cutoff:
+                scored.append((-r, idx.ukeys[kid], kid))
+    scored.sort()
+    parts = []
+    for r, _, kid in scored:
+        rows = idx.frame.iloc[idx.starts[kid]:idx.starts[kid + 1]]
+        rows = rows[rows["current"].to_numpy()]
+        rows = _within(rows, deps)
+        parts.append(rows.assign(score=round(-r, 4)))
+    if not parts:
+        return empty
+    return pd.concat(parts).drop_duplicates("code").iloc[:n]
+
+
+def suggest(name: str, deps: Iterable[str] | str | None = None, n: int = 5) -> pd.DataFrame:
+    """Suggestions for a name not found: current communes whose name extends it word by word
+    ("Saint-Vincent" in 04 → Saint-Vincent-sur-Jabron), then near names. Column ``why``:
+    "nom plus long" or "nom proche"."""
+    k = key(name)
+    if not k:
+        return index().frame.iloc[0:0].assign(why=pd.Series(dtype=object))
+    longer = prefix(k + " ", deps, limit=n, current_only=True) if deps is not None else \
+        prefix(k + " ", None, limit=n, current_only=True).iloc[:0]
+    # nationally, a bare "Saint-Vincent" extends to hundreds of names: only near names
+    close = near(name, deps, n=n)
+    out = pd.concat([longer.assign(why="nom plus long"), close.drop(columns="score").assign(why="nom proche")])
+    return out.drop_duplicates("code").iloc[:n]
+
+
+# ------------------------------------------------------------------------------------------
+# Homonyms
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Outcome of :func:`resolve_homonyms`: the chosen row (or None) among ``candidates``, and
+    ``reason`` — the context that decided, in French ("" when nothing was chosen)."""
+
+    chosen: str | None
+    candidates: tuple[str, ...]
+    reason: str
+
+
+def resolve_homonyms(codes: Iterable[str], deps: Iterable[str], area: Iterable[str] | None = None,
+                     ) -> Choice:
+    """Choose among homonyms ``codes`` (codes of current communes) from their context.
+
+    ``area``: departments of the analysed area (when given, it decides first); ``deps``: the
+    departments of the listing's unambiguous entries. The choice is made only when exactly one
+    candidate lies in the context; otherwise ``chosen`` is None (never guessed).
+    """
+    cands = tuple(dict.fromkeys(codes))
+    contexts = []
+    if area is not None:
+        contexts.append((frozenset(area), "zone analysée"))
+    contexts.append((frozenset(deps), "départements des autres communes de la liste"))
+    left, why = cands, []
+    for ctx, label in contexts:
+        inside = tuple(c for c in left if dep_of(c) in ctx)
+        if not inside or len(inside) == len(left):
+            continue
+        shown = ", ".join(sorted(ctx)) if len(ctx) <= 6 else f"{len(ctx)} départements"
+        left = inside
+        why.append(f"{label} : {shown}")
+        if len(left) == 1:
+            return Choice(left[0], cands, " ; ".join(why))
+    return Choice(None, cands, "")
