@@ -69,10 +69,18 @@ def load_old(ref: str):
     return mod
 
 
+CPU: list[float] = []  # process CPU time of the last timed() call (the machine may be shared)
+
+
 def timed(fn, *args) -> tuple[float, object]:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = fn(*args)
+    CPU[:] = [time.process_time() - c]
     return time.perf_counter() - t, out
+
+
+def per_name(total: float, n: int) -> str:
+    return f"{total / n * 1000:.3f} ms per name (CPU {CPU[0] / n * 1000:.3f} ms)"
 
 
 def main() -> None:
@@ -88,26 +96,30 @@ def main() -> None:
     cg.normalise_codes(["Forcalquer"])  # warm
     t_new, out = timed(cg.normalise_codes, typos)
     found = sum(bool(c) for c in out["candidates"])
-    print(f"new: {N:,} unknown names in {t_new:.2f} s = {t_new / N * 1000:.3f} ms per name "
-          f"({found:,} with suggestions)")
+    print(f"new: {N:,} unknown names in {t_new:.2f} s = {per_name(t_new, N)}, "
+          f"{found:,} with suggestions")
     t_dep, _ = timed(cg.normalise_codes, typos, deps)  # the usual "Nom (04)"
-    print(f"new, with the department: {t_dep / N * 1000:.3f} ms per name")
+    print(f"new, with the department: {per_name(t_dep, N)}")
 
     old = load_old(args.ref)
     old.normalise_codes(["Forcalquer"])  # warm: its name table
     sample = typos if args.old_sample <= 0 else typos[: args.old_sample]
     t_old, out_old = timed(old.normalise_codes, sample)
+    old_txt = per_name(t_old, len(sample))
     t_new_s, out_new = timed(cg.normalise_codes, sample)
-    print(f"old ({args.ref}): {len(sample):,} of the same names in {t_old:.2f} s = "
-          f"{t_old / len(sample) * 1000:.3f} ms per name; new on the same names "
-          f"{t_new_s / len(sample) * 1000:.3f} ms per name; ratio {t_old / t_new_s:.0f}x")
+    print(f"old ({args.ref}): {len(sample):,} of the same names in {t_old:.2f} s = {old_txt}; "
+          f"new on the same names {per_name(t_new_s, len(sample))}; ratio {t_old / t_new_s:.0f}x")
+    t_old_d, _ = timed(old.normalise_codes, sample, deps[: len(sample)])
+    old_txt = per_name(t_old_d, len(sample))
+    t_new_d, _ = timed(cg.normalise_codes, sample, deps[: len(sample)])
+    print(f"with the department: old {old_txt}; new {per_name(t_new_d, len(sample))}")
     same = sum(set(c["code"] for c in a) <= set(c["code"] for c in b)
                for a, b in zip(out_old["candidates"], out_new["candidates"], strict=True))
     print(f"old suggestions also suggested by the new path: {same}/{len(sample)}")
 
     listing = reference.load_names().query("kind == 'current'")["nom"].sample(35000, random_state=1).tolist()
     t_list, res = timed(cg.normalise_codes, listing)
-    print(f"35,000 real names (exact matches): {t_list:.2f} s, "
+    print(f"35,000 real names (exact matches): {t_list:.2f} s (CPU {CPU[0]:.2f} s), "
           f"{(res['status'] == 'name').sum():,} resolved, {(res['status'] == 'ambiguous').sum():,} homonyms")
 
 

@@ -246,7 +246,7 @@ def _suggest_code(code: str) -> list[dict]:
 def _match_name(text: str, dep: str | None) -> dict:
     name, dep_in = names.split_dep(text)
     dep = dep or dep_in
-    hits = names.entries(name, dep)
+    hits = names.lookup(name, dep)
     cur = _current()
     if hits:
         # prefer current communes / arrondissements, then delegated, then former names
@@ -280,13 +280,11 @@ def _match_name(text: str, dep: str | None) -> dict:
                 "candidates": cands,
                 "homonyms": codes,
             }
-    sugg = names.suggest(name, dep, n=5)
-    cands = [{"code": c, "nom": n, "why": w}
-             for c, n, w in zip(sugg["code"].tolist(), sugg["nom"].tolist(), sugg["why"].tolist(), strict=True)]
+    cands = [{"code": e.code, "nom": e.nom, "why": e.why} for e in names.suggest(name, dep, n=5)]
     if dep is not None and len(cands) < 5:
         # the name exists, but in another department
         seen = {c["code"] for c in cands}
-        for e in names.entries(name):
+        for e in names.lookup(name):
             if e.code in cur.index and e.code not in seen and len(cands) < 5:
                 cands.append({"code": e.code, "nom": e.nom, "why": "autre département"})
                 seen.add(e.code)

@@ -121,13 +121,28 @@ def dep_of(code: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 
+class Entry(NamedTuple):
+    """One name of the index: the commune's code, the name as written, its department, its kind
+    (current, arrondissement, deleguee, associee, former) and the rank of that kind
+    (:data:`KIND_RANK`). Near-name searches fill ``score`` (1 = same key), suggestions ``why``."""
+
+    code: str
+    nom: str
+    dep: str
+    kind: str
+    rank: int
+    score: float = 1.0
+    why: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class NameIndex:
-    """Names of the reference with their keys, sorted by key then kind rank.
+    """Names of the reference with their keys, sorted by key, then kind rank, then code.
 
     ``frame`` columns: ``code``, ``nom``, ``dep``, ``kind``, ``key``, ``rank`` (:data:`KIND_RANK`),
-    ``current`` (code valid in COG 2026). ``ukeys`` are the distinct keys in sorted order and
-    ``starts[i]:starts[i + 1]`` the rows of ``ukeys[i]``.
+    ``current`` (code valid in COG 2026); ``records`` the same rows as :class:`Entry`. ``ukeys``
+    are the distinct keys in order and ``starts[i]:starts[i + 1]`` the rows of ``ukeys[i]``.
+    A name with a leading article has a second row (see :func:`name_keys`).
     """
 
     frame: pd.DataFrame
@@ -136,41 +151,26 @@ class NameIndex:
     position: dict[str, int]
     records: list[Entry]
 
-    def rows(self, k: str) -> pd.DataFrame:
-        i = self.position.get(k)
-        if i is None:
-            return self.frame.iloc[0:0]
-        return self.frame.iloc[self.starts[i]:self.starts[i + 1]]
-
     def entries(self, k: str) -> list[Entry]:
         i = self.position.get(k)
         return [] if i is None else self.records[self.starts[i]:self.starts[i + 1]]
 
 
-class Entry(NamedTuple):
-    """One name of the index (a light row, for loops over many names)."""
-
-    code: str
-    nom: str
-    dep: str
-    kind: str
-    rank: int
-
-
 @functools.cache
 def index() -> NameIndex:
-    """The cached index (built on first use, ~0.1 s)."""
+    """The cached index (built on first use, ~0.3 s)."""
     names = reference.load_names()
     # object columns: hash-based isin and fast iteration (arrow strings loop in Python)
     base = pd.DataFrame({c: pd.Series(names[c].to_numpy(dtype=object), dtype=object)
                          for c in ("code", "nom", "dep", "kind")})
     base["key"] = pd.Series(keys(base["nom"].tolist()), dtype=object)
     # names with a leading article are also filed without it (elided) or with it glued
-    art = base["nom"].str.match(r"(?i)^\s*(l['’ʼ`´]|les?\W|la\W)").to_numpy()
+    art = base["nom"].str.match(r"(?i)^\s*(l['’ʼ`´]|les?\W|la\W)").to_numpy(dtype=bool)
     extra = base[art].copy()
     extra["key"] = [next(iter(name_keys(n)[1:]), k)
                     for n, k in zip(extra["nom"].tolist(), extra["key"].tolist(), strict=True)]
-    frame = pd.concat([base, extra[extra["key"] != base.loc[art, "key"].to_numpy()]], ignore_index=True)
+    frame = pd.concat([base, extra[extra["key"].to_numpy() != base.loc[art, "key"].to_numpy()]],
+                      ignore_index=True)
     frame["rank"] = frame["kind"].map(KIND_RANK).fillna(9).astype(int)
     frame["current"] = frame["kind"].isin(["current", "arrondissement"]).to_numpy()
     frame = frame.sort_values(["key", "rank", "code"], kind="stable").reset_index(drop=True)
@@ -183,45 +183,42 @@ def index() -> NameIndex:
     return NameIndex(frame, ukeys, starts, {u: i for i, u in enumerate(ukeys)}, records)
 
 
-def _within(rows: pd.DataFrame, deps: Iterable[str] | None) -> pd.DataFrame:
+def _depset(deps: Iterable[str] | str | None) -> frozenset[str] | None:
     if deps is None:
-        return rows
-    deps = {deps} if isinstance(deps, str) else set(deps)
-    return rows[rows["dep"].isin(deps).to_numpy()]
+        return None
+    return frozenset({deps} if isinstance(deps, str) else deps)
 
 
-def lookup(name: str, deps: Iterable[str] | str | None = None) -> pd.DataFrame:
-    """Every name of the reference whose key equals ``key(name)`` (within ``deps`` if given),
-    best kinds first: columns code, nom, dep, kind, key, rank, current."""
-    return _within(index().rows(key(name)), deps)
-
-
-def entries(name: str, deps: Iterable[str] | str | None = None) -> list[Entry]:
-    """:func:`lookup` as a list of :class:`Entry` (no DataFrame: for loops over many names)."""
+def lookup(name: str, deps: Iterable[str] | str | None = None) -> list[Entry]:
+    """Every name of the reference whose key equals ``key(name)`` (within departments ``deps``
+    if given), best kinds first (current names, then delegated/associated, then former)."""
     out = index().entries(key(name))
-    if deps is not None:
-        deps = {deps} if isinstance(deps, str) else set(deps)
-        out = [e for e in out if e.dep in deps]
-    return out
+    ds = _depset(deps)
+    return out if ds is None else [e for e in out if e.dep in ds]
 
 
 def prefix(text: str, deps: Iterable[str] | str | None = None, limit: int | None = 20,
-           current_only: bool = False) -> pd.DataFrame:
+           current_only: bool = False) -> list[Entry]:
     """Names whose key starts with ``key(text)``, shortest keys first ("forcalq" → Forcalquier,
-    then Forcalqueiret). An empty query finds nothing."""
-    k = key(text)
-    if not k:
-        return index().frame.iloc[0:0]
+    then Forcalqueiret), within ``deps`` if given. An empty query finds nothing."""
+    k = text if text.endswith(" ") else key(text)  # a trailing space asks for whole words
+    if not k.strip():
+        return []
     idx = index()
     lo = bisect.bisect_left(idx.ukeys, k)
     hi = bisect.bisect_left(idx.ukeys, k + "\x7f")
-    rows = idx.frame.iloc[idx.starts[lo]:idx.starts[hi]]
-    if current_only:
-        rows = rows[rows["current"].to_numpy()]
-    rows = _within(rows, deps)
-    order = np.lexsort((rows["rank"].to_numpy(), rows["key"].str.len().to_numpy()))
-    rows = rows.iloc[order]
-    return rows if limit is None else rows.iloc[:limit]
+    ds = _depset(deps)
+    hits = [(len(idx.ukeys[i]), e.rank, e.code, e)
+            for i in range(lo, hi) for e in idx.records[idx.starts[i]:idx.starts[i + 1]]
+            if (ds is None or e.dep in ds) and (not current_only or e.rank <= 1)]
+    hits.sort(key=lambda h: h[:3])
+    seen: set[tuple[str, str]] = set()
+    rows = []
+    for *_, e in hits:
+        if (e.code, e.nom) not in seen:
+            seen.add((e.code, e.nom))
+            rows.append(e)
+    return rows if limit is None else rows[:limit]
 
 
 # --- near names: trigram index over the distinct keys ----------------------------------------
@@ -235,6 +232,9 @@ class _Trigrams:
     count: np.ndarray  # number of distinct trigrams of each key
 
 
+_COMMON = 1500  # postings above which a trigram counts as common
+
+
 def _padded(k: str) -> bytes:
     return ("  " + k + " ").encode("ascii")
 
@@ -246,17 +246,16 @@ def _trigrams() -> _Trigrams:
     lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
     buf = np.frombuffer(b"".join(blobs), dtype=np.uint8).astype(np.int64)
     ends = np.cumsum(lengths)
-    owner = np.repeat(np.arange(len(blobs)), lengths - 2)
-    # start positions of every trigram inside its own padded key
-    local = np.arange(int((lengths - 2).sum())) - np.repeat(np.cumsum(lengths - 2) - (lengths - 2), lengths - 2)
-    pos = np.repeat(ends - lengths, lengths - 2) + local
+    per = lengths - 2  # trigrams per padded key
+    owner = np.repeat(np.arange(len(blobs)), per)
+    local = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    pos = np.repeat(ends - lengths, per) + local
     codes = (buf[pos] << 16) | (buf[pos + 1] << 8) | buf[pos + 2]
     pairs = np.sort(codes * len(blobs) + owner)  # sort-based distinct: faster than np.unique here
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     gram, kid = np.divmod(pairs, len(blobs))
     first = np.flatnonzero(np.r_[True, gram[1:] != gram[:-1]])
-    grams = gram[first]
-    return _Trigrams(grams, np.r_[first, len(gram)], kid, np.bincount(kid, minlength=len(blobs)))
+    return _Trigrams(gram[first], np.r_[first, len(gram)], kid, np.bincount(kid, minlength=len(blobs)))
 
 
 def _query_grams(k: str) -> np.ndarray:
@@ -266,21 +265,11 @@ def _query_grams(k: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _dep_mask(deps: frozenset[str]) -> np.ndarray:
-    """Keys that have at least one current name in ``deps``."""
+def _key_mask(deps: frozenset[str] | None) -> np.ndarray:
+    """Keys that have at least one current name (in ``deps`` when given)."""
     idx = index()
     f = idx.frame
-    hit = (f["current"] & f["dep"].isin(deps)).to_numpy()
-    kid = np.searchsorted(idx.starts, np.flatnonzero(hit), side="right") - 1
-    mask = np.zeros(len(idx.ukeys), dtype=bool)
-    mask[kid] = True
-    return mask
-
-
-@functools.cache
-def _current_mask() -> np.ndarray:
-    idx = index()
-    hit = idx.frame["current"].to_numpy()
+    hit = f["current"].to_numpy() if deps is None else (f["current"] & f["dep"].isin(deps)).to_numpy()
     kid = np.searchsorted(idx.starts, np.flatnonzero(hit), side="right") - 1
     mask = np.zeros(len(idx.ukeys), dtype=bool)
     mask[kid] = True
@@ -288,70 +277,80 @@ def _current_mask() -> np.ndarray:
 
 
 def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff: float = 0.75,
-         pool: int = 40) -> pd.DataFrame:
+         pool: int = 30) -> list[Entry]:
     """Current communes whose name is close to ``name`` (typos, a letter missing or swapped),
-    best first, at most ``n`` rows, within ``deps`` if given.
+    best first, at most ``n``, within ``deps`` if given; ``score`` is the similarity.
 
     The ``pool`` keys sharing most trigrams with the query are scored with
-    :class:`difflib.SequenceMatcher`; those with a ratio ≥ ``cutoff`` are returned (column
-    ``score``). Exact matches are included (score 1).
+    :class:`difflib.SequenceMatcher`; those with a ratio ≥ ``cutoff`` are kept. The cost is
+    bounded by ``pool``, not by the size of the reference. Exact matches come first (score 1).
     """
     k = key(name)
-    idx = index()
-    empty = idx.frame.iloc[0:0].assign(score=pd.Series(dtype=float))
     if not k:
-        return empty
-    tg = _trigrams()
+        return []
+    idx, tg = index(), _trigrams()
     q = _query_grams(k)
     at = np.minimum(np.searchsorted(tg.grams, q), len(tg.grams) - 1)
     at = at[tg.grams[at] == q]
     if not len(at):
-        return empty
+        return []
+    # very common trigrams (" sa", "int", "es "…) are skipped when enough rarer ones remain: they
+    # would make most of the work and rank little
+    sizes = tg.offsets[at + 1] - tg.offsets[at]
+    if (sizes <= _COMMON).sum() >= 3:
+        at = at[sizes <= _COMMON]
     post = np.concatenate([tg.keys[tg.offsets[i]:tg.offsets[i + 1]] for i in at])
-    common = np.bincount(post, minlength=len(idx.ukeys)).astype(float)
-    dice = 2 * common / (len(q) + tg.count)
-    if deps is not None:
-        dice[~_dep_mask(frozenset({deps} if isinstance(deps, str) else deps))] = -1
-    else:
-        dice[~_current_mask()] = -1
-    m = min(pool, int((dice > 0).sum()))
-    if m == 0:
-        return empty
-    top = np.argpartition(-dice, m - 1)[:m]
+    ds = _depset(deps)
+    cand, common = np.unique(post, return_counts=True)
+    keep = _key_mask(ds)[cand]
+    cand, common = cand[keep], common[keep]
+    if not len(cand):
+        return []
+    dice = common / (len(q) + tg.count[cand])
+    if len(cand) > pool:
+        keep = np.argpartition(-dice, pool - 1)[:pool]
+        cand = cand[keep]
     sm = difflib.SequenceMatcher(autojunk=False)
     sm.set_seq2(k)
     scored = []
-    for kid in top:
+    for kid in cand.tolist():
         sm.set_seq1(idx.ukeys[kid])
         if sm.real_quick_ratio() >= cutoff and sm.quick_ratio() >= cutoff:
             r = sm.ratio()
             if r >= cutoff:
                 scored.append((-r, idx.ukeys[kid], kid))
     scored.sort()
-    parts = []
+    out: list[Entry] = []
+    seen: set[str] = set()
     for r, _, kid in scored:
-        rows = idx.frame.iloc[idx.starts[kid]:idx.starts[kid + 1]]
-        rows = rows[rows["current"].to_numpy()]
-        rows = _within(rows, deps)
-        parts.append(rows.assign(score=round(-r, 4)))
-    if not parts:
-        return empty
-    return pd.concat(parts).drop_duplicates("code").iloc[:n]
+        for e in idx.records[idx.starts[kid]:idx.starts[kid + 1]]:
+            if e.rank <= 1 and (ds is None or e.dep in ds) and e.code not in seen:
+                seen.add(e.code)
+                out.append(e._replace(score=round(-r, 4)))
+    return out[:n]
 
 
-def suggest(name: str, deps: Iterable[str] | str | None = None, n: int = 5) -> pd.DataFrame:
-    """Suggestions for a name not found: current communes whose name extends it word by word
-    ("Saint-Vincent" in 04 → Saint-Vincent-sur-Jabron), then near names. Column ``why``:
-    "nom plus long" or "nom proche"."""
+def suggest(name: str, deps: Iterable[str] | str | None = None, n: int = 5) -> list[Entry]:
+    """Suggestions for a name not found, ``why`` saying which kind: within ``deps``, current
+    communes whose name extends it word by word ("Saint-Vincent" in 04 →
+    Saint-Vincent-sur-Jabron, "nom plus long"); then near names ("nom proche"). Nationally a bare
+    "Saint-Vincent" would extend to dozens of names: only near names are given."""
     k = key(name)
     if not k:
-        return index().frame.iloc[0:0].assign(why=pd.Series(dtype=object))
-    longer = prefix(k + " ", deps, limit=n, current_only=True) if deps is not None else \
-        prefix(k + " ", None, limit=n, current_only=True).iloc[:0]
-    # nationally, a bare "Saint-Vincent" extends to hundreds of names: only near names
-    close = near(name, deps, n=n)
-    out = pd.concat([longer.assign(why="nom plus long"), close.drop(columns="score").assign(why="nom proche")])
-    return out.drop_duplicates("code").iloc[:n]
+        return []
+    out = [e._replace(why="nom plus long") for e in prefix(k + " ", deps, limit=n, current_only=True)] \
+        if deps is not None else []
+    seen = {e.code for e in out}
+    for e in near(name, deps, n=n):
+        if e.code not in seen:
+            out.append(e._replace(why="nom proche"))
+            seen.add(e.code)
+    return out[:n]
+
+
+def frame(entries: Iterable[Entry]) -> pd.DataFrame:
+    """Search results as a DataFrame (columns of :class:`Entry`)."""
+    return pd.DataFrame(list(entries), columns=list(Entry._fields))
 
 
 # ------------------------------------------------------------------------------------------
@@ -393,3 +392,35 @@ def resolve_homonyms(codes: Iterable[str], deps: Iterable[str], area: Iterable[s
         if len(left) == 1:
             return Choice(left[0], cands, " ; ".join(why))
     return Choice(None, cands, "")
+
+
+# ------------------------------------------------------------------------------------------
+# The same key in JavaScript (maps' search box)
+# ------------------------------------------------------------------------------------------
+
+#: JavaScript of the maps' search box: ``norm(s)`` is :func:`key` (the search payload carries the
+#: Python keys of the names; tests check both agree on every name of the reference) and
+#: ``findIn(idx, q)`` finds a query in ``idx`` (objects {c: row, k: key, code}): a code, else the
+#: exact key, else the shortest key starting with the query; an empty query finds nothing.
+JS_SEARCH = r"""function norm(s) {
+  var w = String(s).replace(/œ/g, 'oe').replace(/Œ/g, 'OE').replace(/æ/g, 'ae').replace(/Æ/g, 'AE')
+    .replace(/ß/g, 'ss').replace(/['’ʼ`´]/g, '').normalize('NFKD').replace(/[^\x00-\x7f]/g, '')
+    .toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(' ').filter(function(x) { return x; })
+    .map(function(x) { return x === 'st' ? 'saint' : x === 'ste' ? 'sainte' : x === 'sts' ? 'saints'
+      : x === 'stes' ? 'saintes' : x; });
+  while (w.length > 1 && (w[0] === 'le' || w[0] === 'la' || w[0] === 'les' || w[0] === 'l')) w.shift();
+  return w.join(' ');
+}
+function findIn(idx, q) {
+  q = String(q || '');
+  var code = (q.match(/\b(\d[\dAB]\d{3})\b/i) || [])[1];
+  if (code) { var byCode = idx.filter(function(e) { return e.code === code.toUpperCase(); });
+    if (byCode.length) return byCode[0].c; }
+  var name = norm(q.replace(/\(.*\)/, ''));
+  if (!name) return null;
+  var exact = idx.filter(function(e) { return e.k === name; });
+  if (exact.length) return exact[0].c;
+  var start = idx.filter(function(e) { return e.k.indexOf(name) === 0; });
+  start.sort(function(a, b) { return a.k.length - b.k.length; });
+  return start.length ? start[0].c : null;
+}"""
