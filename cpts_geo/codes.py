@@ -163,7 +163,16 @@ def name_key(name: str) -> str:
 @functools.cache
 def _current() -> pd.DataFrame:
     c = reference.load_communes()
-    return c[["code", "nom", "kind", "parent", "dep", "population"]].set_index("code")
+    out = pd.DataFrame(c[["code", "nom", "kind", "parent", "dep", "population"]]).set_index("code")
+    out.attrs = {}  # no metadata: pandas deep-copies attrs on every .at / column access
+    return out
+
+
+@functools.cache
+def _nom_dep() -> tuple[dict[str, str], dict[str, str]]:
+    """Name and department of every current code, as dicts (for loops over many names)."""
+    cur = _current()
+    return dict(zip(cur.index, cur["nom"], strict=True)), dict(zip(cur.index, cur["dep"], strict=True))
 
 
 @functools.cache
@@ -185,8 +194,8 @@ def _as_text(value: object) -> str | None:
 
 
 def _candidates(codes: Iterable[str], shares: Iterable[float] | None = None) -> list[dict]:
-    cur = _current()
-    rows = [{"code": code, "nom": cur.at[code, "nom"] if code in cur.index else None} for code in codes]
+    nom = _nom_dep()[0]
+    rows = [{"code": code, "nom": nom.get(code)} for code in codes]
     if shares is not None:
         for row, share in zip(rows, shares, strict=True):
             row["share"] = round(float(share), 4)
@@ -247,7 +256,7 @@ def _match_name(text: str, dep: str | None) -> dict:
     name, dep_in = names.split_dep(text)
     dep = dep or dep_in
     hits = names.lookup(name, dep)
-    cur = _current()
+    nom, dep_of = _nom_dep()
     if hits:
         # prefer current communes / arrondissements, then delegated, then former names
         best_rank = hits[0].rank
@@ -255,7 +264,7 @@ def _match_name(text: str, dep: str | None) -> dict:
         for e in hits:
             if e.rank != best_rank:
                 break
-            if e.code in cur.index:
+            if e.code in nom:
                 codes.append(e.code)
             else:
                 conv = _convert_old(e.code)
@@ -268,7 +277,7 @@ def _match_name(text: str, dep: str | None) -> dict:
             return {
                 "code": c,
                 "status": "name",
-                "message": f"« {text} » reconnu ({kind}) : {c} {cur.at[c, 'nom']} ({cur.at[c, 'dep']})",
+                "message": f"« {text} » reconnu ({kind}) : {c} {nom[c]} ({dep_of[c]})",
                 "candidates": _candidates([c]),
             }
         if len(codes) > 1:
@@ -285,12 +294,12 @@ def _match_name(text: str, dep: str | None) -> dict:
         # the name exists, but in another department
         seen = {c["code"] for c in cands}
         for e in names.lookup(name):
-            if e.code in cur.index and e.code not in seen and len(cands) < 5:
+            if e.code in nom and e.code not in seen and len(cands) < 5:
                 cands.append({"code": e.code, "nom": e.nom, "why": "autre département"})
                 seen.add(e.code)
     where = f" dans le département {dep}" if dep else ""
     hint = (" ; suggestions : " + ", ".join(
-        f"{c['code']} {c['nom']}" + (f" ({cur.at[c['code'], 'dep']})" if c["why"] == "autre département" else "")
+        f"{c['code']} {c['nom']}" + (f" ({dep_of[c['code']]})" if c["why"] == "autre département" else "")
         for c in cands)) if cands else ""
     return {
         "code": None,
@@ -301,35 +310,42 @@ def _match_name(text: str, dep: str | None) -> dict:
 
 
 def _listing(cands: list[dict]) -> str:
-    cur = _current()
-    return ", ".join(f"{x['code']} {x['nom']} ({cur.at[x['code'], 'dep']})" for x in cands[:8])
+    dep_of = _nom_dep()[1]
+    return ", ".join(f"{x['code']} {x['nom']} ({dep_of[x['code']]})" for x in cands[:8])
 
 
 _RESOLVED = ("current", "arrondissement", "zero_padded", "converted", "name")
 
 
 def _resolve_homonyms(out: pd.DataFrame, homonyms: dict[int, tuple[str, list[str]]],
-                      area: Iterable[str] | None) -> None:
-    """Choose among homonyms from the departments of the listing's unambiguous entries (and of
-    the analysed area): in place, the row becomes a ``name`` whose message reports the choice."""
-    cur = _current()
+                      area: Iterable[str] | None, groups: list | None) -> None:
+    """Choose among homonyms from their context: the analysed ``area``, the departments of the
+    unambiguous entries of the same group (CPTS), then of the whole listing. In place: a chosen
+    row becomes a ``name`` whose message reports the choice and the other homonyms."""
+    nom, dep_of = _nom_dep()
     known = out["code"].notna().to_numpy() & out["status"].isin(_RESOLVED).to_numpy()
-    context = set(cur["dep"].reindex(pd.Index(out.loc[known, "code"].unique(), dtype=object)).dropna())
+    deps = out["code"].map(dep_of)
+    listing = set(deps[known].dropna())
+    by_group: dict = {}
+    if groups is not None:
+        for g, d in zip(np.asarray(groups, dtype=object)[known], deps[known], strict=True):
+            if isinstance(d, str):
+                by_group.setdefault(g, set()).add(d)
     area = None if area is None else {str(d).zfill(2) if str(d).isdigit() else str(d).upper() for d in area}
     for i, (text, codes) in homonyms.items():
-        choice = names.resolve_homonyms(codes, context, area)
+        group = None if groups is None else by_group.get(groups[i], set())
+        choice = names.resolve_homonyms(codes, listing, area, group)
         if choice.chosen is None:
             continue
         c = choice.chosen
-        others = [x for x in choice.candidates if x != c]
-        cands = _candidates([c, *others])
+        cands = _candidates([c, *(x for x in choice.candidates if x != c)])
         for row in cands:
             row["why"] = "choisi d'après le contexte" if row["code"] == c else "homonyme"
         out.at[i, "code"] = c
         out.at[i, "status"] = "name"
         out.at[i, "message"] = (
-            f"« {text} » : homonyme choisi d'après le contexte ({choice.reason}) : {c} {cur.at[c, 'nom']} "
-            f"({cur.at[c, 'dep']}) ; autres communes de ce nom : {_listing(cands[1:])}")
+            f"« {text} » : homonyme choisi d'après le contexte ({choice.reason}) : {c} {nom[c]} "
+            f"({dep_of[c]}) ; autres communes de ce nom : {_listing(cands[1:])}")
         out.at[i, "candidates"] = cands
 
 
@@ -392,7 +408,7 @@ def _normalise_one(value: object, dep: str | None) -> dict:
 
 def normalise_codes(
     codes: Iterable[object], deps: Iterable[object] | None = None,
-    area: Iterable[str] | None = None, context: bool = True,
+    area: Iterable[str] | None = None, context: bool = True, groups: Iterable[object] | None = None,
 ) -> pd.DataFrame:
     """Normalise INSEE codes or commune names to COG 2026, one output row per input.
 
@@ -400,7 +416,8 @@ def normalise_codes(
     communes and names ("Forcalquier (04)", "St-Etienne-les-Orgues"); ``deps`` optionally gives
     the department of each input to disambiguate names. A name shared by several communes is
     resolved from its context when ``context`` is true: the departments of ``area`` (the analysed
-    area, when given) and of the other entries that were recognised without doubt; the row's
+    area, when given), of the entries of the same group (``groups``: e.g. the CPTS of each input)
+    and of the whole listing that were recognised without doubt, in that order; the row's
     status is then ``name`` and its message says which homonym was chosen and why. When the
     context does not single one out it stays ``ambiguous``. Output columns: ``input``, ``code``
     (COG 2026 code, or None when refused), ``status`` (one of :data:`STATUSES`), ``message``
@@ -451,7 +468,10 @@ def normalise_codes(
         out.loc[slow, "message"] = res_message
         out.loc[slow, "candidates"] = pd.Series(res_cands, index=slow, dtype=object)
     if homonyms and context:
-        _resolve_homonyms(out, homonyms, area)
+        group_list = None if groups is None else list(groups)
+        if group_list is not None and len(group_list) != len(values):
+            raise ValueError("codes and groups must have the same length")
+        _resolve_homonyms(out, homonyms, area, group_list)
     out["nom"] = out["code"].map(cur["nom"])
     out.attrs = {"cog": reference.COG_YEAR, "sources": {"history": reference.SOURCES["history"]}}
     return out

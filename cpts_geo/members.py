@@ -397,7 +397,8 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
 
 def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None) -> pd.DataFrame:
     if statuses is None:
-        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist())
+        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist(),
+                               groups=entries["cpts"].tolist())
         rep = entries.reset_index(drop=True).assign(
             code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
             nom=norm["nom"].to_numpy(),

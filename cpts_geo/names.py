@@ -369,17 +369,21 @@ class Choice:
 
 
 def resolve_homonyms(codes: Iterable[str], deps: Iterable[str], area: Iterable[str] | None = None,
-                     ) -> Choice:
+                     group: Iterable[str] | None = None) -> Choice:
     """Choose among homonyms ``codes`` (codes of current communes) from their context.
 
-    ``area``: departments of the analysed area (when given, it decides first); ``deps``: the
-    departments of the listing's unambiguous entries. The choice is made only when exactly one
-    candidate lies in the context; otherwise ``chosen`` is None (never guessed).
+    Contexts, in order, each narrowing what the previous ones left: ``area`` (departments of the
+    analysed area), ``group`` (departments of the other entries of the same CPTS), ``deps``
+    (departments of the listing's unambiguous entries). A context that keeps none or all of the
+    remaining candidates is skipped. The choice is made only when exactly one candidate is left;
+    otherwise ``chosen`` is None (never guessed).
     """
     cands = tuple(dict.fromkeys(codes))
     contexts = []
     if area is not None:
         contexts.append((frozenset(area), "zone analysée"))
+    if group is not None:
+        contexts.append((frozenset(group), "départements des autres communes de la même CPTS"))
     contexts.append((frozenset(deps), "départements des autres communes de la liste"))
     left, why = cands, []
     for ctx, label in contexts:

@@ -203,3 +203,18 @@ def test_js_find():
     script = (names.JS_SEARCH + f"\nvar idx = {json.dumps(idx)};\nconsole.log(JSON.stringify("
               f"{json.dumps(queries)}.map(function(q) {{ var c = findIn(idx, q); return c && c[1]; }})));")
     assert _node(script) == [None, None, "13055", "13055", "04088", "04088", "04088", "13202", "13202", None]
+
+
+def test_homonyms_resolved_per_cpts(tmp_path):
+    # Aiglun exists in 04 and 06: each CPTS's other communes decide, and the message says so
+    path = tmp_path / "liste.csv"
+    path.write_text("cpts;commune\nCPTS A;Forcalquier\nCPTS A;Aiglun\nCPTS B;Nice\nCPTS B;Aiglun\n"
+                    "CPTS C;Aiglun\n", encoding="utf-8")
+    m = cpts_geo.read_members(path)
+    assert sorted(zip(m["cpts"], m["code"], strict=True)) == [
+        ("CPTS A", "04001"), ("CPTS A", "04088"), ("CPTS B", "06001"), ("CPTS B", "06088")]
+    refused = m.attrs["refused"]
+    assert refused["cpts"].tolist() == ["CPTS C"] and refused["status"].tolist() == ["ambiguous"]
+    conv = m.attrs["converted"]
+    msg = conv.loc[(conv["cpts"] == "CPTS B") & (conv["input"] == "Aiglun"), "message"].iloc[0]
+    assert "même CPTS : 06" in msg and "04001 Aiglun (04)" in msg
