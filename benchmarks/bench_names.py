@@ -113,9 +113,12 @@ def main() -> None:
     old_txt = per_name(t_old_d, len(sample))
     t_new_d, _ = timed(cg.normalise_codes, sample, deps[: len(sample)])
     print(f"with the department: old {old_txt}; new {per_name(t_new_d, len(sample))}")
-    same = sum(set(c["code"] for c in a) <= set(c["code"] for c in b)
-               for a, b in zip(out_old["candidates"], out_new["candidates"], strict=True))
-    print(f"old suggestions also suggested by the new path: {same}/{len(sample)}")
+    first = sum(not a or a[0]["code"] in {c["code"] for c in b}
+                for a, b in zip(out_old["candidates"], out_new["candidates"], strict=True))
+    every = sum({c["code"] for c in a} <= {c["code"] for c in b}
+                for a, b in zip(out_old["candidates"], out_new["candidates"], strict=True))
+    print(f"old first suggestion among the new ones: {first}/{len(sample)}; "
+          f"all old suggestions among the new ones: {every}/{len(sample)}")
 
     listing = reference.load_names().query("kind == 'current'")["nom"].tolist()
     t_list, res = timed(cg.normalise_codes, listing)
