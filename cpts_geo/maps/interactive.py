@@ -21,8 +21,8 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-import cpts_geo
 from cpts_geo import reference
+from cpts_geo._version import __version__
 from cpts_geo.maps import style as st
 from cpts_geo.maps.layers import MapLayers, build_layers
 
@@ -71,7 +71,7 @@ def credits_text(meta: dict) -> str:
     return (f"Contours : IGN ADMIN EXPRESS (Licence Ouverte) · Populations : INSEE, populations "
             f"légales {meta.get('population_year', reference.POPULATION_YEAR)}, COG "
             f"{meta.get('cog', reference.COG_YEAR)} · Liste des CPTS : {listing} ({date}) · "
-            f"cpts_geo {cpts_geo.__version__}")
+            f"cpts_geo {__version__}")
 
 
 def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
