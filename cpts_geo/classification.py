@@ -201,7 +201,8 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
             first = bad.iloc[0]
             raise ValueError(
                 f"territoire {name!r} : code {first['input']!r} (position {int(bad.index[0]) + 1}) "
-                f"refusé : {first['message']}" + (f" ; {len(bad) - 1} autre(s) refusé(s)" if len(bad) > 1 else "")
+                f"refusé : {first['message']}" + (f" ; {fr.plural(len(bad) - 1, 'autre refusé', 'autres refusés')}"
+                                                 if len(bad) > 1 else "")
             )
         report["normalisation"] = norm[norm["status"] != "current"][["input", "code", "status", "message"]].to_dict("records")
         codes = tuple(dict.fromkeys(norm["code"]))
@@ -228,7 +229,7 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
         label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
         raise ValueError(
             f"{label!r} (ligne {int(first['row']) + 1}) : code {first['code']!r} absent du COG {reference.COG_YEAR}"
-            + (f" ; {int(unknown.sum()) - 1} autre(s) code(s) inconnu(s)" if unknown.sum() > 1 else "")
+            + (f" ; {fr.plural(int(unknown.sum()) - 1, 'autre code inconnu')}" if unknown.sum() > 1 else "")
             + " — normalisez les codes avec cpts_geo.normalise_codes"
         )
     long = long.join(units, on="code")

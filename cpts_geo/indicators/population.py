@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import _as_text, convert_table
 from cpts_geo.crs import LOCAL_CRS, local_crs
 from cpts_geo.indicators.supply import _numeric
@@ -83,8 +83,9 @@ def commune_population(
     )
     if report["unknown"]:
         warnings.warn(
-            f"{name} : {len(report['unknown'])} code(s) inconnus du COG {cog} et du COG {reference.COG_YEAR}, "
-            f"écartés : {', '.join(report['unknown'][:10])}",
+            f"{name} : {fr.plural(len(report['unknown']), 'code inconnu', 'codes inconnus')} du COG {cog} et du "
+            f"COG {reference.COG_YEAR}, {fr.plural(len(report['unknown']), 'écarté', with_number=False)} : "
+            f"{fr.enumeration(report['unknown'], limit=10)}",
             UserWarning,
             stacklevel=2,
         )

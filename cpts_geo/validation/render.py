@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo import fr, reference
+from cpts_geo import fr, reference, rules
 from cpts_geo._version import __version__
 from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
@@ -60,7 +60,7 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
                      " de la zone blanche)"))
     if f.get("apl_mean") is not None:
         rows.append(("APL médecins généralistes (moyenne)", f"{f['apl_mean']:.1f}".replace(".", ",")))
-        rows.append(("Population en commune d'APL < 2,5", fmt_pct(f.get("apl_population_share_below_2_5"))))
+        rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fmt_pct(f.get("apl_population_share_below_2_5"))))
     return rows
 
 
