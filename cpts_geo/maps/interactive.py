@@ -419,7 +419,7 @@ def coverage_map(
 def _default_title(lay: MapLayers, classes: st.Classes) -> str:
     n = len(lay.perimeters)
     deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
-        f"{len(lay.departments)} départements"
+        fr.plural(len(lay.departments), "département")
     return f"Couverture par les CPTS ({n} CPTS) — {deps}"
 
 
