@@ -194,3 +194,15 @@ def test_imports_point_down_the_data_flow(module):
 def test_reference_layer_is_free_of_geometry_stages():
     """The rules are read by every stage: they must not depend on any of them."""
     assert {d for d in GRAPH["cpts_geo.rules"] if _layer(d) != 0} == set()
+
+
+def test_version_is_written_only_in_pyproject():
+    import re
+    import tomllib
+
+    import cpts_geo
+
+    project = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert cpts_geo.__version__ == project["version"]
+    literal = re.compile(r"__version__\s*(:\s*str\s*)?=\s*['\"]")
+    assert [m for m, p in MODULES.items() if literal.search(p.read_text(encoding="utf-8"))] == []

@@ -22,6 +22,7 @@ from cpts_geo import fr, reference
 from cpts_geo.codes import _as_text, convert_table
 from cpts_geo.crs import LOCAL_CRS, local_crs
 from cpts_geo.indicators.supply import _numeric
+from cpts_geo.rules import CRS_NAMES
 
 KINDS = ("municipale", "totale")
 _VALUE_NAMES = {
@@ -136,7 +137,7 @@ def zonal_population(
         if src.crs is None or not src.crs.is_projected:
             raise ValueError(
                 f"{getattr(src, 'name', raster)} : le raster doit être dans une projection métrique "
-                f"(EPSG:2154 en métropole), pas {src.crs}"
+                f"({CRS_NAMES['metropole']} en métropole), pas {src.crs}"
             )
         tr = src.transform
         if tr.b != 0 or tr.d != 0:
