@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.members import MembersError
     from cpts_geo.validation import validate_territory
-    from cpts_geo.validation.report import verdict_text
+    from cpts_geo.validation.render import verdict_text
 
     deps = [d.strip() for d in args.departments.split(",")] if args.departments else None
     try:
