@@ -311,7 +311,8 @@ def _match_name(text: str, dep: str | None) -> dict:
 
 def _listing(cands: list[dict]) -> str:
     dep_of = _nom_dep()[1]
-    return ", ".join(f"{x['code']} {x['nom']} ({dep_of[x['code']]})" for x in cands[:8])
+    return fr.enumeration((f"{x['code']} {x['nom']} ({dep_of[x['code']]})" for x in cands), limit=8,
+                          other="autre commune", others="autres communes")
 
 
 _RESOLVED = ("current", "arrondissement", "zero_padded", "converted", "name")

@@ -261,6 +261,7 @@ def read_members(
     date_col: str | None = None,
     sheet: str | int | None = None,
     threshold: float = AREA_THRESHOLD,
+    area: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
 
@@ -270,6 +271,9 @@ def read_members(
     ``input`` (value as given), ``status``. ``attrs``: ``report`` (every input, kept, converted or
     refused, with a French message), ``refused``, ``converted``, ``duplicates``, ``cut_units``
     (drawn polygons), ``columns`` (detected roles), ``source``, ``cog``, ``population_year``.
+    A commune name shared by several communes is chosen from its context (``area``: departments
+    of the analysed area, then the other communes of the same CPTS, then of the listing) and the
+    choice reported; see :func:`cpts_geo.normalise_codes`.
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
     """
     name = "tableau" if isinstance(source, pd.DataFrame) else Path(source).name
@@ -322,7 +326,7 @@ def read_members(
             "colonne des communes introuvable (attendu code / code_insee / codgeo / insee / commune, ou code_col=) ; "
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
-    out = _finish(entries, name, cols)
+    out = _finish(entries, name, cols, area=area)
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
     return out
@@ -388,10 +392,11 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
     return out
 
 
-def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None) -> pd.DataFrame:
+def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None,
+            area: Iterable[str] | None = None) -> pd.DataFrame:
     if statuses is None:
         norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist(),
-                               groups=entries["cpts"].tolist())
+                               groups=entries["cpts"].tolist(), area=area)
         rep = entries.reset_index(drop=True).assign(
             code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
             nom=norm["nom"].to_numpy(),

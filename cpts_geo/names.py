@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 
 #: order of preference between kinds of names: current names first, former names last
 KIND_RANK = {"current": 0, "arrondissement": 1, "deleguee": 2, "associee": 2, "former": 3}
@@ -390,7 +390,7 @@ def resolve_homonyms(codes: Iterable[str], deps: Iterable[str], area: Iterable[s
         inside = tuple(c for c in left if dep_of(c) in ctx)
         if not inside or len(inside) == len(left):
             continue
-        shown = ", ".join(sorted(ctx)) if len(ctx) <= 6 else f"{len(ctx)} départements"
+        shown = fr.enumeration(sorted(ctx), limit=6)
         left = inside
         why.append(f"{label} : {shown}")
         if len(left) == 1:

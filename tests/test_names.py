@@ -218,3 +218,13 @@ def test_homonyms_resolved_per_cpts(tmp_path):
     conv = m.attrs["converted"]
     msg = conv.loc[(conv["cpts"] == "CPTS B") & (conv["input"] == "Aiglun"), "message"].iloc[0]
     assert "même CPTS : 06" in msg and "04001 Aiglun (04)" in msg
+
+
+def test_read_members_area_decides_for_a_lone_homonym(tmp_path):
+    # a CPTS made of one homonym only: no context in the listing, the analysed area decides
+    path = tmp_path / "liste.csv"
+    path.write_text("cpts;commune\nCPTS A;Beaujeu\n", encoding="utf-8")
+    assert cpts_geo.read_members(path).empty
+    m = cpts_geo.read_members(path, area=["69"])
+    assert m["code"].tolist() == ["69018"]
+    assert "zone analysée : 69" in m.attrs["converted"].at[0, "message"]
