@@ -111,6 +111,46 @@ def is_insee_code(value: object) -> bool:
     return isinstance(value, str) and INSEE_CODE_RE.match(value) is not None
 
 
+#: cell texts meaning "no value" in published tables (secret, not available)
+MISSING_MARKERS = frozenset({"", "nan", "none", "na", "n/a", "nd", "n.d.", "-", "–", "s", "secret"})
+
+
+def parse_number(value: object) -> float | None:
+    """A cell as a float: decimal comma and spaces (plain, no-break, narrow no-break) accepted;
+    NaN for an empty cell or a "no value" marker (``n.d.``, ``secret``…); None when the cell is
+    not a number.
+
+    >>> [parse_number(v) for v in ("1\u202f234,5", 3, "", "secret", "beaucoup")]
+    [1234.5, 3.0, nan, nan, None]
+    """
+    if value is None or value is pd.NA:
+        return math.nan
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    if text.lower() in MISSING_MARKERS:
+        return math.nan
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def numeric_column(values: pd.Series, source: str, column: str, rows: Sequence[int] | None = None,
+                   *, minimum: float | None = 0.0, error: type[InputError] = InputError) -> pd.Series:
+    """A column of numbers (:func:`parse_number`) as floats; the first value that is missing, not
+    a number or below ``minimum`` raises ``error`` naming the file, its row (``rows``, else the
+    position + 2) and the value."""
+    num = np.array([parse_number(v) for v in values], dtype=object)
+    bad = np.array([x is None or math.isnan(x) or (minimum is not None and x < minimum) for x in num], dtype=bool)
+    if bad.any():
+        pos = int(bad.argmax())
+        row = rows[pos] if rows is not None else pos + 2
+        what = "nombre positif attendu" if minimum == 0 else "nombre attendu"
+        raise error(f"colonne « {column} » : {what}", source, row, values.iloc[pos])
+    return pd.Series(num.astype(float), index=values.index, name=values.name)
+
+
 def column_key(name: object) -> str:
     """Key of a column name with accents, case, spaces, punctuation and a leading article ignored:
     "Code  INSEE" / "code_insee" / "CODE-INSÉE" → "code insee"; "Les communes" → "communes"."""
@@ -323,7 +363,9 @@ def read_rows(
     if suffix in JSON_SUFFIXES:
         raise error("un fichier JSON n'est pas lu ligne à ligne : utiliser read_table", path.name)
     text, enc = decode(path.read_bytes(), path.name, error)
-    lines = text.splitlines()
+    lines = re.split(r"\r\n|\r|\n", text)  # line i is row i + 1 (str.splitlines also splits on \x1c…)
+    if lines and lines[-1] == "":
+        lines.pop()
     sep = sniff_separator(lines)
     meta.update(encoding=enc, separator=sep)
     try:  # one column when no separator is found (quotes still removed)
@@ -361,7 +403,7 @@ def _frame(rows: list[list[str | None]], header_at: int, meta: dict, source: str
         raise error("fichier vide", source)
     if header_at >= len(rows):
         raise error(f"ligne d'en-tête {header_at + 1} au-delà de la fin du fichier ({len(rows)} lignes)", source)
-    header = list(rows[header_at])
+    header = list(rows[header_at]) if header_at >= 0 else []  # -1: no header row
     body = rows[header_at + 1:]
     # cells beyond the header get their own column ("colonne 4"): nothing is dropped
     width = max([len(header), *(max((k + 1 for k, c in enumerate(r) if c is not None), default=0) for r in body)])
@@ -386,7 +428,7 @@ def _frame(rows: list[list[str | None]], header_at: int, meta: dict, source: str
         rownums.append(header_at + i + 2)
     df = pd.DataFrame(data, columns=pd.Index(names, dtype=object), dtype=object) if data else \
         pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    df.attrs = {**meta, "source": source, "header_row": header_at + 1, "rows": rownums, "blank_rows": blank}
+    df.attrs = {**meta, "source": source, "header_row": header_at + 1 or None, "rows": rownums, "blank_rows": blank}
     return df
 
 
@@ -394,8 +436,9 @@ def _header_index(rows: list[list[str | None]], header_row: int | None, hints: I
                   source: str, error: type[InputError]) -> int:
     if header_row is None:
         return detect_header(rows, hints)
-    if not isinstance(header_row, (int, np.integer)) or header_row < 1:
-        raise error("numéro de ligne d'en-tête invalide (entier à partir de 1 attendu)", source, None, header_row)
+    if isinstance(header_row, bool) or not isinstance(header_row, (int, np.integer)) or header_row < 0:
+        raise error("numéro de ligne d'en-tête invalide (entier positif attendu, 0 pour un fichier sans "
+                    "en-tête)", source, None, header_row)
     return int(header_row) - 1
 
 
@@ -412,8 +455,8 @@ def read_table(
     CSV/TXT/TSV (encoding and separator detected), XLSX/XLSM (``sheet``: name or 0-based
     position, default the first), ODS/XLS (with odfpy / xlrd), JSON (a list of records or
     ``{"records"|"data"|"items": [...]}``: scalar values as text, lists kept as lists of text).
-    The header is row ``header_row`` (1-based) or found by :func:`detect_header` with ``hints``
-    (expected column names). Rows entirely empty are skipped (counted in ``attrs["blank_rows"]``);
+    The header is row ``header_row`` (1-based; 0: no header, columns named "colonne 1"…) or
+    found by :func:`detect_header` with ``hints`` (expected column names). Rows entirely empty are skipped (counted in ``attrs["blank_rows"]``);
     ``attrs["rows"]`` holds the file row of each data row.
     """
     path = check_file(source, error)
@@ -422,6 +465,16 @@ def read_table(
     rows, meta = read_rows(path, sheet, error=error)
     at = _header_index(rows, header_row, hints, path.name, error) if rows else 0
     return _frame(rows, at, meta, path.name, error)
+
+
+def table_or_frame(table: pd.DataFrame | str | Path, default_name: str, hints: Iterable[str | None] = (),
+                   *, error: type[InputError] = InputError) -> tuple[pd.DataFrame, str]:
+    """(frame, name) of a table given as a DataFrame (named ``default_name``) or as a file read by
+    :func:`read_table` (named by its file name; ``hints``: expected column names)."""
+    if isinstance(table, pd.DataFrame):
+        return table, default_name
+    df = read_table(table, hints=[h for h in hints if h], error=error)
+    return df, df.attrs["source"]
 
 
 def read_sheets(
