@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 #: column names of a column of codes or names (the first found is normalised)
-_COLUMNS = ("code insee", "code", "codgeo", "depcom", "insee", "code commune", "codes", "commune", "communes",
-            "nom commune", "libgeo")
+_COLUMNS = ("code insee", "code", "codgeo", "depcom", "insee", "code commune", "code commune insee", "codes",
+            "code geo", "code officiel geographique", "commune", "communes", "nom commune", "libgeo")
 
 
 def read_values(path: Path, column: str | None, sheet: str | None = None, header_row: int | None = None) -> list:

@@ -484,8 +484,9 @@ def read_sheets(
     hints: Iterable[str] = (),
     error: type[InputError] = InputError,
 ) -> dict[str, pd.DataFrame]:
-    """Every sheet of a workbook read as :func:`read_table` does (sheets without any cell are
-    left out); a text or JSON table gives one entry keyed ``""``."""
+    """Every sheet of a workbook read as :func:`read_table` does (sheets without any cell, or
+    shorter than a forced ``header_row``, are left out); a text or JSON table gives one entry
+    keyed ``""``."""
     path = check_file(source, error)
     suffix = path.suffix.lower()
     if suffix not in SHEET_SUFFIXES:
@@ -505,8 +506,11 @@ def read_sheets(
         rows = [[cell_text(c) for c in r] for r in raw]
         if not any(any(c is not None for c in r) for r in rows):
             continue
+        at = _header_index(rows, header_row, hints, path.name, error)
+        if at >= len(rows):  # a forced header row beyond this sheet: not a table of this kind
+            continue
         meta = {"source": path.name, "sheet": name, "encoding": None, "separator": None}
-        out[name] = _frame(rows, _header_index(rows, header_row, hints, path.name, error), meta, path.name, error)
+        out[name] = _frame(rows, at, meta, path.name, error)
     if not out:
         raise error("classeur vide (aucune feuille ne contient de cellule)", path.name)
     return out
