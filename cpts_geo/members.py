@@ -217,19 +217,44 @@ def split_cell(cell: object) -> list[str]:
 HEADER_HINTS = (*_CPTS_KEYS, *_CODE_KEYS, *_NAME_KEYS)
 
 
+_ROLES = ("cpts", "code", "name", "dep", "stage", "date")
+
+
 def _read_table(path: Path, sheet: str | int | None, header_row: int | None = None) -> tuple[pd.DataFrame, str | None]:
-    """The listing table of a file: the given sheet, else the first sheet with a CPTS column and
-    a commune column (else the first sheet)."""
+    """The listing table of a file: the given sheet, else every sheet with a CPTS column and a
+    commune column (one listing sheet per department is common), stacked with their columns
+    aligned by role (``attrs["sheets"]``: sheets read, ``attrs["row_sheets"]``: sheet of each row);
+    the first sheet when none looks like a listing."""
     if path.suffix.lower() not in SHEET_SUFFIXES or sheet is not None:
         df = read_table(path, sheet, header_row=header_row, hints=HEADER_HINTS, error=MembersError)
         return df, df.attrs.get("sheet")
     sheets = read_sheets(path, header_row=header_row, hints=HEADER_HINTS, error=MembersError)
+    listings = {}
     for name, df in sheets.items():
         cols = detect_columns(list(df.columns))
         if cols["cpts"] is not None and (cols["code"] or cols["name"]):
-            return df, name
-    name, df = next(iter(sheets.items()))
-    return df, name
+            listings[name] = (df, cols)
+    if not listings:
+        name, df = next(iter(sheets.items()))
+        return df, name
+    if len(listings) == 1:
+        name, (df, _) = next(iter(listings.items()))
+        df.attrs["sheets"] = [name]
+        return df, name
+    # the column name of each role: the first sheet's that has one
+    canon = {r: next((c[r] for _, c in listings.values() if c[r] is not None), None) for r in _ROLES}
+    frames, rows, row_sheets, blank = [], [], [], 0
+    for name, (df, cols) in listings.items():
+        rename = {cols[r]: canon[r] for r in _ROLES if cols[r] is not None}
+        frames.append(df[list(rename)].rename(columns=rename))
+        rows += source_rows(df)
+        row_sheets += [name] * len(df)
+        blank += df.attrs.get("blank_rows", 0)
+    out = pd.concat(frames, ignore_index=True).astype(object)
+    out = out.where(out.notna(), None)
+    out.attrs = {"source": path.name, "rows": rows, "row_sheets": row_sheets, "blank_rows": blank,
+                 "sheets": list(listings)}
+    return out, ", ".join(listings)
 
 
 def _records_from_json(data: object, source: str) -> pd.DataFrame:
@@ -298,6 +323,8 @@ def read_members(
             row0 = 2
     if df.empty or len(df.columns) == 0:
         raise MembersError("fichier vide (aucune ligne de données)", name)
+    cpts_col, code_col = (None if g is None else find_column(df.columns, given=g, source=name, error=MembersError)
+                          for g in (cpts_col, code_col))
     cols = detect_columns(list(df.columns), cpts_col, code_col)
     for role, given in (("name", name_col), ("dep", dep_col), ("stage", stage_col), ("date", date_col)):
         if given is not None:
@@ -314,6 +341,7 @@ def read_members(
     out = _finish(entries, name, cols)
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
+        out.attrs["sheets"] = df.attrs.get("sheets", [sheet_used])
     return out
 
 
@@ -330,7 +358,8 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
     """One entry per commune value of the table (long or wide)."""
     rows = []
     blank = df.attrs.get("blank_rows", 0)
-    for row, rec in zip(source_rows(df, row0), df.to_dict("records"), strict=True):
+    row_sheets = df.attrs.get("row_sheets") or [None] * len(df)
+    for row, sheet, rec in zip(source_rows(df, row0), row_sheets, df.to_dict("records"), strict=True):
         cpts = _text(rec.get(cols["cpts"]))
         code_v = rec.get(cols["code"]) if cols["code"] else None
         name_v = rec.get(cols["name"]) if cols["name"] else None
@@ -354,7 +383,7 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
             values = [None]
         for v in values:
             rows.append({"cpts": cpts, "input": v, "dep": dep, "stage_input": stage_in,
-                         "date_input": date_in, "source_row": row})
+                         "date_input": date_in, "source_row": row, **({"sheet": sheet} if sheet else {})})
     if not rows:
         raise MembersError("fichier vide (aucune ligne de données)", source)
     out = pd.DataFrame(rows)
@@ -399,7 +428,12 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
                     f" ; la liste décrit {reference.PLM_CITIES[city]} par arrondissements : la ville entière "
                     f"compte pour ses {n} arrondissements").lstrip(" ;")
                 expanded[city] = sorted(rep.loc[hit, "cpts"].unique().tolist())
-    rep = rep.sort_values(["source_row"], kind="stable").reset_index(drop=True)
+    if "sheet" in rep.columns:  # several sheets: sheet by sheet, in the workbook's order
+        rank = rep["sheet"].map({n: i for i, n in enumerate(dict.fromkeys(rep["sheet"]))})
+        rep = rep.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="stable").drop(columns="_rank")
+        rep = rep.reset_index(drop=True)
+    else:
+        rep = rep.sort_values(["source_row"], kind="stable").reset_index(drop=True)
     rep["duplicate"] = rep["code"].notna() & rep.duplicated(["cpts", "code"], keep="first")
     members = rep[rep["code"].notna() & ~rep["duplicate"]][
         ["cpts", "code", "stage", "date", "source_row", "input", "status"]].copy()
@@ -420,14 +454,15 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     members["stage"] = members["stage"].astype(object)
     members = members[MEMBER_COLUMNS]
     refused_rep = rep[rep["code"].isna()]
+    where = ["sheet", "source_row"] if "sheet" in rep.columns else ["source_row"]  # rows of several sheets
     converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
     members.attrs = {
         "source": source,
         "columns": {k: (None if v is None else str(v)) for k, v in cols.items()},
         "report": rep,
-        "refused": refused_rep[["source_row", "cpts", "input", "status", "message"]].reset_index(drop=True),
-        "converted": converted[["source_row", "cpts", "input", "code", "status", "message"]].reset_index(drop=True),
-        "duplicates": rep[rep["duplicate"]][["source_row", "cpts", "input", "code"]].reset_index(drop=True),
+        "refused": refused_rep[[*where, "cpts", "input", "status", "message"]].reset_index(drop=True),
+        "converted": converted[[*where, "cpts", "input", "code", "status", "message"]].reset_index(drop=True),
+        "duplicates": rep[rep["duplicate"]][[*where, "cpts", "input", "code"]].reset_index(drop=True),
         "expanded_cities": expanded,
         "stage_conflicts": conflicts,
         "blank_rows": entries.attrs.get("blank_rows", 0),

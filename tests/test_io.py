@@ -19,7 +19,7 @@ import pytest
 import cpts_geo as cg
 from cpts_geo.cli.normalise import read_values
 from cpts_geo.errors import InputError, MembersError
-from cpts_geo.io import clean_code, column_key, find_column, read_sheets, read_table
+from cpts_geo.io import clean_code, column_key, find_column, list_sheets, read_sheets, read_table
 from cpts_geo.io.french import write_csv, write_workbook
 from cpts_geo.validation.inputs import read_proposal
 
@@ -152,7 +152,7 @@ def test_title_row_header_detection_and_override(files, content):
         cg.read_members(files["xlsx"], header_row=1)
     sheets = read_sheets(files["xlsx"])
     assert list(sheets) == ["Liste", "Notes"] and len(sheets["Liste"]) == len(content)
-    assert cg.io.list_sheets(files["xlsx"]) == ["Liste", "Notes"]
+    assert list_sheets(files["xlsx"]) == ["Liste", "Notes"]
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +264,35 @@ def test_workbook_sheet_formats(tmp_path):
     assert ws["B2"].number_format == "#,##0" and ws["C2"].number_format == "0.0%"
     assert ws["D2"].number_format == '#,##0.0" km²"'
     assert ws.column_dimensions["A"].width >= len("CPTS du Gapençais")
+
+
+def test_every_listing_sheet_is_read(content, tmp_path):
+    """One listing sheet per department (the ARS way): every sheet is read, and said so."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Lisez-moi"
+    wb.active.append(["Liste transmise par l'ARS"])
+    deps = content[CODE].str[:2]
+    for dep in ("04", "05", "84"):
+        ws = wb.create_sheet(f"Dép. {dep}")
+        ws.append([TITLE])
+        ws.append(["CPTS", "Code INSEE"] if dep != "84" else ["Nom de la CPTS", "codgeo"])  # other names
+        for row in content[deps == dep].itertuples(index=False):
+            ws.append([row[2], row[0]])
+    ws.append(["CPTS du Grand Avignon", "99999"])  # refused: its sheet and row are given
+    p = tmp_path / "par_departement.xlsx"
+    wb.save(p)
+    m = cg.read_members(p)
+    assert m.attrs["sheets"] == ["Dép. 04", "Dép. 05", "Dép. 84"]
+    assert set(m["code"]) == set(content[CODE]) and m["cpts"].nunique() == content["CPTS"].nunique()
+    ref = m.attrs["refused"]
+    n84 = int((deps == "84").sum())
+    assert ref[["sheet", "source_row", "input"]].values.tolist() == [["Dép. 84", 2 + n84 + 1, "99999"]]
+
+
+def test_row_numbers_survive_blank_lines(tmp_path):
+    p = tmp_path / "trous.csv"
+    p.write_text("cpts;code\n\nCPTS A;04001\n;\n\nCPTS A;04999\n", encoding="utf-8")
+    m = cg.read_members(p)
+    assert m.attrs["refused"]["source_row"].tolist() == [6]  # the file's line, blank lines counted
+    assert m["source_row"].tolist() == [3]
+    assert m.attrs["blank_rows"] == 3
