@@ -47,7 +47,8 @@ OTHER_SHEET_SUFFIXES: tuple[str, ...] = (".ods", ".xls")
 SHEET_SUFFIXES = EXCEL_SUFFIXES + OTHER_SHEET_SUFFIXES
 JSON_SUFFIXES: tuple[str, ...] = (".json",)
 
-_SAMPLE_ROWS = 60  # rows looked at to sniff the separator and find the header
+_SAMPLE_ROWS = 60
+_WHOLE_RE = re.compile(r"\d+\.0+")  # rows looked at to sniff the separator and find the header
 
 
 # ------------------------------------------------------------------------------------------
@@ -58,6 +59,11 @@ _SAMPLE_ROWS = 60  # rows looked at to sniff the separator and find the header
 def cell_text(value: object) -> str | None:
     """A cell as stripped text; None when empty. Numbers written by a spreadsheet lose their
     ``.0`` (``1001.0`` → ``"1001"``); dates at midnight are written ``YYYY-MM-DD``."""
+    if type(value) is str:  # fast path: every cell of a text table
+        text = value.strip()
+        if text[-1:] == "0" and "." in text and _WHOLE_RE.fullmatch(text):
+            return text.split(".")[0]
+        return text or None
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool):
@@ -259,7 +265,12 @@ def sniff_separator(lines: Sequence[str]) -> str | None:
     """The separator among :data:`SEPARATORS` that splits the most lines into the same number of
     fields (more fields wins a tie); None when no line holds any (one column)."""
     best, best_score = None, (0, 0)
-    sample = [ln for ln in lines if ln.strip()][:_SAMPLE_ROWS]
+    sample = []
+    for ln in lines:
+        if ln.strip():
+            sample.append(ln)
+            if len(sample) == _SAMPLE_ROWS:
+                break
     for sep in SEPARATORS:
         if not any(sep in ln for ln in sample):
             continue
@@ -333,15 +344,8 @@ def _sheet_name(names: list[str], sheet: str | int | None, source: str, error: t
     raise error(f"pas de feuille « {sheet} » ; feuilles du classeur : {', '.join(names)}", source)
 
 
-def read_rows(
-    path: str | Path, sheet: str | int | None = None, *, error: type[InputError] = InputError
-) -> tuple[list[list[str | None]], dict]:
-    """Every row of a text table or of one sheet (default: the first) as lists of cell texts.
-
-    Returns (rows, meta) with ``meta``: ``source`` (file name), ``sheet``, ``encoding`` and
-    ``separator`` (text tables). Row ``i`` of the list is row ``i + 1`` of the file.
-    """
-    path = check_file(path, error)
+def _grid(path: Path, sheet: str | int | None, error: type[InputError]) -> tuple[list[list], dict]:
+    """Rows of a text table (raw strings, not yet cleaned) or of one sheet (cell texts)."""
     suffix = path.suffix.lower()
     meta: dict = {"source": path.name, "sheet": None, "encoding": None, "separator": None}
     if suffix in EXCEL_SUFFIXES:
@@ -363,16 +367,37 @@ def read_rows(
     if suffix in JSON_SUFFIXES:
         raise error("un fichier JSON n'est pas lu ligne à ligne : utiliser read_table", path.name)
     text, enc = decode(path.read_bytes(), path.name, error)
-    lines = re.split(r"\r\n|\r|\n", text)  # line i is row i + 1 (str.splitlines also splits on \x1c…)
-    if lines and lines[-1] == "":
-        lines.pop()
+    # line i is row i + 1; str.splitlines (fast) also splits on NEL and Unicode line separators
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        lines = re.split(r"\r\n|\r|\n", text)
+        if lines and lines[-1] == "":
+            lines.pop()
+    else:
+        lines = text.splitlines()
     sep = sniff_separator(lines)
     meta.update(encoding=enc, separator=sep)
     try:  # one column when no separator is found (quotes still removed)
-        rows = [[cell_text(c) for c in r] for r in csv.reader(lines, delimiter=sep or "\x1f")]
+        rows = list(csv.reader(lines, delimiter=sep or "\x1f"))
     except csv.Error as exc:
         raise error(f"fichier CSV mal formé ({exc})", path.name) from exc
     return rows, meta
+
+
+def _clean_rows(rows: Sequence[Sequence[object]]) -> list[list[str | None]]:
+    return [[cell_text(c) for c in r] for r in rows]
+
+
+def read_rows(
+    path: str | Path, sheet: str | int | None = None, *, error: type[InputError] = InputError
+) -> tuple[list[list[str | None]], dict]:
+    """Every row of a text table or of one sheet (default: the first) as lists of cell texts.
+
+    Returns (rows, meta) with ``meta``: ``source`` (file name), ``sheet``, ``encoding`` and
+    ``separator`` (text tables). Row ``i`` of the list is row ``i + 1`` of the file.
+    """
+    path = check_file(path, error)
+    rows, meta = _grid(path, sheet, error)
+    return (_clean_rows(rows) if meta["encoding"] else rows), meta
 
 
 def detect_header(rows: Sequence[Sequence[str | None]], hints: Iterable[str] = ()) -> int:
@@ -397,17 +422,30 @@ def detect_header(rows: Sequence[Sequence[str | None]], hints: Iterable[str] = (
     return next(i for i, n in enumerate(filled) if n >= need)
 
 
-def _frame(rows: list[list[str | None]], header_at: int, meta: dict, source: str,
+def _clean_column(values: list) -> list:
+    return [(v.strip() or None) if type(v) is str else v for v in values]
+
+
+def _frame(rows: list[list], header_at: int, meta: dict, source: str,
            error: type[InputError]) -> pd.DataFrame:
-    if not rows or not any(any(c is not None for c in r) for r in rows):
-        raise error("fichier vide", source)
-    if header_at >= len(rows):
+    """The DataFrame of ``rows`` (raw or cleaned cells) under the header ``rows[header_at]``."""
+    if header_at >= len(rows) and rows:
         raise error(f"ligne d'en-tête {header_at + 1} au-delà de la fin du fichier ({len(rows)} lignes)", source)
-    header = list(rows[header_at]) if header_at >= 0 else []  # -1: no header row
+    header = [cell_text(c) for c in rows[header_at]] if header_at >= 0 and rows else []  # -1: no header row
     body = rows[header_at + 1:]
-    # cells beyond the header get their own column ("colonne 4"): nothing is dropped
-    width = max([len(header), *(max((k + 1 for k, c in enumerate(r) if c is not None), default=0) for r in body)])
-    header = header + [None] * (width - len(header))
+    width = max(len(header), max(map(len, body), default=0))
+    if any(len(r) != width for r in body):  # ragged rows (short lines, blank lines): pad them
+        body = [list(r) + [None] * (width - len(r)) if len(r) != width else r for r in body]
+    table = pd.DataFrame(body, dtype=object) if body else pd.DataFrame()
+    table = table.reindex(columns=range(width))
+    cols = {k: _clean_column(table[k].tolist()) for k in range(width)}
+    # cells beyond the header get their own column ("colonne 4"), unless all empty: nothing dropped
+    while width > len(header) and all(v is None for v in cols[width - 1]):
+        width -= 1
+    if not any(h is not None for h in header) and (width == 0 or all(
+            all(v is None for v in cols[k]) for k in range(width))):
+        raise error("fichier vide", source)
+    header = header[:width] + [None] * (width - len(header))
     names: list[str] = []
     seen: dict[str, int] = {}
     for k, h in enumerate(header):
@@ -418,24 +456,20 @@ def _frame(rows: list[list[str | None]], header_at: int, meta: dict, source: str
         else:
             seen[name] = 0
         names.append(name)
-    data, rownums, blank = [], [], 0
-    for i, r in enumerate(body):
-        cells = (list(r) + [None] * width)[:width]
-        if all(c is None for c in cells):
-            blank += 1
-            continue
-        data.append(cells)
-        rownums.append(header_at + i + 2)
-    df = pd.DataFrame(data, columns=pd.Index(names, dtype=object), dtype=object) if data else \
-        pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    df.attrs = {**meta, "source": source, "header_row": header_at + 1 or None, "rows": rownums, "blank_rows": blank}
+    df = pd.DataFrame({names[k]: pd.Series(cols[k], dtype=object) for k in range(width)})
+    df.columns = pd.Index(names, dtype=object)
+    empty = df.isna().all(axis=1).to_numpy() if width else np.ones(len(body), dtype=bool)
+    rownums = (np.arange(len(body)) + header_at + 2)[~empty]
+    df = df[~empty].reset_index(drop=True) if empty.any() else df
+    df.attrs = {**meta, "source": source, "header_row": header_at + 1 or None, "rows": rownums.tolist(),
+                "blank_rows": int(empty.sum())}
     return df
 
 
 def _header_index(rows: list[list[str | None]], header_row: int | None, hints: Iterable[str],
                   source: str, error: type[InputError]) -> int:
     if header_row is None:
-        return detect_header(rows, hints)
+        return detect_header(_clean_rows(rows[:_SAMPLE_ROWS]), hints)
     if isinstance(header_row, bool) or not isinstance(header_row, (int, np.integer)) or header_row < 0:
         raise error("numéro de ligne d'en-tête invalide (entier positif attendu, 0 pour un fichier sans "
                     "en-tête)", source, None, header_row)
@@ -462,7 +496,7 @@ def read_table(
     path = check_file(source, error)
     if path.suffix.lower() in JSON_SUFFIXES:
         return json_records(read_json(path, error=error), path.name, error=error)
-    rows, meta = read_rows(path, sheet, error=error)
+    rows, meta = _grid(path, sheet, error)
     at = _header_index(rows, header_row, hints, path.name, error) if rows else 0
     return _frame(rows, at, meta, path.name, error)
 
