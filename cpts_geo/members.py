@@ -43,14 +43,7 @@ from cpts_geo.io.tables import (
     read_table,
     source_rows,
 )
-
-#: canonical stages of a CPTS project, in order (rank 1-4)
-STAGES: tuple[str, ...] = (
-    "pré-projet",
-    "lettre d'intention validée",
-    "projet de santé validé",
-    "ACI signé",
-)
+from cpts_geo.rules import STAGES
 
 #: default share of a commune's area a drawn polygon must hold to include it
 AREA_THRESHOLD = 0.5

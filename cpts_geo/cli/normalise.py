@@ -44,21 +44,14 @@ def read_values(path: Path, column: str | None, sheet: str | None = None, header
 
 
 def run(args: argparse.Namespace) -> int:
-    import cpts_geo as cg
-    from cpts_geo.errors import CptsGeoError
+    from cpts_geo.codes import normalise_codes
     from cpts_geo.io.french import write_csv
 
-    try:
-        if args.file:
-            values = read_values(args.file, args.column, args.sheet, args.header_row)
-        else:
-            values = args.codes
-        if not values:
-            print("aucun code fourni", file=sys.stderr)
-            return 2
-        out = cg.normalise_codes(values).drop(columns="candidates")
-        write_csv(out, args.out if args.out else sys.stdout, args.csv_format)
-    except CptsGeoError as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
+    # a file that cannot be read raises InputError: the entry point prints it in French, exit 2
+    values = read_values(args.file, args.column, args.sheet, args.header_row) if args.file else args.codes
+    if not values:
+        print("aucun code fourni", file=sys.stderr)
         return 2
+    out = normalise_codes(values).drop(columns="candidates")
+    write_csv(out, args.out if args.out else sys.stdout, args.csv_format)
     return 0
