@@ -7,7 +7,8 @@ just above its documented value, with cases built by hand from real communes of 
   50 % of shared communes (Jaccard index, docs/coverage.md) is renamed;
 - drawn polygons (``read_members``): a commune belongs to the polygon when at least 50 % of its area
   lies inside (``members.AREA_THRESHOLD``, docs/coverage.md);
-- ACI CPTS operating funding by size band, from the text (arrêté du 21 août 2019).
+- ACI CPTS size bands and operating funding by band, from the texts (arrêté du 21 août 2019,
+  avenant 2).
 """
 
 from __future__ import annotations
@@ -114,10 +115,21 @@ def test_area_default_is_half_of_the_commune(l93, share, member):
 # ------------------------------------------------------------------------------------------
 
 
-def test_aci_2019_operating_funding_by_band():
+def test_aci_operating_funding_by_band_from_the_texts():
     # ACI CPTS du 20 juin 2019, article 8, approuvé par arrêté du 21 août 2019 (JORF du 24 août 2019):
     # 50 000 € (taille 1), 60 000 € (taille 2), 75 000 € (taille 3), 90 000 € (taille 4) par an
-    assert cpts_geo.aci_funding([1, 2, 3, 4]).tolist() == [50_000, 60_000, 75_000, 90_000]
-    # size bands of the same text: < 40 000, 40 000–80 000, 80 000–175 000, > 175 000 habitants
-    bands = cpts_geo.aci_band([39_999, 40_000, 79_999, 80_000, 174_999, 175_000])
-    assert np.asarray(bands).tolist() == [1, 2, 2, 3, 3, 4]
+    assert cpts_geo.aci_funding([1, 2, 3, 4], version="2019").tolist() == [50_000, 60_000, 75_000, 90_000]
+    # avenant 2 (signé le 20 décembre 2021, JO du 31 mars 2022): +75 %, i.e. 1.75 × each 2019 amount
+    # (87 500, 105 000, 131 250, 157 500 €); the current amounts by default
+    avenant2 = [87_500, 105_000, 131_250, 157_500]
+    assert avenant2 == [round(1.75 * a) for a in (50_000, 60_000, 75_000, 90_000)]
+    assert cpts_geo.aci_funding([1, 2, 3, 4], version="2022").tolist() == avenant2
+    assert cpts_geo.aci_funding([1, 2, 3, 4]).tolist() == avenant2
+    assert pd.isna(cpts_geo.aci_funding([0]).iloc[0])
+
+
+def test_aci_bands_from_the_words_of_the_text():
+    # taille 1 "< 40 000", taille 2 "entre 40 000 et 80 000", taille 3 "entre 80 000 et 175 000",
+    # taille 4 "> 175 000" habitants; 80 000, named by both, is taille 3 by the project's documented choice
+    bands = cpts_geo.aci_band([39_999, 40_000, 79_999, 80_000, 174_999, 175_000, 175_001])
+    assert np.asarray(bands).tolist() == [1, 2, 2, 3, 3, 3, 4]
