@@ -202,3 +202,35 @@ def test_enumeration_other_words():
     assert fr.enumeration(["04070", "04112", "05061"], limit=1, other="commune", others="communes") == \
         "04070 et 2 communes"
     assert fr.enumeration(iter(["x", "y"])) == "x et y"
+
+
+# ------------------------------------------------------------------------------------------
+# Real French outputs that go through fr.py
+# ------------------------------------------------------------------------------------------
+
+
+def test_aci_margin_messages():
+    import cpts_geo
+
+    m = cpts_geo.aci_margin([79_500, 128_231])
+    # 80 000 − 79 500 = 500; 175 000 − 128 231 = 46 769 (thesis CPTS A3)
+    assert m["aci_margin_text"].tolist() == [
+        "500 habitants sous le seuil de 80\u202f000 (taille 3 au-dessus)",
+        "46\u202f769 habitants sous le seuil de 175\u202f000 (taille 4 au-dessus)",
+    ]
+
+
+def test_coverage_summary_lines_of_the_sample(sample_listing):
+    import cpts_geo
+
+    d = cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    lines = (d.text() if callable(d.text) else d.text).splitlines()
+    # by hand from the reference: 511 communes in 04, 05 and 84, 437 of them listed (437 / 511 =
+    # 85,52 %); 883 577 inhabitants (2023), 30 665 in white zones: 852 912 covered = 96,53 %
+    ref = cpts_geo.load_communes()
+    area = ref[(ref["kind"] == "commune") & ref["dep"].isin(["04", "05", "84"])]
+    assert len(area) == 511 and int(area["population"].sum()) == 883_577
+    assert "  Communes couvertes : 437 / 511 (85,5\u202f%)" in lines
+    assert "  Population couverte : 852\u202f912 / 883\u202f577 habitants (96,5\u202f%)" in lines
+    assert any(line.startswith("  Zones blanches : 4 ") and line.endswith(", 74 communes, 30\u202f665 habitants")
+               for line in lines)
