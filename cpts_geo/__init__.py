@@ -16,7 +16,8 @@ from cpts_geo.classification import (
     read_irdes_typology,
 )
 from cpts_geo.codes import convert_table, normalise_codes, transition
-from cpts_geo.coverage import Diagnosis, compare_listings, diagnose
+from cpts_geo.compare import compare_listings
+from cpts_geo.coverage import Diagnosis, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
 from cpts_geo.errors import CptsGeoError, InputError, MembersError, OptionError, OutputError
 from cpts_geo.indicators import (

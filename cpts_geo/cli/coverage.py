@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import cpts_geo.classification as classification
-    from cpts_geo.coverage import diagnose, write_outputs
+    from cpts_geo.coverage import diagnose
+    from cpts_geo.io.outputs import write_outputs
     from cpts_geo.members import MembersError, read_members
 
     try:
