@@ -15,11 +15,15 @@ import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cpts_geo import reference
+
+if TYPE_CHECKING:
+    from cpts_geo.coverage import Diagnosis
 
 #: ACI CPTS (2019, avenant 2 of 2022): taille 1 < 40,000 ≤ taille 2 < 80,000 ≤ taille 3 < 175,000 ≤ taille 4
 ACI_BOUNDS: tuple[int, ...] = (40_000, 80_000, 175_000)
@@ -736,3 +740,20 @@ def classify(
         "input": report,
     }}
     return out
+
+
+def classify_diagnosis(diagnosis: Diagnosis, **options: object) -> Diagnosis:
+    """A copy of a coverage diagnosis whose perimeters carry the columns of :func:`classify`
+    (ACI band and margin, IGAS type, density and AAV profiles; IRDES with ``irdes=`` /
+    ``irdes2025=``), its sources recorded under ``meta['sources']['classification']``. This is
+    what ``cpts-geo coverage`` and ``cpts-geo map`` apply before writing; ``options`` go to
+    :func:`classify`."""
+    if not len(diagnosis.perimeters):
+        return diagnosis
+    extra = classify(diagnosis.perimeters, **options)
+    per = diagnosis.perimeters.copy()
+    for c in extra.columns:
+        if c not in per.columns:
+            per[c] = extra[c].to_numpy()
+    sources = {"classification": extra.attrs["classification"]} if "classification" in extra.attrs else {}
+    return diagnosis.with_perimeters(per, sources)

@@ -9,6 +9,7 @@ several CPTS counts in full for each of them (as listed) and the double count is
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,15 +102,38 @@ class Diagnosis:
             self._by_unit_cache = d
         return self._by_unit_cache
 
+    def with_perimeters(self, perimeters: gpd.GeoDataFrame, sources: dict | None = None) -> Diagnosis:
+        """A copy with another perimeter table (same rows, columns added, e.g. by
+        :func:`cpts_geo.classification.classify_diagnosis`) and ``sources`` added to the
+        provenance (``meta['sources']`` and ``summary['sources']``). ``self`` is left unchanged."""
+        src = {**self.meta.get("sources", {}), **(sources or {})}
+        meta = {**self.meta, "sources": src}
+        per = perimeters.copy()
+        per.attrs = {**self.perimeters.attrs, **perimeters.attrs, "sources": src}
+        return dataclasses.replace(self, perimeters=per, meta=meta, summary={**self.summary, "sources": src})
+
     def text(self) -> str:
         """Short French summary for a terminal (see :func:`cpts_geo.summary.format_summary`)."""
         return format_summary(self)
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv and
-        diagnostic_cpts.xlsx into ``out_dir``; returns their paths
-        (see :func:`cpts_geo.io.outputs.write_outputs`)."""
-        return write_outputs(self, out_dir)
+    def write(
+        self,
+        out_dir: str | Path,
+        *,
+        classify: bool = True,
+        apl: str | Path | None = None,
+        apl_cog: int | None = None,
+        apl_year: int | None = None,
+        maps: bool = True,
+    ) -> dict[str, Path]:
+        """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
+        summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
+        (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
+        classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
+        ``--apl-year``) the official APL per CPTS; ``self`` is left unchanged. See
+        :func:`cpts_geo.io.outputs.write_outputs`."""
+        return write_outputs(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
+                             apl_year=apl_year, maps=maps)
 
 
 # ------------------------------------------------------------------------------------------

@@ -40,22 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _classified(diag):
-    """Add the classification columns (ACI margin, IGAS, density, AAV) to the perimeters."""
-    from cpts_geo.classification import classify
-
-    if len(diag.perimeters):
-        extra = classify(diag.perimeters)
-        for c in extra.columns:
-            if c not in diag.perimeters.columns:
-                diag.perimeters[c] = extra[c].to_numpy()
-    return diag
-
-
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo import fr
+    from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
     from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
-    from cpts_geo.maps.style import fmt_int, fmt_num
     from cpts_geo.members import MembersError, read_members
 
     if not (args.html or args.png or args.pdf):
@@ -68,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:
             diag.meta["listing_date"] = args.listing_date
-        _classified(diag)
+        diag = classify_diagnosis(diag)
         layers = build_layers(diag, args.tolerance)
         m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
             if args.html else None
@@ -83,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.png, args.pdf):
         if path is not None:
             written.append(save_static(fig, path))
-    print(f"Carte de couverture : {len(layers.perimeters)} CPTS, {len(layers.white_zones)} zone(s) "
-          f"blanche(s), {len(layers.overlaps)} chevauchement(s) ; {diag.meta.get('area', '')}")
-    print(f"Géométries simplifiées (tolérance {fmt_int(layers.tolerance_m)} m) : "
-          f"{fmt_int(layers.n_vertices_in)} → {fmt_int(layers.n_vertices_out)} sommets")
+    print(f"Carte de couverture : {len(layers.perimeters)} CPTS, "
+          f"{fr.plural(len(layers.white_zones), 'zone blanche', 'zones blanches')}, "
+          f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")
+    print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)} m) : "
+          f"{fr.integer(layers.n_vertices_in)} → {fr.integer(layers.n_vertices_out)} sommets")
     for path in written:
-        print(f"  écrit : {path} ({fmt_num(path.stat().st_size / 1e6, 2)} Mo)")
+        print(f"  écrit : {path} ({fr.number(path.stat().st_size / 1e6, 2)} Mo)")
     return 0

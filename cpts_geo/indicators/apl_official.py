@@ -20,6 +20,7 @@ import re
 import unicodedata
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ import pandas as pd
 from cpts_geo import reference
 from cpts_geo.codes import _as_text, convert_table
 from cpts_geo.reference import PLM_CITIES
+
+if TYPE_CHECKING:
+    from cpts_geo.coverage import Diagnosis
 
 #: APL thresholds (consultations/year/inhabitant) of the zonage: < 2.5, 2.5 to < 4, ≥ 4
 APL_THRESHOLDS: tuple[float, float] = (2.5, 4.0)
@@ -395,3 +399,20 @@ def official_apl_by_cpts(
     values.attrs = per_unit.attrs
     per_cpts = aggregate_apl(members, values, weights)
     return per_unit, per_cpts
+
+
+def attach_official_apl(
+    diagnosis: Diagnosis, path: str | Path, cog: int | None = None, year: int | None = None,
+    sheet: str | None = None,
+) -> Diagnosis:
+    """A copy of a coverage diagnosis whose perimeters carry ``apl`` and ``apl_flag``: the
+    official DREES APL of ``path`` aggregated to each CPTS (:func:`official_apl_by_cpts` over the
+    diagnosis' members), its source (file, sheet, APL year) recorded under
+    ``meta['sources']['apl']``. What ``cpts-geo coverage --apl`` applies."""
+    _, per_cpts = official_apl_by_cpts(diagnosis.members, path, cog=cog, sheet=sheet, year=year)
+    by_cpts = per_cpts.set_index("cpts")
+    per = diagnosis.perimeters.copy()
+    for c in ("apl", "apl_flag"):
+        per[c] = per["cpts"].map(by_cpts[c]).to_numpy()
+    source = {k: per_cpts.attrs.get(k) for k in ("source", "sheet", "apl_year") if k in per_cpts.attrs}
+    return diagnosis.with_perimeters(per, {"apl": source})
