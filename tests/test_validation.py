@@ -100,7 +100,7 @@ def test_overlap_names_the_cpts_and_population(listing, ref):
     assert ov.units == (taken,)
     for name in owners:
         assert name in ov.message
-    assert cpts_geo.validation.checks.fmt_int(pop) in ov.message
+    assert cpts_geo.fr.integer(pop) in ov.message
     # tolerated sharing: same finding, not blocking
     tol = validate_territory(FIX / "overlap.csv", listing, overlap="warning")
     assert not tol.blocking and tol["overlap"].level == "warning" and tol["overlap"].units == (taken,)
