@@ -11,8 +11,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "coverage",
         help="Diagnostic de couverture d'une liste de CPTS : périmètres, chevauchements, zones blanches.",
-        description="Lit une liste de CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage), la normalise au COG 2026 "
-        "et écrit summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv et un classeur Excel.",
+        description="Lit une liste de CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage), la normalise au COG 2026, "
+        "affiche le résumé et, avec --out, écrit summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, "
+        "le classeur diagnostic_cpts.xlsx et les cartes carte_couverture.html, .png et .pdf "
+        "(les mêmes fichiers que Diagnosis.write en Python).",
     )
     p.add_argument("members", type=Path, help="fichier de la liste des CPTS (une ligne par CPTS × commune, ou par CPTS)")
     p.add_argument("--region", action="append", help="code INSEE de la région analysée (ex. 93), répétable")
