@@ -287,7 +287,7 @@ def test_cli_map(tmp_path, capsys):
     assert rc == 0
     assert html.stat().st_size > 100_000 and png.stat().st_size > 50_000
     assert "cpts_04_05_84.csv (janvier 2026)" in html.read_text(encoding="utf-8")
-    assert "18 CPTS" in out and "4 zone(s) blanche(s)" in out
+    assert "18 CPTS" in out and "4 zones blanches" in out and "(s)" not in out
 
 
 def test_cli_map_errors(tmp_path, capsys):

@@ -154,7 +154,7 @@ class ValidationReport:
         missing = sorted(drop - set(self.codes) - set(self._state.proposal.members["code"]))
         if missing:
             absent = fr.plural(len(missing), "commune absente", with_number=False)
-            raise OptionError("with_removed", ", ".join(missing), f"{absent} du territoire")
+            raise OptionError("communes", ", ".join(missing), f"{absent} du territoire")
         p = self._state.proposal
         rep = p.report
         if p.kind == "polygone":
