@@ -246,8 +246,8 @@ def test_scale_bar_is_in_projected_metres(diag, layers):
     assert abs((x1 - x0) - span * 1.06) / span < 0.01  # 3 % margins each side, in metres
     bar = [p for p in ax.patches if p.get_zorder() == 10]
     total = sum(p.get_width() for p in bar)
-    label = [t.get_text() for t in ax.texts if t.get_text().endswith(" km")][0]
-    assert total == pytest.approx(float(label.split()[0].replace(",", ".")) * 1000)
+    label = [t.get_text() for t in ax.texts if t.get_text().endswith("\u202fkm")][0]  # fr: narrow nbsp
+    assert total == pytest.approx(float(label.removesuffix("\u202fkm").replace("\u202f", "").replace(",", ".")) * 1000)
 
 
 def test_national_map_has_overseas_insets():

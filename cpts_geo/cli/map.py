@@ -72,11 +72,11 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.png, args.pdf):
         if path is not None:
             written.append(save_static(fig, path))
-    print(f"Carte de couverture : {len(layers.perimeters)} CPTS, "
-          f"{fr.plural(len(layers.white_zones), 'zone blanche', 'zones blanches')}, "
+    print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
+          f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
           f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")
-    print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)} m) : "
-          f"{fr.integer(layers.n_vertices_in)} → {fr.integer(layers.n_vertices_out)} sommets")
+    print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
+          f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
     for path in written:
-        print(f"  écrit : {path} ({fr.number(path.stat().st_size / 1e6, 2)} Mo)")
+        print(f"  écrit : {path} ({fr.number(path.stat().st_size / 1e6, 2)}{fr.NNBSP}Mo)")
     return 0

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.sparse import csgraph
 
 from cpts_geo import classification as cl
-from cpts_geo import fr, reference
+from cpts_geo import fr, reference, rules
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import OptionError
 from cpts_geo.validation.context import Coverage, ExistingListing
@@ -577,26 +577,22 @@ def check_size_band(state: State) -> Check:
     return Check("size_band", "Taille ACI", "info", True,
                  f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : "
                  f"{fr.inhabitants(pop)}, soit la taille {band} de l'accord conventionnel interprofessionnel "
-                 f"(ACI CPTS : {_aci_bands_text()}) ; marge : {m['aci_margin_text']}.",
+                 f"(ACI CPTS : {rules.aci_rule_text()}) ; marge : {m['aci_margin_text']}"
+                 + (f" ; à moins de {fr.percent(0.01, 0)} d'un seuil : taille à confirmer avec la population retenue par la CPAM"
+                    if bool(m["aci_near_threshold"]) else "") + ".",
                  (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
                       "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
                       "aci_bound_nearest": None if pd.isna(m["aci_bound_nearest"]) else int(m["aci_bound_nearest"]),
+                      "aci_near_threshold": bool(m["aci_near_threshold"]),
                       "funding_eur": figures.get("aci_funding_eur")})
-
-
-def _aci_bands_text() -> str:
-    """``taille 1 < 40 000 ≤ taille 2 < …`` from the ACI bounds of :mod:`cpts_geo.classification`."""
-    bounds = cl.ACI_BOUNDS
-    parts = [f"taille {k + 1} < {fr.integer(b)} ≤" for k, b in enumerate(bounds)]
-    return " ".join(parts) + f" taille {len(bounds) + 1}"
 
 
 def check_igas_range(state: State) -> Check:
     pop = state.population
     t = cl.igas_type([pop]).iloc[0]
-    lo, hi = cl.IGAS_VIABLE
+    lo, hi = rules.IGAS_VIABLE
     detail = {"population": int(round(pop)), "igas_type": t["igas_type"], "range": [lo, hi],
-              "source": cl.IGAS_SOURCE}
+              "source": rules.IGAS_SOURCE}
     if bool(t["igas_viable"]):
         return Check("igas_range", "Taille repère IGAS", "warning", True,
                      f"{fr.inhabitants(pop)} : dans la fourchette de {fr.integer(lo)} à {fr.integer(hi)} habitants "
@@ -692,7 +688,7 @@ def check_apl_profile(state: State) -> Check:
     v = values.reindex(sel_codes).to_numpy(dtype=float)
     pop = state.cov.population[state.sel]
     ok = ~np.isnan(v) & ~np.isnan(pop)
-    low = ok & (v < 2.5)
+    low = ok & (v < rules.APL_THRESHOLDS[0])
     total = float(pop[ok].sum())
     share_low = float(pop[low].sum()) / total if total else float("nan")
     mean = float((v[ok] * pop[ok]).sum() / total) if total else float("nan")
@@ -708,7 +704,7 @@ def check_apl_profile(state: State) -> Check:
             if len(missing) else "")
     msg = (f"APL moyen pondéré par la population : {fr.number(mean, 1)}"
            + f" consultations par an et par habitant ; {fr.percent(share_low)} de la population vit dans une "
-           f"commune où l'APL est inférieur à 2,5 (source : {src}"
+           f"commune où l'APL est inférieur à {fr.number(rules.APL_THRESHOLDS[0], 1)} (source : {src}"
            + (f", {year}" if year else "") + f"){miss}.")
     return Check("apl_profile", title, "info", not bool(low.any()), msg,
                  tuple(state.codes[state.sel][low]), details)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo import fr, reference
+from cpts_geo import fr, reference, rules
 from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation.checks import LEVEL_LABELS, LEVELS, verdict
@@ -59,8 +59,14 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
                      " de la zone blanche)"))
     if f.get("apl_mean") is not None:
         rows.append(("APL médecins généralistes (moyenne)", fr.number(f["apl_mean"], 1)))
-        rows.append(("Population en commune d'APL < 2,5", fr.percent(f.get("apl_population_share_below_2_5"))))
+        rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fr.percent(f.get("apl_population_share_below_2_5"))))
     return rows
+
+
+def verdict_text(report: ValidationReport) -> str:
+    """One French sentence: blocking points, warnings, or nothing to report
+    (:func:`~cpts_geo.validation.checks.verdict`)."""
+    return verdict(report.checks)
 
 
 def _sorted_checks(r: ValidationReport) -> list:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from cpts_geo import classification as cl
-from cpts_geo import fr, reference
+from cpts_geo import fr, reference, rules
+from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import OptionError
 from cpts_geo.indicators.apl_official import attach_apl, read_apl
@@ -25,14 +25,6 @@ from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation import checks as ck
 from cpts_geo.validation.context import ExistingListing, prepare_existing
 from cpts_geo.validation.inputs import Proposal, read_proposal
-
-
-def _version() -> str:
-    """Version of the installed cpts_geo distribution (without importing the package root)."""
-    try:
-        return version("cpts_geo")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "inconnue"
 
 
 @dataclass
@@ -94,7 +86,7 @@ class ValidationReport:
         return {
             "name": self.name,
             "blocking": self.blocking,
-            "verdict": verdict_text(self),
+            "verdict": ck.verdict(self.checks),
             "figures": self.figures,
             "checks": [c.to_dict() for c in self.checks],
             "units": units.to_dict("records"),
@@ -219,12 +211,6 @@ def _json_default(obj: object) -> object:
     return str(obj)
 
 
-def verdict_text(report: ValidationReport) -> str:
-    """One French sentence: blocking points, warnings, or nothing to report
-    (:func:`~cpts_geo.validation.checks.verdict`)."""
-    return ck.verdict(report.checks)
-
-
 # ------------------------------------------------------------------------------------------
 # Options
 # ------------------------------------------------------------------------------------------
@@ -346,9 +332,10 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
         "overlap_severity": options["overlap"],
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci", "dens7",
                                                       "cateaav2020")},
-        "aci": cl.SOURCES["aci"], "igas": cl.IGAS_SOURCE,
-        "crs": "EPSG:4326 (géométries) ; surfaces en EPSG:2154 / 5490 / 2972 / 2975 / 4471",
-        "cpts_geo_version": _version(),
+        "aci": cl.SOURCES["aci"], "aci_funding": rules.aci_funding_version()["source"],
+        "igas": rules.IGAS_SOURCE,
+        "crs": rules.crs_summary(french=True),
+        "cpts_geo_version": __version__,
     }
     if options.get("apl") is not None:
         meta["sources"]["apl"] = str(options["apl"].attrs.get("source"))
@@ -405,4 +392,4 @@ def _units_table(state: ck.State) -> pd.DataFrame:
     })
 
 
-__all__ = ["ExistingListing", "ValidationReport", "validate_territory", "verdict_text"]
+__all__ = ["ExistingListing", "ValidationReport", "validate_territory"]
