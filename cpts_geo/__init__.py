@@ -20,6 +20,7 @@ from cpts_geo.compare import compare_listings
 from cpts_geo.coverage import Diagnosis, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
 from cpts_geo.errors import CptsGeoError, InputError, MembersError, OptionError, OutputError
+from cpts_geo.export import write_diagnosis  # also Diagnosis.write()
 from cpts_geo.indicators import (
     aggregate_apl,
     apl_flag,
@@ -47,6 +48,7 @@ from cpts_geo.reference import (
     load_regions,
 )
 from cpts_geo.rules import aci_band, aci_funding, aci_near_threshold
+from cpts_geo.summary import format_summary  # also Diagnosis.text()
 
 # Maps (folium, matplotlib) and the validation report are imported on first use, so that
 # ``import cpts_geo`` stays fast for scripts that only diagnose.
@@ -115,6 +117,7 @@ __all__ = [
     "coverage_map",
     "density_profile",
     "diagnose",
+    "format_summary",
     "igas_type",
     "irdes_profile",
     "load_communes",
@@ -131,5 +134,6 @@ __all__ = [
     "transition",
     "validate_territory",
     "ValidationReport",
+    "write_diagnosis",
     "write_maps",
 ]

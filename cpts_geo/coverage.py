@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from scipy.sparse import csgraph
 
 from cpts_geo import reference
 from cpts_geo.codes import normalise_codes
-from cpts_geo.io.outputs import write_outputs
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -36,7 +36,6 @@ from cpts_geo.perimeters import (
     unit_graph,
 )
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI, crs_summary
-from cpts_geo.summary import format_summary
 
 ACI_ONLY = STAGE_ACI
 
@@ -112,8 +111,8 @@ class Diagnosis:
         return dataclasses.replace(self, perimeters=per, meta=meta, summary={**self.summary, "sources": src})
 
     def text(self) -> str:
-        """Short French summary for a terminal (see :func:`cpts_geo.summary.format_summary`)."""
-        return format_summary(self)
+        """Short French summary for a terminal (:func:`cpts_geo.summary.format_summary`)."""
+        return _presenter("text")(self)
 
     def write(
         self,
@@ -130,9 +129,28 @@ class Diagnosis:
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
         ``--apl-year``) the official APL per CPTS; ``self`` is left unchanged. See
-        :func:`cpts_geo.io.outputs.write_outputs`."""
-        return write_outputs(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
-                             apl_year=apl_year, maps=maps)
+        :func:`cpts_geo.export.write_diagnosis`."""
+        return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
+                                   apl_year=apl_year, maps=maps)
+
+
+#: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
+#: provide it (:mod:`cpts_geo.summary`, :mod:`cpts_geo.export`; the package root imports them), so
+#: that the computation never imports its presentation (imports point down the data flow)
+_PRESENTERS: dict[str, Callable[..., object]] = {}
+
+
+def register_presenter(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """Decorator: ``func`` implements ``Diagnosis.<name>()``."""
+    def register(func: Callable[..., object]) -> Callable[..., object]:
+        _PRESENTERS[name] = func
+        return func
+
+    return register
+
+
+def _presenter(name: str) -> Callable[..., object]:
+    return _PRESENTERS[name]  # registered when the package cpts_geo is imported
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,15 +1,14 @@
-"""French text of a coverage diagnosis (terminal summary), through :mod:`cpts_geo.fr`."""
+"""French text of a coverage diagnosis (terminal summary), through :mod:`cpts_geo.fr`.
+
+:func:`format_summary` is ``Diagnosis.text()``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from cpts_geo import fr
-
-if TYPE_CHECKING:
-    from cpts_geo.coverage import Diagnosis
+from cpts_geo.coverage import Diagnosis, register_presenter
 
 
+@register_presenter("text")
 def format_summary(d: Diagnosis) -> str:
     """Short French summary of a diagnosis (populations municipales, COG of the reference)."""
     s = d.summary

@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.coverage import diagnose
-    from cpts_geo.io.outputs import prepare, write_outputs
+    from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import MembersError, read_members
 
     try:
@@ -47,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(diag.text())
     if args.out:
-        paths = write_outputs(diag, args.out, classify=False, maps=True)
+        paths = write_diagnosis(diag, args.out, classify=False, maps=True)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

@@ -1,7 +1,7 @@
-"""Files of a coverage diagnosis: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``,
-``overlaps.csv``, the workbook ``diagnostic_cpts.xlsx`` and the maps (see
-:meth:`cpts_geo.Diagnosis.write`). :func:`write_outputs` is what ``cpts-geo coverage --out`` runs:
-the CLI and the Python API write the same files and columns for the same options."""
+"""Table files of a coverage diagnosis: ``summary.json``, ``perimeters.gpkg``,
+``white_zones.gpkg``, ``overlaps.csv`` and the workbook ``diagnostic_cpts.xlsx``
+(:func:`write_tables`). What ``cpts-geo coverage --out`` and ``Diagnosis.write`` write in all
+(classification, official APL, maps) is :func:`cpts_geo.export.write_diagnosis`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-
-from cpts_geo.classification import classify_diagnosis
-from cpts_geo.indicators.apl_official import attach_official_apl
 
 if TYPE_CHECKING:
     from cpts_geo.coverage import Diagnosis
@@ -33,24 +30,11 @@ def summary_json(d: Diagnosis) -> str:
     return json.dumps(d.summary, ensure_ascii=False, indent=2, default=str)
 
 
-def write_outputs(
-    d: Diagnosis,
-    out_dir: str | Path,
-    *,
-    classify: bool = True,
-    apl: str | Path | None = None,
-    apl_cog: int | None = None,
-    apl_year: int | None = None,
-    maps: bool = True,
-) -> dict[str, Path]:
-    """Write the diagnosis files into ``out_dir`` (created): ``summary.json``, ``perimeters.gpkg``,
-    ``white_zones.gpkg``, ``overlaps.csv``, the workbook ``diagnostic_cpts.xlsx`` and, with
-    ``maps``, ``carte_couverture.html/png/pdf`` (:func:`cpts_geo.maps.write_maps`).
-
-    Before writing, ``apl`` (a DREES APL file, :func:`~cpts_geo.indicators.attach_official_apl`)
-    and ``classify`` (:func:`~cpts_geo.classification.classify_diagnosis`) add their columns to
-    the perimeters written (``d`` itself is not modified). Returns name → path."""
-    d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
+def write_tables(d: Diagnosis, out_dir: str | Path) -> dict[str, Path]:
+    """Write the tables of a diagnosis as they are into ``out_dir`` (created): ``summary.json``,
+    ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv`` and the workbook
+    ``diagnostic_cpts.xlsx``; returns name → path. :func:`cpts_geo.export.write_diagnosis`
+    (``Diagnosis.write``) adds the classification, the official APL and the maps first."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -65,28 +49,7 @@ def write_outputs(
         _flat(gdf).to_file(paths[key], layer=key, driver="GPKG")
     _flat(_overlap_table(d)).to_csv(paths["overlaps"], index=False)
     _write_workbook(d, paths["workbook"])
-    if maps:
-        from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
-
-        paths.update(write_maps(d, out))
     return paths
-
-
-def prepare(
-    d: Diagnosis,
-    *,
-    classify: bool = True,
-    apl: str | Path | None = None,
-    apl_cog: int | None = None,
-    apl_year: int | None = None,
-) -> Diagnosis:
-    """The diagnosis as ``cpts-geo coverage`` writes it: official APL attached when ``apl`` is
-    given, then classification columns when ``classify`` (a copy; ``d`` is unchanged)."""
-    if apl is not None:
-        d = attach_official_apl(d, apl, cog=apl_cog, year=apl_year)
-    if classify:
-        d = classify_diagnosis(d)
-    return d
 
 
 def _overlap_table(d: Diagnosis) -> pd.DataFrame:
