@@ -33,8 +33,11 @@ def format_summary(d: Diagnosis) -> str:
         f"{fr.inhabitants(s['white_population'])}")
     if s["overlapping_units"]:
         n = len(s["overlapping_units"])
-        lines.append(f"  Chevauchements : {fr.plural(n, 'commune')} dans plusieurs CPTS "
-                     f"({fr.inhabitants(s['double_counted_population'])} comptés deux fois ou plus)")
+        living = int(d.overlaps["population"].fillna(0).sum())
+        extra = s["double_counted_population"]
+        lines.append(f"  Chevauchements : {fr.plural(n, 'commune')} dans plusieurs CPTS, où "
+                     f"{_agree(living, 'vit', 'vivent')} {fr.inhabitants(living)} ; comptés dans chacune de "
+                     f"leurs CPTS, ils ajoutent {fr.inhabitants(extra)} à la somme des populations des CPTS")
     else:
         lines.append("  Chevauchements : aucun")
     if s["cpts_with_several_parts"]:
@@ -51,3 +54,8 @@ def format_summary(d: Diagnosis) -> str:
     if s["units_without_geometry"]:
         lines.append(f"  Communes sans contour (comptées en population) : {', '.join(s['units_without_geometry'])}")
     return "\n".join(lines)
+
+
+def _agree(n: float, singular: str, plural_form: str) -> str:
+    """The verb agreed with ``n`` (French rule: singular below 2)."""
+    return fr.plural(n, singular, plural_form, with_number=False)

@@ -98,3 +98,25 @@ def test_bad_apl_file_is_a_french_error(sample_listing, tmp_path, capsys):
     assert "erreur" in capsys.readouterr().err
     with pytest.raises(ValueError):
         cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).write(tmp_path / "out", apl=bad)
+
+
+def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_path):
+    """A commune in two CPTS: the people living there, and the extra count they add (issue 12)."""
+    listing = pd.read_csv(sample_listing, dtype=str)
+    assert (listing["code_insee"] == "04070").sum() == 1  # Digne-les-Bains, in one CPTS only
+    listing = pd.concat([listing, pd.DataFrame({"cpts": ["CPTS Sud 04"], "code_insee": ["04070"]})])
+    diag = cpts_geo.diagnose(cpts_geo.read_members(listing))
+    text = diag.text()
+    ref = cpts_geo.load_communes().set_index("code")
+    pop = f"{int(ref.at['04070', 'population']):,}".replace(",", "\u202f")
+    # shared by two CPTS: its residents are counted once more in the sum of CPTS populations
+    assert (f"Chevauchements : 1 commune dans plusieurs CPTS, où vivent {pop} habitants ; "
+            f"comptés dans chacune de leurs CPTS, ils ajoutent {pop} habitants") in text
+    assert "(s)" not in text
+    # the workbook says the same in two rows
+    diag.write(tmp_path, classify=False, maps=False)
+    synth = pd.read_excel(tmp_path / "diagnostic_cpts.xlsx", sheet_name="Synthèse").set_index("indicateur")
+    value = int(ref.at["04070", "population"])
+    assert int(synth.at["Population des communes dans plusieurs CPTS", "valeur"]) == value
+    assert int(synth.at["Habitants comptés en plus dans la somme des populations des CPTS", "valeur"]) == value
+    assert synth.index.is_unique  # one row per label

@@ -72,9 +72,10 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         ("Zones blanches", s["white_zones"]), ("Communes en zone blanche", s["white_units"]),
         ("Population en zone blanche", s["white_population"]),
         ("Communes dans plusieurs CPTS", len(s["overlapping_units"])),
-        ("Population comptée plusieurs fois", s["double_counted_population"]),
+        ("Population des communes dans plusieurs CPTS", int(d.overlaps["population"].fillna(0).sum())),
+        ("Habitants comptés en plus dans la somme des populations des CPTS", s["double_counted_population"]),
         *[(f"CPTS de taille {k}", v) for k, v in s["bands"].items()],
-        ("Géographie", f"COG {s['cog']}"), ("Population", f"population municipale légale {s['population_year']}"),
+        ("Géographie", f"COG {s['cog']}"), ("Population de référence", f"population municipale légale {s['population_year']}"),
         *[(f"Source : {k}", v) for k, v in s["sources"].items()],
     ], columns=["indicateur", "valeur"])
     per = _flat(d.perimeters.drop(columns="geometry")).rename(columns={
