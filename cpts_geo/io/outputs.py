@@ -83,12 +83,14 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         "n_units_outside_area": "nb communes hors zone", "n_units_without_geometry": "nb communes sans contour",
         "population": f"population {s['population_year']}", "area_km2": "surface km²",
         "density": "densité hab/km²", "deps": "départements", "regs": "régions", "epci_full": "EPCI entiers",
-        "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "enclaves": "enclaves",
+        "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "n_islands": "nb îles",
+        "islands": "îles", "enclaves": "enclaves",
         "shared_units": "communes partagées", "band": "taille ACI"})
     wz = _flat(d.white_zones.drop(columns="geometry")).rename(columns={
         "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
         "n_units_without_geometry": "nb sans contour", "population": f"population {s['population_year']}",
-        "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans"})
+        "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans",
+        "neighbour_cpts": "CPTS voisines", "neighbour_border_km": "limite commune km"})
     wz["type"] = wz["type"].map({"edge": "en bordure", "enclosed": "enclavée"})
     units = _flat(d.units.drop(columns=["geometry", "host"], errors="ignore"))
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
