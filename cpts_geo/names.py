@@ -407,8 +407,9 @@ def resolve_homonyms(codes: Iterable[str], deps: Iterable[str], area: Iterable[s
 
 #: JavaScript of the maps' search box: ``norm(s)`` is :func:`key` (the search payload carries the
 #: Python keys of the names; tests check both agree on every name of the reference) and
-#: ``findIn(idx, q)`` finds a query in ``idx`` (objects {c: row, k: key, code}): a code, else the
-#: exact key, else the shortest key starting with the query; an empty query finds nothing.
+#: ``findIn(idx, q)`` finds a query in ``idx`` (objects {c: row, k: key, k2: second key or null
+#: (:func:`name_keys`), code}): a code, else the exact key, else the shortest key starting with the
+#: query; an empty query finds nothing.
 JS_SEARCH = r"""function norm(s) {
   var w = String(s).replace(/œ/g, 'oe').replace(/Œ/g, 'OE').replace(/æ/g, 'ae').replace(/Æ/g, 'AE')
     .replace(/ß/g, 'ss').replace(/['’ʼ`´]/g, '').normalize('NFKD').replace(/[^\x00-\x7f]/g, '')
@@ -425,9 +426,9 @@ function findIn(idx, q) {
     if (byCode.length) return byCode[0].c; }
   var name = norm(q.replace(/\(.*\)/, ''));
   if (!name) return null;
-  var exact = idx.filter(function(e) { return e.k === name; });
+  var exact = idx.filter(function(e) { return e.k === name || e.k2 === name; });
   if (exact.length) return exact[0].c;
-  var start = idx.filter(function(e) { return e.k.indexOf(name) === 0; });
+  var start = idx.filter(function(e) { return e.k.indexOf(name) === 0 || (e.k2 || '').indexOf(name) === 0; });
   start.sort(function(a, b) { return a.k.length - b.k.length; });
   return start.length ? start[0].c : null;
 }"""

@@ -170,8 +170,9 @@ def test_search_index_has_keys_and_whole_cities():
     rows, cities = _search_index(u, cpts)
     assert len(rows) == 17  # 16 arrondissements + Forcalquier
     assert {r[5] for r in rows} >= {"forcalquier", "marseille 1er arrondissement"}
+    assert {r[6] for r in rows} == {None}
     assert len(cities) == 1
-    name, code, pop, cp, bounds, k = cities[0]
+    name, code, pop, cp, bounds, k, k2 = cities[0]
     assert (name, code, cp, k) == ("Marseille", "13055", [0, 1], "marseille")
     assert pop == int(u.loc[u["code"].str.startswith("132"), "population"].sum())
     arr = u[u["code"].str.startswith("132")].total_bounds
@@ -195,14 +196,18 @@ def test_js_key_equals_python_key_on_every_reference_name():
 
 @pytest.mark.skipif(NODE is None, reason="node not installed")
 def test_js_find():
+    from cpts_geo.maps.interactive import _second_key
+
     entries = [["Marseille 1er Arrondissement", "13201"], ["Marseille 2e Arrondissement", "13202"],
-               ["Forcalquier", "04088"], ["Forcalqueiret", "83059"], ["Marseille", "13055"]]
-    idx = [{"c": e, "k": names.key(e[0]), "code": e[1]} for e in entries]
+               ["Forcalquier", "04088"], ["Forcalqueiret", "83059"], ["Marseille", "13055"],
+               ["L'Isle-sur-la-Sorgue", "84054"]]
+    idx = [{"c": e, "k": names.key(e[0]), "k2": _second_key(e[0]), "code": e[1]} for e in entries]
     queries = ["", "   ", "Marseille", "marseil", "forcalq", "FORCALQUIER", "Forcalquier (04088)",
-               "13202", "Marseille 2e", "Lyon"]
+               "13202", "Marseille 2e", "Lyon", "Isle-sur-la-Sorgue", "l'isle sur", "isle"]
     script = (names.JS_SEARCH + f"\nvar idx = {json.dumps(idx)};\nconsole.log(JSON.stringify("
               f"{json.dumps(queries)}.map(function(q) {{ var c = findIn(idx, q); return c && c[1]; }})));")
-    assert _node(script) == [None, None, "13055", "13055", "04088", "04088", "04088", "13202", "13202", None]
+    assert _node(script) == [None, None, "13055", "13055", "04088", "04088", "04088", "13202", "13202", None,
+                             "84054", "84054", "84054"]
 
 
 def test_homonyms_resolved_per_cpts(tmp_path):

@@ -199,7 +199,7 @@ class _Extras(MacroElement):
   // computed by cpts_geo.names.key; norm() and findIn() come from cpts_geo.names.JS_SEARCH)
   {{ this.search_js }}
   var entries = data.search.concat(data.search_cities);
-  var idx = entries.map(function(c) { return {c: c, k: c[5], code: c[1]}; });
+  var idx = entries.map(function(c) { return {c: c, k: c[5], k2: c[6], code: c[1]}; });
   function find(q) { return findIn(idx, q); }  // an empty query finds nothing
   var search = L.control({position: 'topleft'});
   search.onAdd = function() {
@@ -409,14 +409,15 @@ def coverage_map(
 
 def _search_index(u: gpd.GeoDataFrame, cpts_names: list[str]) -> tuple[list, list]:
     """Compact search index of the units: [nom, code, population, CPTS indices into
-    ``cpts_names``, bounds (1e-4°), key of the name (:func:`cpts_geo.names.key`)], and one such
+    ``cpts_names``, bounds (1e-4°), key of the name (:func:`cpts_geo.names.key`), second key or
+    None (:func:`cpts_geo.names.name_keys`)], and one such
     row per Paris / Lyon / Marseille whose arrondissements are mapped (the whole city: its name
     finds the city, not its 1er arrondissement)."""
     ub = u.geometry.bounds.round(4)
     pos = {c: i for i, c in enumerate(cpts_names)}
     keys = commune_names.keys(u["nom"].tolist())
     search = [[n, c, None if pd.isna(p) else int(p), [pos[x] for x in cp],
-               [b.minx, b.miny, b.maxx, b.maxy], k]
+               [b.minx, b.miny, b.maxx, b.maxy], k, _second_key(n)]
               for n, c, p, cp, b, k in zip(u["nom"], u["code"], u["population"], u["cpts"],
                                            ub.itertuples(), keys, strict=True)]
     arr = reference.load_communes(("arrondissement",))[["code", "parent"]]
@@ -428,8 +429,16 @@ def _search_index(u: gpd.GeoDataFrame, cpts_names: list[str]) -> tuple[list, lis
         cp = sorted({pos[x] for cps in rows["cpts"] for x in cps})
         name = reference.PLM_CITIES[city]
         cities.append([name, city, None if pop.isna().any() else int(pop.sum()), cp,
-                       [b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max()], commune_names.key(name)])
+                       [b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max()], commune_names.key(name),
+                       None])
     return search, cities
+
+
+def _second_key(name: str) -> str | None:
+    """The name's key without (or with a glued) leading article, when it has one: "L'Isle-sur-la-
+    Sorgue" is found by "Isle-sur-la-Sorgue" too."""
+    ks = commune_names.name_keys(name) if name[:1] in ("L", "l") else ()
+    return ks[1] if len(ks) > 1 else None
 
 
 def _default_title(lay: MapLayers, classes: st.Classes) -> str:
