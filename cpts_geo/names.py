@@ -201,12 +201,16 @@ def lookup(name: str, deps: Iterable[str] | str | None = None) -> list[Entry]:
 
 
 def prefix(text: str, deps: Iterable[str] | str | None = None, limit: int | None = 20,
-           current_only: bool = False) -> list[Entry]:
+           current_only: bool = False, whole_words: bool = False) -> list[Entry]:
     """Names whose key starts with ``key(text)``, shortest keys first ("forcalq" → Forcalquier,
-    then Forcalqueiret), within ``deps`` if given. An empty query finds nothing."""
-    k = text if text.endswith(" ") else key(text)  # a trailing space asks for whole words
-    if not k.strip():
+    then Forcalqueiret), within ``deps`` if given; ``whole_words``: names that add words to the
+    text ("Saint-Vincent" → Saint-Vincent-sur-Jabron, not Saint-Vincentais). An empty query finds
+    nothing."""
+    k = key(text)
+    if not k:
         return []
+    if whole_words:
+        k += " "
     idx = index()
     lo = bisect.bisect_left(idx.ukeys, k)
     hi = bisect.bisect_left(idx.ukeys, k + "\x7f")
@@ -341,7 +345,7 @@ def suggest(name: str, deps: Iterable[str] | str | None = None, n: int = 5) -> l
     k = key(name)
     if not k:
         return []
-    out = [e._replace(why="nom plus long") for e in prefix(k + " ", deps, limit=n, current_only=True)] \
+    out = [e._replace(why="nom plus long") for e in prefix(k, deps, limit=n, current_only=True, whole_words=True)] \
         if deps is not None else []
     seen = {e.code for e in out}
     for e in near(name, deps, n=n):

@@ -69,6 +69,10 @@ def test_prefix():
     assert names.prefix("marseille")[0].code == "13055"  # the city before its arrondissements
     assert names.prefix("") == [] and names.prefix(" - ") == []
     assert codes(names.prefix("forcalq", "83")) == ["83059"]
+    # Saint-Vincent-les-Forts (commune déléguée), Saint-Vincent-sur-Jabron (current)
+    assert codes(names.prefix("Saint-Vincent", "04", whole_words=True)) == ["04198", "04199"]
+    assert codes(names.prefix("Saint-Vincent", "04", whole_words=True, current_only=True)) == ["04199"]
+    assert names.prefix("Forcalq", whole_words=True) == []
 
 
 def test_near_names():
