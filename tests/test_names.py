@@ -237,3 +237,9 @@ def test_read_members_area_decides_for_a_lone_homonym(tmp_path):
     m = cpts_geo.read_members(path, area=["69"])
     assert m["code"].tolist() == ["69018"]
     assert "zone analysée : 69" in m.attrs["converted"].at[0, "message"]
+
+
+def test_results_as_a_frame():
+    f = names.frame(names.suggest("Saint-Vincent", "04"))
+    assert list(f.columns) == ["code", "nom", "dep", "kind", "rank", "score", "why"]
+    assert f["code"].tolist()[:1] == ["04199"] and f["why"].iloc[0] == "nom plus long"
