@@ -48,13 +48,25 @@ _SAINTS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss",
                             "'": "", "’": "", "ʼ": "", "`": "", "´": ""})
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_ELISIONS = frozenset({"l", "d"})
 _ELIDED = re.compile(r"(?i)^\s*l['’ʼ`´]\s*\w")
 
 
 def _words(name: object) -> list[str]:
     s = unicodedata.normalize("NFKD", str(name).translate(_LIGATURES))
     s = _NON_ALNUM.sub(" ", s.encode("ascii", "ignore").decode().lower())
-    return [_SAINTS.get(w, w) for w in s.split()]
+    words = [_SAINTS.get(w, w) for w in s.split()]
+    # an elided l/d written with a space ("Villeneuve d Ascq") reads as with its apostrophe
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] in _ELISIONS and i + 1 < len(words):
+            out.append(words[i] + words[i + 1])
+            i += 2
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _key(name: object) -> str:
@@ -67,11 +79,13 @@ def _key(name: object) -> str:
 @functools.lru_cache(maxsize=65536)
 def key(name: object) -> str:
     """Comparison key of a commune name: accents, case, punctuation and a leading article written
-    as a word (Le, La, Les, L) ignored, "St"/"Ste" read "Saint"/"Sainte", an apostrophe removed.
+    as a word (Le, La, Les) ignored, "St"/"Ste" read "Saint"/"Sainte", an apostrophe removed and
+    an elided l or d glued to the next word, apostrophe or not.
 
     "St-Étienne-les-Orgues" → "saint etienne les orgues", "Œuilly" → "oeuilly", "LES MÉES" →
-    "mees", "L'Haÿ-les-Roses" → "lhay les roses" (as typed "lhay les roses": the elided article
-    stays glued; the index also knows every name without its article, see :func:`name_keys`).
+    "mees", "Villeneuve d Ascq" → "villeneuve dascq", "L'Haÿ-les-Roses" → "lhay les roses" (as
+    typed "lhay les roses": the elided article stays glued; the index also knows every name
+    without its article, see :func:`name_keys`).
     """
     return _key(name)
 
@@ -420,6 +434,12 @@ JS_SEARCH = r"""function norm(s) {
     .toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(' ').filter(function(x) { return x; })
     .map(function(x) { return x === 'st' ? 'saint' : x === 'ste' ? 'sainte' : x === 'sts' ? 'saints'
       : x === 'stes' ? 'saintes' : x; });
+  var g = [];
+  for (var i = 0; i < w.length; i++) {
+    if ((w[i] === 'l' || w[i] === 'd') && i + 1 < w.length) { g.push(w[i] + w[i + 1]); i++; }
+    else g.push(w[i]);
+  }
+  w = g;
   while (w.length > 1 && (w[0] === 'le' || w[0] === 'la' || w[0] === 'les' || w[0] === 'l')) w.shift();
   return w.join(' ');
 }
