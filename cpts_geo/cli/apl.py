@@ -77,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
             if args.travel_times.suffix.lower() == ".parquet":
                 tt = pd.read_parquet(args.travel_times)
             else:
-                tt = pd.read_csv(args.travel_times, sep=None, engine="python", dtype={"from": str, "to": str})
+                from cpts_geo.io.tables import read_table
+
+                tt = read_table(args.travel_times, hints=("from", "to", "minutes"))
+                tt.attrs = {}
             tt.attrs["source"] = args.travel_times.name
             tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
         steps = parse_steps(args.steps) if args.steps else None
