@@ -284,7 +284,8 @@ def read_members(
     file as a spreadsheet numbers it: header = 1; feature or record number for JSON / GIS files),
     ``input`` (value as given), ``status``. ``attrs``: ``report`` (every input, kept, converted or
     refused, with a French message), ``refused``, ``converted``, ``duplicates``, ``cut_units``
-    (drawn polygons), ``columns`` (detected roles), ``source``, ``cog``, ``population_year``.
+    (drawn polygons), ``columns`` (detected roles), ``ignored_columns`` (columns or JSON keys
+    holding values that no role reads), ``source``, ``cog``, ``population_year``.
     Tables are read by :func:`cpts_geo.io.read_table` (any encoding and separator, title lines
     above the header skipped; ``header_row`` forces the 1-based header row).
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
@@ -332,6 +333,10 @@ def read_members(
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
     out = _finish(entries, name, cols)
+    # columns (or JSON keys) given but not read: said, never silently left out
+    used = {str(c) for c in cols.values() if c is not None}
+    out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
+                                    and any(v is not None and v != "" and v != [] for v in df[c].tolist())]
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
         out.attrs["sheets"] = df.attrs.get("sheets", [sheet_used])

@@ -296,3 +296,22 @@ def test_row_numbers_survive_blank_lines(tmp_path):
     assert m.attrs["refused"]["source_row"].tolist() == [6]  # the file's line, blank lines counted
     assert m["source_row"].tolist() == [3]
     assert m.attrs["blank_rows"] == 3
+
+
+def test_ignored_columns_are_said(tmp_path):
+    p = tmp_path / "liste.json"
+    p.write_text('[{"cpts": "CPTS Marseille Centre", "communes": ["13055"], "arrondissements": ["13201"],'
+                 ' "commentaire": ""}]', encoding="utf-8")
+    m = cg.read_members(p)
+    assert m.attrs["ignored_columns"] == ["arrondissements"]  # an empty key is not worth a word
+
+
+def test_text_list_of_names_in_cp1252(tmp_path):
+    names = ["Saint-Étienne-les-Orgues", "Forcalquier", "Manosque"]
+    out = []
+    for enc in ("utf-8", "cp1252"):
+        p = tmp_path / f"noms_{enc}.txt"
+        p.write_bytes("\n".join(names).encode(enc))
+        out.append(read_proposal(p).report[["input", "code"]])
+    _same(*out)
+    assert out[1]["input"].tolist() == names and out[1]["code"].tolist() == ["04178", "04088", "04112"]
