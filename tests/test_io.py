@@ -315,3 +315,10 @@ def test_text_list_of_names_in_cp1252(tmp_path):
         out.append(read_proposal(p).report[["input", "code"]])
     _same(*out)
     assert out[1]["input"].tolist() == names and out[1]["code"].tolist() == ["04178", "04088", "04112"]
+
+
+def test_excel_separator_line(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_text("sep=,\ncpts,code\nCPTS A,04001\n", encoding="utf-8")
+    df = read_table(p, hints=["cpts"])
+    assert list(df.columns) == ["cpts", "code"] and df.attrs["rows"] == [3]

@@ -374,7 +374,8 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError]) -> tuple
             lines.pop()
     else:
         lines = text.splitlines()
-    sep = sniff_separator(lines)
+    hint = re.fullmatch(r"\s*sep=(.)\s*", lines[0]) if lines else None  # Excel's "sep=;" first line
+    sep = hint.group(1) if hint else sniff_separator(lines)
     meta.update(encoding=enc, separator=sep)
     try:  # one column when no separator is found (quotes still removed)
         rows = list(csv.reader(lines, delimiter=sep or "\x1f"))
