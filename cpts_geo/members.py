@@ -70,9 +70,6 @@ _STAGE_KEYS = ("stage", "etape", "statut", "stade", "avancement", "etat", "etat 
 _DATE_KEYS = ("date", "date signature", "date de signature", "date aci", "date de validation")
 
 
-_key = column_key
-
-
 def _find(columns: list, keys: Iterable[str], exclude: Iterable[object] = ()) -> str | None:
     return find_column(columns, keys, exclude=[c for c in exclude if c is not None])
 
@@ -85,12 +82,12 @@ def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | N
         for role, given in (("cpts", cpts_col), ("code", code_col))}
     if out["cpts"] is None:
         out["cpts"] = _find(cols, _CPTS_KEYS) or next(
-            (c for c in cols if "cpts" in _key(c).split() and not {"code", "id", "siret", "finess"} & set(_key(c).split())),
+            (c for c in cols if "cpts" in column_key(c).split() and not {"code", "id", "siret", "finess"} & set(column_key(c).split())),
             None,
         )
     if out["code"] is None:
         out["code"] = _find(cols, _CODE_KEYS, exclude=[out["cpts"]]) or next(
-            (c for c in cols if ("insee" in _key(c) or "codgeo" in _key(c)) and c != out["cpts"]), None
+            (c for c in cols if ("insee" in column_key(c) or "codgeo" in column_key(c)) and c != out["cpts"]), None
         )
     used = {out["cpts"], out["code"]}
     out["name"] = _find(cols, _NAME_KEYS, exclude=used)
@@ -100,7 +97,7 @@ def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | N
     out["dep"] = _find(cols, _DEP_KEYS, exclude=used)
     out["stage"] = _find(cols, _STAGE_KEYS, exclude=used)
     out["date"] = _find(cols, _DATE_KEYS, exclude=used) or next(
-        (c for c in cols if "date" in _key(c).split() and c not in used), None
+        (c for c in cols if "date" in column_key(c).split() and c not in used), None
     )
     return out
 

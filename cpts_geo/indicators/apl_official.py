@@ -41,12 +41,8 @@ UNIT = "consultations par an et par habitant (standardisé)"
 AGGREGATION_RULE = "moyenne des APL communaux pondérée par la population (règle du zonage)"
 
 
-
-_key = column_key
-
-
 def _column_role(header: str) -> str | None:
-    k = _key(header)
+    k = column_key(header)
     if k.startswith("code commune") or k in {"codgeo", "code insee", "code"}:
         return "code"
     if "apl" in k:
@@ -108,7 +104,7 @@ def read_apl(
     header_at = None
     for r, row in enumerate(grid):
         first = next((c for c in row if c is not None and str(c).strip() != ""), None)
-        if first is not None and _key(first).startswith("code commune"):
+        if first is not None and column_key(first).startswith("code commune"):
             header_at = r
             break
     if header_at is None:
