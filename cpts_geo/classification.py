@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from cpts_geo.rules import (
     aci_parameters,
     aci_rule,
 )
+
+if TYPE_CHECKING:
+    from cpts_geo.coverage import Diagnosis
 
 #: INSEE grille communale de densité à 7 niveaux (2024)
 DENS7_LABELS: dict[int, str] = {
@@ -434,3 +438,20 @@ def classify(
         "input": report,
     }}
     return out
+
+
+def classify_diagnosis(diagnosis: Diagnosis, **options: object) -> Diagnosis:
+    """A copy of a coverage diagnosis whose perimeters carry the columns of :func:`classify`
+    (ACI band and margin, IGAS type, density and AAV profiles; IRDES with ``irdes=`` /
+    ``irdes2025=``), its sources recorded under ``meta['sources']['classification']``. This is
+    what ``cpts-geo coverage`` and ``cpts-geo map`` apply before writing; ``options`` go to
+    :func:`classify`."""
+    if not len(diagnosis.perimeters):
+        return diagnosis
+    extra = classify(diagnosis.perimeters, **options)
+    per = diagnosis.perimeters.copy()
+    for c in extra.columns:
+        if c not in per.columns:
+            per[c] = extra[c].to_numpy()
+    sources = {"classification": extra.attrs["classification"]} if "classification" in extra.attrs else {}
+    return diagnosis.with_perimeters(per, sources)

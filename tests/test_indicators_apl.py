@@ -228,4 +228,6 @@ def test_other_professions_need_their_own_steps():
     pop = pd.Series({"04070": 1000.0, "04112": 500.0})
     out = cg.compute_apl(profession="infirmier", population=pop, steps={15: 1.0, 30: 0.5})
     assert out.attrs["steps"] == {15.0: 1.0, 30.0: 0.5}
-    assert "infirmiers" in str(out.attrs.get("supply_label", out.attrs))
+    assert out.attrs["profession"] == "infirmiers"
+    assert out.attrs["supply_unit"].startswith("nombre d'infirmiers")
+    assert "médecins" not in out.attrs["unit"] and "infirmiers" in out.attrs["unit"]

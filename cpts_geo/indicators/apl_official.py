@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ from cpts_geo.io.tables import (
 )
 from cpts_geo.reference import PLM_CITIES
 from cpts_geo.rules import APL_FLAG_LABELS, APL_THRESHOLDS
+
+if TYPE_CHECKING:
+    from cpts_geo.coverage import Diagnosis
 
 #: APL thresholds of the zonage (< 2.5, 2.5 to < 4, ≥ 4) and their labels: see cpts_geo.rules
 FLAG_LABELS = APL_FLAG_LABELS
@@ -361,3 +365,20 @@ def official_apl_by_cpts(
     values.attrs = per_unit.attrs
     per_cpts = aggregate_apl(members, values, weights)
     return per_unit, per_cpts
+
+
+def attach_official_apl(
+    diagnosis: Diagnosis, path: str | Path, cog: int | None = None, year: int | None = None,
+    sheet: str | None = None,
+) -> Diagnosis:
+    """A copy of a coverage diagnosis whose perimeters carry ``apl`` and ``apl_flag``: the
+    official DREES APL of ``path`` aggregated to each CPTS (:func:`official_apl_by_cpts` over the
+    diagnosis' members), its source (file, sheet, APL year) recorded under
+    ``meta['sources']['apl']``. What ``cpts-geo coverage --apl`` applies."""
+    _, per_cpts = official_apl_by_cpts(diagnosis.members, path, cog=cog, sheet=sheet, year=year)
+    by_cpts = per_cpts.set_index("cpts")
+    per = diagnosis.perimeters.copy()
+    for c in ("apl", "apl_flag"):
+        per[c] = per["cpts"].map(by_cpts[c]).to_numpy()
+    source = {k: per_cpts.attrs.get(k) for k in ("source", "sheet", "apl_year") if k in per_cpts.attrs}
+    return diagnosis.with_perimeters(per, {"apl": source})
