@@ -220,10 +220,8 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
     cog = cog if cog is not None else apl.attrs.get("cog")
     source = apl.attrs.get("source", "table APL")
     if cog is None:
-        raise ValueError(
-            f"{source} : année du COG des codes inconnue ; la préciser (cog=2023 par exemple, "
-            "option --apl-cog en ligne de commande)"
-        )
+        raise InputError("année du COG des codes inconnue ; la préciser (cog=2023 par exemple, "
+                         "option --apl-cog en ligne de commande)", source)
     cog = int(cog)
     if units is None:
         units = reference.load_communes()
@@ -324,7 +322,8 @@ def aggregate_apl(
     """
     for c in ("cpts", "code"):
         if c not in members.columns:
-            raise ValueError(f"table des membres : colonne {c!r} absente (colonnes cpts, code attendues)")
+            raise InputError(f"colonne « {c} » absente (colonnes cpts, code attendues) ; colonnes trouvées : "
+                             f"{', '.join(map(str, members.columns))}", "table des membres")
     m = members[["cpts", "code"]].dropna(subset=["code"]).drop_duplicates()
     if weights is None:
         ref = reference.load_communes()
