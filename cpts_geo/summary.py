@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cpts_geo import fr
 from cpts_geo.coverage import Diagnosis, register_presenter
+from cpts_geo.rules import APL_THRESHOLDS
 
 
 @register_presenter("text")
@@ -31,6 +32,8 @@ def format_summary(d: Diagnosis) -> str:
         f"  Zones blanches : {fr.integer(n_white)} ({fr.plural(n_enclosed, 'enclavée')}, "
         f"{fr.integer(n_white - n_enclosed)} en bordure), {fr.plural(s['white_units'], 'commune')}, "
         f"{fr.inhabitants(s['white_population'])}")
+    if "apl" in d.perimeters.columns:
+        lines.append(_apl_line(d))
     if s["overlapping_units"]:
         n = len(s["overlapping_units"])
         living = int(d.overlaps["population"].fillna(0).sum())
@@ -59,3 +62,17 @@ def format_summary(d: Diagnosis) -> str:
 def _agree(n: float, singular: str, plural_form: str) -> str:
     """The verb agreed with ``n`` (French rule: singular below 2)."""
     return fr.plural(n, singular, plural_form, with_number=False)
+
+
+def _apl_line(d: Diagnosis) -> str:
+    """The official APL attached to the CPTS (``Diagnosis.write(apl=...)``, ``--apl``)."""
+    apl = d.perimeters["apl"].astype(float)
+    src = d.meta.get("sources", {}).get("apl") or {}
+    where = ", ".join(str(x) for x in (src.get("sheet"), src.get("source")) if x)
+    low = int((apl < APL_THRESHOLDS[0]).sum())
+    known = apl.dropna()
+    if known.empty:
+        return f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : aucune valeur pour ces CPTS"
+    return (f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : de "
+            f"{fr.number(known.min(), 1)} à {fr.number(known.max(), 1)} consultations par an et par habitant "
+            f"selon les CPTS ; {fr.plural(low, 'CPTS')} sous {fr.number(APL_THRESHOLDS[0], 1)}")

@@ -55,8 +55,9 @@ def test_api_writes_what_the_cli_writes(sample_listing, tmp_path):
     assert "aci_margin" not in diag.perimeters.columns and "classification" not in diag.meta["sources"]
 
 
-def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_path):
+def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_path, capsys):
     assert main(["coverage", str(sample_listing), "--apl", str(APL_FILE), "--out", str(tmp_path / "cli")]) == 0
+    printed = capsys.readouterr().out
     cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).write(tmp_path / "api", apl=APL_FILE)
     _assert_same_outputs(tmp_path / "cli", tmp_path / "api")
     per = gpd.read_file(tmp_path / "api" / "perimeters.gpkg")
@@ -65,6 +66,10 @@ def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_pa
     assert summary["sources"]["apl"]["sheet"].startswith("APL ")
     book = pd.read_excel(tmp_path / "api" / "diagnostic_cpts.xlsx", sheet_name="Périmètres")
     assert book["apl"].notna().all()
+    # the printed summary mentions the APL, its sheet and the CPTS under 2.5 (issue 12)
+    low = int((per["apl"] < 2.5).sum())
+    assert "APL médecins généralistes (DREES, APL 2022" in printed
+    assert f"{low} CPTS sous 2,5" in printed
 
 
 def test_library_steps_of_the_cli(sample_listing):
