@@ -147,3 +147,14 @@ def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_p
     with pytest.raises(cpts_geo.OptionError, match="csv-format"):
         diag.write(tmp_path / "bad", csv_format="excel")
     assert not (tmp_path / "bad").exists()  # refused before writing anything
+
+
+def test_summary_prints_coverage_by_department(sample_listing):
+    """One line per department of the area; every commune of Hautes-Alpes is in a CPTS of the sample."""
+    text = cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).text()
+    ref = cpts_geo.load_communes()
+    n05 = int(((ref["dep"] == "05") & (ref["kind"] == "commune")).sum())
+    assert "Couverture par département :" in text
+    assert f"05 Hautes-Alpes : {n05} / {n05} communes, 100,0\u202f% de la population" in text
+    lines = [x for x in text.splitlines() if x.startswith("    0") or x.startswith("    8")]
+    assert [x.split()[0] for x in lines] == ["04", "05", "84"]
