@@ -123,15 +123,17 @@ class Diagnosis:
         apl_cog: int | None = None,
         apl_year: int | None = None,
         maps: bool = True,
+        csv_format: str = "fr",
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
-        ``--apl-year``) the official APL per CPTS; ``self`` is left unchanged. See
+        ``--apl-year``) the official APL per CPTS; ``csv_format`` "fr" (``;``, decimal comma) or
+        "international" as ``--csv-format``; ``self`` is left unchanged. See
         :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
-                                   apl_year=apl_year, maps=maps)
+                                   apl_year=apl_year, maps=maps, csv_format=csv_format)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
