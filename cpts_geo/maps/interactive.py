@@ -128,7 +128,7 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
                 tuple(shared) if not isinstance(shared, (int, float)) else ()):
             lines.append(f"Communes partagées : {_names_of(tuple(shared), names, limit)}")
         codes = tuple(r.get("codes") or ())
-        lines.append(f"Communes ({len(codes)}) : {_names_of(codes, names, limit)}")
+        lines.append(f"Communes ({fr.integer(len(codes))}) : {_names_of(codes, names, limit)}")
         out.append("<br>".join(lines))
     return out
 
@@ -424,7 +424,7 @@ def _default_title(lay: MapLayers, classes: st.Classes) -> str:
     n = len(lay.perimeters)
     deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
         fr.plural(len(lay.departments), "département")
-    return f"Couverture par les CPTS ({n} CPTS) — {deps}"
+    return f"Couverture par les CPTS ({fr.integer(n)} CPTS) — {deps}"
 
 
 def save_html(m: folium.Map, path: str | Path) -> Path:
