@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csgraph
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import normalise_codes
+from cpts_geo.errors import OptionError
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -225,7 +226,8 @@ def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, 
         deps = [str(d).upper().zfill(2) for d in deps]
         unknown = sorted(set(deps) - set(ua["dep_cats"]))
         if unknown:
-            raise ValueError(f"département(s) inconnu(s) : {', '.join(unknown)}")
+            raise OptionError("departments", ", ".join(unknown),
+                              fr.plural(len(unknown), "département inconnu", "départements inconnus", False))
         mask &= np.isin(ua["dep_i"], np.searchsorted(ua["dep_cats"], deps))
         label = "département" + ("s " if len(deps) > 1 else " ") + ", ".join(deps)
     if region is not None:
@@ -233,7 +235,8 @@ def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, 
         regs = [str(r).zfill(2) for r in regs]
         unknown = sorted(set(regs) - set(ua["reg_cats"]))
         if unknown:
-            raise ValueError(f"région(s) inconnue(s) : {', '.join(unknown)}")
+            raise OptionError("region", ", ".join(unknown),
+                              fr.plural(len(unknown), "région inconnue", "régions inconnues", False))
         mask &= np.isin(ua["reg_i"], np.searchsorted(ua["reg_cats"], regs))
         rn = reference.load_regions()
         names = dict(zip(rn.iloc[:, 0], rn["nom"], strict=True)) if "nom" in rn else {}

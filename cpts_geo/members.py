@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import name_key, normalise_codes
 from cpts_geo.errors import MembersError
 from cpts_geo.io.tables import (
@@ -517,7 +517,7 @@ def _from_polygons(
     date = gdf[cols["date"]].to_numpy() if cols["date"] else np.full(len(gdf), None)
     f = sel["feature"].to_numpy()
     entries = pd.DataFrame({
-        "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({s:.0%} de la surface dans le polygone)" for c, s in
+        "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({fr.percent(s, 0)} de la surface dans le polygone)" for c, s in
                                                    zip(sel["code"], sel["share"], strict=True)],
         "dep": None, "stage_input": [_text(x) for x in stage[f]], "date_input": [_text(x) for x in date[f]],
         "source_row": f + 1,
@@ -532,7 +532,7 @@ def _from_polygons(
         entries = pd.concat([entries, extra], ignore_index=True)
         statuses = pd.concat([statuses, pd.DataFrame({
             "code": [None] * len(empty), "status": "unknown",
-            "message": [f"aucune commune n'a au moins {threshold:.0%} de sa surface dans ce polygone"] * len(empty),
+            "message": [f"aucune commune n'a au moins {fr.percent(threshold, 0)} de sa surface dans ce polygone"] * len(empty),
             "nom": None})], ignore_index=True)
     out = _finish(entries, source, cols, statuses)
     out.attrs["cut_units"] = cut[["cpts", "code", "nom", "share", "assigned"]].sort_values(
