@@ -445,6 +445,10 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     members = members[MEMBER_COLUMNS]
     refused_rep = rep[rep["code"].isna()]
     converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
+    if converted.duplicated(["source_row", "cpts", "input"]).any():
+        # one report row per input: a code read in an older COG may cover several communes
+        converted = converted.groupby(["source_row", "cpts", "input"], sort=False, as_index=False).agg(
+            code=("code", ", ".join), status=("status", "first"), message=("message", "first"))
     members.attrs = {
         "source": source,
         "columns": {k: (None if v is None else str(v)) for k, v in cols.items()},

@@ -162,6 +162,9 @@ def test_cog_year_reads_a_2024_listing():
     members = cpts_geo.read_members(pd.DataFrame({"cpts": ["A", "A"], "code": ["15141", "15080"]}), cog_year=2024)
     assert sorted(members["code"]) == sorted([*RESTORED, "15080"])
     assert (members.loc[members["code"].isin(RESTORED), "status"] == "converted").all()
+    conv = members.attrs["converted"]
+    assert len(conv) == 1 and sorted(conv["code"].iloc[0].split(", ")) == RESTORED
+    assert "forme aujourd'hui 5 communes" in conv["message"].iloc[0]
     # a 2023 listing: 85084 was Essarts-en-Bocage before its 2024 split
     norm23 = cpts_geo.normalise_codes(["85084"], cog_year=2023)
     assert sorted(norm23.iloc[0]["codes"]) == ["85084", "85165", "85212"]
