@@ -417,6 +417,27 @@ def _read_in_year(code: str, year: int, tr: pd.DataFrame) -> dict:
             "candidates": _candidates(parts, t["ratio"] / t["ratio"].sum())}
 
 
+#: splits from this COG year on are recent enough for a listing to predate them
+RECENT_SPLITS_FROM = 2023
+
+
+@functools.cache
+def _recent_splits() -> dict[str, str]:
+    """Current codes split since COG ``RECENT_SPLITS_FROM`` → French warning (status stays current)."""
+    steps = reference.load_steps()
+    sel = steps[(steps["kind"] == "split") & (steps["cog_from"] >= RECENT_SPLITS_FROM)]
+    cur = _current()
+    out = {}
+    for (cog_to, old), g in sel.groupby(["cog_to", "code_old"]):
+        if old not in cur.index:
+            continue
+        parts = ", ".join(f"{c} ({cur.at[c, 'nom']})" for c in g["code_new"] if c in cur.index)
+        out[old] = (f"attention : le territoire de {old} a été scindé (COG {cog_to}) entre {parts} ; "
+                    f"une liste plus ancienne le désignait en entier : préciser l'année du COG de la "
+                    f"liste (cog_year)")
+    return out
+
+
 def normalise_codes(
     codes: Iterable[object], deps: Iterable[object] | None = None, cog_year: int | None = None
 ) -> pd.DataFrame:
@@ -465,6 +486,12 @@ def normalise_codes(
         out.loc[arr, "message"] = texts[arr] + " est un arrondissement municipal de " + parent_name
         out.loc[arr, "candidates"] = pd.Series([_candidates([c]) for c in texts[arr]], index=texts[arr].index)
     out["codes"] = [[c] if c is not None else [] for c in out["code"]]
+    if year is None:
+        # current codes whose territory was split recently: an older listing meant more land
+        recent = _recent_splits()
+        hit = texts.isin(set(recent)).to_numpy() & fast
+        for i in np.flatnonzero(hit):
+            out.at[i, "message"] = recent[texts.iat[i]]
     origins = set(changed["origin"])
     cache: dict[tuple, dict] = {}
     for i in np.flatnonzero(~fast):

@@ -201,3 +201,10 @@ def test_merdrignac_and_lanrelas_form_one_part():
     # two separate parts before issue 11
     report = cpts_geo.validate_territory(["22147", "22114"])
     assert report.figures["n_parts"] == 1
+
+
+def test_without_cog_year_a_recently_split_code_is_flagged():
+    norm = cpts_geo.normalise_codes(["15141", "15080"])
+    assert list(norm["status"]) == ["current", "current"]
+    assert "scindé (COG 2026)" in norm["message"].iloc[0] and "cog_year" in norm["message"].iloc[0]
+    assert norm["message"].iloc[1] == ""
