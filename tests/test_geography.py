@@ -5,6 +5,7 @@ labelled with their vintage, splits weighted by population, listings read in the
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -97,7 +98,8 @@ def test_build_report_records_fills_and_split():
 def test_build_fails_on_a_new_hole_or_missing_outline(tmp_path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("build_reference", reference.data_dir() / "build_reference.py")
+    script = Path(__file__).resolve().parent.parent / "data" / "build_reference.py"
+    spec = importlib.util.spec_from_file_location("build_reference", script)
     br = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(br)
     # a 3 x 3 grid of 1 km squares whose centre is missing: an unexplained hole
