@@ -273,8 +273,13 @@ def read_members(
     sheet: str | int | None = None,
     threshold: float = AREA_THRESHOLD,
     header_row: int | None = None,
+    cog_year: int | None = None,
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
+
+    ``cog_year``: COG year the listing's codes are written in (e.g. 2024); they are converted to
+    COG 2026 (a commune split since covers all its current parts), see
+    :func:`cpts_geo.normalise_codes`. Default: codes read in COG 2026.
 
     Columns: ``cpts``, ``code`` (commune, or arrondissement where the listing works at that level),
     ``stage`` (canonical :data:`STAGES` label when recognised), ``date``, ``source_row`` (row in the
@@ -329,7 +334,7 @@ def read_members(
             "colonne des communes introuvable (attendu code / code_insee / codgeo / insee / commune, ou code_col=) ; "
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
-    out = _finish(entries, name, cols)
+    out = _finish(entries, name, cols, cog_year=cog_year)
     # columns (or JSON keys) given but not read: said, never silently left out
     used = {str(c) for c in cols.values() if c is not None}
     out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
@@ -400,13 +405,20 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
     return out
 
 
-def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None) -> pd.DataFrame:
+def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None,
+            cog_year: int | None = None) -> pd.DataFrame:
     if statuses is None:
-        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist())
+        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist(), cog_year=cog_year)
         rep = entries.reset_index(drop=True).assign(
             code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
-            nom=norm["nom"].to_numpy(),
+            nom=norm["nom"].to_numpy(), _codes=norm["codes"].to_numpy(),
         )
+        # a code read in an older COG may cover several current communes (all parts of a split)
+        if (rep["_codes"].map(len) > 1).any():
+            rep = rep.explode("_codes", ignore_index=True)
+            rep["code"] = rep["_codes"].where(rep["_codes"].notna(), rep["code"])
+            rep["nom"] = rep["code"].map(reference.load_communes().set_index("code")["nom"])
+        rep = rep.drop(columns="_codes")
     else:
         rep = entries.reset_index(drop=True).join(statuses.reset_index(drop=True))
     rep["stage"] = rep["stage_input"].map(normalise_stage)
@@ -451,6 +463,10 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     refused_rep = rep[rep["code"].isna()]
     where = ["sheet", "source_row"] if "sheet" in rep.columns else ["source_row"]  # rows of several sheets
     converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
+    if converted.duplicated([*where, "cpts", "input"]).any():
+        # one report row per input: a code read in an older COG may cover several communes
+        converted = converted.groupby([*where, "cpts", "input"], sort=False, as_index=False).agg(
+            code=("code", ", ".join), status=("status", "first"), message=("message", "first"))
     members.attrs = {
         "source": source,
         "columns": {k: (None if v is None else str(v)) for k, v in cols.items()},
@@ -462,6 +478,7 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
         "stage_conflicts": conflicts,
         "blank_rows": entries.attrs.get("blank_rows", 0),
         "cog": reference.COG_YEAR,
+        "cog_year_read": cog_year or reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
     }
     return members
