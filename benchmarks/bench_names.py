@@ -30,6 +30,11 @@ from pathlib import Path
 import cpts_geo as cg
 from cpts_geo import names, reference
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 ROOT = Path(__file__).resolve().parent.parent
 N = 2000
 
@@ -71,18 +76,16 @@ def load_old(ref: str):
     return mod
 
 
-CPU: list[float] = []  # process CPU time of the last timed() call (the machine may be shared)
-
-
-def timed(fn, *args) -> tuple[float, object]:
+def timed(fn, *args) -> tuple[float, float, object]:
+    """Wall time, process CPU time (the machine may be shared: CPU time is the stabler figure) and
+    the result of ``fn(*args)``."""
     t, c = time.perf_counter(), time.process_time()
     out = fn(*args)
-    CPU[:] = [time.process_time() - c]
-    return time.perf_counter() - t, out
+    return time.perf_counter() - t, time.process_time() - c, out
 
 
-def per_name(total: float, n: int) -> str:
-    return f"{total / n * 1000:.3f} ms per name (CPU {CPU[0] / n * 1000:.3f} ms)"
+def per_name(wall: float, cpu: float, n: int) -> str:
+    return f"{wall / n * 1000:.3f} ms per name (CPU {cpu / n * 1000:.3f} ms)"
 
 
 def main() -> None:
@@ -90,41 +93,54 @@ def main() -> None:
     ap.add_argument("--old-sample", type=int, default=300)
     ap.add_argument("--ref", default="af755c5")
     args = ap.parse_args()
+    fig: dict = {"unknown_names": N}
 
-    t_build, _ = timed(names.index)
-    t_tri, _ = timed(names._trigrams)
+    t_build, _, _ = timed(names.index)
+    t_tri, _, _ = timed(names._trigrams)
+    fig.update(index_s=round(t_build, 3), trigrams_s=round(t_tri, 3), index_names=len(names.index().frame))
     print(f"index built in {t_build:.2f} s (+ trigrams {t_tri:.2f} s), {len(names.index().frame):,} names")
     typos, deps, truth = unknown_names()
     cg.normalise_codes(["Forcalquer"])  # warm
-    t_new, out = timed(cg.normalise_codes, typos)
+    wall, cpu, out = timed(cg.normalise_codes, typos)
     found = sum(bool(c) for c in out["candidates"])
-    print(f"new: {N:,} unknown names in {t_new:.2f} s = {per_name(t_new, N)}, "
-          f"{found:,} with suggestions")
-    t_dep, _ = timed(cg.normalise_codes, typos, deps)  # the usual "Nom (04)"
-    print(f"new, with the department: {per_name(t_dep, N)}")
+    fig.update(new_ms=wall / N * 1000, new_cpu_ms=cpu / N * 1000, with_suggestions=found)
+    print(f"new: {N:,} unknown names in {wall:.2f} s = {per_name(wall, cpu, N)}, {found:,} with suggestions")
+    wall, cpu, _ = timed(cg.normalise_codes, typos, deps)  # the usual "Nom (04)"
+    fig.update(new_dep_ms=wall / N * 1000, new_dep_cpu_ms=cpu / N * 1000)
+    print(f"new, with the department: {per_name(wall, cpu, N)}")
 
     old = load_old(args.ref)
     old.normalise_codes(["Forcalquer"])  # warm: its name table
     sample = typos if args.old_sample <= 0 else typos[: args.old_sample]
-    t_old, out_old = timed(old.normalise_codes, sample)
-    old_txt = per_name(t_old, len(sample))
-    t_new_s, out_new = timed(cg.normalise_codes, sample)
-    print(f"old ({args.ref}): {len(sample):,} of the same names in {t_old:.2f} s = {old_txt}; "
-          f"new on the same names {per_name(t_new_s, len(sample))}; ratio {t_old / t_new_s:.0f}x")
-    t_old_d, _ = timed(old.normalise_codes, sample, deps[: len(sample)])
-    old_txt = per_name(t_old_d, len(sample))
-    t_new_d, _ = timed(cg.normalise_codes, sample, deps[: len(sample)])
-    print(f"with the department: old {old_txt}; new {per_name(t_new_d, len(sample))}")
-    def recall(out) -> int:  # the real name (before the typo) among the suggestions
-        return sum(code in {c["code"] for c in cands} for code, cands in zip(truth, out["candidates"], strict=False))
+    n = len(sample)
+    o_wall, o_cpu, out_old = timed(old.normalise_codes, sample)
+    n_wall, n_cpu, out_new = timed(cg.normalise_codes, sample)
+    fig.update(old_ref=args.ref, old_sample=n, old_ms=o_wall / n * 1000, old_cpu_ms=o_cpu / n * 1000,
+               new_sample_ms=n_wall / n * 1000, new_sample_cpu_ms=n_cpu / n * 1000,
+               ratio_cpu=o_cpu / n_cpu)
+    print(f"old ({args.ref}): {n:,} of the same names in {o_wall:.2f} s = {per_name(o_wall, o_cpu, n)}; "
+          f"new on the same names {per_name(n_wall, n_cpu, n)}; CPU ratio {o_cpu / n_cpu:.0f}x")
+    o_wall, o_cpu, _ = timed(old.normalise_codes, sample, deps[:n])
+    n_wall, n_cpu, _ = timed(cg.normalise_codes, sample, deps[:n])
+    fig.update(old_dep_cpu_ms=o_cpu / n * 1000, new_dep_sample_cpu_ms=n_cpu / n * 1000)
+    print(f"with the department: old {per_name(o_wall, o_cpu, n)}; new {per_name(n_wall, n_cpu, n)}")
 
-    print(f"real name among the suggestions: old {recall(out_old)}/{len(sample)}, "
-          f"new {recall(out_new)}/{len(sample)} (all 2,000: new {recall(out)})")
+    def recall(res) -> int:  # the real name (before the typo) among the suggestions
+        return sum(code in {c["code"] for c in cands} for code, cands in zip(truth, res["candidates"], strict=False))
+
+    fig.update(recall_old=recall(out_old), recall_new=recall(out_new), recall_new_all=recall(out))
+    print(f"real name among the suggestions: old {recall(out_old)}/{n}, new {recall(out_new)}/{n} "
+          f"(all {N:,}: new {recall(out)})")
 
     listing = reference.load_names().query("kind == 'current'")["nom"].tolist()
-    t_list, res = timed(cg.normalise_codes, listing)
-    print(f"all {len(listing):,} current names as a listing: {t_list:.2f} s (CPU {CPU[0]:.2f} s), "
-          f"{(res['status'] == 'name').sum():,} resolved, {(res['status'] == 'ambiguous').sum():,} homonyms")
+    wall, cpu, res = timed(cg.normalise_codes, listing)
+    fig.update(listing_names=len(listing), listing_s=wall, listing_cpu_s=cpu,
+               listing_resolved=int((res["status"] == "name").sum()),
+               listing_homonyms=int((res["status"] == "ambiguous").sum()))
+    print(f"all {len(listing):,} current names as a listing: {wall:.2f} s (CPU {cpu:.2f} s), "
+          f"{fig['listing_resolved']:,} resolved, {fig['listing_homonyms']:,} homonyms")
+    if save is not None:
+        save("names", {k: round(v, 4) if isinstance(v, float) else v for k, v in fig.items()})
 
 
 if __name__ == "__main__":
