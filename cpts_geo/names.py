@@ -251,6 +251,13 @@ class _Trigrams:
     offsets: np.ndarray  # postings of grams[i]: keys[offsets[i]:offsets[i + 1]]
     keys: np.ndarray  # key ids (positions in NameIndex.ukeys)
     count: np.ndarray  # number of distinct trigrams of each key
+    chars: np.ndarray  # (keys × 37) count of each character (a-z, 0-9, space) in each key
+    length: np.ndarray  # length of each key
+
+
+def _char_codes(b: np.ndarray) -> np.ndarray:
+    """Column of each ASCII byte of a key in ``_Trigrams.chars``: a-z → 0-25, 0-9 → 26-35, space → 36."""
+    return np.where(b >= 97, b - 97, np.where(b >= 48, b - 22, 36))
 
 
 _COMMON = 1500  # postings above which a trigram counts as common
@@ -276,7 +283,12 @@ def _trigrams() -> _Trigrams:
     pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
     gram, kid = np.divmod(pairs, len(blobs))
     first = np.flatnonzero(np.r_[True, gram[1:] != gram[:-1]])
-    return _Trigrams(gram[first], np.r_[first, len(gram)], kid, np.bincount(kid, minlength=len(blobs)))
+    # character counts (what difflib's quick_ratio compares), with the 3 padding spaces removed
+    owner_b = np.repeat(np.arange(len(blobs)), lengths)
+    chars = np.bincount(owner_b * 37 + _char_codes(buf), minlength=len(blobs) * 37).reshape(len(blobs), 37)
+    chars[:, 36] -= 3
+    return _Trigrams(gram[first], np.r_[first, len(gram)], kid, np.bincount(kid, minlength=len(blobs)),
+                     chars.astype(np.int16), lengths - 3)
 
 
 def _query_grams(k: str) -> np.ndarray:
@@ -331,15 +343,19 @@ def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff:
     if len(cand) > pool:
         keep = np.argpartition(-dice, pool - 1)[:pool]
         cand = cand[keep]
+    # difflib's quick_ratio (an upper bound of its ratio), vectorised over the candidates
+    qchars = np.bincount(_char_codes(np.frombuffer(k.encode("ascii"), dtype=np.uint8).astype(np.int64)),
+                         minlength=37)
+    bound = 2 * np.minimum(tg.chars[cand], qchars).sum(axis=1) / (len(k) + tg.length[cand])
+    cand = cand[bound >= cutoff]
     sm = difflib.SequenceMatcher(autojunk=False)
     sm.set_seq2(k)
     scored = []
     for kid in cand.tolist():
         sm.set_seq1(idx.ukeys[kid])
-        if sm.real_quick_ratio() >= cutoff and sm.quick_ratio() >= cutoff:
-            r = sm.ratio()
-            if r >= cutoff:
-                scored.append((-r, idx.ukeys[kid], kid))
+        r = sm.ratio()
+        if r >= cutoff:
+            scored.append((-r, idx.ukeys[kid], kid))
     scored.sort()
     out: list[Entry] = []
     seen: set[str] = set()
