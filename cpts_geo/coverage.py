@@ -17,7 +17,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.sparse import csgraph
 
 from cpts_geo import reference
 from cpts_geo.codes import normalise_codes
@@ -35,6 +34,8 @@ from cpts_geo.perimeters import (
     unit_arrays,
     unit_graph,
 )
+from cpts_geo.topology import EDGE, ENCLOSED, perimeter_topology
+from cpts_geo.topology import white_zones as _zones
 
 ALL_STAGES = "tous les stades"
 ACI_ONLY = "ACI signé"
@@ -245,6 +246,10 @@ def diagnose(
 
     # --- perimeters
     per = build_perimeters(names, group, unit_idx, arr_cities, n_cpts_unit, crs=units_all.crs)
+    topo = perimeter_topology(group, unit_idx, n_cpts_total, arr_cities)
+    at = per.columns.get_loc("shared_units")
+    for k, col in enumerate(topo.columns):
+        per.insert(at + k, col, topo[col].to_numpy())
     stage_of = m.dropna(subset=["stage"]).drop_duplicates("cpts").set_index("cpts")["stage"] if "stage" in m else {}
     stage_col = per["cpts"].map(stage_of).astype(object)
     per.insert(1, "stage", stage_col.where(stage_col.notna(), None))
@@ -330,24 +335,17 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
     """Contiguous groups of uncovered units of the area, typed enclosed / edge."""
     graph = unit_graph(arr_cities)
     white = in_area & (n_cpts_unit == 0)
-    w_idx = np.flatnonzero(white)
     cols = ["zone_id", "codes", "noms", "n_units", "n_units_without_geometry", "population", "area_km2",
             "type", "inside_cpts", "geometry"]
+    w_idx, label, edge = _zones(graph, white, in_area)
     if len(w_idx) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=crs))
-    sub = graph[w_idx][:, w_idx]
-    _, label = csgraph.connected_components(sub, directed=False)
     # neighbours of each white unit outside the white set
     g = graph[w_idx].tocoo()
     nb = g.col
     src = label[g.row]
-    outside_area = ~in_area[nb]
     covered_nb = in_area[nb] & (n_cpts_unit[nb] > 0)
     n_z = label.max() + 1
-    touches_out = np.bincount(src[outside_area], minlength=n_z) > 0
-    border = np.bincount(label, weights=ua["border"][w_idx].astype(float), minlength=n_z) > 0
-    n_nb = np.bincount(src, minlength=n_z)
-    edge = touches_out | border | (n_nb == 0)
     # a zone surrounded by one CPTS: a CPTS common to all its neighbours
     inside = np.full(n_z, None, dtype=object)
     enclosed = ~edge
@@ -385,7 +383,7 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
         "codes": zcodes, "noms": znoms, "n_units": np.bincount(label, minlength=n_z),
         "n_units_without_geometry": np.bincount(label, weights=(~has).astype(float), minlength=n_z).astype(int),
         "population": zpop.round().astype("int64"), "area_km2": zarea,
-        "type": np.where(edge, "edge", "enclosed"), "inside_cpts": inside,
+        "type": np.where(edge, EDGE, ENCLOSED), "inside_cpts": inside,
     }, geometry=gpd.GeoSeries(geoms, crs=crs))
     out["_first"] = [c[0] for c in zcodes]
     out = out.sort_values(["population", "_first"], ascending=[False, True]).drop(columns="_first")
@@ -473,6 +471,7 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "refused_codes": ref,
         "bands": bands,
         "cpts_with_several_parts": sorted(p.loc[p["n_parts"] > 1, "cpts"].tolist()),
+        "cpts_with_islands": {c: list(i) for c, i in zip(p["cpts"], p["islands"], strict=True) if i},
         "cpts_with_enclaves": sorted(p.loc[p["enclaves"].map(len) > 0, "cpts"].tolist()),
         "units_without_geometry": sorted(u.loc[~u["has_geometry"], "code"].tolist()),
         "expanded_cities": attrs.get("expanded_cities", {}),
@@ -602,7 +601,8 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         "n_units_outside_area": "nb communes hors zone", "n_units_without_geometry": "nb communes sans contour",
         "population": f"population {s['population_year']}", "area_km2": "surface km²",
         "density": "densité hab/km²", "deps": "départements", "regs": "régions", "epci_full": "EPCI entiers",
-        "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "enclaves": "enclaves",
+        "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "n_islands": "nb îles",
+        "islands": "îles", "enclaves": "enclaves",
         "shared_units": "communes partagées", "band": "taille ACI"})
     wz = _flat(d.white_zones.drop(columns="geometry")).rename(columns={
         "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",

@@ -206,30 +206,13 @@ def dissolve_groups(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.n
     return out
 
 
-def holes_containing(geoms: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (geometry index, tree item index) of items of ``tree`` (unit points) lying in a
-    hole of a geometry."""
-    parts, pidx = shapely.get_parts(geoms, return_index=True)
-    n_int = shapely.get_num_interior_rings(parts)
-    if n_int.sum() == 0:
-        return np.array([], dtype=int), np.array([], dtype=int)
-    owner = np.repeat(pidx, n_int)
-    part_rep = np.repeat(np.arange(len(parts)), n_int)
-    ring_no = np.arange(n_int.sum()) - np.repeat(np.cumsum(n_int) - n_int, n_int)
-    holes = shapely.polygons(shapely.get_interior_ring(parts[part_rep], ring_no))
-    h, p = tree.query(holes, predicate="contains")
-    key = np.unique(owner[h].astype(np.int64) * (1 << 32) + p)
-    return key >> 32, key & ((1 << 32) - 1)
-
-
 @functools.cache
 def unit_arrays(arr_cities: frozenset[str] = frozenset()) -> dict:
     """Columns of :func:`analysis_units` as numpy arrays (cached; do not modify): ``code``,
     ``nom``, ``dep``, ``reg``, ``epci`` (object, None when missing), ``population`` (float, NaN
     when missing), ``area_km2``, ``has_geometry``, ``border``, ``geometry`` (object), integer
     category codes ``dep_i``, ``reg_i``, ``epci_i`` (-1 when missing) with their sorted
-    ``*_cats``, the representative points and an STRtree over them (``point_tree``, indices of
-    ``point_idx``)."""
+    ``*_cats``."""
     u = _units_cached(frozenset(arr_cities))
     out: dict = {}
     for c in ("code", "nom", "dep", "reg", "epci", "kind"):
@@ -243,10 +226,6 @@ def unit_arrays(arr_cities: frozenset[str] = frozenset()) -> dict:
     for c in ("dep", "reg", "epci"):
         codes, cats = pd.factorize(pd.Series(out[c], dtype=object), sort=True)
         out[f"{c}_i"], out[f"{c}_cats"] = codes, np.asarray(cats, dtype=object)
-    pts = shapely.point_on_surface(out["geometry"])
-    ok = ~shapely.is_missing(pts)
-    out["point_idx"] = np.flatnonzero(ok)
-    out["point_tree"] = shapely.STRtree(pts[ok])
     for v in out.values():
         if isinstance(v, np.ndarray):
             v.flags.writeable = False
@@ -286,9 +265,9 @@ def build_perimeters(
     ``codes``, ``n_units``, ``n_units_without_geometry``, ``population`` (population municipale
     2023, each unit counted in full), ``area_km2`` (sum of unit areas in the local projected CRS),
     ``density`` (inhabitants/km²), ``deps``, ``regs``, ``epci_full``, ``epci_partial`` (SIREN),
-    ``n_parts`` (connected pieces; islands are legitimate), ``enclaves`` (units outside the CPTS
-    inside its outline), ``shared_units`` (units also listed by another CPTS), ``band`` (ACI size
-    1-4) and ``geometry``.
+    ``shared_units`` (units also listed by another CPTS), ``band`` (ACI size 1-4) and
+    ``geometry``. Parts and enclaves are topology (:mod:`cpts_geo.topology`), added by
+    :func:`cpts_geo.diagnose`.
     """
     ua = unit_arrays(frozenset(arr_cities))
     n = len(names)
@@ -301,7 +280,6 @@ def build_perimeters(
     areasum = np.bincount(group, weights=np.nan_to_num(ua["area_km2"][unit_idx]), minlength=n)
     nogeo = np.bincount(group, weights=(~ua["has_geometry"][unit_idx]).astype(float), minlength=n).astype(int)
     geoms = dissolve_groups(ua["geometry"][unit_idx], group, n)
-    n_parts = np.where(shapely.is_missing(geoms), 0, shapely.get_num_geometries(geoms))
 
     deps, _, _ = _grouped_cats(group, ua["dep_i"][unit_idx], ua["dep_cats"], n)
     regs, _, _ = _grouped_cats(group, ua["reg_i"][unit_idx], ua["reg_cats"], n)
@@ -316,12 +294,6 @@ def build_perimeters(
     full = k == per_epci[c]
     epci_full = _split(ecats[c[full]], np.searchsorted(g[full], np.arange(n + 1)))
     epci_part = _split(ecats[c[~full]], np.searchsorted(g[~full], np.arange(n + 1)))
-
-    # enclaves: units outside the CPTS lying in a hole of its outline
-    gi, pi = holes_containing(geoms, ua["point_tree"])
-    enc_codes = codes[ua["point_idx"][pi]]
-    o = np.lexsort((enc_codes, gi))
-    enclaves = _split(enc_codes[o], np.searchsorted(gi[o], np.arange(n + 1)))
 
     if n_cpts_per_unit is None:
         n_cpts_per_unit = np.bincount(unit_idx, minlength=len(codes))
@@ -343,8 +315,6 @@ def build_perimeters(
             "regs": regs,
             "epci_full": epci_full,
             "epci_partial": epci_part,
-            "n_parts": n_parts.astype(int),
-            "enclaves": enclaves,
             "shared_units": shared_units,
             "band": aci_band(popsum),
         },

@@ -16,10 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse import csgraph
 
 from cpts_geo import reference
 from cpts_geo.perimeters import analysis_units, dissolve_groups, unit_graph
+from cpts_geo.topology import land_masses
 from cpts_geo.validation.inputs import read_existing
 
 
@@ -28,8 +28,8 @@ class Coverage:
     """Units of France for one analysis level, with the existing coverage of each unit.
 
     ``n_cpts``/``cpts_of``: number and names of existing CPTS listing each unit; ``known``: the
-    unit lies in a department of the listing (its coverage is known); ``component``: connected
-    component of the whole adjacency graph (islands and Corsica are separate components).
+    unit lies in a department of the listing (its coverage is known); ``component``: land mass
+    (:func:`cpts_geo.topology.land_masses`; islands and Corsica are separate land masses).
     """
 
     arr_cities: frozenset
@@ -64,8 +64,8 @@ def _unit_extras(arr_cities: frozenset) -> tuple[gpd.GeoDataFrame, np.ndarray, n
     ref = reference.load_communes().set_index("code")
     dens7 = ref["dens7"].astype("float64").reindex(units["code"]).to_numpy()
     cateaav = ref["cateaav2020"].astype(object).reindex(units["code"]).to_numpy()
-    n, comp = csgraph.connected_components(unit_graph(arr_cities), directed=False)
-    return units, dens7, cateaav, comp, np.bincount(comp, minlength=n)
+    comp = land_masses(arr_cities)
+    return units, dens7, cateaav, comp, np.bincount(comp)
 
 
 class ExistingListing:
