@@ -157,7 +157,8 @@ def territory_parts(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarra
     Returns one row per part: ``group``, ``part`` (0 = main part, then by decreasing population
     and first unit), ``units`` (sorted unit indices), ``population`` (sum, NaN as 0), ``land``
     (land-mass label) and ``island`` (True when the part lies on another land mass than the main
-    part: joined to it only across the sea). ``attrs["n_parts"]`` (per group: 1 + Σ over land
+    part: joined to it only across the sea) and ``separate`` (True when a more populated part lies
+    on the same land mass: the gap between them is land). ``attrs["n_parts"]`` (per group: 1 + Σ over land
     masses of (parts − 1), 0 for an empty territory) and ``attrs["n_islands"]`` (island parts).
     """
     n = graph.shape[0]
@@ -193,6 +194,8 @@ def territory_parts(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarra
     units = [unit[uo][b[c]: b[c + 1]] for c in range(n_c)]
     parts = pd.DataFrame({"group": cg, "part": rank, "units": units, "population": pop, "land": cl,
                           "island": island}).sort_values(["group", "part"]).reset_index(drop=True)
+    # parts after the first (most populated) one of their land mass are cut off by land
+    parts["separate"] = parts.duplicated(["group", "land"], keep="first").to_numpy()
     n_pieces = np.bincount(cg, minlength=n_groups)
     n_lands = np.bincount(np.unique(cg * (land.max() + 1) + cl) // (land.max() + 1), minlength=n_groups)
     parts.attrs["n_parts"] = np.where(n_pieces > 0, 1 + n_pieces - n_lands, 0)

@@ -298,13 +298,13 @@ def check_contiguity(state: State) -> Check:
     if len(found) == 1:
         return Check("contiguity", title, "warning", True, "Le territoire est d'un seul tenant.")
     parts = [{"n_units": len(r.units), "population": int(round(r.population)), "island": bool(r.island),
-              "units": _unit_rows(state, r.units)} for r in found.itertuples()]
+              "separate": bool(r.separate), "units": _unit_rows(state, r.units)} for r in found.itertuples()]
     details = {"n_parts": n_parts, "n_islands": n_islands, "parts": parts}
     lines = []
     for i, p in enumerate(parts, start=1):
         names = ", ".join(f"{u['nom']} ({u['code']})" for u in p["units"][:8]) + (" …" if p["n_units"] > 8 else "")
         why = (" — partie insulaire, reliée au reste du territoire par la mer seulement : la discontinuité est "
-               "géographique") if p["island"] else ""
+               "géographique") if p["island"] and not p["separate"] else ""
         lines.append(f"partie {i} : {fr.plural(p['n_units'], 'commune')}, {fmt_int(p['population'])} hab. "
                      f"({names}){why}")
     if n_parts == 1:
@@ -315,7 +315,7 @@ def check_contiguity(state: State) -> Check:
                  f"Le territoire est en {n_parts} morceaux séparés par la terre : " + " ; ".join(lines)
                  + ". Un territoire d'un seul tenant est attendu : ajouter les communes qui relient ces "
                  "parties ou justifier la discontinuité.",
-                 tuple(u["code"] for p in parts[1:] if not p["island"] for u in p["units"]), details)
+                 tuple(u["code"] for p in parts if p["separate"] for u in p["units"]), details)
 
 
 def check_enclave(state: State) -> Check:
