@@ -31,6 +31,7 @@ from cpts_geo.perimeters import (
     analysis_units,
     build_perimeters,
     dissolve_groups,
+    shared_border_km,
     unit_arrays,
     unit_graph,
 )
@@ -336,7 +337,7 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
     graph = unit_graph(arr_cities)
     white = in_area & (n_cpts_unit == 0)
     cols = ["zone_id", "codes", "noms", "n_units", "n_units_without_geometry", "population", "area_km2",
-            "type", "inside_cpts", "geometry"]
+            "type", "inside_cpts", "neighbour_cpts", "neighbour_border_km", "geometry"]
     w_idx, label, edge = _zones(graph, white, in_area)
     if len(w_idx) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=crs))
@@ -367,6 +368,8 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
         df = pd.DataFrame({"z": zc[common], "name": names[gc[common]]})
         for zone, grp in df.groupby("z")["name"]:
             inside[zone] = " / ".join(sorted(grp))
+    neighbour_cpts, neighbour_km = _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit,
+                                                   w_idx, arr_cities)
     pop = np.nan_to_num(ua["population"][w_idx])
     area = ua["area_km2"][w_idx]
     has = ua["has_geometry"][w_idx]
@@ -384,11 +387,36 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
         "n_units_without_geometry": np.bincount(label, weights=(~has).astype(float), minlength=n_z).astype(int),
         "population": zpop.round().astype("int64"), "area_km2": zarea,
         "type": np.where(edge, EDGE, ENCLOSED), "inside_cpts": inside,
+        "neighbour_cpts": neighbour_cpts, "neighbour_border_km": neighbour_km,
     }, geometry=gpd.GeoSeries(geoms, crs=crs))
     out["_first"] = [c[0] for c in zcodes]
     out = out.sort_values(["population", "_first"], ascending=[False, True]).drop(columns="_first")
     out.insert(0, "zone_id", np.arange(1, n_z + 1))
     return out.reset_index(drop=True)
+
+
+def _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit, w_idx, arr_cities
+                    ) -> tuple[list[tuple], list[tuple]]:
+    """CPTS touching each white zone by land, by decreasing shared border (km, local projected
+    CRS), and those lengths; a unit listed by several CPTS counts for each of them."""
+    covered = n_cpts_unit[g.col] > 0
+    wu, nu, z = w_idx[g.row[covered]], g.col[covered], label[g.row[covered]]
+    km = shared_border_km(wu, nu, arr_cities)
+    order = np.argsort(memb_unit, kind="stable")
+    mu, mg = memb_unit[order], memb_group[order]
+    lo, hi = np.searchsorted(mu, nu, "left"), np.searchsorted(mu, nu, "right")
+    rep = hi - lo
+    pos = np.repeat(lo, rep) + np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
+    df = pd.DataFrame({"z": np.repeat(z, rep), "g": mg[pos], "km": np.repeat(km, rep)})
+    df = df.groupby(["z", "g"], as_index=False)["km"].sum()
+    df["name"] = names[df["g"].to_numpy()]
+    df = df.sort_values(["z", "km", "name"], ascending=[True, False, True])
+    cpts: list[tuple] = [()] * n_z
+    lengths: list[tuple] = [()] * n_z
+    for zone, grp in df.groupby("z"):
+        cpts[int(zone)] = tuple(grp["name"])
+        lengths[int(zone)] = tuple(round(float(x), 1) for x in grp["km"])
+    return cpts, lengths
 
 
 def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
@@ -607,7 +635,8 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
     wz = _flat(d.white_zones.drop(columns="geometry")).rename(columns={
         "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
         "n_units_without_geometry": "nb sans contour", "population": f"population {s['population_year']}",
-        "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans"})
+        "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans",
+        "neighbour_cpts": "CPTS voisines", "neighbour_border_km": "limite commune km"})
     wz["type"] = wz["type"].map({"edge": "en bordure", "enclosed": "enclavée"})
     units = _flat(d.units.drop(columns=["geometry", "host"], errors="ignore"))
     with pd.ExcelWriter(path, engine="openpyxl") as xw:

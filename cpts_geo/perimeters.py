@@ -178,6 +178,45 @@ def unit_graph(arr_cities: frozenset[str] | set[str] | tuple = frozenset()) -> s
     return _graph_cached(frozenset(arr_cities))
 
 
+def shared_border_km(a: np.ndarray, b: np.ndarray, arr_cities: frozenset[str] = frozenset()) -> np.ndarray:
+    """Length in km of the boundary shared by units ``a[k]`` and ``b[k]`` (rows of
+    :func:`analysis_units`), from the segments they share in the reference coverage, measured in
+    the official projected CRS of their zone (Lambert-93 in mainland France and Corsica); 0 when
+    they share no edge or one has no outline (collectivités d'outre-mer: NaN)."""
+    from pyproj import Transformer
+
+    from cpts_geo.crs import LOCAL_CRS, zone_of_dep
+
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    out = np.zeros(len(a))
+    if not len(a):
+        return out
+    ua = unit_arrays(frozenset(arr_cities))
+    idx = np.unique(np.concatenate([a, b]))
+    idx = idx[ua["has_geometry"][idx]]
+    if not len(idx):
+        return out
+    key, owner = _segment_keys(ua["geometry"][idx])
+    order = np.argsort(_hash_rows(key), kind="stable")
+    ks, ow = key[order], owner[order]
+    dup = (ks[1:] == ks[:-1]).all(axis=1)
+    seg, i, j = ks[:-1][dup], idx[ow[:-1][dup]], idx[ow[1:][dup]]
+    zone = np.array([zone_of_dep(d) for d in ua["dep"][i]], dtype=object)
+    length = np.full(len(seg), np.nan)
+    for z, epsg in LOCAL_CRS.items():
+        m = zone == z
+        if m.any():
+            t = Transformer.from_crs(4326, epsg, always_xy=True)
+            x1, y1 = t.transform(seg[m, 0], seg[m, 1])
+            x2, y2 = t.transform(seg[m, 2], seg[m, 3])
+            length[m] = np.hypot(np.asarray(x2) - x1, np.asarray(y2) - y1) / 1000
+    n = len(ua["code"])
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    total = pd.Series(length).groupby(lo.astype(np.int64) * n + hi).sum()
+    want = np.minimum(a, b) * n + np.maximum(a, b)
+    return total.reindex(want).fillna(0.0).to_numpy()
+
+
 # ------------------------------------------------------------------------------------------
 # Dissolve
 # ------------------------------------------------------------------------------------------
