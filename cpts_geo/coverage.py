@@ -411,11 +411,11 @@ def _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit, w_
     df = df.groupby(["z", "g"], as_index=False)["km"].sum()
     df["name"] = names[df["g"].to_numpy()]
     df = df.sort_values(["z", "km", "name"], ascending=[True, False, True])
-    cpts: list[tuple] = [()] * n_z
-    lengths: list[tuple] = [()] * n_z
-    for zone, grp in df.groupby("z"):
-        cpts[int(zone)] = tuple(grp["name"])
-        lengths[int(zone)] = tuple(round(float(x), 1) for x in grp["km"])
+    b = np.searchsorted(df["z"].to_numpy(), np.arange(n_z + 1))
+    nm = df["name"].to_numpy(dtype=object)
+    km = df["km"].to_numpy().round(1)
+    cpts = [tuple(nm[b[k]: b[k + 1]]) for k in range(n_z)]
+    lengths = [tuple(km[b[k]: b[k + 1]].tolist()) for k in range(n_z)]
     return cpts, lengths
 
 

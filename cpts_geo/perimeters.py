@@ -82,8 +82,10 @@ def _hash_rows(key: np.ndarray) -> np.ndarray:
         return (h[:, 0] ^ (h[:, 1] >> np.uint64(7)) ^ h[:, 2] ^ (h[:, 3] >> np.uint64(3))) * mult[0]
 
 
-def _pairs_and_singles(key: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of owners sharing a segment, and the mask of segments owned by a single geometry."""
+def _pairs_and_singles(key: np.ndarray, owner: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of owners sharing a segment, the mask of segments owned by a single geometry, and
+    the shared segments (one row per pair)."""
     order = np.argsort(_hash_rows(key))
     ks, ow = key[order], owner[order]
     dup = (ks[1:] == ks[:-1]).all(axis=1)
@@ -93,7 +95,35 @@ def _pairs_and_singles(key: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, 
     single[:-1][dup] = False
     singles = np.zeros(len(ks), dtype=bool)
     singles[order] = single
-    return i, j, singles
+    return i, j, singles, ks[:-1][dup]
+
+
+def _pair_km(i: np.ndarray, j: np.ndarray, seg: np.ndarray, deps: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct owner pairs (lo, hi) and the total length (km) of the segments they share, each
+    segment measured in the official projected CRS of its zone (Lambert-93 in mainland France)."""
+    from cpts_geo.crs import LOCAL_CRS, zone_of_dep
+
+    dcat, dinv = np.unique(deps[i].astype(str), return_inverse=True)
+    zone = np.array([zone_of_dep(d) for d in dcat], dtype=object)[dinv]
+    length = np.zeros(len(seg))
+    for z, epsg in LOCAL_CRS.items():
+        m = zone == z
+        if m.any():
+            t = _transformer(epsg)
+            x1, y1 = t.transform(seg[m, 0], seg[m, 1])
+            x2, y2 = t.transform(seg[m, 2], seg[m, 3])
+            length[m] = np.hypot(np.asarray(x2) - x1, np.asarray(y2) - y1) / 1000
+    n = int(max(i.max(initial=0), j.max(initial=0))) + 1
+    pid, inv = np.unique(np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j), return_inverse=True)
+    return pid // n, pid % n, np.bincount(inv, weights=length, minlength=len(pid))
+
+
+@functools.cache
+def _transformer(epsg: int):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4326, epsg, always_xy=True)
 
 
 def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
@@ -104,8 +134,11 @@ def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
     # coverage A: cities whole
     sel_a = np.flatnonzero(has & ~is_arr)
     key_a, own_a = _segment_keys(u.geometry.values[sel_a])
-    i, j, single_a = _pairs_and_singles(key_a, own_a)
-    pairs = [np.column_stack([codes[sel_a][i], codes[sel_a][j]])]
+    i, j, single_a, seg_a = _pairs_and_singles(key_a, own_a)
+    deps = u["dep"].to_numpy(dtype=object)
+    lo, hi, km = _pair_km(i, j, seg_a, deps[sel_a])
+    pairs = [np.column_stack([codes[sel_a][lo], codes[sel_a][hi]])]
+    kms = [km]
     border = set(codes[sel_a][np.unique(own_a[single_a])])
     # coverage B, locally: arrondissements and the neighbours of the three cities
     city_idx = {int(np.flatnonzero(codes[sel_a] == c)[0]) for c in PLM_CITIES if (codes[sel_a] == c).any()}
@@ -113,28 +146,34 @@ def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
     nb = np.setdiff1d(nb, list(city_idx))
     sel_b = np.concatenate([np.flatnonzero(is_arr & has), sel_a[nb]])
     key_b, own_b = _segment_keys(u.geometry.values[sel_b])
-    ib, jb, single_b = _pairs_and_singles(key_b, own_b)
+    ib, jb, single_b, seg_b = _pairs_and_singles(key_b, own_b)
     cb = codes[sel_b]
     keep = is_arr[sel_b][ib] | is_arr[sel_b][jb]
-    pairs.append(np.column_stack([cb[ib][keep], cb[jb][keep]]))
+    lo, hi, km = _pair_km(ib[keep], jb[keep], seg_b[keep], deps[sel_b])
+    pairs.append(np.column_stack([cb[lo], cb[hi]]))
+    kms.append(km)
     outer = single_b & np.isin(_hash_rows(key_b), _hash_rows(key_a[single_a]))
     border |= {c for c in cb[np.unique(own_b[outer])] if c[:2] in ("75", "69", "13")}
-    # communes without outline: adjacent to the polygon that holds their land
+    # communes without outline: adjacent to the polygon that holds their land (no shared line)
     host = u.loc[u["host"].notna(), ["code", "host"]].to_numpy()
     pairs.append(host)
+    kms.append(np.zeros(len(host)))
     p = np.concatenate(pairs).astype(object)
+    km = np.concatenate(kms)
     a, b = p[:, 0], p[:, 1]
     lo = np.where(a < b, a, b)
     hi = np.where(a < b, b, a)
-    p = pd.DataFrame({"a": lo[a != b], "b": hi[a != b]})
-    return p.drop_duplicates().reset_index(drop=True), border
+    p = pd.DataFrame({"a": lo[a != b], "b": hi[a != b], "km": km[a != b]})
+    return p.drop_duplicates(["a", "b"]).reset_index(drop=True), border
 
 
 def adjacency_pairs() -> pd.DataFrame:
     """Pairs of unit codes (a < b) sharing an edge, over all units (cities and arrondissements).
 
-    Computed once from the shared segments of the reference coverage, then cached. The communes
-    without outline (restored in 2025) are adjacent to the polygon that holds their land.
+    Computed once from the shared segments of the reference coverage, then cached. ``km``: length
+    of the shared boundary in km, measured in the official projected CRS of the zone (Lambert-93
+    in mainland France and Corsica). The communes without outline (restored in 2025) are adjacent
+    to the polygon that holds their land (``km`` 0).
     """
     return _reference_units()[1].copy()
 
@@ -178,43 +217,26 @@ def unit_graph(arr_cities: frozenset[str] | set[str] | tuple = frozenset()) -> s
     return _graph_cached(frozenset(arr_cities))
 
 
+@functools.cache
+def _km_cached(arr_cities: frozenset[str]) -> sparse.csr_matrix:
+    u = _units_cached(arr_cities)
+    idx = pd.Index(u["code"])
+    p = _reference_units()[1]
+    a, b = idx.get_indexer(p["a"]), idx.get_indexer(p["b"])
+    ok = (a >= 0) & (b >= 0)
+    a, b, km = a[ok], b[ok], p["km"].to_numpy()[ok]
+    n = len(u)
+    return sparse.coo_matrix((np.r_[km, km], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+
+
 def shared_border_km(a: np.ndarray, b: np.ndarray, arr_cities: frozenset[str] = frozenset()) -> np.ndarray:
     """Length in km of the boundary shared by units ``a[k]`` and ``b[k]`` (rows of
-    :func:`analysis_units`), from the segments they share in the reference coverage, measured in
-    the official projected CRS of their zone (Lambert-93 in mainland France and Corsica); 0 when
-    they share no edge or one has no outline (collectivités d'outre-mer: NaN)."""
-    from pyproj import Transformer
-
-    from cpts_geo.crs import LOCAL_CRS, zone_of_dep
-
+    :func:`analysis_units`), from :func:`adjacency_pairs`: measured in the official projected
+    CRS of their zone (Lambert-93 in mainland France and Corsica); 0 when they share no edge."""
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    out = np.zeros(len(a))
     if not len(a):
-        return out
-    ua = unit_arrays(frozenset(arr_cities))
-    idx = np.unique(np.concatenate([a, b]))
-    idx = idx[ua["has_geometry"][idx]]
-    if not len(idx):
-        return out
-    key, owner = _segment_keys(ua["geometry"][idx])
-    order = np.argsort(_hash_rows(key), kind="stable")
-    ks, ow = key[order], owner[order]
-    dup = (ks[1:] == ks[:-1]).all(axis=1)
-    seg, i, j = ks[:-1][dup], idx[ow[:-1][dup]], idx[ow[1:][dup]]
-    zone = np.array([zone_of_dep(d) for d in ua["dep"][i]], dtype=object)
-    length = np.full(len(seg), np.nan)
-    for z, epsg in LOCAL_CRS.items():
-        m = zone == z
-        if m.any():
-            t = Transformer.from_crs(4326, epsg, always_xy=True)
-            x1, y1 = t.transform(seg[m, 0], seg[m, 1])
-            x2, y2 = t.transform(seg[m, 2], seg[m, 3])
-            length[m] = np.hypot(np.asarray(x2) - x1, np.asarray(y2) - y1) / 1000
-    n = len(ua["code"])
-    lo, hi = np.minimum(i, j), np.maximum(i, j)
-    total = pd.Series(length).groupby(lo.astype(np.int64) * n + hi).sum()
-    want = np.minimum(a, b) * n + np.maximum(a, b)
-    return total.reindex(want).fillna(0.0).to_numpy()
+        return np.zeros(0)
+    return np.asarray(_km_cached(frozenset(arr_cities))[a, b]).ravel()
 
 
 # ------------------------------------------------------------------------------------------

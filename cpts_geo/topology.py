@@ -119,21 +119,22 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
         cl = np.zeros(n_c, dtype=np.int64)
         cl[comp] = land[rv]
         # per (territory, land mass): decide which component is the rest of the land
-        df = pd.DataFrame({"g": cg, "l": cl, "size": size, "open": is_open, "first": first})
-        df["closed_size"] = np.where(is_open, 0, size)
-        df["open_size"] = np.where(is_open, size, 0)
-        agg = df.groupby(["g", "l"]).agg(n_open=("open", "sum"), max_closed=("closed_size", "max"),
-                                         open_size=("open_size", "max"))
-        ok = (agg["n_open"] == 0) | ((agg["n_open"] == 1) & (agg["open_size"] > agg["max_closed"]))
-        undecided = np.unique(agg.index[~ok.to_numpy()].get_level_values("g").to_numpy())
-        done = df[~df["g"].isin(undecided)].copy()
+        gl, gl_of = np.unique(cg * (int(land.max()) + 1) + cl, return_inverse=True)
+        n_open = np.bincount(gl_of, weights=is_open, minlength=len(gl))
+        max_closed = np.zeros(len(gl))
+        np.maximum.at(max_closed, gl_of, np.where(is_open, 0, size))
+        open_size = np.zeros(len(gl))
+        np.maximum.at(open_size, gl_of, np.where(is_open, size, 0))
+        ok = (n_open == 0) | ((n_open == 1) & (open_size > max_closed))
+        undecided = np.unique(cg[~ok[gl_of]])
+        done = np.flatnonzero(ok[gl_of])
         # the rest of the land: the open component, else the largest closed one (lowest unit first)
-        done = done.sort_values(["g", "l", "open", "size", "first"], ascending=[True, True, False, False, True])
-        rest = done.groupby(["g", "l"]).head(1).index
-        enc = done.drop(index=rest)
+        o = done[np.lexsort((first[done], -size[done], ~is_open[done], gl_of[done]))]
+        head = np.r_[True, gl_of[o][1:] != gl_of[o][:-1]]
+        enc = o[~head]
         if len(enc):
             keep = np.zeros(n_c, dtype=bool)
-            keep[enc.index.to_numpy()] = True
+            keep[enc] = True
             sel = keep[comp]
             order = np.lexsort((rv[sel], comp[sel]))
             cs, vs, gs = comp[sel][order], rv[sel][order], rg[sel][order]
@@ -191,7 +192,7 @@ def territory_parts(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarra
     island = cl != main_land[cg]
     uo = np.lexsort((unit, comp))
     b = np.searchsorted(comp[uo], np.arange(n_c + 1))
-    units = [unit[uo][b[c]: b[c + 1]] for c in range(n_c)]
+    units = np.split(unit[uo], b[1:-1])
     parts = pd.DataFrame({"group": cg, "part": rank, "units": units, "population": pop, "land": cl,
                           "island": island}).sort_values(["group", "part"]).reset_index(drop=True)
     # parts after the first (most populated) one of their land mass are cut off by land
