@@ -130,7 +130,7 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
         done = np.flatnonzero(ok[gl_of])
         # the rest of the land: the open component, else the largest closed one (lowest unit first)
         o = done[np.lexsort((first[done], -size[done], ~is_open[done], gl_of[done]))]
-        head = np.r_[True, gl_of[o][1:] != gl_of[o][:-1]]
+        head = np.r_[True, gl_of[o][1:] != gl_of[o][:-1]][: len(o)]
         enc = o[~head]
         if len(enc):
             keep = np.zeros(n_c, dtype=bool)
