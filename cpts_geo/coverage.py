@@ -81,12 +81,11 @@ class Diagnosis:
         if c in by_unit:
             return by_unit[c]
         if c in self.arr_cities:
-            arr = reference.load_communes(("arrondissement",))
-            codes = arr.loc[arr["parent"] == c, "code"]
+            codes = reference.plm_arrondissements(c)
             return tuple(sorted({x for k in codes for x in by_unit.get(k, ())}))
-        arr = reference.load_communes(("arrondissement",)).set_index("code")["parent"]
-        if c in arr.index and arr[c] in by_unit:
-            return by_unit[arr[c]]
+        city = reference.plm_collapse([c])[0]
+        if city != c and city in by_unit:
+            return by_unit[city]
         raise KeyError(f"{c} n'est ni dans la zone analysée ni dans la liste")
 
     def _by_unit(self) -> dict:
@@ -137,11 +136,9 @@ def _code_index(arr_cities: frozenset[str]) -> pd.Index:
     return pd.Index(unit_arrays(arr_cities)["code"])
 
 
-@functools.cache
-def _units_frame(arr_cities: frozenset[str]) -> gpd.GeoDataFrame:
-    cols = ["code", "nom", "kind", "dep", "reg", "epci", "population", "area_km2", "has_geometry", "border",
-            "geometry"]
-    return analysis_units(arr_cities)[cols]
+#: columns of ``Diagnosis.units`` taken from :func:`cpts_geo.perimeters.analysis_units`
+UNIT_FRAME_COLUMNS = ["code", "nom", "kind", "dep", "reg", "epci", "population", "area_km2", "has_geometry",
+                      "border", "geometry"]
 
 
 def _cpts_by_unit(names: np.ndarray, group: np.ndarray, unit_idx: np.ndarray, n_cpts_unit: np.ndarray) -> np.ndarray:
@@ -221,7 +218,7 @@ def diagnose(
         wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
         m = m[m["stage"].map(normalise_stage).isin(wanted)]
     arr_cities = arrondissement_cities(m["code"].to_numpy(dtype=object))
-    units_all = _units_frame(arr_cities)
+    units_all = analysis_units(arr_cities, UNIT_FRAME_COLUMNS)
     ua = unit_arrays(arr_cities)
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)

@@ -40,10 +40,14 @@ UNIT_COLUMNS = ["code", "nom", "kind", "parent", "dep", "reg", "zone", "epci", "
 
 @functools.cache
 def _reference_units() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Every unit of the reference (cities and arrondissements both) with area and border flag,
-    and the adjacency pairs of codes."""
+    """Every unit of the reference's unit table (:func:`cpts_geo.reference.units`: cities and
+    arrondissements both) with its outline, area and border flag, and the adjacency pairs."""
     c = reference.load_communes()
-    u = c[UNIT_COLUMNS].reset_index(drop=True)
+    ref = reference.units()
+    if not np.array_equal(ref.index.to_numpy(), c["code"].to_numpy(dtype=object)):
+        ref = ref.reindex(c["code"].to_numpy(dtype=object))
+    attrs = [k for k in UNIT_COLUMNS if k not in ("code", "geometry")]
+    u = gpd.GeoDataFrame(ref[attrs].reset_index(), geometry=c.geometry.to_numpy(), crs=c.crs)[UNIT_COLUMNS]
     u["has_geometry"] = ~shapely.is_missing(u.geometry.values) & ~shapely.is_empty(u.geometry.values)
     u["area_km2"] = area_km2(u).to_numpy()
     # the four communes restored in 2025 have no outline: their land lies inside another polygon
@@ -188,15 +192,18 @@ def _units_cached(arr_cities: frozenset[str]) -> gpd.GeoDataFrame:
     return out
 
 
-def analysis_units(arr_cities: frozenset[str] | set[str] | tuple = frozenset()) -> gpd.GeoDataFrame:
+def analysis_units(arr_cities: frozenset[str] | set[str] | tuple = frozenset(),
+                   columns: list[str] | None = None) -> gpd.GeoDataFrame:
     """All units of France (COG 2026) for an analysis: communes, collectivités d'outre-mer, and for
     each city of ``arr_cities`` (75056, 69123, 13055) its arrondissements instead of the city.
 
     Columns: those of the reference in :data:`UNIT_COLUMNS`, plus ``has_geometry``, ``area_km2``
     (km², local projected CRS; NaN without outline), ``border`` (touches the coast or a national
     border) and ``host`` (for a commune without outline, the unit whose polygon holds its land).
+    ``columns``: only those columns (a fresh frame either way).
     """
-    return _units_cached(frozenset(arr_cities)).copy()
+    u = _units_cached(frozenset(arr_cities))
+    return u[columns] if columns is not None else u.copy()
 
 
 @functools.cache

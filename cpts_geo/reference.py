@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 COG_YEAR = 2026
@@ -134,3 +135,94 @@ def load_departements() -> pd.DataFrame:
 @functools.cache
 def load_regions() -> pd.DataFrame:
     return pd.read_csv(data_dir() / "communes" / "regions.csv", dtype=str)
+
+
+# ------------------------------------------------------------------------------------------
+# The one unit table, and Paris / Lyon / Marseille (city ↔ municipal arrondissements)
+# ------------------------------------------------------------------------------------------
+
+#: attribute columns of :func:`units` (no geometry: :func:`load_communes` has it)
+UNIT_ATTRIBUTES = ("nom", "kind", "parent", "dep", "reg", "zone", "epci", "population", "dens7",
+                   "aav2020", "cateaav2020", "bv2022")
+
+
+@functools.cache
+def _units() -> pd.DataFrame:
+    c = _communes()
+    code = c["code"].to_numpy(dtype=object)
+    cols = {}
+    for k in UNIT_ATTRIBUTES:
+        if k in ("population", "dens7"):
+            cols[k] = c[k].reset_index(drop=True)
+        else:
+            v = c[k].to_numpy(dtype=object)
+            cols[k] = pd.Series(np.where(pd.isna(v), None, v), dtype=object)
+    out = pd.DataFrame(cols).set_axis(pd.Index(code, dtype=object, name="code"))
+    out.attrs = metadata()
+    return out
+
+
+def units() -> pd.DataFrame:
+    """The unit table of the reference: one row per unit of COG 2026 (communes, municipal
+    arrondissements, collectivités d'outre-mer), indexed by ``code`` (object dtype: hash-based
+    ``isin``/``reindex``/``get_indexer``). Columns: those of :data:`UNIT_ATTRIBUTES`, texts and
+    codes as object (None when missing), ``population`` (municipale 2023, Int64) and ``dens7``
+    (Int8) as in :func:`load_communes`.
+
+    Cached and shared: do not modify it in place (copy it first)."""
+    return _units()
+
+
+@functools.cache
+def _plm_table() -> pd.DataFrame:
+    u = _units()
+    arr = u.index[(u["kind"] == "arrondissement").to_numpy()]
+    return pd.DataFrame({"city": u.loc[arr, "parent"].to_numpy(dtype=object),
+                         "arrondissement": arr.to_numpy(dtype=object)}).sort_values(
+        ["city", "arrondissement"], ignore_index=True)
+
+
+def plm_arrondissements(city: str) -> tuple[str, ...]:
+    """Codes of the municipal arrondissements of ``city`` (75056, 69123, 13055), sorted; () for
+    any other code."""
+    t = _plm_table()
+    return tuple(t.loc[t["city"] == city, "arrondissement"])
+
+
+def plm_cities(codes: object) -> frozenset[str]:
+    """Cities (75056, 69123, 13055) of which at least one arrondissement is among ``codes``."""
+    t = _plm_table()
+    values = codes if isinstance(codes, (set, frozenset)) else set(np.asarray(codes, dtype=object).tolist())
+    return frozenset(t.loc[t["arrondissement"].isin(values), "city"])
+
+
+def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
+    """Expand whole-city codes into their arrondissements.
+
+    One row per (input position, unit): ``row`` (position in ``codes``), ``code`` (the input code)
+    and ``unit`` — the arrondissements of a city of ``cities`` (default: the three), the code
+    itself otherwise (missing codes included). Rows keep the input order, arrondissements sorted.
+    """
+    codes = np.asarray(codes, dtype=object).reshape(-1)
+    t = _plm_table()
+    if cities is not None:
+        t = t[t["city"].isin(set(cities))]
+    hit = pd.Index(t["city"].unique()).get_indexer(codes) >= 0 if len(t) else np.zeros(len(codes), dtype=bool)
+    plain = pd.DataFrame({"row": np.flatnonzero(~hit), "code": codes[~hit], "unit": codes[~hit]})
+    if not hit.any():
+        return plain.astype({"code": object, "unit": object})
+    ex = pd.DataFrame({"row": np.flatnonzero(hit), "code": codes[hit]}).merge(
+        t.rename(columns={"city": "code", "arrondissement": "unit"}), on="code", how="left")
+    out = pd.concat([plain, ex], ignore_index=True).sort_values(["row", "unit"], kind="stable", ignore_index=True)
+    return out.astype({"code": object, "unit": object})
+
+
+def plm_collapse(codes: object) -> np.ndarray:
+    """Each arrondissement code replaced by its city code, any other value unchanged (object
+    array, same length as ``codes``)."""
+    codes = np.asarray(codes, dtype=object).reshape(-1)
+    t = _plm_table()
+    pos = pd.Index(t["arrondissement"]).get_indexer(codes)
+    out = codes.copy()
+    out[pos >= 0] = t["city"].to_numpy(dtype=object)[pos[pos >= 0]]
+    return out
