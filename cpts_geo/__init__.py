@@ -4,10 +4,9 @@ Data flow: reference (COG 2026 communes) → members (listings) → perimeters �
 indicators → classification → report / map.
 """
 
+from cpts_geo._version import __version__
 from cpts_geo.classification import (
     aav_profile,
-    aci_band,
-    aci_funding,
     aci_margin,
     classify,
     density_profile,
@@ -44,8 +43,7 @@ from cpts_geo.reference import (
     load_epci,
     load_regions,
 )
-
-__version__ = "0.1.0"
+from cpts_geo.rules import aci_band, aci_funding, aci_near_threshold
 
 # Maps (folium, matplotlib) and the validation report are imported on first use, so that
 # ``import cpts_geo`` stays fast for scripts that only diagnose.
@@ -74,6 +72,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
+    "__version__",
     "COG_YEAR",
     "Check",
     "ExistingListing",
@@ -103,6 +102,7 @@ __all__ = [
     "aci_band",
     "aci_funding",
     "aci_margin",
+    "aci_near_threshold",
     "area_km2",
     "classify",
     "compare_listings",

@@ -19,19 +19,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_geo import reference
-
-#: ACI CPTS (2019, avenant 2 of 2022): taille 1 < 40,000 ≤ taille 2 < 80,000 ≤ taille 3 < 175,000 ≤ taille 4
-ACI_BOUNDS: tuple[int, ...] = (40_000, 80_000, 175_000)
-
-#: IGAS 2018 (rapport n° 2018-041R): rural < 30,000 ≤ semi-rural / périurbain ≤ 80,000 < urbain
-IGAS_BOUNDS: tuple[int, ...] = (30_000, 80_000)
-IGAS_LABELS: tuple[str, ...] = ("rural", "semi-rural / périurbain", "urbain")
-#: IGAS 2018 "viable" population range of a CPTS (a warning, never a rule)
-IGAS_VIABLE: tuple[int, int] = (20_000, 100_000)
-IGAS_SOURCE = (
-    "IGAS, E. Fauchier-Magnan et V. Wallon, « Déploiement des communautés professionnelles "
-    "territoriales de santé. Appui à la DGOS », rapport n° 2018-041R, août 2018"
+from cpts_geo import fr, reference
+from cpts_geo.rules import (
+    IGAS_BOUNDS,
+    IGAS_LABELS,
+    IGAS_SOURCE,
+    IGAS_VIABLE,
+    aci_band,
+    aci_bounds,
+    aci_funding,
+    aci_funding_version,
+    aci_label,
+    aci_near_threshold,
+    aci_parameters,
+    aci_rule,
 )
 
 #: INSEE grille communale de densité à 7 niveaux (2024)
@@ -66,7 +67,7 @@ SOURCES = {
     "dens7": "INSEE, grille communale de densité à 7 niveaux 2024 (https://www.insee.fr/fr/information/8571524); "
              "3 levels: INSEE, « La grille communale de densité » (https://www.insee.fr/fr/information/6439600)",
     "cateaav2020": "INSEE, zonage en aires d'attraction des villes 2020, catégorie de la commune (11/12/13/20/30)",
-    "aci": "data/classification/aci_cpts.json",
+    "aci": "data/classification/aci_cpts.json (ACI CPTS 2019 et avenant 2)",
     "igas": IGAS_SOURCE,
 }
 
@@ -85,11 +86,6 @@ def _read_json(name: str) -> dict:
     return json.loads((_params_dir() / name).read_text(encoding="utf-8"))
 
 
-def aci_parameters() -> dict:
-    """The versioned ACI CPTS parameter file (bands, funding by band with sources, excluded items)."""
-    return json.loads(json.dumps(_read_json("aci_cpts.json")))
-
-
 def irdes_typologies() -> dict:
     """Specifications (labels, colours, sources) of the IRDES typologies cpts_geo can read."""
     return json.loads(json.dumps(_read_json("irdes_typologies.json")["typologies"]))
@@ -100,44 +96,33 @@ def irdes_typologies() -> dict:
 # ------------------------------------------------------------------------------------------
 
 
-def aci_band(population: pd.Series | np.ndarray | list | float, bounds: tuple[int, ...] = ACI_BOUNDS,
-             boundary_upper: bool = True) -> np.ndarray:
-    """ACI size band (1-4) of each population (inhabitants).
-
-    With ``boundary_upper=True`` (default) a population equal to a boundary belongs to the upper
-    band (40,000 → taille 2), as in the ACI text "de 40 000 à 80 000 habitants". Missing
-    populations give 0.
-    """
-    pop = np.asarray(population, dtype=float)
-    side = "right" if boundary_upper else "left"
-    band = np.searchsorted(np.asarray(bounds, dtype=float), pop, side=side) + 1
-    return np.where(np.isnan(pop), 0, band).astype(int)
-
-
 def aci_margin(population: pd.Series | np.ndarray | list | float,
-               bounds: tuple[int, ...] = ACI_BOUNDS, boundary_upper: bool = True) -> pd.DataFrame:
+               bounds: Sequence[float] | None = None,
+               boundary_upper: bool | Sequence[bool] | None = None) -> pd.DataFrame:
     """Distance of each population to the nearest ACI band boundary (inhabitants).
 
-    Columns: ``aci_band``, ``aci_bound_nearest`` (the nearest boundary), ``aci_margin`` (population
-    minus that boundary: -500 means 500 inhabitants short of the next band, +500 means 500 above
-    the boundary of the current band), ``aci_band_if_crossed`` (the band on the other side) and
-    ``aci_margin_text`` (French sentence).
+    Bounds and boundary sides: :func:`cpts_geo.rules.aci_band`. Columns: ``aci_band``,
+    ``aci_bound_nearest`` (the nearest boundary), ``aci_margin`` (population minus that boundary:
+    -500 means 500 inhabitants short of the next band, +500 means 500 above the boundary of the
+    current band), ``aci_band_if_crossed`` (the band on the other side), ``aci_near_threshold``
+    (within 1 % of a boundary: a borderline case) and ``aci_margin_text`` (French sentence).
     """
     pop = np.atleast_1d(np.asarray(population, dtype=float))
-    b = np.asarray(bounds, dtype=float)
+    b = np.asarray(aci_bounds() if bounds is None else bounds, dtype=float)
     band = aci_band(pop, bounds, boundary_upper)
     dist = pop[:, None] - b[None, :]
     nearest = np.argmin(np.abs(np.nan_to_num(dist, nan=np.inf)), axis=1)
     bound = b[nearest]
     margin = pop - bound
-    # the band on the other side of the nearest boundary: below it is nearest+1, above it nearest+2
-    above = margin >= 0 if boundary_upper else margin > 0
+    # boundary i separates bands i+1 and i+2: the population is above it when its band is i+2
+    above = band == nearest + 2
     other = np.where(above, nearest + 1, nearest + 2)
     nan = np.isnan(pop)
     texts = [
         "population inconnue" if n else
-        (f"{_fmt(abs(m))} hab. au-dessus du seuil de {_fmt(s)} (taille {o} en dessous)" if a else
-         f"{_fmt(abs(m))} hab. sous le seuil de {_fmt(s)} (taille {o} au-dessus)")
+        f"au seuil de {fr.integer(s)} exactement (taille {o} {'en dessous' if a else 'au-dessus'})" if m == 0 else
+        (f"{fr.plural(abs(m), 'habitant')} au-dessus du seuil de {fr.integer(s)} (taille {o} en dessous)" if a else
+         f"{fr.plural(abs(m), 'habitant')} sous le seuil de {fr.integer(s)} (taille {o} au-dessus)")
         for n, m, s, o, a in zip(nan, margin, bound, other, above, strict=True)
     ]
     return pd.DataFrame({
@@ -145,27 +130,9 @@ def aci_margin(population: pd.Series | np.ndarray | list | float,
         "aci_bound_nearest": pd.array(np.where(nan, np.nan, bound), dtype="Int64"),
         "aci_margin": pd.array(np.where(nan, np.nan, margin), dtype="Int64"),
         "aci_band_if_crossed": pd.array(np.where(nan, np.nan, other), dtype="Int64"),
+        "aci_near_threshold": aci_near_threshold(pop, b),
         "aci_margin_text": texts,
     })
-
-
-def _fmt(x: float) -> str:
-    return f"{int(round(x)):,}".replace(",", " ")
-
-
-def aci_funding(band: pd.Series | np.ndarray | list | int, item: str = "aci2019_fonctionnement") -> pd.Series:
-    """Annual amount (EUR) of a sourced ACI funding item for each band (NA for band 0 / unknown).
-
-    Only items listed under ``funding`` in ``data/classification/aci_cpts.json`` exist; the
-    file lists what was left out and why under ``excluded``.
-    """
-    params = aci_parameters()
-    items = {f["id"]: f for f in params["funding"]}
-    if item not in items:
-        raise KeyError(f"ACI funding item {item!r} is not sourced; available: {sorted(items)}")
-    amounts = {int(k): v for k, v in items[item]["amounts"].items()}
-    s = pd.Series(np.atleast_1d(np.asarray(band)))
-    return s.map(amounts).astype("Int64")
 
 
 # ------------------------------------------------------------------------------------------
@@ -191,8 +158,8 @@ def igas_type(population: pd.Series | np.ndarray | list | float, bounds: tuple[i
     ok = (pop >= lo) & (pop <= hi)
     warn = np.where(
         nan, "population inconnue",
-        np.where(pop < lo, f"population inférieure à {_fmt(lo)} hab. : en dessous de la taille jugée viable par l'IGAS (2018)",
-                 np.where(pop > hi, f"population supérieure à {_fmt(hi)} hab. : au-dessus de la taille jugée viable par l'IGAS (2018)",
+        np.where(pop < lo, f"population inférieure à {fr.inhabitants(lo)} : en dessous de la taille jugée viable par l'IGAS (2018)",
+                 np.where(pop > hi, f"population supérieure à {fr.inhabitants(hi)} : au-dessus de la taille jugée viable par l'IGAS (2018)",
                           None)))
     return pd.DataFrame({"igas_type": types, "igas_viable": ok, "igas_warning": warn})
 
@@ -227,7 +194,8 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
             first = bad.iloc[0]
             raise ValueError(
                 f"territoire {name!r} : code {first['input']!r} (position {int(bad.index[0]) + 1}) "
-                f"refusé : {first['message']}" + (f" ; {len(bad) - 1} autre(s) refusé(s)" if len(bad) > 1 else "")
+                f"refusé : {first['message']}" + (f" ; {fr.plural(len(bad) - 1, 'autre refusé', 'autres refusés')}"
+                                                 if len(bad) > 1 else "")
             )
         report["normalisation"] = norm[norm["status"] != "current"][["input", "code", "status", "message"]].to_dict("records")
         codes = tuple(dict.fromkeys(norm["code"]))
@@ -254,7 +222,7 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
         label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
         raise ValueError(
             f"{label!r} (ligne {int(first['row']) + 1}) : code {first['code']!r} absent du COG {reference.COG_YEAR}"
-            + (f" ; {int(unknown.sum()) - 1} autre(s) code(s) inconnu(s)" if unknown.sum() > 1 else "")
+            + (f" ; {fr.plural(int(unknown.sum()) - 1, 'autre code inconnu')}" if unknown.sum() > 1 else "")
             + " — normalisez les codes avec cpts_geo.normalise_codes"
         )
     long = long.join(units, on="code")
@@ -660,9 +628,9 @@ def classify(
     *,
     codes_col: str = "codes",
     population_col: str = "population",
-    bounds: tuple[int, ...] = ACI_BOUNDS,
-    boundary_upper: bool = True,
-    aci_item: str = "aci2019_fonctionnement",
+    bounds: Sequence[float] | None = None,
+    boundary_upper: bool | Sequence[bool] | None = None,
+    aci_version: str | None = None,
     irdes: pd.DataFrame | None = None,
     irdes2025: pd.DataFrame | None = None,
     name: str = "Territoire proposé",
@@ -674,7 +642,9 @@ def classify(
     :func:`cpts_geo.normalise_codes`; refused codes raise an error). The population is taken
     from ``population_col`` when present (e.g. population totale), otherwise summed from the
     reference (population municipale légale 2023). Added columns: ACI band and margin
-    (:func:`aci_margin`), ``aci_label``, ``aci_funding_eur`` (sourced operating funding by band),
+    (:func:`aci_margin`, bounds from ``data/classification/aci_cpts.json`` unless given),
+    ``aci_label``, ``aci_funding_eur`` (sourced operating funding by band; ``aci_version``
+    "2022" = avenant 2, current, default; "2019" = ACI 2019),
     IGAS 2018 type and viability warning (:func:`igas_type`), density profile
     (:func:`density_profile`), AAV profile (:func:`aav_profile`) and, when given, IRDES profiles
     (:func:`irdes_profile`). ``attrs['classification']`` records sources and vintages.
@@ -691,8 +661,8 @@ def classify(
         out[population_col] = pd.array(np.where(np.isnan(pop), np.nan, pop), dtype="Int64")
         pop_source = f"population municipale légale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) du référentiel"
     parts = [aci_margin(pop, bounds, boundary_upper)]
-    parts[0]["aci_label"] = parts[0]["aci_band"].map(lambda b: f"Taille {b}" if b else None)
-    parts[0]["aci_funding_eur"] = aci_funding(parts[0]["aci_band"], aci_item).to_numpy()
+    parts[0]["aci_label"] = parts[0]["aci_band"].map(aci_label)
+    parts[0]["aci_funding_eur"] = aci_funding(parts[0]["aci_band"], aci_version).to_numpy()
     parts.append(igas_type(pop))
     parts.append(_density_from_long(long, n))
     parts.append(_aav_from_long(long, n))
@@ -711,15 +681,23 @@ def classify(
 
         out = gpd.GeoDataFrame(out, geometry="geometry", crs=per.crs)
     aci = aci_parameters()
-    item = {f["id"]: f for f in aci["funding"]}[aci_item]
+    item = aci_funding_version(aci_version)
+    applied, sides = aci_rule(bounds, boundary_upper)
+    bounds, sides = [int(b) for b in applied], [bool(u) for u in sides]
     out.attrs = {**getattr(per, "attrs", {}), "classification": {
         "cog": reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
         "population": pop_source,
         "aci_bounds": list(bounds),
-        "aci_boundary_rule": "seuil inclus dans la taille supérieure" if boundary_upper else "seuil inclus dans la taille inférieure",
+        "aci_boundary_in_upper_band": sides,
+        "aci_boundary_rule": "; ".join(
+            f"{fr.integer(b)} habitants : taille {i + 2 if u else i + 1}"
+            for i, (b, u) in enumerate(zip(bounds, sides, strict=True))),
+        "aci_boundary_note": aci["bands"]["note"] if list(bounds) == list(aci_bounds()) else None,
+        "aci_near_threshold_share": aci["bands"].get("near_threshold_share", 0.01),
         "aci_parameters_version": aci["version"],
-        "aci_funding": {"item": item["item"], "version": item["version"], "source": item["source"]},
+        "aci_funding": {"item": item["item"], "version": item["version"], "source": item["source"],
+                        "text": item.get("text"), "signed": item.get("signed")},
         "aci_excluded": [e["item"] for e in aci["excluded"]],
         "igas": {"bounds": list(IGAS_BOUNDS), "viable": list(IGAS_VIABLE), "source": IGAS_SOURCE},
         "dens7_year": 2024,

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 
 STATUSES = (
     "current",
@@ -228,12 +228,12 @@ def _convert_old(code: str) -> dict | None:
         return {
             "code": new,
             "status": "converted",
-            "message": f"code {code} ({former_name}) n'existe plus (modification du {date}) : "
+            "message": f"code {code} ({former_name}) n'existe plus (modification du {fr.date(date)}) : "
             f"remplacé par {new} ({_current().at[new, 'nom']})",
             "candidates": _candidates([new], [1.0]),
         }
     cands = _candidates(t["code"], t["ratio"] / t["ratio"].sum())
-    listing = ", ".join(f"{c['code']} {c['nom']} ({c['share']:.0%})" for c in cands)
+    listing = ", ".join(f"{c['code']} {c['nom']} ({fr.percent(c['share'], 0)})" for c in cands)
     return {
         "code": None,
         "status": "ambiguous",

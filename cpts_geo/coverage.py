@@ -21,7 +21,6 @@ import pandas as pd
 from cpts_geo import reference
 from cpts_geo.codes import normalise_codes
 from cpts_geo.members import (
-    STAGES,
     arrondissement_cities,
     expand_cities,
     normalise_stage,
@@ -35,11 +34,11 @@ from cpts_geo.perimeters import (
     unit_arrays,
     unit_graph,
 )
+from cpts_geo.rules import ALL_STAGES, STAGE_ACI, crs_summary
 from cpts_geo.topology import EDGE, ENCLOSED, perimeter_topology
 from cpts_geo.topology import white_zones as _zones
 
-ALL_STAGES = "tous les stades"
-ACI_ONLY = "ACI signé"
+ACI_ONLY = STAGE_ACI
 
 SUMMARY_KEYS = (
     "cpts", "units", "covered_units", "white_units", "white_population", "population",
@@ -208,7 +207,7 @@ def diagnose(
 
     The analysed area is the given ``departments`` and/or ``region`` (INSEE codes), by default the
     departments in which the listing's units lie. ``stages`` keeps only CPTS at those stages
-    (canonical labels of :data:`cpts_geo.members.STAGES` or free text). Perimeters are complete
+    (canonical labels of :data:`cpts_geo.rules.STAGES` or free text). Perimeters are complete
     even when a CPTS extends beyond the area; coverage rates and white zones concern the area.
     """
     m = _as_members(members)
@@ -288,7 +287,7 @@ def diagnose(
         "stages": None if stages is None else sorted({normalise_stage(s) for s in (
             [stages] if isinstance(stages, str) else stages)}),
         "arrondissement_cities": sorted(arr_cities),
-        "crs": "EPSG:4326 (geometries); areas in EPSG:2154 / 5490 / 2972 / 2975 / 4471",
+        "crs": crs_summary(),
     }
     for df in (per, units, white, overlaps, overlap_pairs, coverage):
         df.attrs = dict(meta)
@@ -422,7 +421,7 @@ def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.Da
     filters = {ALL_STAGES: np.ones(len(names), dtype=bool)}
     stages = np.array([stage_by_cpts.get(n) for n in names], dtype=object)
     if pd.notna(stages).any():
-        filters[ACI_ONLY] = stages == STAGES[-1]
+        filters[ACI_ONLY] = stages == STAGE_ACI
     pop = np.nan_to_num(ua["population"])
     rows = []
     for fname, keep in filters.items():

@@ -33,14 +33,7 @@ import shapely
 from cpts_geo import reference
 from cpts_geo.codes import name_key, normalise_codes
 from cpts_geo.errors import MembersError
-
-#: canonical stages of a CPTS project, in order (rank 1-4)
-STAGES: tuple[str, ...] = (
-    "pré-projet",
-    "lettre d'intention validée",
-    "projet de santé validé",
-    "ACI signé",
-)
+from cpts_geo.rules import STAGES
 
 #: default share of a commune's area a drawn polygon must hold to include it
 AREA_THRESHOLD = 0.5

@@ -24,8 +24,8 @@ import shapely
 from scipy import sparse
 
 from cpts_geo import reference
-from cpts_geo.classification import aci_band
 from cpts_geo.crs import area_km2
+from cpts_geo.rules import aci_band
 
 #: city code -> name of the three cities with municipal arrondissements
 PLM_CITIES = dict(reference.PLM_CITIES)

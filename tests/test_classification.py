@@ -59,18 +59,69 @@ def ref(communes) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("population", "band"),
-    [(0, 1), (39_999, 1), (40_000, 2), (79_999, 2), (80_000, 3), (174_999, 3), (175_000, 4), (2_000_000, 4)],
+    # the text: taille 1 « < 40 000 », 2 « entre 40 000 et 80 000 », 3 « entre 80 000 et 175 000 »,
+    # 4 « > 175 000 »; 80 000 (named by both 2 and 3) is taille 3 by cpts_geo's stated choice
+    [(0, 1), (39_999, 1), (40_000, 2), (79_999, 2), (80_000, 3), (174_999, 3), (175_000, 3),
+     (175_001, 4), (2_000_000, 4)],
 )
-def test_aci_band_boundaries_upper_rule(population, band):
+def test_aci_band_boundaries_follow_the_text(population, band):
     assert int(np.atleast_1d(cg.aci_band(population))[0]) == band
 
 
 def test_aci_band_boundary_rule_is_configurable():
     pops = [40_000, 80_000, 175_000]
+    assert list(cg.aci_band(pops)) == [2, 3, 3]
     assert list(cg.aci_band(pops, boundary_upper=True)) == [2, 3, 4]
     assert list(cg.aci_band(pops, boundary_upper=False)) == [1, 2, 3]
+    assert list(cg.aci_band(pops, boundary_upper=[True, False, False])) == [2, 2, 3]
     assert list(cg.aci_band([25_000, 25_001], bounds=(25_000,))) == [2, 2]
     assert list(cg.aci_band([np.nan])) == [0]
+    with pytest.raises(cg.OptionError, match="un booléen par seuil"):
+        cg.aci_band(pops, boundary_upper=[True])
+
+
+def _edited_parameters(tmp_path, monkeypatch, edit) -> Path:
+    """A copy of the shipped parameter file, edited, that cpts_geo.rules reads instead."""
+    from cpts_geo import rules
+
+    params = json.loads(rules.aci_parameters_path().read_text(encoding="utf-8"))
+    edit(params)
+    path = tmp_path / "aci_cpts.json"
+    path.write_text(json.dumps(params, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(rules, "aci_parameters_path", lambda: path)
+    return path
+
+
+def test_aci_bounds_are_read_from_the_parameter_file(tmp_path, monkeypatch):
+    pops = [30_000, 45_000, 100_000, 175_000, 200_000]
+    assert list(cg.aci_band(pops)) == [1, 2, 3, 3, 4]
+
+    def edit(p):
+        p["bands"]["bounds"] = [50_000, 100_000, 150_000]
+        p["bands"]["boundary_in_upper_band"] = [False, False, False]
+        p["funding"][0]["amounts"]["1"] = 1
+
+    _edited_parameters(tmp_path, monkeypatch, edit)
+    assert list(cg.aci_band(pops)) == [1, 1, 2, 4, 4]
+    out = cg.classify(pd.DataFrame({"cpts": ["a", "b"], "codes": [("05061",)] * 2, "population": [45_000, 100_000]}))
+    assert out["aci_band"].tolist() == [1, 2]
+    assert out["aci_bound_nearest"].tolist() == [50_000, 100_000]
+    assert out["aci_funding_eur"].tolist()[0] == 1
+    assert out.attrs["classification"]["aci_bounds"] == [50_000, 100_000, 150_000]
+
+
+def test_a_broken_parameter_file_is_refused_in_french(tmp_path, monkeypatch):
+    _edited_parameters(tmp_path, monkeypatch, lambda p: p["bands"].update(bounds=[80_000, 40_000, 175_000]))
+    with pytest.raises(cg.InputError, match="aci_cpts.json.*seuils croissants"):
+        cg.aci_band([1000])
+
+
+def test_near_threshold_flags_populations_within_one_percent():
+    # 1 % of 40 000 = 400, of 80 000 = 800, of 175 000 = 1 750 (hand computation)
+    pops = [39_600, 39_599, 80_800, 80_801, 173_250, 173_249, 176_750, 176_751, np.nan]
+    assert cg.aci_near_threshold(pops).tolist() == [True, False, True, False, True, False, True, False, False]
+    m = cg.aci_margin([80_000, 60_000])
+    assert m["aci_near_threshold"].tolist() == [True, False]
 
 
 def test_thesis_cpts_bands():
@@ -86,6 +137,9 @@ def test_thesis_cpts_bands():
 def test_aci_margin_to_nearest_boundary():
     m = cg.aci_margin([79_500, 80_500, 40_000, 128_231, np.nan])
     assert m["aci_band"].tolist() == [2, 3, 2, 3, 0]
+    assert m["aci_margin_text"].tolist()[:2] == [
+        "500 habitants sous le seuil de 80\u202f000 (taille 3 au-dessus)",
+        "500 habitants au-dessus du seuil de 80\u202f000 (taille 2 en dessous)"]
     assert m["aci_bound_nearest"].tolist()[:4] == [80_000, 80_000, 40_000, 175_000]
     assert m["aci_margin"].tolist()[:4] == [-500, 500, 0, 128_231 - 175_000]
     assert m["aci_band_if_crossed"].tolist()[:4] == [3, 2, 1, 4]
@@ -97,16 +151,33 @@ def test_aci_margin_to_nearest_boundary():
 def test_aci_funding_comes_from_sourced_parameter_file():
     params = json.loads((cg.reference.data_dir() / "classification" / "aci_cpts.json").read_text())
     for item in params["funding"]:
-        assert item["source"] and item["version"]
+        assert item["source"] and item["version"] and item["text"]
     assert params["excluded"], "unsourced amounts must be listed with a reason"
     assert all(e["reason"] for e in params["excluded"])
-    amounts = cg.aci_funding([1, 2, 3, 4, 0])
-    expected = params["funding"][0]["amounts"]
-    assert amounts.tolist()[:4] == [expected[str(b)] for b in (1, 2, 3, 4)]
-    assert amounts.iloc[:4].is_monotonic_increasing
-    assert pd.isna(amounts.iloc[4])
-    with pytest.raises(KeyError, match="not sourced"):
-        cg.aci_funding([1], item="avenant2_fonctionnement")
+    # avenant 2 (signed 20/12/2021, JO 31/03/2022): +75 % on 2019, the current amounts
+    assert cg.aci_funding([1, 2, 3, 4, 0]).tolist()[:4] == [87_500, 105_000, 131_250, 157_500]
+    assert pd.isna(cg.aci_funding([0]).iloc[0])
+    # arrêté du 21 août 2019
+    assert cg.aci_funding([1, 2, 3, 4], version="2019").tolist() == [50_000, 60_000, 75_000, 90_000]
+    with pytest.raises(cg.OptionError, match="2019, 2022"):
+        cg.aci_funding([1], version="2025")
+
+
+def test_aci_funding_provenance_is_stated():
+    from cpts_geo import rules
+
+    current = rules.aci_funding_version()
+    assert current["source"] == ("avenant 2 (2022), montants rapportés par la presse professionnelle ; "
+                                 "texte : JO du 31/03/2022")
+    assert current["signed"] == "2021-12-20"
+    assert "21 août 2019" in rules.aci_funding_version("2019")["text"]
+    meta = cg.classify(["05061"]).attrs["classification"]
+    assert meta["aci_funding"]["source"] == current["source"]
+    assert "80 000" in meta["aci_boundary_note"] and "taille 3" in meta["aci_boundary_note"]
+    one = pd.DataFrame({"cpts": ["a"], "codes": [("05061",)], "population": [30_000]})
+    assert cg.classify(one)["aci_funding_eur"].iloc[0] == 87_500
+    old = cg.classify(one, aci_version="2019")
+    assert old["aci_funding_eur"].iloc[0] == 50_000 and "2019" in old.attrs["classification"]["aci_funding"]["text"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -119,9 +190,9 @@ def test_igas_type_and_viable_warning():
     assert t["igas_type"].tolist() == ["rural", "semi-rural / périurbain", "semi-rural / périurbain", "urbain",
                                        "rural", "rural", "urbain", "urbain"]
     assert t["igas_viable"].tolist() == [True, True, True, True, False, True, True, False]
-    assert "20 000" in t.loc[4, "igas_warning"] and "IGAS" in t.loc[4, "igas_warning"]
+    assert "20\u202f000 habitants" in t.loc[4, "igas_warning"] and "IGAS" in t.loc[4, "igas_warning"]
     assert t.loc[5, "igas_warning"] is None or pd.isna(t.loc[5, "igas_warning"])
-    assert "100 000" in t.loc[7, "igas_warning"]
+    assert "100\u202f000 habitants" in t.loc[7, "igas_warning"]
 
 
 # ------------------------------------------------------------------------------------------

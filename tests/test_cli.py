@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def test_demo(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "COG 2026" in out and "34875" in out and "15031" in out
+    assert "COG 2026" in out and "34\u202f875" in out and "15031" in out
 
 
 def test_normalise_cli(tmp_path, capsys):
@@ -44,3 +44,75 @@ def test_coverage_unreadable_input(tmp_path, capsys):
     bad.write_text("")
     assert main(["coverage", str(bad)]) == 2
     assert "vide.csv" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------
+# Error policy of the entry point (exit codes 0 / 2 / 3, French argparse, any console)
+# ------------------------------------------------------------------------------------------
+
+def test_no_command_prints_french_help(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("utilisation : cpts-geo")
+    assert "affiche cette aide et quitte" in out and "commandes :" in out
+    for english in ("usage:", "show this help", "positional arguments"):
+        assert english not in out
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"cpts-geo {version('cpts_geo')}"
+
+
+def test_bad_options_are_french_exit_2(capsys):
+    assert main(["coverage"]) == 2
+    err = capsys.readouterr().err
+    assert "arguments obligatoires manquants : members" in err
+    assert "the following arguments" not in err
+    assert main(["coverage", "x.csv", "--nope"]) == 2
+    assert "arguments non reconnus : --nope" in capsys.readouterr().err
+
+
+def test_impossible_output_path_exit_2(sample_listing, tmp_path, capsys):
+    blocker = tmp_path / "fichier"
+    blocker.write_text("x")
+    rc = main(["validate", str(FIXTURES / "proposals" / "clean.csv"), "--existing", str(sample_listing),
+               "--json", str(blocker / "rapport.json"), "-q"])
+    assert rc == 2
+    captured = capsys.readouterr()
+    assert "rapport.json" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""  # no verdict printed before the failed write
+
+
+def test_unexpected_error_exit_3_with_log(monkeypatch, capsys):
+    import cpts_geo.cli.demo as demo
+
+    def boom(args):
+        raise RuntimeError("défaut simulé")
+
+    monkeypatch.setattr(demo, "run", boom)
+    assert main(["demo"]) == 3
+    err = capsys.readouterr().err
+    assert "erreur inattendue" in err and "Traceback" not in err
+    log = Path(err.split("enregistré dans ")[1].split(" ;")[0])
+    try:
+        text = log.read_text(encoding="utf-8")
+        assert "RuntimeError: défaut simulé" in text and "Traceback" in text
+    finally:
+        log.unlink()
+
+
+def test_cp1252_console_never_fails(sample_listing):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONIOENCODING="cp1252")
+    res = subprocess.run([sys.executable, "-m", "cpts_geo.cli", "coverage", str(sample_listing)],
+                         capture_output=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr.decode("cp1252", "replace")
+    out = res.stdout.decode("cp1252")
+    assert "Traceback" not in out and "COG 2026" in out
+    assert "\u00a0" in out  # narrow no-break spaces fell back to no-break spaces

@@ -246,8 +246,8 @@ def test_scale_bar_is_in_projected_metres(diag, layers):
     assert abs((x1 - x0) - span * 1.06) / span < 0.01  # 3 % margins each side, in metres
     bar = [p for p in ax.patches if p.get_zorder() == 10]
     total = sum(p.get_width() for p in bar)
-    label = [t.get_text() for t in ax.texts if t.get_text().endswith(" km")][0]
-    assert total == pytest.approx(float(label.split()[0].replace(",", ".")) * 1000)
+    label = [t.get_text() for t in ax.texts if t.get_text().endswith("\u202fkm")][0]  # fr: narrow nbsp
+    assert total == pytest.approx(float(label.removesuffix("\u202fkm").replace("\u202f", "").replace(",", ".")) * 1000)
 
 
 def test_national_map_has_overseas_insets():
@@ -287,7 +287,7 @@ def test_cli_map(tmp_path, capsys):
     assert rc == 0
     assert html.stat().st_size > 100_000 and png.stat().st_size > 50_000
     assert "cpts_04_05_84.csv (janvier 2026)" in html.read_text(encoding="utf-8")
-    assert "18 CPTS" in out and "4 zone(s) blanche(s)" in out
+    assert "18 CPTS" in out and "4 zones blanches" in out and "(s)" not in out
 
 
 def test_cli_map_errors(tmp_path, capsys):

@@ -51,9 +51,12 @@ def parse_steps(text: str) -> dict[float, float]:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    import cpts_geo as cg
+    from cpts_geo import fr
     from cpts_geo.indicators import supply as sup
     from cpts_geo.indicators import travel
+    from cpts_geo.indicators.apl import compute_apl
+    from cpts_geo.indicators.population import commune_population
+    from cpts_geo.reference import COG_YEAR, load_communes
 
     try:
         supply = None
@@ -62,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
                 print("--supply demande --supply-column (colonne de l'offre)", file=sys.stderr)
                 return 2
             supply = sup.read_supply(args.supply, args.supply_column, code_col=args.supply_code_column,
-                                     cog=args.supply_cog or cg.COG_YEAR, source=args.supply.name)
+                                     cog=args.supply_cog or COG_YEAR, source=args.supply.name)
         population = None
         if args.population is not None:
-            population = cg.commune_population(args.population, cog=args.population_cog or cg.COG_YEAR,
+            population = commune_population(args.population, cog=args.population_cog or COG_YEAR,
                                                value_col=args.population_column, source=args.population.name)
         tt = None
         if args.travel_times is not None:
@@ -76,16 +79,16 @@ def run(args: argparse.Namespace) -> int:
             tt.attrs["source"] = args.travel_times.name
             tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
         steps = parse_steps(args.steps) if args.steps else None
-        result = cg.compute_apl(
+        result = compute_apl(
             supply, population, tt, steps, profession=args.profession, per=args.per,
             detour=args.detour or travel.DETOUR, speed_kmh=args.speed or travel.SPEED_KMH,
         )
     except (ValueError, KeyError, FileNotFoundError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
-    ref = cg.load_communes().set_index("code")
+    ref = load_communes().set_index("code")
     a = result.attrs
-    pop = (population if population is not None else cg.commune_population()).reindex(result.index)
+    pop = (population if population is not None else commune_population()).reindex(result.index)
     sup_s = (supply if supply is not None else sup.load_supply(args.profession)).reindex(result.index)
     table = pd.DataFrame({
         "code": result.index,
@@ -107,13 +110,13 @@ def run(args: argparse.Namespace) -> int:
     w = table.loc[ok, "population"].fillna(0)
     mean = float((table.loc[ok, "apl_estime"] * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
     print(a["label"])
-    print(f"  unités calculées : {int(ok.sum())} sur {len(table)} ; unité : {a['unit']}")
-    print(f"  moyenne pondérée par la population : {mean:.2f}".replace(".", ","))
+    print(f"  unités calculées : {fr.integer(int(ok.sum()))} sur {fr.integer(len(table))} ; unité : {a['unit']}")
+    print(f"  moyenne pondérée par la population : {fr.number(mean, 2)}")
     print(f"  temps de trajet : {a['travel_time_source']}")
     print(f"  offre : {a.get('supply_source')} ; offre hors de portée de toute population : "
-          f"{a['supply_unreachable']:.1f}, non localisable : {a['supply_unlocated']:.1f}".replace(".", ","))
+          f"{fr.number(a['supply_unreachable'], 1)}, non localisable : {fr.number(a['supply_unlocated'], 1)}")
     reasons = pd.Series(a["reasons"]).value_counts()
     for why, n in reasons.items():
-        print(f"  non calculé ({n}) : {why}")
+        print(f"  non calculé ({fr.plural(n, 'unité', 'unités')}) : {why}")
     print(f"  écrit : {args.out} (+ {meta_path.name})")
     return 0

@@ -11,21 +11,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import cpts_geo as cg
+    from cpts_geo import fr
+    from cpts_geo.codes import normalise_codes
+    from cpts_geo.reference import load_communes
 
-    communes = cg.load_communes()
+    communes = load_communes()
     a = communes.attrs
     kinds = communes["kind"].value_counts()
     print(f"Référentiel communal : COG {a['cog']}, populations légales {a['population_year']} (municipale)")
-    print(f"  communes : {kinds.get('commune', 0)} (dont {(communes['zone'] == 'drom').sum()} dans les DROM)")
-    print(f"  arrondissements municipaux (Paris, Lyon, Marseille) : {kinds.get('arrondissement', 0)}")
-    print(f"  collectivités d'outre-mer sans géométrie : {kinds.get('com_outre_mer', 0)}")
+    print(f"  communes : {fr.integer(kinds.get('commune', 0))} "
+          f"(dont {fr.integer((communes['zone'] == 'drom').sum())} dans les DROM)")
+    print(f"  arrondissements municipaux (Paris, Lyon, Marseille) : {fr.integer(kinds.get('arrondissement', 0))}")
+    print(f"  collectivités d'outre-mer sans géométrie : {fr.integer(kinds.get('com_outre_mer', 0))}")
     nogeo = communes[communes.geometry.isna() & (communes["kind"] == "commune")]
     for code, nom, why in zip(nogeo["code"], nogeo["nom"], nogeo["geometry_source"], strict=True):
         print(f"  sans contour : {code} {nom} — {why}")
     pop = communes.loc[communes["kind"] == "commune", "population"].sum()
-    print(f"  population municipale totale : {pop:,}".replace(",", " "))
-    sample = cg.normalise_codes(["05120", "1001", "Forcalquier (04)", "04999"])
+    print(f"  population municipale totale : {fr.integer(pop)}")
+    sample = normalise_codes(["05120", "1001", "Forcalquier (04)", "04999"])
     print("Normalisation de codes (exemples) :")
     for row in sample.itertuples():
         print(f"  {row.input!s:>18} → {row.code or '—':>5}  [{row.status}] {row.message}")

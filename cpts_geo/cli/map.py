@@ -53,9 +53,9 @@ def _classified(diag):
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo import fr
     from cpts_geo.coverage import diagnose
     from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
-    from cpts_geo.maps.style import fmt_int, fmt_num
     from cpts_geo.members import MembersError, read_members
 
     if not (args.html or args.png or args.pdf):
@@ -83,10 +83,11 @@ def run(args: argparse.Namespace) -> int:
     for path in (args.png, args.pdf):
         if path is not None:
             written.append(save_static(fig, path))
-    print(f"Carte de couverture : {len(layers.perimeters)} CPTS, {len(layers.white_zones)} zone(s) "
-          f"blanche(s), {len(layers.overlaps)} chevauchement(s) ; {diag.meta.get('area', '')}")
-    print(f"Géométries simplifiées (tolérance {fmt_int(layers.tolerance_m)} m) : "
-          f"{fmt_int(layers.n_vertices_in)} → {fmt_int(layers.n_vertices_out)} sommets")
+    print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
+          f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
+          f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")
+    print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
+          f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
     for path in written:
-        print(f"  écrit : {path} ({fmt_num(path.stat().st_size / 1e6, 2)} Mo)")
+        print(f"  écrit : {path} ({fr.number(path.stat().st_size / 1e6, 2)}{fr.NNBSP}Mo)")
     return 0

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    import cpts_geo as cg
+    from cpts_geo.codes import normalise_codes
 
     if args.file:
         if args.file.suffix.lower() in (".xlsx", ".xls"):
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if not values:
         print("aucun code fourni", file=sys.stderr)
         return 2
-    out = cg.normalise_codes(values)
+    out = normalise_codes(values)
     out = out.drop(columns="candidates")
     if args.out:
         out.to_csv(args.out, index=False)

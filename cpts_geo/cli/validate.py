@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.members import MembersError
     from cpts_geo.validation import validate_territory
-    from cpts_geo.validation.report import verdict_text
+    from cpts_geo.validation.render import verdict_text
 
     deps = [d.strip() for d in args.departments.split(",")] if args.departments else None
     try:
@@ -58,18 +58,22 @@ def run(args: argparse.Namespace) -> int:
     except (MembersError, FileNotFoundError, ValueError, KeyError, OSError) as exc:
         print(f"Erreur : entrée illisible — {exc}", file=sys.stderr)
         return 2
-    if args.quiet:
-        print(("BLOQUANT — " if report.blocking else "OK — ") + verdict_text(report))
-    else:
-        print(report.text())
+    # write the requested files first: a write failure (exit 2) never follows a printed verdict
+    written = []
     for path, write in ((args.json, report.to_json), (args.html, report.to_html),
-                        (args.markdown, None)):
+                        (args.markdown, report.to_markdown)):
         if path:
-            if write is None:
+            if write is report.to_markdown:
                 from pathlib import Path
 
                 Path(path).write_text(report.to_markdown(), encoding="utf-8")
             else:
                 write(path)
-            print(f"Rapport écrit : {path}")
+            written.append(path)
+    if args.quiet:
+        print(("BLOQUANT — " if report.blocking else "OK — ") + verdict_text(report))
+    else:
+        print(report.text())
+    for path in written:
+        print(f"Rapport écrit : {path}")
     return report.exit_code

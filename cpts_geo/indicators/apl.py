@@ -29,15 +29,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy import sparse
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import _as_text
 from cpts_geo.indicators import supply as _supply
 from cpts_geo.indicators import travel as _travel
 from cpts_geo.indicators.population import commune_population
 from cpts_geo.reference import PLM_CITIES
+from cpts_geo.rules import APL_DEFAULT_STEPS
 
-#: upper bound of each step (minutes) → weight; DREES APL to general practitioners
-DEFAULT_STEPS: dict[float, float] = {10: 1.0, 15: 2 / 3, 20: 1 / 3}
+#: upper bound of each step (minutes) → weight; DREES APL to general practitioners (cpts_geo.rules)
+DEFAULT_STEPS: dict[float, float] = APL_DEFAULT_STEPS
 
 METHOD = (
     "2SFCA à décroissance par paliers (méthode APL DREES) : R_j = S_j / Σ_k P_k·w(t_kj), "
@@ -133,8 +134,8 @@ def compute_apl(
         unknown = nodes.difference(pd.Index(ref["code"].astype(str)))
         if len(unknown):
             raise ValueError(
-                f"{len(unknown)} code(s) inconnus du référentiel COG {reference.COG_YEAR} : "
-                f"{', '.join(unknown[:10])} ; convertir d'abord la table (cpts_geo.convert_table)"
+                f"{fr.plural(len(unknown), 'code inconnu', 'codes inconnus')} du référentiel COG "
+                f"{reference.COG_YEAR} : {fr.enumeration(unknown, limit=10)} ; convertir d'abord la table (cpts_geo.convert_table)"
             )
         ref = ref.set_index(ref["code"].astype(str)).loc[nodes].reset_index(drop=True)
         points = _travel.unit_points(ref)
@@ -183,7 +184,7 @@ def compute_apl(
         "label": label,
         "method": METHOD,
         "steps": {float(b): float(wt) for b, wt in zip(bounds, weights, strict=True)},
-        "unit": f"{unit_supply} accessibles pour {per:g} habitant(s)",
+        "unit": f"{unit_supply} accessibles pour {fr.plural(per, 'habitant')}",
         "per": per,
         **supply_attrs,
         "population_source": population.attrs.get("population_source", "table fournie par l'utilisateur"),

@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import _as_text, convert_table
 from cpts_geo.reference import PLM_CITIES
+from cpts_geo.rules import APL_FLAG_LABELS, APL_THRESHOLDS
 
-#: APL thresholds (consultations/year/inhabitant) of the zonage: < 2.5, 2.5 to < 4, ≥ 4
-APL_THRESHOLDS: tuple[float, float] = (2.5, 4.0)
-FLAG_LABELS = ("APL < 2,5", "2,5 ≤ APL < 4", "APL ≥ 4", "APL non disponible")
+#: APL thresholds of the zonage (< 2.5, 2.5 to < 4, ≥ 4) and their labels: see cpts_geo.rules
+FLAG_LABELS = APL_FLAG_LABELS
 UNIT = "consultations par an et par habitant (standardisé)"
 AGGREGATION_RULE = "moyenne des APL communaux pondérée par la population (règle du zonage)"
 
@@ -296,8 +296,9 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
     refused = [c for c in report["unknown"] if c not in out.index]
     if refused:
         warnings.warn(
-            f"{source} : {len(refused)} code(s) inconnus du COG {cog} et du COG {reference.COG_YEAR} "
-            f"ignorés : {', '.join(refused[:10])}",
+            f"{source} : {fr.plural(len(refused), 'code inconnu', 'codes inconnus')} du COG {cog} et du COG "
+            f"{reference.COG_YEAR}, {fr.plural(len(refused), 'ignoré', with_number=False)} : "
+            f"{fr.enumeration(refused, limit=10)}",
             UserWarning,
             stacklevel=2,
         )

@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import _as_text, convert_table
 from cpts_geo.crs import LOCAL_CRS, local_crs
 from cpts_geo.indicators.supply import _numeric
+from cpts_geo.rules import CRS_NAMES
 
 KINDS = ("municipale", "totale")
 _VALUE_NAMES = {
@@ -83,8 +84,9 @@ def commune_population(
     )
     if report["unknown"]:
         warnings.warn(
-            f"{name} : {len(report['unknown'])} code(s) inconnus du COG {cog} et du COG {reference.COG_YEAR}, "
-            f"écartés : {', '.join(report['unknown'][:10])}",
+            f"{name} : {fr.plural(len(report['unknown']), 'code inconnu', 'codes inconnus')} du COG {cog} et du "
+            f"COG {reference.COG_YEAR}, {fr.plural(len(report['unknown']), 'écarté', with_number=False)} : "
+            f"{fr.enumeration(report['unknown'], limit=10)}",
             UserWarning,
             stacklevel=2,
         )
@@ -135,7 +137,7 @@ def zonal_population(
         if src.crs is None or not src.crs.is_projected:
             raise ValueError(
                 f"{getattr(src, 'name', raster)} : le raster doit être dans une projection métrique "
-                f"(EPSG:2154 en métropole), pas {src.crs}"
+                f"({CRS_NAMES['metropole']} en métropole), pas {src.crs}"
             )
         tr = src.transform
         if tr.b != 0 or tr.d != 0:

@@ -21,8 +21,8 @@ import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-import cpts_geo
-from cpts_geo import reference
+from cpts_geo import fr, reference
+from cpts_geo._version import __version__
 from cpts_geo.maps import style as st
 from cpts_geo.maps.layers import MapLayers, build_layers
 
@@ -67,11 +67,11 @@ def leaflet_assets() -> tuple[str, str]:
 def credits_text(meta: dict) -> str:
     """Source credits (French) of a coverage map."""
     listing = meta.get("listing_source") or "source non renseignée"
-    date = meta.get("listing_date") or "date non renseignée"
+    date = fr.date(meta.get("listing_date"), na="date non renseignée")
     return (f"Contours : IGN ADMIN EXPRESS (Licence Ouverte) · Populations : INSEE, populations "
             f"légales {meta.get('population_year', reference.POPULATION_YEAR)}, COG "
             f"{meta.get('cog', reference.COG_YEAR)} · Liste des CPTS : {listing} ({date}) · "
-            f"cpts_geo {cpts_geo.__version__}")
+            f"cpts_geo {__version__}")
 
 
 def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
@@ -100,23 +100,23 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
         lines = [f"<b>{_esc(r['cpts'])}</b>"]
         stage = r.get("stage")
         lines.append(f"Stade : {_esc(stage) if stage is not None and not pd.isna(stage) else 'non renseigné'}")
-        lines.append(f"Population {pop_year} : {st.fmt_int(r.get('population'))} hab.")
+        lines.append(f"Population {pop_year} : {fr.plural(r.get('population'), 'habitant')}")
         if r.get("band") is not None and not pd.isna(r.get("band")):
             lines.append(f"Taille ACI : {_esc(st.band_label(int(r['band'])))}")
         if classes.title not in ("Stade du projet", "CPTS") and not classes.title.startswith(
                 "Taille") and classes.title not in indicators.values():
             lines.append(f"{_esc(classes.title)} : {_esc(classes.labels.iloc[i])}")
         if r.get("area_km2") is not None and not pd.isna(r.get("area_km2")):
-            lines.append(f"Superficie : {st.fmt_num(r['area_km2'])} km²")
+            lines.append(f"Superficie : {fr.km2(r['area_km2'])}")
         if r.get("density") is not None and not pd.isna(r.get("density")):
-            lines.append(f"Densité : {st.fmt_num(r['density'])} hab./km²")
+            lines.append(f"Densité : {fr.number(r['density'], 1)}{fr.NNBSP}hab./km²")
         if r.get("deps") is not None:
             lines.append(f"Départements : {_esc(', '.join(map(str, r['deps'])))}")
         for col, label in indicators.items():
             v = r.get(col)
             if v is None or (not isinstance(v, (tuple, list)) and pd.isna(v)):
                 continue
-            text = st.fmt_num(v, 2) if isinstance(v, (int, float)) and not isinstance(
+            text = fr.number(v, 2) if isinstance(v, (int, float)) and not isinstance(
                 v, bool) else _esc(v)
             lines.append(f"{_esc(label)} : {text}")
         shared = r.get("shared_units")
@@ -332,7 +332,7 @@ def coverage_map(
         communes = len(lay.units) <= 5000
     if communes:
         u = lay.units
-        tt = [f"{_esc(n)} ({c})<br>{st.fmt_int(p)} hab. · "
+        tt = [f"{_esc(n)} ({c})<br>{fr.plural(p, 'habitant')} · "
               + (_esc(", ".join(cp)) if len(cp) else "aucune CPTS")
               for n, c, p, cp in zip(u["nom"], u["code"], u["population"], u["cpts"], strict=True)]
         style = {"color": "#606060", "weight": 0.5, "fill": True, "fillOpacity": 0,
@@ -351,8 +351,8 @@ def coverage_map(
     ov = lay.overlaps
     ostyle = {"color": st.OVERLAP["edge"], "weight": 2, "fillColor": st.OVERLAP["fill"],
               "fillOpacity": 0.55}
-    ott = [f"<b>Chevauchement</b> ({int(k)} CPTS)<br>{_esc(c)}<br>{int(n)} commune(s), "
-           f"{st.fmt_int(p)} hab." for c, k, n, p in
+    ott = [f"<b>Chevauchement</b> ({int(k)} CPTS)<br>{_esc(c)}<br>{fr.plural(n, 'commune')}, "
+           f"{fr.plural(p, 'habitant')}" for c, k, n, p in
            zip(ov["cpts"], ov["n_cpts"], ov["n_units"], ov["population"], strict=True)]
     add("chevauchements", ov, pd.DataFrame({"cpts": ov["cpts"].to_numpy(), "tt": ott,
                                              "pp": ott, "style": [ostyle] * len(ov)}))
@@ -361,7 +361,7 @@ def coverage_map(
     wstyle = {"color": st.WHITE_ZONE["edge"], "weight": 1.5, "dashArray": "5 3",
               "fillColor": "url(#cg-hatch)", "fillOpacity": 0.9}
     wcodes = wz["codes"] if "codes" in wz else pd.Series([()] * len(wz))
-    wtt = [f"<b>Zone blanche</b> ({len(cs)} commune(s), {st.fmt_int(p)} hab. en {pop_year})"
+    wtt = [f"<b>Zone blanche</b> ({fr.plural(len(cs), 'commune')}, {fr.plural(p, 'habitant')} en {pop_year})"
            + (f" · {_esc(t)}" if isinstance(t, str) else "")
            for cs, p, t in zip(wcodes, wz.get("population", pd.Series([None] * len(wz))),
                                wz.get("type", pd.Series([None] * len(wz))), strict=True)]
@@ -419,7 +419,7 @@ def coverage_map(
 def _default_title(lay: MapLayers, classes: st.Classes) -> str:
     n = len(lay.perimeters)
     deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
-        f"{len(lay.departments)} départements"
+        fr.plural(len(lay.departments), "département")
     return f"Couverture par les CPTS ({n} CPTS) — {deps}"
 
 

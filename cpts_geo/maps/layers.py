@@ -21,7 +21,7 @@ import shapely
 
 from cpts_geo import crs as _crs
 from cpts_geo import reference
-from cpts_geo.classification import aci_band
+from cpts_geo.rules import aci_band
 
 #: bounds of the automatic tolerance (metres)
 MIN_TOLERANCE_M = 25.0

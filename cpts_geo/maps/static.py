@@ -14,20 +14,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from cpts_geo import crs as _crs
+from cpts_geo import fr
 from cpts_geo.maps import style as st
 from cpts_geo.maps.interactive import credits_text
 from cpts_geo.maps.layers import MapLayers, build_layers
+from cpts_geo.rules import CRS_NAMES, DROM_NAMES
 
 A4_IN = (8.27, 11.69)
-CRS_NAMES = {
-    "metropole": "Lambert-93 (EPSG:2154)",
-    "antilles": "RGAF09 / UTM 20N (EPSG:5490)",
-    "guyane": "RGFG95 / UTM 22N (EPSG:2972)",
-    "reunion": "RGR92 / UTM 40S (EPSG:2975)",
-    "mayotte": "RGM04 / UTM 38S (EPSG:4471)",
-}
-DROM_NAMES = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane", "974": "La Réunion",
-              "976": "Mayotte"}
 _NICE_KM = (0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500)
 
 
@@ -89,9 +82,9 @@ def _scale_bar(ax, zone: str) -> None:
         ax.add_patch(Rectangle((bx + i * length / 4, by), length / 4, h,
                                facecolor="black" if i % 2 == 0 else "white",
                                edgecolor="black", linewidth=0.5, zorder=10))
-    fmt = st.fmt_num
+    fmt = fr.number
     for xval, lab in ((0, "0"), (length / 2, fmt(km / 2, 1 if km / 2 % 1 else 0)),
-                      (length, f"{fmt(km, 1 if km % 1 else 0)} km")):
+                      (length, f"{fmt(km, 1 if km % 1 else 0)}{fr.NNBSP}km")):
         ax.text(bx + xval, by + h * 1.6, lab, ha="center", va="bottom", fontsize=6, zorder=10)
     ax.text(bx, by - h * 1.2, CRS_NAMES[zone], ha="left", va="top", fontsize=5, color="#444",
             zorder=10)
@@ -188,7 +181,7 @@ def static_map(
              fontweight="bold")
     meta = lay.meta
     src = (f"Sources : {credits_text(meta)}. Géométries simplifiées (shapely.coverage_simplify, "
-           f"tolérance {st.fmt_int(lay.tolerance_m)} m, voisins jointifs).")
+           f"tolérance {fr.integer(lay.tolerance_m)}{fr.NNBSP}m, voisins jointifs).")
     fig.text(0.03, 0.012, textwrap.fill(src, 190 if orientation == "landscape" else 135),
              ha="left", va="bottom", fontsize=5.5, color="#333")
     return fig

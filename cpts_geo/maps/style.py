@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo.classification import ACI_BOUNDS
+from cpts_geo import fr
+from cpts_geo.rules import STAGES, aci_band, aci_rule
 
 #: qualitative palette (ColorBrewer Set2 + Dark2 mixes, readable under translucent fill)
 QUALITATIVE = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",
@@ -48,31 +49,18 @@ COLOR_BY_ALIASES = {
 }
 
 
-def fmt_int(value: float | int | None) -> str:
-    """French thousands separator: 12345 → "12 345"; missing → "n.d."."""
-    if value is None or pd.isna(value):
-        return "n.d."
-    return f"{int(round(float(value))):,}".replace(",", "\u202f")
-
-
-def fmt_num(value: float | None, decimals: int = 1) -> str:
-    """French decimal: 12.34 → "12,3"."""
-    if value is None or pd.isna(value):
-        return "n.d."
-    return f"{float(value):,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-
-
 def band_label(band: int) -> str:
-    lo = dict(enumerate((0, *ACI_BOUNDS), start=1))
-    hi = dict(enumerate((*ACI_BOUNDS, None), start=1))
-    if band not in lo:
+    """Legend label of an ACI band from the rule in force: « Taille 4 (> 175 000 hab.) »."""
+    bounds, upper = aci_rule()
+    if band not in range(1, len(bounds) + 2):
         return "Population inconnue"
+    hab = fr.NNBSP + "hab."
     if band == 1:
-        rng = f"< {fmt_int(hi[1])} hab."
-    elif hi[band] is None:
-        rng = f"≥ {fmt_int(lo[band])} hab."
+        rng = f"{'<' if upper[0] else '≤'} {fr.integer(bounds[0])}{hab}"
+    elif band == len(bounds) + 1:
+        rng = f"{'≥' if upper[-1] else '>'} {fr.integer(bounds[-1])}{hab}"
     else:
-        rng = f"{fmt_int(lo[band])} à {fmt_int(hi[band])} hab."
+        rng = f"{fr.integer(bounds[band - 2])} à {fr.integer(bounds[band - 1])}{hab}"
     return f"Taille {band} ({rng})"
 
 
@@ -125,7 +113,6 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
     if color_by == "band":
         band = per["band"] if "band" in per else None
         if band is None:
-            from cpts_geo.classification import aci_band
             band = pd.Series(aci_band(per["population"].astype(float)), index=per.index)
         band = pd.to_numeric(band, errors="coerce").fillna(0).astype(int)
         labels = band.map(band_label)
@@ -146,7 +133,7 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
         v = values.astype(float)
         qs = np.unique(np.nanquantile(v.dropna(), np.linspace(0, 1, 6)))
         idx = np.clip(np.searchsorted(qs, v, side="right") - 1, 0, len(qs) - 2)
-        names = [f"{fmt_num(qs[i])} à {fmt_num(qs[i + 1])}" for i in range(len(qs) - 1)]
+        names = [f"{fr.number(qs[i], 1)} à {fr.number(qs[i + 1], 1)}" for i in range(len(qs) - 1)]
         labels = pd.Series([names[i] if not np.isnan(x) else missing_label
                             for i, x in zip(idx, v, strict=True)], index=per.index, dtype=object)
         palette = SEQUENTIAL if len(names) <= len(SEQUENTIAL) else QUALITATIVE
@@ -156,8 +143,6 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
         cats = sorted(set(labels) - {missing_label})
         legend = {c: QUALITATIVE[i % len(QUALITATIVE)] for i, c in enumerate(cats)}
         if color_by == "stage":  # canonical stages first, in project order
-            from cpts_geo.members import STAGES
-
             known = dict(zip(STAGES, STAGE_COLORS, strict=True))
             others = [c for c in cats if c not in known]
             legend = {c: col for c, col in known.items() if c in cats}

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import classification as cl
-from cpts_geo import fr, reference, topology
+from cpts_geo import fr, reference, rules, topology
 from cpts_geo.codes import normalise_codes
 from cpts_geo.validation.context import Coverage, ExistingListing
 from cpts_geo.validation.inputs import Proposal
@@ -479,20 +479,23 @@ def check_size_band(state: State, figures: dict) -> Check:
     band = int(m["aci_band"])
     return Check("size_band", "Taille ACI", "info", True,
                  f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : {fmt_int(pop)} habitants, "
-                 f"soit la taille {band} de l'accord conventionnel interprofessionnel (ACI CPTS : taille 1 "
-                 f"< 40 000 ≤ taille 2 < 80 000 ≤ taille 3 < 175 000 ≤ taille 4) ; marge : {m['aci_margin_text']}.",
+                 f"soit la taille {band} de l'accord conventionnel interprofessionnel (ACI CPTS : "
+                 f"{rules.aci_rule_text()}) ; marge : {m['aci_margin_text']}"
+                 + (" ; à moins de 1 % d'un seuil : taille à confirmer avec la population retenue par la CPAM"
+                    if bool(m["aci_near_threshold"]) else "") + ".",
                  (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
                       "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
                       "aci_bound_nearest": None if pd.isna(m["aci_bound_nearest"]) else int(m["aci_bound_nearest"]),
+                      "aci_near_threshold": bool(m["aci_near_threshold"]),
                       "funding_eur": figures.get("aci_funding_eur")})
 
 
 def check_igas_range(state: State) -> Check:
     pop = state.population
     t = cl.igas_type([pop]).iloc[0]
-    lo, hi = cl.IGAS_VIABLE
+    lo, hi = rules.IGAS_VIABLE
     detail = {"population": int(round(pop)), "igas_type": t["igas_type"], "range": [lo, hi],
-              "source": cl.IGAS_SOURCE}
+              "source": rules.IGAS_SOURCE}
     if bool(t["igas_viable"]):
         return Check("igas_range", "Taille repère IGAS", "warning", True,
                      f"{fmt_int(pop)} habitants : dans la fourchette de {fmt_int(lo)} à {fmt_int(hi)} habitants "
@@ -587,7 +590,7 @@ def check_apl_profile(state: State) -> Check:
     v = values.reindex(sel_codes).to_numpy(dtype=float)
     pop = state.cov.population[state.sel]
     ok = ~np.isnan(v) & ~np.isnan(pop)
-    low = ok & (v < 2.5)
+    low = ok & (v < rules.APL_THRESHOLDS[0])
     total = float(pop[ok].sum())
     share_low = float(pop[low].sum()) / total if total else float("nan")
     mean = float((v[ok] * pop[ok]).sum() / total) if total else float("nan")
@@ -602,7 +605,7 @@ def check_apl_profile(state: State) -> Check:
     miss = f" ; {len(missing)} commune(s) sans valeur dans le fichier : {_names(state, missing, 6)}" if len(missing) else ""
     msg = (f"APL moyen pondéré par la population : {mean:.1f}".replace(".", ",")
            + f" consultations par an et par habitant ; {fmt_pct(share_low)} de la population vit dans une "
-           f"commune où l'APL est inférieur à 2,5 (source : {src}"
+           f"commune où l'APL est inférieur à {fr.number(rules.APL_THRESHOLDS[0], 1)} (source : {src}"
            + (f", {year}" if year else "") + f"){miss}.")
     return Check("apl_profile", title, "info", not bool(low.any()), msg,
                  tuple(state.codes[state.sel][low]), details)

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-import cpts_geo
-from cpts_geo import reference
+from cpts_geo import fr, reference, rules
+from cpts_geo._version import __version__
 from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation.checks import LEVEL_LABELS, fmt_int, fmt_pct
@@ -60,8 +60,22 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
                      " de la zone blanche)"))
     if f.get("apl_mean") is not None:
         rows.append(("APL médecins généralistes (moyenne)", f"{f['apl_mean']:.1f}".replace(".", ",")))
-        rows.append(("Population en commune d'APL < 2,5", fmt_pct(f.get("apl_population_share_below_2_5"))))
+        rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fmt_pct(f.get("apl_population_share_below_2_5"))))
     return rows
+
+
+def verdict_text(report: ValidationReport) -> str:
+    """One French sentence: blocking points, warnings, or nothing to report."""
+    n_block = sum(c.blocks for c in report.checks)
+    n_warn = sum(c.level == "warning" for c in report.checks)
+    if n_block:
+        return (f"{fr.plural(n_block, 'point bloquant')} à corriger avant l'envoi du dossier"
+                + (f", et {fr.plural(n_warn, 'point', 'points')} d'attention." if n_warn else "."))
+    if n_warn:
+        return (f"Aucun point bloquant ; {fr.plural(n_warn, 'point', 'points')} d'attention à examiner ou à "
+                "justifier dans le dossier.")
+    return "Aucun point bloquant ni point d'attention."
+
 
 
 def _sorted_checks(r: ValidationReport) -> list:
@@ -70,8 +84,6 @@ def _sorted_checks(r: ValidationReport) -> list:
 
 def text(r: ValidationReport) -> str:
     """French summary for a terminal: verdict, figures, then every check."""
-    from cpts_geo.validation.report import verdict_text
-
     lines = [f"Vérification du territoire « {r.name} »",
              f"Référentiel : COG {r.meta['cog']}, populations légales {r.meta['population_year']} (municipale)"
              + (f" ; CPTS existantes : {r.meta['listing']}" if r.meta.get("listing") else
@@ -87,8 +99,6 @@ def text(r: ValidationReport) -> str:
 
 def markdown(r: ValidationReport) -> str:
     """The report as Markdown (French)."""
-    from cpts_geo.validation.report import verdict_text
-
     out = [f"# Vérification du territoire « {r.name} »", "",
            f"**{'Bloquant' if r.blocking else 'Aucun point bloquant'}** — {verdict_text(r)}", "",
            "## Chiffres clés", "", "| Indicateur | Valeur |", "|---|---|"]
@@ -275,8 +285,6 @@ STATUS_STYLE = {
 
 def html_page(r: ValidationReport) -> str:
     """The self-contained HTML report (French)."""
-    from cpts_geo.validation.report import verdict_text
-
     js, css = leaflet_assets()
     data = map_data(r)
     e = html.escape
@@ -305,7 +313,7 @@ def html_page(r: ValidationReport) -> str:
     verdict_cls = "bad" if r.blocking else ("warn" if any(c.level == "warning" for c in r.checks) else "good")
     credits = (f"Contours IGN ADMIN EXPRESS (Licence Ouverte) · INSEE, COG {r.meta['cog']}, populations légales "
                f"{r.meta['population_year']} · CPTS existantes : {r.meta['listing'] or 'liste non fournie'} · "
-               f"cpts_geo {cpts_geo.__version__}")
+               f"cpts_geo {__version__}")
     return _TEMPLATE.format(
         title=e(f"Vérification du territoire « {r.name} »"), name=e(r.name), leaflet_css=css, leaflet_js=js,
         verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict_text(r).removeprefix("Aucun point bloquant ; ").capitalize()), figures=fig_rows, checks="\n".join(checks_html),

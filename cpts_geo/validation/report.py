@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import cpts_geo
 from cpts_geo import classification as cl
-from cpts_geo import reference
+from cpts_geo import reference, rules
+from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
+from cpts_geo.indicators import attach_apl, read_apl
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation import checks as ck
@@ -83,6 +84,8 @@ class ValidationReport:
     # --------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain JSON-serialisable dictionary."""
+        from cpts_geo.validation.render import verdict_text
+
         units = self.units.astype(object).where(self.units.notna(), None)
         return {
             "name": self.name,
@@ -211,18 +214,6 @@ def _json_default(obj: object) -> object:
     return str(obj)
 
 
-def verdict_text(report: ValidationReport) -> str:
-    """One French sentence: blocking points, warnings, or nothing to report."""
-    n_block = sum(c.blocks for c in report.checks)
-    n_warn = sum(c.level == "warning" for c in report.checks)
-    if n_block:
-        return (f"{n_block} point(s) bloquant(s) à corriger avant l'envoi du dossier"
-                + (f", et {n_warn} point(s) d'attention." if n_warn else "."))
-    if n_warn:
-        return f"Aucun point bloquant ; {n_warn} point(s) d'attention à examiner ou à justifier dans le dossier."
-    return "Aucun point bloquant ni point d'attention."
-
-
 # ------------------------------------------------------------------------------------------
 # Options
 # ------------------------------------------------------------------------------------------
@@ -243,10 +234,10 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
             raise FileNotFoundError(f"fichier APL introuvable : {p}")
         key = (str(p.resolve()), p.stat().st_mtime_ns, apl_cog)
         if key not in _APL_CACHE:
-            _APL_CACHE[key] = _apl_values(cpts_geo.read_apl(p, cog=apl_cog), apl_cog)
+            _APL_CACHE[key] = _apl_values(read_apl(p, cog=apl_cog), apl_cog)
         return _APL_CACHE[key]
     if isinstance(apl, pd.DataFrame):
-        frame = apl if "apl_status" in apl.columns else cpts_geo.attach_apl(apl, cog=apl_cog)
+        frame = apl if "apl_status" in apl.columns else attach_apl(apl, cog=apl_cog)
         s = frame.set_index("code")["apl"].astype(float)
         s.attrs = {k: v for k, v in frame.attrs.items() if k in ("source", "apl_year", "cog", "label", "unit")}
         s.attrs.setdefault("source", apl.attrs.get("source"))
@@ -378,9 +369,10 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
         "overlap_severity": options["overlap"],
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci", "dens7",
                                                       "cateaav2020")},
-        "aci": cl.SOURCES["aci"], "igas": cl.IGAS_SOURCE,
-        "crs": "EPSG:4326 (géométries) ; surfaces en EPSG:2154 / 5490 / 2972 / 2975 / 4471",
-        "cpts_geo_version": cpts_geo.__version__,
+        "aci": cl.SOURCES["aci"], "aci_funding": rules.aci_funding_version()["source"],
+        "igas": rules.IGAS_SOURCE,
+        "crs": rules.crs_summary(french=True),
+        "cpts_geo_version": __version__,
     }
     if options.get("apl") is not None:
         meta["sources"]["apl"] = str(options["apl"].attrs.get("source"))
@@ -437,4 +429,4 @@ def _units_table(state: ck.State) -> pd.DataFrame:
     })
 
 
-__all__ = ["ExistingListing", "ValidationReport", "validate_territory", "verdict_text"]
+__all__ = ["ExistingListing", "ValidationReport", "validate_territory"]

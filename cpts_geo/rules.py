@@ -1,0 +1,247 @@
+"""Business rules of cpts_geo, with their French labels and sources: the one home of every
+threshold, bound, amount and vocabulary the other modules apply.
+
+- **ACI CPTS size bands and funding**, read from the versioned parameter file
+  ``data/classification/aci_cpts.json`` (editing it changes the results). Band boundaries follow
+  the text's own words: taille 1 « < 40 000 », taille 2 « entre 40 000 et 80 000 », taille 3
+  « entre 80 000 et 175 000 », taille 4 « > 175 000 » habitants. Hence exactly 40 000 is taille 2
+  and exactly 175 000 is taille 3. Exactly 80 000 is named by both tailles 2 and 3: cpts_geo
+  puts it in **taille 3** (the reading in favour of the structure, and the one cpts_geo always
+  used), and flags every population within 1 % of a boundary (:func:`aci_near_threshold`).
+  Operating funding: avenant 2 amounts (current, as reported by the professional press) and the
+  2019 amounts of the arrêté du 21 août 2019, selectable with ``version``.
+- **IGAS 2018** type bounds and "viable" range.
+- **APL** thresholds (2.5 and 4 consultations per year per inhabitant) and default decay steps.
+- **Stages** of a CPTS project (canonical French labels, in order).
+- **CRS**: the EPSG code of each zone lives in :mod:`cpts_geo.crs` (``LOCAL_CRS``); its French
+  names for maps and reports live here (:data:`CRS_NAMES`, :func:`crs_summary`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_geo import fr, reference
+from cpts_geo.crs import LOCAL_CRS
+from cpts_geo.errors import InputError, OptionError
+
+# ------------------------------------------------------------------------------------------
+# ACI CPTS: parameter file, bands, funding
+# ------------------------------------------------------------------------------------------
+
+#: file name of the ACI parameters in ``<data>/classification``
+ACI_FILE = "aci_cpts.json"
+
+
+def aci_parameters_path() -> Path:
+    """Path of the versioned ACI parameter file (``<data>/classification/aci_cpts.json``)."""
+    return reference.data_dir() / "classification" / ACI_FILE
+
+
+def _read_params(path: str) -> dict:
+    """The parameter file, re-read when it changes on disk (cached by path and modification time)."""
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError as exc:
+        raise InputError(f"fichier de paramètres ACI introuvable ({exc})", p.name) from exc
+    return _read_params_cached(str(p), mtime)
+
+
+@functools.cache
+def _read_params_cached(path: str, mtime: int) -> dict:
+    p = Path(path)
+    try:
+        params = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"fichier de paramètres ACI illisible ({exc})", p.name) from exc
+    bands = params.get("bands", {})
+    bounds, upper = bands.get("bounds"), bands.get("boundary_in_upper_band")
+    if (not isinstance(bounds, list) or not bounds or sorted(bounds) != bounds
+            or not isinstance(upper, list) or len(upper) != len(bounds)):
+        raise InputError("« bands.bounds » (seuils croissants) et « bands.boundary_in_upper_band » "
+                         "(un booléen par seuil) attendus", p.name, value=bounds)
+    return params
+
+
+def aci_parameters(path: str | Path | None = None) -> dict:
+    """The ACI parameter file (bands, funding versions with sources, excluded items), a fresh
+    copy; ``path`` defaults to :func:`aci_parameters_path`."""
+    return json.loads(json.dumps(_read_params(str(path or aci_parameters_path()))))
+
+
+def aci_bounds(path: str | Path | None = None) -> tuple[int, ...]:
+    """ACI band boundaries (inhabitants) of the parameter file: ``(40000, 80000, 175000)``."""
+    return tuple(int(b) for b in _read_params(str(path or aci_parameters_path()))["bands"]["bounds"])
+
+
+def aci_boundary_in_upper_band(path: str | Path | None = None) -> tuple[bool, ...]:
+    """For each boundary, whether a population exactly equal to it belongs to the upper band
+    (40 000 → taille 2: True; 80 000 → taille 3: True; 175 000 → taille 3: False)."""
+    return tuple(bool(u) for u in _read_params(str(path or aci_parameters_path()))["bands"]["boundary_in_upper_band"])
+
+
+def aci_rule(bounds: Sequence[float] | None = None, boundary_upper: bool | Sequence[bool] | None = None,
+             path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(bounds, in_upper_band) arrays actually applied: the parameter file's when ``bounds`` is
+    None, else ``bounds`` with ``boundary_upper`` (one bool or one per bound; default True)."""
+    if bounds is None:
+        b = np.asarray(aci_bounds(path), dtype=float)
+        file_sides = aci_boundary_in_upper_band(path)
+    else:
+        b = np.asarray(bounds, dtype=float)
+        file_sides = None
+    if boundary_upper is None:
+        up = file_sides if file_sides is not None else (True,) * len(b)
+    elif isinstance(boundary_upper, bool | np.bool_):
+        up = (bool(boundary_upper),) * len(b)
+    else:
+        up = tuple(bool(u) for u in boundary_upper)
+    if len(up) != len(b):
+        raise OptionError("boundary_upper", boundary_upper, f"un booléen par seuil attendu ({len(b)} seuils)")
+    return b, np.asarray(up, dtype=bool)
+
+
+def aci_band(population: pd.Series | np.ndarray | list | float,
+             bounds: Sequence[float] | None = None,
+             boundary_upper: bool | Sequence[bool] | None = None,
+             *, path: str | Path | None = None) -> np.ndarray:
+    """ACI size band (1-4) of each population (inhabitants); 0 when the population is missing.
+
+    Bounds and boundary sides come from the parameter file unless given: taille 1 < 40 000 ≤
+    taille 2 < 80 000 ≤ taille 3 ≤ 175 000 < taille 4. ``boundary_upper`` (one bool, or one per
+    bound) overrides where a population equal to a bound goes.
+    """
+    pop = np.asarray(population, dtype=float)
+    b, up = aci_rule(bounds, boundary_upper, path)
+    p = pop[..., None]
+    crossed = np.where(up, p >= b, p > b)
+    band = crossed.sum(axis=-1) + 1
+    return np.where(np.isnan(pop), 0, band).astype(int)
+
+
+def aci_near_threshold(population: pd.Series | np.ndarray | list | float,
+                       bounds: Sequence[float] | None = None, share: float | None = None,
+                       *, path: str | Path | None = None) -> np.ndarray:
+    """True for each population within ``share`` (default: the file's ``near_threshold_share``,
+    1 %) of an ACI band boundary, e.g. 79 300 to 80 800 around 80 000; False when missing."""
+    params = _read_params(str(path or aci_parameters_path()))
+    b = np.asarray(bounds if bounds is not None else params["bands"]["bounds"], dtype=float)
+    s = float(share if share is not None else params["bands"].get("near_threshold_share", 0.01))
+    pop = np.asarray(population, dtype=float)
+    near = (np.abs(pop[..., None] - b) <= s * b).any(axis=-1)
+    return np.where(np.isnan(pop), False, near)
+
+
+def aci_rule_text(path: str | Path | None = None) -> str:
+    """The band rule in French, from the parameter file: « taille 1 < 40 000 ≤ taille 2 < … »."""
+    b, up = aci_rule(None, None, path)
+    out = "taille 1"
+    for i, (x, u) in enumerate(zip(b, up, strict=True)):
+        out += (f" < {fr.integer(x)} ≤ " if u else f" ≤ {fr.integer(x)} < ") + f"taille {i + 2}"
+    return out
+
+
+def aci_funding_version(version: str | None = None, path: str | Path | None = None) -> dict:
+    """The funding entry of ``version`` ("2022": avenant 2, current; "2019": ACI of 2019; None:
+    the file's ``current_funding``): id, item, version, amounts, source, text, signed."""
+    params = _read_params(str(path or aci_parameters_path()))
+    by_version = {str(f["version_key"]): f for f in params["funding"]}
+    key = str(params["current_funding"] if version is None else version)
+    if key not in by_version:
+        raise OptionError("version", version, f"montants ACI disponibles : {', '.join(sorted(by_version))}")
+    return json.loads(json.dumps(by_version[key]))
+
+
+def aci_funding(band: pd.Series | np.ndarray | list | int, version: str | None = None,
+                *, path: str | Path | None = None) -> pd.Series:
+    """Annual fixed operating funding (EUR) of each ACI band (NA for band 0 / unknown).
+
+    ``version="2022"`` (default, current): avenant 2, 87 500 / 105 000 / 131 250 / 157 500 €,
+    amounts reported by the professional press; ``"2019"``: 50 000 / 60 000 / 75 000 / 90 000 €
+    (arrêté du 21 août 2019). Mission amounts are not shipped (unsourced).
+    """
+    entry = aci_funding_version(version, path)
+    amounts = {int(k): v for k, v in entry["amounts"].items()}
+    s = pd.Series(np.atleast_1d(np.asarray(band)))
+    return s.map(amounts).astype("Int64")
+
+
+def aci_label(band: int) -> str | None:
+    """French label of an ACI band: ``2`` → « Taille 2 », ``0`` → None."""
+    return f"Taille {int(band)}" if band else None
+
+
+# ------------------------------------------------------------------------------------------
+# IGAS 2018
+# ------------------------------------------------------------------------------------------
+
+#: IGAS 2018 (rapport n° 2018-041R): rural < 30 000 ≤ semi-rural / périurbain ≤ 80 000 < urbain
+IGAS_BOUNDS: tuple[int, ...] = (30_000, 80_000)
+IGAS_LABELS: tuple[str, ...] = ("rural", "semi-rural / périurbain", "urbain")
+#: IGAS 2018 "viable" population range of a CPTS (a warning, never a rule)
+IGAS_VIABLE: tuple[int, int] = (20_000, 100_000)
+IGAS_SOURCE = (
+    "IGAS, E. Fauchier-Magnan et V. Wallon, « Déploiement des communautés professionnelles "
+    "territoriales de santé. Appui à la DGOS », rapport n° 2018-041R, août 2018"
+)
+
+# ------------------------------------------------------------------------------------------
+# APL (DREES accessibilité potentielle localisée)
+# ------------------------------------------------------------------------------------------
+
+#: APL thresholds (consultations per year per inhabitant): < 2.5 under-served, 2.5-4, ≥ 4
+APL_THRESHOLDS: tuple[float, float] = (2.5, 4.0)
+#: French class labels of :data:`APL_THRESHOLDS` (lower bounds belong to the upper class)
+APL_FLAG_LABELS: tuple[str, str, str, str] = ("APL < 2,5", "2,5 ≤ APL < 4", "APL ≥ 4", "APL non disponible")
+#: default stepped decay of the computed APL (general practitioners): upper bound in minutes →
+#: weight, half-open intervals [0, 10), [10, 15), [15, 20); weight 0 beyond 20 minutes
+APL_DEFAULT_STEPS: dict[float, float] = {10: 1.0, 15: 2 / 3, 20: 1 / 3}
+
+# ------------------------------------------------------------------------------------------
+# Stages of a CPTS project
+# ------------------------------------------------------------------------------------------
+
+#: canonical stages of a CPTS project, in order (rank 1-4)
+STAGES: tuple[str, ...] = (
+    "pré-projet",
+    "lettre d'intention validée",
+    "projet de santé validé",
+    "ACI signé",
+)
+#: the last stage: the CPTS has signed the ACI
+STAGE_ACI = STAGES[-1]
+#: label of the coverage computed over every stage
+ALL_STAGES = "tous les stades"
+
+# ------------------------------------------------------------------------------------------
+# CRS names (EPSG codes: cpts_geo.crs.LOCAL_CRS)
+# ------------------------------------------------------------------------------------------
+
+#: geographic CRS of every stored and exchanged geometry
+GEOGRAPHIC_EPSG = 4326
+#: zone → name of its projected CRS, for map scale bars and reports
+CRS_NAMES: dict[str, str] = {
+    "metropole": f"Lambert-93 (EPSG:{LOCAL_CRS['metropole']})",
+    "antilles": f"RGAF09 / UTM 20N (EPSG:{LOCAL_CRS['antilles']})",
+    "guyane": f"RGFG95 / UTM 22N (EPSG:{LOCAL_CRS['guyane']})",
+    "reunion": f"RGR92 / UTM 40S (EPSG:{LOCAL_CRS['reunion']})",
+    "mayotte": f"RGM04 / UTM 38S (EPSG:{LOCAL_CRS['mayotte']})",
+}
+#: overseas departments drawn as insets: code → French name
+DROM_NAMES: dict[str, str] = {"971": "Guadeloupe", "972": "Martinique", "973": "Guyane",
+                              "974": "La Réunion", "976": "Mayotte"}
+
+
+def crs_summary(french: bool = False) -> str:
+    """The CRS statement of outputs: « EPSG:4326 (géométries) ; surfaces en EPSG:2154 / … »."""
+    epsg = " / ".join(str(e) for e in dict.fromkeys(LOCAL_CRS.values()))
+    if french:
+        return f"EPSG:{GEOGRAPHIC_EPSG} (géométries) ; surfaces en EPSG:{epsg}"
+    return f"EPSG:{GEOGRAPHIC_EPSG} (geometries); areas in EPSG:{epsg}"
