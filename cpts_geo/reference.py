@@ -177,9 +177,10 @@ def units() -> pd.DataFrame:
 def _plm_table() -> pd.DataFrame:
     u = _units()
     arr = u.index[(u["kind"] == "arrondissement").to_numpy()]
-    return pd.DataFrame({"city": u.loc[arr, "parent"].to_numpy(dtype=object),
-                         "arrondissement": arr.to_numpy(dtype=object)}).sort_values(
-        ["city", "arrondissement"], ignore_index=True)
+    t = pd.DataFrame({"city": pd.Series(u.loc[arr, "parent"].to_numpy(dtype=object), dtype=object),
+                      "arrondissement": pd.Series(arr.to_numpy(dtype=object), dtype=object)})
+    # object columns: hash-based isin / merge (arrow-backed strings make isin a Python loop)
+    return t.sort_values(["city", "arrondissement"], ignore_index=True)
 
 
 def plm_arrondissements(city: str) -> tuple[str, ...]:
@@ -192,8 +193,8 @@ def plm_arrondissements(city: str) -> tuple[str, ...]:
 def plm_cities(codes: object) -> frozenset[str]:
     """Cities (75056, 69123, 13055) of which at least one arrondissement is among ``codes``."""
     t = _plm_table()
-    values = codes if isinstance(codes, (set, frozenset)) else set(np.asarray(codes, dtype=object).tolist())
-    return frozenset(t.loc[t["arrondissement"].isin(values), "city"])
+    values = codes if isinstance(codes, (set, frozenset)) else set(np.asarray(codes, dtype=object).reshape(-1).tolist())
+    return frozenset(c for c, a in zip(t["city"], t["arrondissement"], strict=True) if a in values)
 
 
 def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
@@ -207,14 +208,24 @@ def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
     t = _plm_table()
     if cities is not None:
         t = t[t["city"].isin(set(cities))]
-    hit = pd.Index(t["city"].unique()).get_indexer(codes) >= 0 if len(t) else np.zeros(len(codes), dtype=bool)
-    plain = pd.DataFrame({"row": np.flatnonzero(~hit), "code": codes[~hit], "unit": codes[~hit]})
-    if not hit.any():
-        return plain.astype({"code": object, "unit": object})
-    ex = pd.DataFrame({"row": np.flatnonzero(hit), "code": codes[hit]}).merge(
-        t.rename(columns={"city": "code", "arrondissement": "unit"}), on="code", how="left")
-    out = pd.concat([plain, ex], ignore_index=True).sort_values(["row", "unit"], kind="stable", ignore_index=True)
-    return out.astype({"code": object, "unit": object})
+    city = t["city"].to_numpy(dtype=object)
+    arr = t["arrondissement"].to_numpy(dtype=object)
+    cities_idx = pd.Index(pd.unique(city), dtype=object)
+    which = cities_idx.get_indexer(codes) if len(t) else np.full(len(codes), -1)
+    hit = which >= 0
+    # table rows of each city (sorted by city, then arrondissement)
+    start = np.searchsorted(city, cities_idx.to_numpy())
+    count = np.searchsorted(city, cities_idx.to_numpy(), side="right") - start
+    rep = np.where(hit, count[which], 1)
+    row = np.repeat(np.arange(len(codes)), rep)
+    unit = np.repeat(codes, rep).astype(object)
+    h = np.repeat(hit, rep)
+    if h.any():
+        first = np.repeat(np.where(hit, start[which], 0), rep)
+        offset = np.arange(len(row)) - np.repeat(np.cumsum(rep) - rep, rep)
+        unit[h] = arr[(first + offset)[h]]
+    return pd.DataFrame({"row": row, "code": pd.Series(np.repeat(codes, rep), dtype=object),
+                         "unit": pd.Series(unit, dtype=object)})
 
 
 def plm_collapse(codes: object) -> np.ndarray:
