@@ -135,3 +135,24 @@ def test_gap_on_an_island_is_a_gap_on_land(ref):
     assert c.level == "warning" and c.details["n_parts"] == 2
     # the smaller Oléron part (Saint-Trojan, 1,121 inhabitants against 1,358) is the one cut off
     assert c.units == ("17411",)
+
+
+# ------------------------------------------------------------------------------------------
+# Paris, Lyon, Marseille: the reference's one city ↔ arrondissement mapping
+# ------------------------------------------------------------------------------------------
+
+
+def test_plm_expand_and_collapse():
+    # Paris has 20 municipal arrondissements, Lyon 9, Marseille 16 (CGCT, art. R2511-1)
+    assert len(reference.plm_arrondissements("75056")) == 20
+    assert reference.plm_arrondissements("69123") == tuple(f"6938{k}" for k in range(1, 10))
+    assert len(reference.plm_arrondissements("13055")) == 16
+    assert reference.plm_arrondissements("06004") == ()
+    e = reference.plm_expand(["06004", "13055", "69123"], cities={"13055"})
+    assert e["row"].tolist() == [0] + [1] * 16 + [2]
+    assert e["unit"].tolist() == ["06004", *[f"132{k:02d}" for k in range(1, 17)], "69123"]
+    assert reference.plm_collapse(["75120", "69381", "13216", "06004"]).tolist() == [
+        "75056", "69123", "13055", "06004"]
+    assert reference.plm_cities({"13216", "06004"}) == frozenset({"13055"})
+    u = reference.units()
+    assert u.index.dtype == object and u.at["13201", "parent"] == "13055"
