@@ -72,6 +72,12 @@ def _neighbours(graph: sparse.csr_matrix, nodes: np.ndarray) -> tuple[np.ndarray
     return src, graph.indices[np.repeat(start, deg) + off]
 
 
+def _unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an int64 array (sort-based: faster than hashing here)."""
+    s = np.sort(keys)
+    return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
+
+
 def _in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     pos = np.searchsorted(sorted_keys, keys)
     pos = np.minimum(pos, len(sorted_keys) - 1)
@@ -96,9 +102,9 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
     out: list[list[np.ndarray]] = [[] for _ in range(n_groups)]
     if not len(unit):
         return out
-    tkeys = np.unique(group * n + unit)
+    tkeys = _unique(group * n + unit)
     src, nb = _neighbours(graph, unit)
-    ring = np.unique(group[src] * n + nb)
+    ring = _unique(group[src] * n + nb)
     ring = ring[~_in_sorted(tkeys, ring)]
     while len(ring):
         rg, rv = ring // n, ring % n
@@ -147,7 +153,7 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
         # grow the ring of the undecided territories by one unit
         keep_ring = np.isin(rg, undecided)
         grow = frontier & np.isin(rg[s], undecided)
-        ring = np.unique(np.concatenate([ring[keep_ring], k[grow]]))
+        ring = _unique(np.concatenate([ring[keep_ring], k[grow]]))
     return out
 
 
@@ -198,7 +204,7 @@ def territory_parts(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarra
     # parts after the first (most populated) one of their land mass are cut off by land
     parts["separate"] = parts.duplicated(["group", "land"], keep="first").to_numpy()
     n_pieces = np.bincount(cg, minlength=n_groups)
-    n_lands = np.bincount(np.unique(cg * (land.max() + 1) + cl) // (land.max() + 1), minlength=n_groups)
+    n_lands = np.bincount(_unique(cg * (land.max() + 1) + cl) // (land.max() + 1), minlength=n_groups)
     parts.attrs["n_parts"] = np.where(n_pieces > 0, 1 + n_pieces - n_lands, 0)
     parts.attrs["n_islands"] = np.bincount(cg[island], minlength=n_groups)
     return parts
