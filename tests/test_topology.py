@@ -7,6 +7,7 @@ checked here against the reference's own adjacency, not from the code under test
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
@@ -156,3 +157,18 @@ def test_plm_expand_and_collapse():
     assert reference.plm_cities({"13216", "06004"}) == frozenset({"13055"})
     u = reference.units()
     assert u.index.dtype == object and u.at["13201", "parent"] == "13055"
+
+
+def test_white_zone_neighbour_cpts_and_shared_border():
+    d = cpts_geo.diagnose(_mandelieu_listing(), departments=["06", "83"])
+    z = d.white_zones[d.white_zones["codes"].map(lambda c: "06079" in c)].iloc[0]
+    assert set(z["neighbour_cpts"]) == {"CPTS Cannes-Grasse", "CPTS Estérel Var"}
+    # independent measure: the length of the common boundary of the dissolved outlines, in
+    # Lambert-93 (EPSG:2154), by a geometric intersection instead of shared coverage segments
+    per = d.perimeters.set_index("cpts")
+    zone = gpd.GeoSeries([z["geometry"]], crs=4326).to_crs(2154).iloc[0]
+    for name, km in zip(z["neighbour_cpts"], z["neighbour_border_km"], strict=True):
+        other = gpd.GeoSeries([per.at[name, "geometry"]], crs=4326).to_crs(2154).iloc[0]
+        expected = shapely.intersection(zone.boundary, other.boundary).length / 1000
+        assert km == pytest.approx(expected, abs=0.1), name
+    assert list(z["neighbour_border_km"]) == sorted(z["neighbour_border_km"], reverse=True)
