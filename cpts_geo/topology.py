@@ -93,8 +93,9 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
     are grouped into components of the graph they induce; a component with no neighbour outside
     ``T`` and outside the explored ring is complete ("closed"). When, on each land mass, at most
     one component is still open and it is larger than every closed one, the open one is the rest
-    of the land and the closed ones are the enclaves; otherwise the ring grows by one unit and the
-    question is asked again (only for the territories still undecided).
+    of the land and the closed ones are the enclaves; otherwise the ring grows and the
+    question is asked again for the territories still undecided; after three rings, those are
+    solved exactly on the complement of the territory in the land masses it touches.
     """
     n = graph.shape[0]
     group = np.asarray(group, dtype=np.int64)
@@ -106,6 +107,7 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
     src, nb = _neighbours(graph, unit)
     ring = _unique(group[src] * n + nb)
     ring = ring[~_in_sorted(tkeys, ring)]
+    rounds = 0
     while len(ring):
         rg, rv = ring // n, ring % n
         s, w = _neighbours(graph, rv)
@@ -150,11 +152,41 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
                 out[g].append(v)
         if not len(undecided):
             break
+        if rounds == 2:
+            # still undecided after three rings (parts far apart, a long cut): exact, on the
+            # complement of the territory in the land masses it touches
+            for g in undecided:
+                out[int(g)] = _exact_enclaves(graph, land, unit[group == g])
+            break
+        rounds += 1
         # grow the ring of the undecided territories by one unit
         keep_ring = np.isin(rg, undecided)
         grow = frontier & np.isin(rg[s], undecided)
         ring = _unique(np.concatenate([ring[keep_ring], k[grow]]))
     return out
+
+
+def _exact_enclaves(graph: sparse.csr_matrix, land: np.ndarray, units: np.ndarray) -> list[np.ndarray]:
+    """Enclaves of one territory from the components of its complement in the land masses it
+    touches (the largest component of each land mass is the rest of the land)."""
+    inside = np.zeros(graph.shape[0], dtype=bool)
+    inside[units] = True
+    src, nb = _neighbours(graph, units)
+    nb = nb[~inside[nb]]
+    if not len(nb):
+        return []
+    nodes = np.flatnonzero(np.isin(land, np.unique(land[nb])) & ~inside)
+    _, label = csgraph.connected_components(graph[nodes][:, nodes], directed=False)
+    size = np.bincount(label)
+    first = np.full(len(size), np.iinfo(np.int64).max)
+    np.minimum.at(first, label, nodes)
+    comp_land = np.zeros(len(size), dtype=np.int64)
+    comp_land[label] = land[nodes]
+    o = np.lexsort((first, -size, comp_land))
+    head = np.r_[True, comp_land[o][1:] != comp_land[o][:-1]]
+    enc = np.sort(o[~head])
+    pieces = [nodes[label == c] for c in enc]
+    return sorted(pieces, key=lambda v: v[0])
 
 
 def territory_parts(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit: np.ndarray,

@@ -8,6 +8,7 @@ checked here against the reference's own adjacency, not from the code under test
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -172,3 +173,24 @@ def test_white_zone_neighbour_cpts_and_shared_border():
         expected = shapely.intersection(zone.boundary, other.boundary).length / 1000
         assert km == pytest.approx(expected, abs=0.1), name
     assert list(z["neighbour_border_km"]) == sorted(z["neighbour_border_km"], reverse=True)
+
+
+def test_ring_search_agrees_with_the_exact_complement():
+    """The ring search of enclaves (fast path) gives the components of the territory's complement
+    found directly (slow path), on real territories: the Antibes ring, the Forcalquier ring
+    (inland, Forcalquier enclosed), two parts at both ends of France (Brest, Nice: no enclave)."""
+    from cpts_geo import topology
+    from cpts_geo.perimeters import unit_arrays, unit_graph
+
+    codes = unit_arrays(frozenset())["code"]
+    pos = {c: i for i, c in enumerate(codes)}
+    graph, land = unit_graph(frozenset()), topology.land_masses()
+    forcalquier = sorted(_neighbours("04088"))
+    territories = [ANTIBES_RING, forcalquier, ["29019", "06088"]]
+    group = np.concatenate([np.full(len(t), k) for k, t in enumerate(territories)])
+    unit = np.array([pos[c] for t in territories for c in t])
+    fast = topology.enclaves(graph, land, group, unit, len(territories))
+    for k, t in enumerate(territories):
+        slow = topology._exact_enclaves(graph, land, np.array([pos[c] for c in t]))
+        assert [list(codes[e]) for e in fast[k]] == [list(codes[e]) for e in slow]
+    assert [[list(codes[e]) for e in f] for f in fast] == [[["06004"]], [["04088"]], []]
