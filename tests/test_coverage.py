@@ -83,7 +83,7 @@ def test_sample_perimeters(sample_diag, sample_members, ref):
     assert np.allclose(p["density"], p["population"] / p["area_km2"])
 
 
-def test_sample_white_zones_are_contiguous_and_separate(sample_diag):
+def test_sample_white_zones_are_contiguous_and_separate(sample_diag, ref):
     w = sample_diag.white_zones
     assert list(w["zone_id"]) == list(range(1, len(w) + 1))
     assert (shapely.get_num_geometries(w.geometry.values) == 1).all()
@@ -91,8 +91,17 @@ def test_sample_white_zones_are_contiguous_and_separate(sample_diag):
     for i in range(len(g)):
         for j in range(i + 1, len(g)):
             assert shapely.intersection(g[i], g[j]).length < 1e-6  # no shared edge
-    # all four white zones of the sample reach the edge of 04/05/84 (neighbouring departments)
-    assert set(w["type"]) <= {"edge", "enclosed"}
+    # geography: each of the four white zones of the sample reaches the edge of 04/05/84, so none is
+    # enclosed. A commune of each zone and a department outside the sample that it touches: Curel
+    # (04067, Jabron valley) and Les Omergues (04140) the Drôme, Entrevaux (04076) the Alpes-Maritimes,
+    # Mérindol (84074) the Bouches-du-Rhône across the Durance
+    assert len(w) == 4
+    for code, dep in {"04067": "26", "04140": "26", "04076": "06", "84074": "13"}.items():
+        assert dep in {ref.at[n, "dep"] for n in _neighbours(ref, code)}, code  # the geography holds
+        zone = w[w["codes"].map(lambda codes, code=code: code in codes)]
+        assert len(zone) == 1 and zone["type"].iloc[0] == "edge", code
+    assert len({z for z in w["zone_id"] if any(c in ("04067", "04140", "04076", "84074")
+                                                 for c in w.set_index("zone_id").at[z, "codes"])}) == 4
 
 
 def test_result_independent_of_row_order(sample_listing, sample_diag):
@@ -227,23 +236,24 @@ def test_coastal_white_zone_is_enclosed(ref):
     assert w["population"].iloc[0] == int(ref.at["2A004", "population"])
 
 
-def test_units_without_outline_are_counted(ref):
-    host = "15141"
-    no_geo = ["15031", "15035", "15047", "15171"]
-    assert ref.loc[no_geo, "geometry"].isna().all()
-    ring = _neighbours(ref, host) + [host, "15035", "15047", "15171"]
+def test_restored_communes_have_outlines(ref):
+    # the four Cantal communes restored in 2025 had no outline before the rebuild of issue 11
+    restored = ["15031", "15035", "15047", "15171"]
+    assert ref.loc[restored, "geometry"].notna().all()
+    ring = _neighbours(ref, "15031")
+    assert "15141" in ring  # Celles borders what is left of Neussargues-Moissac
     d = cpts_geo.diagnose(pd.DataFrame({"cpts": "CPTS Cantal", "code": ring}), departments=["15"])
     p = d.perimeters.set_index("cpts")
-    assert p.at["CPTS Cantal", "n_units_without_geometry"] == 3
+    assert p.at["CPTS Cantal", "n_units_without_geometry"] == 0
     assert p.at["CPTS Cantal", "population"] == int(ref.loc[ring, "population"].sum())
     w = d.white_zones
     z = w[w["codes"].map(lambda c: "15031" in c)]
     assert z["codes"].iloc[0] == ("15031",)
     assert z["type"].iloc[0] == "enclosed" and z["inside_cpts"].iloc[0] == "CPTS Cantal"
-    assert z["n_units_without_geometry"].iloc[0] == 1
+    assert z["n_units_without_geometry"].iloc[0] == 0
     cantal = ref[(ref["dep"] == "15") & (ref["kind"] == "commune")]
     assert d.summary["population"] == int(cantal["population"].sum())
-    assert set(d.summary["units_without_geometry"]) == set(no_geo)
+    assert not d.summary["units_without_geometry"]
 
 
 def test_collectivite_outre_mer_without_geometry():
@@ -349,3 +359,11 @@ def test_listing_date_reaches_meta_and_map_credits(sample_diag):
     assert d.meta["listing_date"] == str(m["date"].max().date())
     assert "(10 janvier 2024)" in credits_text(diagnosis_meta(d))  # 2024-01-10, French date
     assert sample_diag.meta["listing_date"] is None  # the sample listing states no date
+
+
+def test_unknown_department_or_region_is_an_option_error_in_french(sample_listing):
+    m = cpts_geo.read_members(sample_listing)
+    with pytest.raises(cpts_geo.OptionError, match="option departments : département inconnu \\(valeur « 99 »\\)"):
+        cpts_geo.diagnose(m, departments=["04", "99"])
+    with pytest.raises(cpts_geo.OptionError, match="régions inconnues \\(valeur « 07, 98 »\\)"):
+        cpts_geo.diagnose(m, region=["98", "07"])
