@@ -351,3 +351,11 @@ def test_listing_date_reaches_meta_and_map_credits(sample_diag):
     assert d.meta["listing_date"] == str(m["date"].max().date())
     assert "(10 janvier 2024)" in credits_text(diagnosis_meta(d))  # 2024-01-10, French date
     assert sample_diag.meta["listing_date"] is None  # the sample listing states no date
+
+
+def test_unknown_department_or_region_is_an_option_error_in_french(sample_listing):
+    m = cpts_geo.read_members(sample_listing)
+    with pytest.raises(cpts_geo.OptionError, match="option departments : département inconnu \\(valeur « 99 »\\)"):
+        cpts_geo.diagnose(m, departments=["04", "99"])
+    with pytest.raises(cpts_geo.OptionError, match="régions inconnues \\(valeur « 07, 98 »\\)"):
+        cpts_geo.diagnose(m, region=["98", "07"])

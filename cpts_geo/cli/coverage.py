@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
+    p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
+                   help="format de overlaps.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
+                   "un Excel français, par défaut) ou international (« , », point décimal)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché)")
     p.set_defaults(func=run)
 
@@ -50,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(diag.text())
     if args.out:
-        paths = write_diagnosis(diag, args.out, classify=False, maps=True)
+        paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0
