@@ -144,11 +144,10 @@ def test_plural_without_number():
     assert fr.plural(1, "zone blanche", with_number=False) == "zone blanche"
 
 
-@pytest.mark.xfail(strict=True, reason="fr.plural adds an s to every word: 'territoires des vies', "
-                                        "'CPTSs'; callers must pass plural_form for such nouns")
 @pytest.mark.parametrize(
     ("singular", "expected"),
-    [("territoire de vie", "2 territoires de vie"), ("CPTS", "2 CPTS")],
+    [("territoire de vie", "2 territoires de vie"), ("CPTS", "2 CPTS"),
+     ("niveau régional", "2 niveaux régionaux"), ("zone d'emploi", "2 zones d'emploi")],
 )
 def test_plural_automatic_form_of_compound_nouns_and_acronyms(singular, expected):
     assert fr.plural(2, singular) == expected

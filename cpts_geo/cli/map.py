@@ -37,23 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--cog-year", type=int, metavar="AAAA",
+                   help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
     p.set_defaults(func=run)
-
-
-def _classified(diag):
-    """Add the classification columns (ACI margin, IGAS, density, AAV) to the perimeters."""
-    from cpts_geo.classification import classify
-
-    if len(diag.perimeters):
-        extra = classify(diag.perimeters)
-        for c in extra.columns:
-            if c not in diag.perimeters.columns:
-                diag.perimeters[c] = extra[c].to_numpy()
-    return diag
 
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo import fr
+    from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
     from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
     from cpts_geo.members import MembersError, read_members
@@ -63,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
-                               sheet=args.sheet)
+                               sheet=args.sheet, cog_year=args.cog_year)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:
             diag.meta["listing_date"] = args.listing_date
-        _classified(diag)
+        diag = classify_diagnosis(diag)
         layers = build_layers(diag, args.tolerance)
         m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
             if args.html else None

@@ -1,0 +1,98 @@
+"""French text of a coverage diagnosis (terminal summary), through :mod:`cpts_geo.fr`.
+
+:func:`format_summary` is ``Diagnosis.text()``."""
+
+from __future__ import annotations
+
+from cpts_geo import fr, reference
+from cpts_geo.coverage import Diagnosis, register_presenter
+from cpts_geo.rules import ALL_STAGES, APL_THRESHOLDS, STAGE_ACI
+
+
+@register_presenter("text")
+def format_summary(d: Diagnosis) -> str:
+    """Short French summary of a diagnosis (populations municipales, COG of the reference)."""
+    s = d.summary
+    n_white = s["white_zones"]
+    n_enclosed = s["white_zones_enclosed"]
+    bands = ", ".join(f"taille {k} : {fr.integer(v)}" for k, v in s["bands"].items())
+    lines = [
+        f"Diagnostic de couverture CPTS — {s['listing'] or 'liste'} ({s['area']})",
+        f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale)",
+        f"  CPTS : {fr.integer(s['cpts'])} — tailles ACI : {bands}",
+        f"  Communes couvertes : {fr.integer(s['covered_units'])} / {fr.integer(s['units'])} "
+        f"({fr.percent(s['covered_units_share'])})",
+        f"  Population couverte : {fr.integer(s['covered_population'])} / "
+        f"{fr.inhabitants(s['population'])} ({fr.percent(s['covered_population_share'])})",
+    ]
+    if s.get("covered_population_share_aci") is not None:
+        lines.append(f"  dont CPTS à l'ACI signé : {fr.percent(s['covered_population_share_aci'])} "
+                     "de la population")
+    lines.append(
+        f"  Zones blanches : {fr.integer(n_white)} ({fr.plural(n_enclosed, 'enclavée')}, "
+        f"{fr.integer(n_white - n_enclosed)} en bordure), {fr.plural(s['white_units'], 'commune')}, "
+        f"{fr.inhabitants(s['white_population'])}")
+    lines += _department_lines(d)
+    if "apl" in d.perimeters.columns:
+        lines.append(_apl_line(d))
+    if s["overlapping_units"]:
+        n = len(s["overlapping_units"])
+        living = int(d.overlaps["population"].fillna(0).sum())
+        extra = s["double_counted_population"]
+        lines.append(f"  Chevauchements : {fr.plural(n, 'commune')} dans plusieurs CPTS, où "
+                     f"{_agree(living, 'vit', 'vivent')} {fr.inhabitants(living)} ; comptés dans chacune de "
+                     f"leurs CPTS, ils ajoutent {fr.inhabitants(extra)} à la somme des populations des CPTS")
+    else:
+        lines.append("  Chevauchements : aucun")
+    if s["cpts_with_several_parts"]:
+        lines.append(f"  CPTS en plusieurs morceaux : {', '.join(s['cpts_with_several_parts'])}")
+    if s["cpts_with_enclaves"]:
+        lines.append(f"  CPTS avec enclaves : {', '.join(s['cpts_with_enclaves'])}")
+    if s["converted_codes"]:
+        lines.append("  Codes convertis : " + ", ".join(f"{k} → {v}" for k, v in s["converted_codes"].items()))
+    if s["duplicates"]:
+        lines.append(f"  Doublons ignorés : {fr.integer(len(s['duplicates']))} ({'; '.join(s['duplicates'][:3])})")
+    if s["refused_codes"]:
+        lines.append(f"  Codes refusés : {fr.integer(len(s['refused_codes']))}")
+        lines += [f"    {k} : {v}" for k, v in list(s["refused_codes"].items())[:10]]
+    if s["units_without_geometry"]:
+        lines.append(f"  Communes sans contour (comptées en population) : {', '.join(s['units_without_geometry'])}")
+    return "\n".join(lines)
+
+
+def _agree(n: float, singular: str, plural_form: str) -> str:
+    """The verb agreed with ``n`` (French rule: singular below 2)."""
+    return fr.plural(n, singular, plural_form, with_number=False)
+
+
+def _apl_line(d: Diagnosis) -> str:
+    """The official APL attached to the CPTS (``Diagnosis.write(apl=...)``, ``--apl``)."""
+    apl = d.perimeters["apl"].astype(float)
+    src = d.meta.get("sources", {}).get("apl") or {}
+    where = ", ".join(str(x) for x in (src.get("sheet"), src.get("source")) if x)
+    low = int((apl < APL_THRESHOLDS[0]).sum())
+    known = apl.dropna()
+    if known.empty:
+        return f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : aucune valeur pour ces CPTS"
+    return (f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : de "
+            f"{fr.number(known.min(), 1)} à {fr.number(known.max(), 1)} consultations par an et par habitant "
+            f"selon les CPTS ; {fr.plural(low, 'CPTS')} sous {fr.number(APL_THRESHOLDS[0], 1)}")
+
+
+def _department_lines(d: Diagnosis) -> list[str]:
+    """Coverage by department of the analysed area (all CPTS, and CPTS at « ACI signé » when
+    stages are known), when the area has several departments."""
+    cov = d.coverage[d.coverage["level"] == "dep"]
+    every = cov[cov["stages"] == ALL_STAGES].set_index("key")
+    if len(every) < 2:
+        return []
+    aci = cov[cov["stages"] == STAGE_ACI].set_index("key")["covered_population_share"]
+    names = reference.load_departements().set_index("code")["nom"]
+    out = ["  Couverture par département :"]
+    for dep, r in every.iterrows():
+        line = (f"    {dep} {names.get(dep, '')} : {fr.integer(r['covered_units'])} / "
+                f"{fr.plural(r['units'], 'commune')}, {fr.percent(r['covered_population_share'])} de la population")
+        if dep in aci.index:
+            line += f" (dont ACI signé : {fr.percent(aci[dep])})"
+        out.append(line)
+    return out
