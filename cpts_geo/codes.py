@@ -162,12 +162,9 @@ def name_key(name: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-@functools.cache
 def _current() -> pd.DataFrame:
-    c = reference.load_communes()
-    out = pd.DataFrame(c[["code", "nom", "kind", "parent", "dep", "population"]]).set_index("code")
-    out.attrs = {}  # no metadata: pandas deep-copies attrs on every .at / column access
-    return out
+    """The reference's unit table (:func:`cpts_geo.reference.units`, cached there)."""
+    return reference.units()
 
 
 @functools.cache

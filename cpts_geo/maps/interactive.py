@@ -424,8 +424,9 @@ def _search_index(u: gpd.GeoDataFrame, cpts_names: list[str]) -> tuple[list, lis
                [b.minx, b.miny, b.maxx, b.maxy], k, _second_key(n)]
               for n, c, p, cp, b, k in zip(u["nom"], u["code"], u["population"], u["cpts"],
                                            ub.itertuples(), keys, strict=True)]
-    arr = reference.load_communes(("arrondissement",))[["code", "parent"]]
-    parent = u["code"].map(dict(zip(arr["code"], arr["parent"], strict=True)))
+    ref = reference.units()
+    arr = ref[(ref["kind"] == "arrondissement").to_numpy()]
+    parent = u["code"].map(dict(zip(arr.index, arr["parent"], strict=True)))
     cities = []
     for city, rows in u.groupby(parent.to_numpy(), sort=True):
         b = ub.loc[rows.index]
