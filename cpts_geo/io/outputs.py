@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cpts_geo.codes import STATUS_LABELS
 from cpts_geo.io.french import check_csv_format, write_csv, write_workbook
 
 if TYPE_CHECKING:
@@ -58,15 +59,9 @@ def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> d
     return paths
 
 
-#: French labels of the unit kinds, the code statuses and the white-zone types (workbook cells)
+#: French labels of the unit kinds and the white-zone types (workbook cells)
 KIND_LABELS = {"commune": "commune", "arrondissement": "arrondissement municipal",
                "com_outre_mer": "commune d'outre-mer (COM)"}
-STATUS_LABELS = {
-    "current": "code en vigueur", "arrondissement": "arrondissement municipal",
-    "zero_padded": "code complété (zéro initial perdu)", "converted": "code converti",
-    "ambiguous": "ambigu (refusé)", "name": "nom reconnu", "unknown": "inconnu (refusé)",
-    "empty": "vide (refusé)",
-}
 WHITE_ZONE_TYPES = {"edge": "en bordure", "enclosed": "enclavée"}
 LEVEL_LABELS = {"zone": "zone analysée", "reg": "région", "dep": "département"}
 
