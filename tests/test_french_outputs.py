@@ -204,3 +204,32 @@ def test_no_english_in_user_text(written, two_versions, tmp_path, capsys):
     assert _english("type edge, 1 valeur(s) None") == ["edge", "None", "(s)"]
     found = {k: sorted(set(_english(v))) for k, v in texts.items()}
     assert not {k: v for k, v in found.items() if v}
+
+
+def test_replaces_matches_without_accents_or_case(capsys):
+    from cpts_geo.validation.context import match_cpts_names
+
+    names = {"CPTS Ubaye Serre-Ponçon", "CPTS Verdon", "CPTS Sud 04"}
+    # accents, case and punctuation ignored: the names of the listing are returned
+    assert match_cpts_names(["cpts ubaye serre poncon", "CPTS SUD 04"], names) == (
+        "CPTS Ubaye Serre-Ponçon", "CPTS Sud 04")
+    with pytest.raises(cpts_geo.OptionError, match="vouliez-vous dire « CPTS Verdon » ?"):
+        match_cpts_names(["CPTS Verdun"], names)
+    # on the command line: exit 2 with the suggestion
+    assert main(["validate", "04001,04009", "--existing", str(SAMPLE), "--replaces", "CPTS Verdun", "-q"]) == 2
+    assert "vouliez-vous dire « CPTS Verdon »" in capsys.readouterr().err
+
+
+def test_apl_estimate_by_cpts(tmp_path, capsys):
+    assert main(["apl", "--out", str(tmp_path / "apl.csv"), "--listing", str(SAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "estimation cpts_geo, distincte de l'APL officielle de la DREES" in out
+    units = pd.read_csv(tmp_path / "apl.csv", sep=";", decimal=",", dtype={"code": str}, encoding="utf-8-sig")
+    per = pd.read_csv(tmp_path / "apl_cpts.csv", sep=";", decimal=",", encoding="utf-8-sig").set_index("CPTS")
+    # by hand: population-weighted mean of the commune values over the communes of CPTS Verdon
+    m = pd.read_csv(SAMPLE, dtype=str)
+    verdon = units.set_index("code").loc[m.loc[m["cpts"] == "CPTS Verdon", "code_insee"]]
+    expected = (verdon["apl_estime"] * verdon["population"]).sum() / verdon["population"].sum()
+    got = per.at["CPTS Verdon", "APL estimée (cpts_geo, pas l'APL DREES)"]
+    assert got == pytest.approx(expected, rel=1e-9)
+    assert len(per) == m["cpts"].nunique()

@@ -93,7 +93,7 @@ def test_write_without_classification_or_maps(sample_listing, tmp_path):
     paths = diag.write(tmp_path, classify=False, maps=False)
     assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES - {
         "carte_couverture.html", "carte_couverture.png", "carte_couverture.pdf"}
-    assert set(paths) == {"summary", "perimeters", "white_zones", "overlaps", "workbook"}
+    assert set(paths) == {"summary", "perimeters", "white_zones", "overlaps", "overlap_pairs", "workbook"}
     assert "aci_band" not in gpd.read_file(tmp_path / "perimeters.gpkg").columns
     # the workbook opens right in Excel: frozen header, autofilter, shares as percentages
     from openpyxl import load_workbook
