@@ -14,7 +14,14 @@ import pandas as pd
 import pytest
 
 from tests.app_support import SAMPLE, serve
-from tests.browser_support import CHROMIUM, DRIVER, headless_chromium, network_requests, wait_for, wait_map_idle
+from tests.browser_support import (
+    CHROMIUM,
+    DRIVER,
+    headless_chromium,
+    network_requests,
+    wait_for,
+    wait_map_idle,
+)
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver absents")
 pytest.importorskip("selenium")
