@@ -278,3 +278,24 @@ def test_cli_app_warns_on_open_host(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert served["host"] == "0.0.0.0"
     assert "attention" in err and "0.0.0.0" in err
+
+
+# --------------------------------------------------------------------------------- import
+
+
+def test_import_file_keeps_or_refuses_every_value(client):
+    body = b"commune\n04088\nForcalquier\n04111\nCommune Imaginaire\n"
+    r = client.post("/api/import", params={"filename": r"C:\Users\promoteur\ma liste.csv"}, content=body,
+                    headers={"content-type": "application/octet-stream"})
+    assert r.status_code == 200
+    j = r.json()
+    assert j["codes"] == ["04088", "04111"] and j["file"] == "ma liste.csv"
+    assert [x["valeur"] for x in j["refused"]] == ["Commune Imaginaire"]
+
+
+def test_import_refusals(client):
+    assert "format" in _error(client.post("/api/import", params={"filename": "a.exe"}, content=b"x"), 400)
+    assert "2 CPTS" in _error(client.post("/api/import", params={"filename": "a.csv"},
+                                          content=b"cpts,commune\nA,04088\nB,04111\n"), 400)
+    assert "volumineux" in _error(client.post("/api/import", params={"filename": "a.csv"},
+                                              content=b"0" * 1_000_001), 413)

@@ -14,6 +14,7 @@ API (JSON in and out, French error messages, never a traceback or a server path)
 - ``GET /api/search?q=``: communes by name, name prefix, INSEE code or postcode;
 - ``POST /api/check`` ``{"codes": [...], "name": "...", "replaces": [...]}``: the validation
   report exactly as ``cpts-geo validate --json`` writes it;
+- ``POST /api/import?filename=…`` (the file as the body): the communes of a proposal file;
 - ``POST /api/export/{csv,xlsx,geojson,gpkg,html}``: the proposal as a listing (one row per
   commune, ``cpts;code_insee;nom``), its outline, or the validation report page.
 """
@@ -444,6 +445,53 @@ async def check(request: Request) -> Response:
     return Response(report.to_json(), media_type="application/json; charset=utf-8")
 
 
+IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".ods", ".json")
+
+
+def _import_file(data: bytes, filename: str) -> dict:
+    """Communes of an uploaded proposal file (any format ``cpts-geo validate`` reads), with the
+    values that were not recognised and why."""
+    from cpts_geo.validation import read_proposal
+
+    base = Path(filename.replace("\\", "/")).name[:100] or "proposition.csv"
+    suffix = Path(base).suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise ApiError(400, f"fichier « {base} » : format non pris en charge (CSV, TXT, XLSX, ODS ou JSON)")
+    safe = re.sub(r"[^\w.-]+", "_", base)
+    with tempfile.TemporaryDirectory(prefix="cpts-geo-app-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        try:
+            prop = read_proposal(path)
+        except CptsGeoError as exc:
+            raise ApiError(400, _public(str(exc))) from exc
+    rep = prop.report
+    codes = list(dict.fromkeys(prop.members["code"].dropna().astype(str)))
+    bad = rep[rep["code"].isna()]
+    refused = [{"valeur": str(v), "raison": str(m)} for v, m in zip(bad["input"], bad["message"], strict=True)]
+    from cpts_geo.validation.inputs import DEFAULT_NAME
+
+    return {"codes": codes, "name": "" if prop.name == DEFAULT_NAME else prop.name,
+            "refused": refused, "file": base}
+
+
+async def import_file(request: Request) -> Response:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ApiError(413, f"fichier trop volumineux : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"fichier trop volumineux : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    if not body:
+        raise ApiError(400, "fichier vide")
+    result = await run_in_threadpool(_import_file, bytes(body), request.query_params.get("filename", ""))
+    if len(result["codes"]) > MAX_CODES:
+        raise ApiError(413, f"trop de communes : au plus {fr.integer(MAX_CODES)}")
+    return JSONResponse(result)
+
+
 def _listing_frame(report) -> pd.DataFrame:
     u = report.units
     return pd.DataFrame({"cpts": report.name, "code_insee": u["code"].astype(str).to_numpy(),
@@ -554,6 +602,7 @@ def create_app(existing: object = None, region: object = None, departments: obje
         Route("/api/search", search),
         Route("/api/check", check, methods=["POST"]),
         Route("/api/export/{kind}", export, methods=["POST"]),
+        Route("/api/import", import_file, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/vendor/leaflet", StaticFiles(directory=LEAFLET), name="leaflet"),
     ]

@@ -264,6 +264,25 @@
     change(function (s) { s.codes = c.slice(); s.replaces = [name]; s.name = name; });
     $('start').value = '';
   });
+  $('file').addEventListener('change', function () {
+    var f = $('file').files[0];
+    if (!f) return;
+    setStatus('Lecture du fichier…', 'busy');
+    fetch('/api/import?filename=' + encodeURIComponent(f.name), {method: 'POST',
+      headers: {'Content-Type': 'application/octet-stream'}, body: f})
+      .then(function (r) { return r.json().then(function (j) { return {ok: r.ok, json: j}; }); })
+      .then(function (res) {
+        $('file').value = '';
+        if (!res.ok) { setStatus('Fichier refusé : ' + res.json.erreur, 'error'); return; }
+        var j = res.json;
+        change(function (s) { s.codes = j.codes.slice(); if (j.name) s.name = j.name; });
+        if (j.refused.length) {
+          setStatus(plural(j.refused.length, 'valeur non reconnue', 'valeurs non reconnues') + ' dans ' + j.file + ' : ' +
+            j.refused.map(function (x) { return '« ' + x.valeur + ' » (' + x.raison + ')'; }).join(' ; '), 'error');
+        }
+      })
+      .catch(function (e) { setStatus('Lecture impossible : ' + e, 'error'); });
+  });
   document.addEventListener('keydown', function (e) {
     if (!(e.ctrlKey || e.metaKey) || e.target.tagName === 'INPUT' && e.target.id === 'name') return;
     if (e.key === 'z' && !e.shiftKey) { e.preventDefault(); undo(); }
@@ -319,6 +338,16 @@
       });
       map.fitBounds(units.getBounds(), {animate: false});
       L.control.scale({imperial: false}).addTo(map);
+      var legend = L.control({position: 'bottomleft'});
+      legend.onAdd = function () {
+        var d = L.DomUtil.create('div', 'legend');
+        d.innerHTML = '<div><i style="background:#ffcc00;border-color:#111"></i>Territoire proposé</div>' +
+          '<div><i style="background:#bcd"></i>Commune d\u2019une CPTS existante (couleur par CPTS)</div>' +
+          '<div><i style="background:repeating-linear-gradient(45deg,#fff 0 3px,#b0413e 3px 5px)"></i>Sans CPTS (zone blanche)</div>' +
+          '<div><i style="background:#fff;border:2px solid #c62828"></i>Déjà dans plusieurs CPTS</div>';
+        return d;
+      };
+      legend.addTo(map);
       map.attributionControl.setPrefix(false);
       map.attributionControl.addAttribution('Contours IGN ADMIN EXPRESS · populations INSEE ' + config.population_year + ' · cpts-geo ' + config.version);
       $('sources').textContent = 'Sources : ' + data.sources.geometry + ' ; ' + data.sources.population +
