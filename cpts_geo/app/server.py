@@ -593,8 +593,9 @@ def create_app(existing: object = None, region: object = None, departments: obje
     Raises :class:`cpts_geo.errors.CptsGeoError` on an unreadable listing or an invalid option.
     """
     state = AppState(existing, region, departments, replaces, apl, tiles, title)
+    # warm the caches and imports (report rendering) before the first user
     state.validate(state.start["codes"] or [state.cov.codes[np.flatnonzero(state.in_area)[0]]],
-                   None, tuple(state.start["replaces"]))  # warm the caches before the first user
+                   None, tuple(state.start["replaces"])).to_json()
     routes = [
         Route("/", page),
         Route("/api/config", config),

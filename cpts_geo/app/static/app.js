@@ -355,6 +355,7 @@
       Object.keys(layers).forEach(paint);
       app.state = {codes: config.start.codes.slice(), replaces: config.start.replaces.slice(), name: config.start.name};
       refresh(null);
+      app.readyMs = performance.now();
       app.ready = true;
     })
     .catch(function (e) { setStatus('Chargement impossible : ' + e, 'error'); });
