@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -67,6 +68,19 @@ def test_check_with_replaces_is_validate_json(client, tmp_path):
     assert r.status_code == 200
     assert r.text == _cli_json(tmp_path, ",".join(TRIO), "--replaces", "CPTS Sud 04")
     assert next(c for c in r.json()["checks"] if c["id"] == "overlap")["level"] == "ok"
+
+
+def test_check_with_apl_is_validate_json(tmp_path):
+    from cpts_geo.app import create_app
+
+    apl = str(Path(__file__).resolve().parent / "fixtures" / "apl" / "apl_medecins_generalistes_2022.csv")
+    with TestClient(create_app(existing=SAMPLE, apl=apl, apl_cog=2023)) as c:
+        r = c.post("/api/check", json={"codes": TRIO})
+        assert c.get("/api/config").json()["apl"] is True
+    assert r.status_code == 200
+    assert r.text == _cli_json(tmp_path, ",".join(TRIO), "--apl", apl, "--apl-cog", "2023")
+    assert r.json()["figures"]["apl_mean"] is not None
+    assert "/" not in r.json()["meta"]["sources"]["apl"]  # the file name, not the server path
 
 
 def test_no_state_between_requests(client):

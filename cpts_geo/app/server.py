@@ -142,11 +142,11 @@ class AppState:
 
     def __init__(self, existing: object = None, region: object = None, departments: object = None,
                  replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
-                 tiles: str | None = None, title: str | None = None) -> None:
+                 tiles: str | None = None, title: str | None = None, apl_cog: int | None = None) -> None:
         from cpts_geo.validation import prepare_existing
 
         self.existing = existing
-        self.apl = apl
+        self.apl, self.apl_cog = apl, apl_cog
         self.base = prepare_existing(existing)
         self._listings: OrderedDict[tuple[str, ...], object] = OrderedDict({(): self.base})
         self._lock = threading.Lock()
@@ -314,7 +314,8 @@ class AppState:
 
         listing = self.listing_for(replaces)
         try:
-            return validate_territory(codes, listing, name=name or None, replaces=replaces, apl=self.apl)
+            return validate_territory(codes, listing, name=name or None, replaces=replaces, apl=self.apl,
+                                      apl_cog=self.apl_cog)
         except CptsGeoError as exc:
             raise ApiError(400, _public(str(exc))) from exc
 
@@ -578,21 +579,22 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(existing: object = None, region: object = None, departments: object = None,
                replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
-               tiles: str | None = None, title: str | None = None,
+               tiles: str | None = None, title: str | None = None, apl_cog: int | None = None,
                allowed_hosts: list[str] | tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
     """The Starlette application of ``cpts-geo app``.
 
     ``existing``: current CPTS listing (path in any members format or a members frame; None: no
     overlap or white-zone check); ``region`` / ``departments``: INSEE codes of the area shown
     (default: the listing's departments); ``replaces``: existing CPTS the page starts from and the
-    proposal replaces; ``apl``: DREES APL file for the APL profile; ``tiles``: online background
+    proposal replaces; ``apl`` (+ ``apl_cog``, COG year of its codes): DREES APL file
+    for the APL profile; ``tiles``: online background
     (a provider name as for ``cpts-geo map`` or a URL template; default none, offline);
     ``allowed_hosts``: Host headers accepted (default loopback names; None accepts any).
 
     The listing is prepared and the map data simplified here, once (a few seconds for a region).
     Raises :class:`cpts_geo.errors.CptsGeoError` on an unreadable listing or an invalid option.
     """
-    state = AppState(existing, region, departments, replaces, apl, tiles, title)
+    state = AppState(existing, region, departments, replaces, apl, tiles, title, apl_cog)
     # warm the caches and imports (report rendering) before the first user
     state.validate(state.start["codes"] or [state.cov.codes[np.flatnonzero(state.in_area)[0]]],
                    None, tuple(state.start["replaces"])).to_json()

@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CPTS existante dont on redessine le périmètre : la page part de ses "
                         "communes (répétable)")
     p.add_argument("--apl", metavar="FICHIER", help="fichier APL de la DREES (xlsx ou csv)")
+    p.add_argument("--apl-cog", type=int, metavar="ANNÉE", help="année du COG des codes du fichier APL")
     p.add_argument("--tiles", help="fond de carte en ligne (ex. « OpenStreetMap ») ; défaut : "
                    "aucun, la carte fonctionne hors ligne")
     p.add_argument("--port", type=int, default=8765, help="port local (défaut 8765)")
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     region = args.region
     app = create_app(existing=args.existing, region=region, departments=args.department,
-                     replaces=args.replaces, apl=args.apl, tiles=args.tiles,
+                     replaces=args.replaces, apl=args.apl, apl_cog=args.apl_cog, tiles=args.tiles,
                      allowed_hosts=None if not local else ("127.0.0.1", "localhost", "[::1]", "::1"))
     shown = "localhost" if local else args.host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{args.port}/"
