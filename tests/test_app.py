@@ -257,7 +257,10 @@ def test_export_refuses_unknown_codes(client):
 
 def test_foreign_host_refused(client):
     """DNS rebinding: a page of another site reaching 127.0.0.1 under its own name is refused."""
-    assert client.get("/api/config", headers={"host": "evil.example"}).status_code == 400
+    assert "adresse refusée" in _error(client.get("/api/config", headers={"host": "evil.example"}), 400)
+    assert "adresse refusée" in _error(client.get("/", headers={"host": "evil.example:8765"}), 400)
+    assert client.get("/api/config", headers={"host": "127.0.0.1:8765"}).status_code == 200
+    assert client.get("/api/config", headers={"host": "[::1]:8765"}).status_code == 200
 
 
 # ------------------------------------------------------------------------------------ CLI

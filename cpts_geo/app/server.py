@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -577,6 +577,26 @@ async def _server_error(request: Request, exc: Exception) -> Response:
                                    "dans la console qui a lancé cpts-geo app"}, status_code=500)
 
 
+class HostCheck:
+    """Refuse (400, French JSON) a request whose Host header is not one of ``allowed_hosts``: a
+    page of another site that reaches 127.0.0.1 through its own domain name (DNS rebinding)
+    cannot read the app."""
+
+    def __init__(self, app, allowed_hosts: tuple[str, ...] | list[str]) -> None:
+        self.app, self.allowed = app, {h.strip("[]").lower() for h in allowed_hosts}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = Headers(scope=scope).get("host", "").lower()
+            name = host[1:host.find("]")] if host.startswith("[") else host.split(":")[0]
+            if name not in self.allowed:
+                resp = JSONResponse({"erreur": "adresse refusée : ouvrir l'application par "
+                                               "http://localhost ou http://127.0.0.1"}, status_code=400)
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(existing: object = None, region: object = None, departments: object = None,
                replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
                tiles: str | None = None, title: str | None = None, apl_cog: int | None = None,
@@ -609,8 +629,7 @@ def create_app(existing: object = None, region: object = None, departments: obje
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/vendor/leaflet", StaticFiles(directory=LEAFLET), name="leaflet"),
     ]
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))] \
-        if allowed_hosts else []
+    middleware = [Middleware(HostCheck, allowed_hosts=allowed_hosts)] if allowed_hosts else []
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
     app.state.cpts = state

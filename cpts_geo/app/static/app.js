@@ -284,7 +284,8 @@
       .catch(function (e) { setStatus('Lecture impossible : ' + e, 'error'); });
   });
   document.addEventListener('keydown', function (e) {
-    if (!(e.ctrlKey || e.metaKey) || e.target.tagName === 'INPUT' && e.target.id === 'name') return;
+    // Ctrl+Z / Ctrl+Y undo the proposal, except while typing in a text field (its own undo)
+    if (!(e.ctrlKey || e.metaKey) || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
     if (e.key === 'z' && !e.shiftKey) { e.preventDefault(); undo(); }
     else if (e.key === 'y' || (e.key === 'z' && e.shiftKey) || e.key === 'Z') { e.preventDefault(); redo(); }
   });
