@@ -9,19 +9,23 @@ from cpts_geo.classification import (
     aav_profile,
     aci_margin,
     classify,
+    classify_diagnosis,
     density_profile,
     igas_type,
     irdes_profile,
     read_irdes_typology,
 )
 from cpts_geo.codes import convert_table, normalise_codes, transition
-from cpts_geo.coverage import Diagnosis, compare_listings, diagnose
+from cpts_geo.compare import compare_listings
+from cpts_geo.coverage import Diagnosis, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
 from cpts_geo.errors import CptsGeoError, InputError, MembersError, OptionError, OutputError
+from cpts_geo.export import write_diagnosis  # also Diagnosis.write()
 from cpts_geo.indicators import (
     aggregate_apl,
     apl_flag,
     attach_apl,
+    attach_official_apl,
     attach_population,
     commune_population,
     compute_apl,
@@ -44,6 +48,7 @@ from cpts_geo.reference import (
     load_regions,
 )
 from cpts_geo.rules import aci_band, aci_funding, aci_near_threshold
+from cpts_geo.summary import format_summary  # also Diagnosis.text()
 
 # Maps (folium, matplotlib) and the validation report are imported on first use, so that
 # ``import cpts_geo`` stays fast for scripts that only diagnose.
@@ -88,6 +93,7 @@ __all__ = [
     "aggregate_apl",
     "apl_flag",
     "attach_apl",
+    "attach_official_apl",
     "attach_population",
     "commune_population",
     "compute_apl",
@@ -105,11 +111,13 @@ __all__ = [
     "aci_near_threshold",
     "area_km2",
     "classify",
+    "classify_diagnosis",
     "compare_listings",
     "convert_table",
     "coverage_map",
     "density_profile",
     "diagnose",
+    "format_summary",
     "igas_type",
     "irdes_profile",
     "load_communes",
@@ -126,5 +134,6 @@ __all__ = [
     "transition",
     "validate_territory",
     "ValidationReport",
+    "write_diagnosis",
     "write_maps",
 ]

@@ -10,16 +10,15 @@ density and AAV class of their city (that is how the reference stores them).
 from __future__ import annotations
 
 import functools
-import json
-import re
 import warnings
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo.io.irdes import irdes_typologies, read_irdes_typology  # noqa: F401  (re-exported; reader in io)
 from cpts_geo.rules import (
     IGAS_BOUNDS,
     IGAS_LABELS,
@@ -34,6 +33,9 @@ from cpts_geo.rules import (
     aci_parameters,
     aci_rule,
 )
+
+if TYPE_CHECKING:
+    from cpts_geo.coverage import Diagnosis
 
 #: INSEE grille communale de densité à 7 niveaux (2024)
 DENS7_LABELS: dict[int, str] = {
@@ -70,25 +72,6 @@ SOURCES = {
     "aci": "data/classification/aci_cpts.json (ACI CPTS 2019 et avenant 2)",
     "igas": IGAS_SOURCE,
 }
-
-
-# ------------------------------------------------------------------------------------------
-# Parameter files
-# ------------------------------------------------------------------------------------------
-
-
-def _params_dir() -> Path:
-    return reference.data_dir() / "classification"
-
-
-@functools.cache
-def _read_json(name: str) -> dict:
-    return json.loads((_params_dir() / name).read_text(encoding="utf-8"))
-
-
-def irdes_typologies() -> dict:
-    """Specifications (labels, colours, sources) of the IRDES typologies cpts_geo can read."""
-    return json.loads(json.dumps(_read_json("irdes_typologies.json")["typologies"]))
 
 
 # ------------------------------------------------------------------------------------------
@@ -323,267 +306,8 @@ def _aav_from_long(long: pd.DataFrame, n: int) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------
-# IRDES typologies: loader and CPTS profile
+# IRDES typologies: CPTS profile (the reader lives in cpts_geo.io.irdes)
 # ------------------------------------------------------------------------------------------
-
-_COMMUNE_COLS = ("codgeo", "depcom", "insee_com", "code_commune", "codecommune", "code_insee", "com", "code")
-_TV_COLS = ("tv", "code_tv", "codetv", "code_tvs", "tvs", "tv2012", "codtv", "territoire_de_vie")
-_CLASS_COLS = ("classe", "class", "typo", "typologie", "typo_irdes", "cluster", "clas", "cl")
-_LABEL_COLS = ("libclasse", "lib_classe", "libelle_classe", "label", "libtypo", "lib_typo")
-_POP_COLS = ("pop", "pmun", "population", "p_pop", "popmun")
-
-
-def _norm(col: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(col).strip().lower()).strip("_")
-
-
-def _find(df: pd.DataFrame, given: str | None, candidates: tuple[str, ...], what: str, source: str,
-          required: bool = True) -> str | None:
-    if given is not None:
-        if given not in df.columns:
-            raise KeyError(f"{source} : colonne {given!r} absente (colonnes : {list(df.columns)})")
-        return given
-    by_norm = {_norm(c): c for c in df.columns}
-    for cand in candidates:
-        if cand in by_norm:
-            return by_norm[cand]
-    for cand in candidates:  # prefix match: "CLASSE_TYPO", "TV_2012"
-        for n, c in by_norm.items():
-            if n.startswith(cand + "_") or n.endswith("_" + cand):
-                return c
-    if required:
-        raise KeyError(f"{source} : colonne {what} introuvable (colonnes : {list(df.columns)}) ; "
-                       f"indiquez-la explicitement")
-    return None
-
-
-def _read_table(src: str | Path | pd.DataFrame, sheet: str | int | None) -> tuple[pd.DataFrame, str]:
-    if isinstance(src, pd.DataFrame):
-        return src.copy(), "table"
-    path = Path(src)
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str)
-    elif suffix in (".csv", ".txt"):
-        df = pd.read_csv(path, sep=None, engine="python", dtype=str, encoding_errors="replace")
-    else:
-        raise ValueError(f"{path.name} : format non pris en charge (xlsx, xls, csv)")
-    return df, path.name
-
-
-def _clean_code(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    s = str(value).strip().upper()
-    if s.endswith(".0"):
-        s = s[:-2]
-    if s.isdigit() and len(s) < 5:
-        s = s.zfill(5)
-    return s or None
-
-
-def read_irdes_typology(
-    source: str | Path | pd.DataFrame,
-    typology: str = "irdes_tv_2019",
-    cog_year: int | None = None,
-    *,
-    tv_classes: str | Path | pd.DataFrame | None = None,
-    commune_col: str | None = None,
-    tv_col: str | None = None,
-    class_col: str | None = None,
-    label_col: str | None = None,
-    population_col: str | None = None,
-    sheet: str | int | None = None,
-) -> pd.DataFrame:
-    """Read an IRDES typology table and move it to COG 2026 units.
-
-    ``source`` is a commune table (xlsx/xls/csv or DataFrame) holding either the class directly
-    (commune → class, e.g. the 2025 commune-level typology) or a territoire de vie code; in the
-    latter case ``tv_classes`` gives the territoire de vie → class table (a single file holding
-    commune, territoire de vie and class works too). Columns are detected from usual names
-    (CODGEO / DEPCOM / INSEE_COM, TV / Code_TVS, CLASSE / TYPO) or given explicitly.
-    ``cog_year`` is the COG vintage of the commune codes (e.g. 2016): codes are moved to COG
-    2026 with :func:`cpts_geo.transition`; a commune formed by a fusion of communes of
-    different classes gets fractional weights (by the population column of the file when
-    present, equal otherwise). Arrondissements of Paris, Lyon, Marseille take their city's
-    class when the file has the city only, and conversely.
-
-    Returns one row per (COG 2026 unit, class): ``code``, ``classe`` (int), ``weight`` (share of
-    the unit in the class, summing to 1 per unit). ``attrs``: ``typology``, ``labels`` (class →
-    French label), ``colors``, ``source``, ``cog_from`` and ``report`` (rows read, converted
-    codes, fusions with disagreeing classes, refused rows with reasons, reference units
-    without class).
-    """
-    specs = irdes_typologies()
-    if typology not in specs:
-        raise KeyError(f"typologie {typology!r} inconnue ; disponibles : {sorted(specs)}")
-    spec = specs[typology]
-    n_classes = int(spec["n_classes"])
-    df, src_name = _read_table(source, sheet)
-    ccol = _find(df, commune_col, _COMMUNE_COLS, "commune", src_name)
-    kcol = _find(df, class_col, _CLASS_COLS, "classe", src_name, required=tv_classes is None)
-    pcol = _find(df, population_col, _POP_COLS, "population", src_name, required=False)
-    lcol = _find(df, label_col, _LABEL_COLS, "libellé", src_name, required=False)
-    table = pd.DataFrame({"row": np.arange(len(df)) + 2, "code": df[ccol].map(_clean_code)})  # +2: header line
-    file_labels: dict[int, str] = {}
-    class_source = src_name
-    if kcol is not None:
-        table["raw_class"] = df[kcol].to_numpy()
-        if lcol is not None:
-            file_labels.update(_labels_from(df[kcol], df[lcol]))
-    else:
-        tcol = _find(df, tv_col, _TV_COLS, "territoire de vie", src_name)
-        tv_df, tv_name = _read_table(tv_classes, None)
-        t_tv = _find(tv_df, tv_col if tv_col in tv_df.columns else None, _TV_COLS, "territoire de vie", tv_name)
-        t_k = _find(tv_df, class_col, _CLASS_COLS, "classe", tv_name)
-        t_l = _find(tv_df, label_col, _LABEL_COLS, "libellé", tv_name, required=False)
-        if t_l is not None:
-            file_labels.update(_labels_from(tv_df[t_k], tv_df[t_l]))
-        tv_map = pd.Series(tv_df[t_k].to_numpy(), index=tv_df[t_tv].map(lambda v: str(v).strip()))
-        dup = tv_map.index.duplicated(keep=False)
-        if dup.any() and (tv_map[dup].groupby(level=0).nunique() > 1).any():
-            bad = tv_map[dup].index[0]
-            raise ValueError(f"{tv_name} : territoire de vie {bad!r} présent avec plusieurs classes")
-        tv_map = tv_map[~tv_map.index.duplicated()]
-        tv_codes = df[tcol].map(lambda v: str(v).strip())
-        missing_tv = ~tv_codes.isin(tv_map.index)
-        if missing_tv.any():
-            i = int(np.flatnonzero(missing_tv.to_numpy())[0])
-            raise ValueError(f"{src_name}, ligne {i + 2} : territoire de vie {tv_codes.iloc[i]!r} absent de "
-                             f"{tv_name} ({int(missing_tv.sum())} ligne(s) concernée(s))")
-        table["raw_class"] = tv_codes.map(tv_map).to_numpy()
-        class_source = tv_name
-    # classes: integers 1..n, error naming file, row and value otherwise
-    num = pd.to_numeric(table["raw_class"].map(lambda v: str(v).strip().removeprefix("Classe ").removeprefix("classe ")
-                                               if v is not None and not (isinstance(v, float) and np.isnan(v)) else None),
-                        errors="coerce")
-    bad = num.isna() | (num % 1 != 0) | (num < 1) | (num > n_classes)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ValueError(f"{class_source if kcol is None else src_name}, ligne {int(table['row'].iloc[i])} : "
-                         f"classe {table['raw_class'].iloc[i]!r} invalide (attendu 1 à {n_classes} pour {typology})"
-                         + (f" ; {int(bad.sum()) - 1} autre(s) ligne(s) invalide(s)" if bad.sum() > 1 else ""))
-    table["classe"] = num.astype(int)
-    table["w0"] = pd.to_numeric(df[pcol], errors="coerce").to_numpy() if pcol is not None else np.nan
-    refused = []
-    fmt_bad = ~table["code"].fillna("").str.match(r"^(\d{5}|2[AB]\d{3})$")
-    for r in table[fmt_bad].itertuples():
-        refused.append({"row": int(r.row), "value": r.code, "reason": "code commune illisible"})
-    table = table[~fmt_bad]
-    dup = table.duplicated("code", keep=False)
-    if dup.any() and (table[dup].groupby("code")["classe"].nunique() > 1).any():
-        c = table[dup].groupby("code")["classe"].nunique()
-        code = c[c > 1].index[0]
-        rows = table.loc[table["code"] == code, "row"].tolist()
-        raise ValueError(f"{src_name} : commune {code} présente avec plusieurs classes (lignes {rows})")
-    table = table.drop_duplicates("code")
-    rows_in = len(table)
-    out, conv = _to_cog2026(table, cog_year)
-    refused.extend(conv.pop("refused"))
-    out = _complete_plm(out)
-    units = _units()
-    missing = units.index[~units.index.isin(out["code"])]
-    missing_pop = float(units.loc[missing, "pop"].fillna(0).sum())
-    labels = {int(k): v for k, v in (spec.get("labels") or {}).items()}
-    label_conflicts = {k: v for k, v in file_labels.items() if k in labels and _norm(v) != _norm(labels[k])}
-    for k in range(1, n_classes + 1):
-        labels.setdefault(k, file_labels.get(k, f"Classe {k}"))
-    report = {
-        "source": src_name,
-        "class_source": class_source,
-        "rows_read": int(len(df)),
-        "rows_used": rows_in,
-        "refused": refused,
-        **conv,
-        "reference_units_without_class": int(len(missing)),
-        "reference_population_without_class": missing_pop,
-        "label_conflicts": label_conflicts,
-    }
-    if refused:
-        warnings.warn(f"{src_name} : {len(refused)} ligne(s) refusée(s), voir attrs['report']['refused']",
-                      stacklevel=2)
-    out = out.reset_index(drop=True)
-    out.attrs = {
-        "typology": typology,
-        "title": spec["title"],
-        "labels": labels,
-        "labels_source": spec.get("labels_source") or (
-            f"libellés lus dans {class_source}" if file_labels else spec.get("labels_note")),
-        "colors": {int(k): v for k, v in spec["colors"].items()},
-        "source": spec.get("labels_source", spec["title"]),
-        "cog_from": cog_year,
-        "cog": reference.COG_YEAR,
-        "report": report,
-    }
-    return out
-
-
-def _labels_from(classes: pd.Series, labels: pd.Series) -> dict[int, str]:
-    pairs = pd.DataFrame({"k": pd.to_numeric(classes, errors="coerce"), "l": labels}).dropna()
-    pairs = pairs[pairs["k"] % 1 == 0]
-    return {int(k): str(g["l"].mode().iloc[0]).strip() for k, g in pairs.groupby("k")}
-
-
-def _to_cog2026(table: pd.DataFrame, cog_year: int | None) -> tuple[pd.DataFrame, dict]:
-    """(code, classe, w0) of ``cog_year`` → (code, classe, weight) of COG 2026."""
-    from cpts_geo.codes import transition
-
-    current = set(_units().index)
-    refused: list[dict] = []
-    if cog_year is None or cog_year >= reference.COG_YEAR:
-        tr = pd.DataFrame(columns=["origin", "code", "ratio"])
-    else:
-        tr = transition(cog_year)
-    moved = table.merge(tr[["origin", "code", "ratio"]].rename(columns={"code": "new"}),
-                        left_on="code", right_on="origin", how="left")
-    hit = moved["origin"].notna()
-    moved["new"] = moved["new"].where(hit, moved["code"])
-    moved["ratio"] = moved["ratio"].fillna(1.0)
-    unknown = ~moved["new"].isin(current)
-    for r in moved[unknown].drop_duplicates("row").itertuples():
-        refused.append({"row": int(r.row), "value": r.code,
-                        "reason": f"code absent du COG {reference.COG_YEAR} et sans passage connu depuis le COG {cog_year}"})
-    moved = moved[~unknown]
-    has_pop = moved["w0"].notna().all() and len(moved) > 0
-    moved["w"] = moved["ratio"] * (moved["w0"].astype(float) if has_pop else 1.0)
-    agg = moved.groupby(["new", "classe"], as_index=False)["w"].sum()
-    total = agg.groupby("new")["w"].transform("sum")
-    agg["weight"] = np.where(total > 0, agg["w"] / total.where(total > 0, 1.0), 1.0 / agg.groupby("new")["w"].transform("size"))
-    n_cls = agg.groupby("new")["classe"].nunique()
-    disagreements = {
-        code: {int(k): round(float(w), 4) for k, w in zip(g["classe"], g["weight"], strict=True)}
-        for code, g in agg[agg["new"].isin(n_cls[n_cls > 1].index)].groupby("new")
-    }
-    out = agg.rename(columns={"new": "code"})[["code", "classe", "weight"]]
-    return out, {
-        "converted_codes": int(hit.sum()),
-        "fusion_weights": "population of the file" if has_pop else "equal (no population column)",
-        "units_with_several_classes": disagreements,
-        "refused": refused,
-    }
-
-
-def _complete_plm(out: pd.DataFrame) -> pd.DataFrame:
-    """Give arrondissements their city's class, and cities the population mix of their
-    arrondissements, when the table has only one of them."""
-    units = _units()
-    arr = units[units["kind"] == "arrondissement"]
-    have = set(out["code"])
-    add = []
-    missing_arr = arr[~arr.index.isin(have) & arr["parent"].isin(have)]
-    if len(missing_arr):
-        m = out[out["code"].isin(missing_arr["parent"])].rename(columns={"code": "parent"})
-        add.append(missing_arr[["parent"]].reset_index().merge(m, on="parent")[["code", "classe", "weight"]])
-    cities = set(arr["parent"]) - have
-    from_arr = out[out["code"].isin(arr.index)].copy()
-    from_arr["parent"] = from_arr["code"].map(arr["parent"])
-    from_arr = from_arr[from_arr["parent"].isin(cities)]
-    if len(from_arr):
-        from_arr["w"] = from_arr["weight"] * from_arr["code"].map(units["pop"]).fillna(0)
-        g = from_arr.groupby(["parent", "classe"], as_index=False)["w"].sum()
-        g["weight"] = g["w"] / g.groupby("parent")["w"].transform("sum")
-        add.append(g.rename(columns={"parent": "code"})[["code", "classe", "weight"]])
-    return pd.concat([out, *add], ignore_index=True) if add else out
 
 
 def irdes_profile(perimeters: pd.DataFrame | Sequence[str], typology: pd.DataFrame, codes_col: str = "codes",
@@ -714,3 +438,20 @@ def classify(
         "input": report,
     }}
     return out
+
+
+def classify_diagnosis(diagnosis: Diagnosis, **options: object) -> Diagnosis:
+    """A copy of a coverage diagnosis whose perimeters carry the columns of :func:`classify`
+    (ACI band and margin, IGAS type, density and AAV profiles; IRDES with ``irdes=`` /
+    ``irdes2025=``), its sources recorded under ``meta['sources']['classification']``. This is
+    what ``cpts-geo coverage`` and ``cpts-geo map`` apply before writing; ``options`` go to
+    :func:`classify`."""
+    if not len(diagnosis.perimeters):
+        return diagnosis
+    extra = classify(diagnosis.perimeters, **options)
+    per = diagnosis.perimeters.copy()
+    for c in extra.columns:
+        if c not in per.columns:
+            per[c] = extra[c].to_numpy()
+    sources = {"classification": extra.attrs["classification"]} if "classification" in extra.attrs else {}
+    return diagnosis.with_perimeters(per, sources)

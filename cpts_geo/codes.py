@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo.errors import InputError
+from cpts_geo.io.tables import INSEE_CODE_RE, clean_codes
 
 STATUSES = (
     "current",
@@ -31,7 +33,7 @@ STATUSES = (
     "empty",
 )
 
-_CODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_CODE_RE = INSEE_CODE_RE  # the one definition lives with the table reader
 
 
 # ------------------------------------------------------------------------------------------
@@ -446,11 +448,12 @@ def convert_table(
     listed) and the totals before and after.
     """
     if code_col not in table.columns:
-        raise KeyError(f"column {code_col!r} not in table")
+        raise InputError(f"colonne « {code_col} » absente ; colonnes trouvées : "
+                         f"{', '.join(map(str, table.columns))}", "table")
     if value_cols is None:
         value_cols = [c for c in table.columns if c != code_col and pd.api.types.is_numeric_dtype(table[c])]
     df = table[[code_col, *value_cols]].copy()
-    df[code_col] = df[code_col].map(_as_text).map(lambda c: c.zfill(5) if c and c.isdigit() else c)
+    df[code_col] = clean_codes(df[code_col])
     tr = transition(from_year, to_year)
     tr = tr[tr["origin"].isin(set(df[code_col]))]
     merged = df.merge(tr.rename(columns={"code": "_new"}), left_on=code_col, right_on="origin", how="left")

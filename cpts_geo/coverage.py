@@ -9,8 +9,9 @@ several CPTS counts in full for each of them (as listed) and the double count is
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,14 +100,57 @@ class Diagnosis:
             self._by_unit_cache = d
         return self._by_unit_cache
 
-    def text(self) -> str:
-        """Short French summary for a terminal."""
-        return format_summary(self)
+    def with_perimeters(self, perimeters: gpd.GeoDataFrame, sources: dict | None = None) -> Diagnosis:
+        """A copy with another perimeter table (same rows, columns added, e.g. by
+        :func:`cpts_geo.classification.classify_diagnosis`) and ``sources`` added to the
+        provenance (``meta['sources']`` and ``summary['sources']``). ``self`` is left unchanged."""
+        src = {**self.meta.get("sources", {}), **(sources or {})}
+        meta = {**self.meta, "sources": src}
+        per = perimeters.copy()
+        per.attrs = {**self.perimeters.attrs, **perimeters.attrs, "sources": src}
+        return dataclasses.replace(self, perimeters=per, meta=meta, summary={**self.summary, "sources": src})
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv and
-        diagnostic_cpts.xlsx into ``out_dir``; returns their paths."""
-        return write_outputs(self, out_dir)
+    def text(self) -> str:
+        """Short French summary for a terminal (:func:`cpts_geo.summary.format_summary`)."""
+        return _presenter("text")(self)
+
+    def write(
+        self,
+        out_dir: str | Path,
+        *,
+        classify: bool = True,
+        apl: str | Path | None = None,
+        apl_cog: int | None = None,
+        apl_year: int | None = None,
+        maps: bool = True,
+    ) -> dict[str, Path]:
+        """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
+        summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
+        (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
+        classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
+        ``--apl-year``) the official APL per CPTS; ``self`` is left unchanged. See
+        :func:`cpts_geo.export.write_diagnosis`."""
+        return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
+                                   apl_year=apl_year, maps=maps)
+
+
+#: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
+#: provide it (:mod:`cpts_geo.summary`, :mod:`cpts_geo.export`; the package root imports them), so
+#: that the computation never imports its presentation (imports point down the data flow)
+_PRESENTERS: dict[str, Callable[..., object]] = {}
+
+
+def register_presenter(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """Decorator: ``func`` implements ``Diagnosis.<name>()``."""
+    def register(func: Callable[..., object]) -> Callable[..., object]:
+        _PRESENTERS[name] = func
+        return func
+
+    return register
+
+
+def _presenter(name: str) -> Callable[..., object]:
+    return _PRESENTERS[name]  # registered when the package cpts_geo is imported
 
 
 # ------------------------------------------------------------------------------------------
@@ -483,208 +527,3 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "sources": d.meta["sources"],
     }
     return s
-
-
-# ------------------------------------------------------------------------------------------
-# Output
-# ------------------------------------------------------------------------------------------
-
-
-def _fmt(n: float) -> str:
-    return f"{n:,.0f}".replace(",", "\u202f")
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}".replace(".", ",") + "\u202f%"
-
-
-def format_summary(d: Diagnosis) -> str:
-    """Short French summary of a diagnosis."""
-    s = d.summary
-    lines = [
-        f"Diagnostic de couverture CPTS — {s['listing'] or 'liste'} ({s['area']})",
-        f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale)",
-        f"  CPTS : {s['cpts']} — tailles ACI : " + ", ".join(f"taille {k} : {v}" for k, v in s["bands"].items()),
-        f"  Communes couvertes : {s['covered_units']} / {s['units']} ({_pct(s['covered_units_share'])})",
-        f"  Population couverte : {_fmt(s['covered_population'])} / {_fmt(s['population'])} habitants "
-        f"({_pct(s['covered_population_share'])})",
-    ]
-    if s.get("covered_population_share_aci") is not None:
-        lines.append(f"  dont CPTS à l'ACI signé : {_pct(s['covered_population_share_aci'])} de la population")
-    lines.append(
-        f"  Zones blanches : {s['white_zones']} ({s['white_zones_enclosed']} enclavées, "
-        f"{s['white_zones'] - s['white_zones_enclosed']} en bordure), {s['white_units']} communes, "
-        f"{_fmt(s['white_population'])} habitants")
-    if s["overlapping_units"]:
-        lines.append(f"  Chevauchements : {len(s['overlapping_units'])} communes dans plusieurs CPTS "
-                     f"({_fmt(s['double_counted_population'])} habitants comptés deux fois ou plus)")
-    else:
-        lines.append("  Chevauchements : aucun")
-    if s["cpts_with_several_parts"]:
-        lines.append(f"  CPTS en plusieurs morceaux : {', '.join(s['cpts_with_several_parts'])}")
-    if s["cpts_with_enclaves"]:
-        lines.append(f"  CPTS avec enclaves : {', '.join(s['cpts_with_enclaves'])}")
-    if s["converted_codes"]:
-        lines.append("  Codes convertis : " + ", ".join(f"{k} → {v}" for k, v in s["converted_codes"].items()))
-    if s["duplicates"]:
-        lines.append(f"  Doublons ignorés : {len(s['duplicates'])} ({'; '.join(s['duplicates'][:3])})")
-    if s["refused_codes"]:
-        lines.append(f"  Codes refusés : {len(s['refused_codes'])}")
-        lines += [f"    {k} : {v}" for k, v in list(s["refused_codes"].items())[:10]]
-    if s["units_without_geometry"]:
-        lines.append(f"  Communes sans contour (comptées en population) : {', '.join(s['units_without_geometry'])}")
-    return "\n".join(lines)
-
-
-def _flat(df: pd.DataFrame) -> pd.DataFrame:
-    """Tuples as "a; b" strings for GPKG / CSV / Excel."""
-    out = df.copy()
-    for c in out.columns:
-        if c != getattr(out, "_geometry_column_name", None) and out[c].dtype == object:
-            if out[c].map(lambda v: isinstance(v, (tuple, list))).any():
-                out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
-    return out
-
-
-def summary_json(d: Diagnosis) -> str:
-    """The summary as JSON text (UTF-8, French labels kept)."""
-    return json.dumps(d.summary, ensure_ascii=False, indent=2, default=str)
-
-
-def write_outputs(d: Diagnosis, out_dir: str | Path) -> dict[str, Path]:
-    """Write the diagnosis files into ``out_dir`` (created): ``summary.json``, ``perimeters.gpkg``,
-    ``white_zones.gpkg``, ``overlaps.csv`` and the workbook ``diagnostic_cpts.xlsx``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "summary": out / "summary.json", "perimeters": out / "perimeters.gpkg",
-        "white_zones": out / "white_zones.gpkg", "overlaps": out / "overlaps.csv",
-        "workbook": out / "diagnostic_cpts.xlsx",
-    }
-    paths["summary"].write_text(summary_json(d), encoding="utf-8")
-    for key, gdf in (("perimeters", d.perimeters), ("white_zones", d.white_zones)):
-        if paths[key].exists():
-            paths[key].unlink()
-        _flat(gdf).to_file(paths[key], layer=key, driver="GPKG")
-    _flat(_overlap_table(d)).to_csv(paths["overlaps"], index=False)
-    _write_workbook(d, paths["workbook"])
-    return paths
-
-
-def _overlap_table(d: Diagnosis) -> pd.DataFrame:
-    pairs = d.overlap_pairs.assign(type="paire de CPTS")
-    units = d.overlaps.assign(type="commune")
-    return pd.concat([units, pairs], ignore_index=True)[
-        ["type", "code", "nom", "dep", "population", "n_cpts", "cpts", "double_counted_population",
-         "cpts_a", "cpts_b", "n_shared", "shared_population", "codes"]]
-
-
-def _write_workbook(d: Diagnosis, path: Path) -> None:
-    s = d.summary
-    synth = pd.DataFrame([
-        ("Liste", s["listing"]), ("Zone analysée", s["area"]), ("CPTS", s["cpts"]),
-        ("Communes", s["units"]), ("Communes couvertes", s["covered_units"]),
-        ("Part des communes couvertes", round(s["covered_units_share"], 4)),
-        ("Population", s["population"]), ("Population couverte", s["covered_population"]),
-        ("Part de la population couverte", round(s["covered_population_share"], 4)),
-        ("Part couverte par des CPTS à l'ACI signé", s["covered_population_share_aci"]),
-        ("Zones blanches", s["white_zones"]), ("Communes en zone blanche", s["white_units"]),
-        ("Population en zone blanche", s["white_population"]),
-        ("Communes dans plusieurs CPTS", len(s["overlapping_units"])),
-        ("Population comptée plusieurs fois", s["double_counted_population"]),
-        *[(f"CPTS de taille {k}", v) for k, v in s["bands"].items()],
-        ("Géographie", f"COG {s['cog']}"), ("Population", f"population municipale légale {s['population_year']}"),
-        *[(f"Source : {k}", v) for k, v in s["sources"].items()],
-    ], columns=["indicateur", "valeur"])
-    per = _flat(d.perimeters.drop(columns="geometry")).rename(columns={
-        "cpts": "CPTS", "stage": "stade", "codes": "communes", "n_units": "nb communes",
-        "n_units_outside_area": "nb communes hors zone", "n_units_without_geometry": "nb communes sans contour",
-        "population": f"population {s['population_year']}", "area_km2": "surface km²",
-        "density": "densité hab/km²", "deps": "départements", "regs": "régions", "epci_full": "EPCI entiers",
-        "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "enclaves": "enclaves",
-        "shared_units": "communes partagées", "band": "taille ACI"})
-    wz = _flat(d.white_zones.drop(columns="geometry")).rename(columns={
-        "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
-        "n_units_without_geometry": "nb sans contour", "population": f"population {s['population_year']}",
-        "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans"})
-    wz["type"] = wz["type"].map({"edge": "en bordure", "enclosed": "enclavée"})
-    units = _flat(d.units.drop(columns=["geometry", "host"], errors="ignore"))
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        synth.to_excel(xw, sheet_name="Synthèse", index=False)
-        per.to_excel(xw, sheet_name="Périmètres", index=False)
-        wz.to_excel(xw, sheet_name="Zones blanches", index=False)
-        _flat(d.overlaps).to_excel(xw, sheet_name="Communes partagées", index=False)
-        _flat(d.overlap_pairs).to_excel(xw, sheet_name="Paires de CPTS", index=False)
-        cov = d.coverage.assign(level=d.coverage["level"].map(
-            {"zone": "zone analysée", "reg": "région", "dep": "département"}))
-        cov.rename(columns={
-            "level": "niveau", "stages": "stades", "key": "code", "units": "nb communes",
-            "covered_units": "nb communes couvertes", "population": f"population {s['population_year']}",
-            "covered_population": "population couverte", "covered_population_share": "part de la population couverte",
-            "covered_units_share": "part des communes couvertes"}).to_excel(xw, sheet_name="Couverture", index=False)
-        units.to_excel(xw, sheet_name="Communes", index=False)
-        rep = d.report
-        if rep is not None and len(rep):
-            cols = [c for c in ("source_row", "cpts", "input", "code", "nom", "status", "message", "duplicate")
-                    if c in rep.columns]
-            rep[cols].to_excel(xw, sheet_name="Codes (rapport)", index=False)
-
-
-# ------------------------------------------------------------------------------------------
-# Comparison of two versions of a listing
-# ------------------------------------------------------------------------------------------
-
-
-def _sets(members: pd.DataFrame | str | Path) -> dict[str, frozenset]:
-    m = expand_cities(_as_members(members))
-    m = m.dropna(subset=["code"])
-    return {str(k): frozenset(g["code"]) for k, g in m.groupby("cpts")}
-
-
-def compare_listings(
-    old: pd.DataFrame | str | Path, new: pd.DataFrame | str | Path, rename_threshold: float = 0.5
-) -> pd.DataFrame:
-    """Compare two versions of a listing (members frames or paths).
-
-    One row per CPTS: ``cpts`` (name in the new listing, or the old name if removed),
-    ``previous_name``, ``status`` (inchangée, modifiée, renommée, créée, supprimée), ``added`` and
-    ``removed`` unit codes, ``n_before``, ``n_after``. A CPTS that disappears under one name while
-    another appears with at least ``rename_threshold`` of shared units (Jaccard index) is renamed.
-    ``attrs``: ``created``, ``removed``, ``renamed`` ({old: new}).
-    """
-    a, b = _sets(old), _sets(new)
-    gone, fresh = sorted(set(a) - set(b)), sorted(set(b) - set(a))
-    scores = []
-    for o in gone:
-        for n in fresh:
-            inter = len(a[o] & b[n])
-            if inter:
-                scores.append((inter / len(a[o] | b[n]), o, n))
-    renamed: dict[str, str] = {}
-    for score, o, n in sorted(scores, key=lambda t: (-t[0], t[1], t[2])):
-        if score >= rename_threshold and o not in renamed and n not in renamed.values():
-            renamed[o] = n
-    rows = []
-    for n in sorted(b):
-        prev = n if n in a else next((o for o, x in renamed.items() if x == n), None)
-        before = a.get(prev, frozenset()) if prev else frozenset()
-        after = b[n]
-        if prev is None:
-            status = "créée"
-        elif prev != n:
-            status = "renommée"
-        else:
-            status = "inchangée" if before == after else "modifiée"
-        rows.append((n, prev, status, tuple(sorted(after - before)), tuple(sorted(before - after)),
-                     len(before), len(after)))
-    for o in gone:
-        if o not in renamed:
-            rows.append((o, o, "supprimée", (), tuple(sorted(a[o])), len(a[o]), 0))
-    out = pd.DataFrame(rows, columns=["cpts", "previous_name", "status", "added", "removed", "n_before", "n_after"])
-    out.attrs = {
-        "created": sorted(set(fresh) - set(renamed.values())),
-        "removed": sorted(set(gone) - set(renamed)),
-        "renamed": renamed,
-        "cog": reference.COG_YEAR,
-    }
-    return out

@@ -76,14 +76,30 @@ def inhabitants(value: float | int | None) -> str:
     return plural(value, "habitant")
 
 
+#: words that end the part of a noun phrase that agrees ("territoire **de** vie")
+_PREPOSITIONS = frozenset({"de", "d'", "du", "des", "à", "au", "aux", "en", "pour", "sur", "sans",
+                           "avec", "par", "sous", "dans", "entre", "hors"})
+
+
+def _plural_word(word: str) -> str:
+    if not word[-1:].isalpha() or word[-1:].lower() in "sxz" or (word.isupper() and len(word) > 1):
+        return word  # already plural-looking, or an acronym ("CPTS", "EPCI")
+    if word.endswith(("au", "eu")):
+        return word + "x"
+    if word.endswith("al") and word not in ("final", "bal", "festival"):
+        return word[:-2] + "aux"
+    return word + "s"
+
+
 def plural(n: float | int | None, singular: str, plural_form: str | None = None,
            with_number: bool = True) -> str:
     """The noun agreed with ``n`` (French rule: singular below 2).
 
-    ``plural(0, "commune")`` → ``"0 commune"``, ``plural(3, "point bloquant",
-    "points bloquants")`` → ``"3 points bloquants"``. Without ``plural_form`` an ``s`` is added
-    to each word (``"commune convertie"`` → ``"communes converties"``) unless it already ends in
-    s, x or z.
+    ``plural(0, "commune")`` → ``"0 commune"``, ``plural(3, "point bloquant")`` → ``"3 points
+    bloquants"``. Without ``plural_form`` the words up to the first preposition agree
+    (``"territoire de vie"`` → ``"territoires de vie"``, ``"commune convertie"`` →
+    ``"communes converties"``); words ending in s, x or z and acronyms (``"CPTS"``) are kept, and
+    -au/-eu take an x, -al becomes -aux. Pass ``plural_form`` for any other irregular noun.
     """
     count = 0.0 if n is None else float(n)
     if abs(count) < 2:
@@ -91,8 +107,12 @@ def plural(n: float | int | None, singular: str, plural_form: str | None = None,
     elif plural_form is not None:
         word = plural_form
     else:
-        word = " ".join(w if w[-1:] in "sxz" or not w[-1:].isalpha() else w + "s"
-                        for w in singular.split(" "))
+        words, out, agree = singular.split(" "), [], True
+        for w in words:
+            if w.lower() in _PREPOSITIONS or w.lower().startswith("d'"):
+                agree = False
+            out.append(_plural_word(w) if agree else w)
+        word = " ".join(out)
     return f"{integer(count)} {word}" if with_number else word
 
 

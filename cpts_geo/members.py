@@ -19,9 +19,7 @@ whole-city code in that listing stands for all its arrondissements (:func:`expan
 
 from __future__ import annotations
 
-import csv
 import functools
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +32,17 @@ import shapely
 from cpts_geo import reference
 from cpts_geo.codes import name_key, normalise_codes
 from cpts_geo.errors import MembersError
+from cpts_geo.io.tables import (
+    SHEET_SUFFIXES,
+    check_file,
+    column_key,
+    find_column,
+    json_records,
+    read_json,
+    read_sheets,
+    read_table,
+    source_rows,
+)
 from cpts_geo.rules import STAGES
 
 #: default share of a commune's area a drawn polygon must hold to include it
@@ -61,26 +70,19 @@ _STAGE_KEYS = ("stage", "etape", "statut", "stade", "avancement", "etat", "etat 
 _DATE_KEYS = ("date", "date signature", "date de signature", "date aci", "date de validation")
 
 
-def _key(col: object) -> str:
-    return name_key(str(col)).replace("_", " ")
+_key = column_key
 
 
-def _find(columns: list, keys: Iterable[str], exclude: Iterable[str] = ()) -> str | None:
-    norm = {c: _key(c) for c in columns}
-    for k in keys:
-        for c, n in norm.items():
-            if n == k and c not in exclude:
-                return c
-    return None
+def _find(columns: list, keys: Iterable[str], exclude: Iterable[object] = ()) -> str | None:
+    return find_column(columns, keys, exclude=[c for c in exclude if c is not None])
 
 
 def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | None = None) -> dict:
     """Guess the role of each column: cpts, code, name, dep, stage, date (None when absent)."""
     cols = list(columns)
-    for given in (cpts_col, code_col):
-        if given is not None and given not in cols:
-            raise MembersError(f"colonne « {given} » absente ; colonnes trouvées : {', '.join(map(str, cols))}")
-    out: dict[str, str | None] = {"cpts": cpts_col, "code": code_col}
+    out: dict[str, str | None] = {
+        role: None if given is None else find_column(cols, given=given, error=MembersError)
+        for role, given in (("cpts", cpts_col), ("code", code_col))}
     if out["cpts"] is None:
         out["cpts"] = _find(cols, _CPTS_KEYS) or next(
             (c for c in cols if "cpts" in _key(c).split() and not {"code", "id", "siret", "finess"} & set(_key(c).split())),
@@ -204,33 +206,48 @@ def split_cell(cell: object) -> list[str]:
     return out
 
 
-def _read_table(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, str | None]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        try:
-            sheets = pd.read_excel(path, sheet_name=None if sheet is None else sheet, dtype=str)
-        except Exception as exc:
-            raise MembersError(f"classeur illisible ({exc})", path.name) from exc
-        if isinstance(sheets, pd.DataFrame):
-            return sheets, str(sheet)
-        for name, df in sheets.items():
-            cols = detect_columns(list(df.columns))
-            if cols["cpts"] is not None and (cols["code"] or cols["name"]):
-                return df, str(name)
-        first = next(iter(sheets.items()), (None, pd.DataFrame()))
-        return first[1], None if first[0] is None else str(first[0])
-    last: Exception | None = None
-    for enc in ("utf-8-sig", "cp1252"):
-        try:
-            return pd.read_csv(path, dtype=str, sep=None, engine="python", encoding=enc,
-                               keep_default_na=False, skip_blank_lines=True), None
-        except UnicodeDecodeError as exc:
-            last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
-            if isinstance(exc, pd.errors.EmptyDataError):
-                raise MembersError("fichier vide", path.name) from exc
-            raise MembersError(f"fichier CSV mal formé ({exc})", path.name) from exc
-    raise MembersError(f"encodage illisible ({last})", path.name)
+#: names whose presence in a row marks the header row of a listing (title lines above are skipped)
+HEADER_HINTS = (*_CPTS_KEYS, *_CODE_KEYS, *_NAME_KEYS)
+
+
+_ROLES = ("cpts", "code", "name", "dep", "stage", "date")
+
+
+def _read_table(path: Path, sheet: str | int | None, header_row: int | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The listing table of a file: the given sheet, else every sheet with a CPTS column and a
+    commune column (one listing sheet per department is common), stacked with their columns
+    aligned by role (``attrs["sheets"]``: sheets read, ``attrs["row_sheets"]``: sheet of each row);
+    the first sheet when none looks like a listing."""
+    if path.suffix.lower() not in SHEET_SUFFIXES or sheet is not None:
+        df = read_table(path, sheet, header_row=header_row, hints=HEADER_HINTS, error=MembersError)
+        return df, df.attrs.get("sheet")
+    sheets = read_sheets(path, header_row=header_row, hints=HEADER_HINTS, error=MembersError)
+    listings = {}
+    for name, df in sheets.items():
+        cols = detect_columns(list(df.columns))
+        if cols["cpts"] is not None and (cols["code"] or cols["name"]):
+            listings[name] = (df, cols)
+    if not listings:
+        name, df = next(iter(sheets.items()))
+        return df, name
+    if len(listings) == 1:
+        name, (df, _) = next(iter(listings.items()))
+        df.attrs["sheets"] = [name]
+        return df, name
+    # the column name of each role: the first sheet's that has one
+    canon = {r: next((c[r] for _, c in listings.values() if c[r] is not None), None) for r in _ROLES}
+    frames, rows, row_sheets, blank = [], [], [], 0
+    for name, (df, cols) in listings.items():
+        rename = {cols[r]: canon[r] for r in _ROLES if cols[r] is not None}
+        frames.append(df[list(rename)].rename(columns=rename))
+        rows += source_rows(df)
+        row_sheets += [name] * len(df)
+        blank += df.attrs.get("blank_rows", 0)
+    out = pd.concat(frames, ignore_index=True).astype(object)
+    out = out.where(out.notna(), None)
+    out.attrs = {"source": path.name, "rows": rows, "row_sheets": row_sheets, "blank_rows": blank,
+                 "sheets": list(listings)}
+    return out, ", ".join(listings)
 
 
 def _records_from_json(data: object, source: str) -> pd.DataFrame:
@@ -244,10 +261,7 @@ def _records_from_json(data: object, source: str) -> pd.DataFrame:
     if isinstance(data, list):
         if not data:
             raise MembersError("fichier vide", source)
-        bad = next((i for i, r in enumerate(data) if not isinstance(r, dict)), None)
-        if bad is not None:
-            raise MembersError("enregistrement JSON qui n'est pas un objet", source, bad + 1, data[bad])
-        return pd.DataFrame(data)
+        return json_records(data, source, error=MembersError)
     raise MembersError("JSON non reconnu", source)
 
 
@@ -261,6 +275,7 @@ def read_members(
     date_col: str | None = None,
     sheet: str | int | None = None,
     threshold: float = AREA_THRESHOLD,
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
 
@@ -270,6 +285,8 @@ def read_members(
     ``input`` (value as given), ``status``. ``attrs``: ``report`` (every input, kept, converted or
     refused, with a French message), ``refused``, ``converted``, ``duplicates``, ``cut_units``
     (drawn polygons), ``columns`` (detected roles), ``source``, ``cog``, ``population_year``.
+    Tables are read by :func:`cpts_geo.io.read_table` (any encoding and separator, title lines
+    above the header skipped; ``header_row`` forces the 1-based header row).
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
     """
     name = "tableau" if isinstance(source, pd.DataFrame) else Path(source).name
@@ -280,11 +297,7 @@ def read_members(
         df = source.copy()
         row0 = 2
     else:
-        path = Path(source)
-        if not path.exists():
-            raise MembersError("fichier introuvable", str(path))
-        if path.stat().st_size == 0:
-            raise MembersError("fichier vide", name)
+        path = check_file(source, MembersError)
         suffix = path.suffix.lower()
         if suffix in (".geojson", ".gpkg", ".shp", ".fgb"):
             try:
@@ -293,26 +306,22 @@ def read_members(
                 raise MembersError(f"fichier géographique illisible ({exc})", name) from exc
             return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
         if suffix == ".json":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8-sig"))
-            except json.JSONDecodeError as exc:
-                raise MembersError(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
-                                   name, exc.lineno) from exc
+            data = read_json(path, error=MembersError)
             if isinstance(data, dict) and data.get("type") == "FeatureCollection":
                 return _from_polygons(gpd.read_file(path), name, cpts_col, stage_col, date_col, threshold)
             df = _records_from_json(data, name)
             row0 = 1
         else:
-            df, sheet_used = _read_table(path, sheet)
+            df, sheet_used = _read_table(path, sheet, header_row)
             row0 = 2
     if df.empty or len(df.columns) == 0:
         raise MembersError("fichier vide (aucune ligne de données)", name)
+    cpts_col, code_col = (None if g is None else find_column(df.columns, given=g, source=name, error=MembersError)
+                          for g in (cpts_col, code_col))
     cols = detect_columns(list(df.columns), cpts_col, code_col)
     for role, given in (("name", name_col), ("dep", dep_col), ("stage", stage_col), ("date", date_col)):
         if given is not None:
-            if given not in df.columns:
-                raise MembersError(f"colonne « {given} » absente ; colonnes trouvées : {', '.join(map(str, df.columns))}", name)
-            cols[role] = given
+            cols[role] = find_column(df.columns, given=given, source=name, error=MembersError)
     if cols["cpts"] is None:
         raise MembersError(
             "colonne du nom de CPTS introuvable (attendu cpts / nom / name, ou cpts_col=) ; colonnes trouvées : "
@@ -325,6 +334,7 @@ def read_members(
     out = _finish(entries, name, cols)
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
+        out.attrs["sheets"] = df.attrs.get("sheets", [sheet_used])
     return out
 
 
@@ -340,9 +350,9 @@ def _text(v: object) -> str | None:
 def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFrame:
     """One entry per commune value of the table (long or wide)."""
     rows = []
-    blank = 0
-    for i, rec in enumerate(df.to_dict("records")):
-        row = i + row0
+    blank = df.attrs.get("blank_rows", 0)
+    row_sheets = df.attrs.get("row_sheets") or [None] * len(df)
+    for row, sheet, rec in zip(source_rows(df, row0), row_sheets, df.to_dict("records"), strict=True):
         cpts = _text(rec.get(cols["cpts"]))
         code_v = rec.get(cols["code"]) if cols["code"] else None
         name_v = rec.get(cols["name"]) if cols["name"] else None
@@ -366,7 +376,7 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
             values = [None]
         for v in values:
             rows.append({"cpts": cpts, "input": v, "dep": dep, "stage_input": stage_in,
-                         "date_input": date_in, "source_row": row})
+                         "date_input": date_in, "source_row": row, **({"sheet": sheet} if sheet else {})})
     if not rows:
         raise MembersError("fichier vide (aucune ligne de données)", source)
     out = pd.DataFrame(rows)
@@ -411,7 +421,12 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
                     f" ; la liste décrit {reference.PLM_CITIES[city]} par arrondissements : la ville entière "
                     f"compte pour ses {n} arrondissements").lstrip(" ;")
                 expanded[city] = sorted(rep.loc[hit, "cpts"].unique().tolist())
-    rep = rep.sort_values(["source_row"], kind="stable").reset_index(drop=True)
+    if "sheet" in rep.columns:  # several sheets: sheet by sheet, in the workbook's order
+        rank = rep["sheet"].map({n: i for i, n in enumerate(dict.fromkeys(rep["sheet"]))})
+        rep = rep.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="stable").drop(columns="_rank")
+        rep = rep.reset_index(drop=True)
+    else:
+        rep = rep.sort_values(["source_row"], kind="stable").reset_index(drop=True)
     rep["duplicate"] = rep["code"].notna() & rep.duplicated(["cpts", "code"], keep="first")
     members = rep[rep["code"].notna() & ~rep["duplicate"]][
         ["cpts", "code", "stage", "date", "source_row", "input", "status"]].copy()
@@ -432,14 +447,15 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     members["stage"] = members["stage"].astype(object)
     members = members[MEMBER_COLUMNS]
     refused_rep = rep[rep["code"].isna()]
+    where = ["sheet", "source_row"] if "sheet" in rep.columns else ["source_row"]  # rows of several sheets
     converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
     members.attrs = {
         "source": source,
         "columns": {k: (None if v is None else str(v)) for k, v in cols.items()},
         "report": rep,
-        "refused": refused_rep[["source_row", "cpts", "input", "status", "message"]].reset_index(drop=True),
-        "converted": converted[["source_row", "cpts", "input", "code", "status", "message"]].reset_index(drop=True),
-        "duplicates": rep[rep["duplicate"]][["source_row", "cpts", "input", "code"]].reset_index(drop=True),
+        "refused": refused_rep[[*where, "cpts", "input", "status", "message"]].reset_index(drop=True),
+        "converted": converted[[*where, "cpts", "input", "code", "status", "message"]].reset_index(drop=True),
+        "duplicates": rep[rep["duplicate"]][[*where, "cpts", "input", "code"]].reset_index(drop=True),
         "expanded_cities": expanded,
         "stage_conflicts": conflicts,
         "blank_rows": entries.attrs.get("blank_rows", 0),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,17 +42,22 @@ ACI_FILE = "aci_cpts.json"
 
 def aci_parameters_path() -> Path:
     """Path of the versioned ACI parameter file (``<data>/classification/aci_cpts.json``)."""
+    return _default_path(os.environ.get("CPTS_GEO_DATA"))
+
+
+@functools.cache
+def _default_path(env: str | None) -> Path:
+    """Cached per value of ``$CPTS_GEO_DATA`` (finding the data folder resolves paths)."""
     return reference.data_dir() / "classification" / ACI_FILE
 
 
 def _read_params(path: str) -> dict:
     """The parameter file, re-read when it changes on disk (cached by path and modification time)."""
-    p = Path(path)
     try:
-        mtime = p.stat().st_mtime_ns
+        mtime = os.stat(path).st_mtime_ns
     except OSError as exc:
-        raise InputError(f"fichier de paramètres ACI introuvable ({exc})", p.name) from exc
-    return _read_params_cached(str(p), mtime)
+        raise InputError(f"fichier de paramètres ACI introuvable ({exc})", Path(path).name) from exc
+    return _read_params_cached(path, mtime)
 
 
 @functools.cache
@@ -67,24 +73,32 @@ def _read_params_cached(path: str, mtime: int) -> dict:
             or not isinstance(upper, list) or len(upper) != len(bounds)):
         raise InputError("« bands.bounds » (seuils croissants) et « bands.boundary_in_upper_band » "
                          "(un booléen par seuil) attendus", p.name, value=bounds)
+    b = np.asarray(bounds, dtype=float)
+    up = np.asarray(upper, dtype=bool)
+    params["_arrays"] = (b, up)
     return params
+
+
+def _file_rule(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
+    return _read_params(str(path or aci_parameters_path()))["_arrays"]
 
 
 def aci_parameters(path: str | Path | None = None) -> dict:
     """The ACI parameter file (bands, funding versions with sources, excluded items), a fresh
     copy; ``path`` defaults to :func:`aci_parameters_path`."""
-    return json.loads(json.dumps(_read_params(str(path or aci_parameters_path()))))
+    params = _read_params(str(path or aci_parameters_path()))
+    return json.loads(json.dumps({k: v for k, v in params.items() if k != "_arrays"}))
 
 
 def aci_bounds(path: str | Path | None = None) -> tuple[int, ...]:
     """ACI band boundaries (inhabitants) of the parameter file: ``(40000, 80000, 175000)``."""
-    return tuple(int(b) for b in _read_params(str(path or aci_parameters_path()))["bands"]["bounds"])
+    return tuple(int(b) for b in _file_rule(path)[0])
 
 
 def aci_boundary_in_upper_band(path: str | Path | None = None) -> tuple[bool, ...]:
     """For each boundary, whether a population exactly equal to it belongs to the upper band
     (40 000 → taille 2: True; 80 000 → taille 3: True; 175 000 → taille 3: False)."""
-    return tuple(bool(u) for u in _read_params(str(path or aci_parameters_path()))["bands"]["boundary_in_upper_band"])
+    return tuple(bool(u) for u in _file_rule(path)[1])
 
 
 def aci_rule(bounds: Sequence[float] | None = None, boundary_upper: bool | Sequence[bool] | None = None,
@@ -92,8 +106,10 @@ def aci_rule(bounds: Sequence[float] | None = None, boundary_upper: bool | Seque
     """(bounds, in_upper_band) arrays actually applied: the parameter file's when ``bounds`` is
     None, else ``bounds`` with ``boundary_upper`` (one bool or one per bound; default True)."""
     if bounds is None:
-        b = np.asarray(aci_bounds(path), dtype=float)
-        file_sides = aci_boundary_in_upper_band(path)
+        b, file_up = _file_rule(path)
+        if boundary_upper is None:
+            return b, file_up
+        file_sides = tuple(file_up)
     else:
         b = np.asarray(bounds, dtype=float)
         file_sides = None
@@ -120,9 +136,8 @@ def aci_band(population: pd.Series | np.ndarray | list | float,
     """
     pop = np.asarray(population, dtype=float)
     b, up = aci_rule(bounds, boundary_upper, path)
-    p = pop[..., None]
-    crossed = np.where(up, p >= b, p > b)
-    band = crossed.sum(axis=-1) + 1
+    # bounds crossed: those a population equal to them passes (≥), then the strict ones (>)
+    band = (np.searchsorted(b[up], pop, side="right") + np.searchsorted(b[~up], pop, side="left") + 1)
     return np.where(np.isnan(pop), 0, band).astype(int)
 
 

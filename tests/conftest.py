@@ -21,3 +21,48 @@ def communes():
 def sample_listing() -> Path:
     """The 18 CPTS of the ARS PACA listing in 04, 05 and 84 (copied into examples/)."""
     return EXAMPLES / "cpts_paca_sample" / "cpts_04_05_84.csv"
+
+
+# ------------------------------------------------------------------------------------------
+# In CI a skipped browser test is a failure, not a silent pass
+# ------------------------------------------------------------------------------------------
+
+
+def _in_ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _is_browser_module(path) -> bool:
+    return Path(str(path)).name.endswith("_browser.py")
+
+
+def _skip_reason(longrepr) -> str:
+    # a skip's longrepr is (file, line, "Skipped: reason")
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """CI=true: a browser test (``tests/*_browser.py``) that was skipped (no chromium, no selenium)
+    fails, so the maps and report pages are never counted as tested when they were not."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and _in_ci() and _is_browser_module(item.path) and not hasattr(rep, "wasxfail"):
+        rep.outcome = "failed"
+        rep.longrepr = (f"browser test skipped in CI (CI=true): {_skip_reason(rep.longrepr)} — "
+                        "install chromium, chromium-driver and selenium (see .ci/run)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """CI=true: a browser test module skipped as a whole (``pytest.importorskip``) fails too."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and _in_ci() and isinstance(collector, pytest.Module) and _is_browser_module(collector.path):
+        rep.outcome = "failed"
+        rep.longrepr = (f"browser test module skipped in CI (CI=true): {_skip_reason(rep.longrepr)} — "
+                        "install chromium, chromium-driver and selenium (see .ci/run)")

@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cpts_geo.coverage",),
     ("cpts_geo.indicators",),
     ("cpts_geo.classification",),
-    ("cpts_geo.summary", "cpts_geo.compare", "cpts_geo.validation", "cpts_geo.maps"),
+    ("cpts_geo.summary", "cpts_geo.compare", "cpts_geo.export", "cpts_geo.validation", "cpts_geo.maps"),
     ("cpts_geo.cli",),
 )
 

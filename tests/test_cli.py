@@ -21,7 +21,7 @@ def test_demo(capsys):
 
 def test_normalise_cli(tmp_path, capsys):
     assert main(["normalise", "05120", "1001", "04999"]) == 0
-    rows = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), dtype=str)
+    rows = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), dtype=str, sep=";")  # French CSV
     assert rows["status"].tolist() == ["converted", "zero_padded", "unknown"]
     assert main(["normalise"]) == 2
 

@@ -83,7 +83,7 @@ def test_sample_perimeters(sample_diag, sample_members, ref):
     assert np.allclose(p["density"], p["population"] / p["area_km2"])
 
 
-def test_sample_white_zones_are_contiguous_and_separate(sample_diag):
+def test_sample_white_zones_are_contiguous_and_separate(sample_diag, ref):
     w = sample_diag.white_zones
     assert list(w["zone_id"]) == list(range(1, len(w) + 1))
     assert (shapely.get_num_geometries(w.geometry.values) == 1).all()
@@ -91,8 +91,17 @@ def test_sample_white_zones_are_contiguous_and_separate(sample_diag):
     for i in range(len(g)):
         for j in range(i + 1, len(g)):
             assert shapely.intersection(g[i], g[j]).length < 1e-6  # no shared edge
-    # all four white zones of the sample reach the edge of 04/05/84 (neighbouring departments)
-    assert set(w["type"]) <= {"edge", "enclosed"}
+    # geography: each of the four white zones of the sample reaches the edge of 04/05/84, so none is
+    # enclosed. A commune of each zone and a department outside the sample that it touches: Curel
+    # (04067, Jabron valley) and Les Omergues (04140) the Drôme, Entrevaux (04076) the Alpes-Maritimes,
+    # Mérindol (84074) the Bouches-du-Rhône across the Durance
+    assert len(w) == 4
+    for code, dep in {"04067": "26", "04140": "26", "04076": "06", "84074": "13"}.items():
+        assert dep in {ref.at[n, "dep"] for n in _neighbours(ref, code)}, code  # the geography holds
+        zone = w[w["codes"].map(lambda codes, code=code: code in codes)]
+        assert len(zone) == 1 and zone["type"].iloc[0] == "edge", code
+    assert len({z for z in w["zone_id"] if any(c in ("04067", "04140", "04076", "84074")
+                                                 for c in w.set_index("zone_id").at[z, "codes"])}) == 4
 
 
 def test_result_independent_of_row_order(sample_listing, sample_diag):

@@ -203,7 +203,7 @@ def test_cli_apl(tmp_path, capsys):
     rc = main(["apl", "--population", str(tmp_path / "pop.csv"), "--supply", str(tmp_path / "sup.csv"),
                "--supply-column", "etp", "--travel-times", str(tmp_path / "tt.csv"), "--per", "1", "--out", str(out)])
     assert rc == 0
-    res = pd.read_csv(out, dtype={"code": str}).set_index("code")
+    res = pd.read_csv(out, dtype={"code": str}, sep=";", decimal=",").set_index("code")  # French CSV
     d_a = 1000 + 2000 + 500 * 2 / 3
     d_c = 1000 * 2 / 3 + 500
     assert res.loc["04070", "apl_estime"] == pytest.approx(2 / d_a + 1 / d_c * 2 / 3)
@@ -228,4 +228,6 @@ def test_other_professions_need_their_own_steps():
     pop = pd.Series({"04070": 1000.0, "04112": 500.0})
     out = cg.compute_apl(profession="infirmier", population=pop, steps={15: 1.0, 30: 0.5})
     assert out.attrs["steps"] == {15.0: 1.0, 30.0: 0.5}
-    assert "infirmiers" in str(out.attrs.get("supply_label", out.attrs))
+    assert out.attrs["profession"] == "infirmiers"
+    assert out.attrs["supply_unit"].startswith("nombre d'infirmiers")
+    assert "médecins" not in out.attrs["unit"] and "infirmiers" in out.attrs["unit"]

@@ -17,8 +17,8 @@ def test_counts(communes):
     assert kinds["arrondissement"] == 45
     assert communes["code"].is_unique
     assert communes["code"].str.len().eq(5).all()
-    assert (communes.loc[communes["zone"] == "drom", "dep"].unique().tolist().sort() ==
-            ["971", "972", "973", "974", "976"].sort())
+    # the five DROM: Guadeloupe, Martinique, Guyane, La Réunion, Mayotte
+    assert sorted(communes.loc[communes["zone"] == "drom", "dep"].unique()) == ["971", "972", "973", "974", "976"]
 
 
 def test_attrs_give_vintages_and_sources(communes):

@@ -100,7 +100,9 @@ def test_overlap_names_the_cpts_and_population(listing, ref):
     assert ov.units == (taken,)
     for name in owners:
         assert name in ov.message
-    assert cpts_geo.validation.checks.fmt_int(pop) in ov.message
+    # Cheval-Blanc (84038), population municipale 2023: 4 362, written the French way (U+202F)
+    assert taken == "84038" and pop == 4362
+    assert "4\u202f362 hab" in ov.message and "4362" not in ov.message and "4,362" not in ov.message
     # tolerated sharing: same finding, not blocking
     tol = validate_territory(FIX / "overlap.csv", listing, overlap="warning")
     assert not tol.blocking and tol["overlap"].level == "warning" and tol["overlap"].units == (taken,)
@@ -203,20 +205,64 @@ def test_list_of_names_and_text(listing, ref):
     assert validate_territory(", ".join(codes), listing).codes == r.codes
 
 
-def test_each_sample_cpts_overlaps_as_diagnose_says(listing, diag, sample_listing):
+@pytest.fixture(scope="module")
+def crossed_listing(sample_listing, tmp_path_factory) -> Path:
+    """The sample plus two CPTS built to exercise the cross-check: a ring of every land neighbour of
+    Gap (05061), which encloses Gap and takes communes of its neighbours' CPTS, and a CPTS in two
+    pieces over Manosque, Forcalquier and Apt, each already in a sample CPTS."""
+    raw = pd.read_csv(sample_listing, dtype=str)
+    ring = sorted(_neighbours("05061"))
+    extra = pd.DataFrame({"cpts": ["CPTS Couronne de Gap"] * len(ring) + ["CPTS Trait d'union"] * 3,
+                          "code_insee": [*ring, "04112", "04088", "84003"]})
+    path = tmp_path_factory.mktemp("crossed") / "cpts_croisees.csv"
+    pd.concat([raw, extra], ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+def _cross_check(path: Path) -> tuple[set, dict]:
+    """validate_territory of each CPTS of ``path`` against the rest, compared with diagnose."""
+    diag = cpts_geo.diagnose(cpts_geo.read_members(path))
+    members = ExistingListing(path).all_members
     pairs = diag.overlap_pairs
+    seen_pairs, seen_enclaves = set(), {}
     for name in diag.perimeters["cpts"]:
-        r = validate_territory(sample_listing, listing.all_members, name=name, replaces=name)
+        r = validate_territory(path, members, name=name, replaces=name)
         expected = set(pairs.loc[pairs["cpts_a"] == name, "cpts_b"]) | set(pairs.loc[pairs["cpts_b"] == name, "cpts_a"])
         got = {d["cpts"] for d in r["overlap"].details.get("by_cpts", [])}
         assert got == expected, name
+        seen_pairs |= {tuple(sorted((name, other))) for other in got}
         per = diag.perimeters.set_index("cpts").loc[name]
         assert r.figures["population"] == per["population"]
         assert r.figures["n_parts"] == per["n_parts"]
-        assert set(r["enclave"].units) == set(per["enclaves"])
+        assert set(r["enclave"].units) == set(per["enclaves"]), name
+        if per["enclaves"]:
+            seen_enclaves[name] = set(per["enclaves"])
+    return seen_pairs, seen_enclaves
+
+
+def test_each_sample_cpts_overlaps_as_diagnose_says(sample_listing):
+    # the published sample: its CPTS share no commune and enclose none (the comparison is of empties;
+    # the built listing below is the one that exercises it)
+    pairs, enclaves = _cross_check(sample_listing)
+    assert pairs == set() and enclaves == {}
     # without replaces, a CPTS of the listing overlaps itself entirely
-    r = validate_territory(sample_listing, sample_listing, name=name)
+    r = validate_territory(sample_listing, sample_listing, name="CPTS du Gapençais")
     assert r["overlap"].units == r.codes and r.blocking
+
+
+def test_overlaps_and_enclaves_agree_with_diagnose_on_a_listing_that_has_them(crossed_listing, sample_listing):
+    pairs, enclaves = _cross_check(crossed_listing)
+    # expected by construction: the ring overlaps every sample CPTS owning one of Gap's neighbours,
+    # the three-commune CPTS overlaps the owners of 04112, 04088 and 84003
+    raw = pd.read_csv(sample_listing, dtype=str)
+    owners = {c: set(raw.loc[raw["code_insee"] == c, "cpts"]) for c in [*_neighbours("05061"), "04112", "04088", "84003"]}
+    ring_owners = set().union(*(owners[c] for c in _neighbours("05061")))
+    union_owners = owners["04112"] | owners["04088"] | owners["84003"]
+    assert ring_owners and union_owners
+    expected = ({tuple(sorted(("CPTS Couronne de Gap", o))) for o in ring_owners}
+                | {tuple(sorted(("CPTS Trait d'union", o))) for o in union_owners})
+    assert pairs == expected
+    assert enclaves == {"CPTS Couronne de Gap": {"05061"}}  # Gap, surrounded by its neighbours
 
 
 def test_contiguity_and_islands(ref):

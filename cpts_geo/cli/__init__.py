@@ -77,12 +77,9 @@ def french_argparse() -> Iterator[None]:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from cpts_geo._version import __version__
 
-    try:
-        return version("cpts_geo")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "inconnue (non installée)"
+    return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

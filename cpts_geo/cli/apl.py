@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
     p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
     p.add_argument("--out", type=Path, required=True, help="fichier de sortie (.csv ou .parquet) ; métadonnées dans <nom>.meta.json")
+    p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
+                   help="fr : « ; » et virgule décimale, UTF-8 avec BOM (défaut) ; international : « , » et point")
     p.set_defaults(func=run)
 
 
@@ -103,7 +105,9 @@ def run(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() == ".parquet":
         table.to_parquet(args.out, index=False)
     else:
-        table.to_csv(args.out, index=False)
+        from cpts_geo.io.french import write_csv
+
+        write_csv(table, args.out, args.csv_format)
     meta_path = args.out.with_name(args.out.stem + ".meta.json")
     meta_path.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n")
     ok = table["apl_estime"].notna()

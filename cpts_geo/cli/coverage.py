@@ -11,8 +11,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "coverage",
         help="Diagnostic de couverture d'une liste de CPTS : périmètres, chevauchements, zones blanches.",
-        description="Lit une liste de CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage), la normalise au COG 2026 "
-        "et écrit summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv et un classeur Excel.",
+        description="Lit une liste de CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage), la normalise au COG 2026, "
+        "affiche le résumé et, avec --out, écrit summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, "
+        "le classeur diagnostic_cpts.xlsx et les cartes carte_couverture.html, .png et .pdf "
+        "(les mêmes fichiers que Diagnosis.write en Python).",
     )
     p.add_argument("members", type=Path, help="fichier de la liste des CPTS (une ligne par CPTS × commune, ou par CPTS)")
     p.add_argument("--region", action="append", help="code INSEE de la région analysée (ex. 93), répétable")
@@ -30,40 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import cpts_geo.classification as classification
-    from cpts_geo.coverage import diagnose, write_outputs
+    from cpts_geo.coverage import diagnose
+    from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import MembersError, read_members
 
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
-        if args.apl:
-            from cpts_geo.indicators import official_apl_by_cpts
-
-            _, apl_cpts = official_apl_by_cpts(members, args.apl, cog=args.apl_cog, year=args.apl_year)
-            by_cpts = apl_cpts.set_index("cpts")
-            for c in ("apl", "apl_flag"):
-                diag.perimeters[c] = diag.perimeters["cpts"].map(by_cpts[c]).to_numpy()
-            diag.meta.setdefault("sources", {})["apl"] = {
-                k: apl_cpts.attrs.get(k) for k in ("source", "sheet", "apl_year") if k in apl_cpts.attrs
-            }
+        # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
+        diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
     except (MembersError, ValueError, OSError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
-    classify = getattr(classification, "classify", None)
-    if classify is not None and len(diag.perimeters):
-        extra = classify(diag.perimeters)
-        new = [c for c in extra.columns if c not in diag.perimeters.columns]
-        for c in new:
-            diag.perimeters[c] = extra[c].to_numpy()
-        if "classification" in extra.attrs:
-            diag.meta.setdefault("sources", {})["classification"] = extra.attrs["classification"]
     print(diag.text())
     if args.out:
-        paths = write_outputs(diag, args.out)
-        from cpts_geo.maps import write_maps
-
-        paths.update(write_maps(diag, args.out))
+        paths = write_diagnosis(diag, args.out, classify=False, maps=True)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

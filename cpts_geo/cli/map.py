@@ -40,20 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _classified(diag):
-    """Add the classification columns (ACI margin, IGAS, density, AAV) to the perimeters."""
-    from cpts_geo.classification import classify
-
-    if len(diag.perimeters):
-        extra = classify(diag.perimeters)
-        for c in extra.columns:
-            if c not in diag.perimeters.columns:
-                diag.perimeters[c] = extra[c].to_numpy()
-    return diag
-
-
 def run(args: argparse.Namespace) -> int:
     from cpts_geo import fr
+    from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
     from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
     from cpts_geo.members import MembersError, read_members
@@ -68,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:
             diag.meta["listing_date"] = args.listing_date
-        _classified(diag)
+        diag = classify_diagnosis(diag)
         layers = build_layers(diag, args.tolerance)
         m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
             if args.html else None

@@ -14,6 +14,7 @@ from cpts_geo.indicators.apl_official import (
     aggregate_apl,
     apl_flag,
     attach_apl,
+    attach_official_apl,
     official_apl_by_cpts,
     read_apl,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "aggregate_apl",
     "apl_flag",
     "attach_apl",
+    "attach_official_apl",
     "attach_population",
     "commune_population",
     "compute_apl",

@@ -30,10 +30,10 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import _as_text
 from cpts_geo.indicators import supply as _supply
 from cpts_geo.indicators import travel as _travel
 from cpts_geo.indicators.population import commune_population
+from cpts_geo.io.tables import INSEE_CODE_PATTERN, clean_codes
 from cpts_geo.reference import PLM_CITIES
 from cpts_geo.rules import APL_DEFAULT_STEPS
 
@@ -228,10 +228,9 @@ def _clean_series(s: pd.Series, what: str) -> pd.Series:
 def _clean_codes(codes: pd.Index | pd.Series) -> np.ndarray | pd.Index:
     """Codes as 5-char strings (numbers that lost their leading zero are padded)."""
     text = pd.Index(codes).astype(str)
-    if text.str.fullmatch(r"\d{5}|2[AB]\d{3}").all():
+    if text.str.fullmatch(INSEE_CODE_PATTERN).all():
         return pd.Index(text.to_numpy(dtype=object), dtype=object)
-    fixed = [_as_text(c) for c in codes]
-    return pd.Index([c.zfill(5) if c and c.isdigit() else c for c in fixed], dtype=object)
+    return pd.Index(clean_codes(codes), dtype=object)
 
 
 def _positions(col: pd.Series, nodes: pd.Index) -> np.ndarray:

@@ -14,33 +14,39 @@ aggregate APL to territoires de vie-santé in the zonage of general practitioner
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import unicodedata
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import _as_text, convert_table
+from cpts_geo.codes import convert_table
+from cpts_geo.errors import InputError
+from cpts_geo.io.tables import (
+    clean_code,
+    column_key,
+    is_insee_code,
+    list_sheets,
+    parse_number,
+    read_rows,
+)
 from cpts_geo.reference import PLM_CITIES
 from cpts_geo.rules import APL_FLAG_LABELS, APL_THRESHOLDS
+
+if TYPE_CHECKING:
+    from cpts_geo.coverage import Diagnosis
 
 #: APL thresholds of the zonage (< 2.5, 2.5 to < 4, ≥ 4) and their labels: see cpts_geo.rules
 FLAG_LABELS = APL_FLAG_LABELS
 UNIT = "consultations par an et par habitant (standardisé)"
 AGGREGATION_RULE = "moyenne des APL communaux pondérée par la population (règle du zonage)"
 
-_CODE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_MISSING = {"", "nan", "none", "na", "n/a", "nd", "n.d.", "-", "–", "s", "secret"}
 
 
-def _key(text: object) -> str:
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"\s+", " ", s).strip()
+_key = column_key
 
 
 def _column_role(header: str) -> str | None:
@@ -59,65 +65,29 @@ def _column_role(header: str) -> str | None:
 
 
 def _code_of(value: object) -> str | None:
-    text = _as_text(value)
-    if text is None:
-        return None
-    text = text.strip().upper()
-    if re.fullmatch(r"\d{4}", text):
-        text = text.zfill(5)
-    return text if _CODE_RE.match(text) else None
+    code = clean_code(value)
+    return code if is_insee_code(code) else None
 
 
-def _number(value: object) -> float | None:
-    """float, NaN for an empty/secret cell, None when the cell is not a number."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return np.nan
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return float(value)
-    text = str(value).strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
-    if text.lower() in _MISSING:
-        return np.nan
-    try:
-        return float(text.replace(",", "."))
-    except ValueError:
-        return None
+_number = parse_number
 
 
 def _read_grid(path: Path, sheet: str | None, year: int | None) -> tuple[list[list[object]], str | None]:
-    """Raw cells of the sheet (xlsx) or of the CSV, and the sheet name used."""
-    if path.suffix.lower() == ".xls":
-        raise ValueError(f"{path.name} : format .xls non pris en charge, l'enregistrer en .xlsx ou .csv")
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        import openpyxl
-
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        names = wb.sheetnames
+    """Raw cells of the sheet (workbook) or of the CSV, and the sheet name used."""
+    names = list_sheets(path)
+    if names != [""]:
         if sheet is None:
             years = {int(m.group(1)): n for n in names if (m := re.fullmatch(r"\s*APL[\s_-]*(\d{4})\s*", n, re.I))}
             if year is not None:
                 if year not in years:
-                    raise ValueError(f"{path.name} : pas de feuille « APL {year} » (feuilles : {', '.join(names)})")
+                    raise InputError(f"pas de feuille « APL {year} » (feuilles : {', '.join(names)})", path.name)
                 sheet = years[year]
-            elif years:
-                sheet = years[max(years)]
             else:
-                sheet = names[0]
+                sheet = years[max(years)] if years else names[0]
         elif sheet not in names:
-            raise ValueError(f"{path.name} : pas de feuille {sheet!r} (feuilles : {', '.join(names)})")
-        grid = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
-        wb.close()
-        return grid, sheet
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")
-    try:
-        dialect = csv.Sniffer().sniff(text[:20000], delimiters=";,\t")
-        delim = dialect.delimiter
-    except csv.Error:
-        delim = ";"
-    return [list(r) for r in csv.reader(io.StringIO(text), delimiter=delim)], None
+            raise InputError(f"pas de feuille {sheet!r} (feuilles : {', '.join(names)})", path.name)
+    grid, meta = read_rows(path, sheet)
+    return grid, meta["sheet"]
 
 
 def read_apl(
@@ -132,7 +102,9 @@ def read_apl(
     ``apl_65``, ``population_standardisee``, ``population`` (those present) and ``source_row``
     (1-based row in the file). ``cog`` is the geography of the codes; when not given it is read
     from the title lines ("géographie au 1er janvier 2023", "COG 2023") if they state it.
-    A row whose code or value cannot be read raises ``ValueError`` naming the file, row and value.
+    The file is read by :func:`cpts_geo.io.read_rows` (any encoding and separator). A file that
+    cannot be read, a missing header or a row whose code or value cannot be read raises
+    :class:`~cpts_geo.errors.InputError` (a ``ValueError``) naming the file, row and value.
     """
     path = Path(path)
     grid, sheet = _read_grid(path, sheet, year)
@@ -144,7 +116,7 @@ def read_apl(
             header_at = r
             break
     if header_at is None:
-        raise ValueError(f"{where} : aucune ligne d'en-tête commençant par « Code commune INSEE »")
+        raise InputError("aucune ligne d'en-tête commençant par « Code commune INSEE »", where)
     header = ["" if c is None else str(c).strip() for c in grid[header_at]]
     roles: dict[str, int] = {}
     extra: dict[str, int] = {}
@@ -157,7 +129,8 @@ def read_apl(
         else:
             extra[h] = k
     if "code" not in roles or "apl" not in roles:
-        raise ValueError(f"{where}, ligne {header_at + 1} : colonnes « Code commune INSEE » et APL attendues, trouvé {header}")
+        raise InputError(f"colonnes « Code commune INSEE » et APL attendues ; colonnes trouvées : "
+                         f"{', '.join(h for h in header if h)}", where, header_at + 1)
     title = [" ".join(str(c) for c in row if c not in (None, "")) for row in grid[:header_at]]
     year_found = year
     if year_found is None and sheet and (m := re.search(r"(\d{4})", sheet)):
@@ -189,11 +162,11 @@ def read_apl(
                 if text:
                     skipped.append({"row": r + 1, "text": text})
                 continue
-            raise ValueError(f"{where}, ligne {r + 1} : code commune {raw_code!r} illisible")
+            raise InputError(f"code commune {raw_code!r} illisible", where, r + 1)
         started = True
         for c, v in nums.items():
             if v is None:
-                raise ValueError(f"{where}, ligne {r + 1}, colonne « {header[roles[c]]} » : valeur {row[roles[c]]!r} non numérique")
+                raise InputError(f"colonne « {header[roles[c]]} » : valeur {row[roles[c]]!r} non numérique", where, r + 1)
         rec = {"code": code, "source_row": r + 1, **nums}
         if "commune" in roles:
             name = row[roles["commune"]]
@@ -202,12 +175,12 @@ def read_apl(
             rec[h] = row[k]
         records.append(rec)
     if not records:
-        raise ValueError(f"{where} : aucune ligne de commune après l'en-tête (ligne {header_at + 1})")
+        raise InputError(f"aucune ligne de commune après l'en-tête (ligne {header_at + 1})", where)
     out = pd.DataFrame.from_records(records)
     dup = out["code"].duplicated()
     if dup.any():
         d = out[dup].iloc[0]
-        raise ValueError(f"{where}, ligne {d['source_row']} : code {d['code']} en double")
+        raise InputError("code en double", where, int(d["source_row"]), d["code"])
     cols = ["code", *(["commune"] if "commune" in roles else []), *value_cols, "source_row", *extra]
     out = out[cols]
     out.attrs = {
@@ -396,3 +369,20 @@ def official_apl_by_cpts(
     values.attrs = per_unit.attrs
     per_cpts = aggregate_apl(members, values, weights)
     return per_unit, per_cpts
+
+
+def attach_official_apl(
+    diagnosis: Diagnosis, path: str | Path, cog: int | None = None, year: int | None = None,
+    sheet: str | None = None,
+) -> Diagnosis:
+    """A copy of a coverage diagnosis whose perimeters carry ``apl`` and ``apl_flag``: the
+    official DREES APL of ``path`` aggregated to each CPTS (:func:`official_apl_by_cpts` over the
+    diagnosis' members), its source (file, sheet, APL year) recorded under
+    ``meta['sources']['apl']``. What ``cpts-geo coverage --apl`` applies."""
+    _, per_cpts = official_apl_by_cpts(diagnosis.members, path, cog=cog, sheet=sheet, year=year)
+    by_cpts = per_cpts.set_index("cpts")
+    per = diagnosis.perimeters.copy()
+    for c in ("apl", "apl_flag"):
+        per[c] = per["cpts"].map(by_cpts[c]).to_numpy()
+    source = {k: per_cpts.attrs.get(k) for k in ("source", "sheet", "apl_year") if k in per_cpts.attrs}
+    return diagnosis.with_perimeters(per, {"apl": source})

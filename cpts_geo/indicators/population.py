@@ -19,9 +19,9 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import _as_text, convert_table
+from cpts_geo.codes import convert_table
 from cpts_geo.crs import LOCAL_CRS, local_crs
-from cpts_geo.indicators.supply import _numeric
+from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
 from cpts_geo.rules import CRS_NAMES
 
 KINDS = ("municipale", "totale")
@@ -44,10 +44,12 @@ def commune_population(
     """Population per COG 2026 unit (communes, arrondissements, collectivités d'outre-mer).
 
     Without ``table``: population municipale légale 2023 of the embedded reference. With a
-    DataFrame or CSV path (``,`` or ``;``) of COG ``cog``: the column ``value_col`` (default: a
-    column named population, PMUN/PTOT, "population municipale/totale") converted to COG 2026.
+    DataFrame or a table file of COG ``cog`` (any encoding and separator, Excel, JSON:
+    :func:`cpts_geo.io.read_table`): the column ``value_col`` (default: a column named
+    population, PMUN/PTOT, "population municipale/totale") converted to COG 2026.
     ``kind`` ("municipale" or "totale") and ``year`` are recorded in ``attrs`` so the output says
-    which population it is. A non-numeric value raises ``ValueError`` naming the row; codes
+    which population it is. A missing column or a non-numeric value raises
+    :class:`~cpts_geo.errors.InputError` (a ``ValueError``) naming the file and row; codes
     unknown in COG 2026 are listed in ``attrs["refused"]`` with a warning.
     """
     if kind not in KINDS:
@@ -67,19 +69,18 @@ def commune_population(
             "cog": reference.COG_YEAR,
         }
         return s
-    name = source or (str(table) if not isinstance(table, pd.DataFrame) else "table de population")
-    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str, keep_default_na=False)
-    if code_col not in df.columns:
-        raise ValueError(f"{name} : colonne {code_col!r} absente (colonnes : {', '.join(map(str, df.columns))})")
+    df, read_name = table_or_frame(table, "table de population", (code_col, value_col, *_VALUE_NAMES[kind]))
+    name = source or read_name
+    code_col = find_column(df.columns, given=code_col, source=name)
     if value_col is None:
-        lower = {str(c).strip().lower(): c for c in df.columns}
-        value_col = next((lower[n] for n in _VALUE_NAMES[kind] if n in lower), None)
-        if value_col is None:
-            raise ValueError(f"{name} : colonne de population introuvable ; préciser value_col (colonnes : {', '.join(map(str, df.columns))})")
-    values = _numeric(df[value_col], name, value_col)
-    codes = df[code_col].map(_as_text).map(lambda c: c.zfill(5) if c and c.isdigit() else c)
+        value_col = find_column(df.columns, _VALUE_NAMES[kind], what="de population (préciser value_col)",
+                                source=name, required=True)
+    else:
+        value_col = find_column(df.columns, given=value_col, source=name)
+    values = numeric_column(df[value_col], name, str(value_col), source_rows(df))
+    codes = clean_codes(df[code_col])
     conv, report = convert_table(
-        pd.DataFrame({"code": codes.to_numpy(), "population": values.to_numpy()}), from_year=cog,
+        pd.DataFrame({"code": codes, "population": values.to_numpy()}), from_year=cog,
         value_cols=["population"],
     )
     if report["unknown"]:

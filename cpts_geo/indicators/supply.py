@@ -14,10 +14,13 @@ import functools
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cpts_geo import reference
-from cpts_geo.codes import _as_text, convert_table
+from cpts_geo.codes import convert_table
+from cpts_geo.errors import InputError
+from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
 
 #: profession → (BPE 2021 variable, French label)
 PROFESSIONS: dict[str, tuple[str, str]] = {
@@ -96,24 +99,25 @@ def read_supply(
 ) -> pd.Series:
     """A user's supply table (activity, FTE, headcount) as a Series by COG 2026 code.
 
-    ``table`` is a DataFrame or a CSV path (``,`` or ``;``). Codes of COG ``cog`` are converted
-    (sum on fusions, population-ratio split on défusions). A missing or non-numeric value raises
-    ``ValueError`` naming the file, row and value; codes unknown in COG 2026 raise too.
+    ``table`` is a DataFrame or a table file (any encoding and separator, Excel, JSON:
+    :func:`cpts_geo.io.read_table`). Codes of COG ``cog`` are converted (sum on fusions,
+    population-ratio split on défusions). A missing column, a missing or non-numeric value raise
+    :class:`~cpts_geo.errors.InputError` naming the file, row and value; codes unknown in COG 2026
+    raise too.
     """
-    name = str(table) if not isinstance(table, pd.DataFrame) else (source or "table")
-    df = table if isinstance(table, pd.DataFrame) else pd.read_csv(table, sep=None, engine="python", dtype=str, keep_default_na=False)
-    for c in (code_col, value_col):
-        if c not in df.columns:
-            raise ValueError(f"{name} : colonne {c!r} absente (colonnes : {', '.join(map(str, df.columns))})")
-    values = _numeric(df[value_col], name, value_col)
-    codes = df[code_col].map(_as_text).map(lambda c: c.zfill(5) if c and c.isdigit() else c)
+    df, name = table_or_frame(table, source or "table", (code_col, value_col))
+    code_col = find_column(df.columns, given=code_col, source=name)
+    value_col = find_column(df.columns, given=value_col, source=name)
+    rows = source_rows(df)
+    values = numeric_column(df[value_col], name, str(value_col), rows)
+    codes = clean_codes(df[code_col])
     conv, report = convert_table(
-        pd.DataFrame({"code": codes.to_numpy(), "supply": values.to_numpy()}), from_year=cog, value_cols=["supply"]
+        pd.DataFrame({"code": codes, "supply": values.to_numpy()}), from_year=cog, value_cols=["supply"]
     )
     if report["unknown"]:
         bad = report["unknown"][0]
-        row = int(codes.reset_index(drop=True).eq(bad).idxmax()) + 2
-        raise ValueError(f"{name}, ligne {row} : code {bad!r} inconnu du COG {cog} et du COG 2026")
+        row = rows[int(np.flatnonzero(codes == bad)[0])]
+        raise InputError(f"code inconnu du COG {cog} et du COG {reference.COG_YEAR}", name, row, bad)
     s = conv.set_index("code")["supply"].astype(float)
     s.attrs = {
         "supply_source": source or name,
@@ -125,20 +129,6 @@ def read_supply(
         "conversion": {k: report[k] for k in ("fusions", "splits", "rows_in", "rows_out")},
     }
     return s
-
-
-def _numeric(col: pd.Series, name: str, label: str) -> pd.Series:
-    """Parse numbers (decimal comma accepted); error naming file, row and value otherwise."""
-    text = col.astype(str).str.strip().str.replace("\u202f", "").str.replace(" ", "").str.replace(",", ".")
-    num = pd.to_numeric(text.where(col.notna(), None), errors="coerce")
-    bad = num.isna() | (num < 0)
-    if bad.any():
-        pos = int(bad.to_numpy().argmax())
-        raise ValueError(
-            f"{name}, ligne {pos + 2}, colonne {label!r} : valeur {col.iloc[pos]!r} invalide "
-            "(nombre positif attendu)"
-        )
-    return num.astype(float)
 
 
 def standardised_population(

@@ -1,14 +1,20 @@
-"""The checks of a proposed CPTS territory.
+"""The checks of a proposed CPTS territory and their catalogue.
 
 Each check is a pure function of a :class:`State` (the proposal's units as indices into the
 units of France, the existing coverage of every unit, the adjacency graph) returning a
 :class:`Check` with a stable ``id``, a ``severity`` (blocking / warning / info), ``passed`` (nothing
 to flag), a French ``message`` and the unit codes concerned. Populations are populations
 municipales légales 2023 on the COG 2026 geography.
+
+:data:`CATALOGUE` declares every check once (id, French title, default severity, function, what
+it says, figures it contributes): the report runs the checks in its order, takes its figures
+from it, and the table of docs/validation.md is generated from it (:func:`catalogue_markdown`).
+:data:`LEVELS` is the one severity vocabulary (French labels, marks, display order).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -19,11 +25,58 @@ from scipy.sparse import csgraph
 from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules
 from cpts_geo.codes import normalise_codes
+from cpts_geo.errors import OptionError
 from cpts_geo.validation.context import Coverage, ExistingListing
 from cpts_geo.validation.inputs import Proposal
 
-SEVERITIES = ("blocking", "warning", "info")
-LEVEL_LABELS = {"blocking": "Bloquant", "warning": "Avertissement", "info": "Information", "ok": "Conforme"}
+
+@dataclass(frozen=True)
+class Level:
+    """A severity (``blocking``, ``warning``, ``info``) or the level ``ok`` of a passed check."""
+
+    id: str
+    label: str  # French label
+    mark: str  # symbol shown before the label
+    rank: int  # display order in reports
+    aliases: tuple[str, ...] = ()  # other spellings accepted for an option (French)
+
+
+#: the one vocabulary of severities and levels (display order: blocking, warning, ok, info)
+LEVELS: dict[str, Level] = {lv.id: lv for lv in (
+    Level("blocking", "Bloquant", "✗", 0, ("bloquant", "bloquante")),
+    Level("warning", "Avertissement", "⚠", 1, ("avertissement", "attention")),
+    Level("ok", "Conforme", "✓", 2),
+    Level("info", "Information", "ℹ", 3, ("information",)),
+)}
+#: severities a check can have (``ok`` is only a level)
+SEVERITIES: tuple[str, ...] = ("blocking", "warning", "info")
+#: level → French label
+LEVEL_LABELS: dict[str, str] = {k: lv.label for k, lv in LEVELS.items()}
+
+
+def parse_severity(value: object, option: str = "overlap") -> str:
+    """``"avertissement"`` → ``"warning"``: a severity given in English or French (any case).
+    Raises :class:`~cpts_geo.errors.OptionError` naming the accepted values."""
+    key = str(value).strip().lower()
+    for sev in SEVERITIES:
+        if key == sev or key in LEVELS[sev].aliases:
+            return sev
+    accepted = fr.enumeration([f"{s} ({LEVELS[s].label.lower()})" for s in SEVERITIES])
+    raise OptionError(option, value, f"valeur inconnue ; valeurs possibles : {accepted}")
+
+
+def verdict(checks: list[Check]) -> str:
+    """One French sentence: blocking points, warnings, or nothing to report."""
+    n_block = sum(c.blocks for c in checks)
+    n_warn = sum(c.level == "warning" for c in checks)
+    attention = ("point d'attention", "points d'attention")
+    if n_block:
+        return (f"{fr.plural(n_block, 'point bloquant')} à corriger avant l'envoi du dossier"
+                + (f", et {fr.plural(n_warn, *attention)}." if n_warn else "."))
+    if n_warn:
+        return (f"Aucun point bloquant ; {fr.plural(n_warn, *attention)} à examiner ou à justifier "
+                "dans le dossier.")
+    return "Aucun point bloquant ni point d'attention."
 
 
 @dataclass
@@ -65,6 +118,7 @@ class State:
     sel: np.ndarray
     listing: ExistingListing
     options: dict
+    figures: dict = field(default_factory=dict)
 
     @cached_property
     def in_p(self) -> np.ndarray:
@@ -85,27 +139,23 @@ class State:
         return float(np.nansum(self.cov.population[self.sel]))
 
 
-def fmt_int(value: float | int | None) -> str:
-    """French thousands separator (narrow no-break space): 12345 → "12 345"."""
-    if value is None or pd.isna(value):
-        return "n.d."
-    return f"{int(round(float(value))):,}".replace(",", "\u202f")
-
-
-def fmt_pct(share: float, decimals: int = 0) -> str:
-    """Share (0-1) as a French percentage: 0.256 → "26 %"."""
-    if share is None or pd.isna(share):
-        return "n.d."
-    if 0 < share < 0.01 and decimals == 0:
-        decimals = 1
-    return f"{100 * share:.{decimals}f}".replace(".", ",") + "\u202f%"
+# check_contiguity and check_enclave (bodies being rewritten on land adjacency) still call
+# fmt_int: it is fr.integer, not a formatter of its own
+fmt_int = fr.integer
 
 
 def _names(state: State, idx: np.ndarray, limit: int = 12) -> str:
     idx = np.asarray(idx)
     parts = [f"{state.noms[i]} ({state.codes[i]})" for i in idx[:limit]]
     more = len(idx) - limit
-    return ", ".join(parts) + (f" et {more} autre(s)" if more > 0 else "")
+    if more > 0:
+        return ", ".join(parts) + " et " + fr.plural(more, "autre")
+    return fr.enumeration(parts)
+
+
+def _verb(n: int, singular: str, plural_form: str) -> str:
+    """The form agreed with ``n`` (French rule: singular below 2), without the number."""
+    return fr.plural(n, singular, plural_form, with_number=False)
 
 
 def _unit_rows(state: State, idx: np.ndarray) -> list[dict]:
@@ -146,7 +196,9 @@ def check_unknown_codes(state: State) -> Check:
                       "status": r.status, "message": r.message, "suggestions": sugg})
         lines.append(f"{_where(state, r.source_row)} « {r.input} » : {r.message}")
     return Check("unknown_codes", title, "blocking", False,
-                 f"{len(bad)} valeur(s) ne désignent aucune commune identifiable et ne sont pas comptées : "
+                 fr.plural(len(bad), "valeur") + " "
+                 + _verb(len(bad), "ne désigne aucune commune identifiable et n'est pas comptée",
+                         "ne désignent aucune commune identifiable et ne sont pas comptées") + " : "
                  + " ; ".join(lines) + ". Corriger ces valeurs avant l'envoi du dossier.",
                  (), {"values": items})
 
@@ -162,8 +214,9 @@ def check_obsolete_codes(state: State) -> Check:
               "code": r.code, "nom": r.nom, "message": r.message} for r in conv.itertuples()]
     lines = [f"{_where(state, i['row'])} : {i['message']}" for i in items]
     return Check("obsolete_codes", title, "warning", False,
-                 f"{len(conv)} code(s) de communes qui n'existent plus ont été convertis au COG "
-                 f"{reference.COG_YEAR} : " + " ; ".join(lines)
+                 fr.plural(len(conv), "code d'une commune qui n'existe plus a été converti",
+                           "codes de communes qui n'existent plus ont été convertis")
+                 + f" au COG {reference.COG_YEAR} : " + " ; ".join(lines)
                  + ". Mettre à jour la liste avec les codes actuels.",
                  tuple(dict.fromkeys(conv["code"])), {"converted": items})
 
@@ -177,7 +230,7 @@ def check_interpreted(state: State) -> Check:
         return Check("interpreted_inputs", title, "info", True, "Toutes les valeurs sont des codes INSEE à 5 caractères.")
     lines = [f"{_where(state, r.source_row)} : " + (r.message or "") for r in hit.itertuples()]
     return Check("interpreted_inputs", title, "info", False,
-                 f"{len(hit)} valeur(s) interprétée(s) : " + " ; ".join(lines) + ".",
+                 fr.plural(len(hit), "valeur interprétée") + " : " + " ; ".join(lines) + ".",
                  tuple(dict.fromkeys(hit["code"].dropna())),
                  {"values": [{"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
                               "code": r.code, "status": r.status, "message": r.message} for r in hit.itertuples()]})
@@ -199,7 +252,9 @@ def check_duplicates(state: State) -> Check:
         also = f" (déjà donnée {_where(state, f['source_row'])} sous la forme « {f['input']} »)" if f is not None else ""
         lines.append(f"{_where(state, r.source_row)} « {r.input} » → {r.code} {r.nom}{also}")
     return Check("duplicates", title, "warning", False,
-                 f"{len(dup)} commune(s) données plusieurs fois, comptées une seule fois : " + " ; ".join(lines) + ".",
+                 fr.plural(len(dup), "commune donnée plusieurs fois, comptée une seule fois",
+                           "communes données plusieurs fois, comptées une seule fois")
+                 + " : " + " ; ".join(lines) + ".",
                  tuple(dict.fromkeys(dup["code"])), {"duplicates": items})
 
 
@@ -207,7 +262,7 @@ def check_not_empty(state: State) -> Check:
     title = "Territoire non vide"
     if len(state.sel):
         return Check("territory_empty", title, "blocking", True,
-                     f"Le territoire compte {len(state.sel)} commune(s) reconnue(s).")
+                     f"Le territoire compte {fr.plural(len(state.sel), 'commune reconnue')}.")
     return Check("territory_empty", title, "blocking", False,
                  "Aucune commune reconnue : le territoire proposé est vide.")
 
@@ -221,11 +276,12 @@ def check_cut_units(state: State) -> Check | None:
     if cut.empty:
         return Check("cut_units", title, "info", True,
                      "Le polygone suit les limites communales : aucune commune n'est coupée.")
-    lines = [f"{r.nom} ({r.code}) : {fmt_pct(r.share)} de sa surface dans le polygone, "
+    lines = [f"{r.nom} ({r.code}) : {fr.percent(r.share, 0 if r.share >= 0.01 else 1)} de sa surface dans le polygone, "
              + ("incluse" if r.assigned else "exclue") for r in cut.itertuples()]
     return Check("cut_units", title, "info", False,
-                 f"Un territoire de CPTS se compose de communes entières. {len(cut)} commune(s) sont coupées "
-                 f"par le polygone ; une commune est retenue quand au moins {fmt_pct(thr)} de sa surface "
+                 "Un territoire de CPTS se compose de communes entières. "
+                 + fr.plural(len(cut), "commune est coupée", "communes sont coupées")
+                 + f" par le polygone ; une commune est retenue quand au moins {fr.percent(thr, 0)} de sa surface "
                  "est à l'intérieur : " + " ; ".join(lines) + ".",
                  tuple(cut["code"]), {"cut": cut.to_dict("records"), "threshold": thr})
 
@@ -242,9 +298,10 @@ def _unknown_scope(state: State) -> tuple[np.ndarray, str]:
     if not len(out):
         return out, ""
     deps = sorted(set(state.cov.dep[out]))
-    return out, (f" La liste fournie ne décrit pas les CPTS du ou des départements {', '.join(deps)} : "
-                 f"{len(out)} commune(s) ({_names(state, out, 6)}) n'ont pas pu être vérifiées ; "
-                 "se renseigner auprès de l'ARS concernée.")
+    return out, (f" La liste fournie ne décrit pas les CPTS {_verb(len(deps), 'du département', 'des départements')} "
+                 f"{fr.enumeration(deps)} : {fr.plural(len(out), 'commune')} ({_names(state, out, 6)}) "
+                 + _verb(len(out), "n'a pas pu être vérifiée", "n'ont pas pu être vérifiées")
+                 + " ; se renseigner auprès de l'ARS concernée.")
 
 
 def check_overlap(state: State) -> Check:
@@ -257,7 +314,9 @@ def check_overlap(state: State) -> Check:
     hit = sel[state.cov.n_cpts[sel] > 0]
     _, scope = _unknown_scope(state)
     if state.listing.replaces:
-        scope += (f" CPTS remplacée(s) par le territoire, non comptée(s) comme chevauchement : "
+        n_rep = len(state.listing.replaces)
+        scope += (f" {_verb(n_rep, 'CPTS remplacée', 'CPTS remplacées')} par le territoire, "
+                  f"{_verb(n_rep, 'non comptée', 'non comptées')} comme chevauchement : "
                   f"{', '.join(state.listing.replaces)}.")
     if not len(hit):
         return Check("overlap", title, severity, True,
@@ -273,13 +332,14 @@ def check_overlap(state: State) -> Check:
                     "units": _unit_rows(state, idx)})
     per.sort(key=lambda d: (-d["population"], d["cpts"]))
     total = float(np.nansum(state.cov.population[hit]))
-    lines = [f"{d['cpts']} : {d['n_units']} commune(s), {fmt_int(d['population'])} hab. "
+    lines = [f"{d['cpts']} : {fr.plural(d['n_units'], 'commune')}, {fr.integer(d['population'])} hab. "
              f"({', '.join(u['nom'] + ' (' + u['code'] + ')' for u in d['units'][:10])}"
              f"{' …' if d['n_units'] > 10 else ''})" for d in per]
     tolerated = " (toléré par l'option choisie)" if severity != "blocking" else ""
     return Check("overlap", title, severity, False,
-                 f"{len(hit)} commune(s) du territoire, soit {fmt_int(total)} habitants "
-                 f"({reference.POPULATION_YEAR}), appartiennent déjà à une CPTS existante{tolerated} : "
+                 f"{fr.plural(len(hit), 'commune')} du territoire, soit {fr.inhabitants(total)} "
+                 f"({reference.POPULATION_YEAR}), {_verb(len(hit), 'appartient', 'appartiennent')} déjà "
+                 f"à une CPTS existante{tolerated} : "
                  + " ; ".join(lines) + ". Une commune ne relève en principe que d'une seule CPTS : "
                  "retirer ces communes ou obtenir l'accord de la CPTS concernée et de l'ARS." + scope,
                  tuple(state.codes[hit]), {"by_cpts": per, "population": int(round(total))})
@@ -370,8 +430,8 @@ def check_enclave(state: State) -> Check:
                      + (" (adossée au littoral ou à la frontière)" if border else ""))
         codes.extend(state.codes[idx])
     return Check("enclave", title, "warning", False,
-                 f"{len(groups)} enclave(s) : des communes sont entourées par le territoire sans en faire "
-                 "partie : " + " ; ".join(lines) + ". Les inclure, ou expliquer pourquoi elles restent à part.",
+                 f"{fr.plural(len(groups), 'enclave')} : des communes sont entourées par le territoire sans en "
+                 "faire partie : " + " ; ".join(lines) + ". Les inclure, ou expliquer pourquoi elles restent à part.",
                  tuple(codes), {"enclaves": items})
 
 
@@ -420,17 +480,18 @@ def check_white_zone_created(state: State) -> Check:
         items.append({"units": _unit_rows(state, idx), "population": pop, "between": around,
                       "coast_or_border": border})
         codes.extend(cov.codes[idx])
-        lines.append(f"{_names(state, idx)} ({fmt_int(pop)} hab.), "
-                     + (f"coincée(s) entre le territoire et {', '.join(around)}" if around else
-                        "entourée(s) par le territoire")
+        lines.append(f"{_names(state, idx)} ({fr.integer(pop)} hab.), "
+                     + (f"{_verb(len(idx), 'coincée', 'coincées')} entre le territoire et {', '.join(around)}"
+                        if around else f"{_verb(len(idx), 'entourée', 'entourées')} par le territoire")
                      + (" contre le littoral ou la frontière" if border else ""))
     if not items:
         return Check("white_zone_created", title, "warning", True,
                      "Le territoire n'isole aucune commune sans CPTS : les communes restantes sans CPTS "
                      "restent reliées entre elles.")
     return Check("white_zone_created", title, "warning", False,
-                 f"Le territoire laisserait {len(items)} groupe(s) de communes sans CPTS isolé(s), "
-                 "qu'aucune autre CPTS ne pourra facilement reprendre : " + " ; ".join(lines)
+                 "Le territoire laisserait "
+                 + fr.plural(len(items), "groupe de communes sans CPTS isolé", "groupes de communes sans CPTS isolés")
+                 + ", qu'aucune autre CPTS ne pourra facilement reprendre : " + " ; ".join(lines)
                  + ". Envisager de les inclure.", tuple(codes), {"zones": items})
 
 
@@ -444,19 +505,21 @@ def check_white_zone_absorbed(state: State) -> Check:
     total_pop = float(np.nansum(cov.population[white0]))
     absorbed = sel[white0[sel]]
     pop = float(np.nansum(cov.population[absorbed]))
-    deps = ", ".join(sorted(state.listing.known_deps))
+    known = sorted(state.listing.known_deps)
+    deps = _verb(len(known), "du département", "des départements") + " " + fr.enumeration(known)
     share = pop / total_pop if total_pop else float("nan")
     details = {"white_units_before": int(white0.sum()), "white_population_before": int(round(total_pop)),
                "absorbed_units": len(absorbed), "absorbed_population": int(round(pop)),
                "absorbed_population_share": None if np.isnan(share) else share,
                "departments": sorted(state.listing.known_deps)}
     if not len(absorbed):
-        msg = (f"Le territoire ne couvre aucune commune aujourd'hui sans CPTS (zone blanche des départements "
-               f"{deps} : {int(white0.sum())} communes, {fmt_int(total_pop)} hab.).")
+        msg = (f"Le territoire ne couvre aucune commune aujourd'hui sans CPTS (zone blanche {deps} : "
+               f"{fr.plural(int(white0.sum()), 'commune')}, {fr.integer(total_pop)} hab.).")
         return Check("white_zone_absorbed", title, "info", True, msg, (), details)
-    msg = (f"Le territoire couvre {len(absorbed)} commune(s) aujourd'hui sans CPTS, soit {fmt_int(pop)} hab. : "
-           f"{fmt_pct(share)} de la population en zone blanche des départements {deps} "
-           f"({fmt_int(total_pop)} hab. dans {int(white0.sum())} communes d'après la liste {state.listing.source}).")
+    msg = (f"Le territoire couvre {fr.plural(len(absorbed), 'commune')} aujourd'hui sans CPTS, soit "
+           f"{fr.integer(pop)} hab. : {fr.percent(share)} de la population en zone blanche {deps} "
+           f"({fr.integer(total_pop)} hab. dans {fr.plural(int(white0.sum()), 'commune')} d'après la liste "
+           f"{state.listing.source}).")
     return Check("white_zone_absorbed", title, "info", False, msg, tuple(state.codes[absorbed]), details)
 
 
@@ -486,7 +549,7 @@ def check_cross_border(state: State) -> Check:
     cpam = [f"caisse d'assurance maladie du département {d['code']} ({d['nom']})"
             + (f" — {_CPAM_NOTES[d['code']]}" if d["code"] in _CPAM_NOTES else "") for d in dep_list]
     details = {"departments": dep_list, "regions": reg_list, "ars": ars, "cpam": cpam}
-    dtext = ", ".join(f"{d['nom']} ({d['code']}, {d['n_units']} commune(s))" for d in dep_list)
+    dtext = ", ".join(f"{d['nom']} ({d['code']}, {fr.plural(d['n_units'], 'commune')})" for d in dep_list)
     if len(reg_list) > 1:
         rtext = ", ".join(r["nom"] for r in reg_list)
         return Check("cross_border", title, "warning", False,
@@ -506,15 +569,16 @@ def check_cross_border(state: State) -> Check:
                  f"{cpam[0]}.", (), details)
 
 
-def check_size_band(state: State, figures: dict) -> Check:
+def check_size_band(state: State) -> Check:
+    figures = state.figures
     pop = state.population
     m = cl.aci_margin([pop]).iloc[0]
     band = int(m["aci_band"])
     return Check("size_band", "Taille ACI", "info", True,
-                 f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : {fmt_int(pop)} habitants, "
-                 f"soit la taille {band} de l'accord conventionnel interprofessionnel (ACI CPTS : "
-                 f"{rules.aci_rule_text()}) ; marge : {m['aci_margin_text']}"
-                 + (" ; à moins de 1 % d'un seuil : taille à confirmer avec la population retenue par la CPAM"
+                 f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : "
+                 f"{fr.inhabitants(pop)}, soit la taille {band} de l'accord conventionnel interprofessionnel "
+                 f"(ACI CPTS : {rules.aci_rule_text()}) ; marge : {m['aci_margin_text']}"
+                 + (f" ; à moins de {fr.percent(0.01, 0)} d'un seuil : taille à confirmer avec la population retenue par la CPAM"
                     if bool(m["aci_near_threshold"]) else "") + ".",
                  (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
                       "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
@@ -531,10 +595,10 @@ def check_igas_range(state: State) -> Check:
               "source": rules.IGAS_SOURCE}
     if bool(t["igas_viable"]):
         return Check("igas_range", "Taille repère IGAS", "warning", True,
-                     f"{fmt_int(pop)} habitants : dans la fourchette de {fmt_int(lo)} à {fmt_int(hi)} habitants "
+                     f"{fr.inhabitants(pop)} : dans la fourchette de {fr.integer(lo)} à {fr.integer(hi)} habitants "
                      f"repérée par l'IGAS (2018) ; type « {t['igas_type']} ».", (), detail)
     return Check("igas_range", "Taille repère IGAS", "warning", False,
-                 f"{fmt_int(pop)} habitants : {t['igas_warning']} (fourchette de {fmt_int(lo)} à {fmt_int(hi)} "
+                 f"{fr.inhabitants(pop)} : {t['igas_warning']} (fourchette de {fr.integer(lo)} à {fr.integer(hi)} "
                  "habitants). Ce n'est pas une règle : l'ARS apprécie selon le contexte local.", (), detail)
 
 
@@ -558,9 +622,9 @@ def check_epci_split(state: State) -> Check:
     details = {"epci": items}
     if not partial:
         return Check("epci_split", title, "info", True,
-                     f"Le territoire regroupe {len(full)} EPCI entier(s) : "
+                     f"Le territoire regroupe {fr.plural(len(full), 'EPCI entier')} : "
                      + ", ".join(i["nom"] for i in full) + ".", (), details)
-    lines = [f"{i['nom']} : {i['included']} commune(s) sur {i['total']}" for i in partial]
+    lines = [f"{i['nom']} : {fr.plural(i['included'], 'commune')} sur {fr.integer(i['total'])}" for i in partial]
     return Check("epci_split", title, "info", False,
                  f"{len(partial)} EPCI seulement en partie dans le territoire : " + " ; ".join(lines)
                  + (f" ; EPCI entiers : {', '.join(i['nom'] for i in full)}" if full else "")
@@ -574,7 +638,8 @@ def check_units_without_geometry(state: State) -> Check | None:
         return None
     idx = state.sel[~has]
     return Check("units_without_geometry", "Communes sans contour", "info", False,
-                 f"{len(idx)} commune(s) n'ont pas de contour dans le référentiel (communes rétablies en 2025 "
+                 fr.plural(len(idx), "commune") + " " + _verb(len(idx), "n'a", "n'ont")
+                 + " pas de contour dans le référentiel (communes rétablies en 2025 "
                  f"ou collectivités d'outre-mer) : {_names(state, idx)}. Elles sont comptées en population et "
                  "reliées à la commune qui contient leur territoire.", tuple(state.codes[idx]))
 
@@ -593,7 +658,7 @@ def check_density_profile(state: State) -> Check:
     prof = cl.density_profile(_territory(state)).iloc[0]
     levels = {cl.DENS7_LABELS[k]: float(prof[f"dens7_{k}"]) for k in range(1, 8) if prof[f"dens7_{k}"] > 0}
     three = {cl.DENS3_LABELS[c]: float(prof[f"dens_{c}"]) for c in ("urbain_dense", "intermediaire", "rural")}
-    text = ", ".join(f"{k} {v:.0f} %".replace(".", ",") for k, v in three.items())
+    text = ", ".join(f"{k} {fr.percent(v / 100, 0)}" for k, v in three.items())
     return Check("density_profile", "Profil de densité (INSEE)", "info", True,
                  f"Part de la population selon la grille communale de densité INSEE 2024 : {text} ; "
                  f"dominante : {prof['dens_dominant']}.", (),
@@ -604,7 +669,7 @@ def check_density_profile(state: State) -> Check:
 def check_aav_profile(state: State) -> Check:
     prof = cl.aav_profile(_territory(state)).iloc[0]
     three = {cl.AAV3_LABELS[c]: float(prof[f"aav_{c}"]) for c in ("pole", "couronne", "hors_attraction")}
-    text = ", ".join(f"{k} {v:.0f} %" for k, v in three.items())
+    text = ", ".join(f"{k} {fr.percent(v / 100, 0)}" for k, v in three.items())
     return Check("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", True,
                  f"Part de la population selon le zonage en aires d'attraction des villes 2020 : {text} ; "
                  f"dominante : {prof['aav_dominant']}.", (),
@@ -635,9 +700,10 @@ def check_apl_profile(state: State) -> Check:
                None if np.isnan(share_low) else share_low, "units_below_2_5": list(state.codes[state.sel][low]),
                "missing": list(state.codes[missing]), "source": src, "year": year,
                "weights": f"population municipale {reference.POPULATION_YEAR}"}
-    miss = f" ; {len(missing)} commune(s) sans valeur dans le fichier : {_names(state, missing, 6)}" if len(missing) else ""
-    msg = (f"APL moyen pondéré par la population : {mean:.1f}".replace(".", ",")
-           + f" consultations par an et par habitant ; {fmt_pct(share_low)} de la population vit dans une "
+    miss = (f" ; {fr.plural(len(missing), 'commune')} sans valeur dans le fichier : {_names(state, missing, 6)}"
+            if len(missing) else "")
+    msg = (f"APL moyen pondéré par la population : {fr.number(mean, 1)}"
+           + f" consultations par an et par habitant ; {fr.percent(share_low)} de la population vit dans une "
            f"commune où l'APL est inférieur à {fr.number(rules.APL_THRESHOLDS[0], 1)} (source : {src}"
            + (f", {year}" if year else "") + f"){miss}.")
     return Check("apl_profile", title, "info", not bool(low.any()), msg,
@@ -651,8 +717,152 @@ def check_irdes_profile(state: State, typology: pd.DataFrame, key: str) -> Check
     share = prof[f"{prefix}_share"]
     title = typology.attrs.get("title") or "Typologie IRDES"
     return Check(key, title, "info", True,
-                 f"Classe dominante : {label} ({share:.0f} % de la population)".replace(".", ",")
+                 f"Classe dominante : {label} ({fr.percent(share / 100, 0)} de la population)"
                  + f" ; source : {title}.", (),
                  {"class": None if pd.isna(prof[f'{prefix}_class']) else int(prof[f'{prefix}_class']),
                   "label": label, "share": None if pd.isna(share) else float(share),
                   "unclassified_share": float(prof[f"{prefix}_unclassified"])})
+
+
+# ------------------------------------------------------------------------------------------
+# Catalogue
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """Declaration of one check: the report runs :data:`CATALOGUE` in order."""
+
+    id: str
+    #: French title (for the IRDES profiles, the title of the typology given replaces it)
+    title: str
+    #: default severity (a check may lower it, as ``severity_note`` says)
+    severity: str
+    function: Callable[[State], Check | None]
+    #: what the check says, in English (docs/validation.md)
+    doc: str
+    severity_note: str = ""
+    #: run only when the territory has at least one recognised commune
+    needs_units: bool = False
+    #: run only when this option (``state.options``) is given
+    option: str | None = None
+    #: figures of the report taken from the check's result
+    figures: Callable[[Check, State], dict] | None = None
+
+
+def _irdes_check(key: str, option: str) -> Callable[[State], Check]:
+    def run(state: State) -> Check:
+        return check_irdes_profile(state, state.options[option], key)
+
+    return run
+
+
+def _parts_figures(c: Check, state: State) -> dict:
+    return {"n_parts": c.details.get("n_parts", 1 if len(state.sel) else 0)}
+
+
+def _white_figures(c: Check, state: State) -> dict:
+    return {"white_population_absorbed": c.details.get("absorbed_population"),
+            "white_population_share_absorbed": c.details.get("absorbed_population_share")}
+
+
+def _apl_figures(c: Check, state: State) -> dict:
+    if not c.details:  # no APL file given
+        return {}
+    return {"apl_mean": c.details.get("apl_mean"),
+            "apl_population_share_below_2_5": c.details.get("population_share_below_2_5")}
+
+
+#: every check, in report order
+CATALOGUE: tuple[CheckSpec, ...] = (
+    CheckSpec("territory_empty", "Territoire non vide", "blocking", check_not_empty,
+              "no commune recognised at all"),
+    CheckSpec("unknown_codes", "Codes ou noms non reconnus", "blocking", check_unknown_codes,
+              "values that are no commune (unknown code, unknown or ambiguous name, split commune), "
+              "with row and suggestions"),
+    CheckSpec("obsolete_codes", "Codes de communes anciennes", "warning", check_obsolete_codes,
+              f"codes of communes that no longer exist, converted to COG {reference.COG_YEAR} (date of the change)"),
+    CheckSpec("duplicates", "Doublons", "warning", check_duplicates,
+              "communes given twice (also an old and a new code of the same commune)"),
+    CheckSpec("interpreted_inputs", "Valeurs interprétées", "info", check_interpreted,
+              "names, lost leading zeros, arrondissements, empty cells"),
+    CheckSpec("cut_units", "Communes coupées par le polygone dessiné", "info", check_cut_units,
+              "drawn polygon: communes cut by the outline and whether they were kept"),
+    CheckSpec("overlap", "Chevauchement avec des CPTS existantes", "blocking", check_overlap,
+              "communes already in an existing CPTS: which CPTS, which communes, how many inhabitants",
+              "configurable with `overlap=`; info without listing"),
+    CheckSpec("contiguity", "Continuité du territoire", "warning", check_contiguity,
+              "number of separate pieces, each with its communes; pieces that are islands without land "
+              "neighbour are explained and only informative", "info when the other pieces are islands",
+              figures=_parts_figures),
+    CheckSpec("enclave", "Enclaves", "warning", check_enclave,
+              "communes outside the territory that it cuts off from the rest of the country (their CPTS, "
+              "or none), including against the coast or a border"),
+    CheckSpec("white_zone_created", "Zones blanches créées", "warning", check_white_zone_created,
+              "communes without CPTS that the territory would strand between itself and existing CPTS "
+              "(they were connected to other uncovered communes before)", "info without listing"),
+    CheckSpec("white_zone_absorbed", "Zones blanches couvertes", "info", check_white_zone_absorbed,
+              "communes without CPTS the territory covers, and their share of the white-zone population "
+              "of the listing's departments", figures=_white_figures),
+    CheckSpec("cross_border", "Départements et régions concernés", "info", check_cross_border,
+              "departments and regions crossed; ARS of each region and health insurance fund of each "
+              "department to involve", "warning when several regions"),
+    CheckSpec("size_band", "Taille ACI", "info", check_size_band,
+              f"population municipale {reference.POPULATION_YEAR}, ACI size band and margin to the nearest "
+              "boundary, funding of the band", needs_units=True),
+    CheckSpec("igas_range", "Taille repère IGAS", "warning", check_igas_range,
+              "outside the 20,000–100,000 inhabitants range of the IGAS 2018 report (never a rule)",
+              needs_units=True),
+    CheckSpec("epci_split", "Intercommunalités (EPCI) partagées", "info", check_epci_split,
+              "EPCI only partly included, with their communes left outside", needs_units=True),
+    CheckSpec("units_without_geometry", "Communes sans contour", "info", check_units_without_geometry,
+              "communes without outline in the reference (restored in 2025, overseas collectivities)",
+              needs_units=True),
+    CheckSpec("density_profile", "Profil de densité (INSEE)", "info", check_density_profile,
+              "INSEE density grid 2024 profile (population shares)", needs_units=True,
+              figures=lambda c, s: {"dens_dominant": c.details["dominant"]}),
+    CheckSpec("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", check_aav_profile,
+              "INSEE AAV 2020 profile (population shares)", needs_units=True,
+              figures=lambda c, s: {"aav_dominant": c.details["dominant"]}),
+    CheckSpec("apl_profile", "Accessibilité aux médecins généralistes (APL)", "info", check_apl_profile,
+              "with an APL file: population-weighted APL and share of the population in communes with "
+              "APL < 2.5", needs_units=True, figures=_apl_figures),
+    CheckSpec("irdes_profile", "Typologie IRDES", "info", _irdes_check("irdes_profile", "irdes"),
+              "with the IRDES typology of territoires de vie-santé (`irdes=`): dominant class and its share",
+              needs_units=True, option="irdes"),
+    CheckSpec("irdes2025_profile", "Typologie IRDES", "info", _irdes_check("irdes2025_profile", "irdes2025"),
+              "with the IRDES 2025 commune typology (`irdes2025=`): dominant class and its share",
+              needs_units=True, option="irdes2025"),
+)
+
+#: check id → its declaration
+CHECKS: dict[str, CheckSpec] = {spec.id: spec for spec in CATALOGUE}
+
+
+def run_checks(state: State) -> list[Check]:
+    """Run the checks of :data:`CATALOGUE` that apply, in order, adding the figures they give
+    to ``state.figures``."""
+    out = []
+    for spec in CATALOGUE:
+        if spec.needs_units and not len(state.sel):
+            continue
+        if spec.option is not None and state.options.get(spec.option) is None:
+            continue
+        c = spec.function(state)
+        if c is None:
+            continue
+        if c.id != spec.id or c.severity not in SEVERITIES:
+            raise RuntimeError(f"check {spec.id}: returned id {c.id!r}, severity {c.severity!r}")
+        out.append(c)
+        if spec.figures is not None:
+            state.figures.update(spec.figures(c, state))
+    return out
+
+
+def catalogue_markdown() -> str:
+    """The table of checks of docs/validation.md (Markdown), generated from :data:`CATALOGUE`."""
+    rows = ["| id | title | severity | what it says |", "|---|---|---|---|"]
+    for spec in CATALOGUE:
+        sev = spec.severity + (f" ({spec.severity_note})" if spec.severity_note else "")
+        rows.append(f"| `{spec.id}` | {spec.title} | {sev} | {spec.doc} |")
+    return "\n".join(rows) + "\n"

@@ -18,7 +18,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
+from cpts_geo.errors import OptionError
 from cpts_geo.perimeters import analysis_units, dissolve_groups, unit_graph
 from cpts_geo.validation.inputs import read_existing
 
@@ -91,7 +92,8 @@ class ExistingListing:
         names = set(self.members["cpts"].astype(str))
         unknown = [r for r in replaces if r not in names]
         if unknown:
-            raise ValueError(f"CPTS à remplacer absente(s) de la liste existante : {', '.join(unknown)}")
+            absent = fr.plural(len(unknown), "absente", with_number=False)
+            raise OptionError("replaces", ", ".join(unknown), f"CPTS à remplacer {absent} de la liste existante")
         self.replaces = tuple(replaces)
         if self.replaces:
             self.members = self.members[~self.members["cpts"].astype(str).isin(self.replaces)]

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from cpts_geo.members import MembersError, detect_columns, expand_cities, read_members
+from cpts_geo.io.tables import check_file, decode, read_json, read_table, source_rows
+from cpts_geo.members import HEADER_HINTS, MembersError, detect_columns, expand_cities, read_members
 
 DEFAULT_NAME = "Territoire proposé"
 _GIS_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb")
@@ -81,27 +82,8 @@ def _read_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def _plain_table(path: Path) -> pd.DataFrame:
-    """A one-column (or code-only) table without a CPTS column, header or not."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        df = pd.read_excel(path, dtype=str)
-    else:
-        last: Exception | None = None
-        for enc in ("utf-8-sig", "cp1252"):
-            try:
-                first = path.read_text(encoding=enc).lstrip().split("\n", 1)[0]
-                # a single column: the separator sniffer would pick a letter of the header
-                sep = None if re.search(r"[;,\t|]", first) else "\t"
-                df = pd.read_csv(path, dtype=str, sep=sep, engine="python", encoding=enc,
-                                 keep_default_na=False, skip_blank_lines=True)
-                break
-            except UnicodeDecodeError as exc:
-                last = exc
-            except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-                raise MembersError(f"fichier CSV mal formé ({exc})", path.name) from exc
-        else:
-            raise MembersError(f"encodage illisible ({last})", path.name)
-    return df
+    """A one-column (or code-only) table without a CPTS column, header or not (first sheet)."""
+    return read_table(path, hints=HEADER_HINTS, error=MembersError)
 
 
 def _select(m: pd.DataFrame, name: str | None, source: str) -> str:
@@ -189,13 +171,9 @@ def read_proposal(
 
 def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
     source = path.name
-    if not path.exists():
-        raise MembersError("fichier introuvable", str(path))
-    if path.stat().st_size == 0:
-        raise MembersError("fichier vide", source)
+    check_file(path, MembersError)
     suffix = path.suffix.lower()
-    if suffix in _GIS_SUFFIXES or (suffix == ".json" and '"FeatureCollection"' in path.read_text(
-            encoding="utf-8-sig", errors="replace")[:2000]):
+    if suffix in _GIS_SUFFIXES or (suffix == ".json" and b'"FeatureCollection"' in path.read_bytes()[:2000]):
         try:
             gdf = gpd.read_file(path)
         except Exception as exc:
@@ -204,7 +182,7 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
             raise MembersError("système de coordonnées absent (CRS) : impossible de situer les polygones", source)
         return _from_polygons(gdf, name, source, threshold)
     if suffix == ".txt":
-        lines = path.read_text(encoding="utf-8-sig", errors="strict").splitlines()
+        lines = decode(path.read_bytes(), source, MembersError)[0].splitlines()
         values = [ln.strip() for ln in lines]
         rows = [i + 1 for i, v in enumerate(values) if v]
         values = [v for v in values if v]
@@ -216,13 +194,7 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
         p.position_label = "ligne"
         return p
     if suffix == ".json":
-        import json
-
-        try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except json.JSONDecodeError as exc:
-            raise MembersError(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
-                               source, exc.lineno) from exc
+        data = read_json(path, error=MembersError)
         if isinstance(data, list) and all(isinstance(v, (str, int)) for v in data):
             return _from_values(data, None, name or DEFAULT_NAME, source, "fichier", "position")
         return _from_members(read_members(path), name, source, "fichier")
@@ -234,12 +206,7 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
                 raise
         df = _plain_table(path)
     else:
-        try:
-            df = _plain_table(path)
-        except MembersError:
-            raise
-        except Exception:  # let read_members word the error for this file
-            return _from_members(read_members(path), name, source, "fichier")
+        df = _plain_table(path)
         if detect_columns(list(df.columns))["cpts"] is not None:
             return _from_members(read_members(path), name, source, "fichier")
     cols = detect_columns(list(df.columns))
@@ -251,17 +218,18 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
                 + ", ".join(map(str, df.columns)), source)
         # no header: the first line is a commune
         header = str(df.columns[0])
-        df = pd.DataFrame({"commune": [header, *df.iloc[:, 0].tolist()]})
-        p = _from_values(df["commune"].tolist(), None, name or DEFAULT_NAME, source, "fichier", "ligne")
-        p.report["source_row"] -= 1  # no header line
-        p.members["source_row"] -= 1
+        file_rows = [df.attrs.get("header_row") or 1, *source_rows(df)]
+        p = _from_values([header, *df.iloc[:, 0].tolist()], None, name or DEFAULT_NAME, source, "fichier", "ligne")
+        remap = dict(enumerate(file_rows, start=2))  # a frame's rows are numbered from 2
+        p.report["source_row"] = p.report["source_row"].map(remap)
+        p.members["source_row"] = p.members["source_row"].map(remap)
         return p
-    df = df.loc[~(df.astype(str).apply(lambda s: s.str.strip()) == "").all(axis=1)]
     frame = df.copy()
     frame.insert(0, "cpts", name or DEFAULT_NAME)
+    frame.attrs = {}
     m = _read_frame(frame.reset_index(drop=True), source)
-    # keep the file's row numbers (blank lines removed above)
-    rows = dict(enumerate(df.index.to_numpy() + 2, start=2))
+    # keep the file's row numbers (title and blank lines skipped by the reader)
+    rows = dict(enumerate(source_rows(df), start=2))
     m["source_row"] = m["source_row"].map(rows)
     m.attrs["report"]["source_row"] = m.attrs["report"]["source_row"].map(rows)
     return _from_members(m, name, source, "fichier")

@@ -18,16 +18,15 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference, rules
-from cpts_geo._version import __version__
 from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
-from cpts_geo.validation.checks import LEVEL_LABELS, fmt_int, fmt_pct
+from cpts_geo.validation.checks import LEVEL_LABELS, LEVELS, verdict
 
 if TYPE_CHECKING:
     from cpts_geo.validation.report import ValidationReport
 
-LEVEL_MARK = {"blocking": "✗", "warning": "⚠", "info": "ℹ", "ok": "✓"}
-_ORDER = {"blocking": 0, "warning": 1, "ok": 2, "info": 3}
+#: level → mark shown before its label
+LEVEL_MARK = {k: lv.mark for k, lv in LEVELS.items()}
 
 
 def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
@@ -35,20 +34,20 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
     dep_names = reference.load_departements().set_index("code")["nom"]
     reg_names = reference.load_regions().set_index("code")["nom"]
     rows = [
-        ("Communes", fmt_int(f["n_units"])),
-        (f"Population municipale {f['population_year']}", f"{fmt_int(f['population'])} habitants"),
-        ("Superficie", f"{fmt_int(f['area_km2'])} km²" if f.get("area_km2") is not None else "n.d. (commune sans contour)"),
-        ("Densité", f"{fmt_int(f['density'])} hab./km²" if f.get("density") else "n.d."),
+        ("Communes", fr.integer(f["n_units"])),
+        (f"Population municipale {f['population_year']}", f"{fr.integer(f['population'])} habitants"),
+        ("Superficie", fr.km2(f["area_km2"]) if f.get("area_km2") is not None else "n.d. (commune sans contour)"),
+        ("Densité", f"{fr.integer(f['density'])} hab./km²" if f.get("density") else "n.d."),
         ("Taille ACI", f"Taille {f['aci_band']} — {f['aci_margin_text']}" if f["aci_band"] else "n.d."),
     ]
     if f.get("aci_funding_eur"):
-        rows.append(("Rémunération ACI de fonctionnement (taille)", f"{fmt_int(f['aci_funding_eur'])} € par an"))
+        rows.append(("Rémunération ACI de fonctionnement (taille)", f"{fr.euros(f['aci_funding_eur'])} par an"))
     rows += [
         ("Type de territoire (IGAS 2018)", f.get("igas_type") or "n.d."),
         ("Départements", ", ".join(f"{dep_names.get(d, d)} ({d})" for d in f["departments"]) or "—"),
         ("Régions", ", ".join(reg_names.get(x, x) for x in f["regions"]) or "—"),
-        ("Intercommunalités (EPCI)", fmt_int(f.get("n_epci"))),
-        ("Morceaux", fmt_int(f.get("n_parts"))),
+        ("Intercommunalités (EPCI)", fr.integer(f.get("n_epci"))),
+        ("Morceaux", fr.integer(f.get("n_parts"))),
     ]
     if f.get("dens_dominant"):
         rows.append(("Densité dominante (INSEE 2024)", f["dens_dominant"]))
@@ -56,30 +55,22 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
         rows.append(("Aire d'attraction des villes (INSEE 2020)", f["aav_dominant"]))
     if f.get("white_population_absorbed") is not None:
         rows.append(("Habitants aujourd'hui sans CPTS couverts",
-                     f"{fmt_int(f['white_population_absorbed'])} ({fmt_pct(f.get('white_population_share_absorbed'))}"
+                     f"{fr.integer(f['white_population_absorbed'])} ({fr.percent(f.get('white_population_share_absorbed'))}"
                      " de la zone blanche)"))
     if f.get("apl_mean") is not None:
-        rows.append(("APL médecins généralistes (moyenne)", f"{f['apl_mean']:.1f}".replace(".", ",")))
-        rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fmt_pct(f.get("apl_population_share_below_2_5"))))
+        rows.append(("APL médecins généralistes (moyenne)", fr.number(f["apl_mean"], 1)))
+        rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fr.percent(f.get("apl_population_share_below_2_5"))))
     return rows
 
 
 def verdict_text(report: ValidationReport) -> str:
-    """One French sentence: blocking points, warnings, or nothing to report."""
-    n_block = sum(c.blocks for c in report.checks)
-    n_warn = sum(c.level == "warning" for c in report.checks)
-    if n_block:
-        return (f"{fr.plural(n_block, 'point bloquant')} à corriger avant l'envoi du dossier"
-                + (f", et {fr.plural(n_warn, 'point', 'points')} d'attention." if n_warn else "."))
-    if n_warn:
-        return (f"Aucun point bloquant ; {fr.plural(n_warn, 'point', 'points')} d'attention à examiner ou à "
-                "justifier dans le dossier.")
-    return "Aucun point bloquant ni point d'attention."
-
+    """One French sentence: blocking points, warnings, or nothing to report
+    (:func:`~cpts_geo.validation.checks.verdict`)."""
+    return verdict(report.checks)
 
 
 def _sorted_checks(r: ValidationReport) -> list:
-    return sorted(r.checks, key=lambda c: _ORDER[c.level])
+    return sorted(r.checks, key=lambda c: LEVELS[c.level].rank)
 
 
 def text(r: ValidationReport) -> str:
@@ -88,7 +79,7 @@ def text(r: ValidationReport) -> str:
              f"Référentiel : COG {r.meta['cog']}, populations légales {r.meta['population_year']} (municipale)"
              + (f" ; CPTS existantes : {r.meta['listing']}" if r.meta.get("listing") else
                 " ; aucune liste de CPTS existantes fournie"),
-             ("BLOQUANT — " if r.blocking else "OK — ") + verdict_text(r), ""]
+             ("BLOQUANT — " if r.blocking else "OK — ") + verdict(r.checks), ""]
     width = max(len(k) for k, _ in _fig_rows(r))
     lines += [f"  {k.ljust(width)} : {v}" for k, v in _fig_rows(r)]
     lines.append("")
@@ -100,7 +91,7 @@ def text(r: ValidationReport) -> str:
 def markdown(r: ValidationReport) -> str:
     """The report as Markdown (French)."""
     out = [f"# Vérification du territoire « {r.name} »", "",
-           f"**{'Bloquant' if r.blocking else 'Aucun point bloquant'}** — {verdict_text(r)}", "",
+           f"**{'Bloquant' if r.blocking else 'Aucun point bloquant'}** — {verdict(r.checks)}", "",
            "## Chiffres clés", "", "| Indicateur | Valeur |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in _fig_rows(r)]
     out += ["", "## Vérifications", "", "| | Vérification | Résultat |", "|---|---|---|"]
@@ -110,7 +101,7 @@ def markdown(r: ValidationReport) -> str:
     out += ["", "## Communes du territoire", "", "| Code | Commune | Dép. | Population | CPTS existante |",
             "|---|---|---|---|---|"]
     for u in r.units.itertuples():
-        out.append(f"| {u.code} | {u.nom} | {u.dep} | {fmt_int(u.population)} | "
+        out.append(f"| {u.code} | {u.nom} | {u.dep} | {fr.integer(u.population)} | "
                    f"{', '.join(u.existing_cpts) if u.existing_cpts else '—'} |")
     out += ["", "## Sources", ""] + [f"- {s}" for s in _sources(r)]
     return "\n".join(out) + "\n"
@@ -220,7 +211,7 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -
     def tip(i: int) -> str:
         cp = cov.cpts_of[i]
         where = ("CPTS : " + ", ".join(cp)) if cp else ("aucune CPTS" if cov.known[i] else "hors de la liste fournie")
-        return (f"<b>{html.escape(str(noms[i]))}</b> ({codes[i]})<br>{fmt_int(pop[i])} hab. ({reference.POPULATION_YEAR})"
+        return (f"<b>{html.escape(str(noms[i]))}</b> ({codes[i]})<br>{fr.integer(pop[i])} hab. ({reference.POPULATION_YEAR})"
                 f"<br>{html.escape(where)}" + ("<br><i>dans le territoire proposé</i>" if in_p[i] else ""))
 
     statuses = [status_of(i) for i in near]
@@ -230,7 +221,7 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -
     mine = np.array([simp[i] for i in s.sel if i in simp], dtype=object)
     outline = dissolve_groups(mine, np.zeros(len(mine), dtype=int), 1)
     territoire = _collection(outline, [{"tt": f"<b>{html.escape(r.name)}</b><br>"
-                                              f"{fmt_int(r.figures['population'])} hab."}])
+                                              f"{fr.integer(r.figures['population'])} hab."}])
     # existing CPTS in view, dissolved from the simplified communes drawn
     rows = [(i, n) for i in near for n in cov.cpts_of[i]]
     if rows:
@@ -301,7 +292,7 @@ def html_page(r: ValidationReport) -> str:
             "aucune" if u.white_zone is not None else ("inconnue" if r.meta["listing"] else "—"))
         note = "" if u.status in ("current", None) or pd.isna(u.status) else f" <small>(donné : {e(str(u.input))})</small>"
         unit_rows.append(f"<tr><td>{e(u.code)}</td><td>{e(u.nom)}{note}</td><td>{e(u.dep)}</td>"
-                         f"<td class='num'>{fmt_int(u.population)}</td><td>{e(cp)}</td></tr>")
+                         f"<td class='num'>{fr.integer(u.population)}</td><td>{e(cp)}</td></tr>")
     present = set(data["statuses"])
     legend = "".join(f"<div class='lg'><span style='background:{col}'></span>{e(lab)}</div>"
                      for key, (col, lab) in STATUS_STYLE.items() if key in present)
@@ -313,10 +304,10 @@ def html_page(r: ValidationReport) -> str:
     verdict_cls = "bad" if r.blocking else ("warn" if any(c.level == "warning" for c in r.checks) else "good")
     credits = (f"Contours IGN ADMIN EXPRESS (Licence Ouverte) · INSEE, COG {r.meta['cog']}, populations légales "
                f"{r.meta['population_year']} · CPTS existantes : {r.meta['listing'] or 'liste non fournie'} · "
-               f"cpts_geo {__version__}")
+               f"cpts_geo {r.meta['cpts_geo_version']}")
     return _TEMPLATE.format(
         title=e(f"Vérification du territoire « {r.name} »"), name=e(r.name), leaflet_css=css, leaflet_js=js,
-        verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict_text(r).removeprefix("Aucun point bloquant ; ").capitalize()), figures=fig_rows, checks="\n".join(checks_html),
+        verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict(r.checks).removeprefix("Aucun point bloquant ; ").capitalize()), figures=fig_rows, checks="\n".join(checks_html),
         units="\n".join(unit_rows), n_units=len(r.units), legend=legend, sources=sources, payload=payload,
         credits=json.dumps(credits, ensure_ascii=False), pop_year=r.meta["population_year"],
         listing=e(r.meta["listing"] or "aucune liste fournie"), cog=r.meta["cog"],

@@ -15,18 +15,16 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import classification as cl
-from cpts_geo import reference, rules
+from cpts_geo import fr, reference, rules
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.indicators import attach_apl, read_apl
+from cpts_geo.errors import OptionError
+from cpts_geo.indicators.apl_official import attach_apl, read_apl
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation import checks as ck
 from cpts_geo.validation.context import ExistingListing, prepare_existing
 from cpts_geo.validation.inputs import Proposal, read_proposal
-
-OVERLAP_SEVERITIES = {"blocking": "blocking", "bloquant": "blocking", "warning": "warning",
-                      "avertissement": "warning", "info": "info", "information": "info"}
 
 
 @dataclass
@@ -84,13 +82,11 @@ class ValidationReport:
     # --------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """Plain JSON-serialisable dictionary."""
-        from cpts_geo.validation.render import verdict_text
-
         units = self.units.astype(object).where(self.units.notna(), None)
         return {
             "name": self.name,
             "blocking": self.blocking,
-            "verdict": verdict_text(self),
+            "verdict": ck.verdict(self.checks),
             "figures": self.figures,
             "checks": [c.to_dict() for c in self.checks],
             "units": units.to_dict("records"),
@@ -149,7 +145,8 @@ class ValidationReport:
         drop = set(norm["code"])
         missing = sorted(drop - set(self.codes) - set(self._state.proposal.members["code"]))
         if missing:
-            raise ValueError(f"commune(s) absente(s) du territoire : {', '.join(missing)}")
+            absent = fr.plural(len(missing), "commune absente", with_number=False)
+            raise OptionError("communes", ", ".join(missing), f"{absent} du territoire")
         p = self._state.proposal
         rep = p.report
         if p.kind == "polygone":
@@ -190,8 +187,8 @@ class ValidationReport:
         labels = {"n_units": "Communes", "population": f"Population {reference.POPULATION_YEAR}",
                   "aci_band": "Taille ACI", "area_km2": "Superficie (km²)", "igas_type": "Type IGAS"}
         for k, (x, y) in figs.items():
-            fx = ck.fmt_int(x) if isinstance(x, (int, float)) else x
-            fy = ck.fmt_int(y) if isinstance(y, (int, float)) else y
+            fx = fr.integer(x) if isinstance(x, (int, float)) else x
+            fy = fr.integer(y) if isinstance(y, (int, float)) else y
             lines.append(f"{labels[k]} : {fx} → {fy}")
         titles = {c.id: c.title for c in [*self.checks, *other.checks]}
         for k, (x, y) in changed.items():
@@ -293,9 +290,7 @@ def validate_territory(
 
     Raises :class:`cpts_geo.MembersError` when an input cannot be read.
     """
-    sev = OVERLAP_SEVERITIES.get(str(overlap).lower())
-    if sev is None:
-        raise ValueError(f"overlap : valeur « {overlap} » inconnue (blocking, warning ou info)")
+    sev = ck.parse_severity(overlap, "overlap")
     replaces = (replaces,) if isinstance(replaces, str) else tuple(replaces)
     listing = prepare_existing(existing, departments, replaces)
     prop = read_proposal(proposal, name, threshold)
@@ -321,48 +316,9 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
     pos = cov.index.get_indexer(pd.Index(codes.unique()))
     sel = np.unique(pos[pos >= 0])
     state = ck.State(prop.name, prop, cov, sel, listing, options)
-    figures = _figures(state)
-    checks = [
-        ck.check_not_empty(state),
-        ck.check_unknown_codes(state),
-        ck.check_obsolete_codes(state),
-        ck.check_duplicates(state),
-        ck.check_interpreted(state),
-        ck.check_cut_units(state),
-        ck.check_overlap(state),
-        ck.check_contiguity(state),
-        ck.check_enclave(state),
-        ck.check_white_zone_created(state),
-        ck.check_white_zone_absorbed(state),
-        ck.check_cross_border(state),
-    ]
-    if len(sel):
-        checks += [
-            ck.check_size_band(state, figures),
-            ck.check_igas_range(state),
-            ck.check_epci_split(state),
-            ck.check_units_without_geometry(state),
-            ck.check_density_profile(state),
-            ck.check_aav_profile(state),
-            ck.check_apl_profile(state),
-        ]
-        for key, tab in (("irdes_profile", options.get("irdes")), ("irdes2025_profile", options.get("irdes2025"))):
-            if tab is not None:
-                checks.append(ck.check_irdes_profile(state, tab, key))
-    checks = [c for c in checks if c is not None]
-    for c in checks:
-        if c.id in ("contiguity",):
-            figures["n_parts"] = c.details.get("n_parts", 1 if len(sel) else 0)
-        if c.id == "density_profile":
-            figures["dens_dominant"] = c.details["dominant"]
-        if c.id == "aav_profile":
-            figures["aav_dominant"] = c.details["dominant"]
-        if c.id == "white_zone_absorbed":
-            figures["white_population_absorbed"] = c.details.get("absorbed_population")
-            figures["white_population_share_absorbed"] = c.details.get("absorbed_population_share")
-        if c.id == "apl_profile" and c.details:
-            figures["apl_mean"] = c.details.get("apl_mean")
-            figures["apl_population_share_below_2_5"] = c.details.get("population_share_below_2_5")
+    state.figures = _figures(state)
+    checks = ck.run_checks(state)  # the catalogue's order; adds the figures the checks give
+    figures = state.figures
     units = _units_table(state)
     meta = {
         "cog": reference.COG_YEAR,

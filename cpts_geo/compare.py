@@ -1,0 +1,66 @@
+"""Comparison of two versions of a CPTS listing: created, removed, renamed and changed CPTS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cpts_geo import reference
+from cpts_geo.coverage import _as_members
+from cpts_geo.members import expand_cities
+
+
+def _sets(members: pd.DataFrame | str | Path) -> dict[str, frozenset]:
+    m = expand_cities(_as_members(members))
+    m = m.dropna(subset=["code"])
+    return {str(k): frozenset(g["code"]) for k, g in m.groupby("cpts")}
+
+
+def compare_listings(
+    old: pd.DataFrame | str | Path, new: pd.DataFrame | str | Path, rename_threshold: float = 0.5
+) -> pd.DataFrame:
+    """Compare two versions of a listing (members frames or paths).
+
+    One row per CPTS: ``cpts`` (name in the new listing, or the old name if removed),
+    ``previous_name``, ``status`` (inchangée, modifiée, renommée, créée, supprimée), ``added`` and
+    ``removed`` unit codes, ``n_before``, ``n_after``. A CPTS that disappears under one name while
+    another appears with at least ``rename_threshold`` of shared units (Jaccard index) is renamed.
+    ``attrs``: ``created``, ``removed``, ``renamed`` ({old: new}).
+    """
+    a, b = _sets(old), _sets(new)
+    gone, fresh = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+    scores = []
+    for o in gone:
+        for n in fresh:
+            inter = len(a[o] & b[n])
+            if inter:
+                scores.append((inter / len(a[o] | b[n]), o, n))
+    renamed: dict[str, str] = {}
+    for score, o, n in sorted(scores, key=lambda t: (-t[0], t[1], t[2])):
+        if score >= rename_threshold and o not in renamed and n not in renamed.values():
+            renamed[o] = n
+    rows = []
+    for n in sorted(b):
+        prev = n if n in a else next((o for o, x in renamed.items() if x == n), None)
+        before = a.get(prev, frozenset()) if prev else frozenset()
+        after = b[n]
+        if prev is None:
+            status = "créée"
+        elif prev != n:
+            status = "renommée"
+        else:
+            status = "inchangée" if before == after else "modifiée"
+        rows.append((n, prev, status, tuple(sorted(after - before)), tuple(sorted(before - after)),
+                     len(before), len(after)))
+    for o in gone:
+        if o not in renamed:
+            rows.append((o, o, "supprimée", (), tuple(sorted(a[o])), len(a[o]), 0))
+    out = pd.DataFrame(rows, columns=["cpts", "previous_name", "status", "added", "removed", "n_before", "n_after"])
+    out.attrs = {
+        "created": sorted(set(fresh) - set(renamed.values())),
+        "removed": sorted(set(gone) - set(renamed)),
+        "renamed": renamed,
+        "cog": reference.COG_YEAR,
+    }
+    return out

@@ -1,0 +1,61 @@
+"""Everything ``cpts-geo coverage --out DIR`` writes, as one library function.
+
+:func:`write_diagnosis` (``Diagnosis.write``) enriches a diagnosis the way the CLI does
+(:func:`prepare`: official DREES APL per CPTS with ``apl``, classification columns with
+``classify``), writes its tables (:func:`cpts_geo.io.outputs.write_tables`) and its maps
+(:func:`cpts_geo.maps.write_maps`). The CLI calls the same functions, so the Python API and the
+CLI write the same files, columns and values for the same options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cpts_geo.classification import classify_diagnosis
+from cpts_geo.coverage import Diagnosis, register_presenter
+from cpts_geo.indicators.apl_official import attach_official_apl
+from cpts_geo.io.outputs import write_tables
+
+
+def prepare(
+    d: Diagnosis,
+    *,
+    classify: bool = True,
+    apl: str | Path | None = None,
+    apl_cog: int | None = None,
+    apl_year: int | None = None,
+) -> Diagnosis:
+    """The diagnosis as ``cpts-geo coverage`` writes it: the official APL of the DREES file
+    ``apl`` attached (:func:`~cpts_geo.indicators.attach_official_apl`; ``apl_cog``: COG year of
+    its codes, ``apl_year``: sheet year), then the classification columns when ``classify``
+    (:func:`~cpts_geo.classification.classify_diagnosis`). Returns a copy; ``d`` is unchanged."""
+    if apl is not None:
+        d = attach_official_apl(d, apl, cog=apl_cog, year=apl_year)
+    if classify:
+        d = classify_diagnosis(d)
+    return d
+
+
+@register_presenter("write")
+def write_diagnosis(
+    d: Diagnosis,
+    out_dir: str | Path,
+    *,
+    classify: bool = True,
+    apl: str | Path | None = None,
+    apl_cog: int | None = None,
+    apl_year: int | None = None,
+    maps: bool = True,
+) -> dict[str, Path]:
+    """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
+    options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
+    ``diagnostic_cpts.xlsx`` and, with ``maps``, ``carte_couverture.html/png/pdf``. The
+    diagnosis is first enriched by :func:`prepare` (``classify``, ``apl``); a diagnosis already
+    prepared is written as it is with ``classify=False``. Returns name → path."""
+    d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
+    paths = write_tables(d, out_dir)
+    if maps:
+        from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
+
+        paths.update(write_maps(d, out_dir))
+    return paths

@@ -1,0 +1,172 @@
+"""Writing tables the way a French Excel opens them.
+
+:func:`write_csv`: ``csv_format="fr"`` (default) writes ``;``-separated CSV with a decimal comma,
+UTF-8 with BOM (Excel detects the encoding), integers without ``.0``; ``"international"`` writes
+``,`` and a decimal point, UTF-8 without BOM. Either reads back with
+``pd.read_csv(path, sep=";", decimal=",")`` / ``pd.read_csv(path)``.
+
+:func:`write_sheet`: one workbook sheet with its header frozen, an autofilter, column widths fitted
+to the content and number formats (thousands separators, percent, 0.1 km²) that Excel shows with
+the reader's own separators (a French Excel: ``1 234,5``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpts_geo.errors import OptionError, OutputError
+
+CSV_FORMATS: tuple[str, ...] = ("fr", "international")
+_DIALECTS = {
+    "fr": {"sep": ";", "decimal": ",", "encoding": "utf-8-sig"},
+    "international": {"sep": ",", "decimal": ".", "encoding": "utf-8"},
+}
+
+#: Excel number formats by name (format codes are locale-independent: Excel displays ``#,##0``
+#: with the reader's thousands separator, a narrow space in French)
+NUMBER_FORMATS: dict[str, str] = {
+    "integer": "#,##0",
+    "decimal1": "#,##0.0",
+    "decimal2": "#,##0.00",
+    "percent": "0.0%",       # a share 0-1 shown as 12.3 %
+    "percent_value": '0.0" %"',  # a value already in percent (12.3) shown as 12.3 %
+    "km2": '#,##0.0" km²"',
+    "date": "dd/mm/yyyy",
+    "text": "@",
+}
+
+
+def check_csv_format(csv_format: str) -> str:
+    """``csv_format`` when it is one of :data:`CSV_FORMATS`; an :class:`OptionError` otherwise."""
+    if csv_format not in CSV_FORMATS:
+        raise OptionError("--csv-format", csv_format, f"attendu {' ou '.join(CSV_FORMATS)}")
+    return csv_format
+
+
+def _integral(col: pd.Series) -> bool:
+    if not pd.api.types.is_float_dtype(col.dtype):
+        return False
+    v = col.to_numpy(dtype=float, na_value=np.nan)
+    v = v[~np.isnan(v)]
+    return bool(np.isfinite(v).all() and (v == np.round(v)).all() and (np.abs(v) < 2**53).all())
+
+
+def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` ready for CSV: float columns holding only whole numbers become integers
+    (``1000`` rather than ``1000.0``; missing values stay empty)."""
+    out = df.copy()
+    for c in out.columns:
+        if _integral(out[c]):
+            out[c] = out[c].astype("Int64")
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, csv_format: str = "fr",
+              *, index: bool = False) -> None:
+    """Write ``df`` as CSV in the French (default) or international convention (module doc).
+
+    ``path`` is a file path or an open text stream (no BOM is written to a stream such as
+    standard output). A path that cannot be written raises :class:`OutputError` in French.
+    """
+    d = _DIALECTS[check_csv_format(csv_format)]
+    frame = csv_frame(df)
+    if not isinstance(path, (str, os.PathLike)):
+        frame.to_csv(path, sep=d["sep"], decimal=d["decimal"], index=index, lineterminator="\n")
+        return
+    try:
+        frame.to_csv(path, sep=d["sep"], decimal=d["decimal"], encoding=d["encoding"], index=index,
+                     lineterminator="\n")
+    except IsADirectoryError as exc:
+        raise OutputError(path, "c'est un dossier : impossible d'y écrire le fichier CSV") from exc
+    except PermissionError as exc:
+        raise OutputError(path, "écriture refusée (droits insuffisants, ou fichier ouvert dans un autre "
+                                "programme comme Excel)") from exc
+    except OSError as exc:
+        raise OutputError(path, f"écriture impossible ({exc.strerror or exc})") from exc
+
+
+# ------------------------------------------------------------------------------------------
+# Workbook sheets
+# ------------------------------------------------------------------------------------------
+
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_title(name: str) -> str:
+    """A valid Excel sheet name: forbidden characters ``[]:*?/\\`` replaced, 31 characters at most."""
+    return _SHEET_FORBIDDEN.sub("-", str(name)).strip("'")[:31] or "Feuille"
+
+
+def _default_format(col: pd.Series) -> str | None:
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return None
+    if pd.api.types.is_integer_dtype(col.dtype) or _integral(col):
+        return NUMBER_FORMATS["integer"]
+    if pd.api.types.is_float_dtype(col.dtype):
+        return NUMBER_FORMATS["decimal2"]
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return NUMBER_FORMATS["date"]
+    return None
+
+
+def _width(col: pd.Series, header: str) -> float:
+    sample = col.head(2000)
+    lengths = [len(str(v)) for v in sample if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    longest = max([len(str(header)), *lengths]) if lengths else len(str(header))
+    return float(min(max(longest + 2, 8), 60))
+
+
+def write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str,
+                formats: Mapping[str, str] | None = None) -> str:
+    """Write ``df`` on sheet ``name`` of an openpyxl ``pd.ExcelWriter`` with a frozen, filtered
+    header row, fitted column widths and number formats.
+
+    ``formats`` maps a column to a key of :data:`NUMBER_FORMATS` (``"percent"``, ``"km2"``…) or to
+    an Excel format code; other numeric columns get ``#,##0`` (whole numbers) or ``#,##0.00``.
+    Returns the sheet name used (:func:`sheet_title`).
+    """
+    from openpyxl.utils import get_column_letter
+
+    title = sheet_title(name)
+    df.to_excel(writer, sheet_name=title, index=False)
+    ws = writer.sheets[title]
+    ws.freeze_panes = "A2"
+    n_rows, n_cols = len(df) + 1, len(df.columns)
+    if n_cols:
+        ws.auto_filter.ref = f"A1:{get_column_letter(n_cols)}{n_rows}"
+    formats = dict(formats or {})
+    for k, col in enumerate(df.columns, start=1):
+        letter = get_column_letter(k)
+        ws.column_dimensions[letter].width = _width(df[col], str(col))
+        fmt = formats.get(col)
+        fmt = NUMBER_FORMATS.get(fmt, fmt) if fmt is not None else _default_format(df[col])
+        if fmt is None:
+            continue
+        for (cell,) in ws.iter_rows(min_row=2, max_row=n_rows, min_col=k, max_col=k):
+            cell.number_format = fmt
+    return title
+
+
+def write_workbook(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame],
+                   formats: Mapping[str, Mapping[str, str]] | None = None) -> None:
+    """Write several sheets (:func:`write_sheet`) into the workbook ``path``; ``formats`` maps a
+    sheet name to its column formats. Raises :class:`OutputError` when the file cannot be written."""
+    formats = formats or {}
+    try:
+        with pd.ExcelWriter(Path(path), engine="openpyxl") as xw:
+            for name, frame in sheets.items():
+                write_sheet(xw, frame, name, formats.get(name))
+    except PermissionError as exc:
+        raise OutputError(path, "écriture refusée (droits insuffisants, ou classeur ouvert dans Excel)") from exc
+    except IsADirectoryError as exc:
+        raise OutputError(path, "c'est un dossier : impossible d'y écrire le classeur") from exc
+    except OSError as exc:
+        raise OutputError(path, f"écriture impossible ({exc.strerror or exc})") from exc

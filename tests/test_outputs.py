@@ -1,0 +1,122 @@
+"""The Python API writes what the CLI writes: ``cpts-geo coverage --out A`` and
+``diagnose(read_members(...)).write(B)`` give the same files, columns and values (real sample)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import cpts_geo
+from cpts_geo.cli import main
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+APL_FILE = FIXTURES / "apl" / "apl_medecins_generalistes.xlsx"
+#: the files `cpts-geo coverage --out` writes (its --help and docs/coverage.md list them)
+EXPECTED_FILES = {
+    "summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "diagnostic_cpts.xlsx",
+    "carte_couverture.html", "carte_couverture.png", "carte_couverture.pdf",
+}
+
+
+def _assert_same_outputs(a: Path, b: Path) -> None:
+    files_a = {p.name for p in a.iterdir()}
+    assert files_a == {p.name for p in b.iterdir()}
+    assert files_a == EXPECTED_FILES
+    assert json.loads((a / "summary.json").read_text("utf-8")) == json.loads((b / "summary.json").read_text("utf-8"))
+    for name in ("perimeters.gpkg", "white_zones.gpkg"):
+        ga, gb = gpd.read_file(a / name), gpd.read_file(b / name)
+        assert list(ga.columns) == list(gb.columns), name
+        pd.testing.assert_frame_equal(pd.DataFrame(ga.drop(columns="geometry")),
+                                      pd.DataFrame(gb.drop(columns="geometry")), obj=name)
+        assert ga.geometry.geom_equals_exact(gb.geometry, tolerance=0).all(), name
+    pd.testing.assert_frame_equal(pd.read_csv(a / "overlaps.csv", dtype=str), pd.read_csv(b / "overlaps.csv", dtype=str))
+    book_a = pd.read_excel(a / "diagnostic_cpts.xlsx", sheet_name=None)
+    book_b = pd.read_excel(b / "diagnostic_cpts.xlsx", sheet_name=None)
+    assert list(book_a) == list(book_b)
+    for sheet in book_a:
+        pd.testing.assert_frame_equal(book_a[sheet], book_b[sheet], obj=sheet)
+
+
+def test_api_writes_what_the_cli_writes(sample_listing, tmp_path):
+    assert main(["coverage", str(sample_listing), "--out", str(tmp_path / "cli")]) == 0
+    diag = cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    diag.write(tmp_path / "api")
+    _assert_same_outputs(tmp_path / "cli", tmp_path / "api")
+    per = gpd.read_file(tmp_path / "api" / "perimeters.gpkg")
+    # classification columns are written by default, as by the CLI, without APL
+    assert {"aci_band", "aci_margin", "igas_type", "dens_rural"} <= set(per.columns)
+    assert "apl" not in per.columns
+    # write() leaves the diagnosis as diagnose() returned it
+    assert "aci_margin" not in diag.perimeters.columns and "classification" not in diag.meta["sources"]
+
+
+def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_path):
+    assert main(["coverage", str(sample_listing), "--apl", str(APL_FILE), "--out", str(tmp_path / "cli")]) == 0
+    cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).write(tmp_path / "api", apl=APL_FILE)
+    _assert_same_outputs(tmp_path / "cli", tmp_path / "api")
+    per = gpd.read_file(tmp_path / "api" / "perimeters.gpkg")
+    assert per["apl"].notna().all() and {"apl_flag", "aci_band"} <= set(per.columns)
+    summary = json.loads((tmp_path / "api" / "summary.json").read_text("utf-8"))
+    assert summary["sources"]["apl"]["sheet"].startswith("APL ")
+    book = pd.read_excel(tmp_path / "api" / "diagnostic_cpts.xlsx", sheet_name="Périmètres")
+    assert book["apl"].notna().all()
+
+
+def test_library_steps_of_the_cli(sample_listing):
+    """classify_diagnosis and attach_official_apl return enriched copies with their provenance."""
+    diag = cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    classified = cpts_geo.classify_diagnosis(diag)
+    assert classified is not diag and "aci_band" not in diag.perimeters.columns
+    # ACI bands from the population column: taille 1 < 40 000 ≤ taille 2 < 80 000 ≤ taille 3
+    per = classified.perimeters
+    assert (per.loc[per["population"] < 40_000, "aci_band"] == 1).all()
+    assert (per.loc[(per["population"] >= 40_000) & (per["population"] < 80_000), "aci_band"] == 2).all()
+    assert classified.summary["sources"]["classification"]["population_year"] == 2023
+    with_apl = cpts_geo.attach_official_apl(classified, APL_FILE)
+    assert with_apl.perimeters["apl"].notna().all()
+    assert set(with_apl.meta["sources"]) == set(classified.meta["sources"]) | {"apl"}
+    assert "apl" not in classified.perimeters.columns
+
+
+def test_write_without_classification_or_maps(sample_listing, tmp_path):
+    diag = cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    paths = diag.write(tmp_path, classify=False, maps=False)
+    assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES - {
+        "carte_couverture.html", "carte_couverture.png", "carte_couverture.pdf"}
+    assert set(paths) == {"summary", "perimeters", "white_zones", "overlaps", "workbook"}
+    assert "aci_band" not in gpd.read_file(tmp_path / "perimeters.gpkg").columns
+
+
+def test_bad_apl_file_is_a_french_error(sample_listing, tmp_path, capsys):
+    bad = tmp_path / "apl.csv"
+    bad.write_text("a;b\n1;2\n", encoding="utf-8")
+    assert main(["coverage", str(sample_listing), "--apl", str(bad)]) == 2
+    assert "erreur" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).write(tmp_path / "out", apl=bad)
+
+
+def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_path):
+    """A commune in two CPTS: the people living there, and the extra count they add (issue 12)."""
+    listing = pd.read_csv(sample_listing, dtype=str)
+    assert (listing["code_insee"] == "04070").sum() == 1  # Digne-les-Bains, in one CPTS only
+    listing = pd.concat([listing, pd.DataFrame({"cpts": ["CPTS Sud 04"], "code_insee": ["04070"]})])
+    diag = cpts_geo.diagnose(cpts_geo.read_members(listing))
+    text = diag.text()
+    ref = cpts_geo.load_communes().set_index("code")
+    pop = f"{int(ref.at['04070', 'population']):,}".replace(",", "\u202f")
+    # shared by two CPTS: its residents are counted once more in the sum of CPTS populations
+    assert (f"Chevauchements : 1 commune dans plusieurs CPTS, où vivent {pop} habitants ; "
+            f"comptés dans chacune de leurs CPTS, ils ajoutent {pop} habitants") in text
+    assert "(s)" not in text
+    # the workbook says the same in two rows
+    diag.write(tmp_path, classify=False, maps=False)
+    synth = pd.read_excel(tmp_path / "diagnostic_cpts.xlsx", sheet_name="Synthèse").set_index("indicateur")
+    value = int(ref.at["04070", "population"])
+    assert int(synth.at["Population des communes dans plusieurs CPTS", "valeur"]) == value
+    assert int(synth.at["Habitants comptés en plus dans la somme des populations des CPTS", "valeur"]) == value
+    assert synth.index.is_unique  # one row per label
