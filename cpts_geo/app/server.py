@@ -333,9 +333,11 @@ def _names_fallback() -> pd.DataFrame:
 def search_names(q: str) -> list[str]:
     """Codes of current communes whose name starts like ``q`` (accents, case, hyphens and a
     leading article ignored), shortest names first: through :mod:`cpts_geo.names` when present."""
-    try:
-        from cpts_geo import names
-    except ImportError:  # before the commune-name index lands: the same key, a thin adapter
+    import importlib
+
+    try:  # the one commune-name index (restructuring); until it lands, a thin adapter
+        names = importlib.import_module("cpts_geo.names")
+    except ImportError:
         from cpts_geo.codes import name_key
 
         k = name_key(q)
@@ -500,19 +502,21 @@ def _listing_frame(report) -> pd.DataFrame:
 
 
 def _export_bytes(kind: str, report) -> bytes:
+    from cpts_geo.io.french import write_csv, write_sheet
+
     if kind == "csv":
-        text = _listing_frame(report).to_csv(sep=";", index=False, lineterminator="\r\n")
-        return text.encode("utf-8-sig")  # BOM: Excel reads the accents
+        text = io.StringIO()
+        write_csv(_listing_frame(report), text)  # French CSV (";"), as cpts-geo writes them
+        return text.getvalue().encode("utf-8-sig")  # BOM: Excel reads the accents
     if kind == "xlsx":
         buf = io.BytesIO()
         checks = pd.DataFrame([{"vérification": c.title, "niveau": _level(c.level), "message": c.message}
                                for c in report.checks])
+        frame = _listing_frame(report)
+        frame[f"population_{reference.POPULATION_YEAR}"] = report.units["population"].astype("Int64").to_numpy()
         with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-            frame = _listing_frame(report)
-            frame["population"] = report.units["population"].astype("Int64").to_numpy()
-            frame = frame.rename(columns={"population": f"population_{reference.POPULATION_YEAR}"})
-            frame.to_excel(xl, sheet_name="Communes", index=False)
-            checks.to_excel(xl, sheet_name="Vérifications", index=False)
+            write_sheet(xl, frame, "Communes")
+            write_sheet(xl, checks, "Vérifications")
         return buf.getvalue()
     if kind == "html":
         return report.to_html().encode("utf-8")
