@@ -316,3 +316,22 @@ def test_import_refusals(client):
                                           content=b"cpts,commune\nA,04088\nB,04111\n"), 400)
     assert "volumineux" in _error(client.post("/api/import", params={"filename": "a.csv"},
                                               content=b"0" * 1_000_001), 413)
+
+
+def test_unexpected_error_is_french_json_without_traceback(client, monkeypatch):
+    def boom(q):
+        raise RuntimeError("/work/secret/path exploded")
+
+    monkeypatch.setattr(client.app.state.cpts, "search", boom)
+    with TestClient(client.app, raise_server_exceptions=False) as c:
+        r = c.get("/api/search", params={"q": "forcalq"})
+    msg = _error(r, 500)
+    assert "erreur inattendue" in msg and "exploded" not in msg
+
+
+def test_messages_never_name_a_server_directory():
+    from cpts_geo.app.server import _public
+
+    assert _public("/tmp/cpts-geo-app-1x/ma_liste.csv : fichier vide") == "ma_liste.csv : fichier vide"
+    assert _public(r"C:\Users\x\AppData\liste.xlsx, ligne 3 : code") == "liste.xlsx, ligne 3 : code"
+    assert _public("« 04088 » inconnu") == "« 04088 » inconnu"
