@@ -335,3 +335,20 @@ def test_messages_never_name_a_server_directory():
     assert _public("/tmp/cpts-geo-app-1x/ma_liste.csv : fichier vide") == "ma_liste.csv : fichier vide"
     assert _public(r"C:\Users\x\AppData\liste.xlsx, ligne 3 : code") == "liste.xlsx, ligne 3 : code"
     assert _public("« 04088 » inconnu") == "« 04088 » inconnu"
+
+
+def test_without_listing():
+    from cpts_geo.app import create_app
+    from cpts_geo.errors import OptionError
+
+    with pytest.raises(OptionError, match="--region"):
+        create_app()
+    with pytest.raises(OptionError, match="--departement"):
+        create_app(departments=["99"])
+    with TestClient(create_app(departments=["04"])) as c:
+        props = [f["properties"] for f in c.get("/api/communes").json()["features"]]
+        assert len(props) == 198  # COG 2026: 198 communes in Alpes-de-Haute-Provence
+        assert not any(p["white"] or p["known"] or p["cpts"] for p in props)  # coverage unknown
+        r = c.post("/api/check", json={"codes": TRIO})
+        assert r.status_code == 200 and r.json()["figures"]["population"] == 6906
+        assert c.get("/api/config").json()["listing"] is None

@@ -204,7 +204,8 @@ class AppState:
             "n_cpts": cov.n_cpts[idx],
         })
         pairs = units[["cpts", "code"]].explode("cpts").dropna()
-        per = pairs.groupby("cpts", sort=True)["code"].agg(tuple).reset_index().rename(columns={"code": "codes"})
+        per = pairs.groupby("cpts", sort=True)["code"].agg(tuple).reset_index().rename(columns={"code": "codes"}) \
+            if len(pairs) else pd.DataFrame({"cpts": pd.Series([], dtype=object), "codes": pd.Series([], dtype=object)})
         white_codes = tuple(cov.codes[idx][self.white[idx]])
         wz = pd.DataFrame({"zone_id": [1], "codes": [white_codes]}) if white_codes else \
             pd.DataFrame({"zone_id": [], "codes": []})
