@@ -26,6 +26,11 @@ import cpts_geo as cg
 from cpts_geo.indicators import apl as apl_mod
 from cpts_geo.indicators import supply as sup
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 STEPS = {10: 1.0, 15: 2 / 3, 20: 1 / 3}
 
 
@@ -57,11 +62,15 @@ def main() -> None:
     print(f"  compute_apl incl. neighbour search, best of 5{t_warm:7.3f} s")
     print(f"  cold total (reference + first compute)       {t_ref + t_first:7.3f} s")
     assert np.allclose(first.to_numpy(), full.to_numpy(), equal_nan=True)
+    figures = {"units": len(full), "computed": n_ok, "load_communes_s": t_ref, "compute_apl_first_s": t_first,
+               "compute_apl_warm_s": t_warm}
 
     try:
         import access
     except ImportError:
         print("access not installed (pip install access): comparison skipped")
+        if save:
+            save("apl", figures, note="access not installed: no comparison")
         return
     units = communes if args.subset is None else communes[communes["dep"].isin(args.subset.split(","))]
     where = "all of France" if args.subset is None else f"departments {args.subset}"
@@ -88,6 +97,11 @@ def main() -> None:
     print(f"  ratio access / compute_apl (same table)      {t_access / t_ours:7.1f}x")
     print(f"  ratio access / compute_apl incl. neighbour search and travel-time estimation "
           f"{t_access / t_warm:5.1f}x" if args.subset is None else "")
+    figures.update({"subset": args.subset, "pairs_units": len(pop), "pairs": len(tt), "travel_times_s": t_tt,
+                    "compute_apl_long_table_s": t_ours, "access_s": t_access, "max_abs_difference": diff,
+                    "ratio": t_access / t_ours})
+    if save:
+        save("apl" if args.subset is None else "apl_subset", figures)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ import pandas as pd
 
 import cpts_geo as cg
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 
 def naive(perimeters: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
     rows = []
@@ -59,6 +64,10 @@ def main() -> None:
         print(f"  {name:<24} {t:8.3f} s")
     ratio = timings["naive loop"][0] / timings["classify (vectorised)"][0]
     print(f"  speed-up: x{ratio:.1f} (same results)")
+    if save:
+        save("classification", {"territories": len(per), "communes": n_units,
+                                "classify_s": timings["classify (vectorised)"][0],
+                                "naive_s": timings["naive loop"][0], "ratio": ratio})
 
 
 if __name__ == "__main__":

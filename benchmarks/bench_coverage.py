@@ -27,6 +27,11 @@ import shapely
 import cpts_geo as cg
 from cpts_geo.perimeters import adjacency_pairs
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 
 def national_layer(seed: int = 2026, target: int = 1000) -> pd.DataFrame:
     """Members (cpts, code) of ~``target`` pseudo-CPTS built from EPCI groupings."""
@@ -119,6 +124,15 @@ def main() -> None:
           f"(runs: {', '.join(f'{x:.2f}' for x in warm)})")
     print(f"GeoDataFrame.dissolve(by='cpts') on the same membership (geometry only): {t_naive:.2f} s")
     print(f"ratio dissolve / diagnose: {t_naive / t_diag:.1f}x")
+    n_all = len(communes)
+    per_unit = members.groupby("code")["cpts"].nunique()
+    removed, shared = 1 - n_units / n_all, int((per_unit > 1).sum()) / n_all
+    print(f"layer: {100 * removed:.1f} % of communes in no CPTS, {100 * shared:.1f} % in several")
+    if save:
+        save("coverage", {"cpts": n_cpts, "memberships": len(members), "communes": n_units,
+                          "communes_all": n_all, "removed_share": removed, "shared_share": shared,
+                          "reference_load_s": t_ref, "adjacency_s": t_adj, "diagnose_first_s": t_cold,
+                          "diagnose_s": t_diag, "dissolve_s": t_naive, "ratio": t_naive / t_diag})
 
 
 if __name__ == "__main__":

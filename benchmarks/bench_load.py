@@ -12,6 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 ROOT = Path(__file__).resolve().parent.parent
 
 COLD = """
@@ -52,6 +57,8 @@ def main(repeat: int = 3) -> None:
           f" process max RSS {best['max_rss_mb']:.0f} MiB")
     print(f"normalise_codes          : {best['normalise_n']} inputs in {best['normalise_s']:.3f} s")
     print(f"area_km2 (5 CRS zones)   : {best['area_all_zones_s']:.3f} s")
+    if save:
+        save("load", {**best, "data_mib": size, "repeat": repeat})
 
 
 if __name__ == "__main__":

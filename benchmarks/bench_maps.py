@@ -31,6 +31,11 @@ import shapely
 import cpts_geo
 from cpts_geo.maps import build_layers, coverage_map, save_html, static_map
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "cpts_paca_sample" / "cpts_04_05_84.csv"
 
@@ -72,10 +77,14 @@ def measure(label: str, diag, tolerance_m: float | None, render_file: Path | Non
     print(f"  {label:<34} tolérance {lay.tolerance_m:6.0f} m | sommets {lay.n_vertices_in:>9,} → "
           f"{lay.n_vertices_out:>9,} | couches {t_layers:5.2f} s, carte {t_map:5.2f} s, rendu "
           f"{t_render:5.2f} s | HTML {size / 1e6:6.2f} Mo")
-    return {"layers": lay, "size": size, "time": t_layers + t_map + t_render}
+    return {"layers": lay, "size": size, "time": t_layers + t_map + t_render, "layers_s": t_layers, "map_s": t_map,
+            "render_s": t_render}
 
 
-def compare(diag, name: str) -> None:
+FIGURES: dict[str, dict] = {}
+
+
+def compare(diag, name: str) -> dict:
     print(f"\n== {name}: {len(diag.perimeters)} CPTS, {len(diag.units)} unités, "
           f"{len(diag.white_zones)} zones blanches")
     simple = measure("simplifiée (auto)", diag, None)
@@ -89,6 +98,11 @@ def compare(diag, name: str) -> None:
     raw_pieces = raw_pieces[raw_pieces.notna()]
     naive = _mainland(raw_pieces).to_crs(2154).simplify(tol)
     lay = simple["layers"]
+    fig = {"cpts": len(diag.perimeters), "units": len(diag.units), "white_zones": len(diag.white_zones),
+           "tolerance_m": lay.tolerance_m, "vertices_simplified": lay.n_vertices_out,
+           "vertices_raw": raw["layers"].n_vertices_out, "html_mb": simple["size"] / 1e6,
+           "html_raw_mb": raw["size"] / 1e6, "layers_s": simple["layers_s"], "map_s": simple["map_s"],
+           "render_s": simple["render_s"]}
     ours = gpd.GeoSeries(pd.concat([lay.perimeters.geometry, lay.white_zones.geometry]).to_numpy(),
                          crs=4326)
     for what, g in (("périmètres bruts (référence)", raw_pieces),
@@ -99,6 +113,9 @@ def compare(diag, name: str) -> None:
         n = int(shapely.get_num_coordinates(g.to_numpy()).sum())
         print(f"  {what:<36} {n:>9,} sommets (CPTS + zones blanches) | chevauchements "
               f"{ov:8.2f} km², trous {gap:8.2f} km²")
+        fig[{"périmètres bruts (référence)": "raw", "coverage_simplify + coverage_union": "coverage",
+             "GeoSeries.simplify (naïf)": "naive"}[what]] = {"overlap_km2": ov, "holes_km2": gap}
+    return fig
 
 
 def national_proxy() -> pd.DataFrame:
@@ -147,14 +164,14 @@ def main() -> None:
     members = cpts_geo.read_members(SAMPLE)
     diag, t = _timed(cpts_geo.diagnose, members, region="93")
     print(f"diagnose région 93 : {t:.2f} s")
-    compare(diag, "Carte régionale PACA (liste réelle, 18 CPTS)")
+    FIGURES["region"] = compare(diag, "Carte régionale PACA (liste réelle, 18 CPTS)")
 
     if not args.skip_national:
         proxy = national_proxy()
         nat_members, t1 = _timed(cpts_geo.read_members, proxy)
         nat, t2 = _timed(cpts_geo.diagnose, nat_members)
         print(f"\nproxy national : read_members {t1:.2f} s, diagnose {t2:.2f} s")
-        compare(nat, "Carte nationale (proxy : EPCI 2026 = CPTS)")
+        FIGURES["national_proxy"] = compare(nat, "Carte nationale (proxy : EPCI 2026 = CPTS)")
         with tempfile.TemporaryDirectory() as tmp:
             page = Path(tmp) / "national.html"
             lay = build_layers(nat)
@@ -169,6 +186,10 @@ def main() -> None:
                 if load is not None:
                     print(f"  chargement dans Chromium headless (page de {page.stat().st_size / 1e6:.1f} "
                           f"Mo) : {load:.2f} s")
+                    FIGURES["national_proxy"]["browser_load_s"] = load
+    if save:
+        save("maps", FIGURES, note="national map: PROXY listing, every EPCI 2026 as a CPTS, one in five left out "
+                                   "(no national CPTS listing offline)")
 
 
 if __name__ == "__main__":

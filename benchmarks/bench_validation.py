@@ -35,6 +35,11 @@ import pandas as pd
 import cpts_geo as cg
 from cpts_geo.validation import ExistingListing, read_proposal, validate_territory
 
+try:
+    from _results import save
+except ImportError:  # imported from elsewhere than benchmarks/
+    save = None
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "cpts_paca_sample" / "cpts_04_05_84.csv"
 FIX = ROOT / "tests" / "fixtures" / "proposals"
@@ -60,6 +65,9 @@ def naive(members: pd.DataFrame, proposal_path: object, with_classify: bool = Fa
         cg.classify(d.perimeters[d.perimeters["cpts"] == "__proposition__"])
 
 
+ROWS: dict[str, list[dict]] = {}
+
+
 def run(label: str, members: pd.DataFrame, listing: ExistingListing, proposals: dict[str, object]) -> list[float]:
     print(f"\n{label}: {members['cpts'].nunique()} CPTS, {len(members)} memberships")
     print(f"  {'proposal':<14} {'units':>5} {'validate ms':>12} {'to_html ms':>11} {'what-if ms':>11} "
@@ -74,6 +82,9 @@ def run(label: str, members: pd.DataFrame, listing: ExistingListing, proposals: 
         t_naive = best(lambda prop=prop: naive(members, prop), 3)
         t_naive2 = best(lambda prop=prop: naive(members, prop, True), 2)
         ratios.append((t_naive / t_val, t_naive2 / t_val))
+        ROWS.setdefault(label, []).append({
+            "proposal": name, "units": len(r.codes), "validate_ms": 1000 * t_val, "to_html_ms": 1000 * t_html,
+            "what_if_ms": 1000 * t_if, "diagnose_ms": 1000 * t_naive, "diagnose_classify_ms": 1000 * t_naive2})
         print(f"  {name:<14} {len(r.codes):>5} {1000 * t_val:>12.1f} {1000 * t_html:>11.1f} {1000 * t_if:>11.1f} "
               f"{1000 * t_naive:>12.1f} {t_naive / t_val:>5.1f}× {1000 * t_naive2:>13.1f} {t_naive2 / t_val:>5.1f}×")
     return ratios
@@ -98,12 +109,14 @@ def national() -> tuple[pd.DataFrame, dict[str, list[str]]]:
 def main() -> None:
     t = time.perf_counter()
     cg.load_communes()
-    print(f"reference load (cold): {1000 * (time.perf_counter() - t):.0f} ms")
+    t_ref_ms = 1000 * (time.perf_counter() - t)
+    print(f"reference load (cold): {t_ref_ms:.0f} ms")
     t = time.perf_counter()
     members = cg.read_members(SAMPLE)
     listing = ExistingListing(members)
     listing.coverage(frozenset())
-    print(f"sample listing read + prepared (cold, adjacency built once): {1000 * (time.perf_counter() - t):.0f} ms")
+    t_prep_ms = 1000 * (time.perf_counter() - t)
+    print(f"sample listing read + prepared (cold, adjacency built once): {t_prep_ms:.0f} ms")
     cg.diagnose(members)  # warm the naive path too
     proposals = {p.stem: p for p in sorted(FIX.glob("*")) if p.suffix in (".csv", ".txt", ".geojson")}
     ratios = run("PACA sample listing", members, listing, proposals)
@@ -112,14 +125,28 @@ def main() -> None:
     nat_members, nat_props = national()
     nat_listing = ExistingListing(nat_members)
     nat_listing.coverage(frozenset())
-    print(f"\nnational layer built, diagnosed and prepared in {time.perf_counter() - t:.1f} s (once)")
+    t_nat = time.perf_counter() - t
+    print(f"\nnational layer built, diagnosed and prepared in {t_nat:.1f} s (once)")
     ratios += run("National layer", nat_members, nat_listing, nat_props)
-    for label, rs in (("PACA sample", ratios[:n_sample]), ("national layer", ratios[n_sample:])):
+    figures = {"reference_load_ms": t_ref_ms, "sample_prepare_ms": t_prep_ms, "national_prepare_s": t_nat}
+    for (label, rs), key in zip((("PACA sample", ratios[:n_sample]), ("national layer", ratios[n_sample:])),
+                                ("sample", "national"), strict=True):
         a = [x for x, _ in rs]
         b = [y for _, y in rs]
+        rows = ROWS["PACA sample listing" if key == "sample" else "National layer"]
+        figures[key] = {
+            "rows": rows,
+            "validate_ms_median": statistics.median(r["validate_ms"] for r in rows),
+            "to_html_ms_min": min(r["to_html_ms"] for r in rows),
+            "to_html_ms_max": max(r["to_html_ms"] for r in rows),
+            "ratio_diagnose_median": statistics.median(a), "ratio_diagnose_min": min(a),
+            "ratio_diagnose_max": max(a), "ratio_classify_median": statistics.median(b),
+            "ratio_classify_min": min(b), "ratio_classify_max": max(b)}
         print(f"{label}: validate_territory vs naive diagnose: median {statistics.median(a):.1f}× "
               f"(min {min(a):.1f}×, max {max(a):.1f}×); vs diagnose + classify: median "
               f"{statistics.median(b):.1f}× (min {min(b):.1f}×, max {max(b):.1f}×)")
+    if save:
+        save("validation", figures)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ A listing written years ago, or edited in Excel, carries codes of merged commune
 their leading zero, postal codes and names. :func:`normalise_codes` accounts for every input:
 each one ends up kept, converted to its COG 2026 code, or refused with a reason and suggestions.
 :func:`convert_table` moves a numeric table between COG years like the R package COGugaison
-(sum on fusions, split by population ratio on défusions).
+(sum on fusions, split by share of population on défusions).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
-from cpts_geo.errors import InputError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import INSEE_CODE_RE, clean_codes
 
 STATUSES = (
@@ -371,13 +371,76 @@ def _normalise_one(value: object, dep: str | None) -> dict:
     return {
         "code": None,
         "status": "unknown",
-        "message": f"code {raw} inconnu du COG (aucune commune actuelle ni ancienne){hint}",
+        "message": f"code {raw} inconnu du COG (aucune commune actuelle ni ancienne){hint} ; "
+        f"s'il a été créé après le 1er janvier {reference.COG_YEAR} : {NEWER_COG}",
         "candidates": sugg,
     }
 
 
+#: French refusal for a listing stated in a COG newer than the embedded reference
+NEWER_COG = f"référentiel COG {reference.COG_YEAR} : mettre à jour cpts_geo"
+#: first COG year of the passage tables
+FIRST_COG_YEAR = 1968
+
+
+def _check_cog_year(cog_year: int | None) -> int | None:
+    if cog_year is None:
+        return None
+    try:
+        year = int(cog_year)
+    except (TypeError, ValueError):
+        raise OptionError("cog_year", cog_year, "année du COG attendue (par exemple 2024)") from None
+    if year > reference.COG_YEAR:
+        raise OptionError("cog_year", cog_year, f"liste en COG {year} : {NEWER_COG}")
+    if year < FIRST_COG_YEAR:
+        raise OptionError("cog_year", cog_year, f"les tables de passage commencent au COG {FIRST_COG_YEAR}")
+    return year
+
+
+def _read_in_year(code: str, year: int, tr: pd.DataFrame) -> dict:
+    """A code valid on 1 January of ``year`` whose meaning changed since: the COG 2026 code(s)
+    covering its land then (all parts of a split, e.g. 15141 in 2024 -> the five communes)."""
+    t = tr[tr["origin"] == code].sort_values(["ratio", "code"], ascending=[False, True])
+    cur = _current()
+    t = t[t["code"].isin(cur.index)]
+    names = reference.load_names()
+    former = names.loc[names["code"] == code, "nom"]
+    former_name = former.iloc[-1] if len(former) else code
+    parts = t["code"].tolist()
+    listing = ", ".join(f"{c} ({cur.at[c, 'nom']})" for c in parts)
+    if len(parts) == 1:
+        msg = f"code {code} ({former_name}) lu en COG {year} : devenu {listing} en COG {reference.COG_YEAR}"
+    else:
+        msg = (f"code {code} ({former_name}) lu en COG {year} : son territoire d'alors forme aujourd'hui "
+               f"{len(parts)} communes : {listing}")
+    main = code if code in parts else parts[0]
+    return {"code": main, "codes": parts, "status": "converted", "message": msg,
+            "candidates": _candidates(parts, t["ratio"] / t["ratio"].sum())}
+
+
+#: splits from this COG year on are recent enough for a listing to predate them
+RECENT_SPLITS_FROM = 2023
+
+
+@functools.cache
+def _recent_splits() -> dict[str, str]:
+    """Current codes split since COG ``RECENT_SPLITS_FROM`` → French warning (status stays current)."""
+    steps = reference.load_steps()
+    sel = steps[(steps["kind"] == "split") & (steps["cog_from"] >= RECENT_SPLITS_FROM)]
+    cur = _current()
+    out = {}
+    for (cog_to, old), g in sel.groupby(["cog_to", "code_old"]):
+        if old not in cur.index:
+            continue
+        parts = ", ".join(f"{c} ({cur.at[c, 'nom']})" for c in g["code_new"] if c in cur.index)
+        out[old] = (f"attention : le territoire de {old} a été scindé (COG {cog_to}) entre {parts} ; "
+                    f"une liste plus ancienne le désignait en entier : préciser l'année du COG de la "
+                    f"liste (cog_year)")
+    return out
+
+
 def normalise_codes(
-    codes: Iterable[object], deps: Iterable[object] | None = None
+    codes: Iterable[object], deps: Iterable[object] | None = None, cog_year: int | None = None
 ) -> pd.DataFrame:
     """Normalise INSEE codes or commune names to COG 2026, one output row per input.
 
@@ -385,8 +448,16 @@ def normalise_codes(
     communes and names ("Forcalquier (04)", "St-Etienne-les-Orgues"); ``deps`` optionally gives
     the department of each input to disambiguate names. Output columns: ``input``, ``code``
     (COG 2026 code, or None when refused), ``status`` (one of :data:`STATUSES`), ``message``
-    (French explanation), ``candidates`` (list of dicts: code, nom, share or why) and ``nom``.
+    (French explanation), ``candidates`` (list of dicts: code, nom, share or why), ``nom`` and
+    ``codes`` (every COG 2026 code the input covers: one, none, or all parts of a split).
+
+    ``cog_year``: the COG in which the listing was written (e.g. 2024). Codes are then read in that
+    year's geography and converted to COG 2026, a split commune covering all its current parts
+    (15141 in 2024 → 15031, 15035, 15047, 15141, 15171), reported as ``converted``. Without it,
+    codes are read in COG 2026. A year after 2026 raises :class:`OptionError`
+    ("référentiel COG 2026 : mettre à jour cpts_geo").
     """
+    year = _check_cog_year(cog_year)
     values = list(codes)
     dep_list = [None] * len(values) if deps is None else [_as_text(d) for d in deps]
     if len(dep_list) != len(values):
@@ -397,6 +468,10 @@ def normalise_codes(
     # fast path: well-formed current codes (the bulk of any listing)
     kind = texts.map(cur["kind"])
     fast = kind.notna().to_numpy()
+    changed = pd.DataFrame(columns=["origin", "code", "ratio"])
+    if year is not None and year < reference.COG_YEAR:
+        changed = transition(year)
+        fast = fast & ~texts.isin(set(changed["origin"])).to_numpy()
     out = pd.DataFrame(
         {
             "input": pd.Series(values, dtype=object),
@@ -411,24 +486,57 @@ def normalise_codes(
         parent_name = texts[arr].map(cur["parent"]).map(cur["nom"])
         out.loc[arr, "message"] = texts[arr] + " est un arrondissement municipal de " + parent_name
         out.loc[arr, "candidates"] = pd.Series([_candidates([c]) for c in texts[arr]], index=texts[arr].index)
+    out["codes"] = [[c] if c is not None else [] for c in out["code"]]
+    if year is None:
+        # current codes whose territory was split recently: an older listing meant more land
+        recent = _recent_splits()
+        hit = texts.isin(set(recent)).to_numpy() & fast
+        for i in np.flatnonzero(hit):
+            out.at[i, "message"] = recent[texts.iat[i]]
+    origins = set(changed["origin"])
     cache: dict[tuple, dict] = {}
     for i in np.flatnonzero(~fast):
         key = (texts.iat[i], dep_list[i])
         if key not in cache:
-            cache[key] = _normalise_one(values[i], dep_list[i])
+            raw = (texts.iat[i] or "").upper().replace(" ", "")
+            raw = raw.zfill(5) if re.fullmatch(r"\d{4}", raw) else raw
+            if raw in origins:
+                cache[key] = _read_in_year(raw, year, changed)
+            else:
+                cache[key] = _normalise_one(values[i], dep_list[i])
         res = cache[key]
         out.at[i, "code"] = res["code"]
         out.at[i, "status"] = res["status"]
         out.at[i, "message"] = res["message"]
         out.at[i, "candidates"] = res["candidates"]
+        out.at[i, "codes"] = res.get("codes", [res["code"]] if res["code"] is not None else [])
     out["nom"] = out["code"].map(cur["nom"])
-    out.attrs = {"cog": reference.COG_YEAR, "sources": {"history": reference.SOURCES["history"]}}
+    out = out[["input", "code", "status", "message", "candidates", "nom", "codes"]]
+    out.attrs = {"cog": reference.COG_YEAR, "cog_year_read": year or reference.COG_YEAR,
+                 "sources": {"history": reference.SOURCES["history"]}}
     return out
 
 
 # ------------------------------------------------------------------------------------------
 # Table conversion between COG years
 # ------------------------------------------------------------------------------------------
+
+
+#: how a split's shares were computed (column ratio_source of cog_steps.csv), in French
+SPLIT_BASIS = {
+    "pop2023": f"part de population {reference.POPULATION_YEAR} (populations légales des communes actuelles)",
+    "cogugaison": "part de population à la date de la scission (tables de passage COGugaison)",
+}
+
+
+def _split_basis(splits: dict, from_year: int, to_year: int) -> dict[str, str]:
+    """French basis of each split's shares: populations 2023 of the parts, or COGugaison's."""
+    if not splits:
+        return {}
+    steps = reference.load_steps()
+    sel = steps[(steps["kind"] == "split") & (steps["cog_from"] >= from_year) & (steps["cog_to"] <= to_year)]
+    pop_based = set(sel.loc[sel["ratio_source"] == "pop2023", "code_old"])
+    return {old: SPLIT_BASIS["pop2023" if old in pop_based else "cogugaison"] for old in splits}
 
 
 def convert_table(
@@ -440,10 +548,13 @@ def convert_table(
 ) -> tuple[pd.DataFrame, dict]:
     """Convert a numeric table by commune from COG ``from_year`` to COG ``to_year``.
 
-    Counts are summed on fusions and split by population ratio on défusions (ratios of the
-    COGugaison passage tables, and of populations légales 2023 for the 2025 défusion), so totals
-    are preserved. Returns the converted table (one row per ``to_year`` code) and a report with
-    ``fusions`` ({new: [olds]}), ``splits`` ({old: {new: ratio}}), ``unknown`` (codes of the
+    Counts are summed on fusions and split between the parts of a défusion by their share of
+    population, so totals are preserved: populations légales 2023 of the current parts for the
+    défusions of 2024-2025 (whose COGugaison ratios are placeholders), COGugaison's population
+    ratios at the time for older ones. Returns the converted table (one row per ``to_year`` code)
+    and a report with ``fusions`` ({new: [olds]}), ``splits`` ({old: {new: ratio}}),
+    ``split_basis`` ({old: French basis of the shares, e.g. "part de population 2023 ..."}),
+    ``unknown`` (codes of the
     input that are not valid in ``from_year`` nor converted; their rows are kept unchanged and
     listed) and the totals before and after.
     """
@@ -470,6 +581,7 @@ def convert_table(
         if g["_old"].nunique() > 1 or (g["_old"] != k).any()
     }
     splits = {k: dict(zip(g["code"], g["ratio"].round(6), strict=True)) for k, g in tr.groupby("origin") if len(g) > 1}
+    split_basis = _split_basis(splits, from_year, to_year)
     valid_to = set(_current().index) if to_year == reference.COG_YEAR else None
     unknown = sorted(set(out[code_col]) - valid_to) if valid_to is not None else []
     report = {
@@ -479,6 +591,7 @@ def convert_table(
         "rows_out": len(out),
         "fusions": fusions,
         "splits": splits,
+        "split_basis": split_basis,
         "unknown": unknown,
         "totals_in": {c: float(df[c].sum()) for c in value_cols},
         "totals_out": {c: float(out[c].sum()) for c in value_cols},

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csgraph
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import normalise_codes
+from cpts_geo.errors import OptionError
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -123,15 +124,17 @@ class Diagnosis:
         apl_cog: int | None = None,
         apl_year: int | None = None,
         maps: bool = True,
+        csv_format: str = "fr",
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
-        ``--apl-year``) the official APL per CPTS; ``self`` is left unchanged. See
+        ``--apl-year``) the official APL per CPTS; ``csv_format`` "fr" (``;``, decimal comma) or
+        "international" as ``--csv-format``; ``self`` is left unchanged. See
         :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
-                                   apl_year=apl_year, maps=maps)
+                                   apl_year=apl_year, maps=maps, csv_format=csv_format)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
@@ -223,7 +226,8 @@ def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, 
         deps = [str(d).upper().zfill(2) for d in deps]
         unknown = sorted(set(deps) - set(ua["dep_cats"]))
         if unknown:
-            raise ValueError(f"département(s) inconnu(s) : {', '.join(unknown)}")
+            raise OptionError("departments", ", ".join(unknown),
+                              fr.plural(len(unknown), "département inconnu", "départements inconnus", False))
         mask &= np.isin(ua["dep_i"], np.searchsorted(ua["dep_cats"], deps))
         label = "département" + ("s " if len(deps) > 1 else " ") + ", ".join(deps)
     if region is not None:
@@ -231,7 +235,8 @@ def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, 
         regs = [str(r).zfill(2) for r in regs]
         unknown = sorted(set(regs) - set(ua["reg_cats"]))
         if unknown:
-            raise ValueError(f"région(s) inconnue(s) : {', '.join(unknown)}")
+            raise OptionError("region", ", ".join(unknown),
+                              fr.plural(len(unknown), "région inconnue", "régions inconnues", False))
         mask &= np.isin(ua["reg_i"], np.searchsorted(ua["reg_cats"], regs))
         rn = reference.load_regions()
         names = dict(zip(rn.iloc[:, 0], rn["nom"], strict=True)) if "nom" in rn else {}

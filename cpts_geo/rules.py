@@ -145,7 +145,7 @@ def aci_near_threshold(population: pd.Series | np.ndarray | list | float,
                        bounds: Sequence[float] | None = None, share: float | None = None,
                        *, path: str | Path | None = None) -> np.ndarray:
     """True for each population within ``share`` (default: the file's ``near_threshold_share``,
-    1 %) of an ACI band boundary, e.g. 79 300 to 80 800 around 80 000; False when missing."""
+    1 %) of an ACI band boundary, e.g. 79 200 to 80 800 around 80 000; False when missing."""
     params = _read_params(str(path or aci_parameters_path()))
     b = np.asarray(bounds if bounds is not None else params["bands"]["bounds"], dtype=float)
     s = float(share if share is not None else params["bands"].get("near_threshold_share", 0.01))

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-from cpts_geo import fr
+from cpts_geo import fr, reference
 from cpts_geo.coverage import Diagnosis, register_presenter
+from cpts_geo.rules import ALL_STAGES, APL_THRESHOLDS, STAGE_ACI
 
 
 @register_presenter("text")
@@ -31,6 +32,9 @@ def format_summary(d: Diagnosis) -> str:
         f"  Zones blanches : {fr.integer(n_white)} ({fr.plural(n_enclosed, 'enclavée')}, "
         f"{fr.integer(n_white - n_enclosed)} en bordure), {fr.plural(s['white_units'], 'commune')}, "
         f"{fr.inhabitants(s['white_population'])}")
+    lines += _department_lines(d)
+    if "apl" in d.perimeters.columns:
+        lines.append(_apl_line(d))
     if s["overlapping_units"]:
         n = len(s["overlapping_units"])
         living = int(d.overlaps["population"].fillna(0).sum())
@@ -59,3 +63,36 @@ def format_summary(d: Diagnosis) -> str:
 def _agree(n: float, singular: str, plural_form: str) -> str:
     """The verb agreed with ``n`` (French rule: singular below 2)."""
     return fr.plural(n, singular, plural_form, with_number=False)
+
+
+def _apl_line(d: Diagnosis) -> str:
+    """The official APL attached to the CPTS (``Diagnosis.write(apl=...)``, ``--apl``)."""
+    apl = d.perimeters["apl"].astype(float)
+    src = d.meta.get("sources", {}).get("apl") or {}
+    where = ", ".join(str(x) for x in (src.get("sheet"), src.get("source")) if x)
+    low = int((apl < APL_THRESHOLDS[0]).sum())
+    known = apl.dropna()
+    if known.empty:
+        return f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : aucune valeur pour ces CPTS"
+    return (f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : de "
+            f"{fr.number(known.min(), 1)} à {fr.number(known.max(), 1)} consultations par an et par habitant "
+            f"selon les CPTS ; {fr.plural(low, 'CPTS')} sous {fr.number(APL_THRESHOLDS[0], 1)}")
+
+
+def _department_lines(d: Diagnosis) -> list[str]:
+    """Coverage by department of the analysed area (all CPTS, and CPTS at « ACI signé » when
+    stages are known), when the area has several departments."""
+    cov = d.coverage[d.coverage["level"] == "dep"]
+    every = cov[cov["stages"] == ALL_STAGES].set_index("key")
+    if len(every) < 2:
+        return []
+    aci = cov[cov["stages"] == STAGE_ACI].set_index("key")["covered_population_share"]
+    names = reference.load_departements().set_index("code")["nom"]
+    out = ["  Couverture par département :"]
+    for dep, r in every.iterrows():
+        line = (f"    {dep} {names.get(dep, '')} : {fr.integer(r['covered_units'])} / "
+                f"{fr.plural(r['units'], 'commune')}, {fr.percent(r['covered_population_share'])} de la population")
+        if dep in aci.index:
+            line += f" (dont ACI signé : {fr.percent(aci[dep])})"
+        out.append(line)
+    return out

@@ -396,3 +396,14 @@ def test_irdes_missing_territoire_de_vie_is_an_error(tmp_path):
         cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", cog_year=2016, tv_classes=tmp_path / "cls.csv")
     with pytest.raises(KeyError, match="typologie"):
         cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", "irdes_2030")
+
+
+def test_map_legend_states_the_band_rule_in_force(tmp_path, monkeypatch):
+    from cpts_geo.maps.style import band_label
+
+    nb = "\u202f"
+    assert [band_label(b) for b in (1, 3, 4, 0)] == [
+        f"Taille 1 (< 40{nb}000{nb}hab.)", f"Taille 3 (80{nb}000 à 175{nb}000{nb}hab.)",
+        f"Taille 4 (> 175{nb}000{nb}hab.)", "Population inconnue"]
+    _edited_parameters(tmp_path, monkeypatch, lambda p: p["bands"].update(boundary_in_upper_band=[True, True, True]))
+    assert band_label(4) == f"Taille 4 (≥ 175{nb}000{nb}hab.)"

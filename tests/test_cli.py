@@ -16,7 +16,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def test_demo(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "COG 2026" in out and "34\u202f875" in out and "15031" in out
+    # every commune has an outline since the rebuild of issue 11 (15031 & co. included)
+    assert "COG 2026" in out and "34\u202f875" in out and "sans contour :" not in out
 
 
 def test_normalise_cli(tmp_path, capsys):

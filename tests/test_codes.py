@@ -118,7 +118,7 @@ def test_empty_and_garbage():
 def test_report_has_vintage():
     out = cpts_geo.normalise_codes(["01001"])
     assert out.attrs["cog"] == 2026
-    assert list(out.columns) == ["input", "code", "status", "message", "candidates", "nom"]
+    assert list(out.columns) == ["input", "code", "status", "message", "candidates", "nom", "codes"]
 
 
 _current_codes = cpts_geo.load_communes()["code"].tolist()

@@ -230,23 +230,24 @@ def test_coastal_white_zone_is_edge(ref):
     assert w["population"].iloc[0] == int(ref.at["2A004", "population"])
 
 
-def test_units_without_outline_are_counted(ref):
-    host = "15141"
-    no_geo = ["15031", "15035", "15047", "15171"]
-    assert ref.loc[no_geo, "geometry"].isna().all()
-    ring = _neighbours(ref, host) + [host, "15035", "15047", "15171"]
+def test_restored_communes_have_outlines(ref):
+    # the four Cantal communes restored in 2025 had no outline before the rebuild of issue 11
+    restored = ["15031", "15035", "15047", "15171"]
+    assert ref.loc[restored, "geometry"].notna().all()
+    ring = _neighbours(ref, "15031")
+    assert "15141" in ring  # Celles borders what is left of Neussargues-Moissac
     d = cpts_geo.diagnose(pd.DataFrame({"cpts": "CPTS Cantal", "code": ring}), departments=["15"])
     p = d.perimeters.set_index("cpts")
-    assert p.at["CPTS Cantal", "n_units_without_geometry"] == 3
+    assert p.at["CPTS Cantal", "n_units_without_geometry"] == 0
     assert p.at["CPTS Cantal", "population"] == int(ref.loc[ring, "population"].sum())
     w = d.white_zones
     z = w[w["codes"].map(lambda c: "15031" in c)]
     assert z["codes"].iloc[0] == ("15031",)
     assert z["type"].iloc[0] == "enclosed" and z["inside_cpts"].iloc[0] == "CPTS Cantal"
-    assert z["n_units_without_geometry"].iloc[0] == 1
+    assert z["n_units_without_geometry"].iloc[0] == 0
     cantal = ref[(ref["dep"] == "15") & (ref["kind"] == "commune")]
     assert d.summary["population"] == int(cantal["population"].sum())
-    assert set(d.summary["units_without_geometry"]) == set(no_geo)
+    assert not d.summary["units_without_geometry"]
 
 
 def test_collectivite_outre_mer_without_geometry():
@@ -350,3 +351,11 @@ def test_listing_date_reaches_meta_and_map_credits(sample_diag):
     assert d.meta["listing_date"] == str(m["date"].max().date())
     assert "(10 janvier 2024)" in credits_text(diagnosis_meta(d))  # 2024-01-10, French date
     assert sample_diag.meta["listing_date"] is None  # the sample listing states no date
+
+
+def test_unknown_department_or_region_is_an_option_error_in_french(sample_listing):
+    m = cpts_geo.read_members(sample_listing)
+    with pytest.raises(cpts_geo.OptionError, match="option departments : département inconnu \\(valeur « 99 »\\)"):
+        cpts_geo.diagnose(m, departments=["04", "99"])
+    with pytest.raises(cpts_geo.OptionError, match="régions inconnues \\(valeur « 07, 98 »\\)"):
+        cpts_geo.diagnose(m, region=["98", "07"])

@@ -108,9 +108,9 @@ def test_france_default_run(france):
     distributed = (s * pop.reindex(s.index)).sum()
     assert distributed == pytest.approx(a["supply_total"] - a["supply_unreachable"] - a["supply_unlocated"], rel=1e-9)
     assert a["supply_total"] == pytest.approx(sup.bpe_build_report()["totals"]["NB_D201"])
-    # communes restored in 2025 without outline nor town hall, and overseas collectivités
+    # communes restored in 2025: an outline since the rebuild of issue 11, so an APL value
     for code in ("15031", "15035", "15047", "15171"):
-        assert np.isnan(france[code]) and "ni mairie ni contour" in a["reasons"][code]
+        assert not np.isnan(france[code]) and code not in a["reasons"]
     assert np.isnan(france["97501"]) and "collectivité d'outre-mer" in a["reasons"]["97501"]
     assert france.isna().sum() == len(a["reasons"])
     # whole cities = population-weighted mean of their arrondissements
@@ -153,7 +153,8 @@ def test_unit_points_fallback_and_reasons(communes):
     geom = communes.set_index("code").geometry["04181"]
     assert geom.contains(pts.geometry["04181"])
     assert pts.loc["05061", "point_source"] == "mairie"
-    assert pts.loc["15031", "point_source"] == "none" and "rétablie" in pts.loc["15031", "reason"]
+    # restored in 2025, no town hall in the source but an outline (since issue 11)
+    assert pts.loc["15031", "point_source"] == "point_on_surface"
     assert pts.loc["98714", "point_source"] == "none"
 
 

@@ -195,6 +195,10 @@ def test_error_messages_are_specific(bad_files):
     assert "encodage illisible" in msg(bad_files["garbage"])
     assert "dossier" in msg(bad_files["directory"])
     assert "classeur Excel illisible" in msg(bad_files["bad_excel"])
+    assert "ce n'est pas un classeur valide" in msg(bad_files["bad_excel"])
+    torn = bad_files["empty"].with_name("guillemets.csv")
+    torn.write_text('cpts;code\nCPTS A;"' + "x" * 200_000 + "\n", encoding="utf-8")
+    assert msg(torn) == "guillemets.csv, ligne 2 : fichier CSV mal formé (guillemets non refermés ou cellule démesurée)"
     with pytest.raises(InputError, match="colonne « code » absente ; colonnes trouvées : foo, bar"):
         cg.read_supply(bad_files["missing_column"], "etp")
 
@@ -296,3 +300,29 @@ def test_row_numbers_survive_blank_lines(tmp_path):
     assert m.attrs["refused"]["source_row"].tolist() == [6]  # the file's line, blank lines counted
     assert m["source_row"].tolist() == [3]
     assert m.attrs["blank_rows"] == 3
+
+
+def test_ignored_columns_are_said(tmp_path):
+    p = tmp_path / "liste.json"
+    p.write_text('[{"cpts": "CPTS Marseille Centre", "communes": ["13055"], "arrondissements": ["13201"],'
+                 ' "commentaire": ""}]', encoding="utf-8")
+    m = cg.read_members(p)
+    assert m.attrs["ignored_columns"] == ["arrondissements"]  # an empty key is not worth a word
+
+
+def test_text_list_of_names_in_cp1252(tmp_path):
+    names = ["Saint-Étienne-les-Orgues", "Forcalquier", "Manosque"]
+    out = []
+    for enc in ("utf-8", "cp1252"):
+        p = tmp_path / f"noms_{enc}.txt"
+        p.write_bytes("\n".join(names).encode(enc))
+        out.append(read_proposal(p).report[["input", "code"]])
+    _same(*out)
+    assert out[1]["input"].tolist() == names and out[1]["code"].tolist() == ["04178", "04088", "04112"]
+
+
+def test_excel_separator_line(tmp_path):
+    p = tmp_path / "excel.csv"
+    p.write_text("sep=,\ncpts,code\nCPTS A,04001\n", encoding="utf-8")
+    df = read_table(p, hints=["cpts"])
+    assert list(df.columns) == ["cpts", "code"] and df.attrs["rows"] == [3]

@@ -33,7 +33,8 @@ def _assert_same_outputs(a: Path, b: Path) -> None:
         pd.testing.assert_frame_equal(pd.DataFrame(ga.drop(columns="geometry")),
                                       pd.DataFrame(gb.drop(columns="geometry")), obj=name)
         assert ga.geometry.geom_equals_exact(gb.geometry, tolerance=0).all(), name
-    pd.testing.assert_frame_equal(pd.read_csv(a / "overlaps.csv", dtype=str), pd.read_csv(b / "overlaps.csv", dtype=str))
+    pd.testing.assert_frame_equal(pd.read_csv(a / "overlaps.csv", sep=";", dtype=str),
+                                  pd.read_csv(b / "overlaps.csv", sep=";", dtype=str))
     book_a = pd.read_excel(a / "diagnostic_cpts.xlsx", sheet_name=None)
     book_b = pd.read_excel(b / "diagnostic_cpts.xlsx", sheet_name=None)
     assert list(book_a) == list(book_b)
@@ -54,8 +55,9 @@ def test_api_writes_what_the_cli_writes(sample_listing, tmp_path):
     assert "aci_margin" not in diag.perimeters.columns and "classification" not in diag.meta["sources"]
 
 
-def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_path):
+def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_path, capsys):
     assert main(["coverage", str(sample_listing), "--apl", str(APL_FILE), "--out", str(tmp_path / "cli")]) == 0
+    printed = capsys.readouterr().out
     cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).write(tmp_path / "api", apl=APL_FILE)
     _assert_same_outputs(tmp_path / "cli", tmp_path / "api")
     per = gpd.read_file(tmp_path / "api" / "perimeters.gpkg")
@@ -64,6 +66,10 @@ def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_pa
     assert summary["sources"]["apl"]["sheet"].startswith("APL ")
     book = pd.read_excel(tmp_path / "api" / "diagnostic_cpts.xlsx", sheet_name="Périmètres")
     assert book["apl"].notna().all()
+    # the printed summary mentions the APL, its sheet and the CPTS under 2.5 (issue 12)
+    low = int((per["apl"] < 2.5).sum())
+    assert "APL médecins généralistes (DREES, APL 2022" in printed
+    assert f"{low} CPTS sous 2,5" in printed
 
 
 def test_library_steps_of_the_cli(sample_listing):
@@ -89,6 +95,14 @@ def test_write_without_classification_or_maps(sample_listing, tmp_path):
         "carte_couverture.html", "carte_couverture.png", "carte_couverture.pdf"}
     assert set(paths) == {"summary", "perimeters", "white_zones", "overlaps", "workbook"}
     assert "aci_band" not in gpd.read_file(tmp_path / "perimeters.gpkg").columns
+    # the workbook opens right in Excel: frozen header, autofilter, shares as percentages
+    from openpyxl import load_workbook
+
+    ws = load_workbook(tmp_path / "diagnostic_cpts.xlsx")["Couverture"]
+    header = [c.value for c in ws[1]]
+    share = header.index("part de la population couverte") + 1
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.cell(row=2, column=share).number_format == "0.0%"
 
 
 def test_bad_apl_file_is_a_french_error(sample_listing, tmp_path, capsys):
@@ -120,3 +134,27 @@ def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_p
     assert int(synth.at["Population des communes dans plusieurs CPTS", "valeur"]) == value
     assert int(synth.at["Habitants comptés en plus dans la somme des populations des CPTS", "valeur"]) == value
     assert synth.index.is_unique  # one row per label
+    # overlaps.csv opens in a French Excel: ";", UTF-8 with BOM, integers without ".0"
+    raw = (tmp_path / "overlaps.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b";") > raw.count(b",")
+    fr_rows = pd.read_csv(tmp_path / "overlaps.csv", sep=";", decimal=",", dtype=str, encoding="utf-8-sig")
+    commune = fr_rows[fr_rows["type"] == "commune"].iloc[0]
+    assert commune["code"] == "04070" and commune["population"] == str(value)
+    assert commune["double_counted_population"] == str(value)
+    diag.write(tmp_path / "intl", classify=False, maps=False, csv_format="international")
+    intl = pd.read_csv(tmp_path / "intl" / "overlaps.csv", dtype=str)
+    pd.testing.assert_frame_equal(intl, fr_rows)
+    with pytest.raises(cpts_geo.OptionError, match="csv-format"):
+        diag.write(tmp_path / "bad", csv_format="excel")
+    assert not (tmp_path / "bad").exists()  # refused before writing anything
+
+
+def test_summary_prints_coverage_by_department(sample_listing):
+    """One line per department of the area; every commune of Hautes-Alpes is in a CPTS of the sample."""
+    text = cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).text()
+    ref = cpts_geo.load_communes()
+    n05 = int(((ref["dep"] == "05") & (ref["kind"] == "commune")).sum())
+    assert "Couverture par département :" in text
+    assert f"05 Hautes-Alpes : {n05} / {n05} communes, 100,0\u202f% de la population" in text
+    lines = [x for x in text.splitlines() if x.startswith("    0") or x.startswith("    8")]
+    assert [x.split()[0] for x in lines] == ["04", "05", "84"]

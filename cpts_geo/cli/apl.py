@@ -28,7 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--population-cog", type=int, default=None, help="année du COG des codes de --population")
     p.add_argument("--travel-times", type=Path, help="CSV/Parquet des temps de trajet (colonnes from, to, minutes)")
     p.add_argument("--profession", default="generaliste", help="profession BPE (generaliste, infirmier, kinesitherapeute, sage_femme, dentiste, …)")
-    p.add_argument("--steps", default=None, help="paliers « borne:poids » en minutes, ex. « 10:1,15:2/3,20:1/3 » (défaut)")
+    from cpts_geo.rules import APL_DEFAULT_STEPS
+
+    default = ",".join(f"{b:g}:{Fraction(w).limit_denominator(12)}" for b, w in APL_DEFAULT_STEPS.items())
+    p.add_argument("--steps", default=None, help=f"paliers « borne:poids » en minutes, ex. « {default} » (défaut)")
     p.add_argument("--per", type=float, default=100_000, help="résultat pour N habitants (défaut : 100000)")
     p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
     p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
@@ -77,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
             if args.travel_times.suffix.lower() == ".parquet":
                 tt = pd.read_parquet(args.travel_times)
             else:
-                tt = pd.read_csv(args.travel_times, sep=None, engine="python", dtype={"from": str, "to": str})
+                from cpts_geo.io.tables import read_table
+
+                tt = read_table(args.travel_times, hints=("from", "to", "minutes"))
+                tt.attrs = {}
             tt.attrs["source"] = args.travel_times.name
             tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
         steps = parse_steps(args.steps) if args.steps else None

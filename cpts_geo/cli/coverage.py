@@ -24,9 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--cog-year", type=int, metavar="AAAA",
+                   help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
     p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
+    p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
+                   help="format de overlaps.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
+                   "un Excel français, par défaut) ou international (« , », point décimal)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché)")
     p.set_defaults(func=run)
 
@@ -37,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.members import MembersError, read_members
 
     try:
-        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet)
+        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
+                               cog_year=args.cog_year)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
@@ -47,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(diag.text())
     if args.out:
-        paths = write_diagnosis(diag, args.out, classify=False, maps=True)
+        paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

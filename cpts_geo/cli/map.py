@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--cog-year", type=int, metavar="AAAA",
+                   help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
     p.set_defaults(func=run)
 
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
-                               sheet=args.sheet)
+                               sheet=args.sheet, cog_year=args.cog_year)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:

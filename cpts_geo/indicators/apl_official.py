@@ -45,12 +45,8 @@ UNIT = "consultations par an et par habitant (standardisé)"
 AGGREGATION_RULE = "moyenne des APL communaux pondérée par la population (règle du zonage)"
 
 
-
-_key = column_key
-
-
 def _column_role(header: str) -> str | None:
-    k = _key(header)
+    k = column_key(header)
     if k.startswith("code commune") or k in {"codgeo", "code insee", "code"}:
         return "code"
     if "apl" in k:
@@ -112,7 +108,7 @@ def read_apl(
     header_at = None
     for r, row in enumerate(grid):
         first = next((c for c in row if c is not None and str(c).strip() != ""), None)
-        if first is not None and _key(first).startswith("code commune"):
+        if first is not None and column_key(first).startswith("code commune"):
             header_at = r
             break
     if header_at is None:
@@ -224,10 +220,8 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
     cog = cog if cog is not None else apl.attrs.get("cog")
     source = apl.attrs.get("source", "table APL")
     if cog is None:
-        raise ValueError(
-            f"{source} : année du COG des codes inconnue ; la préciser (cog=2023 par exemple, "
-            "option --apl-cog en ligne de commande)"
-        )
+        raise InputError("année du COG des codes inconnue ; la préciser (cog=2023 par exemple, "
+                         "option --apl-cog en ligne de commande)", source)
     cog = int(cog)
     if units is None:
         units = reference.load_communes()
@@ -328,7 +322,8 @@ def aggregate_apl(
     """
     for c in ("cpts", "code"):
         if c not in members.columns:
-            raise ValueError(f"table des membres : colonne {c!r} absente (colonnes cpts, code attendues)")
+            raise InputError(f"colonne « {c} » absente (colonnes cpts, code attendues) ; colonnes trouvées : "
+                             f"{', '.join(map(str, members.columns))}", "table des membres")
     m = members[["cpts", "code"]].dropna(subset=["code"]).drop_duplicates()
     if weights is None:
         ref = reference.load_communes()

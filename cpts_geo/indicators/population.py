@@ -21,6 +21,7 @@ import shapely
 from cpts_geo import fr, reference
 from cpts_geo.codes import convert_table
 from cpts_geo.crs import LOCAL_CRS, local_crs
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
 from cpts_geo.rules import CRS_NAMES
 
@@ -53,13 +54,11 @@ def commune_population(
     unknown in COG 2026 are listed in ``attrs["refused"]`` with a warning.
     """
     if kind not in KINDS:
-        raise ValueError(f"kind doit être 'municipale' ou 'totale', pas {kind!r}")
+        raise OptionError("kind", kind, "attendu 'municipale' ou 'totale'")
     if table is None:
         if kind != "municipale":
-            raise ValueError(
-                "le référentiel embarqué ne contient que la population municipale ; fournir une "
-                "table de population totale (table=..., kind='totale')"
-            )
+            raise OptionError("kind", kind, "le référentiel embarqué ne contient que la population municipale ; "
+                              "fournir une table de population totale (table=..., kind='totale')")
         c = reference.load_communes()
         s = pd.Series(c["population"].astype(float).to_numpy(), index=c["code"].to_numpy(), name="population")
         s.attrs = {
@@ -136,16 +135,14 @@ def zonal_population(
     src = rasterio.open(raster) if own else raster
     try:
         if src.crs is None or not src.crs.is_projected:
-            raise ValueError(
-                f"{getattr(src, 'name', raster)} : le raster doit être dans une projection métrique "
-                f"({CRS_NAMES['metropole']} en métropole), pas {src.crs}"
-            )
+            raise InputError(f"le raster doit être dans une projection métrique ({CRS_NAMES['metropole']} "
+                             f"en métropole), pas {src.crs}", Path(str(getattr(src, "name", raster))).name)
         tr = src.transform
         if tr.b != 0 or tr.d != 0:
-            raise ValueError(f"{src.name} : raster tourné non pris en charge")
+            raise InputError("raster tourné non pris en charge", Path(str(src.name)).name)
         geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons
         if geoms.crs is None:
-            raise ValueError("les polygones n'ont pas de système de coordonnées (crs)")
+            raise InputError("les polygones n'ont pas de système de coordonnées (crs)", "polygones")
         geoms = geoms.to_crs(src.crs)
         index = polygons[id_col] if id_col is not None else geoms.index
         pixel_area = abs(tr.a * tr.e)
@@ -206,7 +203,8 @@ def split_commune_population(
     ref = reference.load_communes()
     row = ref[ref["code"] == code]
     if row.empty or row.geometry.isna().all():
-        raise ValueError(f"commune {code} inconnue ou sans contour dans le référentiel COG {reference.COG_YEAR}")
+        raise InputError(f"commune inconnue ou sans contour dans le référentiel COG {reference.COG_YEAR}",
+                         "code", None, code)
     epsg = local_crs(code)
     outline = row.to_crs(epsg).geometry.iloc[0]
     geoms = polygons.geometry if isinstance(polygons, gpd.GeoDataFrame) else polygons

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cpts_geo import reference
 from cpts_geo.codes import convert_table
-from cpts_geo.errors import InputError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
 
 #: profession → (BPE 2021 variable, French label)
@@ -83,10 +83,8 @@ def _profession(profession: str) -> tuple[str, str]:
     if profession in _bpe().columns:
         labels = pd.read_csv(supply_dir() / "bpe2021_variables.csv").set_index("variable")["label"]
         return profession, str(labels.get(profession, profession))
-    raise ValueError(
-        f"profession inconnue : {profession!r} ; choisir parmi {', '.join(PROFESSIONS)} "
-        "ou une variable BPE NB_D2xx"
-    )
+    raise OptionError("profession", profession, f"profession inconnue ; choisir parmi {', '.join(PROFESSIONS)} "
+                      "ou une variable BPE NB_D2xx")
 
 
 def read_supply(

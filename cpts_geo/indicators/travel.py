@@ -26,8 +26,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.crs import LOCAL_CRS, zone_of_dep
+from cpts_geo.rules import CRS_NAMES
 
 #: ratio of road distance to straight-line distance (assumption, see module docstring)
 DETOUR = 1.3
@@ -158,8 +159,8 @@ def travel_attrs(points: gpd.GeoDataFrame, max_minutes: float, detour: float, sp
     return {
         "travel_time_source": (
             "estimation : distance à vol d'oiseau entre mairies (point intérieur du contour à "
-            f"défaut) en projection locale (EPSG {sorted(set(LOCAL_CRS.values()))}), × {detour} "
-            f"(détour) à {speed_kmh:g} km/h ; paramètres supposés, pas ceux de la DREES (distancier Metric)"
+            f"défaut) en projection locale ({fr.enumeration(CRS_NAMES.values())}), × {fr.number(detour, 2)} "
+            f"(détour) à {fr.number(speed_kmh, 0)}{fr.NNBSP}km/h ; paramètres supposés, pas ceux de la DREES (distancier Metric)"
         ),
         "max_minutes": max_minutes,
         "detour": detour,

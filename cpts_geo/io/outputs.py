@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cpts_geo.io.french import check_csv_format, write_csv, write_workbook
+
 if TYPE_CHECKING:
     from cpts_geo.coverage import Diagnosis
 
@@ -30,11 +32,13 @@ def summary_json(d: Diagnosis) -> str:
     return json.dumps(d.summary, ensure_ascii=False, indent=2, default=str)
 
 
-def write_tables(d: Diagnosis, out_dir: str | Path) -> dict[str, Path]:
+def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> dict[str, Path]:
     """Write the tables of a diagnosis as they are into ``out_dir`` (created): ``summary.json``,
-    ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv`` and the workbook
-    ``diagnostic_cpts.xlsx``; returns name → path. :func:`cpts_geo.export.write_diagnosis`
+    ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv`` (``csv_format`` "fr": ``;``,
+    decimal comma, UTF-8 with BOM; "international": ``,`` and a decimal point, see
+    :func:`cpts_geo.io.french.write_csv`) and the workbook ``diagnostic_cpts.xlsx``; returns name → path. :func:`cpts_geo.export.write_diagnosis`
     (``Diagnosis.write``) adds the classification, the official APL and the maps first."""
+    check_csv_format(csv_format)  # before writing anything
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -47,7 +51,7 @@ def write_tables(d: Diagnosis, out_dir: str | Path) -> dict[str, Path]:
         if paths[key].exists():
             paths[key].unlink()
         _flat(gdf).to_file(paths[key], layer=key, driver="GPKG")
-    _flat(_overlap_table(d)).to_csv(paths["overlaps"], index=False)
+    write_csv(_flat(_overlap_table(d)), paths["overlaps"], csv_format)
     _write_workbook(d, paths["workbook"])
     return paths
 
@@ -93,24 +97,27 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         "neighbour_cpts": "CPTS voisines", "neighbour_border_km": "limite commune km"})
     wz["type"] = wz["type"].map({"edge": "en bordure", "enclosed": "enclavée"})
     units = _flat(d.units.drop(columns=["geometry", "host"], errors="ignore"))
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        synth.to_excel(xw, sheet_name="Synthèse", index=False)
-        per.to_excel(xw, sheet_name="Périmètres", index=False)
-        wz.to_excel(xw, sheet_name="Zones blanches", index=False)
-        _flat(d.overlaps).to_excel(xw, sheet_name="Communes partagées", index=False)
-        _flat(d.overlap_pairs).to_excel(xw, sheet_name="Paires de CPTS", index=False)
-        cov = d.coverage.assign(level=d.coverage["level"].map(
-            {"zone": "zone analysée", "reg": "région", "dep": "département"}))
-        cov.rename(columns={
+    cov = d.coverage.assign(level=d.coverage["level"].map(
+        {"zone": "zone analysée", "reg": "région", "dep": "département"})).rename(columns={
             "level": "niveau", "stages": "stades", "key": "code", "units": "nb communes",
             "covered_units": "nb communes couvertes", "population": f"population {s['population_year']}",
             "covered_population": "population couverte", "covered_population_share": "part de la population couverte",
-            "covered_units_share": "part des communes couvertes"}).to_excel(xw, sheet_name="Couverture", index=False)
-        units.to_excel(xw, sheet_name="Communes", index=False)
-        rep = d.report
-        if rep is not None and len(rep):
-            cols = [c for c in ("source_row", "cpts", "input", "code", "nom", "status", "message", "duplicate")
-                    if c in rep.columns]
-            rep[cols].to_excel(xw, sheet_name="Codes (rapport)", index=False)
-
-
+            "covered_units_share": "part des communes couvertes"})
+    sheets = {
+        "Synthèse": synth, "Périmètres": per, "Zones blanches": wz,
+        "Communes partagées": _flat(d.overlaps), "Paires de CPTS": _flat(d.overlap_pairs),
+        "Couverture": cov, "Communes": units,
+    }
+    rep = d.report
+    if rep is not None and len(rep):
+        cols = [c for c in ("source_row", "cpts", "input", "code", "nom", "status", "message", "duplicate")
+                if c in rep.columns]
+        sheets["Codes (rapport)"] = rep[cols]
+    # frozen header, autofilter, fitted widths, thousands separators; shares as %, areas to 0.1 km²
+    formats = {
+        "Périmètres": {"surface km²": "km2", "densité hab/km²": "decimal1"},
+        "Zones blanches": {"surface km²": "km2"},
+        "Couverture": {"part de la population couverte": "percent", "part des communes couvertes": "percent"},
+        "Communes": {"area_km2": "km2"},
+    }
+    write_workbook(path, sheets, formats)

@@ -274,7 +274,10 @@ def sniff_separator(lines: Sequence[str]) -> str | None:
     for sep in SEPARATORS:
         if not any(sep in ln for ln in sample):
             continue
-        counts = [len(r) for r in csv.reader(sample, delimiter=sep)]
+        try:
+            counts = [len(r) for r in csv.reader(sample, delimiter=sep)]
+        except csv.Error:  # a malformed sample: this separator cannot be judged on it
+            continue
         multi = [n for n in counts if n > 1]
         if not multi:
             continue
@@ -300,15 +303,26 @@ def list_sheets(path: str | Path, error: type[InputError] = InputError) -> list[
     return [""]
 
 
+def _workbook_message(exc: Exception) -> str:
+    """French reason of a workbook that cannot be opened (the library's English text left out)."""
+    import zipfile
+
+    if isinstance(exc, zipfile.BadZipFile):
+        return ("classeur Excel illisible : ce n'est pas un classeur valide (fichier tronqué, ou fichier "
+                "d'un autre format renommé)")
+    return f"classeur Excel illisible : fichier endommagé (erreur {type(exc).__name__})"
+
+
 def _open_workbook(path: Path, error: type[InputError]):
     import zipfile
 
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise error(f"classeur Excel illisible ({type(exc).__name__} : {exc})", path.name) from exc
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+        raise error(_workbook_message(exc), path.name) from exc
 
 
 def _other_sheets(path: Path, sheet: str | int | None, error: type[InputError]) -> dict[str, list[list]]:
@@ -319,11 +333,20 @@ def _other_sheets(path: Path, sheet: str | int | None, error: type[InputError]) 
     except ImportError as exc:
         raise error(f"format {path.suffix.lower()} non pris en charge sans le module {engine[1]} : "
                     "enregistrer le fichier en .xlsx ou .csv", path.name) from exc
+    import zipfile
+    from xml.sax import SAXParseException
+
+    unreadable: list[type[Exception]] = [ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile,
+                                         SAXParseException]
+    if engine[0] == "xlrd":
+        from xlrd import XLRDError
+
+        unreadable.append(XLRDError)
     try:
         frames = pd.read_excel(path, sheet_name=sheet if sheet is not None else None, header=None,
                                dtype=object, engine=engine[0])
-    except Exception as exc:  # the engines raise many types; each means "cannot read this workbook"
-        raise error(f"classeur illisible ({type(exc).__name__} : {exc})", path.name) from exc
+    except tuple(unreadable) as exc:
+        raise error(_workbook_message(exc), path.name) from exc
     if isinstance(frames, pd.DataFrame):
         frames = {str(sheet): frames}
     return {str(k): f.astype(object).where(f.notna(), None).values.tolist() for k, f in frames.items()}
@@ -354,7 +377,7 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError]) -> tuple
             name = _sheet_name(list(wb.sheetnames), sheet, path.name, error)
             raw = _excel_rows(wb, name)
         except (KeyError, ValueError, TypeError, OSError) as exc:  # a damaged sheet inside the zip
-            raise error(f"classeur Excel illisible ({type(exc).__name__} : {exc})", path.name) from exc
+            raise error(_workbook_message(exc), path.name) from exc
         finally:
             wb.close()
         meta["sheet"] = name
@@ -374,12 +397,15 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError]) -> tuple
             lines.pop()
     else:
         lines = text.splitlines()
-    sep = sniff_separator(lines)
+    hint = re.fullmatch(r"\s*sep=(.)\s*", lines[0]) if lines else None  # Excel's "sep=;" first line
+    sep = hint.group(1) if hint else sniff_separator(lines)
     meta.update(encoding=enc, separator=sep)
-    try:  # one column when no separator is found (quotes still removed)
-        rows = list(csv.reader(lines, delimiter=sep or "\x1f"))
+    reader = csv.reader(lines, delimiter=sep or "\x1f")  # one column without separator (quotes removed)
+    try:
+        rows = list(reader)
     except csv.Error as exc:
-        raise error(f"fichier CSV mal formé ({exc})", path.name) from exc
+        raise error("fichier CSV mal formé (guillemets non refermés ou cellule démesurée)", path.name,
+                    reader.line_num) from exc
     return rows, meta
 
 
@@ -531,7 +557,7 @@ def read_sheets(
         try:
             grids = {n: _excel_rows(wb, n) for n in wb.sheetnames}
         except (KeyError, ValueError, TypeError, OSError) as exc:
-            raise error(f"classeur Excel illisible ({type(exc).__name__} : {exc})", path.name) from exc
+            raise error(_workbook_message(exc), path.name) from exc
         finally:
             wb.close()
     else:

@@ -25,6 +25,7 @@ from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.maps import style as st
 from cpts_geo.maps.layers import MapLayers, build_layers
+from cpts_geo.rules import aci_near_threshold
 
 VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
 BACKGROUND = "#eef0f2"
@@ -102,7 +103,10 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
         lines.append(f"Stade : {_esc(stage) if stage is not None and not pd.isna(stage) else 'non renseigné'}")
         lines.append(f"Population {pop_year} : {fr.plural(r.get('population'), 'habitant')}")
         if r.get("band") is not None and not pd.isna(r.get("band")):
-            lines.append(f"Taille ACI : {_esc(st.band_label(int(r['band'])))}")
+            near = bool(aci_near_threshold(float(r["population"]))) if r.get("population") is not None \
+                and not pd.isna(r.get("population")) else False
+            lines.append(f"Taille ACI : {_esc(st.band_label(int(r['band'])))}"
+                         + (" — à moins de 1 % d'un seuil, taille à confirmer" if near else ""))
         if classes.title not in ("Stade du projet", "CPTS") and not classes.title.startswith(
                 "Taille") and classes.title not in indicators.values():
             lines.append(f"{_esc(classes.title)} : {_esc(classes.labels.iloc[i])}")
@@ -124,7 +128,7 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
                 tuple(shared) if not isinstance(shared, (int, float)) else ()):
             lines.append(f"Communes partagées : {_names_of(tuple(shared), names, limit)}")
         codes = tuple(r.get("codes") or ())
-        lines.append(f"Communes ({len(codes)}) : {_names_of(codes, names, limit)}")
+        lines.append(f"Communes ({fr.integer(len(codes))}) : {_names_of(codes, names, limit)}")
         out.append("<br>".join(lines))
     return out
 
@@ -420,7 +424,7 @@ def _default_title(lay: MapLayers, classes: st.Classes) -> str:
     n = len(lay.perimeters)
     deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
         fr.plural(len(lay.departments), "département")
-    return f"Couverture par les CPTS ({n} CPTS) — {deps}"
+    return f"Couverture par les CPTS ({fr.integer(n)} CPTS) — {deps}"
 
 
 def save_html(m: folium.Map, path: str | Path) -> Path:

@@ -174,9 +174,9 @@ def static_map(
         lax.text(0.0, 0.0, textwrap.fill(classes.note, 60), fontsize=6, style="italic",
                  transform=lax.transAxes, va="bottom")
 
-    ttl = title or (f"Couverture du territoire par les CPTS — {len(per)} CPTS, départements "
+    ttl = title or (f"Couverture du territoire par les CPTS — {fr.integer(len(per))} CPTS, départements "
                     + ", ".join(sorted(lay.departments['dep'])) if len(lay.departments) <= 8
-                    else f"Couverture du territoire par les CPTS — {len(per)} CPTS")
+                    else f"Couverture du territoire par les CPTS — {fr.integer(len(per))} CPTS")
     fig.text(0.5, 0.975, textwrap.fill(ttl, 90), ha="center", va="top", fontsize=12,
              fontweight="bold")
     meta = lay.meta

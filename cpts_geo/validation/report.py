@@ -349,7 +349,7 @@ def _figures(state: ck.State) -> dict:
     area = float(np.nansum(areas)) if len(sel) and not np.isnan(areas).all() else float("nan")
     margin = cl.aci_margin([pop]).iloc[0]
     band = int(margin["aci_band"])
-    funding = cl.aci_funding([band]).iloc[0] if band else pd.NA
+    funding = rules.aci_funding([band]).iloc[0] if band else pd.NA
     igas = cl.igas_type([pop]).iloc[0]
     deps = sorted(set(cov.dep[sel]))
     regs = sorted({r for r in cov.reg[sel] if isinstance(r, str)})

@@ -1,0 +1,182 @@
+"""Check the benchmark figures quoted in README.md and docs/*.md against the saved benchmark runs.
+
+Each ``benchmarks/bench_*.py`` saves what it measured to ``benchmarks/results/<name>.json``
+(``_results.save``). This script rebuilds, from those files, the exact text the docs quote
+(figures rounded as written, with the run's date) and reports every quoted text missing from its
+document. After re-running a benchmark, run ``python benchmarks/check_docs.py --print`` to get
+the text to paste, then this script (or ``pytest tests/test_docs_figures.py``) to confirm.
+
+    python benchmarks/check_docs.py            # exit 1 and list the stale figures
+    python benchmarks/check_docs.py --print    # the quoted texts, from the saved results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def _day(rec: dict) -> str:
+    return rec["date"][:10]
+
+
+def _load_avg(rec: dict) -> str:
+    la = rec["machine"].get("loadavg_1_5_15") or []
+    return f"{la[1]:.0f}" if len(la) > 1 else "?"
+
+
+def _n(x: float) -> str:
+    """Thousands with a comma (English docs): 34871 → 34,871."""
+    return f"{int(round(x)):,}"
+
+
+def classification() -> list[tuple[str, str]]:
+    r = load("classification")
+    f = r["figures"]
+    doc = "docs/classification.md"
+    return [
+        (doc, f"({_n(f['territories'])} territories, {_n(f['communes'])} communes) in {f['classify_s']:.2f} s, "
+              f"{f['ratio']:.0f}× faster than a loop over territories computing the same shares "
+              f"({f['naive_s']:.1f} s; identical results, checked by the script)"),
+        (doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"),
+    ]
+
+
+def coverage() -> list[tuple[str, str]]:
+    r = load("coverage")
+    f = r["figures"]
+    doc = "docs/coverage.md"
+    return [
+        (doc, f"({_n(f['cpts'])} pseudo-CPTS from EPCI groupings over all communes, "
+              f"{100 * f['removed_share']:.0f} % of communes in no CPTS, {100 * f['shared_share']:.1f} % in several)"),
+        (doc, f"`diagnose` {f['diagnose_s']:.2f} s (best of 3), `GeoDataFrame.dissolve` {f['dissolve_s']:.1f} s: "
+              f"{f['ratio']:.1f}×"),
+        (doc, f"adjacency {f['adjacency_s']:.1f} s once per process"),
+        (doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"),
+    ]
+
+
+def apl() -> list[tuple[str, str]]:
+    r = load("apl")
+    f = r["figures"]
+    doc = "docs/indicators.md"
+    return [
+        (doc, f"({_n(f['pairs_units'])} located units, {f['pairs'] / 1e6:.2f} million pairs under 20 minutes)"),
+        (doc, f"| `load_communes()` + first `compute_apl()` (reads the BPE file, neighbour search, both steps) | "
+              f"{f['load_communes_s'] + f['compute_apl_first_s']:.1f} s |"),
+        (doc, f"| `compute_apl()` end to end incl. neighbour search, warm (best of 5) | {f['compute_apl_warm_s']:.2f} s |"),
+        (doc, f"| `compute_apl` on the explicit long table (same inputs as `access`, best of 5) | "
+              f"{f['compute_apl_long_table_s']:.2f} s |"),
+        (doc, f"| `access.fca.two_stage_fca` on the same inputs (best of 2) | {f['access_s']:.1f} s |"),
+        (doc, f"| ratio `access` / `compute_apl`, same inputs | {f['ratio']:.1f}× |"),
+        (doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"),
+        ("README.md", f"identical to PySAL `access` to 1e-9 and ~{f['ratio']:.0f}× faster"),
+    ]
+
+
+def _validation_rows(rows: list[dict]) -> list[str]:
+    out = []
+    for x in rows:
+        out.append(f"{x['proposal']:<14} {x['units']:>5} {x['validate_ms']:>12.1f} {x['to_html_ms']:>11.1f} "
+                   f"{x['what_if_ms']:>11.1f} {x['diagnose_ms']:>12.1f} {x['diagnose_ms'] / x['validate_ms']:>5.1f}× "
+                   f"{x['diagnose_classify_ms']:>13.1f} {x['diagnose_classify_ms'] / x['validate_ms']:>5.1f}×")
+    return out
+
+
+def validation() -> list[tuple[str, str]]:
+    r = load("validation")
+    f = r["figures"]
+    doc = "docs/validation.md"
+    s, n = f["sample"], f["national"]
+    out = [(doc, line) for line in _validation_rows(s["rows"]) + _validation_rows(n["rows"])]
+    for label, x in (("PACA sample", s), ("national layer", n)):
+        out.append((doc, f"{label}: validate_territory vs naive diagnose: median {x['ratio_diagnose_median']:.1f}× "
+                         f"(min {x['ratio_diagnose_min']:.1f}×, max {x['ratio_diagnose_max']:.1f}×); vs diagnose + "
+                         f"classify: median {x['ratio_classify_median']:.1f}× (min {x['ratio_classify_min']:.1f}×, "
+                         f"max {x['ratio_classify_max']:.1f}×)"))
+    out += [
+        (doc, f"A report takes about {s['validate_ms_median']:.0f} ms on the sample and "
+              f"{n['validate_ms_median']:.0f} ms on the national layer (medians)"),
+        (doc, f"with `classify` added it is {s['ratio_classify_median']:.1f}× slower on the sample and "
+              f"{n['ratio_classify_median']:.1f}× on the national layer"),
+        (doc, f"a full `diagnose` alone is {s['ratio_diagnose_median']:.1f}× the report on the sample and "
+              f"{n['ratio_diagnose_median']:.1f}× on the national layer"),
+        (doc, f"The HTML page adds {min(s['to_html_ms_min'], n['to_html_ms_min']):.0f}–"
+              f"{max(s['to_html_ms_max'], n['to_html_ms_max']):.0f} ms"),
+        (doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"),
+    ]
+    return out
+
+
+def maps() -> list[tuple[str, str]]:
+    r = load("maps")
+    f = r["figures"]
+    doc = "docs/maps.md"
+    out = []
+    for key, label in (("region", "region PACA, real sample listing"),
+                       ("national_proxy", "mainland + DROM, PROXY listing (every EPCI 2026 as a CPTS, one in five left out)")):
+        if key not in f:
+            continue
+        x = f[key]
+        browser = f"{x['browser_load_s']:.1f} s" if "browser_load_s" in x else "—"
+        out.append((doc, f"| {label} | {_n(x['cpts'])} | {_n(x['units'])} | {_n(x['vertices_simplified'])} / "
+                         f"{_n(x['vertices_raw'])} ({x['vertices_raw'] / x['vertices_simplified']:.2f}×) | "
+                         f"{x['html_mb']:.2f} MB / {x['html_raw_mb']:.2f} MB ({x['html_raw_mb'] / x['html_mb']:.2f}×) | "
+                         f"{x['layers_s']:.2f} + {x['map_s']:.2f} + {x['render_s']:.2f} s | {browser} |"))
+    out.append((doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"))
+    if "region" in f:
+        out.append(("README.md", f"a region map weighs ~{f['region']['html_mb']:.1f} MB"))
+    return out
+
+
+CHECKS = {"classification": classification, "coverage": coverage, "apl": apl, "validation": validation,
+          "maps": maps}
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+def problems() -> list[str]:
+    """Every quoted text missing from its document (empty when the docs match the saved runs)."""
+    out = []
+    for name, fn in CHECKS.items():
+        if not (RESULTS / f"{name}.json").exists():
+            out.append(f"{name}: no saved run (python benchmarks/bench_{name}.py)")
+            continue
+        for doc, text in fn():
+            if _norm(text) not in _norm((ROOT / doc).read_text(encoding="utf-8")):
+                out.append(f"{doc}: figure of benchmarks/results/{name}.json not found: {text!r}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--print", action="store_true", help="print the quoted texts from the saved results")
+    args = p.parse_args(argv)
+    if args.print:
+        for name, fn in CHECKS.items():
+            if (RESULTS / f"{name}.json").exists():
+                print(f"== {name}")
+                for doc, text in fn():
+                    print(f"[{doc}] {text}")
+        return 0
+    bad = problems()
+    for line in bad:
+        print(line)
+    print("docs figures match the saved benchmark runs" if not bad else f"{len(bad)} stale figure(s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
