@@ -242,12 +242,15 @@ class AppState:
         cov = self.cov
         self.unit_pos = {c: i for i, c in enumerate(cov.codes)}
         ref = reference.load_communes()
-        self.parent = dict(zip(ref["code"].astype(object), ref["parent"].astype(object), strict=True))
-        self.ref_info = {c: (n, d, p) for c, n, d, p in zip(
-            ref["code"].astype(object), ref["nom"].astype(object), ref["dep"].astype(object),
-            ref["population"], strict=True)}
+        codes = ref["code"].tolist()  # plain lists: iterating arrow columns is slow
+        self.parent = {c: p for c, p in zip(codes, ref["parent"].tolist(), strict=True) if isinstance(p, str)}
+        pops = ref["population"].astype("float64").tolist()
+        self.ref_info = dict(zip(codes, zip(ref["nom"].tolist(), ref["dep"].tolist(), pops, strict=True),
+                                 strict=True))
         postal = reference.load_postal()
-        self.postal = postal.groupby(postal["code_postal"].astype(object))["code"].agg(list).to_dict()
+        self.postal: dict[str, list[str]] = {}
+        for cp, c in zip(postal["code_postal"].tolist(), postal["code"].tolist(), strict=True):
+            self.postal.setdefault(cp, []).append(c)
         self.postal_keys = sorted(self.postal)
 
     def describe(self, code: str) -> dict | None:
