@@ -21,7 +21,6 @@ API (JSON in and out, French error messages, never a traceback or a server path)
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
@@ -44,7 +43,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from cpts_geo import fr, reference
+from cpts_geo import fr, names, reference
 from cpts_geo._version import __version__
 from cpts_geo.errors import CptsGeoError, OptionError
 
@@ -324,33 +323,9 @@ class AppState:
             raise ApiError(400, _public(str(exc))) from exc
 
 
-@functools.cache
-def _names_fallback() -> pd.DataFrame:
-    from cpts_geo.codes import name_key
-
-    n = reference.load_names()
-    n = n[n["kind"].isin(["current", "arrondissement"])]
-    return pd.DataFrame({"code": n["code"].to_numpy(dtype=object),
-                         "key": [name_key(x) for x in n["nom"].tolist()]}).sort_values("key", kind="stable")
-
-
 def search_names(q: str) -> list[str]:
     """Codes of current communes whose name starts like ``q`` (accents, case, hyphens and a
-    leading article ignored), shortest names first: through :mod:`cpts_geo.names` when present."""
-    import importlib
-
-    try:  # the one commune-name index (restructuring); until it lands, a thin adapter
-        names = importlib.import_module("cpts_geo.names")
-    except ImportError:
-        from cpts_geo.codes import name_key
-
-        k = name_key(q)
-        if not k:
-            return []
-        t = _names_fallback()
-        hit = t[t["key"].str.startswith(k)]
-        hit = hit.assign(n=hit["key"].str.len()).sort_values(["n", "code"], kind="stable")
-        return hit["code"].tolist()[:200]
+    leading article ignored), shortest names first, through the one commune-name index."""
     return [e.code for e in names.prefix(q, limit=200, current_only=True)]
 
 
