@@ -168,23 +168,30 @@ def test_compare_command(two_versions, tmp_path, capsys):
 ENGLISH = ("edge", "enclosed", "current", "converted", "refused", "unknown", "ambiguous", "zero_padded",
            "none", "true", "false", "nan", "share", "population_year", "inside", "border", "warning",
            "restored", "merged", "split", "not found", "missing", "error", "file", "sheet", "column",
-           "row", "kind", "status", "has_geometry")
+           "row", "kind", "status", "has_geometry", "members", "default", "usage")
 _ENGLISH_RE = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b", re.IGNORECASE)
 
 
 def _english(text: str) -> list[str]:
     # file names and paths are the user's own (cpts_04_05_84.csv, /tmp/...): left out of the scan
     text = re.sub(r"\S*[/\\]\S*|\S+\.(csv|xlsx|json|html|gpkg|png|pdf)\b", " ", text)
+    text = re.sub(r"--[\w-]+|\b[A-Za-z]+\.[A-Za-z_.]+\(?", " ", text)  # option names, Python names
     found = [m.group(0) for m in _ENGLISH_RE.finditer(text)]
     if "(s)" in text:
         found.append("(s)")
     return found
 
 
-def test_no_english_in_user_text(written, two_versions, tmp_path, capsys):
+def test_no_english_in_user_text(written, shared_listing, two_versions, tmp_path, capsys):
     texts: dict[str, str] = {}
     v1, v2 = two_versions
+    main([])
+    texts["aide"] = capsys.readouterr().out
+    for command in ("coverage", "map", "validate", "apl", "normalise", "compare", "demo"):
+        main([command, "--help"])
+        texts["aide"] += capsys.readouterr().out
     for name, argv in (("coverage", ["coverage", str(SAMPLE)]), ("demo", ["demo"]),
+                       ("coverage partagée", ["coverage", str(shared_listing), "--department", "04"]),
                        ("compare", ["compare", str(v1), str(v2)]),
                        ("validate", ["validate", "04001,04009,04017", "--existing", str(SAMPLE),
                                      "--html", str(tmp_path / "rapport.html")])):
