@@ -17,10 +17,12 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.maps import style as st
@@ -186,6 +188,10 @@ class _Extras(MacroElement):
       var row = L.DomUtil.create('div', 'cg-row', div);
       var sw = L.DomUtil.create('span', 'cg-sw', row);
       sw.style.background = r.fill; sw.style.borderColor = r.edge || '#303030';
+      if (r.opacity !== undefined && r.opacity < 1) {  // same translucency as the map fill
+        var fill = L.DomUtil.create('span', '', sw); fill.style.cssText = 'display:block;' +
+          'width:100%;height:100%;background:' + r.fill + ';opacity:' + r.opacity;
+        sw.style.background = data.background; }
       if (r.dash) { sw.style.borderStyle = 'dashed'; sw.style.borderWidth = '2px'; }
       if (r.hatch) { sw.style.background = 'repeating-linear-gradient(45deg,' + r.edge +
         ' 0 2px,#fff 2px 6px)'; }
@@ -244,9 +250,27 @@ class _Extras(MacroElement):
   search.addTo(map);
 
   L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+
+  // declutter the CPTS names: larger CPTS first, a label is shown only if its box overlaps no
+  // label already shown (at every zoom; zooming in brings the hidden ones back)
+  function declutter() {
+    var els = Array.prototype.slice.call(document.querySelectorAll('.cg-label'));
+    els.sort(function(a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
+    var kept = [];
+    els.forEach(function(el) {
+      el.style.visibility = 'visible';
+      var r = el.getBoundingClientRect();
+      var hit = r.width === 0 || kept.some(function(k) {
+        return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
+      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+    });
+  }
+  map.on('zoomend moveend overlayadd', declutter);
+  setTimeout(declutter, 0);
   map.attributionControl.addAttribution(data.credits);
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
-                    search: find, searchBox: search};
+                    search: find, searchBox: search, declutter: declutter};
+  declutter();
 })();
 {% endmacro %}
 """)
@@ -344,7 +368,8 @@ def coverage_map(
         add("communes", u, pd.DataFrame({"code": u["code"].to_numpy(), "tt": tt,
                                          "style": [style] * len(u)}), show=False)
 
-    pstyles = [{"color": st.PERIMETER_EDGE, "weight": 1.2, "fillColor": c, "fillOpacity": 0.6}
+    pstyles = [{"color": st.PERIMETER_EDGE, "weight": 1.2, "fillColor": c,
+                "fillOpacity": st.FILL_OPACITY}
                for c in classes.colors]
     ptt = [f"<b>{_esc(n)}</b><br>{_esc(lab)}"
            for n, lab in zip(per["cpts"], classes.labels, strict=True)]
@@ -354,7 +379,7 @@ def coverage_map(
 
     ov = lay.overlaps
     ostyle = {"color": st.OVERLAP["edge"], "weight": 2, "fillColor": st.OVERLAP["fill"],
-              "fillOpacity": 0.55}
+              "fillOpacity": st.OVERLAP_OPACITY}
     ott = [f"<b>Chevauchement</b> ({int(k)} CPTS)<br>{_esc(c)}<br>{fr.plural(n, 'commune')}, "
            f"{fr.plural(p, 'habitant')}" for c, k, n, p in
            zip(ov["cpts"], ov["n_cpts"], ov["n_units"], ov["population"], strict=True)]
@@ -374,12 +399,16 @@ def coverage_map(
     add("zones_blanches", wz, pd.DataFrame({"zone_id": wz["zone_id"].to_numpy(), "tt": wtt,
                                              "pp": wpp, "style": [wstyle] * len(wz)}))
 
-    names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=len(per) <= 40)
+    # names of the CPTS, always on; the page hides those whose box would overlap a label of a
+    # larger CPTS at the current zoom (declutter), they come back when zooming in
+    names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=True)
     pts = per.geometry.representative_point()
-    for name, pt in zip(per["cpts"], pts, strict=True):
-        label = _esc(str(name).removeprefix("CPTS "))
+    area = per.to_crs(_crs.LOCAL_CRS["metropole"]).area if len(per) else pd.Series(dtype=float)
+    for rank, i in enumerate(np.argsort(-area.to_numpy(), kind="stable")):
+        label = _esc(str(per["cpts"].iloc[i]).removeprefix("CPTS "))
+        pt = pts.iloc[i]
         folium.Marker([round(pt.y, 5), round(pt.x, 5)], icon=folium.DivIcon(
-            html=f'<div class="cg-label">{label}</div>', icon_size=(0, 0)),
+            html=f'<div class="cg-label" data-rank="{rank}">{label}</div>', icon_size=(0, 0)),
             interactive=False).add_to(names)
     names.add_to(m)
     layer_vars["noms"] = names.get_name()
@@ -389,9 +418,9 @@ def coverage_map(
     add("departements", dep, pd.DataFrame({"dep": dep["dep"].to_numpy(),
                                            "style": [dstyle] * len(dep)}), interactive=False)
 
-    rows = [{"label": k, "fill": v} for k, v in classes.legend.items()]
+    rows = [{"label": k, "fill": v, "opacity": st.FILL_OPACITY} for k, v in classes.legend.items()]
     rows.append({"label": st.OVERLAP["label"], "fill": st.OVERLAP["fill"],
-                 "edge": st.OVERLAP["edge"]})
+                 "edge": st.OVERLAP["edge"], "opacity": st.OVERLAP_OPACITY})
     rows.append({"label": st.WHITE_ZONE["label"], "fill": st.WHITE_ZONE["fill"],
                  "edge": st.WHITE_ZONE["edge"], "hatch": True})
     rows.append({"label": "Limite de département", "fill": "transparent",
@@ -409,6 +438,7 @@ def coverage_map(
         "title": title or _default_title(lay, classes),
         "legend": {"title": f"Couleur : {classes.title}", "rows": rows, "note": classes.note},
         "white": st.WHITE_ZONE,
+        "background": BACKGROUND,
         "credits": credits_text(meta),
         "search": search,
         "search_cpts": cpts_names,
@@ -416,15 +446,13 @@ def coverage_map(
     }
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(_Extras(payload, layer_vars, BACKGROUND))
+    m.get_root().title = payload["title"]
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 
 def _default_title(lay: MapLayers, classes: st.Classes) -> str:
-    n = len(lay.perimeters)
-    deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
-        fr.plural(len(lay.departments), "département")
-    return f"Couverture par les CPTS ({fr.integer(n)} CPTS) — {deps}"
+    return st.default_title(len(lay.perimeters), lay.departments["dep"])
 
 
 def save_html(m: folium.Map, path: str | Path) -> Path:
