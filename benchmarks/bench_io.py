@@ -22,6 +22,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+from _results import save  # benchmarks/ is on the path when this script runs
 
 import cpts_geo as cg
 from cpts_geo.io import read_table
@@ -66,17 +67,23 @@ def main(rows: int = 200_000) -> None:
             ws.append(list(r))
         wb.save(xlsx)
         print(f"{rows} rows")
-        for label, path in (("CSV utf-8 ;", utf8), ("CSV cp1252 ,", cp)):
+        figures: dict = {"rows": rows}
+        for label, key, path in (("CSV utf-8 ;", "csv_utf8", utf8), ("CSV cp1252 ,", "csv_cp1252", cp)):
             new = best(lambda p=path: read_table(p))
             old = best(lambda p=path: old_csv(p))
             assert read_table(path)["code_insee"].tolist() == old_csv(path)["code_insee"].tolist()
             print(f"  {label:14s} read_table {new:6.2f} s   pd.read_csv(sep=None, python) {old:6.2f} s   "
                   f"ratio {old / new:4.1f}")
+            figures[key] = {"read_table_s": round(new, 3), "pandas_s": round(old, 3)}
         new = best(lambda: read_table(xlsx), 1)
         old = best(lambda: pd.read_excel(xlsx, dtype=str), 1)
         print(f"  {'XLSX':14s} read_table {new:6.2f} s   pd.read_excel(dtype=str)       {old:6.2f} s   "
               f"ratio {old / new:4.1f}")
-        print(f"  read_members (CSV, normalisation included) {best(lambda: cg.read_members(utf8), 1):6.2f} s")
+        figures["xlsx"] = {"read_table_s": round(new, 3), "pandas_s": round(old, 3)}
+        members = best(lambda: cg.read_members(utf8), 1)
+        figures["read_members_csv_s"] = round(members, 3)
+        print(f"  read_members (CSV, normalisation included) {members:6.2f} s")
+    save("io", figures)
 
 
 if __name__ == "__main__":

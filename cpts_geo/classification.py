@@ -9,7 +9,6 @@ density and AAV class of their city (that is how the reference stores them).
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -152,19 +151,12 @@ def igas_type(population: pd.Series | np.ndarray | list | float, bounds: tuple[i
 # ------------------------------------------------------------------------------------------
 
 
-@functools.cache
 def _units() -> pd.DataFrame:
-    """Attributes of the reference units by code (cached; never modified in place)."""
-    c = reference.load_communes()
-    return pd.DataFrame({
-        # index of object dtype: hash lookups (arrow-backed strings make isin a Python loop)
-        "code": c["code"].to_numpy(dtype=object),
-        "kind": c["kind"].to_numpy(),
-        "parent": c["parent"].to_numpy(),
-        "pop": c["population"].astype("float64").to_numpy(),
-        "dens7": c["dens7"].astype("float64").to_numpy(),
-        "cateaav2020": c["cateaav2020"].to_numpy(),
-    }).set_index(pd.Index(c["code"].to_numpy(dtype=object), dtype=object, name="code")).drop(columns="code")
+    """Attributes of the reference units by code, from :func:`cpts_geo.reference.units`
+    (object index: hash lookups), population as ``pop``."""
+    u = reference.units()
+    return pd.DataFrame({"kind": u["kind"], "parent": u["parent"], "pop": u["population"].astype("float64"),
+                         "dens7": u["dens7"].astype("float64"), "cateaav2020": u["cateaav2020"]}, index=u.index)
 
 
 def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: str,

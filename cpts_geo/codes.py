@@ -178,10 +178,9 @@ def _split_name_dep(text: str) -> tuple[str, str | None]:
 # ------------------------------------------------------------------------------------------
 
 
-@functools.cache
 def _current() -> pd.DataFrame:
-    c = reference.load_communes()
-    return c[["code", "nom", "kind", "parent", "dep", "population"]].set_index("code")
+    """The reference's unit table (:func:`cpts_geo.reference.units`, cached there)."""
+    return reference.units()
 
 
 @functools.cache

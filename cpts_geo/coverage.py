@@ -18,7 +18,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.sparse import csgraph
 
 from cpts_geo import fr, reference
 from cpts_geo.codes import normalise_codes
@@ -33,10 +32,13 @@ from cpts_geo.perimeters import (
     analysis_units,
     build_perimeters,
     dissolve_groups,
+    shared_border_km,
     unit_arrays,
     unit_graph,
 )
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI, crs_summary
+from cpts_geo.topology import EDGE, ENCLOSED, perimeter_topology
+from cpts_geo.topology import white_zones as _zones
 
 ACI_ONLY = STAGE_ACI
 
@@ -80,12 +82,11 @@ class Diagnosis:
         if c in by_unit:
             return by_unit[c]
         if c in self.arr_cities:
-            arr = reference.load_communes(("arrondissement",))
-            codes = arr.loc[arr["parent"] == c, "code"]
+            codes = reference.plm_arrondissements(c)
             return tuple(sorted({x for k in codes for x in by_unit.get(k, ())}))
-        arr = reference.load_communes(("arrondissement",)).set_index("code")["parent"]
-        if c in arr.index and arr[c] in by_unit:
-            return by_unit[arr[c]]
+        city = reference.plm_collapse([c])[0]
+        if city != c and city in by_unit:
+            return by_unit[city]
         raise KeyError(f"{c} n'est ni dans la zone analysée ni dans la liste")
 
     def _by_unit(self) -> dict:
@@ -181,11 +182,9 @@ def _code_index(arr_cities: frozenset[str]) -> pd.Index:
     return pd.Index(unit_arrays(arr_cities)["code"])
 
 
-@functools.cache
-def _units_frame(arr_cities: frozenset[str]) -> gpd.GeoDataFrame:
-    cols = ["code", "nom", "kind", "dep", "reg", "epci", "population", "area_km2", "has_geometry", "border",
-            "geometry"]
-    return analysis_units(arr_cities)[cols]
+#: columns of ``Diagnosis.units`` taken from :func:`cpts_geo.perimeters.analysis_units`
+UNIT_FRAME_COLUMNS = ["code", "nom", "kind", "dep", "reg", "epci", "population", "area_km2", "has_geometry",
+                      "border", "geometry"]
 
 
 def _cpts_by_unit(names: np.ndarray, group: np.ndarray, unit_idx: np.ndarray, n_cpts_unit: np.ndarray) -> np.ndarray:
@@ -267,7 +266,7 @@ def diagnose(
         wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
         m = m[m["stage"].map(normalise_stage).isin(wanted)]
     arr_cities = arrondissement_cities(m["code"].to_numpy(dtype=object))
-    units_all = _units_frame(arr_cities)
+    units_all = analysis_units(arr_cities, UNIT_FRAME_COLUMNS)
     ua = unit_arrays(arr_cities)
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
@@ -293,6 +292,10 @@ def diagnose(
 
     # --- perimeters
     per = build_perimeters(names, group, unit_idx, arr_cities, n_cpts_unit, crs=units_all.crs)
+    topo = perimeter_topology(group, unit_idx, n_cpts_total, arr_cities)
+    at = per.columns.get_loc("shared_units")
+    for k, col in enumerate(topo.columns):
+        per.insert(at + k, col, topo[col].to_numpy())
     stage_of = m.dropna(subset=["stage"]).drop_duplicates("cpts").set_index("cpts")["stage"] if "stage" in m else {}
     stage_col = per["cpts"].map(stage_of).astype(object)
     per.insert(1, "stage", stage_col.where(stage_col.notna(), None))
@@ -378,24 +381,17 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
     """Contiguous groups of uncovered units of the area, typed enclosed / edge."""
     graph = unit_graph(arr_cities)
     white = in_area & (n_cpts_unit == 0)
-    w_idx = np.flatnonzero(white)
     cols = ["zone_id", "codes", "noms", "n_units", "n_units_without_geometry", "population", "area_km2",
-            "type", "inside_cpts", "geometry"]
+            "type", "inside_cpts", "neighbour_cpts", "neighbour_border_km", "geometry"]
+    w_idx, label, edge = _zones(graph, white, in_area)
     if len(w_idx) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=crs))
-    sub = graph[w_idx][:, w_idx]
-    _, label = csgraph.connected_components(sub, directed=False)
     # neighbours of each white unit outside the white set
     g = graph[w_idx].tocoo()
     nb = g.col
     src = label[g.row]
-    outside_area = ~in_area[nb]
     covered_nb = in_area[nb] & (n_cpts_unit[nb] > 0)
     n_z = label.max() + 1
-    touches_out = np.bincount(src[outside_area], minlength=n_z) > 0
-    border = np.bincount(label, weights=ua["border"][w_idx].astype(float), minlength=n_z) > 0
-    n_nb = np.bincount(src, minlength=n_z)
-    edge = touches_out | border | (n_nb == 0)
     # a zone surrounded by one CPTS: a CPTS common to all its neighbours
     inside = np.full(n_z, None, dtype=object)
     enclosed = ~edge
@@ -417,6 +413,8 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
         df = pd.DataFrame({"z": zc[common], "name": names[gc[common]]})
         for zone, grp in df.groupby("z")["name"]:
             inside[zone] = " / ".join(sorted(grp))
+    neighbour_cpts, neighbour_km = _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit,
+                                                   w_idx, arr_cities)
     pop = np.nan_to_num(ua["population"][w_idx])
     area = ua["area_km2"][w_idx]
     has = ua["has_geometry"][w_idx]
@@ -433,12 +431,37 @@ def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cit
         "codes": zcodes, "noms": znoms, "n_units": np.bincount(label, minlength=n_z),
         "n_units_without_geometry": np.bincount(label, weights=(~has).astype(float), minlength=n_z).astype(int),
         "population": zpop.round().astype("int64"), "area_km2": zarea,
-        "type": np.where(edge, "edge", "enclosed"), "inside_cpts": inside,
+        "type": np.where(edge, EDGE, ENCLOSED), "inside_cpts": inside,
+        "neighbour_cpts": neighbour_cpts, "neighbour_border_km": neighbour_km,
     }, geometry=gpd.GeoSeries(geoms, crs=crs))
     out["_first"] = [c[0] for c in zcodes]
     out = out.sort_values(["population", "_first"], ascending=[False, True]).drop(columns="_first")
     out.insert(0, "zone_id", np.arange(1, n_z + 1))
     return out.reset_index(drop=True)
+
+
+def _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit, w_idx, arr_cities
+                    ) -> tuple[list[tuple], list[tuple]]:
+    """CPTS touching each white zone by land, by decreasing shared border (km, local projected
+    CRS), and those lengths; a unit listed by several CPTS counts for each of them."""
+    covered = n_cpts_unit[g.col] > 0
+    wu, nu, z = w_idx[g.row[covered]], g.col[covered], label[g.row[covered]]
+    km = shared_border_km(wu, nu, arr_cities)
+    order = np.argsort(memb_unit, kind="stable")
+    mu, mg = memb_unit[order], memb_group[order]
+    lo, hi = np.searchsorted(mu, nu, "left"), np.searchsorted(mu, nu, "right")
+    rep = hi - lo
+    pos = np.repeat(lo, rep) + np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
+    df = pd.DataFrame({"z": np.repeat(z, rep), "g": mg[pos], "km": np.repeat(km, rep)})
+    df = df.groupby(["z", "g"], as_index=False)["km"].sum()
+    df["name"] = names[df["g"].to_numpy()]
+    df = df.sort_values(["z", "km", "name"], ascending=[True, False, True])
+    b = np.searchsorted(df["z"].to_numpy(), np.arange(n_z + 1))
+    nm = df["name"].to_numpy(dtype=object)
+    km = df["km"].to_numpy().round(1)
+    cpts = [tuple(nm[b[k]: b[k + 1]]) for k in range(n_z)]
+    lengths = [tuple(km[b[k]: b[k + 1]].tolist()) for k in range(n_z)]
+    return cpts, lengths
 
 
 def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
@@ -521,6 +544,7 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "refused_codes": ref,
         "bands": bands,
         "cpts_with_several_parts": sorted(p.loc[p["n_parts"] > 1, "cpts"].tolist()),
+        "cpts_with_islands": {c: list(i) for c, i in zip(p["cpts"], p["islands"], strict=True) if i},
         "cpts_with_enclaves": sorted(p.loc[p["enclaves"].map(len) > 0, "cpts"].tolist()),
         "units_without_geometry": sorted(u.loc[~u["has_geometry"], "code"].tolist()),
         "expanded_cities": attrs.get("expanded_cities", {}),

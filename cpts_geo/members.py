@@ -19,7 +19,6 @@ whole-city code in that listing stands for all its arrondissements (:func:`expan
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -140,17 +139,10 @@ def stage_rank(stage: object) -> int:
 # ------------------------------------------------------------------------------------------
 
 
-@functools.cache
-def _arrondissement_parent() -> dict[str, str]:
-    c = reference.load_communes(("arrondissement",))
-    return dict(zip(c["code"], c["parent"], strict=True))
-
-
 def arrondissement_cities(codes: Iterable[str]) -> frozenset[str]:
-    """Cities (75056, 69123, 13055) of which at least one arrondissement is in ``codes``."""
-    parent = _arrondissement_parent()
-    values = codes if isinstance(codes, (set, frozenset)) else set(np.asarray(codes, dtype=object).tolist())
-    return frozenset(parent[x] for x in values if x in parent)
+    """Cities (75056, 69123, 13055) of which at least one arrondissement is in ``codes``
+    (:func:`cpts_geo.reference.plm_cities`)."""
+    return reference.plm_cities(codes)
 
 
 def expand_cities(members: pd.DataFrame) -> pd.DataFrame:
@@ -165,14 +157,10 @@ def expand_cities(members: pd.DataFrame) -> pd.DataFrame:
     if not hit.any():
         return members
     hit = pd.Series(hit, index=members.index)
-    c = reference.load_communes(("arrondissement",))
-    arr = c[c["parent"].isin(cities)][["parent", "code"]].rename(columns={"code": "_arr"})
-    if not hit.any():
-        return members
-    ex = members[hit].merge(arr, left_on="code", right_on="parent", how="left")
-    ex["code"] = ex["_arr"]
+    pairs = reference.plm_expand(codes[hit.to_numpy()], cities)
+    ex = members[hit].iloc[pairs["row"].to_numpy()].reset_index(drop=True)
+    ex["code"] = pairs["unit"].to_numpy()
     ex["status"] = "city_expanded"
-    ex = ex.drop(columns=["parent", "_arr"])
     out = pd.concat([members[~hit], ex], ignore_index=True)
     out = out.sort_values(["source_row", "code"], kind="stable").reset_index(drop=True)
     out.attrs = dict(members.attrs)
@@ -430,7 +418,7 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
         for city in cities:
             hit = rep["code"] == city
             if hit.any():
-                n = int((reference.load_communes(("arrondissement",))["parent"] == city).sum())
+                n = len(reference.plm_arrondissements(city))
                 rep.loc[hit, "message"] = rep.loc[hit, "message"].fillna("") + (
                     f" ; la liste décrit {reference.PLM_CITIES[city]} par arrondissements : la ville entière "
                     f"compte pour ses {n} arrondissements").lstrip(" ;")

@@ -40,10 +40,14 @@ UNIT_COLUMNS = ["code", "nom", "kind", "parent", "dep", "reg", "zone", "epci", "
 
 @functools.cache
 def _reference_units() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Every unit of the reference (cities and arrondissements both) with area and border flag,
-    and the adjacency pairs of codes."""
+    """Every unit of the reference's unit table (:func:`cpts_geo.reference.units`: cities and
+    arrondissements both) with its outline, area and border flag, and the adjacency pairs."""
     c = reference.load_communes()
-    u = c[UNIT_COLUMNS].reset_index(drop=True)
+    ref = reference.units()
+    if not np.array_equal(ref.index.to_numpy(), c["code"].to_numpy(dtype=object)):
+        ref = ref.reindex(c["code"].to_numpy(dtype=object))
+    attrs = [k for k in UNIT_COLUMNS if k not in ("code", "geometry")]
+    u = gpd.GeoDataFrame(ref[attrs].reset_index(), geometry=c.geometry.to_numpy(), crs=c.crs)[UNIT_COLUMNS]
     u["has_geometry"] = ~shapely.is_missing(u.geometry.values) & ~shapely.is_empty(u.geometry.values)
     u["area_km2"] = area_km2(u).to_numpy()
     # the four communes restored in 2025 have no outline: their land lies inside another polygon
@@ -82,8 +86,10 @@ def _hash_rows(key: np.ndarray) -> np.ndarray:
         return (h[:, 0] ^ (h[:, 1] >> np.uint64(7)) ^ h[:, 2] ^ (h[:, 3] >> np.uint64(3))) * mult[0]
 
 
-def _pairs_and_singles(key: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of owners sharing a segment, and the mask of segments owned by a single geometry."""
+def _pairs_and_singles(key: np.ndarray, owner: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of owners sharing a segment, the mask of segments owned by a single geometry, and
+    the shared segments (one row per pair)."""
     order = np.argsort(_hash_rows(key))
     ks, ow = key[order], owner[order]
     dup = (ks[1:] == ks[:-1]).all(axis=1)
@@ -93,7 +99,35 @@ def _pairs_and_singles(key: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, 
     single[:-1][dup] = False
     singles = np.zeros(len(ks), dtype=bool)
     singles[order] = single
-    return i, j, singles
+    return i, j, singles, ks[:-1][dup]
+
+
+def _pair_km(i: np.ndarray, j: np.ndarray, seg: np.ndarray, deps: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct owner pairs (lo, hi) and the total length (km) of the segments they share, each
+    segment measured in the official projected CRS of its zone (Lambert-93 in mainland France)."""
+    from cpts_geo.crs import LOCAL_CRS, zone_of_dep
+
+    dcat, dinv = np.unique(deps[i].astype(str), return_inverse=True)
+    zone = np.array([zone_of_dep(d) for d in dcat], dtype=object)[dinv]
+    length = np.zeros(len(seg))
+    for z, epsg in LOCAL_CRS.items():
+        m = zone == z
+        if m.any():
+            t = _transformer(epsg)
+            x1, y1 = t.transform(seg[m, 0], seg[m, 1])
+            x2, y2 = t.transform(seg[m, 2], seg[m, 3])
+            length[m] = np.hypot(np.asarray(x2) - x1, np.asarray(y2) - y1) / 1000
+    n = int(max(i.max(initial=0), j.max(initial=0))) + 1
+    pid, inv = np.unique(np.minimum(i, j).astype(np.int64) * n + np.maximum(i, j), return_inverse=True)
+    return pid // n, pid % n, np.bincount(inv, weights=length, minlength=len(pid))
+
+
+@functools.cache
+def _transformer(epsg: int):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(4326, epsg, always_xy=True)
 
 
 def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
@@ -104,8 +138,11 @@ def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
     # coverage A: cities whole
     sel_a = np.flatnonzero(has & ~is_arr)
     key_a, own_a = _segment_keys(u.geometry.values[sel_a])
-    i, j, single_a = _pairs_and_singles(key_a, own_a)
-    pairs = [np.column_stack([codes[sel_a][i], codes[sel_a][j]])]
+    i, j, single_a, seg_a = _pairs_and_singles(key_a, own_a)
+    deps = u["dep"].to_numpy(dtype=object)
+    lo, hi, km = _pair_km(i, j, seg_a, deps[sel_a])
+    pairs = [np.column_stack([codes[sel_a][lo], codes[sel_a][hi]])]
+    kms = [km]
     border = set(codes[sel_a][np.unique(own_a[single_a])])
     # coverage B, locally: arrondissements and the neighbours of the three cities
     city_idx = {int(np.flatnonzero(codes[sel_a] == c)[0]) for c in PLM_CITIES if (codes[sel_a] == c).any()}
@@ -113,28 +150,34 @@ def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
     nb = np.setdiff1d(nb, list(city_idx))
     sel_b = np.concatenate([np.flatnonzero(is_arr & has), sel_a[nb]])
     key_b, own_b = _segment_keys(u.geometry.values[sel_b])
-    ib, jb, single_b = _pairs_and_singles(key_b, own_b)
+    ib, jb, single_b, seg_b = _pairs_and_singles(key_b, own_b)
     cb = codes[sel_b]
     keep = is_arr[sel_b][ib] | is_arr[sel_b][jb]
-    pairs.append(np.column_stack([cb[ib][keep], cb[jb][keep]]))
+    lo, hi, km = _pair_km(ib[keep], jb[keep], seg_b[keep], deps[sel_b])
+    pairs.append(np.column_stack([cb[lo], cb[hi]]))
+    kms.append(km)
     outer = single_b & np.isin(_hash_rows(key_b), _hash_rows(key_a[single_a]))
     border |= {c for c in cb[np.unique(own_b[outer])] if c[:2] in ("75", "69", "13")}
-    # communes without outline: adjacent to the polygon that holds their land
+    # communes without outline: adjacent to the polygon that holds their land (no shared line)
     host = u.loc[u["host"].notna(), ["code", "host"]].to_numpy()
     pairs.append(host)
+    kms.append(np.zeros(len(host)))
     p = np.concatenate(pairs).astype(object)
+    km = np.concatenate(kms)
     a, b = p[:, 0], p[:, 1]
     lo = np.where(a < b, a, b)
     hi = np.where(a < b, b, a)
-    p = pd.DataFrame({"a": lo[a != b], "b": hi[a != b]})
-    return p.drop_duplicates().reset_index(drop=True), border
+    p = pd.DataFrame({"a": lo[a != b], "b": hi[a != b], "km": km[a != b]})
+    return p.drop_duplicates(["a", "b"]).reset_index(drop=True), border
 
 
 def adjacency_pairs() -> pd.DataFrame:
     """Pairs of unit codes (a < b) sharing an edge, over all units (cities and arrondissements).
 
-    Computed once from the shared segments of the reference coverage, then cached. The communes
-    without outline (restored in 2025) are adjacent to the polygon that holds their land.
+    Computed once from the shared segments of the reference coverage, then cached. ``km``: length
+    of the shared boundary in km, measured in the official projected CRS of the zone (Lambert-93
+    in mainland France and Corsica). The communes without outline (restored in 2025) are adjacent
+    to the polygon that holds their land (``km`` 0).
     """
     return _reference_units()[1].copy()
 
@@ -149,15 +192,18 @@ def _units_cached(arr_cities: frozenset[str]) -> gpd.GeoDataFrame:
     return out
 
 
-def analysis_units(arr_cities: frozenset[str] | set[str] | tuple = frozenset()) -> gpd.GeoDataFrame:
+def analysis_units(arr_cities: frozenset[str] | set[str] | tuple = frozenset(),
+                   columns: list[str] | None = None) -> gpd.GeoDataFrame:
     """All units of France (COG 2026) for an analysis: communes, collectivités d'outre-mer, and for
     each city of ``arr_cities`` (75056, 69123, 13055) its arrondissements instead of the city.
 
     Columns: those of the reference in :data:`UNIT_COLUMNS`, plus ``has_geometry``, ``area_km2``
     (km², local projected CRS; NaN without outline), ``border`` (touches the coast or a national
     border) and ``host`` (for a commune without outline, the unit whose polygon holds its land).
+    ``columns``: only those columns (a fresh frame either way).
     """
-    return _units_cached(frozenset(arr_cities)).copy()
+    u = _units_cached(frozenset(arr_cities))
+    return u[columns] if columns is not None else u.copy()
 
 
 @functools.cache
@@ -176,6 +222,28 @@ def _graph_cached(arr_cities: frozenset[str]) -> sparse.csr_matrix:
 def unit_graph(arr_cities: frozenset[str] | set[str] | tuple = frozenset()) -> sparse.csr_matrix:
     """Symmetric adjacency matrix (CSR, int8) over the rows of :func:`analysis_units`."""
     return _graph_cached(frozenset(arr_cities))
+
+
+@functools.cache
+def _km_cached(arr_cities: frozenset[str]) -> sparse.csr_matrix:
+    u = _units_cached(arr_cities)
+    idx = pd.Index(u["code"])
+    p = _reference_units()[1]
+    a, b = idx.get_indexer(p["a"]), idx.get_indexer(p["b"])
+    ok = (a >= 0) & (b >= 0)
+    a, b, km = a[ok], b[ok], p["km"].to_numpy()[ok]
+    n = len(u)
+    return sparse.coo_matrix((np.r_[km, km], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
+
+
+def shared_border_km(a: np.ndarray, b: np.ndarray, arr_cities: frozenset[str] = frozenset()) -> np.ndarray:
+    """Length in km of the boundary shared by units ``a[k]`` and ``b[k]`` (rows of
+    :func:`analysis_units`), from :func:`adjacency_pairs`: measured in the official projected
+    CRS of their zone (Lambert-93 in mainland France and Corsica); 0 when they share no edge."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if not len(a):
+        return np.zeros(0)
+    return np.asarray(_km_cached(frozenset(arr_cities))[a, b]).ravel()
 
 
 # ------------------------------------------------------------------------------------------
@@ -206,30 +274,13 @@ def dissolve_groups(geoms: np.ndarray, group: np.ndarray, n_groups: int) -> np.n
     return out
 
 
-def holes_containing(geoms: np.ndarray, tree: shapely.STRtree) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (geometry index, tree item index) of items of ``tree`` (unit points) lying in a
-    hole of a geometry."""
-    parts, pidx = shapely.get_parts(geoms, return_index=True)
-    n_int = shapely.get_num_interior_rings(parts)
-    if n_int.sum() == 0:
-        return np.array([], dtype=int), np.array([], dtype=int)
-    owner = np.repeat(pidx, n_int)
-    part_rep = np.repeat(np.arange(len(parts)), n_int)
-    ring_no = np.arange(n_int.sum()) - np.repeat(np.cumsum(n_int) - n_int, n_int)
-    holes = shapely.polygons(shapely.get_interior_ring(parts[part_rep], ring_no))
-    h, p = tree.query(holes, predicate="contains")
-    key = np.unique(owner[h].astype(np.int64) * (1 << 32) + p)
-    return key >> 32, key & ((1 << 32) - 1)
-
-
 @functools.cache
 def unit_arrays(arr_cities: frozenset[str] = frozenset()) -> dict:
     """Columns of :func:`analysis_units` as numpy arrays (cached; do not modify): ``code``,
     ``nom``, ``dep``, ``reg``, ``epci`` (object, None when missing), ``population`` (float, NaN
     when missing), ``area_km2``, ``has_geometry``, ``border``, ``geometry`` (object), integer
     category codes ``dep_i``, ``reg_i``, ``epci_i`` (-1 when missing) with their sorted
-    ``*_cats``, the representative points and an STRtree over them (``point_tree``, indices of
-    ``point_idx``)."""
+    ``*_cats``."""
     u = _units_cached(frozenset(arr_cities))
     out: dict = {}
     for c in ("code", "nom", "dep", "reg", "epci", "kind"):
@@ -243,10 +294,6 @@ def unit_arrays(arr_cities: frozenset[str] = frozenset()) -> dict:
     for c in ("dep", "reg", "epci"):
         codes, cats = pd.factorize(pd.Series(out[c], dtype=object), sort=True)
         out[f"{c}_i"], out[f"{c}_cats"] = codes, np.asarray(cats, dtype=object)
-    pts = shapely.point_on_surface(out["geometry"])
-    ok = ~shapely.is_missing(pts)
-    out["point_idx"] = np.flatnonzero(ok)
-    out["point_tree"] = shapely.STRtree(pts[ok])
     for v in out.values():
         if isinstance(v, np.ndarray):
             v.flags.writeable = False
@@ -286,9 +333,9 @@ def build_perimeters(
     ``codes``, ``n_units``, ``n_units_without_geometry``, ``population`` (population municipale
     2023, each unit counted in full), ``area_km2`` (sum of unit areas in the local projected CRS),
     ``density`` (inhabitants/km²), ``deps``, ``regs``, ``epci_full``, ``epci_partial`` (SIREN),
-    ``n_parts`` (connected pieces; islands are legitimate), ``enclaves`` (units outside the CPTS
-    inside its outline), ``shared_units`` (units also listed by another CPTS), ``band`` (ACI size
-    1-4) and ``geometry``.
+    ``shared_units`` (units also listed by another CPTS), ``band`` (ACI size 1-4) and
+    ``geometry``. Parts and enclaves are topology (:mod:`cpts_geo.topology`), added by
+    :func:`cpts_geo.diagnose`.
     """
     ua = unit_arrays(frozenset(arr_cities))
     n = len(names)
@@ -301,7 +348,6 @@ def build_perimeters(
     areasum = np.bincount(group, weights=np.nan_to_num(ua["area_km2"][unit_idx]), minlength=n)
     nogeo = np.bincount(group, weights=(~ua["has_geometry"][unit_idx]).astype(float), minlength=n).astype(int)
     geoms = dissolve_groups(ua["geometry"][unit_idx], group, n)
-    n_parts = np.where(shapely.is_missing(geoms), 0, shapely.get_num_geometries(geoms))
 
     deps, _, _ = _grouped_cats(group, ua["dep_i"][unit_idx], ua["dep_cats"], n)
     regs, _, _ = _grouped_cats(group, ua["reg_i"][unit_idx], ua["reg_cats"], n)
@@ -316,12 +362,6 @@ def build_perimeters(
     full = k == per_epci[c]
     epci_full = _split(ecats[c[full]], np.searchsorted(g[full], np.arange(n + 1)))
     epci_part = _split(ecats[c[~full]], np.searchsorted(g[~full], np.arange(n + 1)))
-
-    # enclaves: units outside the CPTS lying in a hole of its outline
-    gi, pi = holes_containing(geoms, ua["point_tree"])
-    enc_codes = codes[ua["point_idx"][pi]]
-    o = np.lexsort((enc_codes, gi))
-    enclaves = _split(enc_codes[o], np.searchsorted(gi[o], np.arange(n + 1)))
 
     if n_cpts_per_unit is None:
         n_cpts_per_unit = np.bincount(unit_idx, minlength=len(codes))
@@ -343,8 +383,6 @@ def build_perimeters(
             "regs": regs,
             "epci_full": epci_full,
             "epci_partial": epci_part,
-            "n_parts": n_parts.astype(int),
-            "enclaves": enclaves,
             "shared_units": shared_units,
             "band": aci_band(popsum),
         },

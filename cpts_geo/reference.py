@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 COG_YEAR = 2026
@@ -178,3 +179,105 @@ def load_departements() -> pd.DataFrame:
 @functools.cache
 def load_regions() -> pd.DataFrame:
     return pd.read_csv(data_dir() / "communes" / "regions.csv", dtype=str)
+
+
+# ------------------------------------------------------------------------------------------
+# The one unit table, and Paris / Lyon / Marseille (city ↔ municipal arrondissements)
+# ------------------------------------------------------------------------------------------
+
+#: attribute columns of :func:`units` (no geometry: :func:`load_communes` has it)
+UNIT_ATTRIBUTES = ("nom", "kind", "parent", "dep", "reg", "zone", "epci", "population", "dens7",
+                   "aav2020", "cateaav2020", "bv2022")
+
+
+@functools.cache
+def _units() -> pd.DataFrame:
+    c = _communes()
+    code = c["code"].to_numpy(dtype=object)
+    cols = {}
+    for k in UNIT_ATTRIBUTES:
+        if k in ("population", "dens7"):
+            cols[k] = c[k].reset_index(drop=True)
+        else:
+            v = c[k].to_numpy(dtype=object)
+            cols[k] = pd.Series(np.where(pd.isna(v), None, v), dtype=object)
+    out = pd.DataFrame(cols).set_axis(pd.Index(code, dtype=object, name="code"))
+    out.attrs = metadata()
+    return out
+
+
+def units() -> pd.DataFrame:
+    """The unit table of the reference: one row per unit of COG 2026 (communes, municipal
+    arrondissements, collectivités d'outre-mer), indexed by ``code`` (object dtype: hash-based
+    ``isin``/``reindex``/``get_indexer``). Columns: those of :data:`UNIT_ATTRIBUTES`, texts and
+    codes as object (None when missing), ``population`` (municipale 2023, Int64) and ``dens7``
+    (Int8) as in :func:`load_communes`.
+
+    Cached and shared: do not modify it in place (copy it first)."""
+    return _units()
+
+
+@functools.cache
+def _plm_table() -> pd.DataFrame:
+    u = _units()
+    arr = u.index[(u["kind"] == "arrondissement").to_numpy()]
+    t = pd.DataFrame({"city": pd.Series(u.loc[arr, "parent"].to_numpy(dtype=object), dtype=object),
+                      "arrondissement": pd.Series(arr.to_numpy(dtype=object), dtype=object)})
+    # object columns: hash-based isin / merge (arrow-backed strings make isin a Python loop)
+    return t.sort_values(["city", "arrondissement"], ignore_index=True)
+
+
+def plm_arrondissements(city: str) -> tuple[str, ...]:
+    """Codes of the municipal arrondissements of ``city`` (75056, 69123, 13055), sorted; () for
+    any other code."""
+    t = _plm_table()
+    return tuple(t.loc[t["city"] == city, "arrondissement"])
+
+
+def plm_cities(codes: object) -> frozenset[str]:
+    """Cities (75056, 69123, 13055) of which at least one arrondissement is among ``codes``."""
+    t = _plm_table()
+    values = codes if isinstance(codes, (set, frozenset)) else set(np.asarray(codes, dtype=object).reshape(-1).tolist())
+    return frozenset(c for c, a in zip(t["city"], t["arrondissement"], strict=True) if a in values)
+
+
+def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
+    """Expand whole-city codes into their arrondissements.
+
+    One row per (input position, unit): ``row`` (position in ``codes``), ``code`` (the input code)
+    and ``unit`` — the arrondissements of a city of ``cities`` (default: the three), the code
+    itself otherwise (missing codes included). Rows keep the input order, arrondissements sorted.
+    """
+    codes = np.asarray(codes, dtype=object).reshape(-1)
+    t = _plm_table()
+    if cities is not None:
+        t = t[t["city"].isin(set(cities))]
+    city = t["city"].to_numpy(dtype=object)
+    arr = t["arrondissement"].to_numpy(dtype=object)
+    cities_idx = pd.Index(pd.unique(city), dtype=object)
+    which = cities_idx.get_indexer(codes) if len(t) else np.full(len(codes), -1)
+    hit = which >= 0
+    # table rows of each city (sorted by city, then arrondissement)
+    start = np.searchsorted(city, cities_idx.to_numpy())
+    count = np.searchsorted(city, cities_idx.to_numpy(), side="right") - start
+    rep = np.where(hit, count[which], 1)
+    row = np.repeat(np.arange(len(codes)), rep)
+    unit = np.repeat(codes, rep).astype(object)
+    h = np.repeat(hit, rep)
+    if h.any():
+        first = np.repeat(np.where(hit, start[which], 0), rep)
+        offset = np.arange(len(row)) - np.repeat(np.cumsum(rep) - rep, rep)
+        unit[h] = arr[(first + offset)[h]]
+    return pd.DataFrame({"row": row, "code": pd.Series(np.repeat(codes, rep), dtype=object),
+                         "unit": pd.Series(unit, dtype=object)})
+
+
+def plm_collapse(codes: object) -> np.ndarray:
+    """Each arrondissement code replaced by its city code, any other value unchanged (object
+    array, same length as ``codes``)."""
+    codes = np.asarray(codes, dtype=object).reshape(-1)
+    t = _plm_table()
+    pos = pd.Index(t["arrondissement"]).get_indexer(codes)
+    out = codes.copy()
+    out[pos >= 0] = t["city"].to_numpy(dtype=object)[pos[pos >= 0]]
+    return out

@@ -46,6 +46,11 @@ def format_summary(d: Diagnosis) -> str:
         lines.append("  Chevauchements : aucun")
     if s["cpts_with_several_parts"]:
         lines.append(f"  CPTS en plusieurs morceaux : {', '.join(s['cpts_with_several_parts'])}")
+    if s.get("cpts_with_islands"):
+        noms = reference.units()["nom"]
+        lines.append("  Parties insulaires (séparées par la mer seulement, non comptées comme morceaux) : "
+                     + " ; ".join(f"{c} : {fr.enumeration(noms.get(x, x) for x in codes)}"
+                                  for c, codes in s["cpts_with_islands"].items()))
     if s["cpts_with_enclaves"]:
         lines.append(f"  CPTS avec enclaves : {', '.join(s['cpts_with_enclaves'])}")
     if s["converted_codes"]:

@@ -187,7 +187,7 @@ def reweight_placeholder_splits(steps: pd.DataFrame, pop: dict[str, int]) -> pd.
         if not all(c in pop for c in g["code_new"]):
             raise SystemExit(f"placeholder split of {old} into {g['code_new'].tolist()}: a part is not current")
         total = sum(pop[c] for c in g["code_new"])
-        steps.loc[g.index, "ratio"] = [round(pop[c] / total, 6) for c in g["code_new"]]
+        steps.loc[g.index, "ratio"] = [pop[c] / total for c in g["code_new"]]
         steps.loc[g.index, "ratio_source"] = "pop2023"
     return steps
 

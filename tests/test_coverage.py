@@ -165,9 +165,12 @@ def test_arrondissement_level_when_listing_names_arrondissements(ref):
     assert d.summary["population"] == int(communes13["population"].sum())  # same total either way
     assert d.lookup("13055") == ("Centre", "Ville")
     assert d.lookup("13204") == ("Ville",)
-    # the 16 arrondissements dissolve into the city outline (mainland + Frioul and other islands)
+    # the 16 arrondissements dissolve into the city outline (mainland + Frioul and other islands),
+    # several polygons; but the islands belong to the polygons of their arrondissements (Frioul to
+    # the 7th), which all touch on land: one part, no island part
     city = ref.at["13055", "geometry"]
-    assert p.at["Ville", "n_parts"] == shapely.get_num_geometries(city) > 1
+    assert shapely.get_num_geometries(p.at["Ville", "geometry"]) == shapely.get_num_geometries(city) > 1
+    assert p.at["Ville", "n_parts"] == 1 and p.at["Ville", "n_islands"] == 0
     assert shapely.is_valid(p.at["Ville", "geometry"])
     assert shapely.symmetric_difference(p.at["Ville", "geometry"], city).area < 1e-9
 
@@ -220,13 +223,16 @@ def test_cross_region_cpts(ref):
         cpts_geo.diagnose(df, region=99)
 
 
-def test_coastal_white_zone_is_edge(ref):
+def test_coastal_white_zone_is_enclosed(ref):
     communes = ref[(ref["dep"] == "2A") & (ref["kind"] == "commune")]
     df = pd.DataFrame({"cpts": "CPTS Corse-du-Sud", "code": sorted(set(communes["code"]) - {"2A004"})})
     d = cpts_geo.diagnose(df, departments=["2A"])
     w = d.white_zones
     assert list(w["codes"]) == [("2A004",)]
-    assert w["type"].iloc[0] == "edge"  # Ajaccio is on the coast, all its neighbours are covered
+    # Ajaccio is on the coast and all its land neighbours are covered and analysed (2A): the sea
+    # does not open a white zone, only land outside the analysed area does
+    assert w["type"].iloc[0] == "enclosed"
+    assert w["inside_cpts"].iloc[0] == "CPTS Corse-du-Sud"
     assert w["population"].iloc[0] == int(ref.at["2A004", "population"])
 
 
@@ -255,7 +261,9 @@ def test_collectivite_outre_mer_without_geometry():
     p = d.perimeters.iloc[0]
     assert p["n_units_without_geometry"] == 1 and p["geometry"] is None
     assert d.summary["units"] == 2 and d.summary["white_units"] == 1  # Miquelon-Langlade
-    assert d.white_zones["type"].iloc[0] == "edge"
+    # Miquelon-Langlade has no outline, hence no land neighbour: nothing outside the analysed area
+    # touches it, so it is not "en bordure"
+    assert d.white_zones["type"].iloc[0] == "enclosed"
 
 
 def test_obsolete_and_refused_codes_in_hand_built_frame():

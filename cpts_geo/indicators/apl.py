@@ -205,9 +205,8 @@ def compute_apl(
 
 def _plm_doubles(codes: pd.Index) -> set[str]:
     """PLM city codes present together with at least one of their arrondissements."""
-    prefixes = {"75056": ("751",), "69123": ("6938",), "13055": ("132",)}
     have = set(codes)
-    return {c for c, pre in prefixes.items() if c in have and any(x.startswith(pre) and x != c for x in have)}
+    return set(reference.plm_cities(have)) & have
 
 
 def _clean_series(s: pd.Series, what: str) -> pd.Series:
@@ -298,13 +297,12 @@ def _raise_duplicate(name: str, nodes: pd.Index, i: np.ndarray, j: np.ndarray, r
 
 def _add_plm_cities(apl: pd.Series, population: pd.Series, reasons: dict) -> pd.Series:
     """Append Paris, Lyon, Marseille as population-weighted means of their arrondissements."""
-    ref = reference.load_communes(kinds=("arrondissement",))
     rows = {}
     have = set(apl.index)
     for city in PLM_CITIES:
         if city in have:
             continue
-        arr = ref.loc[(ref["parent"] == city).to_numpy(), "code"].tolist()
+        arr = list(reference.plm_arrondissements(city))
         if not set(arr) <= have:
             continue
         v, p = apl[arr].to_numpy(), population[arr].to_numpy()

@@ -283,9 +283,8 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
 
 
 def _plm(out: pd.DataFrame, status: pd.Series, inds: list[str], has_pop: bool, units: pd.DataFrame) -> None:
-    parents = units.loc[units["kind"] == "arrondissement", ["code", "parent"]]
     for city in PLM_CITIES:
-        arr = parents.loc[parents["parent"] == city, "code"].tolist()
+        arr = list(reference.plm_arrondissements(city))
         if not arr or city not in out.index:
             continue
         city_known = status[city] != "absent du fichier"

@@ -128,9 +128,7 @@ def _source_units(units: pd.DataFrame, extra_codes: set[str]) -> gpd.GeoDataFram
     from them afterwards."""
     ref = reference.load_communes()
     codes = set(units["code"]) | extra_codes
-    plm = set(reference.PLM_CITIES) & codes
-    arr_of_city = ref[ref["parent"].isin(sorted(plm)) & (ref["kind"] == "arrondissement")]
-    wanted = (codes - plm) | set(arr_of_city["code"])
+    wanted = set(reference.plm_expand(list(codes))["unit"])
     src = ref[_isin(ref["code"], wanted)][["code", "dep", "parent", "geometry"]].copy()
     src = src[src.geometry.notna() & ~src.geometry.is_empty]
     src["zone_crs"] = src["dep"].map(_crs.zone_of_dep)
@@ -174,12 +172,8 @@ def _dissolve(pairs: pd.DataFrame, geom_of: pd.Series, by: str) -> gpd.GeoDataFr
 
 def _expand_plm(codes: pd.Series) -> pd.DataFrame:
     """(code, part) pairs: a PLM city maps to its arrondissements, any other unit to itself."""
-    ref = reference.load_communes()
-    arr = ref.loc[ref["kind"] == "arrondissement", ["parent", "code"]]
-    arr = arr[_isin(arr["parent"], codes)].rename(columns={"parent": "code", "code": "part"})
-    plain = pd.DataFrame({"code": codes, "part": codes})
-    plain = plain[~plain["code"].isin(list(reference.PLM_CITIES))]
-    return pd.concat([plain, arr], ignore_index=True)
+    pairs = reference.plm_expand(np.asarray(codes, dtype=object))
+    return pd.DataFrame({"code": pairs["code"].to_numpy(dtype=object), "part": pairs["unit"].to_numpy(dtype=object)})
 
 
 def build_layers(diagnosis: Any, tolerance_m: float | None = None) -> MapLayers:

@@ -20,10 +20,9 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csgraph
 
 from cpts_geo import classification as cl
-from cpts_geo import fr, reference, rules
+from cpts_geo import fr, reference, rules, topology
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import OptionError
 from cpts_geo.validation.context import Coverage, ExistingListing
@@ -137,11 +136,6 @@ class State:
     @cached_property
     def population(self) -> float:
         return float(np.nansum(self.cov.population[self.sel]))
-
-
-# check_contiguity and check_enclave (bodies being rewritten on land adjacency) still call
-# fmt_int: it is fr.integer, not a formatter of its own
-fmt_int = fr.integer
 
 
 def _names(state: State, idx: np.ndarray, limit: int = 12) -> str:
@@ -346,75 +340,45 @@ def check_overlap(state: State) -> Check:
 
 
 def check_contiguity(state: State) -> Check:
+    """Parts of the territory (:func:`cpts_geo.topology.territory_parts`): a gap on land is a
+    warning; parts joined only across the sea (island parts) are explained, not flagged."""
     title = "Continuité du territoire"
     sel = state.sel
     if len(sel) == 0:
         return Check("contiguity", title, "warning", True, "Territoire vide.")
     g = state.cov.graph
-    n, label = csgraph.connected_components(g[sel][:, sel], directed=False)
-    if n == 1:
+    found = topology.territory_parts(g, state.cov.component, np.zeros(len(sel), dtype=np.int64), sel, 1,
+                                     state.cov.population)
+    n_parts, n_islands = int(found.attrs["n_parts"][0]), int(found.attrs["n_islands"][0])
+    if len(found) == 1:
         return Check("contiguity", title, "warning", True, "Le territoire est d'un seul tenant.")
-    degree = np.asarray(g[sel].sum(axis=1)).ravel()
-    parts = []
-    for k in range(n):
-        idx = sel[label == k]
-        island = bool((degree[label == k] == 0).all())
-        parts.append({"n_units": len(idx), "population": int(round(float(np.nansum(state.cov.population[idx])))),
-                      "island": island, "units": _unit_rows(state, idx)})
-    parts.sort(key=lambda p: (-p["population"], p["units"][0]["code"]))
-    extra = parts[1:]
-    all_islands = all(p["island"] for p in extra)
+    parts = [{"n_units": len(r.units), "population": int(round(r.population)), "island": bool(r.island),
+              "separate": bool(r.separate), "units": _unit_rows(state, r.units)} for r in found.itertuples()]
+    details = {"n_parts": n_parts, "n_islands": n_islands, "parts": parts}
     lines = []
     for i, p in enumerate(parts, start=1):
         names = ", ".join(f"{u['nom']} ({u['code']})" for u in p["units"][:8]) + (" …" if p["n_units"] > 8 else "")
-        why = " — commune insulaire sans voisin terrestre : la discontinuité est géographique" if p["island"] else ""
-        lines.append(f"partie {i} : {p['n_units']} commune(s), {fmt_int(p['population'])} hab. ({names}){why}")
-    if all_islands:
+        why = (" — partie insulaire, reliée au reste du territoire par la mer seulement : la discontinuité est "
+               "géographique") if p["island"] and not p["separate"] else ""
+        lines.append(f"partie {i} : {fr.plural(p['n_units'], 'commune')}, {fr.integer(p['population'])}\u202fhab. "
+                     f"({names}){why}")
+    if n_parts == 1:
         return Check("contiguity", title, "info", True,
-                     f"Le territoire compte {n} parties, mais les parties séparées sont des îles : "
-                     + " ; ".join(lines) + ".", (), {"n_parts": n, "parts": parts})
+                     f"Le territoire compte {len(parts)} parties, mais les parties séparées sont des îles : "
+                     + " ; ".join(lines) + ".", (), details)
     return Check("contiguity", title, "warning", False,
-                 f"Le territoire est en {n} morceaux qui ne se touchent pas : " + " ; ".join(lines)
+                 f"Le territoire est en {n_parts} morceaux séparés par la terre : " + " ; ".join(lines)
                  + ". Un territoire d'un seul tenant est attendu : ajouter les communes qui relient ces "
                  "parties ou justifier la discontinuité.",
-                 tuple(u["code"] for p in extra for u in p["units"]), {"n_parts": n, "parts": parts})
-
-
-def _enclosed_components(state: State) -> list[np.ndarray]:
-    """Groups of units outside the proposal that the proposal cuts off from the rest of their
-    land mass (all their neighbours are in the proposal or in the group)."""
-    sel, cov = state.sel, state.cov
-    if len(sel) == 0:
-        return []
-    out_mask = ~state.in_p
-    nb = np.unique(cov.graph[sel].indices)
-    nb = nb[out_mask[nb]]
-    if not len(nb):
-        return []
-    # explore the complement from the neighbours, within the land masses touched
-    comps = np.unique(cov.component[nb])
-    region = np.flatnonzero(np.isin(cov.component, comps) & out_mask)
-    sub = cov.graph[region][:, region]
-    _, label = csgraph.connected_components(sub, directed=False)
-    pos = np.searchsorted(region, nb)
-    touched = np.unique(label[pos])
-    sizes = np.bincount(label)
-    result = []
-    for comp in comps:
-        in_comp = cov.component[region] == comp
-        labs = np.unique(label[in_comp])
-        if len(labs) < 2:
-            continue
-        biggest = labs[np.argmax(sizes[labs])]
-        for lab in labs:
-            if lab != biggest and lab in touched:
-                result.append(region[label == lab])
-    return result
+                 tuple(u["code"] for p in parts if p["separate"] for u in p["units"]), details)
 
 
 def check_enclave(state: State) -> Check:
+    """Enclaves of the territory on land adjacency (:func:`cpts_geo.topology.enclaves`)."""
     title = "Enclaves"
-    groups = _enclosed_components(state)
+    sel = state.sel
+    groups = topology.enclaves(state.cov.graph, state.cov.component, np.zeros(len(sel), dtype=np.int64),
+                               sel, 1)[0]
     if not groups:
         return Check("enclave", title, "warning", True,
                      "Aucune commune n'est enfermée dans le territoire sans en faire partie.")
@@ -426,7 +390,7 @@ def check_enclave(state: State) -> Check:
         status = ("rattachée à " + ", ".join(cp)) if cp else (
             "sans CPTS" if state.cov.known[idx].all() else "couverture inconnue (hors de la liste fournie)")
         items.append({"units": _unit_rows(state, idx), "population": pop, "cpts": cp, "coast_or_border": border})
-        lines.append(f"{_names(state, idx)} — {fmt_int(pop)} hab., {status}"
+        lines.append(f"{_names(state, idx)} — {fr.integer(pop)}\u202fhab., {status}"
                      + (" (adossée au littoral ou à la frontière)" if border else ""))
         codes.extend(state.codes[idx])
     return Check("enclave", title, "warning", False,
@@ -435,13 +399,11 @@ def check_enclave(state: State) -> Check:
                  tuple(codes), {"enclaves": items})
 
 
-def _white_components(state: State, white: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, component label) of the white units ``white`` (bool mask) under adjacency."""
-    w = np.flatnonzero(white)
-    if not len(w):
-        return w, np.array([], dtype=int)
-    _, label = csgraph.connected_components(state.cov.graph[w][:, w], directed=False)
-    return w, label
+def _white_components(state: State, white: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indices, zone label, edge flag per zone) of the white units ``white`` (bool mask): white
+    zones of :func:`cpts_geo.topology.white_zones`, the analysed area being the departments whose
+    coverage the listing describes."""
+    return topology.white_zones(state.cov.graph, white, state.cov.known)
 
 
 def check_white_zone_created(state: State) -> Check:
@@ -452,8 +414,8 @@ def check_white_zone_created(state: State) -> Check:
                      "Liste des CPTS existantes non fournie : les zones blanches n'ont pas été évaluées.")
     white0 = cov.known & (cov.n_cpts == 0)
     white1 = white0 & ~state.in_p
-    w1, lab1 = _white_components(state, white1)
-    w0, lab0 = _white_components(state, white0)
+    w1, lab1, edge1 = _white_components(state, white1)
+    w0, lab0, _ = _white_components(state, white0)
     if not len(w1) or not len(sel):
         return Check("white_zone_created", title, "warning", True,
                      "Le territoire n'isole aucune commune sans CPTS.")
@@ -467,7 +429,7 @@ def check_white_zone_created(state: State) -> Check:
     for lab in touching:
         idx = w1[lab1 == lab]
         nbrs = np.setdiff1d(np.unique(g[idx].indices), idx)
-        if (~cov.known[nbrs]).any():  # touches a department whose coverage is unknown
+        if edge1[lab]:  # touches a department whose coverage is unknown
             continue
         if (white1[nbrs]).any():
             continue
@@ -792,12 +754,13 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "communes already in an existing CPTS: which CPTS, which communes, how many inhabitants",
               "configurable with `overlap=`; info without listing"),
     CheckSpec("contiguity", "Continuité du territoire", "warning", check_contiguity,
-              "number of separate pieces, each with its communes; pieces that are islands without land "
-              "neighbour are explained and only informative", "info when the other pieces are islands",
+              "parts separated by land, each with its communes (cpts_geo.topology); parts reached only "
+              "across the sea (island parts) are named and only informative",
+              "info when the other parts are island parts",
               figures=_parts_figures),
     CheckSpec("enclave", "Enclaves", "warning", check_enclave,
-              "communes outside the territory that it cuts off from the rest of the country (their CPTS, "
-              "or none), including against the coast or a border"),
+              "communes outside the territory that it cuts off on land from the rest of their land mass "
+              "(their CPTS, or none), on the coast or against a border too (cpts_geo.topology)"),
     CheckSpec("white_zone_created", "Zones blanches créées", "warning", check_white_zone_created,
               "communes without CPTS that the territory would strand between itself and existing CPTS "
               "(they were connected to other uncovered communes before)", "info without listing"),

@@ -16,11 +16,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.sparse import csgraph
 
 from cpts_geo import fr, reference
 from cpts_geo.errors import OptionError
 from cpts_geo.perimeters import analysis_units, dissolve_groups, unit_graph
+from cpts_geo.topology import land_masses
 from cpts_geo.validation.inputs import read_existing
 
 
@@ -29,8 +29,8 @@ class Coverage:
     """Units of France for one analysis level, with the existing coverage of each unit.
 
     ``n_cpts``/``cpts_of``: number and names of existing CPTS listing each unit; ``known``: the
-    unit lies in a department of the listing (its coverage is known); ``component``: connected
-    component of the whole adjacency graph (islands and Corsica are separate components).
+    unit lies in a department of the listing (its coverage is known); ``component``: land mass
+    (:func:`cpts_geo.topology.land_masses`; islands and Corsica are separate land masses).
     """
 
     arr_cities: frozenset
@@ -62,11 +62,11 @@ class Coverage:
 @functools.cache
 def _unit_extras(arr_cities: frozenset) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     units = analysis_units(arr_cities)
-    ref = reference.load_communes().set_index("code")
-    dens7 = ref["dens7"].astype("float64").reindex(units["code"]).to_numpy()
-    cateaav = ref["cateaav2020"].astype(object).reindex(units["code"]).to_numpy()
-    n, comp = csgraph.connected_components(unit_graph(arr_cities), directed=False)
-    return units, dens7, cateaav, comp, np.bincount(comp, minlength=n)
+    ref = reference.units()
+    dens7 = ref["dens7"].astype("float64").reindex(units["code"].to_numpy(dtype=object)).to_numpy()
+    cateaav = ref["cateaav2020"].reindex(units["code"].to_numpy(dtype=object)).to_numpy()
+    comp = land_masses(arr_cities)
+    return units, dens7, cateaav, comp, np.bincount(comp)
 
 
 class ExistingListing:
@@ -119,18 +119,12 @@ class ExistingListing:
         if arr_cities:
             m = expand_cities(m)
             # a listing at arrondissement level for a city the proposal names whole, or the reverse
-            arr = reference.load_communes(("arrondissement",))
-            city_rows = m["code"].isin(arr_cities)
-            if city_rows.any():
-                ex = m[city_rows].merge(arr[["parent", "code"]].rename(columns={"code": "_a"}),
-                                        left_on="code", right_on="parent")
-                m = pd.concat([m[~city_rows], ex.assign(code=ex["_a"])[["cpts", "code"]]], ignore_index=True)
+            pairs = reference.plm_expand(m["code"].to_numpy(dtype=object), arr_cities)
+            m = pd.DataFrame({"cpts": m["cpts"].to_numpy(dtype=object)[pairs["row"].to_numpy()],
+                              "code": pairs["unit"].to_numpy(dtype=object)})
         else:
-            arr = reference.load_communes(("arrondissement",)).set_index("code")["parent"]
-            is_arr = m["code"].isin(arr.index)
-            if is_arr.any():
-                m = m.copy()
-                m.loc[is_arr, "code"] = m.loc[is_arr, "code"].map(arr)
+            m = pd.DataFrame({"cpts": m["cpts"].to_numpy(dtype=object),
+                              "code": reference.plm_collapse(m["code"].to_numpy(dtype=object))})
         pairs = m[["cpts", "code"]].drop_duplicates()
         ui = idx.get_indexer(pairs["code"])
         ok = ui >= 0

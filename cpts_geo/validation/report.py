@@ -312,14 +312,7 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
     codes = prop.members["code"].dropna().astype(str)
     arr = frozenset(arrondissement_cities(codes) | arrondissement_cities(listing.members["code"]))
     if arr:
-        units_arr = reference.load_communes(("arrondissement",))
-        expanded = []
-        for c in codes:
-            if c in arr:
-                expanded.extend(units_arr.loc[units_arr["parent"] == c, "code"])
-            else:
-                expanded.append(c)
-        codes = pd.Series(expanded, dtype=object)
+        codes = pd.Series(reference.plm_expand(codes.to_numpy(dtype=object), arr)["unit"].to_numpy(), dtype=object)
     cov = listing.coverage(arr)
     pos = cov.index.get_indexer(pd.Index(codes.unique()))
     sel = np.unique(pos[pos >= 0])

@@ -67,6 +67,7 @@ def main(src: Path = DEFAULT_SRC) -> None:
         "totals": {c: report["totals_out"][c] for c in cols},
         "fusions": report["fusions"],
         "splits": report["splits"],
+        "split_basis": report["split_basis"],
     }
     (HERE / "build_report.json").write_text(json.dumps(build, indent=1, ensure_ascii=False) + "\n")
     print(f"{len(out)} units, médecins généralistes (NB_D201): {report['totals_out']['NB_D201']:.0f}")
