@@ -125,6 +125,12 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
             text = fr.number(v, 2) if isinstance(v, (int, float)) and not isinstance(
                 v, bool) else _esc(v)
             lines.append(f"{_esc(label)} : {text}")
+        n_parts = r.get("n_parts")
+        if n_parts is not None and not pd.isna(n_parts) and int(n_parts) > 1:
+            lines.append(f"En {fr.integer(int(n_parts))} morceaux séparés par des terres")
+        islands = r.get("islands")
+        if isinstance(islands, (tuple, list)) and len(islands):
+            lines.append(f"Communes séparées par la mer : {_names_of(tuple(islands), names, limit)}")
         shared = r.get("shared_units")
         if shared is not None and not (isinstance(shared, float) and pd.isna(shared)) and len(
                 tuple(shared) if not isinstance(shared, (int, float)) else ()):
@@ -390,11 +396,15 @@ def coverage_map(
     wstyle = {"color": st.WHITE_ZONE["edge"], "weight": 1.5, "dashArray": "5 3",
               "fillColor": "url(#cg-hatch)", "fillOpacity": 0.9}
     wcodes = wz["codes"] if "codes" in wz else pd.Series([()] * len(wz))
+    none = pd.Series([None] * len(wz), index=wz.index, dtype=object)
     wtt = [f"<b>Zone blanche</b> ({fr.plural(len(cs), 'commune')}, {fr.plural(p, 'habitant')} en {pop_year})"
-           + (f" · {_esc(t)}" if isinstance(t, str) else "")
-           for cs, p, t in zip(wcodes, wz.get("population", pd.Series([None] * len(wz))),
-                               wz.get("type", pd.Series([None] * len(wz))), strict=True)]
-    wpp = [t + "<br>" + _names_of(tuple(cs), ref_names, max_listed_communes)
+           + (f" · {_esc(st.WHITE_ZONE_TYPES.get(t, t))}" if isinstance(t, str) else "")
+           + (f"<br>CPTS voisines : {_esc(st.neighbours_text(nb, km))}"
+              if isinstance(nb, (tuple, list)) and len(nb) else "")
+           for cs, p, t, nb, km in zip(wcodes, wz.get("population", none), wz.get("type", none),
+                                       wz.get("neighbour_cpts", none),
+                                       wz.get("neighbour_border_km", none), strict=True)]
+    wpp = [t + "<br>Communes : " + _names_of(tuple(cs), ref_names, max_listed_communes)
            for t, cs in zip(wtt, wcodes, strict=True)]
     add("zones_blanches", wz, pd.DataFrame({"zone_id": wz["zone_id"].to_numpy(), "tt": wtt,
                                              "pp": wpp, "style": [wstyle] * len(wz)}))

@@ -84,7 +84,7 @@ def _draw(ax, lay: MapLayers, classes: st.Classes, zone: str, dep: str | None = 
 
 
 def _scale_bar(ax, zone: str) -> None:
-    """Scale bar in metres of the projected CRS (lower left), with the CRS name."""
+    """Scale bar in metres of the projected CRS (lower left); the CRS is named in the metadata."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     target = (x1 - x0) * 0.2 / 1000
@@ -100,8 +100,6 @@ def _scale_bar(ax, zone: str) -> None:
     for xval, lab in ((0, "0"), (length / 2, fmt(km / 2, 1 if km / 2 % 1 else 0)),
                       (length, f"{fmt(km, 1 if km % 1 else 0)}{fr.NNBSP}km")):
         ax.text(bx + xval, by + h * 1.6, lab, ha="center", va="bottom", fontsize=6, zorder=10)
-    ax.text(bx, by - h * 1.2, CRS_NAMES[zone], ha="left", va="top", fontsize=5, color="#444",
-            zorder=10)
 
 
 def _north(ax) -> None:
@@ -421,7 +419,7 @@ def static_map(
         "Subject": "Couverture du territoire par les CPTS",
         "Keywords": (f"simplification: shapely.coverage_simplify, tolerance "
                      f"{lay.tolerance_m:.0f} m, topology preserved; CRS: "
-                     + ", ".join(f"{z} {_crs.LOCAL_CRS[z]}" for z in sorted(zones.index))),
+                     + ", ".join(f"{z} {CRS_NAMES.get(z, _crs.LOCAL_CRS[z])}" for z in sorted(zones.index))),
         "Creator": "cpts_geo",
     }
     return fig

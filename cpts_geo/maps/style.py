@@ -82,6 +82,27 @@ COLOR_BY_ALIASES = {
 }
 
 
+#: French reading of the white-zone types of cpts_geo.topology (land adjacency only)
+WHITE_ZONE_TYPES = {
+    "enclosed": "enclavée : entourée de CPTS (ou de la mer, d'une frontière)",
+    "edge": "en bordure : touche des communes hors de la zone analysée",
+}
+
+
+def neighbours_text(cpts: Any, km: Any = None) -> str:
+    """« CPTS A (92,4 km de limite commune), CPTS B (50,8 km) »: CPTS touching a white zone."""
+    names = list(cpts or ())
+    kms = list(km) if km is not None and not isinstance(km, float) else [None] * len(names)
+    out = []
+    for i, (n, k) in enumerate(zip(names, kms + [None] * (len(names) - len(kms)), strict=False)):
+        if k is None or pd.isna(k):
+            out.append(str(n))
+        else:
+            unit = f"{fr.NNBSP}km de limite commune" if i == 0 else f"{fr.NNBSP}km"
+            out.append(f"{n} ({fr.number(k, 1)}{unit})")
+    return ", ".join(out)
+
+
 def area_name(deps: Any) -> str:
     """French name of a set of department codes for titles: the region's name when they are
     exactly the departments of one or more regions (« Provence-Alpes-Côte d'Azur »), else the
