@@ -270,6 +270,9 @@ class _Extras(MacroElement):
         return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
       if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
     });
+    // state read by the tests: the labels are settled for this view
+    window.cptsGeoLabels = {zoom: map.getZoom(), center: map.getCenter(), shown: kept.length,
+                            total: els.length};
   }
   map.on('zoomend moveend overlayadd', declutter);
   setTimeout(declutter, 0);
