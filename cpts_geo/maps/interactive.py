@@ -159,7 +159,7 @@ class _Extras(MacroElement):
   font: 600 15px system-ui, sans-serif; pointer-events: none; max-width: 60%; text-align: center; }
 .leaflet-control-attribution { max-width: 62vw; font-size: 10px; line-height: 1.3; }
 .cg-label { font: 600 10.5px/1.15 system-ui, sans-serif; color: #111; text-align: center;
-  width: 120px; white-space: normal; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff;
+  width: max-content; max-width: 120px; white-space: normal; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff;
   transform: translate(-50%, -50%); pointer-events: none; }
 .cg-search input { width: 210px; font-size: 12px; padding: 3px; }
 .cg-search .cg-msg { color: #a00; font-size: 11px; }
@@ -279,6 +279,8 @@ class _Extras(MacroElement):
   map.attributionControl.addAttribution(data.credits);
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
                     search: find, searchBox: search, declutter: declutter};
+  // whole area in view, without animation: the names are decluttered for the final view
+  map.fitBounds(data.bounds, {animate: false});
   declutter();
 })();
 {% endmacro %}
@@ -418,7 +420,7 @@ def coverage_map(
     pts = per.geometry.representative_point()
     area = per.to_crs(_crs.LOCAL_CRS["metropole"]).area if len(per) else pd.Series(dtype=float)
     for rank, i in enumerate(np.argsort(-area.to_numpy(), kind="stable")):
-        label = _esc(str(per["cpts"].iloc[i]).removeprefix("CPTS "))
+        label = _esc(st.short_name(per["cpts"].iloc[i]))
         pt = pts.iloc[i]
         folium.Marker([round(pt.y, 5), round(pt.x, 5)], icon=folium.DivIcon(
             html=f'<div class="cg-label" data-rank="{rank}">{label}</div>', icon_size=(0, 0)),
@@ -456,11 +458,11 @@ def coverage_map(
         "search": search,
         "search_cpts": cpts_names,
         "pop_year": pop_year,
+        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
     }
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(_Extras(payload, layer_vars, BACKGROUND))
     m.get_root().title = payload["title"]
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m
 
 

@@ -248,10 +248,7 @@ def _key(fig: Figure, box: list[float], per: gpd.GeoDataFrame, numbers: pd.Serie
     items = sorted(zip(numbers, per["cpts"], strict=True))
     for k, (num, name) in enumerate(items):
         c, r = divmod(k, rows)
-        nm = str(name)
-        rest = nm.removeprefix("CPTS ")
-        if rest[:1].isupper() or rest[:1].isdigit():  # « CPTS du Gapençais » keeps its article
-            nm = rest
+        nm = st.short_name(name)
         if len(nm) > chars:
             nm = nm[: chars - 1] + "…"
         t = fig.text(left + c * colw, bottom + height - r * line, f"{num:>2}  {nm}",

@@ -103,6 +103,14 @@ def neighbours_text(cpts: Any, km: Any = None) -> str:
     return ", ".join(out)
 
 
+def short_name(name: object) -> str:
+    """CPTS name for a label: without its leading « CPTS » unless an article follows
+    (« CPTS Sud 04 » → « Sud 04 », « CPTS du Gapençais » kept whole)."""
+    text = str(name)
+    rest = text.removeprefix("CPTS ")
+    return rest if rest and (rest[:1].isupper() or rest[:1].isdigit()) else text
+
+
 def area_name(deps: Any) -> str:
     """French name of a set of department codes for titles: the region's name when they are
     exactly the departments of one or more regions (« Provence-Alpes-Côte d'Azur »), else the
