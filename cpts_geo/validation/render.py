@@ -523,7 +523,7 @@ son nom, sa population et sa CPTS.</p>
   var map = L.map('map', {{zoomSnap: 0.25, attributionControl: true}});
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution({credits});
-  var layers = {{}};
+  var layers = {{}}, cptsLabels = [];
   function tt(f, l) {{ if (f.properties.tt) l.bindTooltip(f.properties.tt, {{sticky: true}}); }}
   if (m.layers.communes) {{
     layers.communes = L.geoJSON(m.layers.communes, {{
@@ -539,16 +539,15 @@ son nom, sa population et sa CPTS.</p>
       style: {{color: '#08306b', weight: 3.5, fill: false}}}}).addTo(map);
     // names of the existing CPTS, permanent (they must survive printing); a label overlapping
     // one already shown (larger CPTS first) is dropped, its CPTS keeps its name on hover
-    layers.cptsLabels = [];
     var cptsFeats = (m.layers.cpts.features || []).slice().sort(function(a, b) {{
       return b.properties.area - a.properties.area; }});
     cptsFeats.forEach(function(f) {{
-      layers.cptsLabels.push(L.tooltip({{permanent: true, direction: 'center', className: 'cpts-label',
+      cptsLabels.push(L.tooltip({{permanent: true, direction: 'center', className: 'cpts-label',
         interactive: false}}).setLatLng([f.properties.lat, f.properties.lon])
         .setContent(f.properties.cpts).addTo(map)); }});
     function declutter() {{
       var kept = [];
-      layers.cptsLabels.forEach(function(t) {{
+      cptsLabels.forEach(function(t) {{
         var el = t.getElement(); if (!el) return; el.style.visibility = 'visible';
         var r = el.getBoundingClientRect();
         var hit = kept.some(function(k) {{ return !(r.right <= k.left || r.left >= k.right ||
@@ -571,7 +570,7 @@ son nom, sa population et sa CPTS.</p>
     map.setView([46.6, 2.4], 5);
   }}
   L.control.scale({{imperial: false}}).addTo(map);
-  window.cptsGeoReport = {{map: map, layers: layers}};
+  window.cptsGeoReport = {{map: map, layers: layers, cptsLabels: cptsLabels}};
 }})();
 </script>
 </body>
