@@ -133,6 +133,12 @@ def maps() -> list[tuple[str, str]]:
                          f"{_n(x['vertices_raw'])} ({x['vertices_raw'] / x['vertices_simplified']:.2f}×) | "
                          f"{x['html_mb']:.2f} MB / {x['html_raw_mb']:.2f} MB ({x['html_raw_mb'] / x['html_mb']:.2f}×) | "
                          f"{x['layers_s']:.2f} + {x['map_s']:.2f} + {x['render_s']:.2f} s | {browser} |"))
+    if "national_proxy" in f and "raw" in f["national_proxy"]:
+        x = f["national_proxy"]
+        out.append((doc, f"(overlaps {x['coverage']['overlap_km2']:.0f} km², holes {_n(x['coverage']['holes_km2'])} km² "
+                         f"against {_n(x['raw']['holes_km2'])} km² in the raw perimeters"))
+        out.append((doc, f"creates {_n(x['naive']['overlap_km2'])} km² of overlaps and "
+                         f"{_n(x['naive']['holes_km2'] - x['raw']['holes_km2'])} km² of extra holes"))
     out.append((doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"))
     if "region" in f:
         out.append(("README.md", f"a region map weighs ~{f['region']['html_mb']:.1f} MB"))

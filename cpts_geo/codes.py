@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from cpts_geo import fr, reference
+from cpts_geo import fr, names, reference
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import INSEE_CODE_RE, clean_codes
 
@@ -138,15 +138,16 @@ def carry_labels(
 
 
 # ------------------------------------------------------------------------------------------
-# Names
+# Names (matching itself lives in cpts_geo.names, the one commune-name index)
 # ------------------------------------------------------------------------------------------
 
 _ARTICLES = {"le", "la", "les", "l"}  # after ASCII folding
 
 
 def name_key(name: str) -> str:
-    """Accent-, case- and punctuation-insensitive key: "St-Étienne-les-Orgues" →
-    "saint etienne les orgues", "L'Abergement" → "abergement"."""
+    """Accent-, case- and punctuation-insensitive key of a free text (column labels, stage
+    words): "État d'avancement" → "etat d avancement". Commune names are matched with
+    :func:`cpts_geo.names.key` instead (the index's key, which also reads "L'Haÿ" as "lhay")."""
     s = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
     s = re.sub(r"[^a-z0-9]+", " ", s).strip()
     words = s.split()
@@ -154,23 +155,6 @@ def name_key(name: str) -> str:
     while words and words[0] in _ARTICLES and len(words) > 1:
         words = words[1:]
     return " ".join(words)
-
-
-@functools.cache
-def _name_index() -> pd.DataFrame:
-    names = reference.load_names().copy()
-    names["key"] = names["nom"].map(name_key)
-    return names
-
-
-_NAME_DEP_RE = re.compile(r"^(.*?)[\s,;]*[\(\[]?\s*(\d{2,3}|2[ABab])\s*[\)\]]?$")
-
-
-def _split_name_dep(text: str) -> tuple[str, str | None]:
-    m = _NAME_DEP_RE.match(text.strip())
-    if m and m.group(1) and re.search(r"[A-Za-zÀ-ÿ]", m.group(1)):
-        return m.group(1).strip(" ,;-"), m.group(2).upper().zfill(2)
-    return text.strip(), None
 
 
 # ------------------------------------------------------------------------------------------
@@ -181,6 +165,13 @@ def _split_name_dep(text: str) -> tuple[str, str | None]:
 def _current() -> pd.DataFrame:
     """The reference's unit table (:func:`cpts_geo.reference.units`, cached there)."""
     return reference.units()
+
+
+@functools.cache
+def _nom_dep() -> tuple[dict[str, str], dict[str, str]]:
+    """Name and department of every current code, as dicts (for loops over many names)."""
+    cur = _current()
+    return dict(zip(cur.index, cur["nom"], strict=True)), dict(zip(cur.index, cur["dep"], strict=True))
 
 
 @functools.cache
@@ -202,8 +193,8 @@ def _as_text(value: object) -> str | None:
 
 
 def _candidates(codes: Iterable[str], shares: Iterable[float] | None = None) -> list[dict]:
-    cur = _current()
-    rows = [{"code": code, "nom": cur.at[code, "nom"] if code in cur.index else None} for code in codes]
+    nom = _nom_dep()[0]
+    rows = [{"code": code, "nom": nom.get(code)} for code in codes]
     if shares is not None:
         for row, share in zip(rows, shares, strict=True):
             row["share"] = round(float(share), 4)
@@ -261,24 +252,21 @@ def _suggest_code(code: str) -> list[dict]:
 
 
 def _match_name(text: str, dep: str | None) -> dict:
-    name, dep_in = _split_name_dep(text)
+    name, dep_in = names.split_dep(text)
     dep = dep or dep_in
-    idx = _name_index()
-    key = name_key(name)
-    pool = idx if dep is None else idx[idx["dep"] == dep]
-    hits = pool[pool["key"] == key]
-    cur = _current()
-    if not hits.empty:
+    hits = names.lookup(name, dep)
+    nom, dep_of = _nom_dep()
+    if hits:
         # prefer current communes / arrondissements, then delegated, then former names
-        order = {"current": 0, "arrondissement": 1, "deleguee": 2, "associee": 2, "former": 3}
-        hits = hits.assign(rank=hits["kind"].map(order)).sort_values("rank")
-        best_rank = hits["rank"].iloc[0]
+        best_rank = hits[0].rank
         codes = []
-        for c in hits.loc[hits["rank"] == best_rank, "code"]:
-            if c in cur.index:
-                codes.append(c)
+        for e in hits:
+            if e.rank != best_rank:
+                break
+            if e.code in nom:
+                codes.append(e.code)
             else:
-                conv = _convert_old(c)
+                conv = _convert_old(e.code)
                 if conv and conv["code"]:
                     codes.append(conv["code"])
         codes = list(dict.fromkeys(codes))
@@ -288,34 +276,78 @@ def _match_name(text: str, dep: str | None) -> dict:
             return {
                 "code": c,
                 "status": "name",
-                "message": f"« {text} » reconnu ({kind}) : {c} {cur.at[c, 'nom']} ({cur.at[c, 'dep']})",
+                "message": f"« {text} » reconnu ({kind}) : {c} {nom[c]} ({dep_of[c]})",
                 "candidates": _candidates([c]),
             }
         if len(codes) > 1:
             cands = _candidates(codes)
-            listing = ", ".join(f"{x['code']} {x['nom']} ({cur.at[x['code'], 'dep']})" for x in cands[:8])
             return {
                 "code": None,
                 "status": "ambiguous",
-                "message": f"« {text} » désigne plusieurs communes, préciser le département : {listing}",
+                "message": f"« {text} » désigne plusieurs communes, préciser le département : {_listing(cands)}",
                 "candidates": cands,
+                "homonyms": codes,
             }
-    # compare with names starting alike only (a typo rarely hits the first two letters; this
-    # keeps a national search fast)
-    keys = pool["key"].unique()
-    keys = [k for k in keys if k[:2] == key[:2]] if dep is None and len(key) >= 2 else keys.tolist()
-    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.75)
-    current = _current_set()
-    sugg = pool[pool["key"].isin(close).to_numpy() & np.array([c in current for c in pool["code"]], dtype=bool)].drop_duplicates("code")
-    cands = [{"code": c, "nom": n, "why": "nom proche"} for c, n in zip(sugg["code"], sugg["nom"], strict=True)][:5]
+    cands = [{"code": e.code, "nom": e.nom, "why": e.why} for e in names.suggest(name, dep, n=5)]
+    if dep is not None and len(cands) < 5:
+        # the name exists, but in another department
+        seen = {c["code"] for c in cands}
+        for e in names.lookup(name):
+            if e.code in nom and e.code not in seen and len(cands) < 5:
+                cands.append({"code": e.code, "nom": e.nom, "why": "autre département"})
+                seen.add(e.code)
     where = f" dans le département {dep}" if dep else ""
-    hint = (" ; suggestions : " + ", ".join(f"{c['code']} {c['nom']}" for c in cands)) if cands else ""
+    hint = (" ; suggestions : " + ", ".join(
+        f"{c['code']} {c['nom']}" + (f" ({dep_of[c['code']]})" if c["why"] == "autre département" else "")
+        for c in cands)) if cands else ""
     return {
         "code": None,
         "status": "unknown",
         "message": f"« {text} » : aucune commune de ce nom{where}{hint}",
         "candidates": cands,
     }
+
+
+def _listing(cands: list[dict]) -> str:
+    dep_of = _nom_dep()[1]
+    return fr.enumeration((f"{x['code']} {x['nom']} ({dep_of[x['code']]})" for x in cands), limit=8,
+                          other="autre commune", others="autres communes")
+
+
+_RESOLVED = ("current", "arrondissement", "zero_padded", "converted", "name")
+
+
+def _resolve_homonyms(out: pd.DataFrame, homonyms: dict[int, tuple[str, list[str]]],
+                      area: Iterable[str] | None, groups: list | None) -> None:
+    """Choose among homonyms from their context: the analysed ``area``, the departments of the
+    unambiguous entries of the same group (CPTS), then of the whole listing. In place: a chosen
+    row becomes a ``name`` whose message reports the choice and the other homonyms."""
+    nom, dep_of = _nom_dep()
+    known = out["code"].notna().to_numpy() & out["status"].isin(_RESOLVED).to_numpy()
+    deps = out["code"].map(dep_of)
+    listing = set(deps[known].dropna())
+    by_group: dict = {}
+    if groups is not None:
+        for g, d in zip(np.asarray(groups, dtype=object)[known], deps[known], strict=True):
+            if isinstance(d, str):
+                by_group.setdefault(g, set()).add(d)
+    area = None if area is None else {str(d).zfill(2) if str(d).isdigit() else str(d).upper() for d in area}
+    for i, (text, codes) in homonyms.items():
+        group = None if groups is None else by_group.get(groups[i], set())
+        choice = names.resolve_homonyms(codes, listing, area, group)
+        if choice.chosen is None:
+            continue
+        c = choice.chosen
+        cands = _candidates([c, *(x for x in choice.candidates if x != c)])
+        for row in cands:
+            row["why"] = "choisi d'après le contexte" if row["code"] == c else "homonyme"
+        out.at[i, "code"] = c
+        out.at[i, "status"] = "name"
+        out.at[i, "message"] = (
+            f"« {text} » : homonyme choisi d'après le contexte ({choice.reason}) : {c} {nom[c]} "
+            f"({dep_of[c]}) ; autres communes de ce nom : {_listing(cands[1:])}")
+        out.at[i, "candidates"] = cands
+        out.at[i, "codes"] = [c]
 
 
 def _normalise_one(value: object, dep: str | None) -> dict:
@@ -439,13 +471,19 @@ def _recent_splits() -> dict[str, str]:
 
 
 def normalise_codes(
-    codes: Iterable[object], deps: Iterable[object] | None = None, cog_year: int | None = None
+    codes: Iterable[object], deps: Iterable[object] | None = None, cog_year: int | None = None,
+    area: Iterable[str] | None = None, context: bool = True, groups: Iterable[object] | None = None,
 ) -> pd.DataFrame:
     """Normalise INSEE codes or commune names to COG 2026, one output row per input.
 
     ``codes`` may mix 5-character codes, numbers that lost their leading zero, codes of merged
     communes and names ("Forcalquier (04)", "St-Etienne-les-Orgues"); ``deps`` optionally gives
-    the department of each input to disambiguate names. Output columns: ``input``, ``code``
+    the department of each input to disambiguate names. A name shared by several communes is
+    resolved from its context when ``context`` is true: the departments of ``area`` (the analysed
+    area, when given), of the entries of the same group (``groups``: e.g. the CPTS of each input)
+    and of the whole listing that were recognised without doubt, in that order; the row's
+    status is then ``name`` and its message says which homonym was chosen and why. When the
+    context does not single one out it stays ``ambiguous``. Output columns: ``input``, ``code``
     (COG 2026 code, or None when refused), ``status`` (one of :data:`STATUSES`), ``message``
     (French explanation), ``candidates`` (list of dicts: code, nom, share or why), ``nom`` and
     ``codes`` (every COG 2026 code the input covers: one, none, or all parts of a split).
@@ -494,7 +532,10 @@ def normalise_codes(
             out.at[i, "message"] = recent[texts.iat[i]]
     origins = set(changed["origin"])
     cache: dict[tuple, dict] = {}
-    for i in np.flatnonzero(~fast):
+    homonyms: dict[int, tuple[str, list[str]]] = {}
+    slow = np.flatnonzero(~fast)
+    res_code, res_status, res_message, res_cands, res_codes = [], [], [], [], []
+    for i in slow:
         key = (texts.iat[i], dep_list[i])
         if key not in cache:
             raw = (texts.iat[i] or "").upper().replace(" ", "")
@@ -504,11 +545,24 @@ def normalise_codes(
             else:
                 cache[key] = _normalise_one(values[i], dep_list[i])
         res = cache[key]
-        out.at[i, "code"] = res["code"]
-        out.at[i, "status"] = res["status"]
-        out.at[i, "message"] = res["message"]
-        out.at[i, "candidates"] = res["candidates"]
-        out.at[i, "codes"] = res.get("codes", [res["code"]] if res["code"] is not None else [])
+        res_code.append(res["code"])
+        res_status.append(res["status"])
+        res_message.append(res["message"])
+        res_cands.append(res["candidates"])
+        res_codes.append(res.get("codes", [res["code"]] if res["code"] is not None else []))
+        if "homonyms" in res:
+            homonyms[int(i)] = (texts.iat[i], res["homonyms"])
+    if len(slow):
+        out.loc[slow, "code"] = pd.Series(res_code, index=slow, dtype=object)
+        out.loc[slow, "status"] = res_status
+        out.loc[slow, "message"] = res_message
+        out.loc[slow, "candidates"] = pd.Series(res_cands, index=slow, dtype=object)
+        out.loc[slow, "codes"] = pd.Series(res_codes, index=slow, dtype=object)
+    if homonyms and context:
+        group_list = None if groups is None else list(groups)
+        if group_list is not None and len(group_list) != len(values):
+            raise ValueError("codes and groups must have the same length")
+        _resolve_homonyms(out, homonyms, area, group_list)
     out["nom"] = out["code"].map(cur["nom"])
     out = out[["input", "code", "status", "message", "candidates", "nom", "codes"]]
     out.attrs = {"cog": reference.COG_YEAR, "cog_year_read": year or reference.COG_YEAR,

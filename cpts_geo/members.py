@@ -262,6 +262,7 @@ def read_members(
     threshold: float = AREA_THRESHOLD,
     header_row: int | None = None,
     cog_year: int | None = None,
+    area: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
 
@@ -278,6 +279,9 @@ def read_members(
     holding values that no role reads), ``source``, ``cog``, ``population_year``.
     Tables are read by :func:`cpts_geo.io.read_table` (any encoding and separator, title lines
     above the header skipped; ``header_row`` forces the 1-based header row).
+    A commune name shared by several communes is chosen from its context (``area``: departments
+    of the analysed area, then the other communes of the same CPTS, then of the listing) and the
+    choice reported; see :func:`cpts_geo.normalise_codes`.
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
     """
     name = "tableau" if isinstance(source, pd.DataFrame) else Path(source).name
@@ -322,7 +326,7 @@ def read_members(
             "colonne des communes introuvable (attendu code / code_insee / codgeo / insee / commune, ou code_col=) ; "
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
-    out = _finish(entries, name, cols, cog_year=cog_year)
+    out = _finish(entries, name, cols, cog_year=cog_year, area=area)
     # columns (or JSON keys) given but not read: said, never silently left out
     used = {str(c) for c in cols.values() if c is not None}
     out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
@@ -394,9 +398,10 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
 
 
 def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None,
-            cog_year: int | None = None) -> pd.DataFrame:
+            cog_year: int | None = None, area: Iterable[str] | None = None) -> pd.DataFrame:
     if statuses is None:
-        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist(), cog_year=cog_year)
+        norm = normalise_codes(entries["input"].tolist(), entries["dep"].tolist(), cog_year=cog_year,
+                               groups=entries["cpts"].tolist(), area=area)
         rep = entries.reset_index(drop=True).assign(
             code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
             nom=norm["nom"].to_numpy(), _codes=norm["codes"].to_numpy(),

@@ -53,8 +53,7 @@ def format_summary(d: Diagnosis) -> str:
                                   for c, codes in s["cpts_with_islands"].items()))
     if s["cpts_with_enclaves"]:
         lines.append(f"  CPTS avec enclaves : {', '.join(s['cpts_with_enclaves'])}")
-    if s["converted_codes"]:
-        lines.append("  Codes convertis : " + ", ".join(f"{k} → {v}" for k, v in s["converted_codes"].items()))
+    lines += _conversion_lines(d)
     if s["duplicates"]:
         lines.append(f"  Doublons ignorés : {fr.integer(len(s['duplicates']))} ({'; '.join(s['duplicates'][:3])})")
     if s["refused_codes"]:
@@ -100,4 +99,27 @@ def _department_lines(d: Diagnosis) -> list[str]:
         if dep in aci.index:
             line += f" (dont ACI signé : {fr.percent(aci[dep])})"
         out.append(line)
+    return out
+
+
+def _conversion_lines(d: Diagnosis) -> list[str]:
+    """Real code changes row by row (homonyms never hide each other); names recognised and
+    zeros restored counted on one line each (the workbook's « Codes (rapport) » has every row)."""
+    rep = d.report
+    if rep is None or not len(rep) or "status" not in rep.columns:
+        conv = d.summary.get("converted_codes") or {}
+        return ["  Codes convertis : " + ", ".join(f"{k} → {v}" for k, v in conv.items())] if conv else []
+    out = []
+    conv = rep[rep["status"] == "converted"]
+    if len(conv):
+        items = [f"ligne {r.source_row} : {r.input} → {r.code}" + (f" ({r.nom})" if isinstance(r.nom, str) else "")
+                 for r in conv.itertuples()]
+        out.append("  Codes convertis : " + " ; ".join(items))
+    counts = rep["status"].value_counts()
+    extra = [fr.plural(counts[k], one, many) for k, one, many in (
+        ("name", "nom reconnu", "noms reconnus"), ("zero_padded", "code complété (zéro initial perdu)",
+                                                   "codes complétés (zéro initial perdu)"))
+        if counts.get(k, 0)]
+    if extra:
+        out.append("  Valeurs interprétées : " + ", ".join(extra))
     return out

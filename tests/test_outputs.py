@@ -158,3 +158,13 @@ def test_summary_prints_coverage_by_department(sample_listing):
     assert f"05 Hautes-Alpes : {n05} / {n05} communes, 100,0\u202f% de la population" in text
     lines = [x for x in text.splitlines() if x.startswith("    0") or x.startswith("    8")]
     assert [x.split()[0] for x in lines] == ["04", "05", "84"]
+
+
+def test_summary_lists_real_code_changes_by_row():
+    """« Codes convertis » holds only real code changes (05120 Ristolas merged into 05001 on the
+    fixture's row 5); the name and the code missing its leading zero are counted apart (issue 12)."""
+    xlsx = FIXTURES / "members" / "long_multisheet.xlsx"
+    text = cpts_geo.diagnose(cpts_geo.read_members(xlsx)).text()
+    assert "Codes convertis : ligne 5 : 05120 → 05001 (Abriès-Ristolas)" in text
+    assert "Saint-Étienne-les-Orgues →" not in text and "4112 →" not in text
+    assert "Valeurs interprétées : 1 nom reconnu, 1 code complété (zéro initial perdu)" in text

@@ -78,6 +78,8 @@ def test_figures_come_from_the_checks(reports):
     assert r.figures["aav_dominant"] == r["aav_profile"].details["dominant"]
     assert r.figures["white_population_absorbed"] == r["white_zone_absorbed"].details["absorbed_population"]
     assert "apl_mean" not in r.figures  # no APL file given
+    declared = {fig for spec in checks.CATALOGUE for fig, _ in spec.figures}
+    assert declared - set(r.figures) == {"apl_mean", "apl_population_share_below_2_5"}
 
 
 def test_one_severity_vocabulary():

@@ -24,6 +24,7 @@ from jinja2 import Template
 
 from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
+from cpts_geo import names as commune_names
 from cpts_geo._version import __version__
 from cpts_geo.maps import style as st
 from cpts_geo.maps.layers import MapLayers, build_layers
@@ -210,20 +211,12 @@ class _Extras(MacroElement):
   };
   legend.addTo(map);
 
-  // commune search box (offline: the index is embedded in the page)
-  function norm(s) { return s.normalize('NFD').replace(/[\\u0300-\\u036f]/g, '').toLowerCase()
-    .replace(/[^a-z0-9]+/g, ' ').replace(/\\bst\\b/g, 'saint').replace(/\\bste\\b/g, 'sainte').trim(); }
-  var idx = data.search.map(function(c) { return {c: c, k: norm(c[0]), code: c[1]}; });
-  function find(q) {
-    var k = norm(q), code = (q.match(/\\b(\\d[\\dAB]\\d{3})\\b/i) || [])[1];
-    if (code) { var byCode = idx.filter(function(e) { return e.code === code.toUpperCase(); });
-      if (byCode.length) return byCode[0].c; }
-    var name = norm(q.replace(/\\(.*\\)/, ''));
-    var exact = idx.filter(function(e) { return e.k === name; });
-    if (exact.length) return exact[0].c;
-    var start = idx.filter(function(e) { return e.k.indexOf(name) === 0; });
-    return start.length ? start[0].c : null;
-  }
+  // commune search box (offline: the index is embedded in the page, with each name's key
+  // computed by cpts_geo.names.key; norm() and findIn() come from cpts_geo.names.JS_SEARCH)
+  {{ this.search_js }}
+  var entries = data.search.concat(data.search_cities);
+  var idx = entries.map(function(c) { return {c: c, k: c[5], k2: c[6], code: c[1]}; });
+  function find(q) { return findIn(idx, q); }  // an empty query finds nothing
   var search = L.control({position: 'topleft'});
   search.onAdd = function() {
     var div = L.DomUtil.create('div', 'cg-box cg-search');
@@ -231,11 +224,13 @@ class _Extras(MacroElement):
       '<input id="cg-q" list="cg-communes" placeholder="Nom ou code INSEE" autocomplete="off">' +
       '<datalist id="cg-communes"></datalist><div class="cg-msg"></div>';
     var dl = div.querySelector('datalist');
-    data.search.forEach(function(c) { var o = document.createElement('option');
+    entries.forEach(function(c) { var o = document.createElement('option');
       o.value = c[0] + ' (' + c[1] + ')'; dl.appendChild(o); });
     var input = div.querySelector('input'), msg = div.querySelector('.cg-msg');
     function go() {
-      var c = find(input.value); msg.textContent = '';
+      msg.textContent = '';
+      if (!input.value.trim()) return;
+      var c = find(input.value);
       if (!c) { msg.textContent = 'Commune introuvable dans la zone cartographiée'; return; }
       var b = c[4]; map.fitBounds([[b[1], b[0]], [b[3], b[2]]], {maxZoom: 12, animate: false});
       var names = c[3].map(function(i) { return data.search_cpts[i]; });
@@ -292,6 +287,7 @@ class _Extras(MacroElement):
         self.payload = payload
         self.layer_vars = layer_vars
         self.background = background
+        self.search_js = commune_names.JS_SEARCH
 
 
 def _inline_leaflet(m: folium.Map) -> None:
@@ -441,14 +437,8 @@ def coverage_map(
     rows.append({"label": "Limite de département", "fill": "transparent",
                  "edge": st.DEPARTMENT_EDGE})
     u = lay.units
-    # compact index: [nom, code, population, CPTS indices into search_cpts, bounds (1e-4°)]
-    ub = u.geometry.bounds.round(4)
     cpts_names = sorted({c for cp in u["cpts"] for c in cp})
-    pos = {c: i for i, c in enumerate(cpts_names)}
-    search = [[n, c, None if pd.isna(p) else int(p), [pos[x] for x in cp],
-               [b.minx, b.miny, b.maxx, b.maxy]]
-              for n, c, p, cp, b in zip(u["nom"], u["code"], u["population"], u["cpts"],
-                                        ub.itertuples(), strict=True)]
+    search, search_cities = _search_index(u, cpts_names)
     payload = {
         "title": title or _default_title(lay, classes),
         "legend": {"title": f"Couleur : {classes.title}", "rows": rows, "note": classes.note},
@@ -456,6 +446,7 @@ def coverage_map(
         "background": BACKGROUND,
         "credits": credits_text(meta),
         "search": search,
+        "search_cities": search_cities,
         "search_cpts": cpts_names,
         "pop_year": pop_year,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
@@ -464,6 +455,41 @@ def coverage_map(
     m.add_child(_Extras(payload, layer_vars, BACKGROUND))
     m.get_root().title = payload["title"]
     return m
+
+
+def _search_index(u: gpd.GeoDataFrame, cpts_names: list[str]) -> tuple[list, list]:
+    """Compact search index of the units: [nom, code, population, CPTS indices into
+    ``cpts_names``, bounds (1e-4°), key of the name (:func:`cpts_geo.names.key`), second key or
+    None (:func:`cpts_geo.names.name_keys`)], and one such
+    row per Paris / Lyon / Marseille whose arrondissements are mapped (the whole city: its name
+    finds the city, not its 1er arrondissement)."""
+    ub = u.geometry.bounds.round(4)
+    pos = {c: i for i, c in enumerate(cpts_names)}
+    keys = commune_names.keys(u["nom"].tolist())
+    search = [[n, c, None if pd.isna(p) else int(p), [pos[x] for x in cp],
+               [b.minx, b.miny, b.maxx, b.maxy], k, _second_key(n)]
+              for n, c, p, cp, b, k in zip(u["nom"], u["code"], u["population"], u["cpts"],
+                                           ub.itertuples(), keys, strict=True)]
+    ref = reference.units()
+    arr = ref[(ref["kind"] == "arrondissement").to_numpy()]
+    parent = u["code"].map(dict(zip(arr.index, arr["parent"], strict=True)))
+    cities = []
+    for city, rows in u.groupby(parent.to_numpy(), sort=True):
+        b = ub.loc[rows.index]
+        pop = rows["population"]
+        cp = sorted({pos[x] for cps in rows["cpts"] for x in cps})
+        name = reference.PLM_CITIES[city]
+        cities.append([name, city, None if pop.isna().any() else int(pop.sum()), cp,
+                       [b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max()], commune_names.key(name),
+                       None])
+    return search, cities
+
+
+def _second_key(name: str) -> str | None:
+    """The name's key without (or with a glued) leading article, when it has one: "L'Isle-sur-la-
+    Sorgue" is found by "Isle-sur-la-Sorgue" too."""
+    ks = commune_names.name_keys(name) if name[:1] in ("L", "l") else ()
+    return ks[1] if len(ks) > 1 else None
 
 
 def _default_title(lay: MapLayers, classes: st.Classes) -> str:

@@ -708,8 +708,9 @@ class CheckSpec:
     needs_units: bool = False
     #: run only when this option (``state.options``) is given
     option: str | None = None
-    #: figures of the report taken from the check's result
-    figures: Callable[[Check, State], dict] | None = None
+    #: figures of the report taken from the check's details: (figure key, details key), set
+    #: when the details hold that key
+    figures: tuple[tuple[str, str], ...] = ()
 
 
 def _irdes_check(key: str, option: str) -> Callable[[State], Check]:
@@ -717,22 +718,6 @@ def _irdes_check(key: str, option: str) -> Callable[[State], Check]:
         return check_irdes_profile(state, state.options[option], key)
 
     return run
-
-
-def _parts_figures(c: Check, state: State) -> dict:
-    return {"n_parts": c.details.get("n_parts", 1 if len(state.sel) else 0)}
-
-
-def _white_figures(c: Check, state: State) -> dict:
-    return {"white_population_absorbed": c.details.get("absorbed_population"),
-            "white_population_share_absorbed": c.details.get("absorbed_population_share")}
-
-
-def _apl_figures(c: Check, state: State) -> dict:
-    if not c.details:  # no APL file given
-        return {}
-    return {"apl_mean": c.details.get("apl_mean"),
-            "apl_population_share_below_2_5": c.details.get("population_share_below_2_5")}
 
 
 #: every check, in report order
@@ -757,7 +742,7 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "parts separated by land, each with its communes (cpts_geo.topology); parts reached only "
               "across the sea (island parts) are named and only informative",
               "info when the other parts are island parts",
-              figures=_parts_figures),
+              figures=(("n_parts", "n_parts"),)),
     CheckSpec("enclave", "Enclaves", "warning", check_enclave,
               "communes outside the territory that it cuts off on land from the rest of their land mass "
               "(their CPTS, or none), on the coast or against a border too (cpts_geo.topology)"),
@@ -766,7 +751,9 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "(they were connected to other uncovered communes before)", "info without listing"),
     CheckSpec("white_zone_absorbed", "Zones blanches couvertes", "info", check_white_zone_absorbed,
               "communes without CPTS the territory covers, and their share of the white-zone population "
-              "of the listing's departments", figures=_white_figures),
+              "of the listing's departments",
+              figures=(("white_population_absorbed", "absorbed_population"),
+                       ("white_population_share_absorbed", "absorbed_population_share"))),
     CheckSpec("cross_border", "Départements et régions concernés", "info", check_cross_border,
               "departments and regions crossed; ARS of each region and health insurance fund of each "
               "department to involve", "warning when several regions"),
@@ -783,13 +770,14 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               needs_units=True),
     CheckSpec("density_profile", "Profil de densité (INSEE)", "info", check_density_profile,
               "INSEE density grid 2024 profile (population shares)", needs_units=True,
-              figures=lambda c, s: {"dens_dominant": c.details["dominant"]}),
+              figures=(("dens_dominant", "dominant"),)),
     CheckSpec("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", check_aav_profile,
               "INSEE AAV 2020 profile (population shares)", needs_units=True,
-              figures=lambda c, s: {"aav_dominant": c.details["dominant"]}),
+              figures=(("aav_dominant", "dominant"),)),
     CheckSpec("apl_profile", "Accessibilité aux médecins généralistes (APL)", "info", check_apl_profile,
               "with an APL file: population-weighted APL and share of the population in communes with "
-              "APL < 2.5", needs_units=True, figures=_apl_figures),
+              "APL < 2.5", needs_units=True,
+              figures=(("apl_mean", "apl_mean"), ("apl_population_share_below_2_5", "population_share_below_2_5"))),
     CheckSpec("irdes_profile", "Typologie IRDES", "info", _irdes_check("irdes_profile", "irdes"),
               "with the IRDES typology of territoires de vie-santé (`irdes=`): dominant class and its share",
               needs_units=True, option="irdes"),
@@ -817,15 +805,15 @@ def run_checks(state: State) -> list[Check]:
         if c.id != spec.id or c.severity not in SEVERITIES:
             raise RuntimeError(f"check {spec.id}: returned id {c.id!r}, severity {c.severity!r}")
         out.append(c)
-        if spec.figures is not None:
-            state.figures.update(spec.figures(c, state))
+        state.figures.update({fig: c.details[key] for fig, key in spec.figures if key in c.details})
     return out
 
 
 def catalogue_markdown() -> str:
     """The table of checks of docs/validation.md (Markdown), generated from :data:`CATALOGUE`."""
-    rows = ["| id | title | severity | what it says |", "|---|---|---|---|"]
+    rows = ["| id | title | severity | what it says | figures |", "|---|---|---|---|---|"]
     for spec in CATALOGUE:
         sev = spec.severity + (f" ({spec.severity_note})" if spec.severity_note else "")
-        rows.append(f"| `{spec.id}` | {spec.title} | {sev} | {spec.doc} |")
+        figs = ", ".join(f"`{fig}`" for fig, _ in spec.figures)
+        rows.append(f"| `{spec.id}` | {spec.title} | {sev} | {spec.doc} | {figs} |")
     return "\n".join(rows) + "\n"

@@ -370,6 +370,7 @@ def _figures(state: ck.State) -> dict:
         "aci_funding_eur": None if pd.isna(funding) else int(funding),
         "igas_type": igas["igas_type"],
         "n_epci": int(pd.Series(cov.epci[sel]).nunique()),
+        "n_parts": 1 if len(sel) else 0,  # replaced by the contiguity check when it counts parts
     }
 
 
