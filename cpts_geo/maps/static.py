@@ -33,12 +33,11 @@ from cpts_geo.maps.interactive import credits_text
 from cpts_geo.maps.layers import MapLayers, build_layers
 from cpts_geo.rules import CRS_NAMES, DROM_NAMES
 
-A4_IN = (8.27, 11.69)
 _NICE_KM = (0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500)
 
 
 def _draw(ax, lay: MapLayers, classes: st.Classes, zone: str, dep: str | None = None,
-          labels: bool = False, lw: float = 1.0) -> None:
+          lw: float = 1.0) -> None:
     """Draw every layer of ``zone`` (optionally one department) in its projected CRS."""
     def part(name: str) -> gpd.GeoDataFrame:
         g = lay.projected(name, zone)
@@ -68,12 +67,6 @@ def _draw(ax, lay: MapLayers, classes: st.Classes, zone: str, dep: str | None = 
         padx, pady = (maxx - minx) * 0.03, (maxy - miny) * 0.03
         ax.set_xlim(minx - padx, maxx + padx)
         ax.set_ylim(miny - pady, maxy + pady)
-    if labels and len(per):
-        pts = per.geometry.representative_point()
-        for name, p in zip(per["cpts"], pts, strict=True):
-            ax.annotate(textwrap.fill(str(name).removeprefix("CPTS "), 16), (p.x, p.y),
-                        ha="center", va="center", fontsize=5.5, color="#111",
-                        path_effects=[pe.withStroke(linewidth=2, foreground="white")])
     ax.set_aspect("equal")
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -239,8 +232,6 @@ def _key(fig: Figure, box: list[float], per: gpd.GeoDataFrame, numbers: pd.Serie
     line = fs * 1.35 / 72 / (fig.get_figheight())
     rows = max(int(height / line), 1)
     ncol = int(np.ceil(n / rows))
-    while ncol > 1 and ncol * rows >= n + rows and rows > 1:
-        break
     rows = int(np.ceil(n / max(ncol, 1)))
     colw = width / max(ncol, 1)
     chars = max(int(colw * paper_w_in * 72 / (fs * 0.5)) - 4, 12)
