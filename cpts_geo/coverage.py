@@ -247,6 +247,13 @@ def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, 
     return mask, label
 
 
+def _dep_names(deps: set[str]) -> str:
+    """« le département 04 Alpes-de-Haute-Provence » / « les départements 04 …, 05 … et 84 … »."""
+    names = reference.load_departements().set_index("code")["nom"]
+    items = [f"{d} {names.get(d, '')}".strip() for d in sorted(deps)]
+    return ("le département " if len(items) == 1 else "les départements ") + fr.enumeration(items)
+
+
 def diagnose(
     members: pd.DataFrame | str | Path,
     region: str | int | list | None = None,
@@ -308,7 +315,7 @@ def diagnose(
         value = region if option == "--region" else departments
         value = value if isinstance(value, (str, int)) else ", ".join(map(str, value))
         raise OptionError(option, value, f"aucune CPTS de la liste n'a de commune dans la zone analysée "
-                          f"({area_label}) ; la liste couvre les départements {fr.enumeration(sorted(listed_deps))}")
+                          f"({area_label}) ; la liste couvre {_dep_names(listed_deps)}")
     outside_area = sorted(names[~in_area_cpts].tolist())
     if not in_area_cpts.all():
         per = per[in_area_cpts].reset_index(drop=True)
