@@ -126,16 +126,19 @@ class Diagnosis:
         apl_year: int | None = None,
         maps: bool = True,
         csv_format: str = "fr",
+        overwrite: bool = False,
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
         ``--apl-year``) the official APL per CPTS; ``csv_format`` "fr" (``;``, decimal comma) or
-        "international" as ``--csv-format``; ``self`` is left unchanged. See
-        :func:`cpts_geo.export.write_diagnosis`."""
+        "international" as ``--csv-format``; ``self`` is left unchanged. The folder is written
+        atomically (all new files or the previous set, never mixed); one holding files no cpts_geo
+        run wrote is refused unless ``overwrite``. See :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
-                                   apl_year=apl_year, maps=maps, csv_format=csv_format)
+                                   apl_year=apl_year, maps=maps, csv_format=csv_format,
+                                   overwrite=overwrite)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that

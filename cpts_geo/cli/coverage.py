@@ -32,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="format de overlaps.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
-    p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché)")
+    p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché) ; "
+                   "écrit d'un bloc : les fichiers d'une exécution précédente sont remplacés tous ensemble")
+    p.add_argument("--force", action="store_true",
+                   help="écrire dans un dossier de sortie qui contient d'autres fichiers (jamais supprimés)")
     p.set_defaults(func=run)
 
 
@@ -41,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import MembersError, read_members
 
+    if args.out:
+        from cpts_geo.io.atomic import check_target
+
+        check_target(args.out, overwrite=args.force)  # refuse before the work
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
                                cog_year=args.cog_year)
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(diag.text())
     if args.out:
-        paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format)
+        paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format,
+                                 overwrite=args.force)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0
