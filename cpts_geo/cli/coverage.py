@@ -40,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+
+    for option, value in (("LISTE", args.members), ("--apl", args.apl),):
+        check_file_argument(value, option, file_only=True)
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import MembersError, read_members

@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+
+    for option, value in (("LISTE", args.members),):
+        check_file_argument(value, option, file_only=True)
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
@@ -52,6 +56,17 @@ def run(args: argparse.Namespace) -> int:
     if not (args.html or args.png or args.pdf):
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
         return 2
+    from cpts_geo.errors import OptionError, OutputError
+    from cpts_geo.io.atomic import output_file
+
+    for option, path, suffixes in (("--html", args.html, (".html", ".htm")), ("--png", args.png, (".png",)),
+                                   ("--pdf", args.pdf, (".pdf",))):
+        if path is None:
+            continue
+        if path.suffix.lower() not in suffixes:
+            raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
+        if path.is_dir():
+            raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
                                sheet=args.sheet, cog_year=args.cog_year)
@@ -68,12 +83,16 @@ def run(args: argparse.Namespace) -> int:
     except (MembersError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
-    written = []
+    written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
-        written.append(save_html(m, args.html))
+        with output_file(args.html) as tmp:
+            save_html(m, tmp)
+        written.append(args.html)
     for path in (args.png, args.pdf):
         if path is not None:
-            written.append(save_static(fig, path))
+            with output_file(path) as tmp:
+                save_static(fig, tmp)
+            written.append(path)
     print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
           f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
           f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")

@@ -44,6 +44,10 @@ def read_values(path: Path, column: str | None, sheet: str | None = None, header
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+
+    for option, value in (("--file", args.file),):
+        check_file_argument(value, option, file_only=True)
     from cpts_geo.codes import normalise_codes
     from cpts_geo.io.french import write_csv
 
