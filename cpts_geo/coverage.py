@@ -21,7 +21,7 @@ import pandas as pd
 
 from cpts_geo import fr, reference
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import OptionError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -274,7 +274,8 @@ def diagnose(
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
     if m.empty:
-        raise ValueError("aucune CPTS à analyser (liste vide après filtrage)")
+        raise InputError("aucune CPTS à analyser (liste vide après filtrage : aucun code reconnu, "
+                         "ou aucune CPTS au stade demandé)", attrs.get("source"))
     m = expand_cities(m)
     cp = m["cpts"].to_numpy(dtype=object).astype(str)
     ui = idx.get_indexer(m["code"].to_numpy(dtype=object))
@@ -305,6 +306,11 @@ def diagnose(
     outside = np.bincount(group, weights=(~in_area[unit_idx]).astype(float), minlength=n_cpts_total)
     per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
+    if not in_area_cpts.any():
+        raise InputError(
+            f"aucune des {fr.plural(n_cpts_total, 'CPTS')} de la liste n'a de commune dans la zone analysée "
+            f"({area_label}) : {fr.enumeration(list(names), limit=10)} ; vérifier --region / --department "
+            "(ou region= / departments=)", attrs.get("source"))
     if not in_area_cpts.all():
         per = per[in_area_cpts].reset_index(drop=True)
 

@@ -9,6 +9,7 @@ CLI write the same files, columns and values for the same options.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from cpts_geo.classification import classify_diagnosis
@@ -36,6 +37,15 @@ def prepare(
     if classify:
         d = classify_diagnosis(d)
     return d
+
+
+def _has_shapes(d: Diagnosis) -> bool:
+    """True when at least one perimeter or unit of the diagnosis has a drawable geometry."""
+    for gdf in (d.perimeters, d.units):
+        geom = gdf.geometry
+        if len(geom) and bool((geom.notna() & ~geom.is_empty).any()):
+            return True
+    return False
 
 
 @register_presenter("write")
@@ -68,7 +78,11 @@ def write_diagnosis(
     with output_folder(out, overwrite=overwrite) as stage:
         d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
         paths = write_tables(d, stage, csv_format)
-        if maps:
+        if maps and not _has_shapes(d):
+            warnings.warn("cartes non dessinées : aucune commune de la zone analysée n'a de contour "
+                          "dans le référentiel (collectivités d'outre-mer, par exemple) ; les tableaux "
+                          "sont écrits", stacklevel=2)
+        elif maps:
             from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
 
             paths.update(write_maps(d, stage))

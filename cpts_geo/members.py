@@ -294,16 +294,16 @@ def read_members(
     else:
         path = check_file(source, MembersError)
         suffix = path.suffix.lower()
-        if suffix in (".geojson", ".gpkg", ".shp", ".fgb"):
+        data = read_json(path, error=MembersError) if suffix == ".json" else None
+        if suffix in (".geojson", ".gpkg", ".shp", ".fgb") or (
+                isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature")):
+            # a FeatureCollection saved as .json is read the same way as a .geojson
             try:
                 gdf = gpd.read_file(path)
             except Exception as exc:
                 raise MembersError(f"fichier géographique illisible ({exc})", name) from exc
             return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
         if suffix == ".json":
-            data = read_json(path, error=MembersError)
-            if isinstance(data, dict) and data.get("type") == "FeatureCollection":
-                return _from_polygons(gpd.read_file(path), name, cpts_col, stage_col, date_col, threshold)
             df = _records_from_json(data, name)
             row0 = 1
         else:

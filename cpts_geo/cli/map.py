@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.html or args.png or args.pdf):
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
         return 2
-    from cpts_geo.errors import OptionError, OutputError
+    from cpts_geo.errors import InputError, OptionError, OutputError
     from cpts_geo.io.atomic import output_file
 
     for option, path, suffixes in (("--html", args.html, (".html", ".htm")), ("--png", args.png, (".png",)),
@@ -74,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:
             diag.meta["listing_date"] = args.listing_date
+        from cpts_geo.export import _has_shapes
+
+        if not _has_shapes(diag):
+            raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
+                             "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
         diag = classify_diagnosis(diag)
         layers = build_layers(diag, args.tolerance)
         m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
