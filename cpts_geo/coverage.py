@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.members import (
@@ -337,6 +338,10 @@ def diagnose(
         "cog": reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
         "population_kind": "municipale",
+        # units of the area whose population is not of POPULATION_YEAR (Mayotte, COM): said, not hidden
+        "population_notes": _population_notes(units["code"]),
+        "reference_build": reference.build_id(),
+        "cpts_geo_version": __version__,
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci")},
         "listing": attrs.get("source"),
         # most recent date stated in the listing (stage dates), for map credits and reports
@@ -562,6 +567,21 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "stages": d.meta["stages"],
         "cog": d.meta["cog"],
         "population_year": d.meta["population_year"],
+        "population_notes": d.meta["population_notes"],
+        "reference_build": d.meta["reference_build"],
+        "cpts_geo_version": d.meta["cpts_geo_version"],
         "sources": d.meta["sources"],
     }
     return s
+
+
+def _population_notes(codes: pd.Series) -> list[dict]:
+    """Units among ``codes`` whose population is not the legal population of POPULATION_YEAR,
+    grouped by vintage: ``[{"population_source": ..., "codes": [...], "population": n}]``."""
+    u = reference.units()
+    sub = u.reindex(pd.Index(codes.to_numpy(dtype=object), dtype=object))
+    standard = f"populations légales {reference.POPULATION_YEAR}"
+    odd = sub[sub["population_source"].notna() & (sub["population_source"] != standard)]
+    return [{"population_source": src, "codes": sorted(g.index.tolist()),
+             "population": int(g["population"].fillna(0).sum())}
+            for src, g in odd.groupby("population_source", sort=True)]

@@ -157,7 +157,8 @@ def _shared_edges(u: gpd.GeoDataFrame) -> tuple[pd.DataFrame, set[str]]:
     pairs.append(np.column_stack([cb[lo], cb[hi]]))
     kms.append(km)
     outer = single_b & np.isin(_hash_rows(key_b), _hash_rows(key_a[single_a]))
-    border |= {c for c in cb[np.unique(own_b[outer])] if c[:2] in ("75", "69", "13")}
+    own_outer = np.unique(own_b[outer])
+    border |= set(cb[own_outer[is_arr[sel_b][own_outer]]])
     # communes without outline: adjacent to the polygon that holds their land (no shared line)
     host = u.loc[u["host"].notna(), ["code", "host"]].to_numpy()
     pairs.append(host)

@@ -18,7 +18,8 @@ def format_summary(d: Diagnosis) -> str:
     bands = ", ".join(f"taille {k} : {fr.integer(v)}" for k, v in s["bands"].items())
     lines = [
         f"Diagnostic de couverture CPTS — {s['listing'] or 'liste'} ({s['area']})",
-        f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale)",
+        f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale) ; "
+        f"cpts_geo {s['cpts_geo_version']}, référentiel {s['reference_build']}",
         f"  CPTS : {fr.integer(s['cpts'])} — tailles ACI : {bands}",
         f"  Communes couvertes : {fr.integer(s['covered_units'])} / {fr.integer(s['units'])} "
         f"({fr.percent(s['covered_units_share'])})",
@@ -32,6 +33,10 @@ def format_summary(d: Diagnosis) -> str:
         f"  Zones blanches : {fr.integer(n_white)} ({fr.plural(n_enclosed, 'enclavée')}, "
         f"{fr.integer(n_white - n_enclosed)} en bordure), {fr.plural(s['white_units'], 'commune')}, "
         f"{fr.inhabitants(s['white_population'])}")
+    for note in s.get("population_notes", []):
+        lines.append(f"  Attention : {fr.plural(len(note['codes']), 'commune')} avec une population "
+                     f"d'un autre millésime — {note['population_source']} "
+                     f"({fr.inhabitants(note['population'])})")
     lines += _department_lines(d)
     if "apl" in d.perimeters.columns:
         lines.append(_apl_line(d))
