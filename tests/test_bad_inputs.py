@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import cpts_geo
 from cpts_geo.cli import main
 
 FIX = Path(__file__).resolve().parent / "fixtures"
@@ -125,3 +126,27 @@ def test_impossible_output_paths(tmp_path, capsys):
         # a write failure never looks like a verdict
         assert "Aucun point bloquant" not in captured.out and "OK —" not in captured.out, argv
     assert a_file.read_text("utf-8") == "x"
+
+
+def test_postcodes_refused_then_read_with_code_type(tmp_path, capsys):
+    """13001…13016 are the postcodes of Marseille's arrondissements and the INSEE codes of
+    Aix-en-Provence, Allauch, Alleins…: refused (exit 2) with the likely reading; --code-type decides."""
+    f = tmp_path / "marseille.csv"
+    f.write_text("cpts;code\n" + "".join(f"CPTS Marseille;130{i:02d}\n" for i in range(1, 17)), encoding="utf-8")
+    assert main(["coverage", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "codes postaux" in err and "Aix-en-Provence" in err and "--code-type" in err
+    assert main(["coverage", str(f), "--code-type", "postal"]) == 0
+    out = capsys.readouterr().out
+    assert "Codes postaux convertis (16)" in out and "13001 → 13201 (Marseille 1er Arrondissement)" in out
+    m = cpts_geo.read_members(f, code_type="postal")
+    assert sorted(m["code"]) == [f"132{i:02d}" for i in range(1, 17)]
+    m = cpts_geo.read_members(f, code_type="insee")  # the user says they are INSEE codes
+    assert "13001" in set(m["code"])
+    # Lyon 69001–69009 and Corsican postcodes (no INSEE code since 1976) refused the same way
+    for codes in ([f"6900{i}" for i in range(1, 10)], ["20200", "20600", "20290"]):
+        f.write_text("cpts;code\n" + "".join(f"CPTS X;{c}\n" for c in codes), encoding="utf-8")
+        assert main(["coverage", str(f)]) == 2
+        assert "codes postaux" in capsys.readouterr().err
+    # the real PACA listing (21 of its 438 codes are also postcodes of other communes) is read
+    assert len(cpts_geo.read_members(SAMPLE)) > 400

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
+                   help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
+                   "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
     p.add_argument("--cog-year", type=int, metavar="AAAA",
                    help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
     p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
@@ -54,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         check_target(args.out, overwrite=args.force)  # refuse before the work
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
-                               cog_year=args.cog_year)
+                               cog_year=args.cog_year, code_type=args.code_type)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
@@ -63,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
     print(diag.text())
+    if members.attrs.get("postcodes"):
+        from cpts_geo import fr
+
+        notes = members.attrs["postcodes"]
+        print(f"  Codes postaux convertis ({fr.integer(len(notes))}) : " + " ; ".join(notes[:10])
+              + (" …" if len(notes) > 10 else ""))
     if args.out:
         paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format,
                                  overwrite=args.force)

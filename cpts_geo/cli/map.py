@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
+                   help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
+                   "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
     p.add_argument("--cog-year", type=int, metavar="AAAA",
                    help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
     p.set_defaults(func=run)
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
-                               sheet=args.sheet, cog_year=args.cog_year)
+                               sheet=args.sheet, cog_year=args.cog_year, code_type=args.code_type)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:
