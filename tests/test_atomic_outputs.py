@@ -167,3 +167,18 @@ def test_killed_run_leaves_previous_or_new_complete_set(diag, sample_listing, tm
     if sig == signal.SIGTERM:
         assert leftovers == []
     assert all(atomic.STAGING_MARK in name for name in leftovers)
+
+
+def test_output_file_replaces_in_one_rename(tmp_path):
+    path = tmp_path / "apl.csv"
+    path.write_text("ancien", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic.output_file(path) as tmp:
+        tmp.write_text("nouveau à moi", encoding="utf-8")
+        raise RuntimeError("échec au milieu")
+    assert path.read_text("utf-8") == "ancien" and [p.name for p in tmp_path.iterdir()] == ["apl.csv"]
+    with atomic.output_file(path) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".csv"
+        tmp.write_text("nouveau", encoding="utf-8")
+    assert path.read_text("utf-8") == "nouveau" and [p.name for p in tmp_path.iterdir()] == ["apl.csv"]
+    with pytest.raises(OutputError, match="dossier"), atomic.output_file(tmp_path):
+        pass

@@ -123,15 +123,18 @@ def run(args: argparse.Namespace) -> int:
         "apl_estime": result.to_numpy(),
         "raison": [a["reasons"].get(c, "") for c in result.index],
     })
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() == ".parquet":
-        table.to_parquet(args.out, index=False)
-    else:
-        from cpts_geo.io.french import write_csv
+    from cpts_geo.io.atomic import output_file
 
-        write_csv(table, args.out, args.csv_format)
+    with output_file(args.out) as tmp:  # written beside, then renamed: never seen half-written
+        if args.out.suffix.lower() == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            from cpts_geo.io.french import write_csv
+
+            write_csv(table, tmp, args.csv_format)
     meta_path = args.out.with_name(args.out.stem + ".meta.json")
-    meta_path.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n")
+    with output_file(meta_path) as tmp:
+        tmp.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
     ok = table["apl_estime"].notna()
     w = table.loc[ok, "population"].fillna(0)
     mean = float((table.loc[ok, "apl_estime"] * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
