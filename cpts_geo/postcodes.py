@@ -18,8 +18,12 @@ from cpts_geo import fr, reference
 from cpts_geo.errors import MembersError, OptionError
 
 CODE_TYPES = ("auto", "insee", "postal")
-#: share of the listing's distinct codes that must look like postcodes to refuse it in "auto"
-POSTAL_SHARE = 0.5
+#: "auto" refuses a listing when at least 5 of its distinct 5-digit codes (3 in a run such as
+#: 13001, 13002, 13003), and this share of them, are postcodes of other communes: a real INSEE listing has few (21 of the 438 codes of the PACA
+#: sample; 3 of 5 in a short cross-border proposal), a postcode listing nearly all
+POSTAL_SHARE = 0.8
+#: ... or at least 2, and this share, when some are no INSEE code at all (Corsican 20xxx, 75001)
+NOT_INSEE_SHARE = 0.5
 
 
 @functools.cache
@@ -54,7 +58,8 @@ def _describe(code: str) -> str:
 def apply_code_type(entries: pd.DataFrame, code_type: str, source: str) -> tuple[pd.DataFrame, list[str]]:
     """Check or convert the ``input`` column of listing entries; returns the entries and the
     French notes of the postcodes converted (``"postal"``). Raises :class:`MembersError` in
-    ``"auto"`` when at least half of the distinct 5-digit codes look like postcodes."""
+    ``"auto"`` when the distinct 5-digit codes look like postcodes (:data:`POSTAL_SHARE`,
+    :data:`NOT_INSEE_SHARE`)."""
     if code_type not in CODE_TYPES:
         raise OptionError("--code-type", code_type, "valeurs possibles : auto, insee, postal")
     if code_type == "insee":
@@ -64,7 +69,13 @@ def apply_code_type(entries: pd.DataFrame, code_type: str, source: str) -> tuple
     distinct = sorted(set(values[digits]))
     if code_type == "auto":
         suspects = [c for c in distinct if postal_like(c)]
-        if len(distinct) >= 2 and len(suspects) >= POSTAL_SHARE * len(distinct):
+        _, insee, _ = _tables()
+        not_insee = [c for c in suspects if c not in insee]  # 20200, 75001: postcodes only
+        share = len(suspects) / len(distinct) if distinct else 0.0
+        ints = sorted(int(c) for c in suspects)
+        run = sum(b - a == 1 for a, b in zip(ints, ints[1:], strict=False)) >= 2  # 13001, 13002, 13003…
+        if ((len(suspects) >= 5 or (len(suspects) >= 3 and run)) and share >= POSTAL_SHARE) or (
+                len(suspects) >= 2 and not_insee and share >= NOT_INSEE_SHARE):
             raise MembersError(
                 f"{fr.plural(len(suspects), 'code')} sur {fr.integer(len(distinct))} ressemblent à des "
                 f"codes postaux, pas à des codes INSEE ({'; '.join(_describe(c) for c in suspects[:3])}"
