@@ -33,6 +33,14 @@ STATUSES = (
     "empty",
 )
 
+#: French label of each status, for what a person reads (workbook, terminal)
+STATUS_LABELS: dict[str, str] = {
+    "current": "code en vigueur", "arrondissement": "arrondissement municipal",
+    "zero_padded": "code complété (zéro initial perdu)", "converted": "code converti",
+    "ambiguous": "ambigu (refusé)", "name": "nom reconnu", "unknown": "inconnu (refusé)",
+    "empty": "vide (refusé)",
+}
+
 _CODE_RE = INSEE_CODE_RE  # the one definition lives with the table reader
 
 

@@ -14,10 +14,10 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
+from app_support import SAMPLE
 from starlette.testclient import TestClient
 
 from cpts_geo.cli import main
-from tests.app_support import SAMPLE
 
 TRIO = ["04088", "04111", "04138"]  # Forcalquier, Mane, Niozelles (CPTS Sud 04 in the sample)
 
@@ -288,7 +288,7 @@ def test_cli_app_warns_on_open_host(monkeypatch, capsys):
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
     served = {}
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: served.setdefault("host", self.config.host))
-    from tests.app_support import free_port
+    from app_support import free_port
 
     port = str(free_port())
     assert main(["app", "--existing", SAMPLE, "--host", "0.0.0.0", "--port", port, "--no-browser"]) == 0

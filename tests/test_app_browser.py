@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from tests.app_support import SAMPLE, serve
-from tests.browser_support import (
+from app_support import SAMPLE, serve
+from browser_support import (
     CHROMIUM,
     DRIVER,
     headless_chromium,

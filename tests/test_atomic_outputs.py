@@ -22,7 +22,8 @@ from cpts_geo.errors import OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
 #: the table files (maps=False) written by Diagnosis.write, summary.json included
-TABLES = {"summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "diagnostic_cpts.xlsx"}
+TABLES = {"summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "overlap_pairs.csv",
+          "diagnostic_cpts.xlsx"}
 
 
 @pytest.fixture(scope="module")

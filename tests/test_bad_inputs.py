@@ -85,7 +85,7 @@ def test_region_without_any_listed_cpts_with_out(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["coverage", str(SAMPLE), "--region", "11", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "région 11" in err and "CPTS Guil Durance" in err and "--region" in err
+    assert "région 11" in err and "--region" in err and "04" in err
     assert not out.exists()
 
 
@@ -96,7 +96,8 @@ def test_overseas_listing_with_out_writes_tables_without_maps(tmp_path, capsys):
     assert "cartes non dessinées" in err
     listed = {f["name"] for f in json.loads((out / "summary.json").read_text("utf-8"))["files"]}
     assert listed == {p.name for p in out.iterdir()} == {
-        "summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "diagnostic_cpts.xlsx"}
+        "summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "overlap_pairs.csv",
+        "diagnostic_cpts.xlsx"}
     assert main(["map", str(BAD / "overseas_only.csv"), "--html", str(tmp_path / "c.html")]) == 2
     assert "aucune commune de la zone analysée n'a de contour" in capsys.readouterr().err
 

@@ -38,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
     p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
     p.add_argument("--out", type=Path, required=True, help="fichier de sortie (.csv ou .parquet) ; métadonnées dans <nom>.meta.json")
+    p.add_argument("--listing", type=Path, metavar="LISTE",
+                   help="liste des CPTS : écrit aussi <sortie>_cpts.csv, l'APL estimée moyenne (pondérée par la "
+                   "population) de chaque CPTS — une estimation cpts_geo, distincte de l'APL officielle DREES (--apl "
+                   "de coverage)")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="fr : « ; » et virgule décimale, UTF-8 avec BOM (défaut) ; international : « , » et point")
     p.set_defaults(func=run)
@@ -59,7 +63,8 @@ def parse_steps(text: str) -> dict[float, float]:
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
 
-    for option, value in (("--supply", args.supply), ("--population", args.population), ("--travel-times", args.travel_times),):
+    for option, value in (("--supply", args.supply), ("--population", args.population), ("--travel-times", args.travel_times),
+                          ("--listing", getattr(args, "listing", None))):
         check_file_argument(value, option, file_only=True)
     import pandas as pd
 
@@ -148,4 +153,34 @@ def run(args: argparse.Namespace) -> int:
     for why, n in reasons.items():
         print(f"  non calculé ({fr.plural(n, 'unité', 'unités')}) : {why}")
     print(f"  écrit : {args.out} (+ {meta_path.name})")
+    if getattr(args, "listing", None) is not None:
+        _by_cpts(args, result, table)
     return 0
+
+
+def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:
+    """The computed estimate averaged over the communes of each CPTS of ``--listing`` (weights:
+    the population of the computation), written next to ``--out`` as ``<name>_cpts.csv``."""
+    import pandas as pd
+
+    from cpts_geo import fr
+    from cpts_geo.indicators.apl_official import aggregate_apl
+    from cpts_geo.io.french import write_csv
+    from cpts_geo.members import expand_cities, read_members
+
+    members = expand_cities(read_members(args.listing))
+    weights = pd.Series(table["population"].to_numpy(dtype=float), index=table["code"].to_numpy())
+    per = aggregate_apl(members, result, weights, name="apl_estime")
+    # the DREES classes (2,5 / 4 consultations per inhabitant) do not apply to this estimate
+    per = per.drop(columns="apl_estime_flag")
+    per["missing_codes"] = per["missing_codes"].map("; ".join)
+    per = per.rename(columns={"cpts": "CPTS", "apl_estime": "APL estimée (cpts_geo, pas l'APL DREES)",
+                              "population": "population des communes calculées", "n_units": "nb communes",
+                              "n_missing": "nb communes non calculées", "missing_codes": "communes non calculées"})
+    path = args.out.with_name(args.out.stem + "_cpts.csv")
+    write_csv(per, path, getattr(args, "csv_format", "fr"))
+    print(f"APL estimée par CPTS ({args.listing.name}, {result.attrs.get('unit', '')} ; moyenne pondérée par "
+          "la population ; estimation cpts_geo, distincte de l'APL officielle de la DREES) :")
+    for r in per.itertuples(index=False):
+        print(f"  {r[0]} : {fr.number(r[1], 2)}")
+    print(f"  écrit : {path}")

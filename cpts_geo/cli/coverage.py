@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "coverage",
         help="Diagnostic de couverture d'une liste de CPTS : périmètres, chevauchements, zones blanches.",
         description="Lit une liste de CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage), la normalise au COG 2026, "
-        "affiche le résumé et, avec --out, écrit summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, "
+        "affiche le résumé et, avec --out, écrit summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv (une ligne par commune partagée), "
+        "overlap_pairs.csv (une ligne par paire de CPTS), "
         "le classeur diagnostic_cpts.xlsx et les cartes carte_couverture.html, .png et .pdf "
         "(les mêmes fichiers que Diagnosis.write en Python).",
     )
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
-                   help="format de overlaps.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
+                   help="format de overlaps.csv et overlap_pairs.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché) ; "
                    "écrit d'un bloc : les fichiers d'une exécution précédente sont remplacés tous ensemble")

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--png", type=Path, help="carte A4 PNG à écrire")
     p.add_argument("--pdf", type=Path, help="carte A4 PDF à écrire")
     p.add_argument("--title", help="titre de la carte")
+    p.add_argument("--paper", choices=("A4", "A3"), default="A4",
+                   help="format de la carte PNG / PDF, paysage (défaut : A4)")
     p.add_argument("--tiles", help="fond de carte en ligne (ex. « OpenStreetMap », « CartoDB positron ») ; "
                    "défaut : aucun, la carte fonctionne hors ligne")
     p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         layers = build_layers(diag, args.tolerance)
         m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
             if args.html else None
-        fig = static_map(diag, args.color_by, layers=layers, title=args.title) \
+        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper) \
             if (args.png or args.pdf) else None
     except (MembersError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
