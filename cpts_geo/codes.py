@@ -503,10 +503,15 @@ def normalise_codes(
     ("référentiel COG 2026 : mettre à jour cpts_geo").
     """
     year = _check_cog_year(cog_year)
-    values = list(codes)
+    # one string (or number) is one code, not a sequence of characters
+    values = [codes] if isinstance(codes, (str, bytes, int, float)) else list(codes)
+    if isinstance(deps, (str, bytes, int)):
+        deps = [deps]
+    if isinstance(groups, (str, bytes)):
+        groups = [groups]
     dep_list = [None] * len(values) if deps is None else [_as_text(d) for d in deps]
     if len(dep_list) != len(values):
-        raise ValueError("codes and deps must have the same length")
+        raise OptionError("deps", f"{len(dep_list)} valeurs", f"autant de départements que de codes attendus ({len(values)})")
     dep_list = [d.zfill(2) if d and d.isdigit() and len(d) < 2 else (d.upper() if d else None) for d in dep_list]
     cur = _current()
     texts = pd.Series([_as_text(v) for v in values], dtype=object)

@@ -22,7 +22,7 @@ import pandas as pd
 from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import OptionError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -127,16 +127,19 @@ class Diagnosis:
         apl_year: int | None = None,
         maps: bool = True,
         csv_format: str = "fr",
+        overwrite: bool = False,
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
         ``--apl-year``) the official APL per CPTS; ``csv_format`` "fr" (``;``, decimal comma) or
-        "international" as ``--csv-format``; ``self`` is left unchanged. See
-        :func:`cpts_geo.export.write_diagnosis`."""
+        "international" as ``--csv-format``; ``self`` is left unchanged. The folder is written
+        atomically (all new files or the previous set, never mixed); one holding files no cpts_geo
+        run wrote is refused unless ``overwrite``. See :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
-                                   apl_year=apl_year, maps=maps, csv_format=csv_format)
+                                   apl_year=apl_year, maps=maps, csv_format=csv_format,
+                                   overwrite=overwrite)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
@@ -279,7 +282,8 @@ def diagnose(
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
     if m.empty:
-        raise ValueError("aucune CPTS à analyser (liste vide après filtrage)")
+        raise InputError("aucune CPTS à analyser (liste vide après filtrage : aucun code reconnu, "
+                         "ou aucune CPTS au stade demandé)", attrs.get("source"))
     m = expand_cities(m)
     cp = m["cpts"].to_numpy(dtype=object).astype(str)
     ui = idx.get_indexer(m["code"].to_numpy(dtype=object))

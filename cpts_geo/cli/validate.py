@@ -45,11 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_departments, check_file_argument, check_fraction
     from cpts_geo.members import MembersError
     from cpts_geo.validation import validate_territory
     from cpts_geo.validation.render import verdict_text
 
     deps = [d.strip() for d in args.departments.split(",")] if args.departments else None
+    deps = check_departments(deps, "--departments")
+    check_fraction(args.threshold, "--threshold")
+    for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
+                          ("--irdes2025", args.irdes2025)):
+        check_file_argument(value, option)
     try:
         report = validate_territory(
             args.proposal, args.existing, name=args.name,
