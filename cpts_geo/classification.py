@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo.errors import InputError
 from cpts_geo.io.irdes import irdes_typologies, read_irdes_typology  # noqa: F401  (re-exported; reader in io)
 from cpts_geo.rules import (
     IGAS_BOUNDS,
@@ -162,7 +163,9 @@ def _units() -> pd.DataFrame:
 def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: str,
                     name: str) -> tuple[pd.DataFrame, dict]:
     """A perimeter table, or a single list of codes (normalised to COG 2026), as a frame with
-    ``codes`` tuples. Unknown codes are refused with an error naming the row and value."""
+    ``codes`` tuples. Codes that cannot be normalised are warned about and listed in
+    ``report["refused"]`` (the one rule for unknown codes: recorded and warned, never dropped
+    unrecorded)."""
     report: dict = {}
     if isinstance(perimeters, str):
         perimeters = [perimeters]
@@ -173,17 +176,19 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
         norm = normalise_codes(values)
         bad = norm[norm["code"].isna()]
         if len(bad):
-            first = bad.iloc[0]
-            raise ValueError(
-                f"territoire {name!r} : code {first['input']!r} (position {int(bad.index[0]) + 1}) "
-                f"refusé : {first['message']}" + (f" ; {fr.plural(len(bad) - 1, 'autre refusé', 'autres refusés')}"
-                                                 if len(bad) > 1 else "")
-            )
+            report["refused"] = [str(v) for v in bad["input"]]
+            warnings.warn(
+                f"territoire « {name} » : {fr.plural(len(bad), 'code refusé', 'codes refusés')}, "
+                f"{fr.plural(len(bad), 'écarté', with_number=False)} de la classification : "
+                f"{fr.enumeration(report['refused'], limit=10)} ({bad['message'].iloc[0]}) ; voir attrs['refused']",
+                UserWarning, stacklevel=3)
+            norm = norm[norm["code"].notna()]
         report["normalisation"] = norm[norm["status"] != "current"][["input", "code", "status", "message"]].to_dict("records")
         codes = tuple(dict.fromkeys(norm["code"]))
         return pd.DataFrame({"cpts": [name], "codes": [codes]}), report
     if codes_col not in perimeters.columns:
-        raise KeyError(f"perimeter table has no {codes_col!r} column (tuple of COG 2026 unit codes)")
+        raise InputError(f"colonne « {codes_col} » absente (tuple des codes COG {reference.COG_YEAR} de chaque périmètre)",
+                         perimeters.attrs.get("source", "table des périmètres"))
     return perimeters, report
 
 
@@ -199,15 +204,18 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
     long["code"] = long["code"].astype(object)  # pandas 3 infers arrow strings: slow isin
     units = _units()
     unknown = ~long["code"].isin(units.index)
-    if unknown.any():
+    refused = sorted(set(long.loc[unknown, "code"]))
+    if refused:
         first = long[unknown].iloc[0]
         label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
-        raise ValueError(
-            f"{label!r} (ligne {int(first['row']) + 1}) : code {first['code']!r} absent du COG {reference.COG_YEAR}"
-            + (f" ; {fr.plural(int(unknown.sum()) - 1, 'autre code inconnu')}" if unknown.sum() > 1 else "")
-            + " — normalisez les codes avec cpts_geo.normalise_codes"
-        )
+        warnings.warn(
+            f"« {label} » (ligne {int(first['row']) + 1}) : {fr.plural(len(refused), 'code inconnu', 'codes inconnus')} "
+            f"du COG {reference.COG_YEAR}, {fr.plural(len(refused), 'écarté', with_number=False)} de la classification : "
+            f"{fr.enumeration(refused, limit=10)} — normalisez les codes avec cpts_geo.normalise_codes ; voir attrs['refused']",
+            UserWarning, stacklevel=3)
+        long = long[~unknown]
     long = long.join(units, on="code")
+    long.attrs["refused"] = refused
     arr = long[long["kind"] == "arrondissement"]
     both = arr.iloc[:0] if arr.empty else arr.merge(long[["row", "code"]], left_on=["row", "parent"], right_on=["row", "code"],
                      suffixes=("", "_city"))
@@ -407,7 +415,8 @@ def classify(
     item = aci_funding_version(aci_version)
     applied, sides = aci_rule(bounds, boundary_upper)
     bounds, sides = [int(b) for b in applied], [bool(u) for u in sides]
-    out.attrs = {**getattr(per, "attrs", {}), "classification": {
+    refused = list(dict.fromkeys(report.get("refused", []) + long.attrs.get("refused", [])))
+    out.attrs = {**getattr(per, "attrs", {}), "refused": refused, "classification": {
         "cog": reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
         "population": pop_source,

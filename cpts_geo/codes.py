@@ -498,7 +498,8 @@ def normalise_codes(
     values = list(codes)
     dep_list = [None] * len(values) if deps is None else [_as_text(d) for d in deps]
     if len(dep_list) != len(values):
-        raise ValueError("codes and deps must have the same length")
+        raise InputError(f"{fr.plural(len(dep_list), 'département')} pour {fr.plural(len(values), 'code')} : "
+                         "une valeur par code attendue", "deps")
     dep_list = [d.zfill(2) if d and d.isdigit() and len(d) < 2 else (d.upper() if d else None) for d in dep_list]
     cur = _current()
     texts = pd.Series([_as_text(v) for v in values], dtype=object)
@@ -561,7 +562,8 @@ def normalise_codes(
     if homonyms and context:
         group_list = None if groups is None else list(groups)
         if group_list is not None and len(group_list) != len(values):
-            raise ValueError("codes and groups must have the same length")
+            raise InputError(f"{fr.plural(len(group_list), 'groupe')} pour {fr.plural(len(values), 'code')} : "
+                             "une valeur par code attendue", "groups")
         _resolve_homonyms(out, homonyms, area, group_list)
     out["nom"] = out["code"].map(cur["nom"])
     out = out[["input", "code", "status", "message", "candidates", "nom", "codes"]]

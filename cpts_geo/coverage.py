@@ -22,7 +22,7 @@ import pandas as pd
 from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import OptionError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -167,7 +167,8 @@ def _as_members(members: pd.DataFrame | str | Path) -> pd.DataFrame:
     if not isinstance(members, pd.DataFrame):
         return read_members(members)
     if "cpts" not in members.columns or "code" not in members.columns:
-        raise ValueError("members must have columns 'cpts' and 'code' (use cpts_geo.read_members)")
+        raise InputError("colonnes « cpts » et « code » attendues (lire la liste avec cpts_geo.read_members)",
+                         members.attrs.get("source", "liste des CPTS"))
     m = members.copy()
     m.attrs = dict(members.attrs)
     for col, default in (("stage", None), ("date", pd.NaT), ("input", None), ("status", None)):
@@ -272,7 +273,7 @@ def diagnose(
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
     if m.empty:
-        raise ValueError("aucune CPTS à analyser (liste vide après filtrage)")
+        raise InputError("aucune CPTS à analyser (liste vide après filtrage)", attrs.get("source", "liste des CPTS"))
     m = expand_cities(m)
     cp = m["cpts"].to_numpy(dtype=object).astype(str)
     ui = idx.get_indexer(m["code"].to_numpy(dtype=object))

@@ -37,6 +37,7 @@ from cpts_geo.io.tables import (
     column_key,
     find_column,
     json_records,
+    read_geofile,
     read_json,
     read_sheets,
     read_table,
@@ -295,15 +296,12 @@ def read_members(
         path = check_file(source, MembersError)
         suffix = path.suffix.lower()
         if suffix in (".geojson", ".gpkg", ".shp", ".fgb"):
-            try:
-                gdf = gpd.read_file(path)
-            except Exception as exc:
-                raise MembersError(f"fichier géographique illisible ({exc})", name) from exc
+            gdf = read_geofile(path, name, MembersError)
             return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
         if suffix == ".json":
             data = read_json(path, error=MembersError)
             if isinstance(data, dict) and data.get("type") == "FeatureCollection":
-                return _from_polygons(gpd.read_file(path), name, cpts_col, stage_col, date_col, threshold)
+                return _from_polygons(read_geofile(path, name, MembersError), name, cpts_col, stage_col, date_col, threshold)
             df = _records_from_json(data, name)
             row0 = 1
         else:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from cpts_geo import fr, reference
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.indicators import supply as _supply
 from cpts_geo.indicators import travel as _travel
 from cpts_geo.indicators.population import commune_population
@@ -57,7 +58,7 @@ def step_weights(minutes: np.ndarray, steps: Mapping[float, float] = DEFAULT_STE
 def _check_steps(steps: Mapping[float, float]) -> tuple[np.ndarray, np.ndarray]:
     items = sorted((float(b), float(w)) for b, w in steps.items())
     if not items or items[0][0] <= 0 or any(w < 0 for _, w in items):
-        raise ValueError(f"paliers invalides {dict(steps)} : bornes > 0 et poids ≥ 0 attendus")
+        raise OptionError("steps", dict(steps), "paliers invalides : bornes > 0 et poids ≥ 0 attendus")
     return np.array([b for b, _ in items]), np.array([w for _, w in items])
 
 
@@ -109,7 +110,8 @@ def compute_apl(
     """
     if steps is None:
         if profession != "generaliste":
-            raise ValueError(
+            raise OptionError(
+                "steps", None,
                 f"paliers de temps d'accès non fournis pour la profession « {profession} » : "
                 "les paliers par défaut sont ceux des médecins généralistes ; reprendre ceux de "
                 "l'onglet « Paramètres » du fichier APL de la DREES (steps={minutes: poids})"
@@ -133,7 +135,7 @@ def compute_apl(
         ref = reference.load_communes() if units is None else units
         unknown = nodes.difference(pd.Index(ref["code"].astype(str)))
         if len(unknown):
-            raise ValueError(
+            raise InputError(
                 f"{fr.plural(len(unknown), 'code inconnu', 'codes inconnus')} du référentiel COG "
                 f"{reference.COG_YEAR} : {fr.enumeration(unknown, limit=10)} ; convertir d'abord la table (cpts_geo.convert_table)"
             )
@@ -213,12 +215,13 @@ def _clean_series(s: pd.Series, what: str) -> pd.Series:
     idx = _clean_codes(pd.Index(s.index))
     if idx.has_duplicates:
         dup = idx[idx.duplicated()][0]
-        raise ValueError(f"{what} : code {dup!r} présent plusieurs fois")
+        raise InputError("code présent plusieurs fois", s.attrs.get("source", what), None, dup)
     vals = pd.to_numeric(pd.Series(s.to_numpy(), index=idx), errors="coerce").astype(float)
     bad = (vals < 0) | (vals.isna() & s.notna().to_numpy())
     if bad.any():
         code = vals.index[bad.to_numpy()][0]
-        raise ValueError(f"{what} : valeur invalide {s.iloc[int(bad.to_numpy().argmax())]!r} pour le code {code}")
+        raise InputError(f"valeur invalide pour le code {code}", s.attrs.get("source", what), None,
+                         s.iloc[int(bad.to_numpy().argmax())])
     out = vals.rename(s.name)
     out.attrs = dict(s.attrs)
     return out
@@ -255,12 +258,13 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     name = tt.attrs.get("source", "table des temps de trajet")
     missing = [c for c in ("from", "to", "minutes") if c not in tt.columns]
     if missing:
-        raise ValueError(f"{name} : colonnes {missing} absentes (attendu : from, to, minutes)")
+        raise InputError(f"{fr.plural(len(missing), 'colonne absente', 'colonnes absentes', with_number=False)} : "
+                         f"{fr.enumeration(missing)} (attendu : from, to, minutes)", name)
     minutes = pd.to_numeric(tt["minutes"], errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(minutes) | (minutes < 0)
     if bad.any():
         k = int(bad.argmax())
-        raise ValueError(f"{name}, ligne {k + 2} : durée {tt['minutes'].iloc[k]!r} invalide (minutes ≥ 0 attendues)")
+        raise InputError("durée invalide (minutes ≥ 0 attendues)", name, k + 2, tt["minutes"].iloc[k])
     i = _positions(tt["from"], nodes)
     j = _positions(tt["to"], nodes)
     inside = (i >= 0) & (j >= 0)
@@ -292,7 +296,7 @@ def _raise_duplicate(name: str, nodes: pd.Index, i: np.ndarray, j: np.ndarray, r
     """Error naming the second row of the first (from, to) pair listed twice."""
     key = pd.Series(i.astype(np.int64) * len(nodes) + j)
     k = int(key.duplicated().to_numpy().argmax())
-    raise ValueError(f"{name}, ligne {int(rows[k]) + 2} : couple ({nodes[i[k]]}, {nodes[j[k]]}) en double")
+    raise InputError("couple en double", name, int(rows[k]) + 2, f"{nodes[i[k]]}, {nodes[j[k]]}")
 
 
 def _add_plm_cities(apl: pd.Series, population: pd.Series, reasons: dict) -> pd.Series:

@@ -231,6 +231,19 @@ def check_file(path: str | Path, error: type[InputError] = InputError) -> Path:
     return path
 
 
+def read_geofile(path: str | Path, source: str | None = None, error: type[InputError] = InputError):
+    """A GIS file (GeoPackage, GeoJSON, shapefile, FlatGeobuf) as a GeoDataFrame; a file the
+    GDAL driver cannot open raises ``error`` naming it (other exceptions are bugs and propagate)."""
+    import geopandas as gpd
+    import pyogrio.errors
+
+    path = Path(path)
+    try:
+        return gpd.read_file(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        raise error(f"fichier géographique illisible ({exc})", source or path.name) from exc
+
+
 def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tuple[str, str]:
     """(text, encoding) of the bytes of a text table: UTF-8 (BOM or not), UTF-16 with BOM, then
     Windows-1252. Binary content (NUL or control bytes) is refused, never replaced."""

@@ -18,7 +18,7 @@ from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import OptionError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.indicators.apl_official import attach_apl, read_apl
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
@@ -136,12 +136,13 @@ class ValidationReport:
 
     def with_removed(self, communes: list | tuple | str) -> ValidationReport:
         """The report of the territory without these communes (codes or names). Raises
-        ValueError naming any commune that is not in the territory."""
+        InputError naming any commune that is not in the territory."""
         values = [communes] if isinstance(communes, str) else list(communes)
         norm = normalise_codes(values)
         bad = norm[norm["code"].isna()]
         if len(bad):
-            raise ValueError(f"commune à retirer non reconnue : « {bad['input'].iloc[0]} » ({bad['message'].iloc[0]})")
+            raise InputError(f"commune à retirer non reconnue ({bad['message'].iloc[0]})", "without()", None,
+                             bad["input"].iloc[0])
         drop = set(norm["code"])
         missing = sorted(drop - set(self.codes) - set(self._state.proposal.members["code"]))
         if missing:
