@@ -301,22 +301,12 @@ def _raise_duplicate(name: str, nodes: pd.Index, i: np.ndarray, j: np.ndarray, r
 
 def _add_plm_cities(apl: pd.Series, population: pd.Series, reasons: dict) -> pd.Series:
     """Append Paris, Lyon, Marseille as population-weighted means of their arrondissements."""
-    rows = {}
-    have = set(apl.index)
-    for city in PLM_CITIES:
-        if city in have:
-            continue
-        arr = list(reference.plm_arrondissements(city))
-        if not set(arr) <= have:
-            continue
-        v, p = apl[arr].to_numpy(), population[arr].to_numpy()
-        ok = ~np.isnan(v) & ~np.isnan(p)
-        rows[city] = float(np.average(v[ok], weights=p[ok])) if ok.any() and p[ok].sum() > 0 else np.nan
-        if np.isnan(rows[city]):
-            reasons[city] = "aucun arrondissement calculé"
-    if not rows:
+    cities = reference.plm_mean(apl, population, [c for c in PLM_CITIES if c not in apl.index])
+    if not len(cities):
         return apl
+    for city in cities.index[cities.isna().to_numpy()]:
+        reasons[city] = "aucun arrondissement calculé"
     attrs = apl.attrs
-    out = pd.concat([apl, pd.Series(rows, name=apl.name, dtype=float)])
+    out = pd.concat([apl, cities.rename(apl.name)])
     out.attrs = attrs
     return out

@@ -158,7 +158,8 @@ def numeric_column(values: pd.Series, source: str, column: str, rows: Sequence[i
 
 
 def column_key(name: object) -> str:
-    """Key of a column name with accents, case, spaces, punctuation and a leading article ignored:
+    """Key of a column name or any free-text label (stage words) with accents, case, spaces,
+    punctuation and a leading article ignored:
     "Code  INSEE" / "code_insee" / "CODE-INSÉE" → "code insee"; "Les communes" → "communes"."""
     s = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
     words = re.sub(r"[^a-z0-9]+", " ", s).split()
