@@ -118,7 +118,7 @@ def test_local_crs_helpers():
     assert cpts_geo.local_crs("97302") == 2972
     assert cpts_geo.local_crs("97411") == 2975
     assert cpts_geo.local_crs("97611") == 4471
-    with pytest.raises(ValueError):
+    with pytest.raises(cpts_geo.InputError, match="collectivité d'outre-mer.*97502"):
         cpts_geo.local_crs("97502")
 
 

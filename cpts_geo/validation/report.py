@@ -20,6 +20,7 @@ from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.indicators.apl_official import attach_apl, read_apl
+from cpts_geo.io.tables import check_file
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation import checks as ck
@@ -227,9 +228,7 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     if isinstance(apl, pd.Series):
         return apl
     if isinstance(apl, (str, Path)):
-        p = Path(apl)
-        if not p.exists():
-            raise FileNotFoundError(f"fichier APL introuvable : {p}")
+        p = check_file(apl)
         key = (str(p.resolve()), p.stat().st_mtime_ns, apl_cog)
         if key not in _APL_CACHE:
             _APL_CACHE[key] = _apl_values(read_apl(p, cog=apl_cog), apl_cog)
