@@ -267,15 +267,22 @@ def density_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "
     return _density_from_long(long, len(per)).set_axis(per.index)
 
 
+def _grouped(shares: pd.DataFrame, fine: str, coarse: str, group_of: dict, labels: dict) -> pd.DataFrame:
+    """``shares`` (columns ``fine`` + class) with the coarse groups added: ``coarse`` + group
+    (sum of its classes, ``group_of``: class → group) and ``coarse`` + "dominant" (French label
+    of the largest group, ``labels``: group → label, in their order)."""
+    out = shares.copy()
+    for g in labels:
+        out[f"{coarse}{g}"] = shares[[f"{fine}{k}" for k, v in group_of.items() if v == g]].sum(axis=1, min_count=1)
+    dom = _dominant(out, [f"{coarse}{g}" for g in labels])
+    out[f"{coarse}dominant"] = dom.map(lambda c: labels[c[len(coarse):]] if isinstance(c, str) else None)
+    return out
+
+
 def _density_from_long(long: pd.DataFrame, n: int) -> pd.DataFrame:
     s7 = _shares(long, "dens7", [float(i) for i in range(1, 8)], n)
     s7.columns = [f"dens7_{int(c)}" if c != "unknown" else "dens7_unknown" for c in s7.columns]
-    out = s7.copy()
-    for cls in ("urbain_dense", "intermediaire", "rural"):
-        levels = [f"dens7_{k}" for k, v in DENS3_OF_DENS7.items() if v == cls]
-        out[f"dens_{cls}"] = s7[levels].sum(axis=1, min_count=1)
-    dom3 = _dominant(out, ["dens_urbain_dense", "dens_intermediaire", "dens_rural"])
-    out["dens_dominant"] = dom3.map(lambda c: DENS3_LABELS[c[5:]] if isinstance(c, str) else None)
+    out = _grouped(s7, "dens7_", "dens_", DENS3_OF_DENS7, DENS3_LABELS)
     dom7 = _dominant(out, [f"dens7_{i}" for i in range(1, 8)])
     out["dens7_dominant"] = dom7.map(lambda c: int(c[-1]) if isinstance(c, str) else pd.NA).astype("Int64")
     return out
@@ -296,13 +303,7 @@ def aav_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "code
 def _aav_from_long(long: pd.DataFrame, n: int) -> pd.DataFrame:
     s = _shares(long, "cateaav2020", list(CATEAAV_LABELS), n)
     s.columns = [f"cateaav_{c}" for c in s.columns]
-    out = s.copy()
-    for cls in ("pole", "couronne", "hors_attraction"):
-        cats = [f"cateaav_{k}" for k, v in AAV3_OF_CATEAAV.items() if v == cls]
-        out[f"aav_{cls}"] = s[cats].sum(axis=1, min_count=1)
-    dom = _dominant(out, ["aav_pole", "aav_couronne", "aav_hors_attraction"])
-    out["aav_dominant"] = dom.map(lambda c: AAV3_LABELS[c[4:]] if isinstance(c, str) else None)
-    return out
+    return _grouped(s, "cateaav_", "aav_", AAV3_OF_CATEAAV, AAV3_LABELS)
 
 
 # ------------------------------------------------------------------------------------------
