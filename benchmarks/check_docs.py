@@ -145,6 +145,25 @@ def maps() -> list[tuple[str, str]]:
     return out
 
 
+def app() -> list[tuple[str, str]]:
+    r = load("app")
+    f = r["figures"]
+    doc = "docs/app.md"
+    return [
+        (doc, f"| start-up (listing prepared, region simplified, caches warmed) | {f['startup_s']:.0f} s |"),
+        (doc, f"| `POST /api/check`, {f['n_codes']} communes, {f['requests']} requests over HTTP | median "
+              f"{_n(f['check_http_median_ms'])} ms, p95 {_n(f['check_http_p95_ms'])} ms |"),
+        (doc, f"| the same check in process, listing prepared once / at every check | "
+              f"{_n(f['check_inprocess_median_ms'])} ms / {_n(f['check_naive_median_ms'])} ms "
+              f"(× {f['check_naive_median_ms'] / f['check_inprocess_median_ms']:.1f}) |"),
+        (doc, f"| CPU time of that check (report and JSON; what an idle core takes) | "
+              f"{_n(f['check_inprocess_cpu_median_ms'])} ms |"),
+        (doc, f"| page ready, region 93 ({f['communes_mb']:.2f} MB of communes GeoJSON) | median "
+              f"{f['page_ready_median_s']:.2f} s, max {f['page_ready_max_s']:.2f} s |"),
+        (doc, f"measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"),
+    ]
+
+
 def _span(values: list[str]) -> str:
     nums = sorted({int(x) for x in values if x.isdigit()})
     return "?" if not nums else str(nums[0]) if len(nums) == 1 else f"{nums[0]}–{nums[-1]}"
@@ -165,7 +184,7 @@ def readme() -> list[tuple[str, str]]:
 
 
 CHECKS = {"classification": classification, "coverage": coverage, "apl": apl, "validation": validation,
-          "maps": maps, "readme": readme}
+          "maps": maps, "app": app, "readme": readme}
 
 
 def _norm(text: str) -> str:

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cpts_geo.indicators",),
     ("cpts_geo.classification",),
     ("cpts_geo.summary", "cpts_geo.compare", "cpts_geo.export", "cpts_geo.validation", "cpts_geo.maps"),
-    ("cpts_geo.cli",),
+    ("cpts_geo.cli", "cpts_geo.app"),
 )
 
 

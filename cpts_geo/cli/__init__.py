@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 #: sub-command modules of cpts_geo.cli, in help order
-COMMANDS = ("demo", "normalise", "coverage", "map", "apl", "validate")
+COMMANDS = ("demo", "normalise", "coverage", "map", "apl", "validate", "app")
 
 #: argparse's own messages in French (argparse takes them through gettext)
 ARGPARSE_FR = {

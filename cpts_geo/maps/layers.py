@@ -159,8 +159,9 @@ def simplify_units(src: gpd.GeoDataFrame, tolerance_m: float | None = None
 def _dissolve(pairs: pd.DataFrame, geom_of: pd.Series, by: str) -> gpd.GeoDataFrame:
     """Dissolve (``by``, ``code``) pairs into one geometry per ``by`` value with
     coverage_union_all (the simplified units form a coverage)."""
-    if pairs.empty:
-        return gpd.GeoDataFrame({by: [], "zone_crs": []}, geometry=[], crs=4326)
+    if pairs.empty:  # object columns: merging on them later works for text keys too
+        return gpd.GeoDataFrame({by: pd.Series([], dtype=object), "zone_crs": pd.Series([], dtype=object)},
+                                geometry=[], crs=4326)
     p = pairs[_isin(pairs["code"], geom_of.index)]
     g = gpd.GeoDataFrame(
         {by: p[by].to_numpy(), "zone_crs": p["zone_crs"].to_numpy()},

@@ -1,0 +1,619 @@
+"""The local web app of ``cpts-geo app``: a Starlette application served by uvicorn.
+
+:func:`create_app` prepares once, at start-up, everything the requests share read-only: the
+existing listing (:func:`cpts_geo.validation.prepare_existing`), the simplified communes of the
+area as GeoJSON (simplified as the coverage maps are, :func:`cpts_geo.maps.build_layers`) and
+the search table. Requests carry the whole proposal (the page holds it): the server keeps no
+state a second user could see.
+
+API (JSON in and out, French error messages, never a traceback or a server path):
+
+- ``GET /api/config``: the area, the existing CPTS and their communes, the starting proposal;
+- ``GET /api/communes``: GeoJSON of the area's communes (``code``, ``nom``, ``dep``,
+  ``population``, ``cpts``, ``white``: known and covered by no CPTS) and of the CPTS labels;
+- ``GET /api/search?q=``: communes by name, name prefix, INSEE code or postcode;
+- ``POST /api/check`` ``{"codes": [...], "name": "...", "replaces": [...]}``: the validation
+  report exactly as ``cpts-geo validate --json`` writes it;
+- ``POST /api/import?filename=…`` (the file as the body): the communes of a proposal file;
+- ``POST /api/export/{csv,xlsx,geojson,gpkg,html}``: the proposal as a listing (one row per
+  commune, ``cpts;code_insee;nom``), its outline, or the validation report page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import tempfile
+import threading
+import unicodedata
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from cpts_geo import fr, names, reference
+from cpts_geo._version import __version__
+from cpts_geo.errors import CptsGeoError, OptionError
+
+STATIC = Path(__file__).resolve().parent / "static"
+LEAFLET = Path(__file__).resolve().parent.parent / "maps" / "vendor" / "leaflet"
+
+#: largest request body accepted (bytes)
+MAX_BODY_BYTES = 1_000_000
+#: largest number of communes in a proposal
+MAX_CODES = 5000
+#: longest territory name / commune value / search query (characters)
+MAX_NAME = 200
+MAX_VALUE = 100
+MAX_QUERY = 100
+#: search results returned
+SEARCH_LIMIT = 20
+#: listings prepared for distinct ``replaces`` choices kept in memory
+LISTING_CACHE = 8
+#: hosts accepted in the Host header when the app listens on the loopback interface
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1", "testserver")
+
+EXPORT_KINDS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "html": "text/html; charset=utf-8",
+}
+
+log = logging.getLogger("cpts_geo.app")
+
+
+class ApiError(Exception):
+    """A request the API refuses: HTTP status and French message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+# ------------------------------------------------------------------------------------------
+# Start-up: the shared, read-only state
+# ------------------------------------------------------------------------------------------
+
+
+def _area_departments(region: object, departments: object, listing_deps: frozenset) -> list[str]:
+    """Departments shown on the map: those of ``region`` / ``departments``, else the listing's."""
+    deps_ref = reference.load_departements()
+    known = set(deps_ref["code"])
+    out: list[str] = []
+    regions = [region] if isinstance(region, str) else list(region or [])
+    for r in regions:
+        r = str(r).strip().zfill(2)
+        found = deps_ref.loc[deps_ref["region"].astype(str) == r, "code"].tolist()
+        if not found:
+            raise OptionError("--region", r, "région inconnue du COG " + str(reference.COG_YEAR))
+        out += found
+    deps = [departments] if isinstance(departments, str) else list(departments or [])
+    for d in deps:
+        d = str(d).strip().upper().zfill(2)
+        if d not in known:
+            raise OptionError("--departement", d, "département inconnu du COG " + str(reference.COG_YEAR))
+        out.append(d)
+    if not out:
+        out = sorted(listing_deps)
+    if not out:
+        raise OptionError("--region / --departement", "aucun",
+                          "sans liste de CPTS existantes, indiquer la région ou les départements à afficher")
+    return sorted(dict.fromkeys(out))
+
+
+def _tiles(tiles: str | None) -> dict | None:
+    """URL template and attribution of an online background (None: blank, offline)."""
+    if not tiles:
+        return None
+    if "{z}" in tiles and tiles.startswith(("http://", "https://")):
+        return {"url": tiles, "attribution": "Fond de carte : " + tiles.split("/")[2]}
+    try:
+        import xyzservices
+
+        p = xyzservices.providers.query_name(tiles)
+    except (ImportError, ValueError) as exc:
+        raise OptionError("--tiles", tiles, "fond de carte inconnu (ex. « OpenStreetMap », "
+                          "« CartoDB positron » ou une adresse https://…/{z}/{x}/{y}.png)") from exc
+    return {"url": p.build_url(), "attribution": p.get("html_attribution") or p.get("attribution", "")}
+
+
+def _slug(text: str) -> str:
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", s).strip("-")[:60] or "territoire"
+
+
+class AppState:
+    """Everything the requests share, built once and then only read."""
+
+    def __init__(self, existing: object = None, region: object = None, departments: object = None,
+                 replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
+                 tiles: str | None = None, title: str | None = None, apl_cog: int | None = None) -> None:
+        from cpts_geo.validation import prepare_existing
+
+        self.existing = existing
+        self.apl, self.apl_cog = apl, apl_cog
+        self.base = prepare_existing(existing)
+        self._listings: OrderedDict[tuple[str, ...], object] = OrderedDict({(): self.base})
+        self._lock = threading.Lock()
+        replaces = (replaces,) if isinstance(replaces, str) else tuple(replaces or ())
+        unknown = [r for r in replaces if r not in self.base.cpts_names]
+        if unknown:
+            raise OptionError("--replaces", unknown[0], "CPTS absente de la liste existante")
+        self.area_deps = _area_departments(region, departments, self.base.known_deps)
+        self.tiles = _tiles(tiles)
+        self.cov = self.base.coverage(frozenset())
+        cov = self.cov
+        self.in_area = np.isin(cov.dep, self.area_deps)
+        self.white = cov.known & (cov.n_cpts == 0)
+        members = self.base.members
+        self.cpts_codes = {str(k): sorted(set(v)) for k, v in members.groupby("cpts")["code"]}
+        start_codes: list[str] = []
+        for r in replaces:
+            start_codes += [c for c in self.cpts_codes.get(r, []) if c not in start_codes]
+        self.start = {"codes": start_codes, "replaces": list(replaces),
+                      "name": replaces[0] if len(replaces) == 1 else ""}
+        dep_names = reference.load_departements().set_index("code")["nom"]
+        area_label = ", ".join(f"{dep_names.get(d, d)} ({d})" for d in self.area_deps)
+        self.config = {
+            "title": title or "Composer un territoire de CPTS",
+            "area": area_label,
+            "departments": self.area_deps,
+            "listing": self.base.source,
+            "listing_given": self.base.given,
+            "cpts": [{"name": n, "n_units": len(self.cpts_codes.get(n, ()))} for n in self.base.cpts_names],
+            "cpts_codes": self.cpts_codes,
+            "start": self.start,
+            "tiles": self.tiles,
+            "population_year": reference.POPULATION_YEAR,
+            "cog": reference.COG_YEAR,
+            "apl": apl is not None,
+            "version": __version__,
+            "limits": {"codes": MAX_CODES, "body_bytes": MAX_BODY_BYTES},
+        }
+        self.communes_json = json.dumps(self._communes(), ensure_ascii=False,
+                                        separators=(",", ":")).encode("utf-8")
+        self._search_table()
+
+    # -- map data ----------------------------------------------------------------------------
+    def _communes(self) -> dict:
+        """Simplified communes of the area (EPSG:4326) with their CPTS and white-zone flag, and
+        one label point per existing CPTS."""
+        from cpts_geo.maps import build_layers
+        from cpts_geo.maps.style import neighbour_colors
+
+        cov, mask = self.cov, self.in_area
+        idx = np.flatnonzero(mask)
+        units = pd.DataFrame({
+            "code": cov.codes[idx], "nom": cov.noms[idx], "dep": cov.dep[idx],
+            "population": cov.population[idx], "cpts": list(cov.cpts_of[idx]),
+            "n_cpts": cov.n_cpts[idx],
+        })
+        pairs = units[["cpts", "code"]].explode("cpts").dropna()
+        per = pairs.groupby("cpts", sort=True)["code"].agg(tuple).reset_index().rename(columns={"code": "codes"}) \
+            if len(pairs) else pd.DataFrame({"cpts": pd.Series([], dtype=object), "codes": pd.Series([], dtype=object)})
+        white_codes = tuple(cov.codes[idx][self.white[idx]])
+        wz = pd.DataFrame({"zone_id": [1], "codes": [white_codes]}) if white_codes else \
+            pd.DataFrame({"zone_id": [], "codes": []})
+        layers = build_layers({"units": units, "perimeters": per, "white_zones": wz,
+                               "meta": {"listing_source": self.base.source}})
+        pg = layers.perimeters[layers.perimeters.geometry.notna()].reset_index(drop=True)
+        colors = dict(zip(pg["cpts"], neighbour_colors(pg.geometry.to_numpy()), strict=True)) if len(pg) else {}
+        u = layers.units
+        white = dict(zip(cov.codes[idx], self.white[idx], strict=True))
+        known = dict(zip(cov.codes[idx], cov.known[idx], strict=True))
+        pts = u.geometry.representative_point()
+        feats = []
+        for row, geom, pt in zip(u.itertuples(index=False), u.geometry, pts, strict=True):
+            feats.append({"type": "Feature", "geometry": geom.__geo_interface__, "properties": {
+                "code": row.code, "nom": row.nom, "dep": row.dep,
+                "population": None if pd.isna(row.population) else int(row.population),
+                "cpts": list(row.cpts), "white": bool(white.get(row.code)),
+                "known": bool(known.get(row.code)),
+                "pt": [round(pt.y, 5), round(pt.x, 5)]}})
+        labels = []
+        for name, geom in zip(pg["cpts"], pg.geometry, strict=True):
+            p = geom.representative_point()
+            labels.append({"name": name, "pt": [round(p.y, 5), round(p.x, 5)], "color": colors[name]})
+        outlines = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": g.__geo_interface__, "properties": {"cpts": n, "color": colors[n]}}
+            for n, g in zip(pg["cpts"], pg.geometry, strict=True)]}
+        return {"type": "FeatureCollection", "features": feats, "labels": labels, "perimeters": outlines,
+                "colors": colors, "tolerance_m": layers.tolerance_m,
+                "sources": {"geometry": reference.SOURCES["geometry"],
+                            "population": reference.SOURCES["population"]}}
+
+    # -- search ------------------------------------------------------------------------------
+    def _search_table(self) -> None:
+        cov = self.cov
+        self.unit_pos = {c: i for i, c in enumerate(cov.codes)}
+        ref = reference.load_communes()
+        codes = ref["code"].tolist()  # plain lists: iterating arrow columns is slow
+        self.parent = {c: p for c, p in zip(codes, ref["parent"].tolist(), strict=True) if isinstance(p, str)}
+        pops = ref["population"].astype("float64").tolist()
+        self.ref_info = dict(zip(codes, zip(ref["nom"].tolist(), ref["dep"].tolist(), pops, strict=True),
+                                 strict=True))
+        postal = reference.load_postal()
+        self.postal: dict[str, list[str]] = {}
+        for cp, c in zip(postal["code_postal"].tolist(), postal["code"].tolist(), strict=True):
+            self.postal.setdefault(cp, []).append(c)
+        self.postal_keys = sorted(self.postal)
+
+    def describe(self, code: str) -> dict | None:
+        """One search result: code, name, department, population and current CPTS."""
+        info = self.ref_info.get(code)
+        if info is None:
+            return None
+        nom, dep, pop = info
+        pos = self.unit_pos.get(code)
+        if pos is None and isinstance(self.parent.get(code), str):  # arrondissement → its city
+            pos = self.unit_pos.get(self.parent[code])
+        cpts = list(self.cov.cpts_of[pos]) if pos is not None else []
+        return {"code": code, "nom": nom, "dep": dep,
+                "population": None if pd.isna(pop) else int(pop), "cpts": cpts,
+                "white": bool(pos is not None and self.white[pos]),
+                "in_area": dep in self.area_deps}
+
+    def search(self, q: str) -> list[dict]:
+        q = q.strip()
+        codes: list[str] = []
+        digits = q.replace(" ", "")
+        if re.fullmatch(r"\d[\dABab]\d{0,3}", digits):
+            d = digits.upper()
+            if len(d) == 5 and d in self.ref_info:
+                codes.append(d)
+            if d.isdigit():  # postcodes starting with the digits typed
+                i = np.searchsorted(self.postal_keys, d)
+                while i < len(self.postal_keys) and self.postal_keys[i].startswith(d) and len(codes) < 200:
+                    codes += self.postal[self.postal_keys[i]]
+                    i += 1
+        elif q:
+            codes = search_names(q)
+        seen: set[str] = set()
+        out = []
+        for c in codes:
+            if c not in seen:
+                seen.add(c)
+                r = self.describe(c)
+                if r is not None:
+                    out.append(r)
+        out.sort(key=lambda r: not r["in_area"])  # stable: the area's communes first
+        return out[:SEARCH_LIMIT]
+
+    # -- validation --------------------------------------------------------------------------
+    def listing_for(self, replaces: tuple[str, ...]) -> object:
+        """The existing listing without the replaced CPTS (prepared once per choice, bounded)."""
+        from cpts_geo.validation import prepare_existing
+
+        with self._lock:
+            if replaces in self._listings:
+                self._listings.move_to_end(replaces)
+                return self._listings[replaces]
+        unknown = [r for r in replaces if r not in self.base.cpts_names]
+        if unknown:
+            raise ApiError(400, f"CPTS à remplacer absente de la liste existante : « {unknown[0]} »")
+        listing = prepare_existing(self.existing, None, replaces)
+        with self._lock:
+            self._listings[replaces] = listing
+            while len(self._listings) > LISTING_CACHE:
+                self._listings.popitem(last=False)
+        return listing
+
+    def validate(self, codes: list[str], name: str | None, replaces: tuple[str, ...]):
+        from cpts_geo.validation import validate_territory
+
+        listing = self.listing_for(replaces)
+        try:
+            return validate_territory(codes, listing, name=name or None, replaces=replaces, apl=self.apl,
+                                      apl_cog=self.apl_cog)
+        except CptsGeoError as exc:
+            raise ApiError(400, _public(str(exc))) from exc
+
+
+def search_names(q: str) -> list[str]:
+    """Codes of current communes whose name starts like ``q`` (accents, case, hyphens and a
+    leading article ignored), shortest names first, through the one commune-name index."""
+    return [e.code for e in names.prefix(q, limit=200, current_only=True)]
+
+
+def _public(message: str) -> str:
+    """A message without any absolute file path of the server."""
+    return re.sub(r"(?:[A-Za-z]:)?[\\/](?:[^\s\\/«»:;,()]+[\\/])+([^\s\\/«»:;,()]+)", r"\1", message)
+
+
+# ------------------------------------------------------------------------------------------
+# Requests
+# ------------------------------------------------------------------------------------------
+
+
+async def _read_json(request: Request) -> dict:
+    ctype = request.headers.get("content-type", "")
+    if not ctype.split(";")[0].strip().lower() == "application/json":
+        raise ApiError(415, "type de contenu refusé : envoyer du JSON (Content-Type: application/json)")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ApiError(413, f"requête trop volumineuse : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"requête trop volumineuse : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    try:
+        data = json.loads(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "corps de requête illisible : un objet JSON en UTF-8 est attendu") from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "corps de requête invalide : un objet JSON est attendu, "
+                            "par exemple {\"codes\": [\"04088\"]}")
+    return data
+
+
+def _proposal(data: dict) -> tuple[list[str], str | None, tuple[str, ...]]:
+    """(codes, name, replaces) of a request body, or a 400 naming the field."""
+    unknown = sorted(set(data) - {"codes", "name", "replaces"})
+    if unknown:
+        raise ApiError(400, f"champ inconnu : « {unknown[0]} » (champs possibles : codes, name, replaces)")
+    codes = data.get("codes")
+    if not isinstance(codes, list):
+        raise ApiError(400, "champ « codes » manquant ou invalide : une liste de codes INSEE est attendue")
+    if not codes:
+        raise ApiError(400, "proposition vide : ajouter au moins une commune")
+    if len(codes) > MAX_CODES:
+        raise ApiError(413, f"trop de communes : {fr.integer(len(codes))} données, au plus {fr.integer(MAX_CODES)}")
+    clean = []
+    for i, c in enumerate(codes, start=1):
+        if isinstance(c, bool) or not isinstance(c, (str, int)):
+            raise ApiError(400, f"codes, position {i} : un code INSEE (texte) est attendu")
+        c = str(c).strip()
+        if not c or len(c) > MAX_VALUE:
+            raise ApiError(400, f"codes, position {i} : valeur vide ou trop longue")
+        clean.append(c)
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "champ « name » invalide : un texte est attendu")
+    name = (name or "").strip()
+    if len(name) > MAX_NAME:
+        raise ApiError(400, f"nom du territoire trop long : au plus {MAX_NAME} caractères")
+    rep = data.get("replaces") or []
+    if isinstance(rep, str):
+        rep = [rep]
+    if not isinstance(rep, list) or not all(isinstance(r, str) for r in rep) or len(rep) > 50:
+        raise ApiError(400, "champ « replaces » invalide : une liste de noms de CPTS existantes est attendue")
+    return clean, name or None, tuple(dict.fromkeys(r.strip() for r in rep if r.strip()))
+
+
+def _state(request: Request) -> AppState:
+    return request.app.state.cpts
+
+
+async def page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def config(request: Request) -> Response:
+    return JSONResponse(_state(request).config)
+
+
+async def communes(request: Request) -> Response:
+    return Response(_state(request).communes_json, media_type="application/geo+json")
+
+
+async def search(request: Request) -> Response:
+    q = request.query_params.get("q", "")
+    if len(q) > MAX_QUERY:
+        raise ApiError(400, f"recherche trop longue : au plus {MAX_QUERY} caractères")
+    st = _state(request)
+    results = await run_in_threadpool(st.search, q)
+    return JSONResponse({"query": q, "results": results})
+
+
+async def check(request: Request) -> Response:
+    codes, name, replaces = _proposal(await _read_json(request))
+    report = await run_in_threadpool(_state(request).validate, codes, name, replaces)
+    return Response(report.to_json(), media_type="application/json; charset=utf-8")
+
+
+IMPORT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".ods", ".json")
+
+
+def _import_file(data: bytes, filename: str) -> dict:
+    """Communes of an uploaded proposal file (any format ``cpts-geo validate`` reads), with the
+    values that were not recognised and why."""
+    from cpts_geo.validation import read_proposal
+
+    base = Path(filename.replace("\\", "/")).name[:100] or "proposition.csv"
+    suffix = Path(base).suffix.lower()
+    if suffix not in IMPORT_SUFFIXES:
+        raise ApiError(400, f"fichier « {base} » : format non pris en charge (CSV, TXT, XLSX, ODS ou JSON)")
+    safe = re.sub(r"[^\w.-]+", "_", base)
+    with tempfile.TemporaryDirectory(prefix="cpts-geo-app-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        try:
+            prop = read_proposal(path)
+        except CptsGeoError as exc:
+            raise ApiError(400, _public(str(exc))) from exc
+    rep = prop.report
+    codes = list(dict.fromkeys(prop.members["code"].dropna().astype(str)))
+    bad = rep[rep["code"].isna()]
+    refused = [{"valeur": str(v), "raison": str(m)} for v, m in zip(bad["input"], bad["message"], strict=True)]
+    from cpts_geo.validation.inputs import DEFAULT_NAME
+
+    return {"codes": codes, "name": "" if prop.name == DEFAULT_NAME else prop.name,
+            "refused": refused, "file": base}
+
+
+async def import_file(request: Request) -> Response:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise ApiError(413, f"fichier trop volumineux : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"fichier trop volumineux : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    if not body:
+        raise ApiError(400, "fichier vide")
+    result = await run_in_threadpool(_import_file, bytes(body), request.query_params.get("filename", ""))
+    if len(result["codes"]) > MAX_CODES:
+        raise ApiError(413, f"trop de communes : au plus {fr.integer(MAX_CODES)}")
+    return JSONResponse(result)
+
+
+def _listing_frame(report) -> pd.DataFrame:
+    u = report.units
+    return pd.DataFrame({"cpts": report.name, "code_insee": u["code"].astype(str).to_numpy(),
+                         "nom": u["nom"].astype(str).to_numpy()})
+
+
+def _export_bytes(kind: str, report) -> bytes:
+    from cpts_geo.io.french import write_csv, write_sheet
+
+    if kind == "csv":
+        text = io.StringIO()
+        write_csv(_listing_frame(report), text)  # French CSV (";"), as cpts-geo writes them
+        return text.getvalue().encode("utf-8-sig")  # BOM: Excel reads the accents
+    if kind == "xlsx":
+        buf = io.BytesIO()
+        checks = pd.DataFrame([{"vérification": c.title, "niveau": _level(c.level), "message": c.message}
+                               for c in report.checks])
+        frame = _listing_frame(report)
+        frame[f"population_{reference.POPULATION_YEAR}"] = report.units["population"].astype("Int64").to_numpy()
+        with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+            write_sheet(xl, frame, "Communes")
+            write_sheet(xl, checks, "Vérifications")
+        return buf.getvalue()
+    if kind == "html":
+        return report.to_html().encode("utf-8")
+    import geopandas as gpd
+
+    f = report.figures
+    gdf = gpd.GeoDataFrame({
+        "nom": [report.name], "n_communes": [f["n_units"]], "population": [f["population"]],
+        "annee_population": [f["population_year"]], "taille_aci": [f["aci_band"]],
+        "codes_insee": [",".join(report.codes)], "cog": [f["cog"]],
+    }, geometry=[report.geometry], crs=4326)
+    if kind == "geojson":
+        return gdf.to_json(ensure_ascii=False, drop_id=True).encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="cpts-geo-app-") as tmp:
+        path = Path(tmp) / "territoire.gpkg"
+        gdf.to_file(path, layer="territoire", driver="GPKG")
+        return path.read_bytes()
+
+
+def _level(level: str) -> str:
+    from cpts_geo.validation.checks import LEVEL_LABELS
+
+    return LEVEL_LABELS.get(level, level)
+
+
+async def export(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    if kind not in EXPORT_KINDS:
+        raise ApiError(404, f"export inconnu : « {kind[:20]} » (csv, xlsx, geojson, gpkg ou html)")
+    codes, name, replaces = _proposal(await _read_json(request))
+    st = _state(request)
+    report = await run_in_threadpool(st.validate, codes, name, replaces)
+    bad = report.check("unknown_codes")
+    if bad.level != "ok":
+        raise ApiError(400, "export impossible : " + bad.message)
+    data = await run_in_threadpool(_export_bytes, kind, report)
+    filename = f"{_slug(report.name)}.{kind}"
+    return Response(data, media_type=EXPORT_KINDS[kind],
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# ------------------------------------------------------------------------------------------
+# Errors: French JSON, never a traceback
+# ------------------------------------------------------------------------------------------
+
+HTTP_MESSAGES = {404: "adresse inconnue", 405: "méthode non autorisée pour cette adresse",
+                 400: "requête invalide"}
+
+
+async def _api_error(request: Request, exc: ApiError) -> Response:
+    return JSONResponse({"erreur": exc.message}, status_code=exc.status)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    msg = HTTP_MESSAGES.get(exc.status_code, "requête refusée")
+    return JSONResponse({"erreur": msg}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("erreur inattendue sur %s", request.url.path, exc_info=exc)
+    return JSONResponse({"erreur": "erreur inattendue du serveur (défaut de cpts-geo) : le détail est "
+                                   "dans la console qui a lancé cpts-geo app"}, status_code=500)
+
+
+class HostCheck:
+    """Refuse (400, French JSON) a request whose Host header is not one of ``allowed_hosts``: a
+    page of another site that reaches 127.0.0.1 through its own domain name (DNS rebinding)
+    cannot read the app."""
+
+    def __init__(self, app, allowed_hosts: tuple[str, ...] | list[str]) -> None:
+        self.app, self.allowed = app, {h.strip("[]").lower() for h in allowed_hosts}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = Headers(scope=scope).get("host", "").lower()
+            name = host[1:host.find("]")] if host.startswith("[") else host.split(":")[0]
+            if name not in self.allowed:
+                resp = JSONResponse({"erreur": "adresse refusée : ouvrir l'application par "
+                                               "http://localhost ou http://127.0.0.1"}, status_code=400)
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(existing: object = None, region: object = None, departments: object = None,
+               replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
+               tiles: str | None = None, title: str | None = None, apl_cog: int | None = None,
+               allowed_hosts: list[str] | tuple[str, ...] | None = LOOPBACK_HOSTS) -> Starlette:
+    """The Starlette application of ``cpts-geo app``.
+
+    ``existing``: current CPTS listing (path in any members format or a members frame; None: no
+    overlap or white-zone check); ``region`` / ``departments``: INSEE codes of the area shown
+    (default: the listing's departments); ``replaces``: existing CPTS the page starts from and the
+    proposal replaces; ``apl`` (+ ``apl_cog``, COG year of its codes): DREES APL file
+    for the APL profile; ``tiles``: online background
+    (a provider name as for ``cpts-geo map`` or a URL template; default none, offline);
+    ``allowed_hosts``: Host headers accepted (default loopback names; None accepts any).
+
+    The listing is prepared and the map data simplified here, once (a few seconds for a region).
+    Raises :class:`cpts_geo.errors.CptsGeoError` on an unreadable listing or an invalid option.
+    """
+    state = AppState(existing, region, departments, replaces, apl, tiles, title, apl_cog)
+    # warm the caches and imports (report rendering) before the first user
+    state.validate(state.start["codes"] or [state.cov.codes[np.flatnonzero(state.in_area)[0]]],
+                   None, tuple(state.start["replaces"])).to_json()
+    routes = [
+        Route("/", page),
+        Route("/api/config", config),
+        Route("/api/communes", communes),
+        Route("/api/search", search),
+        Route("/api/check", check, methods=["POST"]),
+        Route("/api/export/{kind}", export, methods=["POST"]),
+        Route("/api/import", import_file, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/vendor/leaflet", StaticFiles(directory=LEAFLET), name="leaflet"),
+    ]
+    middleware = [Middleware(HostCheck, allowed_hosts=allowed_hosts)] if allowed_hosts else []
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={
+        ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
+    app.state.cpts = state
+    return app

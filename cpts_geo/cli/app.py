@@ -1,0 +1,110 @@
+"""``cpts-geo app``: compose a CPTS territory on a map in the browser, every check live.
+
+Starts a local web server (Starlette on uvicorn, 127.0.0.1 by default) and opens the browser on
+it. The page works offline (vendored Leaflet, no background tiles unless ``--tiles``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+import threading
+import time
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "app",
+        help="Compose un territoire de CPTS sur une carte dans le navigateur, vérifications en direct.",
+        description="Lance une application locale dans le navigateur : cliquer ou chercher des "
+                    "communes, voir la population, la taille ACI et toutes les vérifications après "
+                    "chaque changement, puis exporter la liste pour l'ARS (CSV, Excel), le contour "
+                    "(GeoJSON, GeoPackage) et le rapport de vérification (HTML). Fonctionne sans "
+                    "internet. Arrêt : Ctrl+C dans cette fenêtre.",
+    )
+    p.add_argument("--existing", "-e", metavar="LISTE",
+                   help="liste des CPTS existantes (tout format lu par read_members)")
+    p.add_argument("--region", action="append", metavar="REG",
+                   help="code INSEE de la région affichée (ex. 93), répétable")
+    p.add_argument("--departement", "--department", action="append", dest="department", metavar="DEP",
+                   help="code du département affiché (ex. 04), répétable ; défaut : ceux de la liste")
+    p.add_argument("--replaces", action="append", default=[], metavar="CPTS",
+                   help="CPTS existante dont on redessine le périmètre : la page part de ses "
+                        "communes (répétable)")
+    p.add_argument("--apl", metavar="FICHIER", help="fichier APL de la DREES (xlsx ou csv)")
+    p.add_argument("--apl-cog", type=int, metavar="ANNÉE", help="année du COG des codes du fichier APL")
+    p.add_argument("--tiles", help="fond de carte en ligne (ex. « OpenStreetMap ») ; défaut : "
+                   "aucun, la carte fonctionne hors ligne")
+    p.add_argument("--port", type=int, default=8765, help="port local (défaut 8765)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="adresse d'écoute (défaut 127.0.0.1 : ce seul ordinateur)")
+    p.add_argument("--no-browser", action="store_true", help="n'ouvre pas le navigateur")
+    p.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only listens on this computer."""
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_port(host: str, port: int) -> None:
+    from cpts_geo.errors import OptionError
+
+    if not 0 < port < 65536:
+        raise OptionError("--port", port, "un numéro entre 1 et 65535 est attendu")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise OptionError("--port", port, "port déjà utilisé ou adresse indisponible "
+                              f"({exc.strerror or exc}) : choisir un autre port avec --port") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from cpts_geo import fr
+    from cpts_geo.app import create_app
+
+    _check_port(args.host, args.port)
+    local = is_loopback(args.host)
+    if not local:
+        print(f"attention : l'application écoute sur {args.host} : tout ordinateur qui joint cette "
+              "adresse peut l'utiliser et lire la liste des CPTS chargée. N'utilisez pas cette "
+              "option sur un réseau public.", file=sys.stderr)
+    print("Préparation de la carte et de la liste des CPTS existantes…", flush=True)
+    t0 = time.perf_counter()
+    region = args.region
+    app = create_app(existing=args.existing, region=region, departments=args.department,
+                     replaces=args.replaces, apl=args.apl, apl_cog=args.apl_cog, tiles=args.tiles,
+                     allowed_hosts=None if not local else ("127.0.0.1", "localhost", "[::1]", "::1"))
+    shown = "localhost" if local else args.host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{args.port}/"
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            print(f"Prêt en {fr.number(time.perf_counter() - t0, 1)}{fr.NNBSP}s : {url}  "
+                  "(Ctrl+C pour arrêter)", flush=True)
+            if not args.no_browser:
+                import webbrowser
+
+                webbrowser.open(url)
+
+    threading.Thread(target=announce, daemon=True).start()
+    server.run()
+    print("Application arrêtée.")
+    return 0

@@ -1,0 +1,160 @@
+"""``cpts-geo app`` in headless Chromium (offline): compose a territory by search and by clicks,
+see the figures and the checks change, undo, export the listing.
+
+Every step waits for a state of the page (the check answered for the current proposal), never
+for a fixed time.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from app_support import SAMPLE, serve
+from browser_support import (
+    CHROMIUM,
+    DRIVER,
+    headless_chromium,
+    network_requests,
+    wait_for,
+    wait_map_idle,
+)
+
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver absents")
+pytest.importorskip("selenium")
+pytest.importorskip("uvicorn")
+
+NNBSP = "\u202f"
+#: the page has answered the check of its current proposal
+SETTLED = ("return window.cptsApp && cptsApp.ready && !cptsApp.busy && "
+           "cptsApp.checkedSeq === cptsApp.seq;")
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    from cpts_geo.app import create_app
+
+    # a promoter redrawing the perimeter of CPTS Sud 04 (whose communes then are no overlap)
+    app = create_app(existing=SAMPLE, replaces=["CPTS Sud 04"])
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def driver(tmp_path):
+    gen = headless_chromium("1400,900")
+    d = next(gen)
+    d.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    try:
+        yield d
+    finally:
+        gen.close()
+
+
+def _settled(driver) -> None:
+    wait_for(driver, SETTLED, timeout=60)
+
+
+def _codes(driver) -> list[str]:
+    return driver.execute_script("return cptsApp.state.codes.slice();")
+
+
+def _check(driver, check_id: str) -> tuple[str, str]:
+    li = driver.find_element("css selector", f'#checks li[data-id="{check_id}"]')
+    return li.get_attribute("data-level"), li.text
+
+
+def _search_and_pick(driver, text: str, code: str) -> None:
+    box = driver.find_element("id", "search")
+    box.clear()
+    box.send_keys(text)
+    wait_for(driver, f"return !!document.querySelector('#results li[data-code=\"{code}\"]');", timeout=30)
+    while driver.execute_script("return document.querySelector('#results li[aria-selected=\"true\"]')"
+                                ".getAttribute('data-code');") != code:
+        box.send_keys("\ue015")  # arrow down to the wanted commune (keyboard only)
+    box.send_keys("\ue007")  # Enter
+
+
+def _click_commune(driver, code: str) -> None:
+    """A real mouse click on the commune's interior point, as a user clicks on the map."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    x, y = driver.execute_script(
+        "var p = cptsApp.layers[arguments[0]].feature.properties.pt;"
+        "var c = cptsApp.map.latLngToContainerPoint(p); return [c.x, c.y];", code)
+    el = driver.find_element("id", "map")
+    w, h = el.size["width"], el.size["height"]
+    assert 0 < x < w and 0 < y < h, (code, x, y)
+    ActionChains(driver).move_to_element_with_offset(el, int(x - w / 2), int(y - h / 2)).click().perform()
+
+
+def _wait_file(folder: Path, suffix: str, timeout: float = 30.0) -> Path:
+    """Wait for the browser to finish a download (the file exists, no partial .crdownload)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.iterdir() if p.suffix == suffix]
+        if done and not any(p.suffix == ".crdownload" for p in folder.iterdir()):
+            return done[0]
+        time.sleep(0.05)
+    raise AssertionError(f"aucun fichier {suffix} téléchargé dans {folder}")
+
+
+def test_compose_check_undo_export(driver, base_url, tmp_path):
+    driver.get(base_url)
+    _settled(driver)
+    # started from CPTS Sud 04 (--replaces), 48 communes in the sample listing
+    assert len(_codes(driver)) == 48
+    assert "CPTS Sud 04" in driver.find_element("id", "replaces").text
+    driver.find_element("id", "clear").click()
+    _settled(driver)
+    assert _codes(driver) == []
+
+    # Forcalquier by search (a prefix, keyboard only)
+    _search_and_pick(driver, "forcalq", "04088")
+    _settled(driver)
+    assert _codes(driver) == ["04088"]
+
+    # two neighbours by click on the map (zoomed on Forcalquier as a user would)
+    driver.execute_script("cptsApp.map.setView(cptsApp.layers['04088'].feature.properties.pt, 11, {animate: false});")
+    wait_map_idle(driver, "cptsApp.map")
+    _click_commune(driver, "04111")  # Mane
+    wait_for(driver, "return cptsApp.state.codes.length === 2;")
+    _settled(driver)
+    _click_commune(driver, "04138")  # Niozelles
+    wait_for(driver, "return cptsApp.state.codes.length === 3;")
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111", "04138"]
+
+    figures = driver.find_element("id", "figures").text
+    # INSEE 2023: Forcalquier 5 222 + Mane 1 410 + Niozelles 274 = 6 906, under 40 000: taille 1
+    assert f"6{NNBSP}906 habitants" in figures
+    assert "Taille 1" in figures and "sous le seuil de 40" in figures
+    assert _check(driver, "overlap")[0] == "ok"  # CPTS Sud 04 is replaced
+    assert [li.get_attribute("data-code") for li in
+            driver.find_elements("css selector", "#communes li")] == ["04088", "04111", "04138"]
+
+    # a commune of another existing CPTS: the overlap check turns blocking and names it
+    _search_and_pick(driver, "04070", "04070")  # Digne-les-Bains, by its INSEE code
+    _settled(driver)
+    level, text = _check(driver, "overlap")
+    assert level == "blocking"
+    assert "CPTS Alpes Bléone Durance" in text
+
+    driver.find_element("id", "undo").click()
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111", "04138"]
+    assert _check(driver, "overlap")[0] == "ok"
+
+    driver.find_element("css selector", '#exports button[data-kind="csv"]').click()
+    path = _wait_file(tmp_path, ".csv")
+    df = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
+    assert list(df.columns) == ["cpts", "code_insee", "nom"]
+    assert sorted(df["code_insee"]) == ["04088", "04111", "04138"]
+    assert set(df["nom"]) == {"Forcalquier", "Mane", "Niozelles"}
+
+    assert driver.execute_script("return window.__errors;") == []
+    outside = [u for u in network_requests(driver) if u.startswith(("http:", "https:", "ws:", "wss:"))
+               and not u.startswith(base_url)]
+    assert outside == []
