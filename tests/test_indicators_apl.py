@@ -160,8 +160,8 @@ def test_unit_points_fallback_and_reasons(communes):
 
 def test_bad_inputs_are_refused_with_reason():
     pop = pd.Series({"04070": 100.0, "99999": 5.0})
-    with pytest.raises(ValueError, match="99999"):
-        cg.compute_apl(pd.Series({"04070": 1.0}), pop)
+    with pytest.warns(UserWarning, match="99999"):
+        assert cg.compute_apl(pd.Series({"04070": 1.0}), pop).attrs["refused"] == ["99999"]
     with pytest.raises(ValueError, match="-1"):
         cg.compute_apl(pd.Series({"04070": -1.0}), pd.Series({"04070": 10.0}))
     tt = pd.DataFrame({"from": ["04070", "04070"], "to": ["04070", "04112"], "minutes": [0, "lent"]})

@@ -37,6 +37,11 @@ def _irdes(tmp_path):
     return cg.read_irdes_typology(f, "irdes_com_2025", cog_year=2026)
 
 
+def _apl_computed(tmp_path):
+    supply = pd.Series({KNOWN: 1.0, UNKNOWN: 2.0})
+    return cg.compute_apl(supply, pd.Series({KNOWN: 100.0, UNKNOWN: 50.0}))
+
+
 def _classify_list(tmp_path):
     return cg.classify([KNOWN, UNKNOWN])
 
@@ -45,12 +50,20 @@ def _classify_table(tmp_path):
     return cg.classify(pd.DataFrame({"cpts": ["CPTS X"], "codes": [(KNOWN, UNKNOWN)]}))
 
 
-@pytest.mark.parametrize("read", [_population, _supply, _apl_official, _irdes, _classify_list, _classify_table],
+@pytest.mark.parametrize("read", [_population, _supply, _apl_official, _apl_computed, _irdes, _classify_list,
+                                  _classify_table],
                          ids=lambda f: f.__name__.strip("_"))
 def test_the_same_unknown_code_is_warned_and_recorded_everywhere(read, tmp_path):
     with pytest.warns(UserWarning, match=UNKNOWN):
         out = read(tmp_path)
     assert out.attrs["refused"] == [UNKNOWN]
+
+
+def test_computed_apl_keeps_the_known_codes():
+    with pytest.warns(UserWarning, match=UNKNOWN):
+        out = cg.compute_apl(pd.Series({KNOWN: 1.0, UNKNOWN: 2.0}), pd.Series({KNOWN: 100.0, UNKNOWN: 50.0}))
+    # alone with its own supply: 1 FTE for 100 inhabitants (weight 1 at 0 minutes)
+    assert list(out.index) == [KNOWN] and out[KNOWN] == pytest.approx(1 / 100)
 
 
 def test_classify_keeps_the_known_codes_of_a_territory_with_an_unknown_one():

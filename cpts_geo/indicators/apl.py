@@ -20,6 +20,7 @@ scipy sparse matrix (all of France in about a second or two).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -106,7 +107,9 @@ def compute_apl(
     PLM cities as population-weighted means of their arrondissements when only these are
     given). NaN marks communes whose accessibility cannot be computed; ``attrs["reasons"]``
     gives the reason per code. ``attrs`` also records method, steps, sources and vintages,
-    travel-time source and parameters, unit, and supply that no population can reach.
+    travel-time source and parameters, unit, and supply that no population can reach. With
+    estimated travel times, codes unknown in COG 2026 are left out with a warning and listed in
+    ``attrs["refused"]``.
     """
     if steps is None:
         if profession != "generaliste":
@@ -131,14 +134,19 @@ def compute_apl(
     supply = supply.drop(list(doubled), errors="ignore")
     nodes = pd.Index(population.index.union(supply.index), dtype=object)
     reasons: dict[str, str] = {}
+    refused: list[str] = []
     if travel_times is None:
         ref = reference.load_communes() if units is None else units
-        unknown = nodes.difference(pd.Index(ref["code"].astype(str)))
-        if len(unknown):
-            raise InputError(
-                f"{fr.plural(len(unknown), 'code inconnu', 'codes inconnus')} du référentiel COG "
-                f"{reference.COG_YEAR} : {fr.enumeration(unknown, limit=10)} ; convertir d'abord la table (cpts_geo.convert_table)"
-            )
+        refused = sorted(nodes.difference(pd.Index(ref["code"].astype(str))))
+        if refused:  # no location without the reference: recorded, warned, left out
+            warnings.warn(
+                f"{fr.plural(len(refused), 'code inconnu', 'codes inconnus')} du référentiel COG "
+                f"{reference.COG_YEAR}, {fr.plural(len(refused), 'écarté', with_number=False)} du calcul : "
+                f"{fr.enumeration(refused, limit=10)} ; convertir d'abord la table (cpts_geo.convert_table) ; "
+                "voir attrs['refused']", UserWarning, stacklevel=2)
+            population = population.drop(refused, errors="ignore")
+            supply = supply.drop(refused, errors="ignore")
+            nodes = nodes.difference(pd.Index(refused, dtype=object))
         ref = ref.set_index(ref["code"].astype(str)).loc[nodes].reset_index(drop=True)
         points = _travel.unit_points(ref)
         i, j, t = _travel.neighbour_pairs(points, max_minutes, detour, speed_kmh)
@@ -157,10 +165,10 @@ def compute_apl(
     tt_attrs.pop("_rows", None)
     P = population.reindex(nodes).fillna(0.0).to_numpy()
     S = supply.reindex(nodes).fillna(0.0).to_numpy()
-    D = W.T @ P
+    D = np.asarray(W.T @ P, dtype=float).reshape(-1)  # a 1×1 sparse product is a scalar
     reach = D > 0
     R = np.divide(S, D, out=np.zeros_like(S), where=reach)
-    apl = (W @ R) * per
+    apl = np.asarray(W @ R, dtype=float).reshape(-1) * per
     apl[~located] = np.nan
     out = pd.Series(apl, index=nodes, name="apl").reindex(population.index)
     no_pop = population.isna()
@@ -201,6 +209,7 @@ def compute_apl(
         "plm_cities": "Paris, Lyon, Marseille : moyenne des arrondissements pondérée par la population",
         "plm_city_rows_dropped": sorted(doubled),
         "reasons": {c: reasons.get(c, "non calculable") for c in out.index[out.isna().to_numpy()]},
+        "refused": refused,
     }
     return out
 
