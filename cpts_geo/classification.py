@@ -192,8 +192,9 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
     return perimeters, report
 
 
-def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
-    """(row position, code) pairs with the unit attributes of the reference."""
+def _long(perimeters: pd.DataFrame, codes_col: str) -> tuple[pd.DataFrame, list[str]]:
+    """(row position, code) pairs with the unit attributes of the reference, and the codes
+    unknown in the reference (warned, left out)."""
     codes = perimeters[codes_col].map(lambda v: tuple(v) if isinstance(v, (list, tuple, set, np.ndarray, pd.Series)) else
                                       (() if v is None or (isinstance(v, float) and np.isnan(v)) else (v,)))
     lengths = np.asarray([len(t) for t in codes], dtype=np.int64)
@@ -215,7 +216,6 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
             UserWarning, stacklevel=3)
         long = long[~unknown]
     long = long.join(units, on="code")
-    long.attrs["refused"] = refused
     arr = long[long["kind"] == "arrondissement"]
     both = arr.iloc[:0] if arr.empty else arr.merge(long[["row", "code"]], left_on=["row", "parent"], right_on=["row", "code"],
                      suffixes=("", "_city"))
@@ -225,7 +225,7 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
         warnings.warn(
             f"{label!r} : la ville {first['parent']} et son arrondissement {first['code']} sont tous deux "
             f"listés, leur population est comptée deux fois ({len(both)} cas)", stacklevel=3)
-    return long
+    return long, refused
 
 
 def _shares(long: pd.DataFrame, key: str, categories: Iterable, n_rows: int, weight: str = "pop") -> pd.DataFrame:
@@ -263,7 +263,7 @@ def density_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "
     3-level class holding the largest share) and ``dens7_dominant`` (level 1-7).
     """
     per, _ = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     return _density_from_long(long, len(per)).set_axis(per.index)
 
 
@@ -296,7 +296,7 @@ def aav_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "code
     ``aav_couronne`` (20), ``aav_hors_attraction`` (30) and ``aav_dominant`` (French label).
     """
     per, _ = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     return _aav_from_long(long, len(per)).set_axis(per.index)
 
 
@@ -321,7 +321,7 @@ def irdes_profile(perimeters: pd.DataFrame | Sequence[str], typology: pd.DataFra
     (dominant class), ``<p>_label``, ``<p>_share`` (its share) and ``<p>_color``.
     """
     per, _ = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     return _irdes_from_long(long, len(per), typology, prefix).set_axis(per.index)
 
 
@@ -382,7 +382,7 @@ def classify(
     (:func:`irdes_profile`). ``attrs['classification']`` records sources and vintages.
     """
     per, report = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     n = len(per)
     out = per.copy()
     if population_col in per.columns:
@@ -416,7 +416,7 @@ def classify(
     item = aci_funding_version(aci_version)
     applied, sides = aci_rule(bounds, boundary_upper)
     bounds, sides = [int(b) for b in applied], [bool(u) for u in sides]
-    refused = list(dict.fromkeys(report.get("refused", []) + long.attrs.get("refused", [])))
+    refused = list(dict.fromkeys(report.get("refused", []) + refused))
     out.attrs = {**getattr(per, "attrs", {}), "refused": refused, "classification": {
         "cog": reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
