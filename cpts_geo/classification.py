@@ -156,7 +156,7 @@ def _units() -> pd.DataFrame:
     """Attributes of the reference units by code, from :func:`cpts_geo.reference.units`
     (object index: hash lookups), population as ``pop``."""
     u = reference.units()
-    return pd.DataFrame({"kind": u["kind"], "parent": u["parent"], "pop": u["population"].astype("float64"),
+    return pd.DataFrame({"pop": u["population"].astype("float64"),
                          "dens7": u["dens7"].astype("float64"), "cateaav2020": u["cateaav2020"]}, index=u.index)
 
 
@@ -216,9 +216,12 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> tuple[pd.DataFrame, list[
             UserWarning, stacklevel=3)
         long = long[~unknown]
     long = long.join(units, on="code")
-    arr = long[long["kind"] == "arrondissement"]
+    # a PLM city listed with one of its arrondissements (reference.plm_collapse: arrondissement → city)
+    code = long["code"].to_numpy(dtype=object)
+    city = reference.plm_collapse(code)
+    arr = long.loc[city != code, ["row", "code"]].assign(parent=city[city != code])
     both = arr.iloc[:0] if arr.empty else arr.merge(long[["row", "code"]], left_on=["row", "parent"], right_on=["row", "code"],
-                     suffixes=("", "_city"))
+                                                    suffixes=("", "_city"))
     if len(both):
         first = both.iloc[0]
         label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
