@@ -32,6 +32,14 @@ STATUSES = (
     "empty",
 )
 
+#: French label of each status, for what a person reads (workbook, terminal)
+STATUS_LABELS: dict[str, str] = {
+    "current": "code en vigueur", "arrondissement": "arrondissement municipal",
+    "zero_padded": "code complété (zéro initial perdu)", "converted": "code converti",
+    "ambiguous": "ambigu (refusé)", "name": "nom reconnu", "unknown": "inconnu (refusé)",
+    "empty": "vide (refusé)",
+}
+
 _CODE_RE = INSEE_CODE_RE  # the one definition lives with the table reader
 
 
@@ -469,11 +477,15 @@ def normalise_codes(
     ("référentiel COG 2026 : mettre à jour cpts_geo").
     """
     year = _check_cog_year(cog_year)
-    values = list(codes)
+    # one string (or number) is one code, not a sequence of characters
+    values = [codes] if isinstance(codes, (str, bytes, int, float)) else list(codes)
+    if isinstance(deps, (str, bytes, int)):
+        deps = [deps]
+    if isinstance(groups, (str, bytes)):
+        groups = [groups]
     dep_list = [None] * len(values) if deps is None else [_as_text(d) for d in deps]
     if len(dep_list) != len(values):
-        raise InputError(f"{fr.plural(len(dep_list), 'département')} pour {fr.plural(len(values), 'code')} : "
-                         "une valeur par code attendue", "deps")
+        raise OptionError("deps", f"{len(dep_list)} valeurs", f"autant de départements que de codes attendus ({len(values)})")
     dep_list = [d.zfill(2) if d and d.isdigit() and len(d) < 2 else (d.upper() if d else None) for d in dep_list]
     cur = reference.units()
     texts = pd.Series([_as_text(v) for v in values], dtype=object)
@@ -536,8 +548,8 @@ def normalise_codes(
     if homonyms and context:
         group_list = None if groups is None else list(groups)
         if group_list is not None and len(group_list) != len(values):
-            raise InputError(f"{fr.plural(len(group_list), 'groupe')} pour {fr.plural(len(values), 'code')} : "
-                             "une valeur par code attendue", "groups")
+            raise OptionError("groups", f"{len(group_list)} valeurs",
+                              f"autant de groupes que de codes attendus ({len(values)})")
         _resolve_homonyms(out, homonyms, area, group_list)
     out["nom"] = out["code"].map(cur["nom"])
     out = out[["input", "code", "status", "message", "candidates", "nom", "codes"]]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from cpts_geo import reference
+from cpts_geo import reference, rules
 from cpts_geo.coverage import _as_members
 from cpts_geo.members import expand_cities
 
@@ -24,7 +25,9 @@ def compare_listings(
 
     One row per CPTS: ``cpts`` (name in the new listing, or the old name if removed),
     ``previous_name``, ``status`` (inchangée, modifiée, renommée, créée, supprimée), ``added`` and
-    ``removed`` unit codes, ``n_before``, ``n_after``. A CPTS that disappears under one name while
+    ``removed`` unit codes, ``n_before``, ``n_after``, ``population_before``, ``population_after``
+    (populations municipales légales of the reference, 0 when absent) and ``band_before``,
+    ``band_after`` (ACI size band, 0 when absent). A CPTS that disappears under one name while
     another appears with at least ``rename_threshold`` of shared units (Jaccard index) is renamed.
     ``attrs``: ``created``, ``removed``, ``renamed`` ({old: new}).
     """
@@ -57,6 +60,15 @@ def compare_listings(
         if o not in renamed:
             rows.append((o, o, "supprimée", (), tuple(sorted(a[o])), len(a[o]), 0))
     out = pd.DataFrame(rows, columns=["cpts", "previous_name", "status", "added", "removed", "n_before", "n_after"])
+    pop = reference.units()["population"].astype(float).fillna(0)
+    before = [a.get(p, frozenset()) if isinstance(p, str) and st != "créée" else frozenset()
+              for p, st in zip(out["previous_name"], out["status"], strict=True)]
+    after = [b.get(c, frozenset()) if st != "supprimée" else frozenset()
+             for c, st in zip(out["cpts"], out["status"], strict=True)]
+    for col, sets in (("population_before", before), ("population_after", after)):
+        out[col] = [int(round(pop.reindex(list(x)).fillna(0).sum())) for x in sets]
+    out["band_before"] = np.where(out["n_before"] > 0, rules.aci_band(out["population_before"]), 0)
+    out["band_after"] = np.where(out["n_after"] > 0, rules.aci_band(out["population_after"]), 0)
     out.attrs = {
         "created": sorted(set(fresh) - set(renamed.values())),
         "removed": sorted(set(gone) - set(renamed)),

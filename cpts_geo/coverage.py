@@ -37,7 +37,7 @@ from cpts_geo.perimeters import (
     unit_arrays,
     unit_graph,
 )
-from cpts_geo.rules import ALL_STAGES, STAGE_ACI, crs_summary
+from cpts_geo.rules import ALL_STAGES, STAGE_ACI, STAGES, crs_summary
 from cpts_geo.topology import EDGE, ENCLOSED, perimeter_topology
 from cpts_geo.topology import white_zones as _zones
 
@@ -127,16 +127,19 @@ class Diagnosis:
         apl_year: int | None = None,
         maps: bool = True,
         csv_format: str = "fr",
+        overwrite: bool = False,
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
         ``--apl-year``) the official APL per CPTS; ``csv_format`` "fr" (``;``, decimal comma) or
-        "international" as ``--csv-format``; ``self`` is left unchanged. See
-        :func:`cpts_geo.export.write_diagnosis`."""
+        "international" as ``--csv-format``; ``self`` is left unchanged. The folder is written
+        atomically (all new files or the previous set, never mixed); one holding files no cpts_geo
+        run wrote is refused unless ``overwrite``. See :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
-                                   apl_year=apl_year, maps=maps, csv_format=csv_format)
+                                   apl_year=apl_year, maps=maps, csv_format=csv_format,
+                                   overwrite=overwrite)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
@@ -273,7 +276,8 @@ def diagnose(
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
     if m.empty:
-        raise InputError("aucune CPTS à analyser (liste vide après filtrage)", attrs.get("source", "liste des CPTS"))
+        raise InputError("aucune CPTS à analyser (liste vide après filtrage : aucun code reconnu, "
+                         "ou aucune CPTS au stade demandé)", attrs.get("source"))
     m = expand_cities(m)
     cp = m["cpts"].to_numpy(dtype=object).astype(str)
     ui = idx.get_indexer(m["code"].to_numpy(dtype=object))
@@ -304,6 +308,13 @@ def diagnose(
     outside = np.bincount(group, weights=(~in_area[unit_idx]).astype(float), minlength=n_cpts_total)
     per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
+    if not in_area_cpts.any():  # the area and the listing do not meet: an option error, not « CPTS : 0 »
+        option = "--region" if region is not None and departments is None else "--department"
+        value = region if option == "--region" else departments
+        value = value if isinstance(value, (str, int)) else ", ".join(map(str, value))
+        raise OptionError(option, value, f"aucune CPTS de la liste n'a de commune dans la zone analysée "
+                          f"({area_label}) ; la liste couvre les départements {fr.enumeration(sorted(listed_deps))}")
+    outside_area = sorted(names[~in_area_cpts].tolist())
     if not in_area_cpts.all():
         per = per[in_area_cpts].reset_index(drop=True)
 
@@ -339,6 +350,8 @@ def diagnose(
         # most recent date stated in the listing (stage dates), for map credits and reports
         "listing_date": None if m["date"].isna().all() else str(pd.to_datetime(m["date"]).max().date()),
         "area": area_label,
+        # CPTS of the listing without any unit in the analysed area (left out of the diagnosis)
+        "cpts_outside_area": outside_area,
         "stages": None if stages is None else sorted({normalise_stage(s) for s in (
             [stages] if isinstance(stages, str) else stages)}),
         "arrondissement_cities": sorted(arr_cities),
@@ -472,10 +485,16 @@ def _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit, w_
 
 def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
     """Share of population and of units covered, for the area, each department and region,
-    with all CPTS and with CPTS at stage "ACI signé" only (when stages are known)."""
+    with all CPTS, with the CPTS at each stage or a later one (« projet de santé validé ou plus avancé »…)
+    and with CPTS at stage "ACI signé" only (when stages are known)."""
     filters = {ALL_STAGES: np.ones(len(names), dtype=bool)}
     stages = np.array([stage_by_cpts.get(n) for n in names], dtype=object)
     if pd.notna(stages).any():
+        # cumulative by stage: the CPTS at this stage or a later one (ranks of rules.STAGES)
+        rank = np.array([STAGES.index(x) if x in STAGES else -1 for x in stages])
+        for k, stage in enumerate(STAGES[:-1]):
+            if k > 0 and (rank >= k).any():
+                filters[f"{stage} ou plus avancé"] = rank >= k
         filters[ACI_ONLY] = stages == STAGE_ACI
     pop = np.nan_to_num(ua["population"])
     rows = []
@@ -555,6 +574,7 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "units_without_geometry": sorted(u.loc[~u["has_geometry"], "code"].tolist()),
         "expanded_cities": attrs.get("expanded_cities", {}),
         "area": d.meta["area"],
+        "cpts_outside_area": d.meta.get("cpts_outside_area", []),
         "listing": d.meta["listing"],
         "stages": d.meta["stages"],
         "cog": d.meta["cog"],

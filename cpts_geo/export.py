@@ -9,11 +9,13 @@ CLI write the same files, columns and values for the same options.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from cpts_geo.classification import classify_diagnosis
 from cpts_geo.coverage import Diagnosis, register_presenter
 from cpts_geo.indicators.apl_official import attach_official_apl
+from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
 from cpts_geo.io.outputs import write_tables
 
@@ -37,6 +39,15 @@ def prepare(
     return d
 
 
+def _has_shapes(d: Diagnosis) -> bool:
+    """True when at least one perimeter or unit of the diagnosis has a drawable geometry."""
+    for gdf in (d.perimeters, d.units):
+        geom = gdf.geometry
+        if len(geom) and bool((geom.notna() & ~geom.is_empty).any()):
+            return True
+    return False
+
+
 @register_presenter("write")
 def write_diagnosis(
     d: Diagnosis,
@@ -48,18 +59,32 @@ def write_diagnosis(
     apl_year: int | None = None,
     maps: bool = True,
     csv_format: str = "fr",
+    overwrite: bool = False,
 ) -> dict[str, Path]:
     """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
     options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
     ``diagnostic_cpts.xlsx`` and, with ``maps``, ``carte_couverture.html/png/pdf``. The
     diagnosis is first enriched by :func:`prepare` (``classify``, ``apl``); a diagnosis already
     prepared is written as it is with ``classify=False``. ``csv_format``: "fr" (default: ``;``,
-    decimal comma, UTF-8 with BOM) or "international" (``--csv-format``). Returns name → path."""
-    check_csv_format(csv_format)  # refuse a bad option before any work
-    d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
-    paths = write_tables(d, out_dir, csv_format)
-    if maps:
-        from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
+    decimal comma, UTF-8 with BOM) or "international" (``--csv-format``). Returns name → path.
 
-        paths.update(write_maps(d, out_dir))
-    return paths
+    The folder is written atomically (:func:`cpts_geo.io.atomic.output_folder`): every file is
+    written beside it first and moved in only when all are complete, replacing the previous run's
+    set (the files its ``summary.json`` lists, in ``files``) as a whole; other files are never
+    deleted, and a folder holding files no cpts_geo run wrote is refused
+    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``)."""
+    check_csv_format(csv_format)  # refuse a bad option before any work
+    out = Path(out_dir)
+    with output_folder(out, overwrite=overwrite) as stage:
+        d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
+        paths = write_tables(d, stage, csv_format)
+        if maps and not _has_shapes(d):
+            warnings.warn("cartes non dessinées : aucune commune de la zone analysée n'a de contour "
+                          "dans le référentiel (collectivités d'outre-mer, par exemple) ; les tableaux "
+                          "sont écrits", stacklevel=2)
+        elif maps:
+            from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
+
+            paths.update(write_maps(d, stage))
+        list_files_in_summary(stage)
+    return {key: out / p.name for key, p in paths.items()}

@@ -43,6 +43,7 @@ from cpts_geo.io.tables import (
     read_table,
     source_rows,
 )
+from cpts_geo.postcodes import apply_code_type
 from cpts_geo.rules import STAGES
 
 #: default share of a commune's area a drawn polygon must hold to include it
@@ -264,8 +265,13 @@ def read_members(
     header_row: int | None = None,
     cog_year: int | None = None,
     area: Iterable[str] | None = None,
+    code_type: str = "auto",
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
+
+    ``code_type``: "auto" refuses a listing whose codes look like postcodes (13001…13016, Corsican
+    20xxx), "postal" reads them as postcodes (each → every commune it serves, listed in
+    ``attrs["postcodes"]``), "insee" reads them as INSEE codes (:mod:`cpts_geo.postcodes`).
 
     ``cog_year``: COG year the listing's codes are written in (e.g. 2024); they are converted to
     COG 2026 (a commune split since covers all its current parts), see
@@ -295,13 +301,13 @@ def read_members(
     else:
         path = check_file(source, MembersError)
         suffix = path.suffix.lower()
-        if suffix in (".geojson", ".gpkg", ".shp", ".fgb"):
+        data = read_json(path, error=MembersError) if suffix == ".json" else None
+        if suffix in (".geojson", ".gpkg", ".shp", ".fgb") or (
+                isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature")):
+            # a FeatureCollection saved as .json is read the same way as a .geojson
             gdf = read_geofile(path, name, MembersError)
             return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
         if suffix == ".json":
-            data = read_json(path, error=MembersError)
-            if isinstance(data, dict) and data.get("type") == "FeatureCollection":
-                return _from_polygons(read_geofile(path, name, MembersError), name, cpts_col, stage_col, date_col, threshold)
             df = _records_from_json(data, name)
             row0 = 1
         else:
@@ -324,7 +330,9 @@ def read_members(
             "colonne des communes introuvable (attendu code / code_insee / codgeo / insee / commune, ou code_col=) ; "
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
+    entries, postcodes = apply_code_type(entries, code_type, name)
     out = _finish(entries, name, cols, cog_year=cog_year, area=area)
+    out.attrs["postcodes"] = postcodes
     # columns (or JSON keys) given but not read: said, never silently left out
     used = {str(c) for c in cols.values() if c is not None}
     out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used

@@ -37,6 +37,11 @@ def format_summary(d: Diagnosis) -> str:
         lines.append(f"  Attention : {fr.plural(len(note['codes']), 'commune')} avec une population "
                      f"d'un autre millésime — {note['population_source']} "
                      f"({fr.inhabitants(note['population'])})")
+    outside = s.get("cpts_outside_area") or []
+    if outside:
+        lines.append(f"  Hors de la zone analysée (non comptées) : {fr.plural(len(outside), 'CPTS')} — "
+                     f"{fr.enumeration(outside)}")
+    lines += _stage_lines(d)
     lines += _department_lines(d)
     if "apl" in d.perimeters.columns:
         lines.append(_apl_line(d))
@@ -86,6 +91,18 @@ def _apl_line(d: Diagnosis) -> str:
     return (f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : de "
             f"{fr.number(known.min(), 1)} à {fr.number(known.max(), 1)} consultations par an et par habitant "
             f"selon les CPTS ; {fr.plural(low, 'CPTS')} sous {fr.number(APL_THRESHOLDS[0], 1)}")
+
+
+def _stage_lines(d: Diagnosis) -> list[str]:
+    """Coverage of the analysed area by the CPTS at each stage (when the listing gives stages)."""
+    cov = d.coverage[(d.coverage["level"] == "zone") & (d.coverage["stages"] != ALL_STAGES)]
+    if cov.empty:
+        return []
+    out = ["  Couverture par stade :"]
+    for r in cov.itertuples():
+        out.append(f"    {r.stages} : {fr.integer(r.covered_units)} / {fr.plural(r.units, 'commune')}, "
+                   f"{fr.percent(r.covered_population_share)} de la population")
+    return out
 
 
 def _department_lines(d: Diagnosis) -> list[str]:

@@ -70,7 +70,7 @@ def test_version(capsys):
 def test_bad_options_are_french_exit_2(capsys):
     assert main(["coverage"]) == 2
     err = capsys.readouterr().err
-    assert "arguments obligatoires manquants : members" in err
+    assert "arguments obligatoires manquants : LISTE" in err
     assert "the following arguments" not in err
     assert main(["coverage", "x.csv", "--nope"]) == 2
     assert "arguments non reconnus : --nope" in capsys.readouterr().err

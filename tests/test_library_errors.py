@@ -21,8 +21,8 @@ def test_diagnose_of_a_table_without_the_listing_columns_is_an_input_error():
         cg.diagnose(pd.DataFrame({"x": [1]}))
 
 
-def test_normalise_codes_with_deps_of_another_length_is_an_input_error():
-    with pytest.raises(cg.InputError, match="deps : 1 département pour 2 codes"):
+def test_normalise_codes_with_deps_of_another_length_is_an_option_error():
+    with pytest.raises(cg.OptionError, match="option deps : autant de départements que de codes"):
         cg.normalise_codes(["04070", "05061"], deps=["04"])
 
 

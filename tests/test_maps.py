@@ -228,7 +228,8 @@ def test_static_map_a4_png_pdf(diag, layers, tmp_path):
     assert sorted((round(w, 2), round(h, 2))) == [8.27, 11.69]
     texts = " ".join(t.get_text() for ax in fig.axes for t in ax.texts) + " ".join(
         t.get_text() for t in fig.texts)
-    assert "km" in texts and "Lambert-93" in texts
+    assert "km" in texts and "Lambert-93" not in texts  # the CRS is for the metadata only
+    assert "Lambert-93 (EPSG:2154)" in fig.cpts_geo_metadata["Keywords"]
     assert "IGN ADMIN EXPRESS" in texts and "populations légales 2023" in texts
     paths = write_maps(diag, tmp_path, "band")
     assert set(paths) == {"html", "png", "pdf"}
@@ -269,8 +270,7 @@ def test_overseas_only_map_uses_its_local_crs():
     lay = build_layers(d)
     assert set(lay.units["zone_crs"]) == {"reunion"}
     fig = static_map(d, layers=lay)
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "RGR92 / UTM 40S (EPSG:2975)" in texts
+    assert "RGR92 / UTM 40S (EPSG:2975)" in fig.cpts_geo_metadata["Keywords"]
     assert not any(ax.get_title() for ax in fig.axes)  # no inset on an overseas-only map
     page = coverage_map(d, layers=lay).get_root().render()
     assert "Ouest R" in page

@@ -7,6 +7,8 @@ Needs the Debian packages ``chromium`` and ``chromium-driver`` and the Python pa
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 selenium = pytest.importorskip("selenium")
@@ -96,6 +98,36 @@ def test_layers_and_legend_present(page):
         "var l = cptsGeo.layers.zones_blanches.getLayers()[0];"
         " return l._path.getAttribute('fill');")
     assert hatched == "url(#cg-hatch)"
+
+
+def test_title_and_names_never_overlap_at_the_default_zoom(page):
+    driver, diag = page
+    # the sample covers departments 04, 05 and 84 (its README): named, not numbered
+    assert driver.title == ("Couverture du territoire par les CPTS — Alpes-de-Haute-Provence, "
+                            "Hautes-Alpes et Vaucluse (18 CPTS)")
+    wait_map_idle(driver, "cptsGeo.map")
+    state = wait_for(driver, "var s = window.cptsGeoLabels, m = cptsGeo.map;"
+                             " return s && s.zoom === m.getZoom() && s.center.equals(m.getCenter()) && s;")
+    assert state["total"] == len(diag.perimeters)
+    boxes = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.cg-label')).filter(function(e) {"
+        " return getComputedStyle(e).visibility === 'visible'; }).map(function(e) {"
+        " var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })")
+    assert len(boxes) == state["shown"] >= len(diag.perimeters) // 2  # most names readable
+    for a, b in itertools.combinations(boxes, 2):
+        disjoint = a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+        assert disjoint, (a, b)
+    # zooming in brings hidden names back
+    hidden = state["total"] - state["shown"]
+    if hidden:
+        driver.execute_script("cptsGeo.map.setZoom(cptsGeo.map.getZoom() + 2, {animate: false})")
+        wait_map_idle(driver, "cptsGeo.map")
+        more = wait_for(driver, "var s = window.cptsGeoLabels, m = cptsGeo.map;"
+                                " return s && s.zoom === m.getZoom() && s;")
+        assert more["shown"] >= state["shown"]
+        driver.execute_script("cptsGeo.map.fitBounds(cptsGeo.layers.perimetres.getBounds(),"
+                              " {animate: false})")
+        wait_map_idle(driver, "cptsGeo.map")
 
 
 def test_popup_and_search(page):

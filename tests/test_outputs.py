@@ -17,7 +17,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 APL_FILE = FIXTURES / "apl" / "apl_medecins_generalistes.xlsx"
 #: the files `cpts-geo coverage --out` writes (its --help and docs/coverage.md list them)
 EXPECTED_FILES = {
-    "summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "diagnostic_cpts.xlsx",
+    "summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "overlap_pairs.csv", "diagnostic_cpts.xlsx",
     "carte_couverture.html", "carte_couverture.png", "carte_couverture.pdf",
 }
 
@@ -26,7 +26,10 @@ def _assert_same_outputs(a: Path, b: Path) -> None:
     files_a = {p.name for p in a.iterdir()}
     assert files_a == {p.name for p in b.iterdir()}
     assert files_a == EXPECTED_FILES
-    assert json.loads((a / "summary.json").read_text("utf-8")) == json.loads((b / "summary.json").read_text("utf-8"))
+    sa, sb = (json.loads((x / "summary.json").read_text("utf-8")) for x in (a, b))
+    # summary.json lists the run's files: the same names (sizes may differ by a zip timestamp)
+    assert {f["name"] for f in sa.pop("files")} == {f["name"] for f in sb.pop("files")} == EXPECTED_FILES
+    assert sa == sb
     for name in ("perimeters.gpkg", "white_zones.gpkg"):
         ga, gb = gpd.read_file(a / name), gpd.read_file(b / name)
         assert list(ga.columns) == list(gb.columns), name
@@ -65,7 +68,7 @@ def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_pa
     summary = json.loads((tmp_path / "api" / "summary.json").read_text("utf-8"))
     assert summary["sources"]["apl"]["sheet"].startswith("APL ")
     book = pd.read_excel(tmp_path / "api" / "diagnostic_cpts.xlsx", sheet_name="Périmètres")
-    assert book["apl"].notna().all()
+    assert book["APL médecins généralistes (DREES)"].notna().all()
     # the printed summary mentions the APL, its sheet and the CPTS under 2.5 (issue 12)
     low = int((per["apl"] < 2.5).sum())
     assert "APL médecins généralistes (DREES, APL 2022" in printed
@@ -93,7 +96,7 @@ def test_write_without_classification_or_maps(sample_listing, tmp_path):
     paths = diag.write(tmp_path, classify=False, maps=False)
     assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES - {
         "carte_couverture.html", "carte_couverture.png", "carte_couverture.pdf"}
-    assert set(paths) == {"summary", "perimeters", "white_zones", "overlaps", "workbook"}
+    assert set(paths) == {"summary", "perimeters", "white_zones", "overlaps", "overlap_pairs", "workbook"}
     assert "aci_band" not in gpd.read_file(tmp_path / "perimeters.gpkg").columns
     # the workbook opens right in Excel: frozen header, autofilter, shares as percentages
     from openpyxl import load_workbook
@@ -138,9 +141,9 @@ def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_p
     raw = (tmp_path / "overlaps.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b";") > raw.count(b",")
     fr_rows = pd.read_csv(tmp_path / "overlaps.csv", sep=";", decimal=",", dtype=str, encoding="utf-8-sig")
-    commune = fr_rows[fr_rows["type"] == "commune"].iloc[0]
+    commune = fr_rows.iloc[0]  # one kind of row per file: communes here, pairs in overlap_pairs.csv
     assert commune["code"] == "04070" and commune["population"] == str(value)
-    assert commune["double_counted_population"] == str(value)
+    assert commune["habitants comptés en plus"] == str(value)
     diag.write(tmp_path / "intl", classify=False, maps=False, csv_format="international")
     intl = pd.read_csv(tmp_path / "intl" / "overlaps.csv", dtype=str)
     pd.testing.assert_frame_equal(intl, fr_rows)

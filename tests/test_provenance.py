@@ -42,3 +42,16 @@ def test_outputs_cite_version_and_reference_build(sample_listing, tmp_path):
     assert d.summary["reference_build"] == build["build_id"]
     assert d.summary["cpts_geo_version"] == cg.__version__
     assert build["build_id"] in d.text()
+
+
+def test_validation_states_mayotte_population_vintage():
+    from cpts_geo.validation import validate_territory
+
+    msg = validate_territory(["97601", "97602"])["size_band"].message
+    assert "Attention : 2 communes du territoire ont une population d'un autre millésime : " \
+           "recensement 2017 (population légale en vigueur)." in msg
+    one = validate_territory(["97601"])["size_band"]
+    assert "1 commune du territoire a une population d'un autre millésime" in one.message
+    assert one.details["population_other_vintages"] == {
+        "recensement 2017 (population légale en vigueur)": ["97601"]}
+    assert "autre millésime" not in validate_territory(["04088"])["size_band"].message

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 #: sub-command modules of cpts_geo.cli, in help order
-COMMANDS = ("demo", "normalise", "coverage", "map", "apl", "validate", "app")
+COMMANDS = ("demo", "normalise", "coverage", "map", "apl", "validate", "compare", "app")
 
 #: argparse's own messages in French (argparse takes them through gettext)
 ARGPARSE_FR = {
@@ -76,6 +76,30 @@ def french_argparse() -> Iterator[None]:
         argparse._ = saved
 
 
+#: French placeholders of option values (argparse would show the English option name upper-cased)
+METAVARS_FR = {
+    "file": "FICHIER", "column": "COLONNE", "sheet": "FEUILLE", "header_row": "LIGNE", "out": "SORTIE",
+    "region": "RÉGION", "department": "DÉP", "stage": "STADE", "cpts_col": "COLONNE", "code_col": "COLONNE",
+    "apl": "FICHIER", "apl_cog": "AAAA", "apl_year": "AAAA", "color_by": "COLONNE", "html": "FICHIER",
+    "png": "FICHIER", "pdf": "FICHIER", "title": "TITRE", "tiles": "FOND", "tolerance": "MÈTRES",
+    "listing_date": "DATE", "supply": "FICHIER", "supply_column": "COLONNE", "supply_code_column": "COLONNE",
+    "supply_cog": "AAAA", "population": "FICHIER", "population_column": "COLONNE", "population_cog": "AAAA",
+    "travel_times": "FICHIER", "profession": "PROFESSION", "steps": "PALIERS", "per": "N", "speed": "KM/H",
+    "detour": "FACTEUR", "name": "NOM", "threshold": "PART", "port": "PORT", "host": "ADRESSE",
+    "name_col": "COLONNE", "dep_col": "COLONNE", "stage_col": "COLONNE", "members": "LISTE",
+}
+
+
+def _french_metavars(parser: argparse.ArgumentParser) -> None:
+    """Arguments left without a metavar get a French placeholder (:data:`METAVARS_FR`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _french_metavars(sub)
+        elif action.metavar is None and action.nargs != 0 and action.choices is None and action.dest in METAVARS_FR:
+            action.metavar = METAVARS_FR[action.dest]
+
+
 def _version() -> str:
     from cpts_geo._version import __version__
 
@@ -103,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                     continue  # command not shipped in this version
                 raise
             module.register(sub)
+        _french_metavars(parser)
     return parser
 
 

@@ -8,6 +8,8 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+from cpts_geo.errors import OptionError, OutputError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -36,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
     p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
     p.add_argument("--out", type=Path, required=True, help="fichier de sortie (.csv ou .parquet) ; métadonnées dans <nom>.meta.json")
+    p.add_argument("--listing", type=Path, metavar="LISTE",
+                   help="liste des CPTS : écrit aussi <sortie>_cpts.csv, l'APL estimée moyenne (pondérée par la "
+                   "population) de chaque CPTS — une estimation cpts_geo, distincte de l'APL officielle DREES (--apl "
+                   "de coverage)")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="fr : « ; » et virgule décimale, UTF-8 avec BOM (défaut) ; international : « , » et point")
     p.set_defaults(func=run)
@@ -48,21 +54,37 @@ def parse_steps(text: str) -> dict[float, float]:
         try:
             bound, weight = part.split(":")
             steps[float(bound)] = float(Fraction(weight.strip()))
-        except ValueError as exc:
-            raise SystemExit(f"--steps : palier « {part} » illisible (forme attendue 10:1,15:2/3,20:1/3)") from exc
+        except (ValueError, ZeroDivisionError) as exc:
+            raise OptionError("--steps", part, "palier illisible (forme attendue 10:1,15:2/3,20:1/3, "
+                              "bornes en minutes)") from exc
     return steps
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+
+    for option, value in (("--supply", args.supply), ("--population", args.population), ("--travel-times", args.travel_times),
+                          ("--listing", getattr(args, "listing", None))):
+        check_file_argument(value, option, file_only=True)
     import pandas as pd
 
     from cpts_geo import fr
     from cpts_geo.indicators import supply as sup
     from cpts_geo.indicators import travel
-    from cpts_geo.indicators.apl import compute_apl
+    from cpts_geo.indicators.apl import _check_steps, check_apl_parameters, compute_apl
     from cpts_geo.indicators.population import commune_population
     from cpts_geo.reference import COG_YEAR, load_communes
 
+    if args.out.suffix.lower() not in (".csv", ".parquet"):
+        raise OptionError("--out", args.out, "fichier .csv ou .parquet attendu (pas de classeur Excel pour ce tableau)")
+    if args.out.is_dir():
+        raise OutputError(args.out, "un dossier existe à ce nom ; indiquer un nom de fichier")
+    steps = parse_steps(args.steps) if args.steps else None
+    if steps is not None:
+        _check_steps(steps, "--steps")
+    detour = travel.DETOUR if args.detour is None else args.detour
+    speed = travel.SPEED_KMH if args.speed is None else args.speed
+    check_apl_parameters(args.per, detour, speed, ("--per", "--detour", "--speed"))
     try:
         supply = None
         if args.supply is not None:
@@ -86,10 +108,9 @@ def run(args: argparse.Namespace) -> int:
                 tt.attrs = {}
             tt.attrs["source"] = args.travel_times.name
             tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
-        steps = parse_steps(args.steps) if args.steps else None
         result = compute_apl(
             supply, population, tt, steps, profession=args.profession, per=args.per,
-            detour=args.detour or travel.DETOUR, speed_kmh=args.speed or travel.SPEED_KMH,
+            detour=detour, speed_kmh=speed,
         )
     except (ValueError, KeyError, FileNotFoundError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
@@ -107,15 +128,18 @@ def run(args: argparse.Namespace) -> int:
         "apl_estime": result.to_numpy(),
         "raison": [a["reasons"].get(c, "") for c in result.index],
     })
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix.lower() == ".parquet":
-        table.to_parquet(args.out, index=False)
-    else:
-        from cpts_geo.io.french import write_csv
+    from cpts_geo.io.atomic import output_file
 
-        write_csv(table, args.out, args.csv_format)
+    with output_file(args.out) as tmp:  # written beside, then renamed: never seen half-written
+        if args.out.suffix.lower() == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            from cpts_geo.io.french import write_csv
+
+            write_csv(table, tmp, args.csv_format)
     meta_path = args.out.with_name(args.out.stem + ".meta.json")
-    meta_path.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n")
+    with output_file(meta_path) as tmp:
+        tmp.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
     ok = table["apl_estime"].notna()
     w = table.loc[ok, "population"].fillna(0)
     mean = float((table.loc[ok, "apl_estime"] * w).sum() / w.sum()) if w.sum() > 0 else float("nan")
@@ -129,4 +153,34 @@ def run(args: argparse.Namespace) -> int:
     for why, n in reasons.items():
         print(f"  non calculé ({fr.plural(n, 'unité', 'unités')}) : {why}")
     print(f"  écrit : {args.out} (+ {meta_path.name})")
+    if getattr(args, "listing", None) is not None:
+        _by_cpts(args, result, table)
     return 0
+
+
+def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:
+    """The computed estimate averaged over the communes of each CPTS of ``--listing`` (weights:
+    the population of the computation), written next to ``--out`` as ``<name>_cpts.csv``."""
+    import pandas as pd
+
+    from cpts_geo import fr
+    from cpts_geo.indicators.apl_official import aggregate_apl
+    from cpts_geo.io.french import write_csv
+    from cpts_geo.members import expand_cities, read_members
+
+    members = expand_cities(read_members(args.listing))
+    weights = pd.Series(table["population"].to_numpy(dtype=float), index=table["code"].to_numpy())
+    per = aggregate_apl(members, result, weights, name="apl_estime")
+    # the DREES classes (2,5 / 4 consultations per inhabitant) do not apply to this estimate
+    per = per.drop(columns="apl_estime_flag")
+    per["missing_codes"] = per["missing_codes"].map("; ".join)
+    per = per.rename(columns={"cpts": "CPTS", "apl_estime": "APL estimée (cpts_geo, pas l'APL DREES)",
+                              "population": "population des communes calculées", "n_units": "nb communes",
+                              "n_missing": "nb communes non calculées", "missing_codes": "communes non calculées"})
+    path = args.out.with_name(args.out.stem + "_cpts.csv")
+    write_csv(per, path, getattr(args, "csv_format", "fr"))
+    print(f"APL estimée par CPTS ({args.listing.name}, {result.attrs.get('unit', '')} ; moyenne pondérée par "
+          "la population ; estimation cpts_geo, distincte de l'APL officielle de la DREES) :")
+    for r in per.itertuples(index=False):
+        print(f"  {r[0]} : {fr.number(r[1], 2)}")
+    print(f"  écrit : {path}")

@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo import fr
-    from cpts_geo.codes import normalise_codes
+    from cpts_geo.codes import STATUS_LABELS, normalise_codes
     from cpts_geo.reference import load_communes
 
     communes = load_communes()
@@ -31,5 +31,5 @@ def run(args: argparse.Namespace) -> int:
     sample = normalise_codes(["05120", "1001", "Forcalquier (04)", "04999"])
     print("Normalisation de codes (exemples) :")
     for row in sample.itertuples():
-        print(f"  {row.input!s:>18} → {row.code or '—':>5}  [{row.status}] {row.message}")
+        print(f"  {row.input!s:>18} → {row.code or '—':>5}  [{STATUS_LABELS.get(row.status, row.status)}] {row.message or ''}")
     return 0

@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--png", type=Path, help="carte A4 PNG à écrire")
     p.add_argument("--pdf", type=Path, help="carte A4 PDF à écrire")
     p.add_argument("--title", help="titre de la carte")
+    p.add_argument("--paper", choices=("A4", "A3"), default="A4",
+                   help="format de la carte PNG / PDF, paysage (défaut : A4)")
     p.add_argument("--tiles", help="fond de carte en ligne (ex. « OpenStreetMap », « CartoDB positron ») ; "
                    "défaut : aucun, la carte fonctionne hors ligne")
     p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
@@ -37,12 +39,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
+                   help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
+                   "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
     p.add_argument("--cog-year", type=int, metavar="AAAA",
                    help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+
+    for option, value in (("LISTE", args.members),):
+        check_file_argument(value, option, file_only=True)
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
@@ -52,28 +61,48 @@ def run(args: argparse.Namespace) -> int:
     if not (args.html or args.png or args.pdf):
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
         return 2
+    from cpts_geo.errors import InputError, OptionError, OutputError
+    from cpts_geo.io.atomic import output_file
+
+    for option, path, suffixes in (("--html", args.html, (".html", ".htm")), ("--png", args.png, (".png",)),
+                                   ("--pdf", args.pdf, (".pdf",))):
+        if path is None:
+            continue
+        if path.suffix.lower() not in suffixes:
+            raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
+        if path.is_dir():
+            raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
     try:
         members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
-                               sheet=args.sheet, cog_year=args.cog_year)
+                               sheet=args.sheet, cog_year=args.cog_year, code_type=args.code_type)
         region = args.region[0] if args.region and len(args.region) == 1 else args.region
         diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
         if args.listing_date:
             diag.meta["listing_date"] = args.listing_date
+        from cpts_geo.export import _has_shapes
+
+        if not _has_shapes(diag):
+            raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
+                             "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
         diag = classify_diagnosis(diag)
         layers = build_layers(diag, args.tolerance)
         m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
             if args.html else None
-        fig = static_map(diag, args.color_by, layers=layers, title=args.title) \
+        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper) \
             if (args.png or args.pdf) else None
     except (MembersError, ValueError) as exc:
         print(f"erreur : {exc}", file=sys.stderr)
         return 2
-    written = []
+    written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
-        written.append(save_html(m, args.html))
+        with output_file(args.html) as tmp:
+            save_html(m, tmp)
+        written.append(args.html)
     for path in (args.png, args.pdf):
         if path is not None:
-            written.append(save_static(fig, path))
+            with output_file(path) as tmp:
+                save_static(fig, tmp)
+            written.append(path)
     print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
           f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
           f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")

@@ -44,13 +44,21 @@ def read_values(path: Path, column: str | None, sheet: str | None = None, header
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+
+    for option, value in (("--file", args.file),):
+        check_file_argument(value, option, file_only=True)
     from cpts_geo.codes import normalise_codes
     from cpts_geo.io.french import write_csv
 
     # a file that cannot be read raises InputError: the entry point prints it in French, exit 2
     values = read_values(args.file, args.column, args.sheet, args.header_row) if args.file else args.codes
     if not values:
-        print("aucun code fourni", file=sys.stderr)
+        if args.file:
+            from cpts_geo.errors import InputError
+
+            raise InputError("aucun code ni nom de commune dans le fichier", args.file.name)
+        print("erreur : aucun code fourni (des codes, ou --file)", file=sys.stderr)
         return 2
     out = normalise_codes(values).drop(columns="candidates")
     write_csv(out, args.out if args.out else sys.stdout, args.csv_format)

@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="FICHIER", help="écrit le rapport en JSON")
     p.add_argument("--html", metavar="FICHIER", help="écrit le rapport HTML autonome (carte, chiffres, vérifications)")
     p.add_argument("--markdown", metavar="FICHIER", help="écrit le rapport en Markdown")
+    p.add_argument("--pdf", metavar="FICHIER",
+                   help="écrit le rapport en PDF A4 (imprimé par Chromium sans interface, paquet chromium)")
     p.add_argument("--overlap", choices=["bloquant", "avertissement", "information"], default="bloquant",
                    help="gravité d'un chevauchement avec une CPTS existante (défaut : bloquant)")
     p.add_argument("--replaces", action="append", default=[], metavar="CPTS",
@@ -43,11 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_departments, check_file_argument, check_fraction
     from cpts_geo.members import MembersError
     from cpts_geo.validation import validate_territory
     from cpts_geo.validation.render import verdict_text
 
     deps = [d.strip() for d in args.departments.split(",")] if args.departments else None
+    deps = check_departments(deps, "--departments")
+    check_fraction(args.threshold, "--threshold")
+    for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
+                          ("--irdes2025", args.irdes2025)):
+        check_file_argument(value, option)
     try:
         report = validate_territory(
             args.proposal, args.existing, name=args.name,
@@ -70,6 +78,15 @@ def run(args: argparse.Namespace) -> int:
             else:
                 write(path)
             written.append(path)
+    if args.pdf:
+        from cpts_geo.errors import OutputError
+
+        try:
+            report.to_pdf(args.pdf)
+        except OutputError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
+        written.append(args.pdf)
     if args.quiet:
         print(("BLOQUANT — " if report.blocking else "OK — ") + verdict_text(report))
     else:

@@ -56,11 +56,40 @@ def step_weights(minutes: np.ndarray, steps: Mapping[float, float] = DEFAULT_STE
     return np.append(weights, 0.0)[k]
 
 
-def _check_steps(steps: Mapping[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    items = sorted((float(b), float(w)) for b, w in steps.items())
-    if not items or items[0][0] <= 0 or any(w < 0 for _, w in items):
-        raise OptionError("steps", dict(steps), "paliers invalides : bornes > 0 et poids ≥ 0 attendus")
+#: largest travel-time bound accepted, in minutes (the DREES steps stop at 20 min; two hours
+#: bounds the memory of the estimated pairs, which grows with the square of the bound)
+MAX_STEP_MINUTES = 120
+
+
+def _check_steps(steps: Mapping[float, float], option: str = "steps") -> tuple[np.ndarray, np.ndarray]:
+    try:
+        items = sorted((float(b), float(w)) for b, w in steps.items())
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise OptionError(option, steps, "paliers illisibles : {minutes: poids} attendu") from exc
+    if not items or not all(np.isfinite(b) and np.isfinite(w) for b, w in items):
+        raise OptionError(option, dict(steps), "bornes et poids finis attendus")
+    if items[0][0] <= 0 or any(w < 0 for _, w in items):
+        raise OptionError(option, dict(steps), "bornes > 0 et poids ≥ 0 attendus")
+    if items[-1][0] > MAX_STEP_MINUTES:
+        raise OptionError(option, dict(steps), f"bornes en minutes attendues, au plus {MAX_STEP_MINUTES}")
     return np.array([b for b, _ in items]), np.array([w for _, w in items])
+
+
+def check_apl_parameters(per: float, detour: float, speed_kmh: float,
+                         names: tuple[str, str, str] = ("per", "detour", "speed_kmh")) -> None:
+    """Refuse a scale ``per`` ≤ 0, a detour factor < 1 or a speed (km/h) ≤ 0, or any of them not
+    finite (:class:`~cpts_geo.errors.OptionError` naming ``names``: API or CLI option names)."""
+    for name, value, ok, why in (
+        (names[0], per, lambda v: v > 0, "doit être un nombre fini strictement positif"),
+        (names[1], detour, lambda v: v >= 1, "doit être un nombre fini au moins égal à 1"),
+        (names[2], speed_kmh, lambda v: v > 0, "doit être une vitesse finie strictement positive (km/h)"),
+    ):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise OptionError(name, value, why) from None
+        if not (np.isfinite(v) and ok(v)):
+            raise OptionError(name, value, why)
 
 
 def default_population() -> pd.Series:
@@ -120,6 +149,7 @@ def compute_apl(
                 "l'onglet « Paramètres » du fichier APL de la DREES (steps={minutes: poids})"
             )
         steps = DEFAULT_STEPS
+    check_apl_parameters(per, detour, speed_kmh)
     bounds, weights = _check_steps(steps)
     max_minutes = float(bounds[-1])
     if supply is None:
@@ -226,7 +256,7 @@ def _clean_series(s: pd.Series, what: str) -> pd.Series:
         dup = idx[idx.duplicated()][0]
         raise InputError("code présent plusieurs fois", s.attrs.get("source", what), None, dup)
     vals = pd.to_numeric(pd.Series(s.to_numpy(), index=idx), errors="coerce").astype(float)
-    bad = (vals < 0) | (vals.isna() & s.notna().to_numpy())
+    bad = (vals < 0) | np.isinf(vals) | (vals.isna() & s.notna().to_numpy())
     if bad.any():
         code = vals.index[bad.to_numpy()][0]
         raise InputError(f"valeur invalide pour le code {code}", s.attrs.get("source", what), None,

@@ -163,6 +163,9 @@ def read_apl(
         for c, v in nums.items():
             if v is None:
                 raise InputError(f"colonne « {header[roles[c]]} » : valeur {row[roles[c]]!r} non numérique", where, r + 1)
+            if not np.isnan(v) and (v < 0 or np.isinf(v)):
+                raise InputError(f"colonne « {header[roles[c]]} » : valeur négative ou infinie (≥ 0 attendu)",
+                                 where, r + 1, row[roles[c]])
         rec = {"code": code, "source_row": r + 1, **nums}
         if "commune" in roles:
             name = row[roles["commune"]]

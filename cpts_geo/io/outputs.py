@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cpts_geo.codes import STATUS_LABELS
 from cpts_geo.io.french import check_csv_format, write_csv, write_workbook
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> d
     paths = {
         "summary": out / "summary.json", "perimeters": out / "perimeters.gpkg",
         "white_zones": out / "white_zones.gpkg", "overlaps": out / "overlaps.csv",
+        "overlap_pairs": out / "overlap_pairs.csv",
         "workbook": out / "diagnostic_cpts.xlsx",
     }
     paths["summary"].write_text(summary_json(d), encoding="utf-8")
@@ -51,21 +53,109 @@ def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> d
         if paths[key].exists():
             paths[key].unlink()
         _flat(gdf).to_file(paths[key], layer=key, driver="GPKG")
-    write_csv(_flat(_overlap_table(d)), paths["overlaps"], csv_format)
+    write_csv(overlap_units_table(d), paths["overlaps"], csv_format)
+    write_csv(overlap_pairs_table(d), paths["overlap_pairs"], csv_format)
     _write_workbook(d, paths["workbook"])
     return paths
 
 
-def _overlap_table(d: Diagnosis) -> pd.DataFrame:
-    pairs = d.overlap_pairs.assign(type="paire de CPTS")
-    units = d.overlaps.assign(type="commune")
-    return pd.concat([units, pairs], ignore_index=True)[
-        ["type", "code", "nom", "dep", "population", "n_cpts", "cpts", "double_counted_population",
-         "cpts_a", "cpts_b", "n_shared", "shared_population", "codes"]]
+#: French labels of the unit kinds and the white-zone types (workbook cells)
+KIND_LABELS = {"commune": "commune", "arrondissement": "arrondissement municipal",
+               "com_outre_mer": "commune d'outre-mer (COM)"}
+WHITE_ZONE_TYPES = {"edge": "en bordure", "enclosed": "enclavée"}
+LEVEL_LABELS = {"zone": "zone analysée", "reg": "région", "dep": "département"}
+
+#: French headers of the classification columns (cpts_geo.classification)
+CLASSIFICATION_HEADERS = {
+    "aci_bound_nearest": "seuil ACI le plus proche", "aci_margin": "écart au seuil ACI (habitants)",
+    "aci_band_if_crossed": "taille ACI si le seuil est franchi", "aci_near_threshold": "proche d'un seuil ACI (1 %)",
+    "aci_margin_text": "écart au seuil ACI", "aci_label": "taille ACI (libellé)",
+    "aci_funding_eur": "financement ACI de fonctionnement (€/an)", "igas_type": "type IGAS 2018",
+    "igas_viable": "taille viable selon l'IGAS (20 000 à 100 000)", "igas_warning": "alerte IGAS",
+    "dens7_unknown": "densité inconnue (% pop.)", "dens_urbain_dense": "urbain dense (% pop.)",
+    "dens_intermediaire": "densité intermédiaire (% pop.)", "dens_rural": "rural (% pop.)",
+    "dens_dominant": "densité dominante", "dens7_dominant": "niveau de densité dominant (1 à 7)",
+    "cateaav_11": "AAV catégorie 11 : commune-centre (% pop.)",
+    "cateaav_12": "AAV catégorie 12 : autre commune du pôle principal (% pop.)",
+    "cateaav_13": "AAV catégorie 13 : commune d'un pôle secondaire (% pop.)",
+    "cateaav_20": "AAV catégorie 20 : commune de la couronne (% pop.)",
+    "cateaav_30": "AAV catégorie 30 : hors attraction des villes (% pop.)",
+    "cateaav_unknown": "AAV : catégorie inconnue (% pop.)",
+    "aav_pole": "AAV : pôle (% pop.)", "aav_couronne": "AAV : couronne (% pop.)",
+    "aav_hors_attraction": "AAV : hors attraction (% pop.)", "aav_dominant": "AAV dominante",
+    "apl": "APL médecins généralistes (DREES)", "apl_flag": "classe d'APL",
+}
+DENS7_LEVELS = {1: "grands centres urbains", 2: "centres urbains intermédiaires", 3: "ceintures urbaines",
+                4: "petites villes", 5: "bourgs ruraux", 6: "rural à habitat dispersé",
+                7: "rural à habitat très dispersé"}
+CLASSIFICATION_HEADERS.update({f"dens7_{k}": f"densité {k} : {v} (% pop.)" for k, v in DENS7_LEVELS.items()})
+
+
+def _yes_no(df: pd.DataFrame) -> pd.DataFrame:
+    """Boolean columns as « oui » / « non » (never True/False in a French workbook)."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_bool_dtype(out[c].dtype):
+            out[c] = out[c].map({True: "oui", False: "non"})
+        elif out[c].dtype == object and out[c].map(lambda v: isinstance(v, bool)).any():
+            out[c] = out[c].map(lambda v: ("oui" if v else "non") if isinstance(v, bool) else v)
+    return out
+
+
+def overlap_units_table(d: Diagnosis) -> pd.DataFrame:
+    """``overlaps.csv``: one row per commune listed by several CPTS, French headers."""
+    return _flat(d.overlaps).rename(columns={
+        "code": "code", "nom": "commune", "dep": "département", "population": "population",
+        "n_cpts": "nb CPTS", "cpts": "CPTS", "double_counted_population": "habitants comptés en plus"})
+
+
+def overlap_pairs_table(d: Diagnosis) -> pd.DataFrame:
+    """``overlap_pairs.csv``: one row per pair of CPTS sharing communes, French headers."""
+    return _flat(d.overlap_pairs).rename(columns={
+        "cpts_a": "CPTS A", "cpts_b": "CPTS B", "n_shared": "nb communes partagées",
+        "shared_population": "population des communes partagées", "codes": "communes partagées"})
+
+
+def sources_table(d: Diagnosis) -> pd.DataFrame:
+    """The « Sources » sheet: each figure's source text and vintage, written for a person."""
+    from cpts_geo import rules
+
+    s = d.summary
+    year = s["population_year"]
+    rows = [
+        ("Communes et codes INSEE", f"INSEE, Code officiel géographique {s['cog']} (communes au 1er janvier {s['cog']})"),
+        ("Population", f"INSEE, populations légales {year} (population municipale), en vigueur au 1er janvier "
+                       f"{year + 3}"),
+        ("Contours des communes", "IGN, ADMIN EXPRESS (contours rendus jointifs), Licence Ouverte"),
+        ("EPCI", f"INSEE / DGCL, composition des EPCI au 1er janvier {s['cog']}"),
+        ("Historique des codes", "INSEE, historique des communes (fusions, rétablissements, changements de code) ; "
+                                 "tables de passage COGugaison"),
+        ("Tailles ACI des CPTS", "Accord conventionnel interprofessionnel (ACI) CPTS du 20 juin 2019, approuvé par "
+                                 "l'arrêté du 21 août 2019 (JORF n° 0196 du 24 août 2019)"),
+        ("Financement ACI de fonctionnement", "avenant 2 à l'ACI CPTS (2022), signé le 20 décembre 2021, approuvé "
+                                              "au Journal officiel du 31 mars 2022"),
+        ("Types de CPTS", rules.IGAS_SOURCE),
+        ("Densité", "INSEE, grille communale de densité à 7 niveaux 2024"),
+        ("Aires d'attraction des villes", "INSEE, zonage en aires d'attraction des villes 2020"),
+    ]
+    apl = (s.get("sources") or {}).get("apl")
+    if apl:
+        where = ", ".join(str(apl[k]) for k in ("sheet", "source") if isinstance(apl, dict) and apl.get(k))
+        rows.append(("APL médecins généralistes", "DREES, accessibilité potentielle localisée"
+                     + (f" ({where})" if where else "")))
+    for note in s.get("population_notes", []):
+        rows.append((f"Population ({len(note['codes'])} communes d'un autre millésime)", str(note["population_source"])))
+    rows += [("Liste des CPTS", s["listing"] or "liste fournie"),
+             ("Version de cpts_geo", s["cpts_geo_version"]),
+             ("Référentiel de cpts_geo (identifiant)", s["reference_build"])]
+    return pd.DataFrame(rows, columns=["donnée", "source"])
 
 
 def _write_workbook(d: Diagnosis, path: Path) -> None:
+    from cpts_geo import reference
+
     s = d.summary
+    pop = f"population {s['population_year']}"
     synth = pd.DataFrame([
         ("Liste", s["listing"]), ("Zone analysée", s["area"]), ("CPTS", s["cpts"]),
         ("Communes", s["units"]), ("Communes couvertes", s["covered_units"]),
@@ -79,45 +169,66 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         ("Population des communes dans plusieurs CPTS", int(d.overlaps["population"].fillna(0).sum())),
         ("Habitants comptés en plus dans la somme des populations des CPTS", s["double_counted_population"]),
         *[(f"CPTS de taille {k}", v) for k, v in s["bands"].items()],
-        ("Géographie", f"COG {s['cog']}"), ("Population de référence", f"population municipale légale {s['population_year']}"),
-        *[(f"Source : {k}", v) for k, v in s["sources"].items()],
+        ("Géographie", f"Code officiel géographique {s['cog']}"),
+        ("Population de référence", f"population municipale légale {s['population_year']}"),
     ], columns=["indicateur", "valeur"])
-    per = _flat(d.perimeters.drop(columns="geometry")).rename(columns={
+    per = d.perimeters.drop(columns="geometry")
+    if "aci_band" in per.columns and "band" in per.columns:
+        per = per.drop(columns="aci_band")  # the same figure as « taille ACI »
+    per = _yes_no(_flat(per)).rename(columns={
         "cpts": "CPTS", "stage": "stade", "codes": "communes", "n_units": "nb communes",
         "n_units_outside_area": "nb communes hors zone", "n_units_without_geometry": "nb communes sans contour",
-        "population": f"population {s['population_year']}", "area_km2": "surface km²",
+        "population": pop, "area_km2": "surface km²",
         "density": "densité hab/km²", "deps": "départements", "regs": "régions", "epci_full": "EPCI entiers",
         "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "n_islands": "nb îles",
-        "islands": "îles", "enclaves": "enclaves",
-        "shared_units": "communes partagées", "band": "taille ACI"})
-    wz = _flat(d.white_zones.drop(columns="geometry")).rename(columns={
+        "islands": "îles", "enclaves": "enclaves", "aci_band": "taille ACI",
+        "shared_units": "communes partagées", "band": "taille ACI", **CLASSIFICATION_HEADERS})
+    wz = _yes_no(_flat(d.white_zones.drop(columns="geometry"))).rename(columns={
         "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
-        "n_units_without_geometry": "nb sans contour", "population": f"population {s['population_year']}",
+        "n_units_without_geometry": "nb sans contour", "population": pop,
         "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans",
         "neighbour_cpts": "CPTS voisines", "neighbour_border_km": "limite commune km"})
-    wz["type"] = wz["type"].map({"edge": "en bordure", "enclosed": "enclavée"})
-    units = _flat(d.units.drop(columns=["geometry", "host"], errors="ignore"))
-    cov = d.coverage.assign(level=d.coverage["level"].map(
-        {"zone": "zone analysée", "reg": "région", "dep": "département"})).rename(columns={
-            "level": "niveau", "stages": "stades", "key": "code", "units": "nb communes",
-            "covered_units": "nb communes couvertes", "population": f"population {s['population_year']}",
-            "covered_population": "population couverte", "covered_population_share": "part de la population couverte",
-            "covered_units_share": "part des communes couvertes"})
+    wz["type"] = wz["type"].map(lambda t: WHITE_ZONE_TYPES.get(t, t))
+    units = d.units.drop(columns=["geometry", "host"], errors="ignore")
+    units = _yes_no(_flat(units.assign(kind=units["kind"].map(lambda k: KIND_LABELS.get(k, k))))).rename(columns={
+        "code": "code", "nom": "nom", "kind": "type", "dep": "département", "reg": "région", "epci": "EPCI",
+        "population": pop, "area_km2": "surface km²", "has_geometry": "contour connu",
+        "border": "en limite de la France (côte ou frontière)", "n_cpts": "nb CPTS", "cpts": "CPTS"})
+    deps = reference.load_departements().set_index("code")["nom"]
+    regs = reference.load_regions().set_index("code")["nom"]
+    cov = d.coverage
+    names = [deps.get(k, "") if lv == "dep" else regs.get(k, "") if lv == "reg" else s["area"]
+             for lv, k in zip(cov["level"], cov["key"], strict=True)]
+    cov = cov.assign(level=cov["level"].map(LEVEL_LABELS), key=cov["key"].where(cov["level"] != "zone", ""),
+                     nom=names)
+    cov = cov[["level", "key", "nom", *[c for c in cov.columns if c not in ("level", "key", "nom")]]].rename(columns={
+        "level": "niveau", "stages": "stades", "key": "code", "nom": "nom", "units": "nb communes",
+        "covered_units": "nb communes couvertes", "population": pop,
+        "covered_population": "population couverte", "covered_population_share": "part de la population couverte",
+        "covered_units_share": "part des communes couvertes"})
     sheets = {
         "Synthèse": synth, "Périmètres": per, "Zones blanches": wz,
-        "Communes partagées": _flat(d.overlaps), "Paires de CPTS": _flat(d.overlap_pairs),
+        "Communes partagées": overlap_units_table(d), "Paires de CPTS": overlap_pairs_table(d),
         "Couverture": cov, "Communes": units,
     }
     rep = d.report
     if rep is not None and len(rep):
         cols = [c for c in ("source_row", "cpts", "input", "code", "nom", "status", "message", "duplicate")
                 if c in rep.columns]
-        sheets["Codes (rapport)"] = rep[cols]
+        rep = rep[cols].copy()
+        if "status" in rep.columns:
+            rep["status"] = rep["status"].map(lambda v: STATUS_LABELS.get(v, v))
+        sheets["Codes (rapport)"] = _yes_no(rep).rename(columns={
+            "source_row": "ligne", "cpts": "CPTS", "input": "valeur lue", "code": "code", "nom": "commune",
+            "status": "statut", "message": "motif", "duplicate": "doublon"})
+    sheets["Sources"] = sources_table(d)
     # frozen header, autofilter, fitted widths, thousands separators; shares as %, areas to 0.1 km²
     formats = {
-        "Périmètres": {"surface km²": "km2", "densité hab/km²": "decimal1"},
+        "Périmètres": {"surface km²": "km2", "densité hab/km²": "decimal1",
+                       **{v: "decimal1" for k, v in CLASSIFICATION_HEADERS.items() if "% pop." in v}},
         "Zones blanches": {"surface km²": "km2"},
         "Couverture": {"part de la population couverte": "percent", "part des communes couvertes": "percent"},
-        "Communes": {"area_km2": "km2"},
+        "Communes": {"surface km²": "km2"},
     }
     write_workbook(path, sheets, formats)
+

@@ -17,10 +17,12 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
 from cpts_geo import names as commune_names
 from cpts_geo._version import __version__
@@ -124,6 +126,12 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
             text = fr.number(v, 2) if isinstance(v, (int, float)) and not isinstance(
                 v, bool) else _esc(v)
             lines.append(f"{_esc(label)} : {text}")
+        n_parts = r.get("n_parts")
+        if n_parts is not None and not pd.isna(n_parts) and int(n_parts) > 1:
+            lines.append(f"En {fr.integer(int(n_parts))} morceaux séparés par des terres")
+        islands = r.get("islands")
+        if isinstance(islands, (tuple, list)) and len(islands):
+            lines.append(f"Communes séparées par la mer : {_names_of(tuple(islands), names, limit)}")
         shared = r.get("shared_units")
         if shared is not None and not (isinstance(shared, float) and pd.isna(shared)) and len(
                 tuple(shared) if not isinstance(shared, (int, float)) else ()):
@@ -152,7 +160,7 @@ class _Extras(MacroElement):
   font: 600 15px system-ui, sans-serif; pointer-events: none; max-width: 60%; text-align: center; }
 .leaflet-control-attribution { max-width: 62vw; font-size: 10px; line-height: 1.3; }
 .cg-label { font: 600 10.5px/1.15 system-ui, sans-serif; color: #111; text-align: center;
-  width: 120px; white-space: normal; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff;
+  width: max-content; max-width: 120px; white-space: normal; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff;
   transform: translate(-50%, -50%); pointer-events: none; }
 .cg-search input { width: 210px; font-size: 12px; padding: 3px; }
 .cg-search .cg-msg { color: #a00; font-size: 11px; }
@@ -187,6 +195,10 @@ class _Extras(MacroElement):
       var row = L.DomUtil.create('div', 'cg-row', div);
       var sw = L.DomUtil.create('span', 'cg-sw', row);
       sw.style.background = r.fill; sw.style.borderColor = r.edge || '#303030';
+      if (r.opacity !== undefined && r.opacity < 1) {  // same translucency as the map fill
+        var fill = L.DomUtil.create('span', '', sw); fill.style.cssText = 'display:block;' +
+          'width:100%;height:100%;background:' + r.fill + ';opacity:' + r.opacity;
+        sw.style.background = data.background; }
       if (r.dash) { sw.style.borderStyle = 'dashed'; sw.style.borderWidth = '2px'; }
       if (r.hatch) { sw.style.background = 'repeating-linear-gradient(45deg,' + r.edge +
         ' 0 2px,#fff 2px 6px)'; }
@@ -239,9 +251,32 @@ class _Extras(MacroElement):
   search.addTo(map);
 
   L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+
+  // declutter the CPTS names: larger CPTS first, a label is shown only if its box overlaps no
+  // label already shown (at every zoom; zooming in brings the hidden ones back)
+  function declutter() {
+    var els = Array.prototype.slice.call(document.querySelectorAll('.cg-label'));
+    els.sort(function(a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
+    var kept = [];
+    els.forEach(function(el) {
+      el.style.visibility = 'visible';
+      var r = el.getBoundingClientRect();
+      var hit = r.width === 0 || kept.some(function(k) {
+        return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
+      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+    });
+    // state read by the tests: the labels are settled for this view
+    window.cptsGeoLabels = {zoom: map.getZoom(), center: map.getCenter(), shown: kept.length,
+                            total: els.length};
+  }
+  map.on('zoomend moveend overlayadd', declutter);
+  setTimeout(declutter, 0);
   map.attributionControl.addAttribution(data.credits);
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
-                    search: find, searchBox: search};
+                    search: find, searchBox: search, declutter: declutter};
+  // whole area in view, without animation: the names are decluttered for the final view
+  map.fitBounds(data.bounds, {animate: false});
+  declutter();
 })();
 {% endmacro %}
 """)
@@ -340,7 +375,8 @@ def coverage_map(
         add("communes", u, pd.DataFrame({"code": u["code"].to_numpy(), "tt": tt,
                                          "style": [style] * len(u)}), show=False)
 
-    pstyles = [{"color": st.PERIMETER_EDGE, "weight": 1.2, "fillColor": c, "fillOpacity": 0.6}
+    pstyles = [{"color": st.PERIMETER_EDGE, "weight": 1.2, "fillColor": c,
+                "fillOpacity": st.FILL_OPACITY}
                for c in classes.colors]
     ptt = [f"<b>{_esc(n)}</b><br>{_esc(lab)}"
            for n, lab in zip(per["cpts"], classes.labels, strict=True)]
@@ -350,7 +386,7 @@ def coverage_map(
 
     ov = lay.overlaps
     ostyle = {"color": st.OVERLAP["edge"], "weight": 2, "fillColor": st.OVERLAP["fill"],
-              "fillOpacity": 0.55}
+              "fillOpacity": st.OVERLAP_OPACITY}
     ott = [f"<b>Chevauchement</b> ({int(k)} CPTS)<br>{_esc(c)}<br>{fr.plural(n, 'commune')}, "
            f"{fr.plural(p, 'habitant')}" for c, k, n, p in
            zip(ov["cpts"], ov["n_cpts"], ov["n_units"], ov["population"], strict=True)]
@@ -361,21 +397,29 @@ def coverage_map(
     wstyle = {"color": st.WHITE_ZONE["edge"], "weight": 1.5, "dashArray": "5 3",
               "fillColor": "url(#cg-hatch)", "fillOpacity": 0.9}
     wcodes = wz["codes"] if "codes" in wz else pd.Series([()] * len(wz))
+    none = pd.Series([None] * len(wz), index=wz.index, dtype=object)
     wtt = [f"<b>Zone blanche</b> ({fr.plural(len(cs), 'commune')}, {fr.plural(p, 'habitant')} en {pop_year})"
-           + (f" · {_esc(t)}" if isinstance(t, str) else "")
-           for cs, p, t in zip(wcodes, wz.get("population", pd.Series([None] * len(wz))),
-                               wz.get("type", pd.Series([None] * len(wz))), strict=True)]
-    wpp = [t + "<br>" + _names_of(tuple(cs), ref_names, max_listed_communes)
+           + (f" · {_esc(st.WHITE_ZONE_TYPES.get(t, t))}" if isinstance(t, str) else "")
+           + (f"<br>CPTS voisines : {_esc(st.neighbours_text(nb, km))}"
+              if isinstance(nb, (tuple, list)) and len(nb) else "")
+           for cs, p, t, nb, km in zip(wcodes, wz.get("population", none), wz.get("type", none),
+                                       wz.get("neighbour_cpts", none),
+                                       wz.get("neighbour_border_km", none), strict=True)]
+    wpp = [t + "<br>Communes : " + _names_of(tuple(cs), ref_names, max_listed_communes)
            for t, cs in zip(wtt, wcodes, strict=True)]
     add("zones_blanches", wz, pd.DataFrame({"zone_id": wz["zone_id"].to_numpy(), "tt": wtt,
                                              "pp": wpp, "style": [wstyle] * len(wz)}))
 
-    names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=len(per) <= 40)
+    # names of the CPTS, always on; the page hides those whose box would overlap a label of a
+    # larger CPTS at the current zoom (declutter), they come back when zooming in
+    names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=True)
     pts = per.geometry.representative_point()
-    for name, pt in zip(per["cpts"], pts, strict=True):
-        label = _esc(str(name).removeprefix("CPTS "))
+    area = per.to_crs(_crs.LOCAL_CRS["metropole"]).area if len(per) else pd.Series(dtype=float)
+    for rank, i in enumerate(np.argsort(-area.to_numpy(), kind="stable")):
+        label = _esc(st.short_name(per["cpts"].iloc[i]))
+        pt = pts.iloc[i]
         folium.Marker([round(pt.y, 5), round(pt.x, 5)], icon=folium.DivIcon(
-            html=f'<div class="cg-label">{label}</div>', icon_size=(0, 0)),
+            html=f'<div class="cg-label" data-rank="{rank}">{label}</div>', icon_size=(0, 0)),
             interactive=False).add_to(names)
     names.add_to(m)
     layer_vars["noms"] = names.get_name()
@@ -385,9 +429,9 @@ def coverage_map(
     add("departements", dep, pd.DataFrame({"dep": dep["dep"].to_numpy(),
                                            "style": [dstyle] * len(dep)}), interactive=False)
 
-    rows = [{"label": k, "fill": v} for k, v in classes.legend.items()]
+    rows = [{"label": k, "fill": v, "opacity": st.FILL_OPACITY} for k, v in classes.legend.items()]
     rows.append({"label": st.OVERLAP["label"], "fill": st.OVERLAP["fill"],
-                 "edge": st.OVERLAP["edge"]})
+                 "edge": st.OVERLAP["edge"], "opacity": st.OVERLAP_OPACITY})
     rows.append({"label": st.WHITE_ZONE["label"], "fill": st.WHITE_ZONE["fill"],
                  "edge": st.WHITE_ZONE["edge"], "hatch": True})
     rows.append({"label": "Limite de département", "fill": "transparent",
@@ -399,15 +443,17 @@ def coverage_map(
         "title": title or _default_title(lay, classes),
         "legend": {"title": f"Couleur : {classes.title}", "rows": rows, "note": classes.note},
         "white": st.WHITE_ZONE,
+        "background": BACKGROUND,
         "credits": credits_text(meta),
         "search": search,
         "search_cities": search_cities,
         "search_cpts": cpts_names,
         "pop_year": pop_year,
+        "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
     }
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(_Extras(payload, layer_vars, BACKGROUND))
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    m.get_root().title = payload["title"]
     return m
 
 
@@ -447,10 +493,7 @@ def _second_key(name: str) -> str | None:
 
 
 def _default_title(lay: MapLayers, classes: st.Classes) -> str:
-    n = len(lay.perimeters)
-    deps = ", ".join(sorted(lay.departments["dep"])) if len(lay.departments) <= 6 else \
-        fr.plural(len(lay.departments), "département")
-    return f"Couverture par les CPTS ({fr.integer(n)} CPTS) — {deps}"
+    return st.default_title(len(lay.perimeters), lay.departments["dep"])
 
 
 def save_html(m: folium.Map, path: str | Path) -> Path:

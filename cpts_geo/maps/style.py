@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,21 +13,53 @@ from cpts_geo import fr
 from cpts_geo.errors import OptionError
 from cpts_geo.rules import STAGES, aci_band, aci_rule
 
-#: qualitative palette (ColorBrewer Set2 + Dark2 mixes, readable under translucent fill)
-QUALITATIVE = ("#66c2a5", "#fc8d62", "#8da0cb", "#e78ac3", "#a6d854", "#ffd92f", "#e5c494",
-               "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
-#: sequential palette (ColorBrewer YlGnBu, 5 classes)
-SEQUENTIAL = ("#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494")
+#: qualitative colour-blind-safe palette (Paul Tol "light" without its grey, then Okabe-Ito):
+#: pale enough for black labels on top, distinct under deuteranopia and protanopia
+QUALITATIVE = ("#77aadd", "#ee8866", "#eedd88", "#ffaabb", "#99ddff", "#44bb99", "#bbcc33",
+               "#aaaa00", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#0072b2", "#d55e00")
+#: sequential palettes (ColorBrewer, colour-blind safe), light = low, dark = high
+SEQUENTIAL = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+SEQUENTIAL_7 = ("#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#1d91c0", "#225ea8", "#0c2c84")
 #: ACI size bands 1-4 (ColorBrewer Blues)
 BAND_COLORS = {1: "#c6dbef", 2: "#6baed6", 3: "#2171b5", 4: "#08306b"}
+#: missing or unknown values: neutral grey, outside every palette
 MISSING_COLOR = "#bdbdbd"
+#: stage text outside the canonical stages (e.g. « en cours »): greys, clearly apart from the greens
+UNKNOWN_STAGE_COLORS = ("#969696", "#d9d9d9", "#737373", "#f0f0f0")
 #: canonical stages of cpts_geo.members.STAGES, from early (light) to contracted (dark green)
 STAGE_COLORS = ("#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
+#: fill opacity of perimeters, identical in the HTML map, the static map and their legends
+#: (opaque: a legend swatch is exactly the colour seen on the map)
+FILL_OPACITY = 1.0
+#: fill opacity of overlaps (drawn over the perimeters, cross-hatched)
+OVERLAP_OPACITY = 0.7
 
 WHITE_ZONE = {"fill": "#ffffff", "edge": "#c51b1b", "label": "Zone blanche (aucune CPTS)"}
 OVERLAP = {"fill": "#7b3294", "edge": "#40004b", "label": "Chevauchement (plusieurs CPTS)"}
 PERIMETER_EDGE = "#303030"
 DEPARTMENT_EDGE = "#000000"
+
+def _ordered_levels() -> dict[str, tuple[str, ...]]:
+    """Ordered categorical variables (column → labels from low to high), from classification."""
+    from cpts_geo.classification import AAV3_LABELS, DENS3_LABELS, DENS7_LABELS
+    from cpts_geo.rules import IGAS_LABELS
+    dens3 = tuple(DENS3_LABELS[k] for k in ("rural", "intermediaire", "urbain_dense"))
+    return {
+        # density: from the least dense to the densest (INSEE level 7 → 1)
+        "dens_dominant": dens3,
+        "dens7": tuple(DENS7_LABELS[k] for k in sorted(DENS7_LABELS, reverse=True)),
+        "igas_type": tuple(IGAS_LABELS),
+        "aav_dominant": tuple(AAV3_LABELS[k] for k in ("hors_attraction", "couronne", "pole")),
+    }
+
+
+def sequential(n: int) -> tuple[str, ...]:
+    """``n`` ordered colours (light → dark) of the sequential palette, n ≤ 7."""
+    if n <= 0:
+        return ()
+    idx = np.round(np.linspace(0, len(SEQUENTIAL_7) - 1, n)).astype(int) if n > 1 else [3]
+    return tuple(SEQUENTIAL_7[i] for i in idx)
+
 
 COLOR_BY_TITLES = {
     "stage": "Stade du projet",
@@ -48,6 +81,64 @@ COLOR_BY_ALIASES = {
     "density": "dens_dominant",
     "aav": "aav_dominant",
 }
+
+
+#: French reading of the white-zone types of cpts_geo.topology (land adjacency only)
+WHITE_ZONE_TYPES = {
+    "enclosed": "enclavée : entourée de CPTS (ou de la mer, d'une frontière)",
+    "edge": "en bordure : touche des communes hors de la zone analysée",
+}
+
+
+def neighbours_text(cpts: Any, km: Any = None) -> str:
+    """« CPTS A (92,4 km de limite commune), CPTS B (50,8 km) »: CPTS touching a white zone."""
+    names = list(cpts or ())
+    kms = list(km) if km is not None and not isinstance(km, float) else [None] * len(names)
+    out = []
+    for i, (n, k) in enumerate(zip(names, kms + [None] * (len(names) - len(kms)), strict=False)):
+        if k is None or pd.isna(k):
+            out.append(str(n))
+        else:
+            unit = f"{fr.NNBSP}km de limite commune" if i == 0 else f"{fr.NNBSP}km"
+            out.append(f"{n} ({fr.number(k, 1)}{unit})")
+    return ", ".join(out)
+
+
+def short_name(name: object) -> str:
+    """CPTS name for a label: without its leading « CPTS » unless an article follows
+    (« CPTS Sud 04 » → « Sud 04 », « CPTS du Gapençais » kept whole)."""
+    text = str(name)
+    rest = text.removeprefix("CPTS ")
+    return rest if rest and (rest[:1].isupper() or rest[:1].isdigit()) else text
+
+
+def area_name(deps: Any) -> str:
+    """French name of a set of department codes for titles: the region's name when they are
+    exactly the departments of one or more regions (« Provence-Alpes-Côte d'Azur »), else the
+    department names (« Alpes-de-Haute-Provence, Hautes-Alpes et Vaucluse »)."""
+    from cpts_geo import reference
+    deps = sorted({str(d) for d in deps})
+    if not deps:
+        return ""
+    dep_table = reference.load_departements()
+    regions = reference.load_regions()
+    reg_name = dict(zip(regions["code"], regions["nom"], strict=True))
+    dep_name = dict(zip(dep_table["code"], dep_table["nom"], strict=True))
+    reg_of = dict(zip(dep_table["code"], dep_table["region"], strict=True))
+    regs = sorted({reg_of.get(d) for d in deps if reg_of.get(d)})
+    full = all(set(dep_table.loc[dep_table["region"] == r, "code"]) <= set(deps) for r in regs)
+    if regs and full and {d for d in deps if d in reg_of} == set(
+            dep_table.loc[dep_table["region"].isin(regs), "code"]) and len(regs) <= 3:
+        return fr.enumeration(reg_name.get(r, r) for r in regs)
+    if len(deps) > 6:
+        return fr.plural(len(deps), "département")
+    return fr.enumeration(dep_name.get(d, d) for d in deps)
+
+
+def default_title(n_cpts: int, deps: Any) -> str:
+    """Map title: « Couverture du territoire par les CPTS — Provence-Alpes-Côte d'Azur (70 CPTS) »."""
+    return (f"Couverture du territoire par les CPTS — {area_name(deps)} "
+            f"({fr.integer(n_cpts)} CPTS)")
 
 
 def band_label(band: int) -> str:
@@ -143,11 +234,18 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
         labels = values.map(lambda x: missing_label if pd.isna(x) else str(x)).astype(object)
         cats = sorted(set(labels) - {missing_label})
         legend = {c: QUALITATIVE[i % len(QUALITATIVE)] for i, c in enumerate(cats)}
-        if color_by == "stage":  # canonical stages first, in project order
+        ordered = _ordered_levels()
+        levels = next((lv for lv in ([ordered.get(color_by, ())] + list(ordered.values()))
+                       if lv and set(cats) <= set(lv)), None)
+        if color_by == "stage":  # canonical stages first, in project order; others in grey
             known = dict(zip(STAGES, STAGE_COLORS, strict=True))
             others = [c for c in cats if c not in known]
             legend = {c: col for c, col in known.items() if c in cats}
-            legend.update({c: QUALITATIVE[i % len(QUALITATIVE)] for i, c in enumerate(others)})
+            legend.update({c: UNKNOWN_STAGE_COLORS[i % len(UNKNOWN_STAGE_COLORS)]
+                           for i, c in enumerate(others)})
+        elif levels is not None:  # ordered variable: its own order, sequential colours
+            pal = sequential(len(levels))
+            legend = {lv: pal[i] for i, lv in enumerate(levels) if lv in cats}
         given = color_by.removesuffix("_label") + "_color"
         if color_by.endswith("_label") and given in per:  # official colours of a typology
             official = dict(zip(labels, per[given], strict=True))

@@ -20,9 +20,10 @@ def write_maps(
     tolerance_m: float | None = None,
     tiles: str | None = None,
     title: str | None = None,
+    paper: str = "A4",
 ) -> dict[str, Path]:
     """Write ``<stem>.html`` (interactive, offline), ``<stem>.png`` and ``<stem>.pdf`` (A4) of a
-    coverage diagnosis into ``out_dir``; returns format → path. The layers are simplified once
+    coverage diagnosis into ``out_dir`` (``paper``: "A4" or "A3" landscape); returns format → path. The layers are simplified once
     (``tolerance_m`` in metres, None = automatic) and shared by every format."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -33,7 +34,7 @@ def write_maps(
         paths["html"] = save_html(m, out / f"{stem}.html")
     static = [f for f in formats if f in ("png", "pdf", "svg")]
     if static:
-        fig = static_map(diagnosis, color_by, layers=layers, title=title)
+        fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper)
         for fmt in static:
             paths[fmt] = save_static(fig, out / f"{stem}.{fmt}")
     return paths

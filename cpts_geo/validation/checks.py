@@ -531,6 +531,16 @@ def check_cross_border(state: State) -> Check:
                  f"{cpam[0]}.", (), details)
 
 
+def _other_vintages(state: State) -> dict[str, list[str]]:
+    """Units of the territory whose population is not the legal population of POPULATION_YEAR
+    (Mayotte: 2017 census; collectivités d'outre-mer: their own census), by vintage."""
+    codes = pd.Index(np.asarray(state.codes)[state.sel], dtype=object)
+    src = reference.units()["population_source"].reindex(codes)
+    standard = f"populations légales {reference.POPULATION_YEAR}"
+    odd = src[src.notna() & (src != standard)]
+    return {str(k): sorted(v.index.tolist()) for k, v in odd.groupby(odd, sort=True)}
+
+
 def check_size_band(state: State) -> Check:
     figures = state.figures
     pop = state.population
@@ -541,8 +551,12 @@ def check_size_band(state: State) -> Check:
                  f"{fr.inhabitants(pop)}, soit la taille {band} de l'accord conventionnel interprofessionnel "
                  f"(ACI CPTS : {rules.aci_rule_text()}) ; marge : {m['aci_margin_text']}"
                  + (f" ; à moins de {fr.percent(0.01, 0)} d'un seuil : taille à confirmer avec la population retenue par la CPAM"
-                    if bool(m["aci_near_threshold"]) else "") + ".",
+                    if bool(m["aci_near_threshold"]) else "") + "."
+                 + "".join(f" Attention : {fr.plural(len(c), 'commune')} du territoire "
+                           f"{'a' if len(c) < 2 else 'ont'} une population d'un autre millésime : {src}."
+                           for src, c in _other_vintages(state).items()),
                  (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
+                      "population_other_vintages": _other_vintages(state),
                       "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
                       "aci_bound_nearest": None if pd.isna(m["aci_bound_nearest"]) else int(m["aci_bound_nearest"]),
                       "aci_near_threshold": bool(m["aci_near_threshold"]),

@@ -9,6 +9,7 @@ on a few hundred units, not a full :func:`cpts_geo.diagnose` of the listing.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,34 @@ def _unit_extras(arr_cities: frozenset) -> tuple[gpd.GeoDataFrame, np.ndarray, n
     return units, dens7, cateaav, comp, np.bincount(comp)
 
 
+def match_cpts_names(given: Iterable[str], names: Iterable[str], option: str = "replaces") -> tuple[str, ...]:
+    """The CPTS names of ``names`` designated by ``given``, compared without accents, case nor
+    punctuation (« cpts du ferion » is « CPTS du Férion »). A name matching none raises one
+    :class:`OptionError` listing them, with « vouliez-vous dire » and the closest names."""
+    import difflib
+
+    from cpts_geo.names import key
+
+    by_key: dict[str, str] = {}
+    for n in sorted(names):
+        by_key.setdefault(key(n), n)
+    found, unknown = [], []
+    for g in given:
+        hit = g if g in by_key.values() else by_key.get(key(g))
+        (found.append(hit) if hit is not None else unknown.append(g))
+    if unknown:
+        absent = fr.plural(len(unknown), "absente", with_number=False)
+        hints = []
+        for g in unknown:
+            close = difflib.get_close_matches(key(g), list(by_key), n=3, cutoff=0.6)
+            if close:
+                hints.append(f"pour « {g} », vouliez-vous dire "
+                             + " ou ".join(f"« {by_key[c]} »" for c in close) + " ?")
+        raise OptionError(option, ", ".join(unknown), f"CPTS à remplacer {absent} de la liste existante"
+                          + (" ; " + " ; ".join(hints) if hints else ""))
+    return tuple(dict.fromkeys(found))
+
+
 class ExistingListing:
     """The existing CPTS listing prepared for repeated validations.
 
@@ -90,11 +119,7 @@ class ExistingListing:
         self.given = existing is not None
         self.all_members = self.members
         names = set(self.members["cpts"].astype(str))
-        unknown = [r for r in replaces if r not in names]
-        if unknown:
-            absent = fr.plural(len(unknown), "absente", with_number=False)
-            raise OptionError("replaces", ", ".join(unknown), f"CPTS à remplacer {absent} de la liste existante")
-        self.replaces = tuple(replaces)
+        self.replaces = match_cpts_names(replaces, names)
         if self.replaces:
             self.members = self.members[~self.members["cpts"].astype(str).isin(self.replaces)]
         ref = reference.load_communes()

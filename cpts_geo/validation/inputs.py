@@ -169,6 +169,12 @@ def read_proposal(
     raise TypeError(f"proposition non reconnue : {type(proposal).__name__} (liste de codes, fichier ou polygone)")
 
 
+def _file_title(path: Path) -> str:
+    """Territory name from a proposal's file name: « projet_haute-durance.csv » → « Projet haute-durance »."""
+    stem = re.sub(r"[_\s]+", " ", path.stem).strip()
+    return (stem[:1].upper() + stem[1:]) if stem else DEFAULT_NAME
+
+
 def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
     source = path.name
     check_file(path, MembersError)
@@ -177,13 +183,15 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
         gdf = read_geofile(path, source, MembersError)
         if gdf.crs is None:
             raise MembersError("système de coordonnées absent (CRS) : impossible de situer les polygones", source)
+        if detect_columns([c for c in gdf.columns if c != gdf.geometry.name])["cpts"] is None:
+            name = name or _file_title(path)
         return _from_polygons(gdf, name, source, threshold)
     if suffix == ".txt":
         lines = decode(path.read_bytes(), source, MembersError)[0].splitlines()
         values = [ln.strip() for ln in lines]
         rows = [i + 1 for i, v in enumerate(values) if v]
         values = [v for v in values if v]
-        p = _from_values(values, None, name or DEFAULT_NAME, source, "fichier", "position")
+        p = _from_values(values, None, name or _file_title(path), source, "fichier", "position")
         # positions are the line numbers of the text file
         remap = dict(enumerate(rows, start=1))
         p.report["source_row"] = p.report["source_row"].map(remap)
@@ -193,7 +201,7 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
     if suffix == ".json":
         data = read_json(path, error=MembersError)
         if isinstance(data, list) and all(isinstance(v, (str, int)) for v in data):
-            return _from_values(data, None, name or DEFAULT_NAME, source, "fichier", "position")
+            return _from_values(data, None, name or _file_title(path), source, "fichier", "position")
         return _from_members(read_members(path), name, source, "fichier")
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):  # read_members picks the right sheet
         try:
@@ -216,13 +224,13 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
         # no header: the first line is a commune
         header = str(df.columns[0])
         file_rows = [df.attrs.get("header_row") or 1, *source_rows(df)]
-        p = _from_values([header, *df.iloc[:, 0].tolist()], None, name or DEFAULT_NAME, source, "fichier", "ligne")
+        p = _from_values([header, *df.iloc[:, 0].tolist()], None, name or _file_title(path), source, "fichier", "ligne")
         remap = dict(enumerate(file_rows, start=2))  # a frame's rows are numbered from 2
         p.report["source_row"] = p.report["source_row"].map(remap)
         p.members["source_row"] = p.members["source_row"].map(remap)
         return p
     frame = df.copy()
-    frame.insert(0, "cpts", name or DEFAULT_NAME)
+    frame.insert(0, "cpts", name or _file_title(path))
     frame.attrs = {}
     m = _read_frame(frame.reset_index(drop=True), source)
     # keep the file's row numbers (title and blank lines skipped by the reader)

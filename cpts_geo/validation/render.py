@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import html
 import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -18,6 +22,7 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference, rules
+from cpts_geo.errors import OutputError
 from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation.checks import LEVEL_LABELS, LEVELS, verdict
@@ -41,9 +46,12 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
         ("Taille ACI", f"Taille {f['aci_band']} — {f['aci_margin_text']}" if f["aci_band"] else "n.d."),
     ]
     if f.get("aci_funding_eur"):
-        rows.append(("Rémunération ACI de fonctionnement (taille)", f"{fr.euros(f['aci_funding_eur'])} par an"))
+        funding = rules.aci_funding_version()
+        rows.append((f"Financement ACI du fonctionnement ({funding['version']})",
+                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille ({funding['version']} : "
+                     f"{funding['text']})"))
     rows += [
-        ("Type de territoire (IGAS 2018)", f.get("igas_type") or "n.d."),
+        ("Type IGAS (selon la population seule)", _igas_text(f.get("igas_type"))),
         ("Départements", ", ".join(f"{dep_names.get(d, d)} ({d})" for d in f["departments"]) or "—"),
         ("Régions", ", ".join(reg_names.get(x, x) for x in f["regions"]) or "—"),
         ("Intercommunalités (EPCI)", fr.integer(f.get("n_epci"))),
@@ -61,6 +69,18 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
         rows.append(("APL médecins généralistes (moyenne)", fr.number(f["apl_mean"], 1)))
         rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fr.percent(f.get("apl_population_share_below_2_5"))))
     return rows
+
+
+def _igas_text(kind: str | None) -> str:
+    """IGAS 2018 type with its population bounds: the density does not enter this type."""
+    if not kind:
+        return "n.d."
+    lo, hi = rules.IGAS_BOUNDS
+    rng = {rules.IGAS_LABELS[0]: f"moins de {fr.inhabitants(lo)}",
+           rules.IGAS_LABELS[1]: f"de {fr.integer(lo)} à {fr.inhabitants(hi)}",
+           rules.IGAS_LABELS[2]: f"plus de {fr.inhabitants(hi)}"}.get(kind)
+    return (f"{kind} ({rng} ; type IGAS selon la population seule, la densité n'y entre pas)"
+            if rng else f"{kind} (type IGAS selon la population seule)")
 
 
 def verdict_text(report: ValidationReport) -> str:
@@ -114,13 +134,64 @@ def _sources(r: ValidationReport) -> list[str]:
            "Contours des communes : IGN ADMIN EXPRESS (Licence Ouverte).",
            "Densité : INSEE, grille communale de densité à 7 niveaux 2024 ; aires d'attraction des villes : "
            "INSEE, zonage 2020.",
-           f"Tailles et rémunération ACI : {m['aci']} ; repères de taille : {m['igas']}.",
+           f"Tailles ACI : {_aci_texts()} ; repères de taille : {m['igas']}.",
            f"Liste des CPTS existantes : {m['listing'] or 'non fournie'}"
            + (f" (départements {', '.join(m['listing_departments'])})" if m.get("listing_departments") else "") + ".",
            f"Territoire proposé : {m['proposal_source']}."]
     if "apl" in m["sources"]:
         out.append(f"APL : {m['sources']['apl']}.")
     out.append(f"Rapport produit par cpts_geo {m['cpts_geo_version']}.")
+    return out
+
+
+#: names of the headless Chromium executable, in the order tried
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def chromium_path() -> str | None:
+    """Path of a Chromium executable on the PATH (Debian package ``chromium``), or None."""
+    return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
+
+
+def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0) -> Path:
+    """Print an HTML page (text) to the PDF ``path`` with headless Chromium (A4, the page's print
+    stylesheet, no header or footer added by the browser); returns the path.
+
+    Raises :class:`~cpts_geo.errors.OutputError` in French when Chromium is not installed or fails.
+    """
+    path = Path(path)
+    exe = chromium_path()
+    if exe is None:
+        raise OutputError(str(path), "Chromium introuvable : le PDF est imprimé par Chromium sans "
+                          "interface ; l'installer (Debian/Ubuntu : apt-get install chromium) ou écrire "
+                          "le rapport HTML (--html) et l'imprimer depuis un navigateur")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cpts-geo-pdf-") as tmp:
+        src = Path(tmp) / "rapport.html"
+        src.write_text(page, encoding="utf-8")
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+               f"--user-data-dir={Path(tmp) / 'profile'}", "--no-pdf-header-footer",
+               "--run-all-compositor-stages-before-draw", "--virtual-time-budget=5000",
+               f"--print-to-pdf={path.resolve()}", src.as_uri()]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise OutputError(str(path), f"Chromium n'a pas imprimé le rapport en {timeout_s:.0f} s") from exc
+        if done.returncode != 0 or not path.exists() or path.stat().st_size == 0:
+            last = (done.stderr or "").strip().splitlines()[-1:] or ["sans message"]
+            raise OutputError(str(path), f"Chromium n'a pas pu imprimer le rapport en PDF (code "
+                              f"{done.returncode} : {last[0]})")
+    return path
+
+
+def _aci_texts() -> str:
+    """The texts behind the ACI bands and the funding amount shown (not the parameter file)."""
+    bands = rules.aci_funding_version("2019")["text"]
+    cur = rules.aci_funding_version()
+    out = f"accord conventionnel interprofessionnel CPTS du 20 juin 2019 ({bands})"
+    if cur["text"] != bands:
+        out += f" ; financement du fonctionnement : {cur['version']}, {cur['text']} ({cur['status']})"
     return out
 
 
@@ -228,7 +299,15 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -
         df = pd.DataFrame(rows, columns=["i", "n"])
         names, grp = np.unique(df["n"].to_numpy(dtype=object), return_inverse=True)
         dg = dissolve_groups(np.array([simp[i] for i in df["i"]], dtype=object), grp, len(names))
-        cpts = _collection(dg, [{"cpts": str(n)} for n in names])
+        # a permanent label at a point inside the part of each CPTS that is in view
+        view = shapely.box(minx - fx, miny - fy, maxx + fx, maxy + fy)
+        in_view = shapely.intersection(dg, view)
+        in_view = np.where(shapely.is_empty(in_view), dg, in_view)
+        lab_pts = shapely.point_on_surface(in_view)
+        cpts = _collection(dg, [{"cpts": str(n), "lat": round(float(shapely.get_y(p)), 5),
+                                 "lon": round(float(shapely.get_x(p)), 5),
+                                 "area": float(shapely.area(g))}
+                                for n, p, g in zip(names, lab_pts, in_view, strict=True)])
     else:
         cpts = _collection([], [])
     # department boundaries: shared edges between the departments of the units in view
@@ -360,7 +439,31 @@ li.ok .badge {{ color: #1a7f37; }} li.info .badge {{ color: #0969da; }}
 .dep-label {{ font: 600 12px system-ui, sans-serif; color: #000; background: rgba(255,255,255,.7);
   border: 0; box-shadow: none; padding: 0 3px; }}
 footer {{ color: #57606a; font-size: 12px; margin-top: 28px; }}
-@media print {{ #map {{ height: 420px; }} body {{ background: #fff; }} }}
+.cpts-label {{ font: 600 11px/1.15 system-ui, sans-serif; color: #333; background: rgba(255,255,255,.8);
+  border: 0; box-shadow: none; padding: 0 3px; white-space: nowrap; }}
+.cpts-label::before {{ display: none; }}
+/* print: A4, the map whole on page 1, no map controls, one page break between sections */
+@page {{ size: A4 portrait; margin: 12mm 11mm 12mm 11mm; }}
+@media print {{
+  body {{ background: #fff; font-size: 10.5pt; }}
+  main {{ max-width: none; padding: 0; }}
+  h1 {{ font-size: 17pt; }} h2 {{ font-size: 13pt; margin: 10px 0 6px; }}
+  .verdict {{ padding: 6px 10px; margin: 4px 0; font-size: 10.5pt; }} .verdict strong {{ font-size: 12pt; }}
+  #map {{ width: 186mm; height: 150mm; border-radius: 0; break-inside: avoid; }}
+  .leaflet-control-zoom, .leaflet-control-attribution a {{ display: none !important; }}
+  .legend {{ font-size: 8.5pt; margin: 4px 0; }}
+  .help {{ display: none; }}
+  #sheet-map {{ break-inside: avoid; }}
+  .sheet {{ break-before: page; }}
+  table.figures {{ font-size: 8.5pt; line-height: 1.25; }}
+  ul.checks {{ columns: 2; column-gap: 5mm; font-size: 8pt; line-height: 1.25; }}
+  li.check {{ break-inside: avoid; padding: 2px 5px; margin: 0 0 2px; display: block; }}
+  li.check h3 {{ font-size: 8.5pt; margin: 0; }} li.check .badge {{ width: auto; font-size: 7.5pt; }}
+  th, td {{ padding: 1px 5px; }}
+  #units {{ font-size: 8pt; line-height: 1.2; }}
+  #units tr {{ break-inside: avoid; }}
+  footer {{ font-size: 7.5pt; margin-top: 8px; }} footer ul {{ margin: 0; padding-left: 14px; }}
+}}
 </style>
 </head>
 <body>
@@ -369,30 +472,34 @@ footer {{ color: #57606a; font-size: 12px; margin-top: 28px; }}
 <p class="sub">Rapport de pré-vérification avant dépôt auprès de l'ARS · COG {cog} · population municipale {pop_year} ·
 CPTS existantes : {listing}</p>
 <div class="verdict {verdict_cls}" id="verdict"><strong>{verdict_head}</strong>{verdict}</div>
+<section id="sheet-map">
+<h2>Carte du territoire et de ses voisins</h2>
+<div id="map" role="img" aria-label="Carte du territoire proposé"></div>
+<div class="legend" id="legend">
+<div class="lg outline"><span></span>Contour du territoire proposé</div>
+<div class="lg cpts"><span></span>CPTS existante (nom sur la carte)</div>
+<div class="lg dep"><span></span>Limite de département</div>
+{legend}
+</div>
+</section>
 <p class="help">Comment lire ce rapport : chaque vérification est marquée <b>✗ Bloquant</b> (à corriger avant
 l'envoi), <b>⚠ Avertissement</b> (à examiner ou à justifier dans le dossier), <b>✓ Conforme</b> ou
 <b>ℹ Information</b>. La carte montre le territoire proposé et ses voisins ; survoler une commune pour voir
 son nom, sa population et sa CPTS.</p>
 
+<section class="sheet" id="sheet-figures">
 <h2>Chiffres clés</h2>
 <table class="figures" id="figures">
 {figures}
 </table>
 
-<h2>Carte du territoire et de ses voisins</h2>
-<div id="map" role="img" aria-label="Carte du territoire proposé"></div>
-<div class="legend" id="legend">
-<div class="lg outline"><span></span>Contour du territoire proposé</div>
-<div class="lg cpts"><span></span>CPTS existante (nom au survol)</div>
-<div class="lg dep"><span></span>Limite de département</div>
-{legend}
-</div>
-
 <h2>Vérifications</h2>
 <ul class="checks" id="checks">
 {checks}
 </ul>
+</section>
 
+<section class="sheet" id="sheet-units">
 <h2>Communes du territoire ({n_units})</h2>
 <table id="units">
 <thead><tr><th>Code INSEE</th><th>Commune</th><th>Dép.</th><th class="num">Population {pop_year}</th>
@@ -406,6 +513,7 @@ son nom, sa population et sa CPTS.</p>
 <h2>Sources</h2>
 <ul>{sources}</ul>
 </footer>
+</section>
 </main>
 <script>{leaflet_js}</script>
 <script>
@@ -415,7 +523,7 @@ son nom, sa population et sa CPTS.</p>
   var map = L.map('map', {{zoomSnap: 0.25, attributionControl: true}});
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution({credits});
-  var layers = {{}};
+  var layers = {{}}, cptsLabels = [];
   function tt(f, l) {{ if (f.properties.tt) l.bindTooltip(f.properties.tt, {{sticky: true}}); }}
   if (m.layers.communes) {{
     layers.communes = L.geoJSON(m.layers.communes, {{
@@ -429,15 +537,40 @@ son nom, sa population et sa CPTS.</p>
       style: {{color: '#000', weight: 2.5}}}}).addTo(map);
     layers.territoire = L.geoJSON(m.layers.territoire, {{interactive: false,
       style: {{color: '#08306b', weight: 3.5, fill: false}}}}).addTo(map);
+    // names of the existing CPTS, permanent (they must survive printing); a label overlapping
+    // one already shown (larger CPTS first) is dropped, its CPTS keeps its name on hover
+    var cptsFeats = (m.layers.cpts.features || []).slice().sort(function(a, b) {{
+      return b.properties.area - a.properties.area; }});
+    cptsFeats.forEach(function(f) {{
+      cptsLabels.push(L.tooltip({{permanent: true, direction: 'center', className: 'cpts-label',
+        interactive: false}}).setLatLng([f.properties.lat, f.properties.lon])
+        .setContent(f.properties.cpts).addTo(map)); }});
+    function declutter() {{
+      var kept = [];
+      cptsLabels.forEach(function(t) {{
+        var el = t.getElement(); if (!el) return; el.style.visibility = 'visible';
+        var r = el.getBoundingClientRect();
+        var hit = kept.some(function(k) {{ return !(r.right <= k.left || r.left >= k.right ||
+          r.bottom <= k.top || r.top >= k.bottom); }});
+        if (hit) {{ el.style.visibility = 'hidden'; }} else {{ kept.push(r); }}
+      }});
+    }}
+    map.on('zoomend moveend resize', declutter);
     (m.dep_labels || []).forEach(function(d) {{
       L.tooltip({{permanent: true, direction: 'center', className: 'dep-label', interactive: false}})
         .setLatLng([d.lat, d.lon]).setContent('Dép. ' + d.dep).addTo(map); }});
     map.fitBounds(m.bounds, {{padding: [12, 12]}});
+    declutter();
+    // printing resizes the map: fit it again so the territory stays whole on paper
+    var refit = function() {{ map.invalidateSize({{animate: false}});
+      map.fitBounds(m.bounds, {{padding: [8, 8], animate: false}}); declutter(); }};
+    window.addEventListener('beforeprint', refit);
+    if (window.matchMedia) {{ window.matchMedia('print').addListener(function(q) {{ if (q.matches) refit(); }}); }}
   }} else {{
     map.setView([46.6, 2.4], 5);
   }}
   L.control.scale({{imperial: false}}).addTo(map);
-  window.cptsGeoReport = {{map: map, layers: layers}};
+  window.cptsGeoReport = {{map: map, layers: layers, cptsLabels: cptsLabels}};
 }})();
 </script>
 </body>

@@ -118,6 +118,14 @@ class ValidationReport:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
+    def to_pdf(self, path: str | Path, timeout_s: float = 120.0) -> Path:
+        """The HTML report printed to an A4 PDF by headless Chromium (Debian package
+        ``chromium``): the map whole on page 1, figures and checks, then the communes.
+        Raises :class:`cpts_geo.errors.OutputError` (French) when Chromium is missing or fails."""
+        from cpts_geo.validation.render import print_pdf
+
+        return print_pdf(self.to_html(), path, timeout_s=timeout_s)
+
     def text(self) -> str:
         """Short French summary for a terminal."""
         from cpts_geo.validation.render import text

@@ -1,0 +1,56 @@
+"""Checks of CLI arguments at the boundary: a French error naming the option and the value
+(:class:`~cpts_geo.errors.OptionError`, :class:`~cpts_geo.errors.InputError`; exit 2)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from cpts_geo.errors import InputError, OptionError
+
+#: suffixes that make an argument a file name rather than a code or a commune name
+FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".ods", ".json", ".geojson", ".gpkg",
+                 ".parquet", ".shp", ".zip")
+
+
+def looks_like_path(text: str) -> bool:
+    """True for ``propositon.csv``, ``data/liste`` or ``C:\\liste``: a suffix of a table or
+    geometry file, or a path separator."""
+    return "/" in text or "\\" in text or text.lower().endswith(FILE_SUFFIXES)
+
+
+def check_file_argument(value: str | Path | None, option: str, file_only: bool = False) -> None:
+    """An argument that looks like a file name (any value when ``file_only``) must be an existing
+    file ("fichier introuvable" otherwise); a folder where a file is expected is refused too."""
+    if value is None:
+        return
+    text = str(value)
+    path = Path(text)
+    if path.is_dir():
+        raise InputError("un dossier a été donné là où un fichier est attendu", text)
+    if (file_only or looks_like_path(text)) and not path.exists():
+        raise InputError(f"fichier introuvable ({option})", text)
+
+
+def check_fraction(value: float, option: str) -> None:
+    """A share in ]0, 1]."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1):
+        raise OptionError(option, value, "part attendue entre 0 (exclu) et 1 (inclus), ex. 0,5")
+
+
+def check_departments(codes: list[str] | None, option: str) -> list[str] | None:
+    """Department codes of the COG (``04``, ``2A``, ``971``); "4" is read as "04"."""
+    if not codes:
+        return codes
+    from cpts_geo.reference import load_communes
+
+    known = set(load_communes()["dep"].astype(str))
+    out = []
+    for code in codes:
+        c = code.strip().upper()
+        if c.isdigit() and len(c) == 1:
+            c = "0" + c
+        if c not in known:
+            raise OptionError(option, code, "code de département inconnu (ex. 04, 2A, 971)")
+        out.append(c)
+    return out

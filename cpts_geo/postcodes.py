@@ -1,0 +1,96 @@
+"""Postcodes written where INSEE codes are expected (a frequent confusion in listings).
+
+A postcode is also, often, the INSEE code of *another* commune: 13001 is the postcode of Marseille
+1er arrondissement and the INSEE code of Aix-en-Provence; 20200 (Bastia's postcode) is no current
+INSEE code (Corsica is 2A/2B since 1976). :func:`apply_code_type` refuses a listing whose codes
+look like postcodes (``code_type="auto"``), reads them as postcodes (``"postal"``: each postcode
+→ every commune it serves) or as INSEE codes (``"insee"``). Table: La Poste, "Base officielle des
+codes postaux" (``reference.load_postal``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from cpts_geo import fr, reference
+from cpts_geo.errors import MembersError, OptionError
+
+CODE_TYPES = ("auto", "insee", "postal")
+#: "auto" refuses a listing when at least 5 of its distinct 5-digit codes (3 in a run such as
+#: 13001, 13002, 13003), and this share of them, are postcodes of other communes: a real INSEE listing has few (21 of the 438 codes of the PACA
+#: sample; 3 of 5 in a short cross-border proposal), a postcode listing nearly all
+POSTAL_SHARE = 0.8
+#: ... or at least 2, and this share, when some are no INSEE code at all (Corsican 20xxx, 75001)
+NOT_INSEE_SHARE = 0.5
+
+
+@functools.cache
+def _tables() -> tuple[dict[str, tuple[str, ...]], frozenset[str], dict[str, str]]:
+    postal = reference.load_postal()
+    communes = reference.load_communes()
+    by_post = {k: tuple(sorted(v)) for k, v in postal.groupby("code_postal")["code"]}
+    plm = set(reference.PLM_CITIES)
+    for k, codes in by_post.items():  # a postcode of an arrondissement: the arrondissement only
+        if any(c in plm for c in codes) and len(codes) > 1:
+            by_post[k] = tuple(c for c in codes if c not in plm)
+    names = dict(zip(communes["code"].astype(str), communes["nom"].astype(str), strict=False))
+    return by_post, frozenset(names), names
+
+
+def postal_like(code: str) -> bool:
+    """True when ``code`` is a postcode that is not the INSEE code of a commune it serves
+    (13001, 04110, 20200); False for 04001 or for a postcode equal to its own commune's code."""
+    by_post, insee, _ = _tables()
+    served = by_post.get(code)
+    return served is not None and (code not in insee or code not in served)
+
+
+def _describe(code: str) -> str:
+    by_post, insee, names = _tables()
+    served = by_post[code]
+    text = f"{code} : code postal → {fr.enumeration([names.get(c, c) for c in served], limit=3)}"
+    text += f", code INSEE → {names[code]}" if code in insee else ", aucun code INSEE"
+    return text
+
+
+def apply_code_type(entries: pd.DataFrame, code_type: str, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Check or convert the ``input`` column of listing entries; returns the entries and the
+    French notes of the postcodes converted (``"postal"``). Raises :class:`MembersError` in
+    ``"auto"`` when the distinct 5-digit codes look like postcodes (:data:`POSTAL_SHARE`,
+    :data:`NOT_INSEE_SHARE`)."""
+    if code_type not in CODE_TYPES:
+        raise OptionError("--code-type", code_type, "valeurs possibles : auto, insee, postal")
+    if code_type == "insee":
+        return entries, []
+    values = entries["input"].map(lambda v: v.strip() if isinstance(v, str) else v)
+    digits = values.map(lambda v: isinstance(v, str) and len(v) == 5 and v.isdigit())
+    distinct = sorted(set(values[digits]))
+    if code_type == "auto":
+        suspects = [c for c in distinct if postal_like(c)]
+        _, insee, _ = _tables()
+        not_insee = [c for c in suspects if c not in insee]  # 20200, 75001: postcodes only
+        share = len(suspects) / len(distinct) if distinct else 0.0
+        ints = sorted(int(c) for c in suspects)
+        run = sum(b - a == 1 for a, b in zip(ints, ints[1:], strict=False)) >= 2  # 13001, 13002, 13003…
+        if ((len(suspects) >= 5 or (len(suspects) >= 3 and run)) and share >= POSTAL_SHARE) or (
+                len(suspects) >= 2 and not_insee and share >= NOT_INSEE_SHARE):
+            raise MembersError(
+                f"{fr.plural(len(suspects), 'code')} sur {fr.integer(len(distinct))} ressemblent à des "
+                f"codes postaux, pas à des codes INSEE ({'; '.join(_describe(c) for c in suspects[:3])}"
+                f"{' …' if len(suspects) > 3 else ''}) ; préciser --code-type postal (codes postaux "
+                "convertis en communes) ou --code-type insee (codes lus comme codes INSEE)", source)
+        return entries, []
+    by_post, _, names = _tables()
+    rows, notes = [], []
+    for rec, v, is_code in zip(entries.to_dict("records"), values, digits, strict=True):
+        served = by_post.get(v) if is_code else None
+        if not served:
+            rows.append(rec)
+            continue
+        notes.append(f"ligne {rec['source_row']} : code postal {v} → "
+                     + fr.enumeration([f"{c} ({names.get(c, c)})" for c in served]))
+        rows.extend({**rec, "input": c} for c in served)
+    out = pd.DataFrame.from_records(rows, columns=entries.columns)
+    return out, notes
