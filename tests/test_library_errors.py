@@ -3,6 +3,8 @@ naming the source or option and the value (issue 10, "one error type")."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -41,4 +43,10 @@ def test_an_unreadable_geographic_file_names_the_file(tmp_path):
     with pytest.raises(cg.MembersError, match=r"cpts\.geojson : fichier géographique illisible"):
         read_geofile(bad, error=cg.MembersError)
     with pytest.raises(cg.MembersError, match=r"cpts\.geojson : fichier géographique illisible"):
+        cg.read_members(bad)
+
+
+def test_a_geographic_file_geos_refuses_names_the_file():
+    bad = Path(__file__).parent / "fixtures" / "bad" / "unclosed_ring.geojson"
+    with pytest.raises(cg.MembersError, match=r"unclosed_ring\.geojson : fichier géographique illisible"):
         cg.read_members(bad)

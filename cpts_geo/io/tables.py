@@ -234,14 +234,17 @@ def check_file(path: str | Path, error: type[InputError] = InputError) -> Path:
 
 def read_geofile(path: str | Path, source: str | None = None, error: type[InputError] = InputError):
     """A GIS file (GeoPackage, GeoJSON, shapefile, FlatGeobuf) as a GeoDataFrame; a file the
-    GDAL driver cannot open raises ``error`` naming it (other exceptions are bugs and propagate)."""
+    GDAL driver cannot open or whose geometries GEOS refuses raises ``error`` naming it (other
+    exceptions are bugs and propagate)."""
     import geopandas as gpd
     import pyogrio.errors
+    import shapely.errors
 
     path = Path(path)
     try:
         return gpd.read_file(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, shapely.errors.ShapelyError,
+            OSError) as exc:  # GDAL cannot open it, or GEOS refuses its geometries (unclosed ring)
         raise error(f"fichier géographique illisible ({exc})", source or path.name) from exc
 
 
