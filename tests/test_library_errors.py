@@ -29,7 +29,7 @@ def test_normalise_codes_with_deps_of_another_length_is_an_option_error():
 
 
 def test_apl_options_and_inputs_are_typed_errors():
-    with pytest.raises(cg.OptionError, match="option steps : paliers invalides"):
+    with pytest.raises(cg.OptionError, match="option steps : bornes > 0 et poids ≥ 0 attendus"):
         cg.compute_apl(steps={0: 1.0})
     with pytest.raises(cg.OptionError, match="option steps : .*profession « infirmier »"):
         cg.compute_apl(profession="infirmier")
