@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo.errors import InputError
 from cpts_geo.io.irdes import irdes_typologies, read_irdes_typology  # noqa: F401  (re-exported; reader in io)
 from cpts_geo.rules import (
     IGAS_BOUNDS,
@@ -155,14 +156,16 @@ def _units() -> pd.DataFrame:
     """Attributes of the reference units by code, from :func:`cpts_geo.reference.units`
     (object index: hash lookups), population as ``pop``."""
     u = reference.units()
-    return pd.DataFrame({"kind": u["kind"], "parent": u["parent"], "pop": u["population"].astype("float64"),
+    return pd.DataFrame({"pop": u["population"].astype("float64"),
                          "dens7": u["dens7"].astype("float64"), "cateaav2020": u["cateaav2020"]}, index=u.index)
 
 
 def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: str,
                     name: str) -> tuple[pd.DataFrame, dict]:
     """A perimeter table, or a single list of codes (normalised to COG 2026), as a frame with
-    ``codes`` tuples. Unknown codes are refused with an error naming the row and value."""
+    ``codes`` tuples. Codes that cannot be normalised are warned about and listed in
+    ``report["refused"]`` (the one rule for unknown codes: recorded and warned, never dropped
+    unrecorded)."""
     report: dict = {}
     if isinstance(perimeters, str):
         perimeters = [perimeters]
@@ -173,22 +176,25 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
         norm = normalise_codes(values)
         bad = norm[norm["code"].isna()]
         if len(bad):
-            first = bad.iloc[0]
-            raise ValueError(
-                f"territoire {name!r} : code {first['input']!r} (position {int(bad.index[0]) + 1}) "
-                f"refusé : {first['message']}" + (f" ; {fr.plural(len(bad) - 1, 'autre refusé', 'autres refusés')}"
-                                                 if len(bad) > 1 else "")
-            )
+            report["refused"] = [str(v) for v in bad["input"]]
+            warnings.warn(
+                f"territoire « {name} » : {fr.plural(len(bad), 'code refusé', 'codes refusés')}, "
+                f"{fr.plural(len(bad), 'écarté', with_number=False)} de la classification : "
+                f"{fr.enumeration(report['refused'], limit=10)} ({bad['message'].iloc[0]}) ; voir attrs['refused']",
+                UserWarning, stacklevel=3)
+            norm = norm[norm["code"].notna()]
         report["normalisation"] = norm[norm["status"] != "current"][["input", "code", "status", "message"]].to_dict("records")
         codes = tuple(dict.fromkeys(norm["code"]))
         return pd.DataFrame({"cpts": [name], "codes": [codes]}), report
     if codes_col not in perimeters.columns:
-        raise KeyError(f"perimeter table has no {codes_col!r} column (tuple of COG 2026 unit codes)")
+        raise InputError(f"colonne « {codes_col} » absente (tuple des codes COG {reference.COG_YEAR} de chaque périmètre)",
+                         perimeters.attrs.get("source", "table des périmètres"))
     return perimeters, report
 
 
-def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
-    """(row position, code) pairs with the unit attributes of the reference."""
+def _long(perimeters: pd.DataFrame, codes_col: str) -> tuple[pd.DataFrame, list[str]]:
+    """(row position, code) pairs with the unit attributes of the reference, and the codes
+    unknown in the reference (warned, left out)."""
     codes = perimeters[codes_col].map(lambda v: tuple(v) if isinstance(v, (list, tuple, set, np.ndarray, pd.Series)) else
                                       (() if v is None or (isinstance(v, float) and np.isnan(v)) else (v,)))
     lengths = np.asarray([len(t) for t in codes], dtype=np.int64)
@@ -199,25 +205,30 @@ def _long(perimeters: pd.DataFrame, codes_col: str) -> pd.DataFrame:
     long["code"] = long["code"].astype(object)  # pandas 3 infers arrow strings: slow isin
     units = _units()
     unknown = ~long["code"].isin(units.index)
-    if unknown.any():
+    refused = sorted(set(long.loc[unknown, "code"]))
+    if refused:
         first = long[unknown].iloc[0]
         label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
-        raise ValueError(
-            f"{label!r} (ligne {int(first['row']) + 1}) : code {first['code']!r} absent du COG {reference.COG_YEAR}"
-            + (f" ; {fr.plural(int(unknown.sum()) - 1, 'autre code inconnu')}" if unknown.sum() > 1 else "")
-            + " — normalisez les codes avec cpts_geo.normalise_codes"
-        )
+        warnings.warn(
+            f"« {label} » (ligne {int(first['row']) + 1}) : {fr.plural(len(refused), 'code inconnu', 'codes inconnus')} "
+            f"du COG {reference.COG_YEAR}, {fr.plural(len(refused), 'écarté', with_number=False)} de la classification : "
+            f"{fr.enumeration(refused, limit=10)} — normalisez les codes avec cpts_geo.normalise_codes ; voir attrs['refused']",
+            UserWarning, stacklevel=3)
+        long = long[~unknown]
     long = long.join(units, on="code")
-    arr = long[long["kind"] == "arrondissement"]
+    # a PLM city listed with one of its arrondissements (reference.plm_collapse: arrondissement → city)
+    code = long["code"].to_numpy(dtype=object)
+    city = reference.plm_collapse(code)
+    arr = long.loc[city != code, ["row", "code"]].assign(parent=city[city != code])
     both = arr.iloc[:0] if arr.empty else arr.merge(long[["row", "code"]], left_on=["row", "parent"], right_on=["row", "code"],
-                     suffixes=("", "_city"))
+                                                    suffixes=("", "_city"))
     if len(both):
         first = both.iloc[0]
         label = perimeters.iloc[int(first["row"])].get("cpts", f"ligne {int(first['row']) + 1}")
         warnings.warn(
             f"{label!r} : la ville {first['parent']} et son arrondissement {first['code']} sont tous deux "
             f"listés, leur population est comptée deux fois ({len(both)} cas)", stacklevel=3)
-    return long
+    return long, refused
 
 
 def _shares(long: pd.DataFrame, key: str, categories: Iterable, n_rows: int, weight: str = "pop") -> pd.DataFrame:
@@ -255,19 +266,26 @@ def density_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "
     3-level class holding the largest share) and ``dens7_dominant`` (level 1-7).
     """
     per, _ = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     return _density_from_long(long, len(per)).set_axis(per.index)
+
+
+def _grouped(shares: pd.DataFrame, fine: str, coarse: str, group_of: dict, labels: dict) -> pd.DataFrame:
+    """``shares`` (columns ``fine`` + class) with the coarse groups added: ``coarse`` + group
+    (sum of its classes, ``group_of``: class → group) and ``coarse`` + "dominant" (French label
+    of the largest group, ``labels``: group → label, in their order)."""
+    out = shares.copy()
+    for g in labels:
+        out[f"{coarse}{g}"] = shares[[f"{fine}{k}" for k, v in group_of.items() if v == g]].sum(axis=1, min_count=1)
+    dom = _dominant(out, [f"{coarse}{g}" for g in labels])
+    out[f"{coarse}dominant"] = dom.map(lambda c: labels[c[len(coarse):]] if isinstance(c, str) else None)
+    return out
 
 
 def _density_from_long(long: pd.DataFrame, n: int) -> pd.DataFrame:
     s7 = _shares(long, "dens7", [float(i) for i in range(1, 8)], n)
     s7.columns = [f"dens7_{int(c)}" if c != "unknown" else "dens7_unknown" for c in s7.columns]
-    out = s7.copy()
-    for cls in ("urbain_dense", "intermediaire", "rural"):
-        levels = [f"dens7_{k}" for k, v in DENS3_OF_DENS7.items() if v == cls]
-        out[f"dens_{cls}"] = s7[levels].sum(axis=1, min_count=1)
-    dom3 = _dominant(out, ["dens_urbain_dense", "dens_intermediaire", "dens_rural"])
-    out["dens_dominant"] = dom3.map(lambda c: DENS3_LABELS[c[5:]] if isinstance(c, str) else None)
+    out = _grouped(s7, "dens7_", "dens_", DENS3_OF_DENS7, DENS3_LABELS)
     dom7 = _dominant(out, [f"dens7_{i}" for i in range(1, 8)])
     out["dens7_dominant"] = dom7.map(lambda c: int(c[-1]) if isinstance(c, str) else pd.NA).astype("Int64")
     return out
@@ -281,20 +299,14 @@ def aav_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "code
     ``aav_couronne`` (20), ``aav_hors_attraction`` (30) and ``aav_dominant`` (French label).
     """
     per, _ = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     return _aav_from_long(long, len(per)).set_axis(per.index)
 
 
 def _aav_from_long(long: pd.DataFrame, n: int) -> pd.DataFrame:
     s = _shares(long, "cateaav2020", list(CATEAAV_LABELS), n)
     s.columns = [f"cateaav_{c}" for c in s.columns]
-    out = s.copy()
-    for cls in ("pole", "couronne", "hors_attraction"):
-        cats = [f"cateaav_{k}" for k, v in AAV3_OF_CATEAAV.items() if v == cls]
-        out[f"aav_{cls}"] = s[cats].sum(axis=1, min_count=1)
-    dom = _dominant(out, ["aav_pole", "aav_couronne", "aav_hors_attraction"])
-    out["aav_dominant"] = dom.map(lambda c: AAV3_LABELS[c[4:]] if isinstance(c, str) else None)
-    return out
+    return _grouped(s, "cateaav_", "aav_", AAV3_OF_CATEAAV, AAV3_LABELS)
 
 
 # ------------------------------------------------------------------------------------------
@@ -312,7 +324,7 @@ def irdes_profile(perimeters: pd.DataFrame | Sequence[str], typology: pd.DataFra
     (dominant class), ``<p>_label``, ``<p>_share`` (its share) and ``<p>_color``.
     """
     per, _ = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     return _irdes_from_long(long, len(per), typology, prefix).set_axis(per.index)
 
 
@@ -373,7 +385,7 @@ def classify(
     (:func:`irdes_profile`). ``attrs['classification']`` records sources and vintages.
     """
     per, report = _as_territories(perimeters, codes_col, name)
-    long = _long(per, codes_col)
+    long, refused = _long(per, codes_col)
     n = len(per)
     out = per.copy()
     if population_col in per.columns:
@@ -407,7 +419,8 @@ def classify(
     item = aci_funding_version(aci_version)
     applied, sides = aci_rule(bounds, boundary_upper)
     bounds, sides = [int(b) for b in applied], [bool(u) for u in sides]
-    out.attrs = {**getattr(per, "attrs", {}), "classification": {
+    refused = list(dict.fromkeys(report.get("refused", []) + refused))
+    out.attrs = {**getattr(per, "attrs", {}), "refused": refused, "classification": {
         "cog": reference.COG_YEAR,
         "population_year": reference.POPULATION_YEAR,
         "population": pop_source,

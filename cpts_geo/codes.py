@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
@@ -146,45 +145,20 @@ def carry_labels(
 
 
 # ------------------------------------------------------------------------------------------
-# Names (matching itself lives in cpts_geo.names, the one commune-name index)
-# ------------------------------------------------------------------------------------------
-
-_ARTICLES = {"le", "la", "les", "l"}  # after ASCII folding
-
-
-def name_key(name: str) -> str:
-    """Accent-, case- and punctuation-insensitive key of a free text (column labels, stage
-    words): "État d'avancement" → "etat d avancement". Commune names are matched with
-    :func:`cpts_geo.names.key` instead (the index's key, which also reads "L'Haÿ" as "lhay")."""
-    s = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
-    s = re.sub(r"[^a-z0-9]+", " ", s).strip()
-    words = s.split()
-    words = [{"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}.get(w, w) for w in words]
-    while words and words[0] in _ARTICLES and len(words) > 1:
-        words = words[1:]
-    return " ".join(words)
-
-
-# ------------------------------------------------------------------------------------------
 # Normalisation
 # ------------------------------------------------------------------------------------------
-
-
-def _current() -> pd.DataFrame:
-    """The reference's unit table (:func:`cpts_geo.reference.units`, cached there)."""
-    return reference.units()
 
 
 @functools.cache
 def _nom_dep() -> tuple[dict[str, str], dict[str, str]]:
     """Name and department of every current code, as dicts (for loops over many names)."""
-    cur = _current()
+    cur = reference.units()
     return dict(zip(cur.index, cur["nom"], strict=True)), dict(zip(cur.index, cur["dep"], strict=True))
 
 
 @functools.cache
 def _current_set() -> frozenset[str]:
-    return frozenset(_current().index)
+    return frozenset(reference.units().index)
 
 
 def _as_text(value: object) -> str | None:
@@ -230,7 +204,7 @@ def _convert_old(code: str) -> dict | None:
             "code": new,
             "status": "converted",
             "message": f"code {code} ({former_name}) n'existe plus (modification du {fr.date(date)}) : "
-            f"remplacé par {new} ({_current().at[new, 'nom']})",
+            f"remplacé par {new} ({reference.units().at[new, 'nom']})",
             "candidates": _candidates([new], [1.0]),
         }
     cands = _candidates(t["code"], t["ratio"] / t["ratio"].sum())
@@ -244,7 +218,7 @@ def _convert_old(code: str) -> dict | None:
 
 
 def _suggest_code(code: str) -> list[dict]:
-    cur = _current()
+    cur = reference.units()
     out: list[dict] = []
     postal = reference.load_postal()
     hit = postal.loc[postal["code_postal"] == code, "code"].tolist()
@@ -362,7 +336,7 @@ def _normalise_one(value: object, dep: str | None) -> dict:
     text = _as_text(value)
     if text is None:
         return {"code": None, "status": "empty", "message": "cellule vide", "candidates": []}
-    cur = _current()
+    cur = reference.units()
     raw = text.upper().replace(" ", "")
     padded = False
     if re.fullmatch(r"\d{4}", raw):  # "01001" turned into the number 1001 by a spreadsheet
@@ -440,7 +414,7 @@ def _read_in_year(code: str, year: int, tr: pd.DataFrame) -> dict:
     """A code valid on 1 January of ``year`` whose meaning changed since: the COG 2026 code(s)
     covering its land then (all parts of a split, e.g. 15141 in 2024 -> the five communes)."""
     t = tr[tr["origin"] == code].sort_values(["ratio", "code"], ascending=[False, True])
-    cur = _current()
+    cur = reference.units()
     t = t[t["code"].isin(cur.index)]
     names = reference.load_names()
     former = names.loc[names["code"] == code, "nom"]
@@ -466,7 +440,7 @@ def _recent_splits() -> dict[str, str]:
     """Current codes split since COG ``RECENT_SPLITS_FROM`` → French warning (status stays current)."""
     steps = reference.load_steps()
     sel = steps[(steps["kind"] == "split") & (steps["cog_from"] >= RECENT_SPLITS_FROM)]
-    cur = _current()
+    cur = reference.units()
     out = {}
     for (cog_to, old), g in sel.groupby(["cog_to", "code_old"]):
         if old not in cur.index:
@@ -513,7 +487,7 @@ def normalise_codes(
     if len(dep_list) != len(values):
         raise OptionError("deps", f"{len(dep_list)} valeurs", f"autant de départements que de codes attendus ({len(values)})")
     dep_list = [d.zfill(2) if d and d.isdigit() and len(d) < 2 else (d.upper() if d else None) for d in dep_list]
-    cur = _current()
+    cur = reference.units()
     texts = pd.Series([_as_text(v) for v in values], dtype=object)
     # fast path: well-formed current codes (the bulk of any listing)
     kind = texts.map(cur["kind"])
@@ -574,7 +548,8 @@ def normalise_codes(
     if homonyms and context:
         group_list = None if groups is None else list(groups)
         if group_list is not None and len(group_list) != len(values):
-            raise ValueError("codes and groups must have the same length")
+            raise OptionError("groups", f"{len(group_list)} valeurs",
+                              f"autant de groupes que de codes attendus ({len(values)})")
         _resolve_homonyms(out, homonyms, area, group_list)
     out["nom"] = out["code"].map(cur["nom"])
     out = out[["input", "code", "status", "message", "candidates", "nom", "codes"]]
@@ -648,7 +623,7 @@ def convert_table(
     }
     splits = {k: dict(zip(g["code"], g["ratio"].round(6), strict=True)) for k, g in tr.groupby("origin") if len(g) > 1}
     split_basis = _split_basis(splits, from_year, to_year)
-    valid_to = set(_current().index) if to_year == reference.COG_YEAR else None
+    valid_to = set(reference.units().index) if to_year == reference.COG_YEAR else None
     unknown = sorted(set(out[code_col]) - valid_to) if valid_to is not None else []
     report = {
         "from_year": from_year,

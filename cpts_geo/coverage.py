@@ -170,7 +170,8 @@ def _as_members(members: pd.DataFrame | str | Path) -> pd.DataFrame:
     if not isinstance(members, pd.DataFrame):
         return read_members(members)
     if "cpts" not in members.columns or "code" not in members.columns:
-        raise ValueError("members must have columns 'cpts' and 'code' (use cpts_geo.read_members)")
+        raise InputError("colonnes « cpts » et « code » attendues (lire la liste avec cpts_geo.read_members)",
+                         members.attrs.get("source", "liste des CPTS"))
     m = members.copy()
     m.attrs = dict(members.attrs)
     for col, default in (("stage", None), ("date", pd.NaT), ("input", None), ("status", None)):

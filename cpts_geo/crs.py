@@ -12,6 +12,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cpts_geo.errors import InputError
+
 #: zone name -> EPSG code of the projected CRS used for areas and distances
 LOCAL_CRS: dict[str, int] = {
     "metropole": 2154,
@@ -47,7 +49,8 @@ def local_crs(dep_or_code: str) -> int:
     dep = s[:3] if s.startswith(("97", "98")) else s[:2]
     zone = zone_of_dep(dep)
     if zone is None:
-        raise ValueError(f"no official projected CRS for {s!r} (collectivité d'outre-mer)")
+        raise InputError("aucun système de coordonnées projeté officiel pour ce code (collectivité d'outre-mer)",
+                         "code", None, s)
     return LOCAL_CRS[zone]
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import name_key, normalise_codes
+from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import MembersError
 from cpts_geo.io.tables import (
     SHEET_SUFFIXES,
@@ -37,6 +37,7 @@ from cpts_geo.io.tables import (
     column_key,
     find_column,
     json_records,
+    read_geofile,
     read_json,
     read_sheets,
     read_table,
@@ -117,7 +118,7 @@ def normalise_stage(value: object) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    k = name_key(text)
+    k = column_key(text)
     words = set(k.split())
     if "aci" in words or "signe" in words or "signee" in words or "contrat" in words or "fonctionnement" in words:
         return STAGES[3]
@@ -304,10 +305,7 @@ def read_members(
         if suffix in (".geojson", ".gpkg", ".shp", ".fgb") or (
                 isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature")):
             # a FeatureCollection saved as .json is read the same way as a .geojson
-            try:
-                gdf = gpd.read_file(path)
-            except Exception as exc:
-                raise MembersError(f"fichier géographique illisible ({exc})", name) from exc
+            gdf = read_geofile(path, name, MembersError)
             return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
         if suffix == ".json":
             df = _records_from_json(data, name)
@@ -517,15 +515,16 @@ def _from_polygons(
     whole = gpd.GeoDataFrame({"dep": ref["dep"].to_numpy()[ui]}, geometry=ref.geometry.values[ui], crs=4326)
     share = (area_km2(part, None) / area_km2(whole, None)).to_numpy()
     pairs = pd.DataFrame({
-        "feature": pi, "code": ref["code"].to_numpy()[ui], "nom": ref["nom"].to_numpy()[ui],
-        "kind": ref["kind"].to_numpy()[ui], "parent": ref["parent"].to_numpy()[ui], "share": share,
+        "feature": pi, "code": ref["code"].to_numpy()[ui], "nom": ref["nom"].to_numpy()[ui], "share": share,
     })
     pairs = pairs[pairs["share"] > 1e-6]
     # cities: arrondissement level when a city is cut between polygons, else whole
-    city = pairs[pairs["code"].isin(list(reference.PLM_CITIES))]
-    cut_cities = set(city.loc[city["share"] < CUT_BOUNDS[1], "code"])
-    keep = np.where(pairs["kind"] == "arrondissement", pairs["parent"].isin(cut_cities), ~pairs["code"].isin(cut_cities))
-    pairs = pairs[keep]
+    code = pairs["code"].to_numpy(dtype=object)
+    city_of = reference.plm_collapse(code)  # the city of an arrondissement, else the code itself
+    is_city = pd.Index(code).isin(list(reference.PLM_CITIES))
+    cut_cities = list(set(code[is_city & (pairs["share"].to_numpy() < CUT_BOUNDS[1])]))
+    in_cut = pd.Index(city_of).isin(cut_cities)
+    pairs = pairs[np.where(city_of != code, in_cut, ~in_cut)]
     names = gdf[cols["cpts"]].map(_text).to_numpy()
     pairs["cpts"] = names[pairs["feature"].to_numpy()]
     pairs["assigned"] = pairs["share"] >= threshold

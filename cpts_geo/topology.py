@@ -84,6 +84,29 @@ def _in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return (sorted_keys[pos] == keys) if len(sorted_keys) else np.zeros(len(keys), dtype=bool)
 
 
+def _key_components(keys: np.ndarray, src: np.ndarray, k: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components of the (group, unit) ``keys`` (sorted): position ``src`` of a key is
+    joined to the neighbour key ``k`` when that one is among ``keys`` (``inside``, returned)."""
+    inside = _in_sorted(keys, k)
+    m = len(keys)
+    adj = sparse.coo_matrix((np.ones(int(inside.sum()), dtype=np.int8),
+                             (src[inside], np.searchsorted(keys, k[inside]))), shape=(m, m))
+    n_c, comp = csgraph.connected_components(adj, directed=False)
+    return n_c, comp, inside
+
+
+def _component_keys(comp: np.ndarray, n_c: int, unit: np.ndarray, group: np.ndarray,
+                    land: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per component: lowest unit index, group and land mass of its (group, unit) members."""
+    first = np.full(n_c, np.iinfo(np.int64).max)
+    np.minimum.at(first, comp, unit)
+    cg = np.zeros(n_c, dtype=np.int64)
+    cg[comp] = group
+    cl = np.zeros(n_c, dtype=np.int64)
+    cl[comp] = land[unit]
+    return first, cg, cl
+
+
 def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit: np.ndarray,
              n_groups: int) -> list[list[np.ndarray]]:
     """Enclaves of each territory: per group, a list of sorted unit-index arrays (one per enclave,
@@ -112,20 +135,11 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
         rg, rv = ring // n, ring % n
         s, w = _neighbours(graph, rv)
         k = rg[s] * n + w
-        inside = _in_sorted(ring, k)
+        n_c, comp, inside = _key_components(ring, s, k)
         frontier = ~inside & ~_in_sorted(tkeys, k)
-        pos = np.searchsorted(ring, k[inside])
-        m = len(ring)
-        adj = sparse.coo_matrix((np.ones(len(pos), dtype=np.int8), (s[inside], pos)), shape=(m, m))
-        n_c, comp = csgraph.connected_components(adj, directed=False)
         size = np.bincount(comp, minlength=n_c)
         is_open = np.bincount(comp[s[frontier]], minlength=n_c) > 0
-        first = np.full(n_c, np.iinfo(np.int64).max)
-        np.minimum.at(first, comp, rv)
-        cg = np.zeros(n_c, dtype=np.int64)
-        cg[comp] = rg
-        cl = np.zeros(n_c, dtype=np.int64)
-        cl[comp] = land[rv]
+        first, cg, cl = _component_keys(comp, n_c, rv, rg, land)
         # per (territory, land mass): decide which component is the rest of the land
         gl, gl_of = np.unique(cg * (int(land.max()) + 1) + cl, return_inverse=True)
         n_open = np.bincount(gl_of, weights=is_open, minlength=len(gl))
@@ -207,19 +221,9 @@ def territory_parts(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarra
     order = np.argsort(keys)
     keys, group, unit = keys[order], group[order], unit[order]
     src, nb = _neighbours(graph, unit)
-    k = group[src] * n + nb
-    inside = _in_sorted(keys, k)
-    m = len(keys)
-    adj = sparse.coo_matrix((np.ones(int(inside.sum()), dtype=np.int8),
-                             (src[inside], np.searchsorted(keys, k[inside]))), shape=(m, m))
-    n_c, comp = csgraph.connected_components(adj, directed=False)
+    n_c, comp, _ = _key_components(keys, src, group[src] * n + nb)
     pop = np.bincount(comp, weights=np.nan_to_num(np.asarray(population, dtype=float)[unit]), minlength=n_c)
-    first = np.full(n_c, np.iinfo(np.int64).max)
-    np.minimum.at(first, comp, unit)
-    cg = np.zeros(n_c, dtype=np.int64)
-    cg[comp] = group
-    cl = np.zeros(n_c, dtype=np.int64)
-    cl[comp] = land[unit]
+    first, cg, cl = _component_keys(comp, n_c, unit, group, land)
     o = np.lexsort((first, -pop, cg))
     rank = np.empty(n_c, dtype=np.int64)
     gsorted = cg[o]

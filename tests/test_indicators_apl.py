@@ -160,8 +160,8 @@ def test_unit_points_fallback_and_reasons(communes):
 
 def test_bad_inputs_are_refused_with_reason():
     pop = pd.Series({"04070": 100.0, "99999": 5.0})
-    with pytest.raises(ValueError, match="99999"):
-        cg.compute_apl(pd.Series({"04070": 1.0}), pop)
+    with pytest.warns(UserWarning, match="99999"):
+        assert cg.compute_apl(pd.Series({"04070": 1.0}), pop).attrs["refused"] == ["99999"]
     with pytest.raises(ValueError, match="-1"):
         cg.compute_apl(pd.Series({"04070": -1.0}), pd.Series({"04070": 10.0}))
     tt = pd.DataFrame({"from": ["04070", "04070"], "to": ["04070", "04112"], "minutes": [0, "lent"]})
@@ -219,7 +219,7 @@ def test_cli_apl(tmp_path, capsys):
 
 def test_duplicate_pair_in_user_table_is_refused():
     tt = pd.DataFrame({"from": ["04070", "04112", "4070"], "to": ["04112", "04070", "04112"], "minutes": [5, 5, 7]})
-    with pytest.raises(ValueError, match=r"ligne 4 : couple \(04070, 04112\) en double"):
+    with pytest.raises(cg.InputError, match=r"ligne 4 : couple en double \(valeur « 04070, 04112 »\)"):
         cg.compute_apl(pd.Series({"04070": 1.0}), pd.Series({"04070": 10.0, "04112": 5.0}), tt)
 
 

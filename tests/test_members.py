@@ -154,3 +154,17 @@ def test_stage_labels():
     assert normalise_stage("Pré-projet") == "pré-projet"
     assert normalise_stage("en réflexion") == "en réflexion"
     assert normalise_stage("  ") is None
+
+
+def test_drawn_polygons_cut_a_city_at_arrondissement_level_only_when_cut():
+    """A polygon over Paris 1er-4e (a cut city) lists those arrondissements; one over the whole
+    of Lyon lists the city 69123, not its nine arrondissements (reference.plm_* mapping)."""
+    import geopandas as gpd
+
+    ref = cpts_geo.load_communes().set_index("code")
+    paris = ref.loc[["75101", "75102", "75103", "75104"], "geometry"].union_all()
+    lyon = ref.loc[[f"6938{i}" for i in range(1, 10)], "geometry"].union_all()
+    gdf = gpd.GeoDataFrame({"cpts": ["CPTS Paris Centre", "CPTS Lyon"]}, geometry=[paris, lyon], crs=4326)
+    m = cpts_geo.read_members(gdf)
+    assert sorted(m.loc[m["cpts"] == "CPTS Paris Centre", "code"]) == ["75101", "75102", "75103", "75104"]
+    assert list(m.loc[m["cpts"] == "CPTS Lyon", "code"]) == ["69123"]

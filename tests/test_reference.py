@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -117,7 +118,7 @@ def test_local_crs_helpers():
     assert cpts_geo.local_crs("97302") == 2972
     assert cpts_geo.local_crs("97411") == 2975
     assert cpts_geo.local_crs("97611") == 4471
-    with pytest.raises(ValueError):
+    with pytest.raises(cpts_geo.InputError, match="collectivité d'outre-mer.*97502"):
         cpts_geo.local_crs("97502")
 
 
@@ -162,3 +163,18 @@ def test_area_by_location_when_no_codes(communes):
     by_place = cpts_geo.area_km2(drawn).to_numpy()
     assert by_place == pytest.approx(by_code, rel=1e-9)
     assert (by_place > 1).all()
+
+
+def test_plm_mean_is_the_weighted_mean_of_complete_cities():
+    from cpts_geo import reference
+
+    lyon = [f"6938{i}" for i in range(1, 10)]
+    marseille = [f"132{i:02d}" for i in range(1, 17)]
+    values = pd.Series({**{a: float(i) for i, a in enumerate(lyon, 1)}, **dict.fromkeys(marseille, float("nan")),
+                        "75101": 5.0})  # Paris incomplete: left out
+    weights = pd.Series({"69381": 1.0, "69382": 3.0, "69383": 0.0})  # others NaN: left out
+    out = reference.plm_mean(values, weights)
+    assert set(out.index) == {"69123", "13055"}
+    assert out["69123"] == pytest.approx((1 * 1 + 2 * 3) / 4)  # hand computation
+    assert np.isnan(out["13055"])
+    assert reference.plm_mean(values)["69123"] == pytest.approx(5.0)  # unweighted mean of 1..9

@@ -20,6 +20,7 @@ scipy sparse matrix (all of France in about a second or two).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -30,7 +31,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from cpts_geo import fr, reference
-from cpts_geo.errors import OptionError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.indicators import supply as _supply
 from cpts_geo.indicators import travel as _travel
 from cpts_geo.indicators.population import commune_population
@@ -135,11 +136,14 @@ def compute_apl(
     PLM cities as population-weighted means of their arrondissements when only these are
     given). NaN marks communes whose accessibility cannot be computed; ``attrs["reasons"]``
     gives the reason per code. ``attrs`` also records method, steps, sources and vintages,
-    travel-time source and parameters, unit, and supply that no population can reach.
+    travel-time source and parameters, unit, and supply that no population can reach. With
+    estimated travel times, codes unknown in COG 2026 are left out with a warning and listed in
+    ``attrs["refused"]``.
     """
     if steps is None:
         if profession != "generaliste":
-            raise ValueError(
+            raise OptionError(
+                "steps", None,
                 f"paliers de temps d'accès non fournis pour la profession « {profession} » : "
                 "les paliers par défaut sont ceux des médecins généralistes ; reprendre ceux de "
                 "l'onglet « Paramètres » du fichier APL de la DREES (steps={minutes: poids})"
@@ -160,14 +164,19 @@ def compute_apl(
     supply = supply.drop(list(doubled), errors="ignore")
     nodes = pd.Index(population.index.union(supply.index), dtype=object)
     reasons: dict[str, str] = {}
+    refused: list[str] = []
     if travel_times is None:
         ref = reference.load_communes() if units is None else units
-        unknown = nodes.difference(pd.Index(ref["code"].astype(str)))
-        if len(unknown):
-            raise ValueError(
-                f"{fr.plural(len(unknown), 'code inconnu', 'codes inconnus')} du référentiel COG "
-                f"{reference.COG_YEAR} : {fr.enumeration(unknown, limit=10)} ; convertir d'abord la table (cpts_geo.convert_table)"
-            )
+        refused = sorted(nodes.difference(pd.Index(ref["code"].astype(str))))
+        if refused:  # no location without the reference: recorded, warned, left out
+            warnings.warn(
+                f"{fr.plural(len(refused), 'code inconnu', 'codes inconnus')} du référentiel COG "
+                f"{reference.COG_YEAR}, {fr.plural(len(refused), 'écarté', with_number=False)} du calcul : "
+                f"{fr.enumeration(refused, limit=10)} ; convertir d'abord la table (cpts_geo.convert_table) ; "
+                "voir attrs['refused']", UserWarning, stacklevel=2)
+            population = population.drop(refused, errors="ignore")
+            supply = supply.drop(refused, errors="ignore")
+            nodes = nodes.difference(pd.Index(refused, dtype=object))
         ref = ref.set_index(ref["code"].astype(str)).loc[nodes].reset_index(drop=True)
         points = _travel.unit_points(ref)
         i, j, t = _travel.neighbour_pairs(points, max_minutes, detour, speed_kmh)
@@ -186,10 +195,10 @@ def compute_apl(
     tt_attrs.pop("_rows", None)
     P = population.reindex(nodes).fillna(0.0).to_numpy()
     S = supply.reindex(nodes).fillna(0.0).to_numpy()
-    D = W.T @ P
+    D = np.asarray(W.T @ P, dtype=float).reshape(-1)  # a 1×1 sparse product is a scalar
     reach = D > 0
     R = np.divide(S, D, out=np.zeros_like(S), where=reach)
-    apl = (W @ R) * per
+    apl = np.asarray(W @ R, dtype=float).reshape(-1) * per
     apl[~located] = np.nan
     out = pd.Series(apl, index=nodes, name="apl").reindex(population.index)
     no_pop = population.isna()
@@ -230,6 +239,7 @@ def compute_apl(
         "plm_cities": "Paris, Lyon, Marseille : moyenne des arrondissements pondérée par la population",
         "plm_city_rows_dropped": sorted(doubled),
         "reasons": {c: reasons.get(c, "non calculable") for c in out.index[out.isna().to_numpy()]},
+        "refused": refused,
     }
     return out
 
@@ -244,12 +254,13 @@ def _clean_series(s: pd.Series, what: str) -> pd.Series:
     idx = _clean_codes(pd.Index(s.index))
     if idx.has_duplicates:
         dup = idx[idx.duplicated()][0]
-        raise ValueError(f"{what} : code {dup!r} présent plusieurs fois")
+        raise InputError("code présent plusieurs fois", s.attrs.get("source", what), None, dup)
     vals = pd.to_numeric(pd.Series(s.to_numpy(), index=idx), errors="coerce").astype(float)
     bad = (vals < 0) | np.isinf(vals) | (vals.isna() & s.notna().to_numpy())
     if bad.any():
         code = vals.index[bad.to_numpy()][0]
-        raise ValueError(f"{what} : valeur invalide {s.iloc[int(bad.to_numpy().argmax())]!r} pour le code {code}")
+        raise InputError(f"valeur invalide pour le code {code}", s.attrs.get("source", what), None,
+                         s.iloc[int(bad.to_numpy().argmax())])
     out = vals.rename(s.name)
     out.attrs = dict(s.attrs)
     return out
@@ -286,12 +297,13 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     name = tt.attrs.get("source", "table des temps de trajet")
     missing = [c for c in ("from", "to", "minutes") if c not in tt.columns]
     if missing:
-        raise ValueError(f"{name} : colonnes {missing} absentes (attendu : from, to, minutes)")
+        raise InputError(f"{fr.plural(len(missing), 'colonne absente', 'colonnes absentes', with_number=False)} : "
+                         f"{fr.enumeration(missing)} (attendu : from, to, minutes)", name)
     minutes = pd.to_numeric(tt["minutes"], errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(minutes) | (minutes < 0)
     if bad.any():
         k = int(bad.argmax())
-        raise ValueError(f"{name}, ligne {k + 2} : durée {tt['minutes'].iloc[k]!r} invalide (minutes ≥ 0 attendues)")
+        raise InputError("durée invalide (minutes ≥ 0 attendues)", name, k + 2, tt["minutes"].iloc[k])
     i = _positions(tt["from"], nodes)
     j = _positions(tt["to"], nodes)
     inside = (i >= 0) & (j >= 0)
@@ -323,27 +335,17 @@ def _raise_duplicate(name: str, nodes: pd.Index, i: np.ndarray, j: np.ndarray, r
     """Error naming the second row of the first (from, to) pair listed twice."""
     key = pd.Series(i.astype(np.int64) * len(nodes) + j)
     k = int(key.duplicated().to_numpy().argmax())
-    raise ValueError(f"{name}, ligne {int(rows[k]) + 2} : couple ({nodes[i[k]]}, {nodes[j[k]]}) en double")
+    raise InputError("couple en double", name, int(rows[k]) + 2, f"{nodes[i[k]]}, {nodes[j[k]]}")
 
 
 def _add_plm_cities(apl: pd.Series, population: pd.Series, reasons: dict) -> pd.Series:
     """Append Paris, Lyon, Marseille as population-weighted means of their arrondissements."""
-    rows = {}
-    have = set(apl.index)
-    for city in PLM_CITIES:
-        if city in have:
-            continue
-        arr = list(reference.plm_arrondissements(city))
-        if not set(arr) <= have:
-            continue
-        v, p = apl[arr].to_numpy(), population[arr].to_numpy()
-        ok = ~np.isnan(v) & ~np.isnan(p)
-        rows[city] = float(np.average(v[ok], weights=p[ok])) if ok.any() and p[ok].sum() > 0 else np.nan
-        if np.isnan(rows[city]):
-            reasons[city] = "aucun arrondissement calculé"
-    if not rows:
+    cities = reference.plm_mean(apl, population, [c for c in PLM_CITIES if c not in apl.index])
+    if not len(cities):
         return apl
+    for city in cities.index[cities.isna().to_numpy()]:
+        reasons[city] = "aucun arrondissement calculé"
     attrs = apl.attrs
-    out = pd.concat([apl, pd.Series(rows, name=apl.name, dtype=float)])
+    out = pd.concat([apl, cities.rename(apl.name)])
     out.attrs = attrs
     return out

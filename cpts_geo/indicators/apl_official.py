@@ -293,13 +293,11 @@ def _plm(out: pd.DataFrame, status: pd.Series, inds: list[str], has_pop: bool, u
         city_known = status[city] != "absent du fichier"
         arr_known = (status[arr] != "absent du fichier").all()
         if arr_known and not city_known:
-            wts = out.loc[arr, "population_apl"].to_numpy(dtype=float) if has_pop else np.ones(len(arr))
+            wts = out.loc[arr, "population_apl"] if has_pop else None
             for c in inds:
-                v = out.loc[arr, c].to_numpy(dtype=float)
-                ok = ~np.isnan(v) & (wts > 0)
-                out.loc[city, c] = np.average(v[ok], weights=wts[ok]) if ok.any() else np.nan
+                out.loc[city, c] = reference.plm_mean(out.loc[arr, c], wts, [city]).get(city, np.nan)
             if has_pop:
-                out.loc[city, "population_apl"] = float(np.nansum(wts))
+                out.loc[city, "population_apl"] = float(np.nansum(wts.to_numpy(dtype=float)))
             status[city] = "moyenne pondérée des arrondissements"
         elif city_known and not arr_known:
             for c in inds:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cpts_geo import reference
+from cpts_geo import fr, reference
 from cpts_geo.codes import convert_table
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
@@ -101,7 +102,7 @@ def read_supply(
     :func:`cpts_geo.io.read_table`). Codes of COG ``cog`` are converted (sum on fusions,
     population-ratio split on défusions). A missing column, a missing or non-numeric value raise
     :class:`~cpts_geo.errors.InputError` naming the file, row and value; codes unknown in COG 2026
-    raise too.
+    are listed in ``attrs["refused"]`` with a warning (as every reader of cpts_geo).
     """
     df, name = table_or_frame(table, source or "table", (code_col, value_col))
     code_col = find_column(df.columns, given=code_col, source=name)
@@ -112,10 +113,15 @@ def read_supply(
     conv, report = convert_table(
         pd.DataFrame({"code": codes, "supply": values.to_numpy()}), from_year=cog, value_cols=["supply"]
     )
-    if report["unknown"]:
-        bad = report["unknown"][0]
-        row = rows[int(np.flatnonzero(codes == bad)[0])]
-        raise InputError(f"code inconnu du COG {cog} et du COG {reference.COG_YEAR}", name, row, bad)
+    refused = list(report["unknown"])
+    if refused:
+        first = rows[int(np.flatnonzero(codes == refused[0])[0])]
+        warnings.warn(
+            f"{name}, ligne {first} : {fr.plural(len(refused), 'code inconnu', 'codes inconnus')} du COG {cog} et du "
+            f"COG {reference.COG_YEAR}, {fr.plural(len(refused), 'écarté', with_number=False)} : "
+            f"{fr.enumeration(refused, limit=10)} ; voir attrs['refused']",
+            UserWarning, stacklevel=2)
+        conv = conv[~conv["code"].isin(refused)]
     s = conv.set_index("code")["supply"].astype(float)
     s.attrs = {
         "supply_source": source or name,
@@ -125,6 +131,7 @@ def read_supply(
         "cog": reference.COG_YEAR,
         "converted_from_cog": cog,
         "conversion": {k: report[k] for k in ("fusions", "splits", "rows_in", "rows_out")},
+        "refused": refused,
     }
     return s
 
@@ -144,7 +151,8 @@ def standardised_population(
     missing = sorted(set(w.index) - set(population_by_age.columns))
     extra = sorted(set(population_by_age.columns) - set(w.index))
     if missing or extra:
-        raise ValueError(f"groupes d'âge sans effectif : {missing} ; groupes d'âge sans poids : {extra}")
+        raise InputError(f"groupes d'âge sans effectif : {missing} ; groupes d'âge sans poids : {extra}",
+                         "population par âge")
     pop = population_by_age[list(w.index)].astype(float)
     std = pop.to_numpy() @ w.to_numpy()
     if normalise:

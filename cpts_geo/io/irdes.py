@@ -18,7 +18,7 @@ import pandas as pd
 
 from cpts_geo import fr, reference
 from cpts_geo.codes import transition
-from cpts_geo.errors import InputError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import (
     clean_codes,
     column_key,
@@ -109,7 +109,7 @@ def read_irdes_typology(
     """
     specs = irdes_typologies()
     if typology not in specs:
-        raise KeyError(f"typologie {typology!r} inconnue ; disponibles : {sorted(specs)}")
+        raise OptionError("typology", typology, f"typologie inconnue ; disponibles : {fr.enumeration(sorted(specs))}")
     spec = specs[typology]
     n_classes = int(spec["n_classes"])
     df, src_name = _read_table(source, sheet)
@@ -200,10 +200,12 @@ def read_irdes_typology(
         "label_conflicts": label_conflicts,
     }
     if refused:
-        warnings.warn(f"{src_name} : {fr.plural(len(refused), 'ligne refusée')}, voir attrs['report']['refused']",
+        warnings.warn(f"{src_name} : {fr.plural(len(refused), 'ligne refusée')} "
+                      f"({fr.enumeration([str(r['value']) for r in refused], limit=10)}), voir attrs['report']['refused']",
                       stacklevel=2)
     out = out.reset_index(drop=True)
     out.attrs = {
+        "refused": list(dict.fromkeys(str(r["value"]) for r in refused if r["value"] is not None)),
         "typology": typology,
         "title": spec["title"],
         "labels": labels,

@@ -158,7 +158,8 @@ def numeric_column(values: pd.Series, source: str, column: str, rows: Sequence[i
 
 
 def column_key(name: object) -> str:
-    """Key of a column name with accents, case, spaces, punctuation and a leading article ignored:
+    """Key of a column name or any free-text label (stage words) with accents, case, spaces,
+    punctuation and a leading article ignored:
     "Code  INSEE" / "code_insee" / "CODE-INSÉE" → "code insee"; "Les communes" → "communes"."""
     s = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
     words = re.sub(r"[^a-z0-9]+", " ", s).split()
@@ -229,6 +230,22 @@ def check_file(path: str | Path, error: type[InputError] = InputError) -> Path:
     if path.stat().st_size == 0:
         raise error("fichier vide", path.name)
     return path
+
+
+def read_geofile(path: str | Path, source: str | None = None, error: type[InputError] = InputError):
+    """A GIS file (GeoPackage, GeoJSON, shapefile, FlatGeobuf) as a GeoDataFrame; a file the
+    GDAL driver cannot open or whose geometries GEOS refuses raises ``error`` naming it (other
+    exceptions are bugs and propagate)."""
+    import geopandas as gpd
+    import pyogrio.errors
+    import shapely.errors
+
+    path = Path(path)
+    try:
+        return gpd.read_file(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, shapely.errors.ShapelyError,
+            OSError) as exc:  # GDAL cannot open it, or GEOS refuses its geometries (unclosed ring)
+        raise error(f"fichier géographique illisible ({exc})", source or path.name) from exc
 
 
 def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tuple[str, str]:

@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr
+from cpts_geo.errors import OptionError
 from cpts_geo.rules import STAGES, aci_band, aci_rule
 
 #: qualitative colour-blind-safe palette (Paul Tol "light" without its grey, then Okabe-Ito):
@@ -214,9 +215,9 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
     if color_by not in per:
         available = ", ".join(c for c in per.columns if c not in (
             "geometry", "codes", "cpts", "stage", "band", "zone_crs"))
-        raise ValueError(f"color_by={color_by!r} : colonne absente des périmètres "
-                         f"(disponibles : stage, band, cpts, {available} ; irdes, igas, densite "
-                         "et aav demandent cpts_geo.classify)")
+        raise OptionError("--color-by", color_by, "colonne absente des périmètres "
+                          f"(disponibles : stage, band, cpts, {available} ; irdes, igas, densite "
+                          "et aav demandent cpts_geo.classify)")
     values = per[color_by]
     missing_label = "Stade non renseigné" if color_by == "stage" else "Non renseigné"
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)

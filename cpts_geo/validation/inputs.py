@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from cpts_geo.io.tables import check_file, decode, read_json, read_table, source_rows
+from cpts_geo.io.tables import check_file, decode, read_geofile, read_json, read_table, source_rows
 from cpts_geo.members import HEADER_HINTS, MembersError, detect_columns, expand_cities, read_members
 
 DEFAULT_NAME = "Territoire proposé"
@@ -180,10 +180,7 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
     check_file(path, MembersError)
     suffix = path.suffix.lower()
     if suffix in _GIS_SUFFIXES or (suffix == ".json" and b'"FeatureCollection"' in path.read_bytes()[:2000]):
-        try:
-            gdf = gpd.read_file(path)
-        except Exception as exc:
-            raise MembersError(f"fichier géographique illisible ({exc})", source) from exc
+        gdf = read_geofile(path, source, MembersError)
         if gdf.crs is None:
             raise MembersError("système de coordonnées absent (CRS) : impossible de situer les polygones", source)
         if detect_columns([c for c in gdf.columns if c != gdf.geometry.name])["cpts"] is None:

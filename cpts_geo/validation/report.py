@@ -18,8 +18,9 @@ from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import OptionError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.indicators.apl_official import attach_apl, read_apl
+from cpts_geo.io.tables import check_file
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation import checks as ck
@@ -144,12 +145,13 @@ class ValidationReport:
 
     def with_removed(self, communes: list | tuple | str) -> ValidationReport:
         """The report of the territory without these communes (codes or names). Raises
-        ValueError naming any commune that is not in the territory."""
+        InputError naming any commune that is not in the territory."""
         values = [communes] if isinstance(communes, str) else list(communes)
         norm = normalise_codes(values)
         bad = norm[norm["code"].isna()]
         if len(bad):
-            raise ValueError(f"commune à retirer non reconnue : « {bad['input'].iloc[0]} » ({bad['message'].iloc[0]})")
+            raise InputError(f"commune à retirer non reconnue ({bad['message'].iloc[0]})", "without()", None,
+                             bad["input"].iloc[0])
         drop = set(norm["code"])
         missing = sorted(drop - set(self.codes) - set(self._state.proposal.members["code"]))
         if missing:
@@ -234,9 +236,7 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     if isinstance(apl, pd.Series):
         return apl
     if isinstance(apl, (str, Path)):
-        p = Path(apl)
-        if not p.exists():
-            raise FileNotFoundError(f"fichier APL introuvable : {p}")
+        p = check_file(apl)
         key = (str(p.resolve()), p.stat().st_mtime_ns, apl_cog)
         if key not in _APL_CACHE:
             _APL_CACHE[key] = _apl_values(read_apl(p, cog=apl_cog), apl_cog)
