@@ -212,6 +212,20 @@ def test_export_html_is_the_report(client, tmp_path):
     assert r.text == out.read_text(encoding="utf-8")
 
 
+def test_export_pdf_is_the_printed_report(client, tmp_path):
+    import shutil
+    import subprocess
+
+    r = client.post("/api/export/pdf", json={"codes": TRIO, "name": "CPTS du Pays de Forcalquier"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-")
+    out = tmp_path / "r.pdf"
+    out.write_bytes(r.content)
+    if shutil.which("pdftotext"):  # poppler-utils, installed by .ci/run
+        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+        assert "CPTS du Pays de Forcalquier" in text and "Forcalquier" in text
+
+
 # ----------------------------------------------------------------------------- bad input
 
 

@@ -15,7 +15,7 @@ API (JSON in and out, French error messages, never a traceback or a server path)
 - ``POST /api/check`` ``{"codes": [...], "name": "...", "replaces": [...]}``: the validation
   report exactly as ``cpts-geo validate --json`` writes it;
 - ``POST /api/import?filename=…`` (the file as the body): the communes of a proposal file;
-- ``POST /api/export/{csv,xlsx,geojson,gpkg,html}``: the proposal as a listing (one row per
+- ``POST /api/export/{csv,xlsx,geojson,gpkg,html,pdf}``: the proposal as a listing (one row per
   commune, ``cpts;code_insee;nom``), its outline, or the validation report page.
 """
 
@@ -71,6 +71,7 @@ EXPORT_KINDS = {
     "geojson": "application/geo+json",
     "gpkg": "application/geopackage+sqlite3",
     "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
 }
 
 log = logging.getLogger("cpts_geo.app")
@@ -499,6 +500,9 @@ def _export_bytes(kind: str, report) -> bytes:
         return buf.getvalue()
     if kind == "html":
         return report.to_html().encode("utf-8")
+    if kind == "pdf":  # the same printed report as `cpts-geo validate --pdf` (headless Chromium)
+        with tempfile.TemporaryDirectory(prefix="cpts-geo-app-") as tmp:
+            return report.to_pdf(Path(tmp) / "rapport.pdf").read_bytes()
     import geopandas as gpd
 
     f = report.figures
@@ -524,7 +528,7 @@ def _level(level: str) -> str:
 async def export(request: Request) -> Response:
     kind = request.path_params["kind"]
     if kind not in EXPORT_KINDS:
-        raise ApiError(404, f"export inconnu : « {kind[:20]} » (csv, xlsx, geojson, gpkg ou html)")
+        raise ApiError(404, f"export inconnu : « {kind[:20]} » (csv, xlsx, geojson, gpkg, html ou pdf)")
     codes, name, replaces = _proposal(await _read_json(request))
     st = _state(request)
     report = await run_in_threadpool(st.validate, codes, name, replaces)

@@ -85,36 +85,32 @@ def run(args: argparse.Namespace) -> int:
     detour = travel.DETOUR if args.detour is None else args.detour
     speed = travel.SPEED_KMH if args.speed is None else args.speed
     check_apl_parameters(args.per, detour, speed, ("--per", "--detour", "--speed"))
-    try:
-        supply = None
-        if args.supply is not None:
-            if not args.supply_column:
-                print("--supply demande --supply-column (colonne de l'offre)", file=sys.stderr)
-                return 2
-            supply = sup.read_supply(args.supply, args.supply_column, code_col=args.supply_code_column,
-                                     cog=args.supply_cog or COG_YEAR, source=args.supply.name)
-        population = None
-        if args.population is not None:
-            population = commune_population(args.population, cog=args.population_cog or COG_YEAR,
-                                               value_col=args.population_column, source=args.population.name)
-        tt = None
-        if args.travel_times is not None:
-            if args.travel_times.suffix.lower() == ".parquet":
-                tt = pd.read_parquet(args.travel_times)
-            else:
-                from cpts_geo.io.tables import read_table
+    supply = None
+    if args.supply is not None:
+        if not args.supply_column:
+            print("--supply demande --supply-column (colonne de l'offre)", file=sys.stderr)
+            return 2
+        supply = sup.read_supply(args.supply, args.supply_column, code_col=args.supply_code_column,
+                                 cog=args.supply_cog or COG_YEAR, source=args.supply.name)
+    population = None
+    if args.population is not None:
+        population = commune_population(args.population, cog=args.population_cog or COG_YEAR,
+                                           value_col=args.population_column, source=args.population.name)
+    tt = None
+    if args.travel_times is not None:
+        if args.travel_times.suffix.lower() == ".parquet":
+            tt = pd.read_parquet(args.travel_times)
+        else:
+            from cpts_geo.io.tables import read_table
 
-                tt = read_table(args.travel_times, hints=("from", "to", "minutes"))
-                tt.attrs = {}
-            tt.attrs["source"] = args.travel_times.name
-            tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
-        result = compute_apl(
-            supply, population, tt, steps, profession=args.profession, per=args.per,
-            detour=detour, speed_kmh=speed,
-        )
-    except (ValueError, KeyError, FileNotFoundError) as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
-        return 2
+            tt = read_table(args.travel_times, hints=("from", "to", "minutes"))
+            tt.attrs = {}
+        tt.attrs["source"] = args.travel_times.name
+        tt.attrs["travel_time_source"] = f"fichier {args.travel_times.name}"
+    result = compute_apl(
+        supply, population, tt, steps, profession=args.profession, per=args.per,
+        detour=detour, speed_kmh=speed,
+    )
     ref = load_communes().set_index("code")
     a = result.attrs
     pop = (population if population is not None else commune_population()).reindex(result.index)

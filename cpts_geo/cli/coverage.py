@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -50,22 +49,18 @@ def run(args: argparse.Namespace) -> int:
         check_file_argument(value, option, file_only=True)
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
-    from cpts_geo.members import MembersError, read_members
+    from cpts_geo.members import read_members
 
     if args.out:
         from cpts_geo.io.atomic import check_target
 
         check_target(args.out, overwrite=args.force)  # refuse before the work
-    try:
-        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
-                               cog_year=args.cog_year, code_type=args.code_type)
-        region = args.region[0] if args.region and len(args.region) == 1 else args.region
-        diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
-        # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
-        diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
-    except (MembersError, ValueError, OSError) as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
-        return 2
+    members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
+                           cog_year=args.cog_year, code_type=args.code_type)
+    region = args.region[0] if args.region and len(args.region) == 1 else args.region
+    diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
+    # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
+    diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
     print(diag.text())
     if members.attrs.get("postcodes"):
         from cpts_geo import fr

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
     from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
-    from cpts_geo.members import MembersError, read_members
+    from cpts_geo.members import read_members
 
     if not (args.html or args.png or args.pdf):
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
@@ -72,27 +72,23 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
         if path.is_dir():
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
-    try:
-        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
-                               sheet=args.sheet, cog_year=args.cog_year, code_type=args.code_type)
-        region = args.region[0] if args.region and len(args.region) == 1 else args.region
-        diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
-        if args.listing_date:
-            diag.meta["listing_date"] = args.listing_date
-        from cpts_geo.export import _has_shapes
+    members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
+                           sheet=args.sheet, cog_year=args.cog_year, code_type=args.code_type)
+    region = args.region[0] if args.region and len(args.region) == 1 else args.region
+    diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
+    if args.listing_date:
+        diag.meta["listing_date"] = args.listing_date
+    from cpts_geo.export import _has_shapes
 
-        if not _has_shapes(diag):
-            raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
-                             "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
-        diag = classify_diagnosis(diag)
-        layers = build_layers(diag, args.tolerance)
-        m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
-            if args.html else None
-        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper) \
-            if (args.png or args.pdf) else None
-    except (MembersError, ValueError) as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
-        return 2
+    if not _has_shapes(diag):
+        raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
+                         "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
+    diag = classify_diagnosis(diag)
+    layers = build_layers(diag, args.tolerance)
+    m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
+        if args.html else None
+    fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper) \
+        if (args.png or args.pdf) else None
     written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
         with output_file(args.html) as tmp:

@@ -46,7 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_departments, check_file_argument, check_fraction
-    from cpts_geo.members import MembersError
     from cpts_geo.validation import validate_territory
     from cpts_geo.validation.render import verdict_text
 
@@ -56,16 +55,12 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
                           ("--irdes2025", args.irdes2025)):
         check_file_argument(value, option)
-    try:
-        report = validate_territory(
-            args.proposal, args.existing, name=args.name,
-            overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],
-            replaces=tuple(args.replaces), departments=deps, apl=args.apl, apl_cog=args.apl_cog,
-            irdes2025=args.irdes2025, irdes_cog=args.irdes_cog, threshold=args.threshold,
-        )
-    except (MembersError, FileNotFoundError, ValueError, KeyError, OSError) as exc:
-        print(f"Erreur : entrée illisible — {exc}", file=sys.stderr)
-        return 2
+    report = validate_territory(
+        args.proposal, args.existing, name=args.name,
+        overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],
+        replaces=tuple(args.replaces), departments=deps, apl=args.apl, apl_cog=args.apl_cog,
+        irdes2025=args.irdes2025, irdes_cog=args.irdes_cog, threshold=args.threshold,
+    )
     # write the requested files first: a write failure (exit 2) never follows a printed verdict
     written = []
     for path, write in ((args.json, report.to_json), (args.html, report.to_html),
