@@ -260,7 +260,7 @@ def test_oversize_body(client):
 def test_routes_and_methods(client):
     assert "adresse" in _error(client.get("/api/nope"), 404)
     assert "méthode" in _error(client.get("/api/check"), 405)
-    assert "export inconnu" in _error(client.post("/api/export/pdf", json={"codes": TRIO}), 404)
+    assert "export inconnu" in _error(client.post("/api/export/docx", json={"codes": TRIO}), 404)
     assert "trop longue" in _error(client.get("/api/search", params={"q": "a" * 101}), 400)
 
 

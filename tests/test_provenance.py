@@ -55,3 +55,19 @@ def test_validation_states_mayotte_population_vintage():
     assert one.details["population_other_vintages"] == {
         "recensement 2017 (population légale en vigueur)": ["97601"]}
     assert "autre millésime" not in validate_territory(["04088"])["size_band"].message
+
+
+def test_map_credits_and_popups_state_other_vintages(sample_listing):
+    from cpts_geo.maps.interactive import _other_vintages, credits_text
+
+    d = _mayotte_and_04()
+    credits = credits_text(d.meta)
+    assert "(sauf 17 communes : recensement 2017 (population légale en vigueur))" in credits
+    assert d.summary["reference_build"] in credits
+    per = d.perimeters.set_index("cpts")
+    # the three listed Mayotte communes (97601-97603) carry the 2017 census; Forcalquier 2023
+    assert _other_vintages(tuple(per.at["CPTS Mayotte Nord", "codes"])) == {
+        "recensement 2017 (population légale en vigueur)": 3}
+    assert _other_vintages(tuple(per.at["CPTS Forcalquier", "codes"])) == {}
+    sample = cg.diagnose(cg.read_members(sample_listing))
+    assert "sauf" not in credits_text(sample.meta)

@@ -74,8 +74,11 @@ def credits_text(meta: dict) -> str:
     date = fr.date(meta.get("listing_date"), na="date non renseignée")
     return (f"Contours : IGN ADMIN EXPRESS (Licence Ouverte) · Populations : INSEE, populations "
             f"légales {meta.get('population_year', reference.POPULATION_YEAR)}, COG "
-            f"{meta.get('cog', reference.COG_YEAR)} · Liste des CPTS : {listing} ({date}) · "
-            f"cpts_geo {__version__}")
+            f"{meta.get('cog', reference.COG_YEAR)}"
+            + "".join(f" (sauf {fr.plural(len(n['codes']), 'commune')} : {n['population_source']})"
+                      for n in meta.get("population_notes") or [])
+            + f" · Liste des CPTS : {listing} ({date}) · cpts_geo {__version__}"
+            + (f", référentiel {meta['reference_build']}" if meta.get("reference_build") else ""))
 
 
 def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
@@ -96,6 +99,15 @@ def _names_of(codes: tuple, names: pd.Series, limit: int) -> str:
     return text + (f" … et {more} autres" if more > 0 else "")
 
 
+def _other_vintages(codes: object) -> dict[str, int]:
+    """Count of units among ``codes`` whose population is not of POPULATION_YEAR, by vintage."""
+    if not isinstance(codes, tuple | list) or not codes:
+        return {}
+    src = reference.units()["population_source"].reindex(pd.Index(list(codes), dtype=object))
+    src = src[src.notna() & (src != f"populations légales {reference.POPULATION_YEAR}")]
+    return {str(k): int(v) for k, v in src.value_counts(sort=False).sort_index().items()}
+
+
 def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Series,
                       indicators: dict[str, str], limit: int, pop_year: int) -> list[str]:
     out = []
@@ -105,6 +117,9 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
         stage = r.get("stage")
         lines.append(f"Stade : {_esc(stage) if stage is not None and not pd.isna(stage) else 'non renseigné'}")
         lines.append(f"Population {pop_year} : {fr.plural(r.get('population'), 'habitant')}")
+        for src, n in _other_vintages(r.get("codes")).items():
+            lines.append(f"dont {fr.plural(n, 'commune')} avec une population d'un autre millésime : "
+                         f"{_esc(src)}")
         if r.get("band") is not None and not pd.isna(r.get("band")):
             near = bool(aci_near_threshold(float(r["population"]))) if r.get("population") is not None \
                 and not pd.isna(r.get("population")) else False
