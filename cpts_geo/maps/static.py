@@ -28,6 +28,7 @@ from shapely.ops import polylabel
 
 from cpts_geo import crs as _crs
 from cpts_geo import fr
+from cpts_geo.errors import OptionError
 from cpts_geo.maps import style as st
 from cpts_geo.maps.interactive import credits_text
 from cpts_geo.maps.layers import MapLayers, build_layers
@@ -273,7 +274,7 @@ def static_map(
     into the file's metadata by :func:`save_static`.
     """
     if paper not in PAPER_IN:
-        raise ValueError(f"format de papier inconnu : {paper!r} (A4 ou A3)")
+        raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
     lay = layers if layers is not None else build_layers(diagnosis, tolerance_m)
     per = lay.perimeters[lay.perimeters.geometry.notna()].reset_index(drop=True)
     lay = MapLayers(**{**lay.__dict__, "perimeters": per})
