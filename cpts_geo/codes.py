@@ -123,7 +123,7 @@ def carry_labels(
     predecessors disagreed.
     """
     tr = transition(from_year, to_year, steps)
-    # every labelled commune of from_year, with its COG to_year code(s); unchanged ones (and the
+    # every labelled commune of from_year, with its COG to_year codes; unchanged ones (and the
     # commune that absorbs others while keeping its code) map to themselves with ratio 1
     rows = pd.DataFrame({"origin": labels.index.astype(object), "label": labels.to_numpy()})
     rows = rows[rows["label"].notna()]
@@ -411,7 +411,7 @@ def _check_cog_year(cog_year: int | None) -> int | None:
 
 
 def _read_in_year(code: str, year: int, tr: pd.DataFrame) -> dict:
-    """A code valid on 1 January of ``year`` whose meaning changed since: the COG 2026 code(s)
+    """A code valid on 1 January of ``year`` whose meaning changed since: the COG 2026 codes
     covering its land then (all parts of a split, e.g. 15141 in 2024 -> the five communes)."""
     t = tr[tr["origin"] == code].sort_values(["ratio", "code"], ascending=[False, True])
     cur = reference.units()

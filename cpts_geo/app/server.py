@@ -340,18 +340,25 @@ def _public(message: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-async def _read_json(request: Request) -> dict:
-    ctype = request.headers.get("content-type", "")
-    if not ctype.split(";")[0].strip().lower() == "application/json":
-        raise ApiError(415, "type de contenu refusé : envoyer du JSON (Content-Type: application/json)")
+async def _read_body(request: Request, too_big: str) -> bytearray:
+    """The request body, refused (413, ``too_big`` in French) beyond MAX_BODY_BYTES, whether the
+    client states its length or streams it."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise ApiError(413, f"requête trop volumineuse : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+        raise ApiError(413, f"{too_big} : au plus {fr.integer(MAX_BODY_BYTES)} octets")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"requête trop volumineuse : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+            raise ApiError(413, f"{too_big} : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    return body
+
+
+async def _read_json(request: Request) -> dict:
+    ctype = request.headers.get("content-type", "")
+    if not ctype.split(";")[0].strip().lower() == "application/json":
+        raise ApiError(415, "type de contenu refusé : envoyer du JSON (Content-Type: application/json)")
+    body = await _read_body(request, "requête trop volumineuse")
     try:
         data = json.loads(bytes(body).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -459,14 +466,7 @@ def _import_file(data: bytes, filename: str) -> dict:
 
 
 async def import_file(request: Request) -> Response:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise ApiError(413, f"fichier trop volumineux : au plus {fr.integer(MAX_BODY_BYTES)} octets")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"fichier trop volumineux : au plus {fr.integer(MAX_BODY_BYTES)} octets")
+    body = await _read_body(request, "fichier trop volumineux")
     if not body:
         raise ApiError(400, "fichier vide")
     result = await run_in_threadpool(_import_file, bytes(body), request.query_params.get("filename", ""))
