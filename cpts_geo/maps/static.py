@@ -11,6 +11,7 @@ departments when the map also covers the mainland.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -469,7 +470,9 @@ def static_map(
     # --- text blocks measured first: title, footer, legend, key (inches) ---
     ttl = title or st.default_title(len(per), lay.departments["dep"])
     ttl_fs = 12 * s
-    ttl_lines = _wrap(ttl, ttl_fs, W - 2 * M, bold=True)
+    # the closing « (25 CPTS) » is never split across lines
+    ttl_lines = [ln.replace("\u00a0", " ") for ln in
+                 _wrap(re.sub(r" (?=[^ (]*\)$)", "\u00a0", ttl), ttl_fs, W - 2 * M, bold=True)]
     title_h = 0.7 * M + len(ttl_lines) * ttl_fs * 1.25 / 72 + G
     src = f"Sources : {credits_text(lay.meta)}. Carte établie le {fr.date(_dt.date.today())}."
     foot_fs = 5.5 * s
@@ -555,6 +558,15 @@ def static_map(
 
     mw, mh = _fit_box(rw, rh, aspect)
     clusters, frames, strip = [], [], None
+    row_h = col_w = 0.0
+
+    def slot_box(k: int) -> tuple[float, float]:
+        """(width, height) in inches of each of ``k`` insets, between 1:1.6 and 2.2:1."""
+        if strip == "row":
+            w_i, h_i = (rw - (k - 1) * G) / k, row_h - inset_title_h
+            return min(w_i, 2.2 * h_i), h_i
+        w_i, h_i = col_w, (rh - (k - 1) * G) / k - inset_title_h
+        return w_i, min(h_i, 1.6 * w_i)
     inset_title_h = 7 * s * 1.5 / 72
     if labels and dense(mw, 45, 1)[1]:
         # the strip of insets takes the paper the main map leaves free, at least 30 % of it
@@ -569,10 +581,7 @@ def static_map(
         k_max = int(min(MAX_DENSE_INSETS, max(1, (length + G) // (MIN_INSET_IN * s + G))))
 
         def slot(k: int) -> tuple[float, float]:
-            if strip == "row":
-                w_i, h_i = (rw - (k - 1) * G) / k, row_h - inset_title_h
-            else:
-                w_i, h_i = col_w, (rh - (k - 1) * G) / k - inset_title_h
+            w_i, h_i = slot_box(k)
             return w_i / h_i, h_i * 72
 
         # a dense area must fit in one inset magnified MIN_INSET_ZOOM times (with its margin)
@@ -583,8 +592,11 @@ def static_map(
     if not clusters:
         strip = None
         mw, mh = _fit_box(rw, rh, aspect)
+    # landscape: the map (and a column of insets) centred with the key beside it, not apart
+    used = mw + (G + col_w if strip == "column" else 0.0)
+    shift = (rw - used) / 2 if orientation == "landscape" and strip != "row" else 0.0
     if strip == "column":
-        mx0, my0 = rx0, ry1 - mh
+        mx0, my0 = rx0 + shift, ry1 - mh
     else:
         mx0, my0 = rx0 + (rw - mw) / 2, ry1 - mh
     ax = fig.add_axes([mx0 / W, my0 / H, mw / W, mh / H])
@@ -603,13 +615,12 @@ def static_map(
     for ci, (group, fr_box) in enumerate(zip(clusters, frames, strict=True)):
         letter = "ABCDEFG"[ci]
         k_ins = len(clusters)
-        if strip == "row":
-            w_i = (rw - (k_ins - 1) * G) / k_ins
-            h_i = row_h - inset_title_h
-            x_i, y_i = rx0 + ci * (w_i + G), my0 - G - row_h
+        w_i, h_i = slot_box(k_ins)
+        if strip == "row":  # centred under the main map, inside the map area
+            total = k_ins * w_i + (k_ins - 1) * G
+            start = min(max(mx0 + (mw - total) / 2, rx0), rx1 - total)
+            x_i, y_i = start + ci * (w_i + G), my0 - G - row_h
         else:
-            w_i = col_w
-            h_i = (rh - (k_ins - 1) * G) / k_ins - inset_title_h
             x_i, y_i = mx0 + mw + G, ry1 - (ci + 1) * (h_i + inset_title_h) - ci * G
         iax = fig.add_axes([x_i / W, y_i / H, w_i / W, h_i / H])
         iax.set_gid(f"inset-{letter}")
@@ -656,7 +667,7 @@ def static_map(
 
     # legend (swatches = fills: same colours, same opacity) then the numbered key
     if orientation == "landscape":
-        sx = W - M - side_w
+        sx = W - M - side_w - shift
         lax = fig.add_axes([sx / W, footer_h / H, side_w / W, leg_h / H])
     else:
         sx = M
