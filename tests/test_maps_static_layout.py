@@ -219,3 +219,44 @@ def test_html_map_does_not_import_matplotlib(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
     assert (tmp_path / "carte_couverture.html").exists()
+
+
+def test_too_many_cpts_for_a_key_are_not_numbered():
+    """Pas-de-Calais (890 communes) with every commune as its own CPTS: the key of 890 names
+    cannot fit on an A4 sheet (≈ 56 lines of 5.5 pt per column, 5 columns of at least 1 in in
+    the 45 % of the width the key may take: 280 names), so no number and no key are printed and
+    the legend says why."""
+    c = reference.load_communes()
+    c = c[c["dep"] == "62"]
+    assert len(c) > 280
+    rows = pd.DataFrame({"cpts": "CPTS " + c["nom"].to_numpy(dtype=object) + " " + c["code"].to_numpy(dtype=object),
+                         "code_insee": c["code"].to_numpy()})
+    diag = cpts_geo.diagnose(cpts_geo.read_members(rows), departments="62")
+    lay = build_layers(diag)
+    fig = _drawn(static_map(diag, "band", layers=lay))
+    assert not _texts(fig, "cpts-number-") and not _texts(fig, "cpts-key-")
+    note = " ".join(t.get_text() for t in fig.findobj(match=Text)).replace("\n", " ")
+    assert "Numéros des CPTS non imprimés" in note and "feuille A4" in note
+
+
+def test_overseas_insets_apart_from_legend_and_key():
+    """The sample listing plus one CPTS in each of the five overseas departments (codes of real
+    communes): five overseas insets under the map, none over the main map, the legend, the key,
+    the title or the footer."""
+    raw = pd.read_csv(Path(__file__).resolve().parent.parent / "examples" / "cpts_paca_sample"
+                      / "cpts_04_05_84.csv", dtype=str)
+    drom = pd.DataFrame({"cpts": ["CPTS Nord Basse-Terre"] * 2 + ["CPTS Fort-de-France"] + ["CPTS Cayenne"]
+                         + ["CPTS Ouest Réunion"] * 2 + ["CPTS Mamoudzou"],
+                         "code_insee": ["97104", "97109", "97209", "97302", "97407", "97415", "97611"]})
+    diag = cpts_geo.diagnose(cpts_geo.read_members(pd.concat([raw, drom], ignore_index=True)))
+    fig = _drawn(static_map(diag, "band"))
+    drom_axes = _axes(fig, "drom-")
+    assert len(drom_axes) == 5
+    others = [_fig_box(fig, _axes(fig, "main-map")[0]), _fig_box(fig, _axes(fig, "legend")[0].get_legend())]
+    others += [_fig_box(fig, t) for t in _texts(fig, "cpts-key-") + _texts(fig, "key-title")
+               + _texts(fig, "title") + _texts(fig, "footer")]
+    boxes = [_fig_box(fig, a) for a in drom_axes]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    for a, b in itertools.product(boxes, others):
+        assert not a.overlaps(b), (a, b)

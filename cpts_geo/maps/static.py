@@ -126,6 +126,9 @@ MIN_INSET_IN = 1.7
 MIN_PART_KM2 = 5.0
 #: widest column of the numbered key (inches at A4); longer names are cut with « … »
 KEY_COL_MAX_IN = 2.4
+#: narrowest column of the key (inches at A4, ≈ 18 characters at 5.5 pt): when the key of every
+#: CPTS does not fit in such columns, the numbers are left out (``labels=None``), said in the legend
+KEY_MIN_COL_IN = 1.0
 
 _TEXT_PATH = TextToPath()
 KEY_TITLE = "Liste des CPTS (numéros de la carte)"
@@ -148,8 +151,9 @@ def _char_w(char: str, bold: bool) -> float:
 
 def _text_w(text: str, fs: float, bold: bool = False) -> float:
     """Width (inches) of ``text`` in DejaVu Sans (matplotlib's default font) at ``fs`` points:
-    sum of the character widths (cached) + 2 % for kerning and rounding."""
-    return sum(_char_w(c, bold) for c in text) * fs / 10 * 1.02 / 72
+    sum of the character widths (cached) + 6 % for kerning and the pixel rounding of small
+    text on screen and PNG (≈ 3.5 % at 5.5 pt, 100 dpi)."""
+    return sum(_char_w(c, bold) for c in text) * fs / 10 * 1.06 / 72
 
 
 def _wrap(text: str, fs: float, width_in: float, bold: bool = False) -> list[str]:
@@ -438,8 +442,10 @@ def static_map(
     Perimeters coloured like :func:`cpts_geo.coverage_map` (``color_by``, opaque fills: the
     legend swatches are the colours seen), overlaps cross-hatched, white zones hatched in red,
     department outlines; every CPTS numbered inside its perimeter (and inside each other part
-    separated by land, from :data:`MIN_PART_KM2`; ``labels=False`` removes the numbers) with
-    the numbered key beside the map; zoomed insets of the dense areas where perimeters are too
+    separated by land, from :data:`MIN_PART_KM2`) with the numbered key beside the map —
+    ``labels=None`` (default): numbers and key when the key fits on the sheet (about 280 CPTS on
+    A4 landscape, 480 on A3), else neither and a note in the legend; ``labels=False``: none;
+    ``labels=True``: always; zoomed insets of the dense areas where perimeters are too
     small for their number (frames never overlap); title with the area's name (the region's when
     the departments are a whole region); scale bar, north arrow; French footer with sources,
     vintages and the date. ``orientation``: "landscape" (default), "portrait" or "auto". The
@@ -461,8 +467,8 @@ def static_map(
     main = "metropole" if "metropole" in zones.index else zones.index[0]
     inset_deps = sorted(d for d in lay.departments["dep"] if d in DROM_NAMES) \
         if main == "metropole" else []
-    if labels is None:
-        labels = True
+    auto_labels = labels is None
+    labels = True if labels is None else bool(labels)
 
     mdeps = lay.departments[lay.departments["zone_crs"] == main].to_crs(_crs.LOCAL_CRS[main])
     minx, miny, maxx, maxy = mdeps.total_bounds
@@ -506,6 +512,23 @@ def static_map(
         legend_w *= 2
     note_lines = _wrap(classes.note, 6 * s, legend_w) if classes.note else []
     leg_h = (8 * s * 1.7 + leg_rows * leg_fs * 1.75 + 6) / 72 + len(note_lines) * 6 * s * 1.3 / 72
+
+    if auto_labels and len(per):  # numbers only when the key fits on the sheet
+        n_all = len(per)
+        fs_all = (6.5 if n_all <= 60 else 5.5) * s
+        line_all = fs_all * 1.35 / 72
+        if orientation == "landscape":
+            rows_max = max(int((H - title_h - footer_h - leg_h - 8 * s * 1.6 / 72 - 2 * G) / line_all), 1)
+            room = 0.45 * (W - 2 * M)
+        else:
+            rows_max = max(int((0.4 * H - 8 * s * 1.6 / 72) / line_all), 1)
+            room = W - 2 * M - legend_w - G
+        if np.ceil(n_all / rows_max) * KEY_MIN_COL_IN * s > room:
+            labels = False
+            note_lines += _wrap(f"Numéros des CPTS non imprimés : {fr.integer(n_all)} CPTS ne tiennent "
+                                f"pas dans la liste d'une feuille {paper} (voir la carte interactive).",
+                                6 * s, legend_w)
+            leg_h = (8 * s * 1.7 + leg_rows * leg_fs * 1.75 + 6) / 72 + len(note_lines) * 6 * s * 1.3 / 72
 
     entries = sorted((int(num), st.short_name(name))
                      for num, name in zip(numbers, per["cpts"], strict=True)) if labels else []
@@ -659,9 +682,10 @@ def static_map(
                       fs=num_fs, avoid=avoid)
 
     nd = len(inset_deps)
+    block = rw - 2 * shift  # under the map block: the key column moved left by ``shift``
     for i, dep in enumerate(inset_deps):
-        w = min(rw / max(nd, 1), 0.19 * W)
-        iax = fig.add_axes([(rx0 + i * w) / W, (region[1] + inset_title_h * 0.3) / H,
+        w = min((block + G) / max(nd, 1), 0.19 * W)
+        iax = fig.add_axes([(rx0 + shift + i * w) / W, (region[1] + inset_title_h * 0.3) / H,
                             (w - G) / W, (drom_h - inset_title_h) / H])
         iax.set_gid(f"drom-{dep}")
         _draw(iax, lay, classes, _crs.zone_of_dep(dep), dep=dep, lw=0.6)
