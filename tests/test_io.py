@@ -265,7 +265,7 @@ def test_workbook_sheet_formats(tmp_path):
     write_workbook(p, {"Périmètres": df}, formats={"Périmètres": {"Part couverte": "percent", "Surface": "km2"}})
     ws = openpyxl.load_workbook(p)["Périmètres"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:D2"
-    assert ws["B2"].number_format == "#,##0" and ws["C2"].number_format == "0.0%"
+    assert ws["B2"].number_format == "#,##0" and ws["C2"].number_format == "0.0\"\u00a0\"%"
     assert ws["D2"].number_format == '#,##0.0" km²"'
     assert ws.column_dimensions["A"].width >= len("CPTS du Gapençais")
 
