@@ -84,6 +84,7 @@ CLASSIFICATION_HEADERS = {
     "aav_pole": "AAV : pôle (% pop.)", "aav_couronne": "AAV : couronne (% pop.)",
     "aav_hors_attraction": "AAV : hors attraction (% pop.)", "aav_dominant": "AAV dominante",
     "apl": "APL médecins généralistes (DREES)", "apl_flag": "classe d'APL",
+    "apl_estime": "APL estimée (cpts_geo, pas l'APL DREES)",
 }
 DENS7_LEVELS = {1: "grands centres urbains", 2: "centres urbains intermédiaires", 3: "ceintures urbaines",
                 4: "petites villes", 5: "bourgs ruraux", 6: "rural à habitat dispersé",
@@ -143,12 +144,35 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
         where = ", ".join(str(apl[k]) for k in ("sheet", "source") if isinstance(apl, dict) and apl.get(k))
         rows.append(("APL médecins généralistes", "DREES, accessibilité potentielle localisée"
                      + (f" ({where})" if where else "")))
+    est = (s.get("sources") or {}).get("apl_estime")
+    if est:
+        rows.append(("APL estimée (calcul cpts_geo, pas l'APL DREES)", _estimate_source(est)))
     for note in s.get("population_notes", []):
         rows.append((f"Population ({len(note['codes'])} communes d'un autre millésime)", str(note["population_source"])))
     rows += [("Liste des CPTS", s["listing"] or "liste fournie"),
              ("Version de cpts_geo", s["cpts_geo_version"]),
              ("Référentiel de cpts_geo (identifiant)", s["reference_build"])]
     return pd.DataFrame(rows, columns=["donnée", "source"])
+
+
+def _estimate_source(est: dict) -> str:
+    """The computed APL estimate in one French sentence: what it is, its file and parameters."""
+    from cpts_geo import fr
+
+    parts = [str(est.get("label") or est.get("note") or "estimation de type APL calculée par cpts_geo")]
+    parts.append(f"fichier {est.get('source')}" + (f" (paramètres : {est['parameters_file']})"
+                                                  if est.get("parameters_file") else ""))
+    if est.get("unit"):
+        parts.append(f"unité : {est['unit']}")
+    steps = est.get("steps")
+    if isinstance(steps, dict) and steps:
+        parts.append("paliers de temps d'accès : " + ", ".join(
+            f"jusqu'à {fr.number(float(b))}{fr.NNBSP}min : poids {fr.number(float(w), 2)}" for b, w in steps.items()))
+    if est.get("listing"):
+        parts.append(f"liste des CPTS : {est['listing']}")
+    if est.get("aggregation"):
+        parts.append(str(est["aggregation"]))
+    return " ; ".join(parts)
 
 
 def synthesis_table(d: Diagnosis) -> tuple[pd.DataFrame, list[str | None]]:
