@@ -305,9 +305,10 @@ def test_row_numbers_survive_blank_lines(tmp_path):
 def test_ignored_columns_are_said(tmp_path):
     p = tmp_path / "liste.json"
     p.write_text('[{"cpts": "CPTS Marseille Centre", "communes": ["13055"], "arrondissements": ["13201"],'
-                 ' "commentaire": ""}]', encoding="utf-8")
+                 ' "contact": "secretariat", "commentaire": ""}]', encoding="utf-8")
     m = cg.read_members(p)
-    assert m.attrs["ignored_columns"] == ["arrondissements"]  # an empty key is not worth a word
+    assert m["code"].tolist() == ["13201"]  # the arrondissements key is read (the CPTS covers 13201 only)
+    assert m.attrs["ignored_columns"] == ["contact"]  # an empty key is not worth a word
 
 
 def test_text_list_of_names_in_cp1252(tmp_path):

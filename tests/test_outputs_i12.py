@@ -240,3 +240,56 @@ def test_region_resolves_homonyms_of_a_names_only_listing(tmp_path, capsys):
     assert "Communes couvertes : 2 / 946" in capsys.readouterr().out  # PACA has 946 communes
     m = cg.read_members(listing, area=["04", "05", "06", "13", "83", "84"])
     assert sorted(m["code"]) == ["04024", "04028"]  # Beaujeu (04), Beynes (04) in data/communes/names.csv
+
+
+# ------------------------------------------------------------------------------------------
+# Code changes: effective dates written the French way; the unknown-code sentence
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code,message", [
+    # decree of 15 October 2018, commune nouvelle Abriès-Ristolas in force on 1 January 2019
+    ("05120", "code 05120 (Ristolas) n'existe plus depuis le 1er janvier 2019 : remplacé par 05001 "
+              "(Abriès-Ristolas) ; attention, 05120 est aussi le code postal de L'Argentière-la-Bessée, "
+              "Saint-Martin-de-Queyrières et Les Vigneaux"),
+    # Bellegarde-Marsal, commune nouvelle of 1 January 2016
+    ("81155", "code 81155 (Marsal) n'existe plus depuis le 1er janvier 2016 : remplacé par 81026 "
+              "(Bellegarde-Marsal)"),
+    # recorded by INSEE as « 01/01/2024 » (day first)
+    ("08294", "code 08294 (La Moncelle) n'existe plus depuis le 1er janvier 2024 : remplacé par 08053 (Bazeilles)"),
+])
+def test_conversion_message_names_the_effective_date(code, message):
+    assert cg.normalise_codes([code])["message"].iloc[0] == message
+
+
+def test_effective_date_rule():
+    import datetime as dt
+
+    from cpts_geo.codes import effective_date
+
+    assert effective_date(2018, 2019, "2018-10-15") == (dt.date(2019, 1, 1), "le 1er janvier 2019")
+    assert effective_date(2016, 2017, "2017-01-01") == (dt.date(2017, 1, 1), "le 1er janvier 2017")
+    assert effective_date(2019, 2020, "08/02/2019") == (dt.date(2019, 2, 8), "le 8 février 2019")
+    # a recorded date before the step's window is a decree date: in force with the next COG
+    assert effective_date(2016, 2017, "2015-12-15") == (dt.date(2017, 1, 1), "le 1er janvier 2017")
+    assert effective_date(2024, 2026, "2025/2026") == (None, "le 1er janvier 2025 ou le 1er janvier 2026")
+
+
+def test_no_iso_date_or_year_pair_in_conversion_messages():
+    import re
+
+    from cpts_geo.reference import load_steps
+
+    steps = load_steps()
+    gone = steps.loc[steps["code_old"] != steps["code_new"]].groupby(["cog_from", "cog_to"])["code_old"].first()
+    messages = cg.normalise_codes(list(gone))["message"]
+    assert len(messages) >= 15
+    for m in messages:
+        assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}|\d{4}/\d{4}", m), m
+
+
+def test_unknown_code_sentence():
+    msg = cg.normalise_codes(["99999"])["message"].iloc[0]
+    assert msg == ("code 99999 absent du COG 2026 (référentiel de cpts_geo) : ni commune actuelle, ni ancienne "
+                   "commune ; code créé après le 1er janvier 2026 ? mettez à jour cpts_geo (son référentiel "
+                   "est le COG 2026)")
