@@ -316,6 +316,16 @@ def _match_name(text: str, dep: str | None) -> dict:
                 "homonyms": codes,
             }
     cands = [{"code": e.code, "nom": e.nom, "why": e.why} for e in names.suggest(name, dep, n=5)]
+    if len(cands) < 5:
+        # a near old name (« Belegarde (81) »): its current commune, through the code history
+        seen = {c["code"] for c in cands}
+        for e in names.near(name, dep, n=10, former=True):
+            if e.rank <= 1 or len(cands) >= 5:
+                continue
+            c = e.code if e.code in nom else (_convert_old(e.code) or {}).get("code")
+            if c and c not in seen:
+                cands.append({"code": c, "nom": nom[c], "why": f"ancien nom proche : {e.nom}"})
+                seen.add(c)
     if dep is not None and len(cands) < 5:
         # the name exists, but in another department
         seen = {c["code"] for c in cands}
@@ -325,7 +335,8 @@ def _match_name(text: str, dep: str | None) -> dict:
                 seen.add(e.code)
     where = f" dans le département {dep}" if dep else ""
     hint = (" ; suggestions : " + ", ".join(
-        f"{c['code']} {c['nom']}" + (f" ({dep_of[c['code']]})" if c["why"] == "autre département" else "")
+        f"{c['code']} {c['nom']}" + (f" ({dep_of[c['code']]})" if c["why"] == "autre département" else
+                                     f" ({c['why']})" if c["why"].startswith("ancien nom") else "")
         for c in cands)) if cands else ""
     return {
         "code": None,

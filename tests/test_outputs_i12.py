@@ -293,3 +293,16 @@ def test_unknown_code_sentence():
     assert msg == ("code 99999 absent du COG 2026 (référentiel de cpts_geo) : ni commune actuelle, ni ancienne "
                    "commune ; code créé après le 1er janvier 2026 ? mettez à jour cpts_geo (son référentiel "
                    "est le COG 2026)")
+
+
+def test_near_old_names_are_suggested_through_the_code_history():
+    r = cg.normalise_codes(["Belegarde (81)", "Ristola (05)", "Bellegarde (81)"])
+    # Bellegarde merged with Marsal into Bellegarde-Marsal (81026) on 1 January 2016
+    assert r["message"].iloc[0] == ("« Belegarde (81) » : aucune commune de ce nom dans le département 81 ; "
+                                    "suggestions : 81026 Bellegarde-Marsal (ancien nom proche : Bellegarde)")
+    assert r["candidates"].iloc[0] == [{"code": "81026", "nom": "Bellegarde-Marsal",
+                                        "why": "ancien nom proche : Bellegarde"}]
+    # Ristolas (05120) is part of Abriès-Ristolas (05001) since 1 January 2019
+    assert "05001 Abriès-Ristolas (ancien nom proche : Ristolas)" in r["message"].iloc[1]
+    assert r["code"].iloc[1] is None  # a suggestion, never a silent conversion
+    assert r["code"].iloc[2] == "81026" and r["status"].iloc[2] == "name"  # the exact old name converts
