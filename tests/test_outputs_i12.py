@@ -118,6 +118,10 @@ def test_apl_listing_reads_back_into_coverage(sample_listing, tmp_path, capsys):
     sources = {r[0].value: r[1].value for r in wb["Sources"].iter_rows(min_row=2)}
     est = sources["APL estimée (calcul cpts_geo, pas l'APL DREES)"]
     assert "apl_cpts.csv" in est and "jusqu'à 10\u202fmin : poids 1" in est
+    # the same English-word and « (s) » scan as the rest of the user text (test_french_outputs)
+    from test_french_outputs import _english
+
+    assert _english(text) == [] and _english(est) == []
 
 
 def test_apl_estimate_file_sharing_no_cpts_is_refused(sample_listing, tmp_path, capsys):
@@ -169,6 +173,9 @@ def test_json_arrondissements_are_read(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Chevauchements : aucun" in out
     assert "Non lu dans la liste : la colonne « contact »" in out
+    from test_french_outputs import _english
+
+    assert _english(out) == []
 
 
 def test_arrondissement_number_without_its_city_is_refused(tmp_path):
