@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import shutil
 import subprocess
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -232,3 +233,16 @@ def test_printed_pdf_legend_colour_and_numbered_key(band_map, tmp_path):
         assert " ".join(line.split()) in " ".join(text.split())
     words = set(text.split())
     assert {str(n) for n in range(1, SAMPLE_CPTS + 1)} <= words
+
+
+def test_static_map_image_is_in_the_docs_and_readme():
+    """The static map shown to readers is the A4 landscape figure of the sample (11.69 × 8.27 in
+    at the 110 dpi of examples/docs_images.py: 1285 × 909 px, truncated), referenced by README
+    and docs."""
+    root = Path(__file__).resolve().parent.parent
+    png = root / "docs" / "img" / "static_map.png"
+    assert png.exists()
+    h, w = mpimg.imread(png).shape[:2]
+    assert (w, h) == (1285, 909)
+    assert "docs/img/static_map.png" in (root / "README.md").read_text(encoding="utf-8")
+    assert "img/static_map.png" in (root / "docs" / "maps.md").read_text(encoding="utf-8")

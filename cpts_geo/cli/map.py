@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
-    from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
+    from cpts_geo.maps import build_layers, coverage_map, save_html
     from cpts_geo.members import read_members
 
     if not (args.html or args.png or args.pdf):
@@ -80,8 +80,11 @@ def run(args: argparse.Namespace) -> int:
     layers = build_layers(diag, args.tolerance)
     m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
         if args.html else None
-    fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper) \
-        if (args.png or args.pdf) else None
+    fig = None
+    if args.png or args.pdf:
+        from cpts_geo.maps import save_static, static_map
+
+        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper)
     written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
         with output_file(args.html) as tmp:
