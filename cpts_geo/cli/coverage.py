@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
+    p.add_argument("--partage", type=Path, metavar="FICHIER",
+                   help="parts des villes listées par plusieurs CPTS (colonnes commune, cpts et part — 0,45 ou "
+                   "45 % — ou population) ; sans ce fichier, la ville entière est comptée pour chaque CPTS")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="format de overlaps.csv et overlap_pairs.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
@@ -45,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
 
-    for option, value in (("LISTE", args.members), ("--apl", args.apl),):
+    for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
@@ -59,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
                            cog_year=args.cog_year, code_type=args.code_type)
     region = args.region[0] if args.region and len(args.region) == 1 else args.region
     diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
+    if args.partage:
+        from cpts_geo.shares import apply_shares
+
+        diag = apply_shares(diag, args.partage)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
     diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
     print(diag.text())
