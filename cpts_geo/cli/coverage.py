@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
     p.add_argument("--partage", type=Path, metavar="FICHIER",
                    help="parts des villes listées par plusieurs CPTS (colonnes commune, cpts et part — 0,45 ou "
-                   "45 % — ou population) ; sans ce fichier, la ville entière est comptée pour chaque CPTS")
+                   "45 %% — ou population) ; sans ce fichier, la ville entière est comptée pour chaque CPTS")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="format de overlaps.csv et overlap_pairs.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
