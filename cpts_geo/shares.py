@@ -19,6 +19,7 @@ it), a :class:`~cpts_geo.coverage.Diagnosis` is copied with :func:`dataclasses.r
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,21 +139,38 @@ def read_shares(table: pd.DataFrame | str | Path, *, name: str | None = None) ->
     return out
 
 
-def _pairs(d: Diagnosis) -> pd.DataFrame:
-    """(cpts, code) pairs of the CPTS of the diagnosis, with the unit population (float)."""
-    m = d.members[["cpts", "code"]].astype(object).drop_duplicates()
-    m["n_cpts"] = m.groupby("code")["cpts"].transform("size").to_numpy()  # every CPTS listing it
-    m = m[m["cpts"].isin(set(d.perimeters["cpts"]))].reset_index(drop=True)
-    pop = reference.units()["population"].astype("float64")
-    m["population"] = m["code"].map(pop).astype(float).fillna(0.0).to_numpy()
-    return m
+@functools.cache
+def _unit_index() -> tuple[pd.Index, np.ndarray]:
+    """Codes of the reference units (object index: hash lookups) and their population (0 if unknown)."""
+    u = reference.units()
+    return (pd.Index(u.index.to_numpy(dtype=object), dtype=object),
+            np.nan_to_num(u["population"].to_numpy(dtype=float)))
+
+
+def _pairs(d: Diagnosis) -> dict[str, np.ndarray]:
+    """Unique (cpts, code) pairs of the CPTS of the diagnosis as arrays: ``cpts``, ``code``
+    (object), ``n_cpts`` (CPTS of the listing holding the unit), ``population`` (float, 0 when
+    unknown); integer factorisation, no string frame (national listings)."""
+    ci, cnames = pd.factorize(d.members["cpts"].to_numpy(dtype=object))
+    ui, unames = pd.factorize(d.members["code"].to_numpy(dtype=object))
+    size = max(len(unames), 1)
+    key = np.unique(ci.astype(np.int64) * size + ui)
+    ci, ui = key // size, key % size
+    n_cpts = np.bincount(ui, minlength=len(unames))[ui]
+    keep = pd.Index(d.perimeters["cpts"].to_numpy(dtype=object), dtype=object).get_indexer(
+        np.asarray(cnames, dtype=object))[ci] >= 0
+    codes = np.asarray(unames, dtype=object)[ui[keep]]
+    index, popv = _unit_index()
+    at = index.get_indexer(codes)
+    return {"cpts": np.asarray(cnames, dtype=object)[ci[keep]], "code": codes, "n_cpts": n_cpts[keep],
+            "population": np.where(at >= 0, popv[at], 0.0)}
 
 
 def _check_against(d: Diagnosis, shares: pd.DataFrame) -> pd.DataFrame:
     """The table of :func:`read_shares` checked against the diagnosis: (cpts, code, share)."""
     source = shares.attrs.get("source", "table de partage")
     pairs = _pairs(d)
-    listed = set(zip(pairs["cpts"], pairs["code"], strict=True))
+    listed = set(zip(pairs["cpts"].tolist(), pairs["code"].tolist(), strict=True))
     names = set(d.perimeters["cpts"])
     pop = reference.units()["population"].astype("float64")
     noms = reference.units()["nom"]
@@ -194,7 +212,7 @@ def _check_against(d: Diagnosis, shares: pd.DataFrame) -> pd.DataFrame:
                 what = f"les parts de {noms.get(code, code)} ({code}) totalisent plus de 100 %"
                 value = fr.percent(total)
             raise InputError(f"{what} (lignes {rows})", source, int(g["source_row"].max()), value)
-        holders = pairs.loc[pairs["code"] == code, "cpts"]
+        holders = pairs["cpts"][pairs["code"] == code]
         missing = sorted(set(holders) - set(g["cpts"]))
         if missing:
             raise InputError(f"{noms.get(code, code)} ({code}) est aussi listée par "
@@ -221,46 +239,52 @@ def refresh_shared_cities(d: Diagnosis, split: pd.DataFrame | None = None, sourc
     ``double_counted_population``, ``shared_cities``, ``shares``) and ``meta["shares"]``."""
     pairs = _pairs(d)
     split = pd.DataFrame(columns=["cpts", "code", "share"]) if split is None else split
-    key = pd.MultiIndex.from_frame(split[["cpts", "code"]]) if len(split) else None
-    given = (pd.Series(split["share"].to_numpy(dtype=float), index=key)
-             .reindex(pd.MultiIndex.from_frame(pairs[["cpts", "code"]])).to_numpy()
-             if key is not None else np.full(len(pairs), np.nan))
-    is_split = ~np.isnan(given)
     split_codes = set(split["code"])
-    share = np.where(is_split, given, 1.0)
-    unsplit_shared = (pairs["n_cpts"].to_numpy() > 1) & ~pairs["code"].isin(split_codes).to_numpy()
-    equal = np.where(unsplit_shared, 1.0 / pairs["n_cpts"].to_numpy(), share)
-    pop = pairs["population"].to_numpy()
-    by = pd.DataFrame({"cpts": pairs["cpts"], "whole": pop, "shared": pop * share, "equal": pop * equal})
-    sums = by.groupby("cpts", sort=False).sum()
+    given = dict(zip(zip(split["cpts"], split["code"], strict=True), split["share"].astype(float), strict=True))
+    codes, names = pairs["code"], pairs["cpts"]
+    in_split = pd.Series(codes, dtype=object).isin(split_codes).to_numpy() if split_codes else np.zeros(len(codes), bool)
+    share = np.ones(len(codes))
+    for k in np.flatnonzero(in_split):  # the few rows of the split cities
+        share[k] = given[(names[k], codes[k])]
+    n = pairs["n_cpts"]
+    unsplit_shared = (n > 1) & ~in_split
+    equal = np.where(unsplit_shared, 1.0 / n, share)
+    pop = pairs["population"]
+    gi = pd.Index(d.perimeters["cpts"].to_numpy(dtype=object)).get_indexer(names)
+    n_per = len(d.perimeters)
+    whole_sum = np.bincount(gi, weights=pop, minlength=n_per)
     per = d.perimeters.copy()
-    at = per.columns.get_loc("band") + 1
-    for col in ("population_whole_units", "population_equal_split", "band_equal_split"):
-        if col in per.columns:
-            per = per.drop(columns=col)
+    per = per.drop(columns=[c for c in ("population_whole_units", "population_equal_split", "band_equal_split")
+                            if c in per.columns])
     if len(split):
-        per["population"] = per["cpts"].map(sums["shared"]).round().astype("int64").to_numpy()
+        per["population"] = np.bincount(gi, weights=pop * share, minlength=n_per).round().astype("int64")
         per["band"] = aci_band(per["population"].to_numpy(dtype=float))
-        per.insert(per.columns.get_loc("population") + 1, "population_whole_units",
-                   per["cpts"].map(sums["whole"]).round().astype("int64").to_numpy())
-        at = per.columns.get_loc("band") + 1
+        per.insert(per.columns.get_loc("population") + 1, "population_whole_units", whole_sum.round().astype("int64"))
     if unsplit_shared.any():
-        eq = per["cpts"].map(sums["equal"]).round().astype("int64")
-        per.insert(at, "population_equal_split", eq.to_numpy())
-        per.insert(at + 1, "band_equal_split", aci_band(eq.to_numpy(dtype=float)))
+        eq = np.bincount(gi, weights=pop * equal, minlength=n_per).round().astype("int64")
+        at = per.columns.get_loc("band") + 1
+        per.insert(at, "population_equal_split", eq)
+        per.insert(at + 1, "band_equal_split", aci_band(eq.astype(float)))
     per.attrs = dict(d.perimeters.attrs)
 
     members = d.members.copy()
-    s_of = pd.Series(share, index=pd.MultiIndex.from_frame(pairs[["cpts", "code"]]))
-    members["share"] = s_of.reindex(pd.MultiIndex.from_frame(members[["cpts", "code"]].astype(object))) \
-        .fillna(1.0).to_numpy(dtype=float)
+    m_share = np.ones(len(members))
+    if split_codes:
+        mc = members["code"].to_numpy(dtype=object)
+        mn = members["cpts"].to_numpy(dtype=object)
+        for k in np.flatnonzero(pd.Series(mc, dtype=object).isin(split_codes).to_numpy()):
+            m_share[k] = given.get((mn[k], mc[k]), 1.0)
+    members["share"] = m_share
     members.attrs = dict(d.members.attrs)
 
     src = source or "fichier de partage"
+    noms = reference.units()["nom"]
     ov = d.overlaps.copy()
-    totals = pd.Series(share, index=pairs["code"]).groupby(level=0).sum()
     if len(ov):
-        tot = ov["code"].map(totals).fillna(ov["n_cpts"]).to_numpy(dtype=float)
+        tot = ov["n_cpts"].to_numpy(dtype=float).copy()
+        for k, c in enumerate(ov["code"]):
+            if c in split_codes:
+                tot[k] = float(split.loc[split["code"] == c, "share"].sum())
         extra = np.maximum(ov["population"].astype("float64").fillna(0).to_numpy() * (tot - 1), 0).round()
         ov["double_counted_population"] = pd.array(extra, dtype="Int64")
         ov["population_split"] = [_split_text(c, split, src) if c in split_codes else WHOLE_TEXT for c in ov["code"]]
@@ -269,22 +293,26 @@ def refresh_shared_cities(d: Diagnosis, split: pd.DataFrame | None = None, sourc
     ov.attrs = dict(d.overlaps.attrs)
 
     shared_cities = []
-    for code, g in pairs[pairs["n_cpts"] > 1].groupby("code", sort=True):
-        item = {"code": code, "nom": reference.units()["nom"].get(code, code), "population": int(g["population"].iloc[0]),
-                "cpts": sorted(g["cpts"]), "method": "table" if code in split_codes else "whole"}
-        if code in split_codes:
-            sg = split[split["code"] == code]
-            item["shares"] = {c: float(s) for c, s in zip(sg["cpts"], sg["share"], strict=True)}
-            item["unassigned_population"] = int(round(item["population"] * max(0.0, 1 - sum(item["shares"].values()))))
-        shared_cities.append(item)
-    # units held by one CPTS with a share below 1 (the rest outside any CPTS) are reported too
-    for code in sorted(split_codes - {c["code"] for c in shared_cities}):
+    sel = np.flatnonzero(n > 1)
+    order = sel[np.lexsort((names[sel].astype(str), codes[sel].astype(str)))]
+    bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[lo:hi]
+        code = codes[rows[0]]
+        shared_cities.append({"code": code, "nom": noms.get(code, code), "population": int(pop[rows[0]]),
+                              "cpts": list(names[rows]), "method": "table" if code in split_codes else "whole"})
+    # units held by one CPTS only but given a share (the rest in no CPTS) are reported too
+    listed = {c["code"] for c in shared_cities}
+    for code in sorted(split_codes - listed):
         sg = split[split["code"] == code]
-        p = float(reference.units()["population"].get(code, 0) or 0)
-        shares_ = {c: float(s) for c, s in zip(sg["cpts"], sg["share"], strict=True)}
-        shared_cities.append({"code": code, "nom": reference.units()["nom"].get(code, code), "population": int(p),
-                              "cpts": sorted(sg["cpts"]), "method": "table", "shares": shares_,
-                              "unassigned_population": int(round(p * max(0.0, 1 - sum(shares_.values()))))})
+        shared_cities.append({"code": code, "nom": noms.get(code, code),
+                              "population": int(reference.units()["population"].get(code, 0) or 0),
+                              "cpts": sorted(sg["cpts"]), "method": "table"})
+    for item in shared_cities:
+        if item["method"] == "table":
+            sg = split[split["code"] == item["code"]]
+            item["shares"] = {c: float(v) for c, v in zip(sg["cpts"], sg["share"], strict=True)}
+            item["unassigned_population"] = int(round(item["population"] * max(0.0, 1 - sum(item["shares"].values()))))
     shares_meta = None
     if len(split):
         shares_meta = {"source": src, "method": METHOD_TABLE, "units": sorted(split_codes),
