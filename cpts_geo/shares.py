@@ -295,7 +295,7 @@ def refresh_shared_cities(d: Diagnosis, split: pd.DataFrame | None = None, sourc
     shared_cities = []
     sel = np.flatnonzero(n > 1)
     order = sel[np.lexsort((names[sel].astype(str), codes[sel].astype(str)))]
-    bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
+    bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True]) if len(order) else [0]
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         rows = order[lo:hi]
         code = codes[rows[0]]
