@@ -219,3 +219,24 @@ def test_validation_gives_the_equal_split_band_of_communes_already_in_existing_c
     assert check.details["aci_band_equal_split"] == _band(expected) == 3
     assert "la ville entière est comptée pour chaque CPTS" in check.message
     assert f"91{NSP}139" in check.message
+
+
+def test_a_share_of_a_commune_held_by_one_cpts_leaves_the_rest_in_no_cpts_and_is_reported(diag, tmp_path):
+    path = _write(tmp_path, "commune;cpts;part\n06046;" + OUEST + ";0,4\n")
+    d = cg.apply_shares(diag, path)
+    per = d.perimeters.set_index("cpts")
+    # Colomars 40 % (3 409 × 0,4 = 1 363,6); Nice, without a share, still counted whole
+    assert per.loc[OUEST, "population"] == round(357_737 + 0.4 * 3_409) == 359_101
+    assert per.loc[OUEST, "band_equal_split"] == _band(357_737 / 3 + 0.4 * 3_409)
+    assert per.loc[OUEST, "population_equal_split"] == round(357_737 / 3 + 0.4 * 3_409)
+    colomars = {c["code"]: c for c in d.summary["shared_cities"]}["06046"]
+    assert colomars["unassigned_population"] == round(0.6 * 3_409) == 2_045
+    assert "2 045 habitants dans aucune CPTS" in _plain(d.text())
+
+
+def test_a_city_analysed_by_arrondissement_is_refused_with_its_reason(tmp_path):
+    listing = pd.DataFrame({"cpts": ["CPTS A", "CPTS B"], "code": ["13201", "13055"]})
+    d = cg.diagnose(listing)  # 13201 listed: Marseille analysed by arrondissement
+    path = _write(tmp_path, "commune;cpts;part\n13055;CPTS B;0,5\n")
+    with pytest.raises(InputError, match="analysée par arrondissement municipal"):
+        cg.apply_shares(d, path)
