@@ -102,7 +102,7 @@ def _shared_city_lines(d: Diagnosis, limit: int = 10) -> list[str]:
         parts = ", ".join(f"{k} {fr.percent(v)}" for k, v in c["shares"].items())
         rest = (f" ; {fr.inhabitants(c['unassigned_population'])} dans aucune CPTS" if c["unassigned_population"]
                 else "")
-        out.append(f"  {c['nom']} ({c['code']}, {fr.inhabitants(c['population'])}) répartie selon "
+        out.append(f"  {c['nom']} ({c['code']}, {fr.inhabitants(c['population'])}) est répartie selon "
                    f"{d.summary['shares']['source']} : {parts}{rest}")
     for c in whole[:limit]:
         out.append(f"  {c['nom']} ({c['code']}, {fr.inhabitants(c['population'])}) est listée par "

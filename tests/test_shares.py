@@ -141,7 +141,7 @@ def test_the_example_table_splits_the_populations_and_bands(diag):
     assert diag.perimeters.set_index("cpts").loc[NCE, "population"] == 370_294
     text = _plain(d.text())
     assert "aucun habitant n'est compté deux fois" in text
-    assert "Toulon (83137, 179 116 habitants) répartie selon exemple_partage_nice_toulon.csv" in text
+    assert "Toulon (83137, 179 116 habitants) est répartie selon exemple_partage_nice_toulon.csv" in text
     assert "4 116 habitants dans aucune CPTS" in text
     assert "sans répartition" not in text
 
