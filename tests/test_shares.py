@@ -240,3 +240,9 @@ def test_a_city_analysed_by_arrondissement_is_refused_with_its_reason(tmp_path):
     path = _write(tmp_path, "commune;cpts;part\n13055;CPTS B;0,5\n")
     with pytest.raises(InputError, match="analysée par arrondissement municipal"):
         cg.apply_shares(d, path)
+
+
+def test_the_map_popup_gives_the_equal_split_band(diag):
+    html = cg.coverage_map(diag).get_root().render()
+    # popups are JSON in the page: accents and narrow spaces escaped
+    assert "\\u00e0 parts \\u00e9gales : taille 3 (89\\u202f558 habitants)" in html  # Toulon Littoral
