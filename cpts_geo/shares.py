@@ -341,8 +341,8 @@ def apply_shares(diagnosis: Diagnosis, shares: pd.DataFrame | str | Path) -> Dia
     population of each CPTS becomes Σ population × share over its units; its ACI band follows;
     ``members["share"]`` weights the official APL and ``meta["shares"]`` / ``summary["shares"]``
     name the file and the method. ``diagnosis`` is left unchanged."""
-    table = shares if isinstance(shares, pd.DataFrame) and "share" in shares.columns and "code" in shares.columns \
-        else read_shares(shares)
+    read = {"code", "nom", "cpts", "share", "population", "source_row", "input"}  # output of read_shares
+    table = shares if isinstance(shares, pd.DataFrame) and read <= set(shares.columns) else read_shares(shares)
     source = table.attrs.get("source") or (Path(shares).name if isinstance(shares, (str, Path)) else "table de partage")
     table.attrs.setdefault("source", source)
     split = _check_against(diagnosis, table)

@@ -169,6 +169,9 @@ def test_a_data_frame_of_populations_is_accepted(diag):
     assert per.loc[NORD, "population"] == 100_000 + OTHERS[NORD]
     # Toulon has no share: still counted whole, with its equal-split band
     assert per.loc[LITTORAL, "population"] == 179_116 and per.loc[LITTORAL, "band_equal_split"] == 3
+    shares = pd.DataFrame({"code": ["06088"] * 3, "cpts": [NCE, NORD, OUEST], "share": [0.5, 0.25, 0.25]})
+    per = cg.apply_shares(diag, shares).perimeters.set_index("cpts")
+    assert per.loc[NCE, "population"] == round(0.5 * 357_737 + OTHERS[NCE]) == 191_426
 
 
 @pytest.mark.parametrize("text, message, row", [
