@@ -249,3 +249,12 @@ def test_the_map_popup_gives_the_equal_split_band(diag):
     html = cg.coverage_map(diag).get_root().render()
     # popups are JSON in the page: accents and narrow spaces escaped
     assert "\\u00e0 parts \\u00e9gales : taille 3 (89\\u202f558 habitants)" in html  # Toulon Littoral
+
+
+def test_cli_map_partage_colours_the_split_bands(tmp_path):
+    page = tmp_path / "carte.html"
+    assert main(["map", str(LISTING), "--partage", str(EXAMPLE), "--color-by", "band", "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "Taille 3 (80\\u202f000" in html and "Taille 4" not in html  # every CPTS is taille 3 once split
+    bad = _write(tmp_path, "commune;cpts;part\nNice;CPTS Nice Sud;0,5\n")
+    assert main(["map", str(LISTING), "--partage", str(bad), "--html", str(page)]) == 2
