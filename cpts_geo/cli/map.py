@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
                    "(défaut : automatique, ≈ 100 m pour une région)")
     p.add_argument("--listing-date", help="date de la liste, affichée dans les sources")
+    p.add_argument("--partage", type=Path, metavar="FICHIER",
+                   help="parts des villes listées par plusieurs CPTS (comme cpts-geo coverage --partage)")
     add_listing_options(p)
     p.set_defaults(func=run)
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
     from cpts_geo.cli.options import area_from_args, listing_kwargs
 
-    for option, value in (("LISTE", args.members),):
+    for option, value in (("LISTE", args.members), ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
     region, departments = area_from_args(args)
     from cpts_geo import fr
@@ -69,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
     members = read_members(args.members, **listing_kwargs(args))
     diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    if args.partage:
+        from cpts_geo.shares import apply_shares
+
+        diag = apply_shares(diag, args.partage)
     if args.listing_date:
         diag.meta["listing_date"] = args.listing_date
     from cpts_geo.export import _has_shapes
