@@ -185,6 +185,7 @@ class AppState:
             "version": __version__,
             "limits": {"codes": MAX_CODES, "body_bytes": MAX_BODY_BYTES},
         }
+        self.plain = self._plain_codes()
         self.communes_json = json.dumps(self._communes(), ensure_ascii=False,
                                         separators=(",", ":")).encode("utf-8")
         self._search_table()
@@ -313,13 +314,53 @@ class AppState:
                 self._listings.popitem(last=False)
         return listing
 
+    def _plain_codes(self) -> dict[str, str]:
+        """Current commune codes (not Paris / Lyon / Marseille) that the proposal reader keeps
+        as they are, without a message, with their name: ``normalise_codes`` run once on every
+        commune of the reference."""
+        from cpts_geo.codes import normalise_codes
+
+        ref = reference.load_communes()
+        codes = [c for c in ref.loc[ref["kind"] == "commune", "code"].tolist() if c not in reference.PLM_CITIES]
+        norm = normalise_codes(codes)
+        plain = (norm["status"] == "current") & (norm["message"].fillna("") == "") & (norm["code"] == norm["input"])
+        return dict(zip(norm.loc[plain, "code"].tolist(), norm.loc[plain, "nom"].tolist(), strict=True))
+
+    def proposal(self, codes: list[str], name: str | None):
+        """The proposal of a list of distinct current commune codes, built directly as the
+        proposal reader builds it (same frames: ``tests/test_app.py`` compares them), or None
+        for any other list (names, old or repeated codes, arrondissements…), which goes through
+        the reader and its reports. The page sends such lists: this skips the table reader."""
+        from cpts_geo.validation.inputs import DEFAULT_NAME, Proposal
+
+        plain = self.plain
+        if len(set(codes)) != len(codes) or not all(c in plain for c in codes):
+            return None
+        name = name or DEFAULT_NAME
+        n = len(codes)
+        rows = np.arange(1, n + 1, dtype=np.int64)
+        none = pd.Series([None] * n, dtype=object)
+        nat = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+        cpts = pd.Series([name] * n, dtype="str")
+        code = pd.Series(codes, dtype="str")
+        current = pd.Series(["current"] * n, dtype="str")
+        report = pd.DataFrame({
+            "cpts": cpts, "input": code, "dep": none, "stage_input": none, "date_input": none,
+            "source_row": rows, "code": code, "status": current, "message": pd.Series([""] * n, dtype="str"),
+            "nom": pd.Series([plain[c] for c in codes], dtype="str"), "stage": none, "date": nat,
+            "duplicate": np.zeros(n, dtype=bool)})
+        members = pd.DataFrame({"cpts": cpts, "code": code, "stage": none, "date": nat, "source_row": rows,
+                                "input": pd.Series(codes, dtype=object), "status": current})
+        return Proposal(name, members, report, [(c, None) for c in codes], "liste", "liste", "position")
+
     def validate(self, codes: list[str], name: str | None, replaces: tuple[str, ...]):
         from cpts_geo.validation import validate_territory
 
         listing = self.listing_for(replaces)
+        proposal = self.proposal(codes, name)
         try:
-            return validate_territory(codes, listing, name=name or None, replaces=replaces, apl=self.apl,
-                                      apl_cog=self.apl_cog)
+            return validate_territory(codes if proposal is None else proposal, listing, name=name or None,
+                                      replaces=replaces, apl=self.apl, apl_cog=self.apl_cog)
         except CptsGeoError as exc:
             raise ApiError(400, _public(str(exc))) from exc
 

@@ -578,6 +578,13 @@ def check_igas_range(state: State) -> Check:
                  "habitants). Ce n'est pas une règle : l'ARS apprécie selon le contexte local.", (), detail)
 
 
+@lru_cache(maxsize=1)
+def _epci_names() -> dict[str, str]:
+    """EPCI code → name (reference, read once)."""
+    epci = reference.load_epci()
+    return dict(zip(epci["epci"].tolist(), epci["nom"].tolist(), strict=True))
+
+
 def check_epci_split(state: State) -> Check:
     title = "Intercommunalités (EPCI) partagées"
     epci_all = state.cov.epci
@@ -586,10 +593,10 @@ def check_epci_split(state: State) -> Check:
         return Check("epci_split", title, "info", True, "Aucune commune rattachée à un EPCI.")
     counts = mine.value_counts()
     total = state.cov.epci_size.reindex(counts.index)
-    names = reference.load_epci().set_index("epci")["nom"]
+    names = _epci_names()
     items = []
     for e in sorted(counts.index):
-        members = np.flatnonzero(epci_all == e)
+        members = state.cov.epci_positions[e]
         outside = members[~state.in_p[members]]
         items.append({"epci": e, "nom": names.get(e, e), "included": int(counts[e]), "total": int(total[e]),
                       "outside": _unit_rows(state, outside)})
@@ -631,7 +638,8 @@ def _territory(state: State) -> list[str]:
 
 
 def check_density_profile(state: State) -> Check:
-    prof = cl.density_profile(_territory(state)).iloc[0]
+    # cl.density_profile(_territory(state)) on the unit arrays already at hand (same values)
+    prof = cl.unit_density_profile(state.cov.population[state.sel], state.cov.dens7[state.sel])
     levels = {cl.DENS7_LABELS[k]: float(prof[f"dens7_{k}"]) for k in range(1, 8) if prof[f"dens7_{k}"] > 0}
     three = {cl.DENS3_LABELS[c]: float(prof[f"dens_{c}"]) for c in ("urbain_dense", "intermediaire", "rural")}
     text = ", ".join(f"{k} {fr.percent(v / 100, 0)}" for k, v in three.items())
@@ -643,7 +651,8 @@ def check_density_profile(state: State) -> Check:
 
 
 def check_aav_profile(state: State) -> Check:
-    prof = cl.aav_profile(_territory(state)).iloc[0]
+    # cl.aav_profile(_territory(state)) on the unit arrays already at hand (same values)
+    prof = cl.unit_aav_profile(state.cov.population[state.sel], state.cov.cateaav[state.sel])
     three = {cl.AAV3_LABELS[c]: float(prof[f"aav_{c}"]) for c in ("pole", "couronne", "hors_attraction")}
     text = ", ".join(f"{k} {fr.percent(v / 100, 0)}" for k, v in three.items())
     return Check("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", True,
