@@ -315,13 +315,13 @@ class AppState:
         return listing
 
     def _plain_codes(self) -> dict[str, str]:
-        """Current commune codes (not Paris / Lyon / Marseille) that the proposal reader keeps
+        """Current commune codes (communes and overseas collectivities; not Paris / Lyon / Marseille) that the proposal reader keeps
         as they are, without a message, with their name: ``normalise_codes`` run once on every
         commune of the reference."""
         from cpts_geo.codes import normalise_codes
 
         ref = reference.load_communes()
-        codes = [c for c in ref.loc[ref["kind"] == "commune", "code"].tolist() if c not in reference.PLM_CITIES]
+        codes = [c for c in ref.loc[ref["kind"] != "arrondissement", "code"].tolist() if c not in reference.PLM_CITIES]
         norm = normalise_codes(codes)
         plain = (norm["status"] == "current") & (norm["message"].fillna("") == "") & (norm["code"] == norm["input"])
         return dict(zip(norm.loc[plain, "code"].tolist(), norm.loc[plain, "nom"].tolist(), strict=True))
