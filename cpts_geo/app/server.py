@@ -10,7 +10,8 @@ API (JSON in and out, French error messages, never a traceback or a server path)
 
 - ``GET /api/config``: the area, the existing CPTS and their communes, the starting proposal;
 - ``GET /api/communes``: GeoJSON of the area's communes (``code``, ``nom``, ``dep``,
-  ``population``, ``cpts``, ``white``: known and covered by no CPTS) and of the CPTS labels;
+  ``population``, ``cpts``, ``white``: known and covered by no CPTS, ``nb``: neighbours on land
+  in the area) and of the CPTS labels;
 - ``GET /api/search?q=``: communes by name, name prefix, INSEE code or postcode;
 - ``POST /api/check`` ``{"codes": [...], "name": "...", "replaces": [...]}``: the validation
   report exactly as ``cpts-geo validate --json`` writes it;
@@ -218,6 +219,10 @@ class AppState:
         white = dict(zip(cov.codes[idx], self.white[idx], strict=True))
         known = dict(zip(cov.codes[idx], cov.known[idx], strict=True))
         pts = u.geometry.representative_point()
+        # neighbours on land within the area (keyboard users add them from a list)
+        pos = {c: i for i, c in enumerate(cov.codes)}
+        shown = set(cov.codes[idx])
+        graph = cov.graph
         feats = []
         for row, geom, pt in zip(u.itertuples(index=False), u.geometry, pts, strict=True):
             feats.append({"type": "Feature", "geometry": geom.__geo_interface__, "properties": {
@@ -225,6 +230,7 @@ class AppState:
                 "population": None if pd.isna(row.population) else int(row.population),
                 "cpts": list(row.cpts), "white": bool(white.get(row.code)),
                 "known": bool(known.get(row.code)),
+                "nb": [str(c) for c in cov.codes[graph[pos[row.code]].indices] if c in shown] if row.code in pos else [],
                 "pt": [round(pt.y, 5), round(pt.x, 5)]}})
         labels = []
         for name, geom in zip(pg["cpts"], pg.geometry, strict=True):
