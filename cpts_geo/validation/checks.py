@@ -534,11 +534,22 @@ def check_cross_border(state: State) -> Check:
 def _other_vintages(state: State) -> dict[str, list[str]]:
     """Units of the territory whose population is not the legal population of POPULATION_YEAR
     (Mayotte: 2017 census; collectivités d'outre-mer: their own census), by vintage."""
-    codes = pd.Index(np.asarray(state.codes)[state.sel], dtype=object)
-    src = reference.units()["population_source"].reindex(codes)
+    odd = _odd_vintages()
+    out: dict[str, list[str]] = {}
+    for c in np.asarray(state.codes)[state.sel]:
+        if c in odd:
+            out.setdefault(odd[c], []).append(str(c))
+    return {k: sorted(out[k]) for k in sorted(out)}
+
+
+@lru_cache(maxsize=1)
+def _odd_vintages() -> dict[str, str]:
+    """Unit code → population source, for the units whose population is not the legal
+    population of POPULATION_YEAR (read once from the reference)."""
+    src = reference.units()["population_source"]
     standard = f"populations légales {reference.POPULATION_YEAR}"
     odd = src[src.notna() & (src != standard)]
-    return {str(k): sorted(v.index.tolist()) for k, v in odd.groupby(odd, sort=True)}
+    return {str(c): str(v) for c, v in zip(odd.index, odd.to_numpy(), strict=True)}
 
 
 def check_size_band(state: State) -> Check:
