@@ -63,6 +63,8 @@ MAX_QUERY = 100
 SEARCH_LIMIT = 20
 #: listings prepared for distinct ``replaces`` choices kept in memory
 LISTING_CACHE = 8
+#: the shape of an INSEE code (the direct proposal is tried only for such values)
+_CODE_SHAPE = re.compile(r"\d[\dAB]\d{3}")
 #: hosts accepted in the Host header when the app listens on the loopback interface
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1", "testserver")
 
@@ -186,7 +188,7 @@ class AppState:
             "version": __version__,
             "limits": {"codes": MAX_CODES, "body_bytes": MAX_BODY_BYTES},
         }
-        self.plain = self._plain_codes()
+        self._plain: dict[str, str | None] = {}  # value → name when a plain current code, else None
         self.communes_json = json.dumps(self._communes(), ensure_ascii=False,
                                         separators=(",", ":")).encode("utf-8")
         self._search_table()
@@ -320,17 +322,26 @@ class AppState:
                 self._listings.popitem(last=False)
         return listing
 
-    def _plain_codes(self) -> dict[str, str]:
-        """Current commune codes (communes and overseas collectivities; not Paris / Lyon / Marseille) that the proposal reader keeps
-        as they are, without a message, with their name: ``normalise_codes`` run once on every
-        commune of the reference."""
+    def _plain_names(self, codes: list[str]) -> list[str] | None:
+        """Names of ``codes`` when every one is a current commune code that the proposal reader
+        keeps as it is, without a message (not Paris / Lyon / Marseille, not an arrondissement);
+        else None. ``normalise_codes`` decides, once per distinct value (remembered)."""
         from cpts_geo.codes import normalise_codes
 
-        ref = reference.load_communes()
-        codes = [c for c in ref.loc[ref["kind"] != "arrondissement", "code"].tolist() if c not in reference.PLM_CITIES]
-        norm = normalise_codes(codes)
-        plain = (norm["status"] == "current") & (norm["message"].fillna("") == "") & (norm["code"] == norm["input"])
-        return dict(zip(norm.loc[plain, "code"].tolist(), norm.loc[plain, "nom"].tolist(), strict=True))
+        known = self._plain
+        todo = list(dict.fromkeys(c for c in codes if c not in known))
+        if todo:
+            if not all(_CODE_SHAPE.fullmatch(c) for c in todo):
+                return None  # names and other values: the reader and its reports
+            norm = normalise_codes(todo)
+            for value, code, status, message, nom in zip(
+                    norm["input"].tolist(), norm["code"].tolist(), norm["status"].tolist(),
+                    norm["message"].tolist(), norm["nom"].tolist(), strict=True):
+                plain = (status == "current" and not (isinstance(message, str) and message) and code == value
+                         and value not in reference.PLM_CITIES)
+                known[value] = nom if plain else None
+        names = [known[c] for c in codes]
+        return None if any(n is None for n in names) else names
 
     def proposal(self, codes: list[str], name: str | None):
         """The proposal of a list of distinct current commune codes, built directly as the
@@ -339,8 +350,10 @@ class AppState:
         the reader and its reports. The page sends such lists: this skips the table reader."""
         from cpts_geo.validation.inputs import DEFAULT_NAME, Proposal
 
-        plain = self.plain
-        if len(set(codes)) != len(codes) or not all(c in plain for c in codes):
+        if len(set(codes)) != len(codes):
+            return None
+        noms = self._plain_names(codes)
+        if noms is None:
             return None
         name = name or DEFAULT_NAME
         n = len(codes)
@@ -353,7 +366,7 @@ class AppState:
         report = pd.DataFrame({
             "cpts": cpts, "input": code, "dep": none, "stage_input": none, "date_input": none,
             "source_row": rows, "code": code, "status": current, "message": pd.Series([""] * n, dtype="str"),
-            "nom": pd.Series([plain[c] for c in codes], dtype="str"), "stage": none, "date": nat,
+            "nom": pd.Series(noms, dtype="str"), "stage": none, "date": nat,
             "duplicate": np.zeros(n, dtype=bool)})
         members = pd.DataFrame({"cpts": cpts, "code": code, "stage": none, "date": nat, "source_row": rows,
                                 "input": pd.Series(codes, dtype=object), "status": current})
