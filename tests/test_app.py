@@ -197,6 +197,11 @@ def test_communes_layer(client):
     # COG 2026: 198 communes in 04, 162 in 05, 151 in 84
     assert len(props) == 198 + 162 + 151
     assert props["04088"]["cpts"] == ["CPTS Sud 04"] and props["04088"]["population"] == 5222
+    # the communes touching Forcalquier (IGN outlines): Fontienne, Limans, Mane, Niozelles, Ongles,
+    # Pierrerue, Saint-Maime, Sigonce, Villeneuve
+    assert sorted(props["04088"]["nb"]) == ["04087", "04104", "04111", "04138", "04141", "04151", "04188",
+                                            "04206", "04242"]
+    assert all(set(p["nb"]) <= set(props) for p in props.values())  # neighbours shown on the map only
     white = {c for c, p in props.items() if p["white"]}
     assert white == set(props) - set(ref["code_insee"])  # listed in no CPTS of the file
     assert all(not p["cpts"] for c, p in props.items() if c in white)
