@@ -313,3 +313,27 @@ def test_near_old_names_are_suggested_through_the_code_history():
     assert "05001 Abriès-Ristolas (ancien nom proche : Ristolas)" in r["message"].iloc[1]
     assert r["code"].iloc[1] is None  # a suggestion, never a silent conversion
     assert r["code"].iloc[2] == "81026" and r["status"].iloc[2] == "name"  # the exact old name converts
+
+
+def test_coverage_reads_a_title_row_workbook_with_the_listing_options(tmp_path, capsys):
+    from openpyxl import Workbook
+
+    from cpts_geo.cli import main
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Listing CPTS ARS PACA — janvier 2026"])
+    ws.append(["Territoire", "Nom commune", "Département", "Avancement"])
+    ws.append(["CPTS Asse Bléone", "Beaujeu", "04", "ACI signé"])
+    ws.append(["CPTS Asse Bléone", "Beynes", "04", "ACI signé"])
+    path = tmp_path / "liste_ars.xlsx"
+    wb.save(path)
+    argv = ["coverage", str(path), "--header-row", "2", "--cpts-col", "Territoire", "--name-col", "Nom commune",
+            "--dep-col", "Département", "--stage-col", "Avancement"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    # the two communes of department 04 (not Beaujeu 69018 nor Beynes 78062), at « ACI signé »
+    assert "Communes couvertes : 2 / 198" in out  # 04 Alpes-de-Haute-Provence: 198 communes
+    assert "dont CPTS à l'ACI signé" in out
+    assert main([*argv[:2], "--header-row", "1"]) == 2  # the title line is no header
+    assert "colonnes trouvées : Listing CPTS ARS PACA" in capsys.readouterr().err

@@ -34,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     default = ",".join(f"{b:g}:{Fraction(w).limit_denominator(12)}" for b, w in APL_DEFAULT_STEPS.items())
     p.add_argument("--steps", default=None, help=f"paliers « borne:poids » en minutes, ex. « {default} » (défaut)")
-    p.add_argument("--per", type=float, default=100_000, help="résultat pour N habitants (défaut : 100000)")
+    from cpts_geo import fr
+
+    p.add_argument("--per", type=float, default=100_000,
+                   help=f"résultat pour N habitants (défaut : {fr.integer(100_000)})")
     p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
     p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
     p.add_argument("--out", type=Path, required=True, help="fichier de sortie (.csv ou .parquet) ; métadonnées dans <nom>.meta.json")
