@@ -337,3 +337,17 @@ def test_coverage_reads_a_title_row_workbook_with_the_listing_options(tmp_path, 
     assert "dont CPTS à l'ACI signé" in out
     assert main([*argv[:2], "--header-row", "1"]) == 2  # the title line is no header
     assert "colonnes trouvées : Listing CPTS ARS PACA" in capsys.readouterr().err
+
+
+def test_validate_takes_codes_as_several_arguments(tmp_path, capsys):
+    import json
+
+    from cpts_geo.cli import main
+
+    for argv in (["04001", "04009"], ["04001;04009"], ["04001 04009"], ["04001,04009"]):
+        assert main(["validate", *argv, "--json", str(tmp_path / "r.json"), "-q"]) in (0, 1)
+        report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+        assert sorted(u["code"] for u in report["units"]) == ["04001", "04009"], argv
+    capsys.readouterr()
+    assert main(["validate", "04001", "liste.csv"]) == 2
+    assert "un seul fichier" in capsys.readouterr().err
