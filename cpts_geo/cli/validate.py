@@ -89,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
                         (args.markdown, report.to_markdown)):
         if path:
             if write is report.to_markdown:
-
                 Path(path).write_text(report.to_markdown(), encoding="utf-8")
             else:
                 write(path)
