@@ -221,18 +221,20 @@ def test_help_shows_one_department_option(capsys):
         assert "--departments DÉP" not in out  # the former spellings are named once, not listed
 
 
-@pytest.mark.parametrize("command", ["coverage", "map"])
-def test_listing_options_shared(command):
+@pytest.mark.parametrize("command,first", [
+    ("coverage", ["liste.xlsx", "--departement", "04"]), ("map", ["liste.xlsx", "--departement", "04"]),
+    ("compare", ["v1.xlsx", "v2.xlsx"]), ("apl", ["--out", "apl.csv", "--listing", "liste.xlsx"])])
+def test_listing_options_shared(command, first):
     from cpts_geo.cli import build_parser
     from cpts_geo.cli.options import listing_kwargs
 
-    args = build_parser().parse_args([command, "liste.xlsx", "--name-col", "Commune", "--dep-col", "Dép",
+    args = build_parser().parse_args([command, *first, "--name-col", "Commune", "--dep-col", "Dép",
                                       "--stage-col", "Stade", "--header-row", "3", "--sheet", "PACA",
-                                      "--cog-year", "2024", "--departement", "04"])
+                                      "--cog-year", "2024"])
     kw = listing_kwargs(args)
     assert kw == {"cpts_col": None, "code_col": None, "name_col": "Commune", "dep_col": "Dép",
                   "stage_col": "Stade", "sheet": "PACA", "header_row": 3, "code_type": "auto",
-                  "cog_year": 2024, "area": ["04"]}
+                  "cog_year": 2024, "area": ["04"] if command in ("coverage", "map") else None}
 
 
 def test_region_resolves_homonyms_of_a_names_only_listing(tmp_path, capsys):
