@@ -353,3 +353,16 @@ def test_validate_takes_codes_as_several_arguments(tmp_path, capsys):
     capsys.readouterr()
     assert main(["validate", "04001", "liste.csv"]) == 2
     assert "un seul fichier" in capsys.readouterr().err
+
+
+def test_an_old_name_is_one_more_homonym_the_context_may_choose():
+    # « Bellegarde »: three current communes (30, 32, 45) and the old name of 81026 Bellegarde-Marsal
+    alone = cg.normalise_codes(["Bellegarde"])
+    assert alone["code"].iloc[0] is None and alone["status"].iloc[0] == "ambiguous"
+    assert alone["message"].iloc[0] == (
+        "« Bellegarde » désigne plusieurs communes, préciser le département : 30034 Bellegarde (30), "
+        "32041 Bellegarde (32), 45031 Bellegarde (45) et 81026 Bellegarde-Marsal (81, ancien nom : Bellegarde)")
+    # in a listing whose other communes are in the Tarn (81), the old name is chosen and reported
+    r = cg.normalise_codes(["Bellegarde", "Castres (81)"], groups=["CPTS Tarn", "CPTS Tarn"])
+    assert r["code"].iloc[0] == "81026" and r["status"].iloc[0] == "name"
+    assert "homonyme choisi d'après le contexte" in r["message"].iloc[0]
