@@ -366,3 +366,18 @@ def test_an_old_name_is_one_more_homonym_the_context_may_choose():
     r = cg.normalise_codes(["Bellegarde", "Castres (81)"], groups=["CPTS Tarn", "CPTS Tarn"])
     assert r["code"].iloc[0] == "81026" and r["status"].iloc[0] == "name"
     assert "homonyme choisi d'après le contexte" in r["message"].iloc[0]
+
+
+@pytest.mark.parametrize("area,expected", [
+    (["--region", "93"], ["04", "05", "06", "13", "83", "84"]),
+    (["--departments", "04,05"], ["04", "05"]),      # the former spelling of validate, still read
+    (["--departement", "04", "--departement", "05"], ["04", "05"]),
+])
+def test_validate_area_is_the_analysed_area(sample_listing, tmp_path, area, expected, capsys):
+    import json
+
+    from cpts_geo.cli import main
+
+    out = tmp_path / "v.json"
+    assert main(["validate", "04001,04009", "--existing", str(sample_listing), *area, "--json", str(out), "-q"]) == 1
+    assert json.loads(out.read_text(encoding="utf-8"))["meta"]["listing_departments"] == expected
