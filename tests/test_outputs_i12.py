@@ -118,6 +118,11 @@ def test_apl_listing_reads_back_into_coverage(sample_listing, tmp_path, capsys):
     sources = {r[0].value: r[1].value for r in wb["Sources"].iter_rows(min_row=2)}
     est = sources["APL estimée (calcul cpts_geo, pas l'APL DREES)"]
     assert "apl_cpts.csv" in est and "jusqu'à 10\u202fmin : poids 1" in est
+    # the Python API writes the same: Diagnosis.write(apl_estimate=...)
+    api = tmp_path / "api"
+    cg.diagnose(cg.read_members(sample_listing)).write(api, apl_estimate=per_cpts, maps=False)
+    api_src = json.loads((api / "summary.json").read_text(encoding="utf-8"))["sources"]["apl_estime"]
+    assert api_src == src
     # the same English-word and « (s) » scan as the rest of the user text (test_french_outputs)
     from test_french_outputs import _english
 
