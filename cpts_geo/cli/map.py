@@ -101,9 +101,10 @@ def run(args: argparse.Namespace) -> int:
             with output_file(path) as tmp:
                 save_static(fig, tmp)
             written.append(path)
+    n_white, n_over = len(layers.white_zones), len(layers.overlaps)
     print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
-          f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
-          f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")
+          f"{fr.plural(n_white, 'zone blanche') if n_white else 'aucune zone blanche'}, "
+          f"{fr.plural(n_over, 'chevauchement') if n_over else 'aucun chevauchement'} ; {diag.meta.get('area', '')}")
     print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
           f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
     for path in written:
