@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stage", action="append", help="ne garder que les CPTS à ce stade (ex. « ACI signé »), répétable")
     p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
-    p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--sheet", "--layer", "--couche", dest="sheet",
+                   help="feuille du classeur ou couche du GeoPackage (sinon toutes celles qui contiennent une liste)")
     p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
                    help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
                    "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
