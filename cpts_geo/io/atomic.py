@@ -204,3 +204,15 @@ def output_file(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` through :func:`output_file`: the file is complete or absent
+    (an impossible path is an :class:`~cpts_geo.errors.OutputError` naming it)."""
+    path = Path(path)
+    with output_file(path) as tmp:
+        try:
+            tmp.write_text(text, encoding=encoding)
+        except OSError as exc:  # a full disk, a quota
+            raise OutputError(path, f"écriture impossible ({exc.strerror or exc})") from exc
+    return path
