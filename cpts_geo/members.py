@@ -543,7 +543,8 @@ def read_drawn_polygons(path: str | Path, sheet: str | int | None = None, source
         raise MembersError(
             "aucune couche ne ressemble à une liste de CPTS (polygones avec une colonne de nom de CPTS) ; "
             "couches du fichier : " + "; ".join(f"{n} ({why})" for n, why in ignored.items())
-            + " ; choisir la couche avec --couche (sheet= en Python) et la colonne avec --cpts-col", source)
+            + " ; indiquer la couche (option --couche de coverage et map, sheet= en Python) et la colonne "
+            "du nom (--cpts-col, cpts_col=)", source)
     if len(listings) == 1:
         name, (gdf, _) = next(iter(listings.items()))
         gdf.attrs = {"layers": [name], "layers_ignored": ignored}

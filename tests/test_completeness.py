@@ -203,7 +203,7 @@ def test_missing_supply_value_is_refused_never_zero(tmp_path, capsys):
     (tmp_path / "sup.csv").write_text("code;etp\n04070;2\n05061;\n", encoding="utf-8")
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "sup.csv" in err and "ligne 3" in err and "etp" in err
+    assert "sup.csv, ligne 3 : colonne « etp » : valeur manquante" in err
     with pytest.raises(cg.InputError, match="valeur manquante pour le code 05061"):
         cg.compute_apl(pd.Series({"04070": 2.0, "05061": np.nan}), pd.Series({"04070": 10.0, "05061": 5.0}),
                        pd.DataFrame({"from": ["04070"], "to": ["05061"], "minutes": [12.0]}))

@@ -153,6 +153,9 @@ def numeric_column(values: pd.Series, source: str, column: str, rows: Sequence[i
         pos = int(bad.argmax())
         row = rows[pos] if rows is not None else pos + 2
         what = "nombre positif attendu" if minimum == 0 else "nombre attendu"
+        if cell_text(values.iloc[pos]) is None:  # an empty cell is never read as 0
+            raise error(f"colonne « {column} » : valeur manquante ({what} ; une case vide n'est jamais "
+                        "comptée comme 0)", source, row)
         raise error(f"colonne « {column} » : {what}", source, row, values.iloc[pos])
     return pd.Series(num.astype(float), index=values.index, name=values.name)
 
