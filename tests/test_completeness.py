@@ -178,7 +178,7 @@ def test_units_absent_from_the_travel_table_are_said_not_computed(tmp_path, caps
     assert "unités calculées : 3 sur 4" in out
     assert ("1 unité absente de la table (par exemple 04209) : non calculée, jamais à partir de sa seule offre ; "
             "sa population (1\u202f500 habitants) et son offre (3,0) ne comptent pas") in out
-    assert "1 couple donné dans un seul sens" in out  # 04112 → 05061 without 05061 → 04112
+    assert "1 couple à portée donné dans un seul sens" in out  # 04112 → 05061 without 05061 → 04112
     res = pd.read_csv(tmp_path / "apl.csv", sep=";", decimal=",", dtype={"code": str}).set_index("code")
     assert np.isnan(res.loc["04209", "apl_estime"])  # before: 3 / 1500, its own supply alone
     meta = json.loads((tmp_path / "apl.meta.json").read_text("utf-8"))

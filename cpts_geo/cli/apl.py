@@ -173,8 +173,8 @@ def _table_coverage(a: dict) -> None:
               f"seule offre ; {its} population ({fr.inhabitants(a['population_unlocated'])}) et {their} offre "
               f"({fr.number(a['supply_unlocated'], 1)}) ne comptent pas dans le calcul des autres")
     if a["pairs_one_way"]:
-        print(f"    {fr.plural(a['pairs_one_way'], 'couple donné', 'couples donnés')} dans un seul sens (l'autre sens "
-              "est compté comme hors de portée)")
+        print(f"    {fr.plural(a['pairs_one_way'], 'couple à portée donné', 'couples à portée donnés')} dans un "
+              "seul sens (l'autre sens est compté comme hors de portée)")
 
 
 def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:

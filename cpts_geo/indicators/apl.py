@@ -193,9 +193,18 @@ def compute_apl(
     w = step_weights(t, steps)
     keep = w > 0
     W = sparse.coo_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
-    if travel_times is not None and W.tocsr().nnz < int(keep.sum()):
-        # a pair listed twice in a user table would count twice (estimated pairs are unique)
-        _raise_duplicate(tt_attrs["travel_time_source"], nodes, i, j, tt_attrs["_rows"])
+    if travel_times is not None:
+        Wc = W.tocsr()
+        if Wc.nnz < int(keep.sum()):
+            # a pair listed twice in a user table would count twice (estimated pairs are unique)
+            _raise_duplicate(tt_attrs["travel_time_source"], nodes, i, j, tt_attrs["_rows"])
+        # pairs within reach given in one direction only: the other direction counts as out of
+        # reach (legitimate for one-way roads near the last step, else a partial table)
+        Wt = Wc.T.tocsr()
+        Wc.sort_indices()
+        Wt.sort_indices()
+        symmetric = np.array_equal(Wc.indptr, Wt.indptr) and np.array_equal(Wc.indices, Wt.indices)
+        tt_attrs["pairs_one_way"] = 0 if symmetric else int(Wc.nnz - Wc.multiply(Wt).nnz)
     tt_attrs.pop("_rows", None)
     P = population.reindex(nodes).fillna(0.0).to_numpy()
     S = supply.reindex(nodes).fillna(0.0).to_numpy()
@@ -332,17 +341,12 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     listed[i[inside]] = True
     listed[j[inside]] = True
     self_ = np.flatnonzero(listed)
-    # pairs listed in one direction only (legitimate near a time cut-off, else a partial table)
-    key = pd.Index(i[off_diag].astype(np.int64) * len(nodes) + j[off_diag])
-    back = pd.Index(j[off_diag].astype(np.int64) * len(nodes) + i[off_diag])
-    one_way = int((~back.isin(key)).sum())
     unknown = pd.unique(pd.concat([tt["from"][i < 0], tt["to"][j < 0]]).astype(str))
     attrs = {
         "travel_time_source": tt.attrs.get("travel_time_source", name),
         "pairs": int(off_diag.sum()),
         "pairs_ignored": int((~inside).sum()),
         "pairs_ignored_codes": [str(c) for c in unknown[:20]],
-        "pairs_one_way": one_way,
         "self_times_set_to_zero": n_self_nonzero,
         "absent_from_travel_times": int((~listed).sum()),
         "absent_from_travel_times_examples": nodes[~listed][:20].tolist(),
