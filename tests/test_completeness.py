@@ -241,3 +241,25 @@ def test_validate_write_failure_is_exit_2_without_verdict(tmp_path, capsys, wher
     # no half set: the JSON written beside was not moved in, nothing temporary left
     assert not json_path.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fichier.txt", "occupe.html"]
+
+
+def test_sheets_read_and_left_are_said(tmp_path, capsys):
+    """One listing sheet per department and a read-me sheet: the summary names both."""
+    import openpyxl
+
+    df = pd.read_csv(SAMPLE, dtype=str)
+    wb = openpyxl.Workbook()
+    wb.active.title = "Lisez-moi"
+    wb.active.append(["Liste transmise par l'ARS"])
+    for dep in ("04", "05", "84"):
+        ws = wb.create_sheet(f"Dép. {dep}")
+        ws.append(["cpts", "code_insee"])
+        for row in df[df["code_insee"].str[:2] == dep].itertuples(index=False):
+            ws.append(list(row))
+    path = tmp_path / "par_departement.xlsx"
+    wb.save(path)
+    note = ("3 feuilles lues : Dép. 04, Dép. 05 et Dép. 84 ; 1 feuille ignorée (pas de colonne de CPTS et de "
+            "communes) : Lisez-moi")
+    assert cg.diagnose(cg.read_members(path)).summary["listing_notes"] == [note]
+    assert main(["coverage", str(path)]) == 0
+    assert f"  Lecture : {note}\n" in capsys.readouterr().out
