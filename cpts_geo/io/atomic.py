@@ -186,9 +186,11 @@ def output_file(path: str | os.PathLike) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}{STAGING_MARK}", suffix=path.suffix, dir=path.parent)
     except (FileExistsError, NotADirectoryError) as exc:
-        raise OutputError(exc.filename or path.parent, "une partie du chemin est un fichier, pas un dossier") from exc
+        raise OutputError(path, "une partie du chemin est un fichier, pas un dossier"
+                          + (f" ({exc.filename})" if exc.filename else "")) from exc
     except PermissionError as exc:
-        raise OutputError(exc.filename or path.parent, "impossible d'écrire ici (droits insuffisants)") from exc
+        raise OutputError(path, "impossible d'écrire dans ce dossier (droits insuffisants)"
+                          + (f" : {exc.filename}" if exc.filename else "")) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
