@@ -498,7 +498,10 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     return members
 
 
-_POLYGONAL = ("Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "Unknown", "Geometry", "Geometry Z")
+def _polygon_layer(kind: str | None) -> bool:
+    """A layer whose declared geometry type may hold polygons (generic types included)."""
+    k = (kind or "").lower()
+    return "polygon" in k or "surface" in k or k.startswith(("unknown", "geometry"))
 
 
 def _layer_name(layers: list[str], sheet: str | int, source: str) -> str:
@@ -528,7 +531,7 @@ def read_drawn_polygons(path: str | Path, sheet: str | int | None = None, source
         return read_geofile(path, source, MembersError, layer=names[0])
     listings, ignored = {}, {}
     for name, kind in layers:
-        if kind is None or kind not in _POLYGONAL:
+        if not _polygon_layer(kind):
             ignored[name] = "pas de polygones" if kind is None else f"géométries {kind}, pas des polygones"
             continue
         gdf = read_geofile(path, source, MembersError, layer=name)
@@ -594,11 +597,20 @@ def _polygonal(g: object) -> object:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
-def _drawn(g: object) -> object:
-    """Every area enclosed by the outer rings as drawn (faces of the noded rings), each once."""
-    rings = [shapely.get_exterior_ring(p) for p in shapely.get_parts(g)]
+def _enclosed(rings: list) -> object:
+    """Every area enclosed by ``rings`` as drawn (faces of the noded rings), each counted once."""
+    if not rings:
+        return shapely.Polygon()
     faces = shapely.get_parts(shapely.polygonize([shapely.union_all(rings)]))
     return shapely.union_all(faces) if len(faces) else shapely.Polygon()
+
+
+def _drawn(g: object) -> object:
+    """The area a drawn polygon means: enclosed by its outer rings, less what its holes enclose."""
+    parts = shapely.get_parts(g)
+    outer = _enclosed([shapely.get_exterior_ring(p) for p in parts])
+    holes = _enclosed([h for p in parts for h in shapely.get_rings(p)[1:]])
+    return outer.difference(holes) if not holes.is_empty else outer
 
 
 def _reason(g: object) -> str:
