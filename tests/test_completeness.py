@@ -124,6 +124,11 @@ def test_self_overlapping_polygon_keeps_its_drawn_area(tmp_path, capsys):
     assert ("réparé par make_valid (méthode « structure ») ; surface entourée par le contour dessiné "
             "544,0\u202fkm², après réparation 544,0\u202fkm² (la réparation par défaut n'en gardait que "
             "448,0\u202fkm²)") in line
+    # the workbook's « Sources » sheet (forwarded with the tables) says it too
+    from cpts_geo.io.outputs import sources_table
+
+    sources = sources_table(cg.diagnose(m)).set_index("donnée")["source"]
+    assert sources["Lecture de la liste"] == line.removeprefix("  Lecture : ")
 
 
 def test_bow_tie_keeps_both_lobes_and_validate_says_repaired(tmp_path, capsys):

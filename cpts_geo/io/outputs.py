@@ -149,8 +149,10 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
         rows.append(("APL estimée (calcul cpts_geo, pas l'APL DREES)", _estimate_source(est)))
     for note in s.get("population_notes", []):
         rows.append((f"Population ({len(note['codes'])} communes d'un autre millésime)", str(note["population_source"])))
-    rows += [("Liste des CPTS", s["listing"] or "liste fournie"),
-             ("Version de cpts_geo", s["cpts_geo_version"]),
+    rows += [("Liste des CPTS", s["listing"] or "liste fournie")]
+    # how the listing file was read: sheets or layers, polygons repaired (never silent)
+    rows += [("Lecture de la liste", str(note)) for note in s.get("listing_notes") or []]
+    rows += [("Version de cpts_geo", s["cpts_geo_version"]),
              ("Référentiel de cpts_geo (identifiant)", s["reference_build"])]
     return pd.DataFrame(rows, columns=["donnée", "source"])
 
