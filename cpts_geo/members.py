@@ -576,7 +576,7 @@ def read_drawn_polygons(path: str | Path, sheet: str | int | None = None, source
     ``rows`` (feature number in its layer), ``row_sheets`` (layer of each feature)."""
     path = Path(path)
     source = source or path.name
-    if path.suffix.lower() != ".gpkg":
+    if path.suffix.lower() != ".gpkg" and sheet is None:
         return read_geofile(path, source, MembersError)
     layers = list_layers(path, source, MembersError)
     names = [n for n, _ in layers]
