@@ -7,7 +7,6 @@ from typing import Any
 
 from cpts_geo.maps.interactive import coverage_map, save_html
 from cpts_geo.maps.layers import build_layers
-from cpts_geo.maps.static import save_static, static_map
 
 
 def write_maps(
@@ -34,6 +33,8 @@ def write_maps(
         paths["html"] = save_html(m, out / f"{stem}.html")
     static = [f for f in formats if f in ("png", "pdf", "svg")]
     if static:
+        from cpts_geo.maps.static import save_static, static_map  # matplotlib: on first use
+
         fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper)
         for fmt in static:
             paths[fmt] = save_static(fig, out / f"{stem}.{fmt}")

@@ -552,11 +552,34 @@ def _odd_vintages() -> dict[str, str]:
     return {str(c): str(v) for c, v in zip(odd.index, odd.to_numpy(), strict=True)}
 
 
+def _equal_split(state: State) -> tuple[str, dict]:
+    """Communes of the territory already in existing CPTS are counted whole: the sentence saying
+    so and the ACI band with each of them divided equally between the territory and those CPTS
+    (:mod:`cpts_geo.shares`), or ("", {}) when there is none."""
+    if not state.listing.given:
+        return "", {}
+    sel = state.sel
+    n = state.cov.n_cpts[sel]
+    hit = sel[n > 0]
+    if not len(hit):
+        return "", {}
+    pop = np.nan_to_num(state.cov.population[sel].astype(float))
+    eq = float(np.sum(pop / (1 + n)))
+    band = int(rules.aci_band([eq])[0])
+    text = (f" {_names(state, hit)}, {_verb(len(hit), 'déjà listée', 'déjà listées')} par au moins une CPTS existante, "
+            f"{_verb(len(hit), 'est comptée entière', 'sont comptées entières')} pour ce territoire (la ville entière "
+            f"est comptée pour chaque CPTS) ; avec un partage égal entre ce territoire et ces CPTS : "
+            f"{fr.inhabitants(round(eq))}, taille {band}.")
+    return text, {"shared_units": [str(c) for c in state.codes[hit]], "population_equal_split": int(round(eq)),
+                  "aci_band_equal_split": band}
+
+
 def check_size_band(state: State) -> Check:
     figures = state.figures
     pop = state.population
     m = cl.aci_margin([pop]).iloc[0]
     band = int(m["aci_band"])
+    shared_text, shared = _equal_split(state)
     return Check("size_band", "Taille ACI", "info", True,
                  f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : "
                  f"{fr.inhabitants(pop)}, soit la taille {band} de l'accord conventionnel interprofessionnel "
@@ -565,8 +588,8 @@ def check_size_band(state: State) -> Check:
                     if bool(m["aci_near_threshold"]) else "") + "."
                  + "".join(f" Attention : {fr.plural(len(c), 'commune')} du territoire "
                            f"{'a' if len(c) < 2 else 'ont'} une population d'un autre millésime : {src}."
-                           for src, c in _other_vintages(state).items()),
-                 (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
+                           for src, c in _other_vintages(state).items()) + shared_text,
+                 (), {**shared, "population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
                       "population_other_vintages": _other_vintages(state),
                       "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
                       "aci_bound_nearest": None if pd.isna(m["aci_bound_nearest"]) else int(m["aci_bound_nearest"]),
