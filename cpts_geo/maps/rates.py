@@ -275,8 +275,8 @@ def rates_map(diagnosis: Any, by: str = "departement", stage: str | None = None,
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(_Extras(payload, layer_vars, BACKGROUND))
     m.get_root().header.add_child(folium.Element(
-        "<style>.cg-rate { font-weight: 500; font-size: 10px; max-width: none; white-space: nowrap; }"
-        "</style>"), name="cpts_geo_rates")
+        "<style>.cg-label.cg-rate { font-weight: 500; font-size: 10px; max-width: none;"
+        " white-space: nowrap; }</style>"), name="cpts_geo_rates")
     m.get_root().title = ttl
     m.cpts_geo_rates = rates
     return m
