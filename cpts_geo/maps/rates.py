@@ -386,39 +386,42 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     if deps is not None:
         handles.append(Line2D([], [], color=st.DEPARTMENT_EDGE, linewidth=1.2,
                               label="Limite de département"))
-    lax = fig.add_axes([0.655, 0.92 - 0.03 * (len(handles) + 1.5), 0.335, 0.03 * (len(handles) + 1.5)])
+    lax = fig.add_axes([0.655, 0.55, 0.335, 0.37])
     lax.axis("off")
     lax.set_gid("legend")
     leg = lax.legend(handles=handles, loc="upper left", frameon=False, fontsize=7.5,
                      title=f"{classes.title} ({rates.attrs['stage_label']})", title_fontsize=8.5)
     leg._legend_box.align = "left"
+    fh = fig.get_figheight() * fig.dpi
+    y = leg.get_window_extent(fig.canvas.get_renderer()).y0 / fh - 0.01  # just below the legend
     pop_year = rates.attrs["population_year"]
     note = (f"Population municipale {pop_year} ; une commune listée par plusieurs CPTS compte "
             "une fois." + (f" {_partial_note(zones)}." if _partial_note(zones) else ""))
-    fig.text(0.655, 0.91 - 0.03 * (len(handles) + 1.5), textwrap.fill(note, 75), fontsize=6,
-             style="italic", va="top")
+    t = fig.text(0.655, y, textwrap.fill(note, 75), fontsize=6, style="italic", va="top")
+    y = t.get_window_extent(fig.canvas.get_renderer()).y0 / fh - 0.03
 
     # the zones with the most people outside any CPTS, as many as fit
     by_l = LEVEL_LABELS[level]
     top = rates[rates["white_population"] > 0]
-    head = f"{by_l[1].capitalize()} les moins couverts (habitants hors CPTS)" if level != "epci" \
-        else "EPCI les moins couverts (habitants hors CPTS)"
-    fig.text(0.655, 0.615, head, fontsize=8, fontweight="bold", va="top")
+    head = f"{by_l[1].capitalize()} les moins couverts (habitants hors CPTS)"
+    fig.text(0.655, y, head, fontsize=8, fontweight="bold", va="top")
     line = 6.5 * 1.4 / 72 / size[1]
-    n_rows = max(int((0.615 - 0.03 - 0.08) / line), 1)
-    shown = top.head(n_rows)
+    y -= 0.025
+    n_rows = max(int((y - 0.06) / line), 1)
+    shown = top.head(n_rows if len(top) <= n_rows else n_rows - 1)
     for i, r in enumerate(shown.itertuples()):
-        name = r.nom if len(r.nom) <= 42 else r.nom[:41] + "…"
+        name = r.nom if len(r.nom) <= 34 else r.nom[:33] + "…"
         star = " *" if r.partial else ""
-        t = fig.text(0.655, 0.59 - i * line, f"{name}{star} : {fr.integer(r.white_population)}"
-                     f"{fr.NNBSP}hab. hors CPTS (couverture {pct(r.rate)})", fontsize=6.5, va="top")
+        t = fig.text(0.655, y - i * line, f"{name}{star} : {fr.integer(r.white_population)}"
+                     f"{fr.NNBSP}hab. (couverture {pct(r.rate)})", fontsize=6.5, va="top")
         t.set_gid(f"rate-row-{r.zone}")
     if len(top) > len(shown):
-        fig.text(0.655, 0.59 - len(shown) * line,
-                 f"… et {fr.plural(len(top) - len(shown), 'autre zone', 'autres zones')} "
-                 "(tableau complet : cpts_geo.coverage_rates)", fontsize=6, style="italic", va="top")
+        rest = len(top) - len(shown)
+        fig.text(0.655, y - len(shown) * line,
+                 f"… et {fr.integer(rest)} autres (tableau complet : taux_couverture.xlsx de "
+                 "cpts-geo coverage --out)", fontsize=6, style="italic", va="top")
     if top.empty:
-        fig.text(0.655, 0.59, "Aucun habitant hors CPTS dans la zone analysée.", fontsize=6.5,
+        fig.text(0.655, y, "Aucun habitant hors CPTS dans la zone analysée.", fontsize=6.5,
                  va="top")
 
     ttl = title or default_rates_title(zones, units["dep"].dropna().unique())
@@ -442,6 +445,51 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     return fig
 
 
+#: French headers of the coverage-rate table (workbook)
+RATE_HEADERS = {"zone": "code", "nom": "nom", "dep": "département", "population": "population",
+                "covered_population": "population couverte", "rate": "part de la population couverte",
+                "white_population": "population hors CPTS", "n_units": "nb communes",
+                "n_white_units": "nb communes hors CPTS", "partial": "en partie hors de la zone analysée"}
+
+
+def rates_table(rates: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The coverage rates with French headers, for a workbook (no geometry)."""
+    out = pd.DataFrame(rates.drop(columns="geometry"))[list(RATE_HEADERS)]
+    out["partial"] = out["partial"].map({True: "oui", False: "non"})
+    year = rates.attrs.get("population_year", reference.POPULATION_YEAR)
+    return out.rename(columns={**RATE_HEADERS, "population": f"population {year}"})
+
+
+def write_rates_workbook(diagnosis: Any, path: Any, stage: str | None = None) -> Any:
+    """``taux_couverture.xlsx``: one sheet per level (département, EPCI, bassin de vie) with the
+    covered population share of every zone (``stage``: None or "aci"), and a « Sources » sheet."""
+    from pathlib import Path
+
+    from cpts_geo.io.french import write_workbook
+
+    sheets, formats = {}, {}
+    for level, name in (("departement", "Par département"), ("epci", "Par EPCI"),
+                        ("bv", "Par bassin de vie")):
+        rates = coverage_rates(diagnosis, level, stage, geometry=False)
+        sheets[name] = rates_table(rates)
+        formats[name] = {RATE_HEADERS["rate"]: "percent"}
+    meta = diagnosis_meta(diagnosis)
+    sheets["Sources"] = pd.DataFrame([
+        ("Population", f"INSEE, populations légales {rates.attrs['population_year']} (population "
+                       "municipale), COG " + str(rates.attrs["cog"])),
+        ("Couverture", f"{rates.attrs['stage_label']} ; une commune listée par plusieurs CPTS "
+                       "compte une fois"),
+        ("Zones", "départements COG 2026 ; EPCI au 1er janvier 2026 ; bassins de vie 2022 (INSEE), "
+                  "nommés d'après leur commune pôle"),
+        ("Liste des CPTS", f"{meta.get('listing_source') or 'non renseignée'} "
+                           f"({fr.date(meta.get('listing_date'), na='date non renseignée')})"),
+        ("Zone analysée", meta.get("area") or ""),
+    ], columns=["donnée", "source"])
+    path = Path(path)
+    write_workbook(path, sheets, formats)
+    return path
+
+
 def _interactive_hook(diagnosis: Any, color_by: str | None, **kw: Any) -> folium.Map:
     return rates_map(diagnosis, kw.pop("rates_by", "departement"), kw.pop("rates_stage", None),
                      tiles=kw.get("tiles"), title=kw.get("title"), tolerance_m=kw.get("tolerance_m"))
@@ -456,4 +504,4 @@ def _static_hook(diagnosis: Any, color_by: str | None, **kw: Any) -> Figure:
 st.ALTERNATE_MAPS["rates"] = (wants_rates, _interactive_hook, _static_hook)
 
 __all__ = ["RATE_BOUNDS", "RATE_COLORS", "outside_label", "rate_classes", "rates_map",
-           "rates_static", "wants_rates"]
+           "rates_static", "rates_table", "wants_rates", "write_rates_workbook"]

@@ -32,7 +32,8 @@ def write_maps(
     When the maps are coverage-rate maps (``color_by="taux_couverture"``, or ``"auto"`` with an
     area spanning several regions: :mod:`cpts_geo.maps.rates`, ``rates_by`` / ``rates_stage``),
     ``<stem>.*`` is the choropleth; with ``"auto"`` the interactive map of the CPTS perimeters is
-    written too, as ``carte_cpts.html`` (key ``"html_cpts"``)."""
+    written too, as ``carte_cpts.html`` (key ``"html_cpts"``), and the rates of every department,
+    EPCI and bassin de vie in ``taux_couverture.xlsx`` (key ``"rates_xlsx"``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rates = st.alternate_map(diagnosis, color_by, "static") is not None
@@ -49,6 +50,11 @@ def write_maps(
             m = coverage_map(diagnosis, "stage" if known else "cpts", tiles=tiles,
                              tolerance_m=tolerance_m)
             paths["html_cpts"] = save_html(m, out / "carte_cpts.html")
+    if rates:  # every zone's figures, the map shows only those that fit
+        from cpts_geo.maps.rates import write_rates_workbook
+
+        paths["rates_xlsx"] = write_rates_workbook(diagnosis, out / "taux_couverture.xlsx",
+                                                   rates_stage)
     static = [f for f in formats if f in ("png", "pdf", "svg")]
     if static:
         fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper,
