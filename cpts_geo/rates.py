@@ -90,17 +90,18 @@ def _zone_names(level: str, codes: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=8192)
 def _outline(codes: tuple[str, ...]) -> shapely.Geometry | None:
     """Union of the reference outlines of ``codes`` (a polygon coverage: coverage union)."""
-    geoms = _geometries().reindex(pd.Index(list(codes), dtype=object)).dropna().to_numpy()
-    if not len(geoms):
+    geom = _geometries()
+    geoms = [geom[c] for c in codes if geom.get(c) is not None]
+    if not geoms:
         return None
-    return shapely.coverage_union_all(geoms)
+    return shapely.coverage_union_all(np.asarray(geoms, dtype=object))
 
 
 @functools.cache
-def _geometries() -> pd.Series:
+def _geometries() -> dict:
+    """code → reference outline (EPSG:4326); None for the units without one."""
     c = reference.load_communes()
-    return pd.Series(c.geometry.to_numpy(), index=pd.Index(c["code"].to_numpy(dtype=object)),
-                     dtype=object)
+    return dict(zip(c["code"].to_numpy(dtype=object), c.geometry.to_numpy(), strict=True))
 
 
 @functools.cache
@@ -166,8 +167,11 @@ def coverage_rates(diagnosis: Any, by: str = "departement", stage: str | None = 
         "n_units": g.size().astype("int64"),
         "n_white_units": g["white"].sum().astype("int64"),
         "known": g["known"].any(),
-        "dep": g["dep"].agg(lambda s: s.value_counts().index[0]),
     })
+    # main department of each zone: the one holding most of its analysed units
+    counts = frame.groupby(["zone", "dep"], sort=True).size().reset_index(name="n")
+    counts = counts.sort_values(["zone", "n", "dep"], ascending=[True, False, True])
+    out["dep"] = counts.drop_duplicates("zone").set_index("zone")["dep"].reindex(out.index)
     out["rate"] = (out["covered_population"] / out["population"].where(out["population"] > 0)).where(
         out["known"])
     # a zone is partial when it has more units in the reference than in the analysed area
@@ -178,8 +182,12 @@ def coverage_rates(diagnosis: Any, by: str = "departement", stage: str | None = 
     out = out.reset_index()
     out["nom"] = _zone_names(level, out["zone"].to_numpy(dtype=object))
     if geometry:
-        members = frame.groupby("zone", sort=True)["code"].agg(lambda s: tuple(sorted(s)))
-        geoms = [_outline(members[z]) for z in out["zone"]]
+        f = frame.sort_values(["zone", "code"])
+        zs, cs = f["zone"].to_numpy(dtype=object), f["code"].to_numpy(dtype=object)
+        starts = np.flatnonzero(np.r_[True, zs[1:] != zs[:-1]])
+        bounds = dict(zip(zs[starts], zip(starts, np.r_[starts[1:], len(zs)], strict=True),
+                          strict=True))
+        geoms = [_outline(tuple(cs[bounds[z][0]:bounds[z][1]])) for z in out["zone"]]
     else:
         geoms = [None] * len(out)
     out = gpd.GeoDataFrame(out[list(COLUMNS)], geometry=gpd.GeoSeries(geoms, crs=4326))

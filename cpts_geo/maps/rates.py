@@ -22,6 +22,7 @@ import matplotlib.patheffects as pe
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -314,12 +315,12 @@ def _draw_zones(ax, zones: gpd.GeoDataFrame, colors: pd.Series, zone_crs: str,
     return proj
 
 
-def _place(ax, proj: gpd.GeoDataFrame, stage: str | None, fs: float, level: str) -> list:
+def _place(ax, proj: gpd.GeoDataFrame, stage: str | None, fs: float, level: str,
+           renderer: Any) -> list:
     """Labels (name, rate, population outside any CPTS) at each zone's pole of inaccessibility,
     most uncovered people first; a label that would overlap one already placed or leave the map
     is left out (the side table and the tooltip-free table of the file give every zone)."""
     ax.apply_aspect()
-    renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
     x0, y0, x1, y1 = ax.bbox.extents
     placed: list = []
     texts = []
@@ -351,8 +352,6 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     vintages, date). Overseas departments in insets when the map also covers the mainland."""
     if paper not in PAPER_IN:
         raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     level, stage = level_of(by), stage_of(stage)
     rates = coverage_rates(diagnosis, level, stage)
     zones = simplified(rates, tolerance_m)
@@ -361,8 +360,7 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     units = diagnosis.units if not isinstance(diagnosis, dict) else diagnosis["units"]
     size = PAPER_IN[paper]
     k = size[0] / PAPER_IN["A4"][0]
-    fig = Figure(figsize=size)
-    FigureCanvasAgg(fig)  # a renderer to measure the labels
+    fig = Figure(figsize=size)  # no canvas while plotting: geopandas would redraw it at each plot
     zc = zones["zone_crs"].value_counts()
     main = "metropole" if "metropole" in zc.index else zc.index[0]
     others = [z for z in zc.index if z != main]
@@ -372,14 +370,17 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     ax = fig.add_axes(map_box)
     ax.set_gid("rates-map")
     proj = _draw_zones(ax, zones, classes.colors, main, deps)
-    _place(ax, proj, stage, LABEL_FS * min(k, 1.3), level)
+    to_label = [(ax, proj, LABEL_FS * min(k, 1.3))]
     for i, zone in enumerate(others):
         w = min(map_box[2] / len(others), 0.16)
         iax = fig.add_axes([0.01 + i * w + 0.004, 0.065, w - 0.008, 0.13])
         ip = _draw_zones(iax, zones, classes.colors, zone, deps, lw=0.6)
         names = sorted({DROM_NAMES.get(d, d) for d in ip["dep"]})
         iax.set_title(", ".join(names), fontsize=6, pad=2)
-        _place(iax, ip, stage, LABEL_FS * 0.8, level)
+        to_label.append((iax, ip, LABEL_FS * 0.8))
+    renderer = RendererAgg(int(size[0] * fig.dpi), int(size[1] * fig.dpi), fig.dpi)
+    for a, p, fs in to_label:  # labels measured once every zone is drawn
+        _place(a, p, stage, fs, level, renderer)
 
     handles = [Patch(facecolor=c, edgecolor="#505050", linewidth=0.5, alpha=st.FILL_OPACITY, label=lab)
                for lab, c in classes.legend.items()]
@@ -393,12 +394,12 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
                      title=f"{classes.title} ({rates.attrs['stage_label']})", title_fontsize=8.5)
     leg._legend_box.align = "left"
     fh = fig.get_figheight() * fig.dpi
-    y = leg.get_window_extent(fig.canvas.get_renderer()).y0 / fh - 0.01  # just below the legend
+    y = leg.get_window_extent(renderer).y0 / fh - 0.01  # just below the legend
     pop_year = rates.attrs["population_year"]
     note = (f"Population municipale {pop_year} ; une commune listée par plusieurs CPTS compte "
             "une fois." + (f" {_partial_note(zones)}." if _partial_note(zones) else ""))
     t = fig.text(0.655, y, textwrap.fill(note, 75), fontsize=6, style="italic", va="top")
-    y = t.get_window_extent(fig.canvas.get_renderer()).y0 / fh - 0.03
+    y = t.get_window_extent(renderer).y0 / fh - 0.03
 
     # the zones with the most people outside any CPTS, as many as fit
     by_l = LEVEL_LABELS[level]
