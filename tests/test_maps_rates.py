@@ -153,3 +153,30 @@ def test_cli_refuses_the_aci_view_without_stages(tmp_path):
     assert r.returncode == 2
     assert "ne donne pas le stade des CPTS" in r.stderr and "--etape" in r.stderr
     assert not (tmp_path / "c.html").exists()
+
+
+def test_cli_coverage_par_epci_writes_the_choropleth_and_the_rates_workbook(tmp_path):
+    import openpyxl
+
+    from cpts_geo import reference
+
+    out = tmp_path / "sorties"
+    r = _cli("coverage", str(SAMPLE), "--par", "epci", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    page = (out / "carte_couverture.html").read_text(encoding="utf-8")
+    assert "<title>Part de la population couverte par une CPTS, par EPCI" in page
+    assert (out / "carte_cpts.html").exists()
+    wb = openpyxl.load_workbook(out / "taux_couverture.xlsx")
+    assert wb.sheetnames == ["Par département", "Par EPCI", "Par bassin de vie", "Sources"]
+    rows = list(wb["Par EPCI"].iter_rows(values_only=True))
+    head = rows[0]
+    assert head[:3] == ("code", "nom", "département") and "population hors CPTS" in head
+    row = next(x for x in rows if x[0] == "200068625")
+    # independent: communes of that EPCI absent from the listing file, by a plain loop
+    listed = set(__import__("pandas").read_csv(SAMPLE, dtype=str)["code_insee"])
+    c = reference.load_communes()
+    outside = sum(int(p) for code, e, p in zip(c["code"], c["epci"], c["population"], strict=True)
+                  if e == "200068625" and code not in listed)
+    assert row[head.index("population hors CPTS")] == outside
+    dep = {x[0]: x for x in wb["Par département"].iter_rows(values_only=True)}
+    assert set(dep) >= {"04", "05", "84"}  # codes kept as text

@@ -35,6 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="format de overlaps.csv et overlap_pairs.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
+    p.add_argument("--par", choices=("departement", "epci", "bv"),
+                   help="carte de couverture en taux : part de la population couverte par département, "
+                   "EPCI ou bassin de vie (bv) ; c'est la carte par défaut, par département, quand la zone "
+                   "analysée s'étend sur plusieurs régions")
+    p.add_argument("--etape", choices=("toutes", "aci"),
+                   help="carte des taux : population couverte par toutes les CPTS (défaut) ou par les "
+                   "CPTS ayant signé l'ACI (aci)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché) ; "
                    "écrit d'un bloc : les fichiers d'une exécution précédente sont remplacés tous ensemble")
     p.add_argument("--force", action="store_true",
@@ -61,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
     diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
     diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
+    rates_stage = "aci" if args.etape == "aci" else None
+    if rates_stage and args.out:  # refuse before writing anything: the listing must give stages
+        from cpts_geo.rates import coverage_rates
+
+        coverage_rates(diag, stage=rates_stage, geometry=False)
     print(diag.text())
     if members.attrs.get("postcodes"):
         from cpts_geo import fr
@@ -70,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
               + (" …" if len(notes) > 10 else ""))
     if args.out:
         paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format,
-                                 overwrite=args.force)
+                                 overwrite=args.force,
+                                 rates_by=args.par or ("departement" if args.etape else None),
+                                 rates_stage=rates_stage)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

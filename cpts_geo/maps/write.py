@@ -31,8 +31,7 @@ def write_maps(
 
     When the maps are coverage-rate maps (``color_by="taux_couverture"``, or ``"auto"`` with an
     area spanning several regions: :mod:`cpts_geo.maps.rates`, ``rates_by`` / ``rates_stage``),
-    ``<stem>.*`` is the choropleth; with ``"auto"`` the interactive map of the CPTS perimeters is
-    written too, as ``carte_cpts.html`` (key ``"html_cpts"``), and the rates of every department,
+    ``<stem>.*`` is the choropleth; the interactive map of the CPTS perimeters is written too, as ``carte_cpts.html`` (key ``"html_cpts"``), and the rates of every department,
     EPCI and bassin de vie in ``taux_couverture.xlsx`` (key ``"rates_xlsx"``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -44,7 +43,7 @@ def write_maps(
         m = coverage_map(diagnosis, color_by, layers=layers, tiles=tiles, title=title,
                          tolerance_m=tolerance_m, **opts)
         paths["html"] = save_html(m, out / f"{stem}.html")
-        if rates and color_by in (None, "auto"):  # the CPTS themselves, to zoom in on
+        if rates:  # the CPTS themselves, to zoom in on
             per = diagnosis.perimeters
             known = "stage" in per and per["stage"].notna().any()
             m = coverage_map(diagnosis, "stage" if known else "cpts", tiles=tiles,
