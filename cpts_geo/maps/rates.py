@@ -53,7 +53,8 @@ RATE_BOUNDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 RATE_COLORS = st.SEQUENTIAL
 #: layer keys (window.cptsGeo.layers) → French names in the layer control
 LAYER_NAMES = {"zones": "Taux de couverture", "etiquettes": "Population hors CPTS",
-               "departements": "Limites départementales"}
+               "departements": "Limites départementales",
+               "zones_blanches": "Zones blanches (aucune CPTS)"}
 
 
 def rate_class_labels() -> tuple[str, ...]:
@@ -167,6 +168,27 @@ def _department_outlines(diagnosis: Any, tolerance_m: float | None) -> gpd.GeoDa
     return simplified(coverage_rates(diagnosis, "departement"), tolerance_m)
 
 
+def _white_zones(diagnosis: Any, tolerance_m: float | None) -> gpd.GeoDataFrame | None:
+    """White zones of the diagnosis (EPSG:4326), simplified in their projected CRS for the web
+    page (an overlay: small gaps with the zones below do not matter)."""
+    wz = diagnosis.get("white_zones") if isinstance(diagnosis, dict) else getattr(
+        diagnosis, "white_zones", None)
+    if wz is None or not len(wz) or "geometry" not in wz:
+        return None
+    w = gpd.GeoDataFrame(wz[["codes", "population"]], geometry=wz.geometry,
+                         crs=wz.crs or 4326).to_crs(4326)
+    w = w[w.geometry.notna() & ~w.geometry.is_empty]
+    w["zone_crs"] = _crs.zone_of_code(w["codes"].map(lambda c: c[0])).to_numpy()
+    w = w[w["zone_crs"].notna()]
+    parts = []
+    for zone, grp in w.groupby("zone_crs", sort=False):
+        proj = grp.to_crs(_crs.LOCAL_CRS[zone])
+        tol = default_tolerance(tuple(proj.total_bounds)) if tolerance_m is None else tolerance_m
+        parts.append(proj.simplify(tol).to_frame("geometry").assign(
+            codes=proj["codes"], population=proj["population"]).set_crs(proj.crs).to_crs(4326))
+    return gpd.GeoDataFrame(pd.concat(parts), geometry="geometry", crs=4326) if parts else None
+
+
 def _partial_note(rates: gpd.GeoDataFrame) -> str | None:
     n = int(rates["partial"].sum())
     if not n:
@@ -237,6 +259,19 @@ def rates_map(diagnosis: Any, by: str = "departement", stage: str | None = None,
                             interactive=False, on_each_feature=_ON_EACH)
         dj.add_to(m)
         layer_vars["departements"] = dj.get_name()
+    white = _white_zones(diagnosis, tolerance_m) if stage is None else None
+    if white is not None and len(white):  # where the people outside any CPTS live (ticked on demand)
+        wtips = [f"<b>Zone blanche</b> : {fr.plural(len(c), 'commune')}, "
+                 f"{fr.plural(p, 'habitant')} ({pop_year}), aucune CPTS"
+                 for c, p in zip(white["codes"], white["population"], strict=True)]
+        wstyle = {"color": st.WHITE_ZONE["edge"], "weight": 1.2, "dashArray": "4 3",
+                  "fillColor": "url(#cg-hatch)", "fillOpacity": 0.9}
+        wframe = gpd.GeoDataFrame({"tt": wtips, "pp": wtips, "style": [wstyle] * len(white)},
+                                  geometry=white.geometry.reset_index(drop=True), crs=4326)
+        wj = folium.GeoJson(wframe.to_geo_dict(drop_id=True), name=LAYER_NAMES["zones_blanches"],
+                            show=False, on_each_feature=_ON_EACH)
+        wj.add_to(m)
+        layer_vars["zones_blanches"] = wj.get_name()
     labels = folium.FeatureGroup(name=LAYER_NAMES["etiquettes"], show=True)
     pts = _anchors(zones)
     # rank: the zones with the most people outside any CPTS keep their label first
@@ -254,6 +289,9 @@ def rates_map(diagnosis: Any, by: str = "departement", stage: str | None = None,
     if level != "departement":
         rows.append({"label": "Limite de département", "fill": "transparent",
                      "edge": st.DEPARTMENT_EDGE})
+    if "zones_blanches" in layer_vars:
+        rows.append({"label": "Zone blanche (aucune CPTS ; couche à cocher)",
+                     "fill": st.WHITE_ZONE["fill"], "edge": st.WHITE_ZONE["edge"], "hatch": True})
     note = " ; ".join(x for x in (
         f"Population municipale {pop_year} couverte par {rates.attrs['stage_label']} ; "
         "une commune de plusieurs CPTS compte une fois", _partial_note(zones)) if x)
