@@ -17,24 +17,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(les mêmes fichiers que Diagnosis.write en Python).",
     )
     p.add_argument("members", type=Path, help="fichier de la liste des CPTS (une ligne par CPTS × commune, ou par CPTS)")
-    p.add_argument("--region", action="append", help="code INSEE de la région analysée (ex. 93), répétable")
-    p.add_argument("--department", "--departement", action="append", dest="department",
-                   help="code du département analysé (ex. 04), répétable ; défaut : ceux de la liste")
+    from cpts_geo.cli.options import add_area_options, add_listing_options
+
+    add_area_options(p)
     p.add_argument("--stage", action="append", help="ne garder que les CPTS à ce stade (ex. « ACI signé »), répétable")
-    p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
-    p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
-    p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
-    p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
-                   help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
-                   "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
-    p.add_argument("--cog-year", type=int, metavar="AAAA",
-                   help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
-    p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
+    add_listing_options(p)
+    p.add_argument("--apl", type=Path, help="fichier APL officiel de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
+    p.add_argument("--apl-estimee", "--apl-estime", type=Path, dest="apl_estimate", metavar="FICHIER",
+                   help="APL estimée par CPTS écrite par « cpts-geo apl --listing » (fichier <sortie>_cpts.csv) : "
+                   "rattachée aux CPTS comme estimation cpts_geo, distincte de l'APL officielle de la DREES (--apl)")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="format de overlaps.csv et overlap_pairs.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
+    p.add_argument("--color-by", default="auto",
+                   help="couleur des CPTS sur les cartes : stage, band (taille ACI), cpts, irdes, igas, densite, aav "
+                   "ou une colonne des périmètres, ou taux_couverture (part de la population couverte par zone, "
+                   "voir --par, --etape) ; défaut auto (taux de couverture si la zone analysée s'étend sur "
+                   "plusieurs régions, sinon stade s'il est connu, sinon une couleur par CPTS)")
+    p.add_argument("--title", help="titre des cartes")
+    p.add_argument("--no-maps", action="store_true", help="ne pas dessiner les cartes (tableaux seulement)")
     p.add_argument("--par", choices=("departement", "epci", "bv"),
                    help="carte de couverture en taux : part de la population couverte par département, "
                    "EPCI ou bassin de vie (bv) ; c'est la carte par défaut, par département, quand la zone "
@@ -51,9 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
+    from cpts_geo.cli.options import area_from_args, listing_kwargs
 
-    for option, value in (("LISTE", args.members), ("--apl", args.apl),):
+    for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--apl-estimee", args.apl_estimate)):
         check_file_argument(value, option, file_only=True)
+    region, departments = area_from_args(args)
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import read_members
@@ -62,12 +67,11 @@ def run(args: argparse.Namespace) -> int:
         from cpts_geo.io.atomic import check_target
 
         check_target(args.out, overwrite=args.force)  # refuse before the work
-    members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
-                           cog_year=args.cog_year, code_type=args.code_type)
-    region = args.region[0] if args.region and len(args.region) == 1 else args.region
-    diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
-    # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
-    diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
+    members = read_members(args.members, **listing_kwargs(args))
+    diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
+    diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,
+                   apl_estimate=args.apl_estimate)
     rates_stage = "aci" if args.etape == "aci" else None
     if rates_stage and args.out:  # refuse before writing anything: the listing must give stages
         from cpts_geo.rates import coverage_rates
@@ -81,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  Codes postaux convertis ({fr.integer(len(notes))}) : " + " ; ".join(notes[:10])
               + (" …" if len(notes) > 10 else ""))
     if args.out:
-        paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format,
-                                 overwrite=args.force,
+        paths = write_diagnosis(diag, args.out, classify=False, maps=not args.no_maps, csv_format=args.csv_format,
+                                 overwrite=args.force, color_by=args.color_by, title=args.title,
                                  rates_by=args.par or ("departement" if args.etape else None),
                                  rates_stage=rates_stage)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))

@@ -142,6 +142,12 @@ def simplified(rates: gpd.GeoDataFrame, tolerance_m: float | None = None) -> gpd
     return out
 
 
+def short_zone_name(name: str) -> str:
+    """Zone name for a label: « Bassin de vie de Sisteron » → « Sisteron » (the title says the
+    level); other names unchanged."""
+    return str(name).removeprefix("Bassin de vie de ").removeprefix("Bassin de vie ")
+
+
 def _anchor(geom_m: shapely.Geometry) -> shapely.Point:
     """Pole of inaccessibility of the largest part (projected coordinates)."""
     parts = list(getattr(geom_m, "geoms", [geom_m]))
@@ -278,7 +284,7 @@ def rates_map(diagnosis: Any, by: str = "departement", stage: str | None = None,
     keep = (zones["white_population"] > 0).to_numpy() if level != "departement" else \
         np.ones(len(zones), dtype=bool)  # many small zones: label those with people outside
     for rank, (r, pt) in enumerate(zip(zones[keep].itertuples(), pts[keep], strict=True)):
-        text = (f"<b>{_esc(r.nom)}{' *' if r.partial else ''}</b><br>{pct(r.rate)}<br>"
+        text = (f"<b>{_esc(short_zone_name(r.nom))}{' *' if r.partial else ''}</b><br>{pct(r.rate)}<br>"
                 f"{_esc(outside_label(r.white_population, stage))}")
         folium.Marker([round(pt.y, 5), round(pt.x, 5)], icon=folium.DivIcon(
             html=f'<div class="cg-label cg-rate" data-rank="{rank}" data-zone="{_esc(r.zone)}">'
@@ -366,7 +372,7 @@ def _place(ax, proj: gpd.GeoDataFrame, stage: str | None, fs: float, level: str,
         if level != "departement" and r.white_population == 0:
             continue  # many small zones: only those with people outside any CPTS are labelled
         p = _anchor(r.geometry)
-        t = ax.text(p.x, p.y, f"{r.nom}{' *' if r.partial else ''}\n{pct(r.rate)}\n{outside_label(r.white_population, stage)}",
+        t = ax.text(p.x, p.y, f"{short_zone_name(r.nom)}{' *' if r.partial else ''}\n{pct(r.rate)}\n{outside_label(r.white_population, stage)}",
                     ha="center", va="center", fontsize=fs, color="#111", zorder=20, linespacing=1.1,
                     path_effects=[pe.withStroke(linewidth=2.2, foreground="white")])
         bb = t.get_window_extent(renderer=renderer)
@@ -449,7 +455,8 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     n_rows = max(int((y - 0.06) / line), 1)
     shown = top.head(n_rows if len(top) <= n_rows else n_rows - 1)
     for i, r in enumerate(shown.itertuples()):
-        name = r.nom if len(r.nom) <= 34 else r.nom[:33] + "…"
+        name = short_zone_name(r.nom)
+        name = name if len(name) <= 34 else name[:33] + "…"
         star = " *" if r.partial else ""
         t = fig.text(0.655, y - i * line, f"{name}{star} : {fr.integer(r.white_population)}"
                      f"{fr.NNBSP}hab. (couverture {pct(r.rate)})", fontsize=6.5, va="top")
