@@ -154,3 +154,19 @@ def test_aci_stage_counts_only_the_cpts_that_signed():
     assert (rates.loc[["04", "05", "84"], "covered_population"] == 0).all()
     assert rates.attrs["stage_label"] == "CPTS ayant signé l'ACI"
     assert np.isclose(rates.loc["26", "rate"], aci_pop / int(drome["population"].sum()))
+
+
+def test_population_of_another_vintage_is_named():
+    """Mayotte's legal population is that of the 2017 census (INSEE has published none since):
+    the rates say which communes carry it."""
+    c = reference.load_communes()
+    may = c[(c["dep"] == "976") & (c["kind"] == "commune")].sort_values("code")
+    half = may["code"].iloc[: len(may) // 2]
+    d = cpts_geo.diagnose(cpts_geo.read_members(pd.DataFrame({"cpts": "CPTS Mayotte Nord",
+                                                             "code_insee": half})))
+    rates = coverage_rates(d)
+    assert list(rates["zone"]) == ["976"] and rates["nom"].iloc[0] == "Mayotte"
+    notes = rates.attrs["population_notes"]
+    assert len(notes) == 1 and "2017" in notes[0]["population_source"]
+    assert notes[0]["codes"] == sorted(may["code"])
+    assert rates["covered_population"].iloc[0] == int(may.loc[may["code"].isin(half), "population"].sum())
