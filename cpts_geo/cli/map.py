@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
                    "(défaut : automatique, ≈ 100 m pour une région)")
     p.add_argument("--listing-date", help="date de la liste, affichée dans les sources")
+    p.add_argument("--partage", type=Path, metavar="FICHIER",
+                   help="parts des villes listées par plusieurs CPTS (comme cpts-geo coverage --partage)")
     add_listing_options(p)
     p.set_defaults(func=run)
 
@@ -52,13 +54,13 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
     from cpts_geo.cli.options import area_from_args, listing_kwargs
 
-    for option, value in (("LISTE", args.members),):
+    for option, value in (("LISTE", args.members), ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
     region, departments = area_from_args(args)
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
-    from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
+    from cpts_geo.maps import build_layers, coverage_map, save_html
     from cpts_geo.members import read_members
 
     if not (args.html or args.png or args.pdf):
@@ -77,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
     members = read_members(args.members, **listing_kwargs(args))
     diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    if args.partage:
+        from cpts_geo.shares import apply_shares
+
+        diag = apply_shares(diag, args.partage)
     if args.listing_date:
         diag.meta["listing_date"] = args.listing_date
     from cpts_geo.export import _has_shapes
@@ -96,8 +102,12 @@ def run(args: argparse.Namespace) -> int:
     layers = None if rates else build_layers(diag, args.tolerance)
     m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title,
                      tolerance_m=args.tolerance, **opts) if args.html else None
-    fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
-                     tolerance_m=args.tolerance, **opts) if (args.png or args.pdf) else None
+    fig = None
+    if args.png or args.pdf:
+        from cpts_geo.maps import save_static, static_map
+
+        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
+                         tolerance_m=args.tolerance, **opts)
     written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
         with output_file(args.html) as tmp:
@@ -117,9 +127,11 @@ def run(args: argparse.Namespace) -> int:
               f"{fr.plural(int(table['white_population'].sum()), 'habitant')} hors CPTS ; "
               f"{diag.meta.get('area', '')}")
     else:
+        n_white, n_over = len(layers.white_zones), len(layers.overlaps)
         print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
-              f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
-              f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")
+              f"{fr.plural(n_white, 'zone blanche') if n_white else 'aucune zone blanche'}, "
+              f"{fr.plural(n_over, 'chevauchement') if n_over else 'aucun chevauchement'} ; "
+              f"{diag.meta.get('area', '')}")
         print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
               f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
     for path in written:

@@ -6,7 +6,15 @@
 - :func:`rates_map` / :func:`rates_static`: covered population share by department, EPCI or
   bassin de vie (``color_by="taux_couverture"``, default when the area spans several regions)
 - :func:`build_layers`: the simplified, dissolved layers both maps draw
+
+matplotlib is imported only when a static map is drawn: importing this package or building an
+HTML map does not load it (``static_map`` and ``save_static`` are resolved on first access).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from cpts_geo.maps.interactive import (
     coverage_map,
@@ -17,8 +25,19 @@ from cpts_geo.maps.interactive import (
 )
 from cpts_geo.maps.layers import MapLayers, build_layers, default_tolerance, simplify_units
 from cpts_geo.maps.rates import rates_map, rates_static
-from cpts_geo.maps.static import save_static, static_map
 from cpts_geo.maps.write import write_maps
+
+#: names of the static (matplotlib) module, imported on first access
+_LAZY = {"static_map": "cpts_geo.maps.static", "save_static": "cpts_geo.maps.static"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MapLayers",

@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
-import matplotlib.patheffects as pe
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from shapely.ops import polylabel
 
 from cpts_geo import crs as _crs
@@ -44,6 +39,9 @@ from cpts_geo.maps.interactive import (
 from cpts_geo.maps.layers import default_tolerance, diagnosis_meta
 from cpts_geo.rates import LEVEL_LABELS, coverage_rates, level_of, spans_regions, stage_of
 from cpts_geo.rules import CRS_NAMES, DROM_NAMES
+
+if TYPE_CHECKING:  # matplotlib is imported when a static map is drawn, not with this module
+    from matplotlib.figure import Figure
 
 #: ``color_by`` values that select the coverage-rate map
 RATE_COLOR_BY = ("taux_couverture", "taux", "coverage_rate", "rates")
@@ -364,6 +362,8 @@ def _place(ax, proj: gpd.GeoDataFrame, stage: str | None, fs: float, level: str,
     """Labels (name, rate, population outside any CPTS) at each zone's pole of inaccessibility,
     most uncovered people first; a label that would overlap one already placed or leave the map
     is left out (the side table and the tooltip-free table of the file give every zone)."""
+    import matplotlib.patheffects as pe
+
     ax.apply_aspect()
     x0, y0, x1, y1 = ax.bbox.extents
     placed: list = []
@@ -396,6 +396,11 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     vintages, date). Overseas departments in insets when the map also covers the mainland."""
     if paper not in PAPER_IN:
         raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     level, stage = level_of(by), stage_of(stage)
     rates = coverage_rates(diagnosis, level, stage)
     zones = simplified(rates, tolerance_m)

@@ -8,7 +8,6 @@ from typing import Any
 from cpts_geo.maps import style as st
 from cpts_geo.maps.interactive import coverage_map, save_html
 from cpts_geo.maps.layers import build_layers
-from cpts_geo.maps.static import save_static, static_map
 
 
 def write_maps(
@@ -56,6 +55,8 @@ def write_maps(
                                                    rates_stage)
     static = [f for f in formats if f in ("png", "pdf", "svg")]
     if static:
+        from cpts_geo.maps.static import save_static, static_map  # matplotlib: on first use
+
         fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper,
                          tolerance_m=tolerance_m, **opts)
         for fmt in static:
