@@ -39,6 +39,7 @@ from cpts_geo.indicators import (
     zonal_population,
 )
 from cpts_geo.members import read_members
+from cpts_geo.rates import coverage_rates
 from cpts_geo.reference import (
     COG_YEAR,
     POPULATION_YEAR,
@@ -117,6 +118,7 @@ __all__ = [
     "compare_listings",
     "convert_table",
     "coverage_map",
+    "coverage_rates",
     "density_profile",
     "diagnose",
     "format_summary",

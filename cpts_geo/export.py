@@ -70,6 +70,8 @@ def write_diagnosis(
     overwrite: bool = False,
     color_by: str | None = "auto",
     title: str | None = None,
+    rates_by: str | None = None,
+    rates_stage: str | None = None,
 ) -> dict[str, Path]:
     """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
     options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
@@ -83,7 +85,12 @@ def write_diagnosis(
     written beside it first and moved in only when all are complete, replacing the previous run's
     set (the files its ``summary.json`` lists, in ``files``) as a whole; other files are never
     deleted, and a folder holding files no cpts_geo run wrote is refused
-    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``)."""
+    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``).
+
+    ``rates_by`` / ``rates_stage`` (``--par`` / ``--etape``) draw ``carte_couverture.*`` as the
+    covered population share by zone (:mod:`cpts_geo.maps.rates`), as is done by default when the
+    area spans several regions; ``carte_cpts.html`` and ``taux_couverture.xlsx`` are then written
+    too."""
     check_csv_format(csv_format)  # refuse a bad option before any work
     out = Path(out_dir)
     with output_folder(out, overwrite=overwrite) as stage:
@@ -97,6 +104,10 @@ def write_diagnosis(
         elif maps:
             from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
 
-            paths.update(write_maps(d, stage, color_by, title=title))
+            # the covered population share by zone when asked (rates_by: departement, epci, bv;
+            # rates_stage: None or "aci"), and by default over several regions (cpts_geo.maps.rates)
+            asked = rates_by is not None or rates_stage is not None
+            paths.update(write_maps(d, stage, "taux_couverture" if asked else color_by, title=title,
+                                    rates_by=rates_by or "departement", rates_stage=rates_stage))
         list_files_in_summary(stage)
     return {key: out / p.name for key, p in paths.items()}

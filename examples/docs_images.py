@@ -2,6 +2,11 @@
 
 - ``coverage_map.png``: the interactive map (HTML) in headless Chromium, default view;
 - ``static_map.png``: the A4 static map (numbered CPTS, key), coloured by ACI size band;
+- ``rates_map.png`` / ``rates_map_html.png``: the coverage-rate map of the sample by EPCI (A4
+  static map, and the HTML page in headless Chromium);
+- ``rates_map_france.png``: the coverage-rate map by department at national scale, drawn from a
+  PROXY listing (every EPCI 2026 as a "CPTS", one in five left out: no national CPTS listing is
+  available offline), titled as such;
 - ``validation_report_page1.png``: page 1 of the PDF validation report of a proposal
   (tests/fixtures/proposals/overlap.csv), printed by headless Chromium, rendered by pdftoppm.
 
@@ -24,6 +29,18 @@ import cpts_geo
 from cpts_geo.maps import save_static, static_map
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def national_proxy():
+    """Every EPCI 2026 of France as a "CPTS", one in five left out (benchmarks/bench_maps.py)."""
+    import pandas as pd
+
+    ref = cpts_geo.load_communes(("commune",))
+    ref = ref[ref["epci"].notna() & (ref["epci"] != "")]
+    epcis = sorted(ref["epci"].unique())
+    kept = {e for i, e in enumerate(epcis) if i % 5 != 4}
+    sel = ref[ref["epci"].isin(kept)]
+    return pd.DataFrame({"cpts": "Proxy EPCI " + sel["epci"], "code_insee": sel["code"]})
 PROPOSAL = ROOT / "tests" / "fixtures" / "proposals" / "overlap.csv"
 
 
@@ -39,6 +56,16 @@ def main() -> None:
         paths = cpts_geo.write_maps(diag, tmp, "band", formats=("html",))
         print(screenshot(paths["html"], out / "coverage_map.png"))
         print(save_static(static_map(diag, "band"), out / "static_map.png", dpi=110))
+        rates = cpts_geo.write_maps(diag, tmp, "taux_couverture", stem="taux", formats=("html",),
+                                    rates_by="epci")
+        print(screenshot(rates["html"], out / "rates_map_html.png"))
+        print(save_static(static_map(diag, "taux_couverture", rates_by="epci"),
+                          out / "rates_map.png", dpi=110))
+        nat = cpts_geo.diagnose(cpts_geo.read_members(national_proxy()))
+        print(save_static(static_map(nat, "taux_couverture", title=(
+            "Démonstration sur une liste fictive (chaque EPCI 2026 compté comme une CPTS, un EPCI "
+            "sur cinq omis) — part de la population couverte, par département")),
+            out / "rates_map_france.png", dpi=110))
         report = cpts_geo.validate_territory(PROPOSAL, LISTING)
         pdf = report.to_pdf(tmp / "rapport.pdf")
         if shutil.which("pdftoppm") is None:

@@ -36,9 +36,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "un Excel français, par défaut) ou international (« , », point décimal)")
     p.add_argument("--color-by", default="auto",
                    help="couleur des CPTS sur les cartes : stage, band (taille ACI), cpts, irdes, igas, densite, aav "
-                   "ou une colonne des périmètres ; défaut auto (stade s'il est connu, sinon une couleur par CPTS)")
+                   "ou une colonne des périmètres, ou taux_couverture (part de la population couverte par zone, "
+                   "voir --par, --etape) ; défaut auto (taux de couverture si la zone analysée s'étend sur "
+                   "plusieurs régions, sinon stade s'il est connu, sinon une couleur par CPTS)")
     p.add_argument("--title", help="titre des cartes")
     p.add_argument("--no-maps", action="store_true", help="ne pas dessiner les cartes (tableaux seulement)")
+    p.add_argument("--par", choices=("departement", "epci", "bv"),
+                   help="carte de couverture en taux : part de la population couverte par département, "
+                   "EPCI ou bassin de vie (bv) ; c'est la carte par défaut, par département, quand la zone "
+                   "analysée s'étend sur plusieurs régions")
+    p.add_argument("--etape", choices=("toutes", "aci"),
+                   help="carte des taux : population couverte par toutes les CPTS (défaut) ou par les "
+                   "CPTS ayant signé l'ACI (aci)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché) ; "
                    "écrit d'un bloc : les fichiers d'une exécution précédente sont remplacés tous ensemble")
     p.add_argument("--force", action="store_true",
@@ -71,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
     diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,
                    apl_estimate=args.apl_estimate)
+    rates_stage = "aci" if args.etape == "aci" else None
+    if rates_stage and args.out:  # refuse before writing anything: the listing must give stages
+        from cpts_geo.rates import coverage_rates
+
+        coverage_rates(diag, stage=rates_stage, geometry=False)
     print(diag.text())
     if members.attrs.get("postcodes"):
         from cpts_geo import fr
@@ -80,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
               + (" …" if len(notes) > 10 else ""))
     if args.out:
         paths = write_diagnosis(diag, args.out, classify=False, maps=not args.no_maps, csv_format=args.csv_format,
-                                overwrite=args.force, color_by=args.color_by, title=args.title)
+                                 overwrite=args.force, color_by=args.color_by, title=args.title,
+                                 rates_by=args.par or ("departement" if args.etape else None),
+                                 rates_stage=rates_stage)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

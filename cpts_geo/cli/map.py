@@ -23,8 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stage", action="append", help="ne garder que les CPTS à ce stade, répétable")
     p.add_argument("--color-by", default="auto",
                    help="couleur des CPTS : stage, band (taille ACI), cpts, irdes, igas, densite, aav "
-                   "ou une colonne des périmètres ; défaut auto (stade s'il est connu, sinon une "
-                   "couleur par CPTS)")
+                   "ou une colonne des périmètres ; ou taux_couverture : part de la population "
+                   "couverte par zone (voir --par, --etape) ; défaut auto (taux de couverture si la "
+                   "zone analysée s'étend sur plusieurs régions, sinon le stade s'il est connu, sinon "
+                   "une couleur par CPTS)")
+    p.add_argument("--par", default="departement", choices=("departement", "epci", "bv"),
+                   help="carte des taux de couverture : par département (défaut), par EPCI ou par "
+                   "bassin de vie (bv)")
+    p.add_argument("--etape", default="toutes", choices=("toutes", "aci"),
+                   help="carte des taux de couverture : population couverte par toutes les CPTS "
+                   "(défaut) ou par les CPTS ayant signé l'ACI (aci)")
     p.add_argument("--html", type=Path, help="page HTML interactive à écrire")
     p.add_argument("--png", type=Path, help="carte A4 PNG à écrire")
     p.add_argument("--pdf", type=Path, help="carte A4 PDF à écrire")
@@ -83,14 +91,23 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
                          "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
     diag = classify_diagnosis(diag)
-    layers = build_layers(diag, args.tolerance)
-    m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
-        if args.html else None
+    from cpts_geo.maps.style import alternate_map
+
+    rates = alternate_map(diag, args.color_by, "static") is not None
+    opts = {"rates_by": args.par, "rates_stage": None if args.etape == "toutes" else args.etape}
+    if rates:  # fail early (no stage in the listing for --etape aci) before drawing anything
+        from cpts_geo.rates import coverage_rates
+
+        table = coverage_rates(diag, args.par, opts["rates_stage"], geometry=False)
+    layers = None if rates else build_layers(diag, args.tolerance)
+    m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title,
+                     tolerance_m=args.tolerance, **opts) if args.html else None
     fig = None
     if args.png or args.pdf:
         from cpts_geo.maps import save_static, static_map
 
-        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper)
+        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
+                         tolerance_m=args.tolerance, **opts)
     written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
         with output_file(args.html) as tmp:
@@ -101,12 +118,22 @@ def run(args: argparse.Namespace) -> int:
             with output_file(path) as tmp:
                 save_static(fig, tmp)
             written.append(path)
-    n_white, n_over = len(layers.white_zones), len(layers.overlaps)
-    print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
-          f"{fr.plural(n_white, 'zone blanche') if n_white else 'aucune zone blanche'}, "
-          f"{fr.plural(n_over, 'chevauchement') if n_over else 'aucun chevauchement'} ; {diag.meta.get('area', '')}")
-    print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
-          f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
+    if rates:
+        from cpts_geo.rates import LEVEL_LABELS
+
+        by = LEVEL_LABELS[table.attrs["level"]]
+        print(f"Carte des taux de couverture par {by[0]} ({table.attrs['stage_label']}) : "
+              f"{fr.plural(len(table), by[0], by[1])}, "
+              f"{fr.plural(int(table['white_population'].sum()), 'habitant')} hors CPTS ; "
+              f"{diag.meta.get('area', '')}")
+    else:
+        n_white, n_over = len(layers.white_zones), len(layers.overlaps)
+        print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
+              f"{fr.plural(n_white, 'zone blanche') if n_white else 'aucune zone blanche'}, "
+              f"{fr.plural(n_over, 'chevauchement') if n_over else 'aucun chevauchement'} ; "
+              f"{diag.meta.get('area', '')}")
+        print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
+              f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
     for path in written:
         print(f"  écrit : {path} ({fr.number(path.stat().st_size / 1e6, 2)}{fr.NNBSP}Mo)")
     return 0

@@ -3,6 +3,8 @@
 - :func:`coverage_map` → ``folium.Map`` (see :mod:`cpts_geo.maps.interactive`)
 - :func:`static_map` → matplotlib ``Figure`` for print (see :mod:`cpts_geo.maps.static`)
 - :func:`write_maps` writes HTML, PNG and PDF into a folder (used by ``cpts-geo coverage --out``)
+- :func:`rates_map` / :func:`rates_static`: covered population share by department, EPCI or
+  bassin de vie (``color_by="taux_couverture"``, default when the area spans several regions)
 - :func:`build_layers`: the simplified, dissolved layers both maps draw
 
 matplotlib is imported only when a static map is drawn: importing this package or building an
@@ -22,6 +24,7 @@ from cpts_geo.maps.interactive import (
     save_html,
 )
 from cpts_geo.maps.layers import MapLayers, build_layers, default_tolerance, simplify_units
+from cpts_geo.maps.rates import rates_map, rates_static
 from cpts_geo.maps.write import write_maps
 
 #: names of the static (matplotlib) module, imported on first access
@@ -44,6 +47,8 @@ __all__ = [
     "default_tolerance",
     "html_size",
     "leaflet_assets",
+    "rates_map",
+    "rates_static",
     "save_html",
     "save_static",
     "simplify_units",

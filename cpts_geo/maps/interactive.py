@@ -338,6 +338,8 @@ def coverage_map(
     indicators: dict[str, str] | None = None,
     max_listed_communes: int = 80,
     layers: MapLayers | None = None,
+    rates_by: str = "departement",
+    rates_stage: str | None = None,
 ) -> folium.Map:
     """Interactive map of a coverage diagnosis (``cpts_geo.diagnose``), working offline.
 
@@ -355,7 +357,15 @@ def coverage_map(
     Layers: départements, périmètres (coloured by class), chevauchements, zones blanches
     (hatched), communes. French legend, layer control, tooltips and popups, commune search box,
     credits (IGN ADMIN EXPRESS, INSEE populations légales, the listing's source and date).
+
+    ``color_by="taux_couverture"`` (and ``"auto"`` when the area spans several regions) draws the
+    covered population share by zone instead (:func:`cpts_geo.maps.rates.rates_map`;
+    ``rates_by``: departement, epci or bv; ``rates_stage``: None or "aci").
     """
+    other = st.alternate_map(diagnosis, color_by, "interactive")
+    if other is not None:
+        return other(diagnosis, color_by, tiles=tiles, title=title, tolerance_m=tolerance_m,
+                     rates_by=rates_by, rates_stage=rates_stage)
     lay = layers if layers is not None else build_layers(diagnosis, tolerance_m)
     meta = lay.meta
     pop_year = int(meta.get("population_year", reference.POPULATION_YEAR))

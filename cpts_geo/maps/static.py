@@ -436,6 +436,8 @@ def static_map(
     labels: bool | None = None,
     orientation: str = "landscape",
     paper: str = "A4",
+    rates_by: str = "departement",
+    rates_stage: str | None = None,
 ) -> Figure:
     """Print-ready map of a coverage diagnosis (matplotlib ``Figure``), A4 (default) or A3.
 
@@ -453,9 +455,17 @@ def static_map(
     that the map takes all the remaining paper, on A4 as on A3.
     Technical details (simplification tolerance, CRS) are in ``fig.cpts_geo_metadata``, written
     into the file's metadata by :func:`save_static`.
+
+    ``color_by="taux_couverture"`` (and ``"auto"`` when the area spans several regions) draws the
+    covered population share by zone instead (:func:`cpts_geo.maps.rates.rates_static`;
+    ``rates_by``: departement, epci or bv; ``rates_stage``: None or "aci").
     """
     if paper not in PAPER_IN:
         raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
+    other = st.alternate_map(diagnosis, color_by, "static")
+    if other is not None:
+        return other(diagnosis, color_by, title=title, tolerance_m=tolerance_m, paper=paper,
+                     rates_by=rates_by, rates_stage=rates_stage)
     lay = layers if layers is not None else build_layers(diagnosis, tolerance_m)
     per = lay.perimeters[lay.perimeters.geometry.notna()].reset_index(drop=True)
     lay = MapLayers(**{**lay.__dict__, "perimeters": per})

@@ -39,6 +39,21 @@ OVERLAP = {"fill": "#7b3294", "edge": "#40004b", "label": "Chevauchement (plusie
 PERIMETER_EDGE = "#303030"
 DEPARTMENT_EDGE = "#000000"
 
+#: other maps reached through ``color_by``: name → (wants(diagnosis, color_by), interactive
+#: map(diagnosis, color_by, **options), static map(diagnosis, color_by, **options)); registered
+#: by :mod:`cpts_geo.maps.rates` (« taux_couverture »), which imports the map modules
+ALTERNATE_MAPS: dict[str, tuple] = {}
+
+
+def alternate_map(diagnosis: Any, color_by: str | None, kind: str) -> Any:
+    """The ``kind`` ("interactive" or "static") drawing function of the registered map that
+    ``color_by`` selects for this diagnosis, or None (the map of the CPTS perimeters)."""
+    for wants, interactive, static in ALTERNATE_MAPS.values():
+        if wants(diagnosis, color_by):
+            return interactive if kind == "interactive" else static
+    return None
+
+
 def _ordered_levels() -> dict[str, tuple[str, ...]]:
     """Ordered categorical variables (column → labels from low to high), from classification."""
     from cpts_geo.classification import AAV3_LABELS, DENS3_LABELS, DENS7_LABELS
