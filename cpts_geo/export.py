@@ -9,7 +9,10 @@ CLI write the same files, columns and values for the same options.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from cpts_geo.classification import classify_diagnosis
@@ -18,6 +21,15 @@ from cpts_geo.indicators.apl_official import attach_official_apl
 from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
 from cpts_geo.io.outputs import write_tables
+
+#: a step reporter: ``step("label")`` is a context manager around one long step. The library
+#: never prints; the CLI passes :meth:`cpts_geo.cli.progress.Progress.step` (progress on stderr)
+Step = Callable[[str], AbstractContextManager]
+
+
+def quiet(label: str) -> AbstractContextManager:
+    """The default :data:`Step`: does nothing."""
+    return contextlib.nullcontext()
 
 
 def prepare(
@@ -60,6 +72,7 @@ def write_diagnosis(
     maps: bool = True,
     csv_format: str = "fr",
     overwrite: bool = False,
+    step: Step | None = None,
 ) -> dict[str, Path]:
     """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
     options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
@@ -72,12 +85,15 @@ def write_diagnosis(
     written beside it first and moved in only when all are complete, replacing the previous run's
     set (the files its ``summary.json`` lists, in ``files``) as a whole; other files are never
     deleted, and a folder holding files no cpts_geo run wrote is refused
-    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``)."""
+    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``). ``step``: reporter
+    of the long steps (:data:`Step`; default silent)."""
     check_csv_format(csv_format)  # refuse a bad option before any work
+    step = step or quiet
     out = Path(out_dir)
     with output_folder(out, overwrite=overwrite) as stage:
         d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
-        paths = write_tables(d, stage, csv_format)
+        with step("écriture des tableaux (GeoPackage, CSV, classeur Excel)"):
+            paths = write_tables(d, stage, csv_format)
         if maps and not _has_shapes(d):
             warnings.warn("cartes non dessinées : aucune commune de la zone analysée n'a de contour "
                           "dans le référentiel (collectivités d'outre-mer, par exemple) ; les tableaux "
@@ -85,6 +101,6 @@ def write_diagnosis(
         elif maps:
             from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
 
-            paths.update(write_maps(d, stage))
+            paths.update(write_maps(d, stage, step=step))
         list_files_in_summary(stage)
     return {key: out / p.name for key, p in paths.items()}

@@ -4,13 +4,15 @@ A postcode is also, often, the INSEE code of *another* commune: 13001 is the pos
 1er arrondissement and the INSEE code of Aix-en-Provence; 20200 (Bastia's postcode) is no current
 INSEE code (Corsica is 2A/2B since 1976). :func:`apply_code_type` refuses a listing whose codes
 look like postcodes (``code_type="auto"``), reads them as postcodes (``"postal"``: each postcode
-→ every commune it serves) or as INSEE codes (``"insee"``). Table: La Poste, "Base officielle des
+→ every commune it serves) or as INSEE codes (``"insee"``). In ``"auto"``, a listing that is not refused still has each code that
+is also the postcode of another commune flagged one by one (:func:`doubts`). Table: La Poste, "Base officielle des
 codes postaux" (``reference.load_postal``).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -45,6 +47,26 @@ def postal_like(code: str) -> bool:
     by_post, insee, _ = _tables()
     served = by_post.get(code)
     return served is not None and (code not in insee or code not in served)
+
+
+def doubt_note(code: str) -> str | None:
+    """French note for a code that is an INSEE code *and* the postcode of other communes, read as
+    the INSEE code: "13001 lu comme code INSEE (Aix-en-Provence), mais aussi code postal desservant
+    Marseille 1er Arrondissement" (no semicolon: notes are listed with " ; "); None otherwise."""
+    by_post, insee, names = _tables()
+    served = by_post.get(code)
+    if served is None or code not in insee or code in served:
+        return None
+    return (f"{code} lu comme code INSEE ({names[code]}), mais aussi code postal desservant "
+            + fr.enumeration([names.get(c, c) for c in served], limit=3))
+
+
+def doubts(values: Iterable[object]) -> dict[str, str]:
+    """Distinct 5-digit ``values`` that are INSEE codes and postcodes of other communes → their
+    note (:func:`doubt_note`), in code order."""
+    codes = {v.strip() for v in values if isinstance(v, str)}
+    notes = {c: doubt_note(c) for c in sorted(codes) if len(c) == 5 and c.isdigit()}
+    return {c: n for c, n in notes.items() if n}
 
 
 def _describe(code: str) -> str:

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     for option, value in (("LISTE", args.members), ("--apl", args.apl),):
         check_file_argument(value, option, file_only=True)
+    from cpts_geo.cli.progress import Progress
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import read_members
@@ -55,12 +56,16 @@ def run(args: argparse.Namespace) -> int:
         from cpts_geo.io.atomic import check_target
 
         check_target(args.out, overwrite=args.force)  # refuse before the work
-    members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
-                           cog_year=args.cog_year, code_type=args.code_type)
+    progress = Progress()  # on stderr when it is a terminal
+    with progress.step("lecture de la liste"):
+        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
+                               cog_year=args.cog_year, code_type=args.code_type)
     region = args.region[0] if args.region and len(args.region) == 1 else args.region
-    diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
+    with progress.step("diagnostic de couverture"):
+        diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
-    diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
+    with progress.step("classification des CPTS" + (" et APL" if args.apl else "")):
+        diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
     print(diag.text())
     if members.attrs.get("postcodes"):
         from cpts_geo import fr
@@ -70,6 +75,6 @@ def run(args: argparse.Namespace) -> int:
               + (" …" if len(notes) > 10 else ""))
     if args.out:
         paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format,
-                                 overwrite=args.force)
+                                 overwrite=args.force, step=progress.step)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

@@ -218,7 +218,9 @@ def check_obsolete_codes(state: State) -> Check:
 def check_interpreted(state: State) -> Check:
     rep = state.proposal.report
     kinds = ["name", "zero_padded", "arrondissement", "empty"]
-    hit = rep[rep["status"].isin(kinds)]
+    # a code read as an INSEE code that is also the postcode of other communes (cpts_geo.postcodes)
+    doubt = rep["postcode_doubt"].fillna(False).astype(bool) if "postcode_doubt" in rep.columns else False
+    hit = rep[rep["status"].isin(kinds) | doubt]
     title = "Valeurs interprétées"
     if hit.empty:
         return Check("interpreted_inputs", title, "info", True, "Toutes les valeurs sont des codes INSEE à 5 caractères.")
