@@ -362,7 +362,10 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
     rows = []
     blank = df.attrs.get("blank_rows", 0)
     row_sheets = df.attrs.get("row_sheets") or [None] * len(df)
-    for row, sheet, rec in zip(source_rows(df, row0), row_sheets, df.to_dict("records"), strict=True):
+    file_rows = source_rows(df, row0)
+    plain = df.copy(deep=False)
+    plain.attrs = {}  # pandas deep-copies attrs (a list of every file row) at each column access
+    for row, sheet, rec in zip(file_rows, row_sheets, plain.to_dict("records"), strict=True):
         cpts = _text(rec.get(cols["cpts"]))
         code_v = rec.get(cols["code"]) if cols["code"] else None
         name_v = rec.get(cols["name"]) if cols["name"] else None
@@ -411,15 +414,17 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
 def _flag_postcode_doubts(rep: pd.DataFrame) -> dict[str, str]:
     """Codes read as INSEE codes that are also postcodes of other communes: the note goes into
     the report row's message and ``postcode_doubt``; returns code → note."""
-    notes = postcode_doubts(rep["input"])
+    inputs = [v.strip() if isinstance(v, str) else None for v in rep["input"].to_numpy(object)]
+    notes = postcode_doubts(inputs)
     rep["postcode_doubt"] = False
     if notes:
-        hit = rep["input"].map(lambda v: isinstance(v, str) and v.strip() in notes) & (
-            rep["code"] == rep["input"].map(lambda v: v.strip() if isinstance(v, str) else v))
+        hit = np.array([v in notes and v == c for v, c in zip(inputs, rep["code"].to_numpy(object), strict=True)],
+                       dtype=bool)
         rep.loc[hit, "postcode_doubt"] = True
         rep.loc[hit, "message"] = [((m + " ; ") if isinstance(m, str) and m else "") + notes[c]
                                    for m, c in zip(rep.loc[hit, "message"], rep.loc[hit, "code"], strict=True)]
-        notes = {c: n for c, n in notes.items() if c in set(rep.loc[hit, "code"])}
+        kept = set(rep.loc[hit, "code"])
+        notes = {c: n for c, n in notes.items() if c in kept}
     return notes
 
 

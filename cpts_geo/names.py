@@ -309,6 +309,11 @@ def _key_mask(deps: frozenset[str] | None) -> np.ndarray:
     return mask
 
 
+@functools.cache
+def _longest_key() -> int:
+    return max(map(len, index().ukeys))
+
+
 def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff: float = 0.75,
          pool: int = 30) -> list[Entry]:
     """Current communes whose name is close to ``name`` (typos, a letter missing or swapped),
@@ -319,7 +324,9 @@ def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff:
     bounded by ``pool``, not by the size of the reference. Exact matches come first (score 1).
     """
     k = key(name)
-    if not k:
+    if not k or len(k) > _longest_key() * (2 - cutoff) / cutoff:
+        # difflib's ratio is at most 2·min(len)/(sum of lens): a text that long (a garbage cell,
+        # a pasted paragraph) cannot reach the cutoff with any name; its cost stays bounded
         return []
     idx, tg = index(), _trigrams()
     q = _query_grams(k)

@@ -32,12 +32,15 @@ NOT_INSEE_SHARE = 0.5
 def _tables() -> tuple[dict[str, tuple[str, ...]], frozenset[str], dict[str, str]]:
     postal = reference.load_postal()
     communes = reference.load_communes()
-    by_post = {k: tuple(sorted(v)) for k, v in postal.groupby("code_postal")["code"]}
+    grouped: dict[str, list[str]] = {}
+    for k, c in zip(postal["code_postal"].to_numpy(object), postal["code"].to_numpy(object), strict=True):
+        grouped.setdefault(k, []).append(c)  # plain dict: a groupby over arrow strings takes seconds
+    by_post = {k: tuple(sorted(v)) for k, v in grouped.items()}
     plm = set(reference.PLM_CITIES)
     for k, codes in by_post.items():  # a postcode of an arrondissement: the arrondissement only
         if any(c in plm for c in codes) and len(codes) > 1:
             by_post[k] = tuple(c for c in codes if c not in plm)
-    names = dict(zip(communes["code"].astype(str), communes["nom"].astype(str), strict=False))
+    names = dict(zip(communes["code"].to_numpy(object), communes["nom"].to_numpy(object), strict=False))
     return by_post, frozenset(names), names
 
 
@@ -64,8 +67,9 @@ def doubt_note(code: str) -> str | None:
 def doubts(values: Iterable[object]) -> dict[str, str]:
     """Distinct 5-digit ``values`` that are INSEE codes and postcodes of other communes → their
     note (:func:`doubt_note`), in code order."""
-    codes = {v.strip() for v in values if isinstance(v, str)}
-    notes = {c: doubt_note(c) for c in sorted(codes) if len(c) == 5 and c.isdigit()}
+    by_post, insee, _ = _tables()
+    codes = {v.strip() for v in values if isinstance(v, str)} & insee & by_post.keys()
+    notes = {c: doubt_note(c) for c in sorted(codes)}
     return {c: n for c, n in notes.items() if n}
 
 
@@ -86,9 +90,9 @@ def apply_code_type(entries: pd.DataFrame, code_type: str, source: str) -> tuple
         raise OptionError("--code-type", code_type, "valeurs possibles : auto, insee, postal")
     if code_type == "insee":
         return entries, []
-    values = entries["input"].map(lambda v: v.strip() if isinstance(v, str) else v)
-    digits = values.map(lambda v: isinstance(v, str) and len(v) == 5 and v.isdigit())
-    distinct = sorted(set(values[digits]))
+    values = [v.strip() if isinstance(v, str) else v for v in entries["input"].to_numpy(object)]
+    digits = [isinstance(v, str) and len(v) == 5 and v.isdigit() for v in values]
+    distinct = sorted({v for v, d in zip(values, digits, strict=True) if d})
     if code_type == "auto":
         suspects = [c for c in distinct if postal_like(c)]
         _, insee, _ = _tables()
