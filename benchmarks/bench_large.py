@@ -143,7 +143,7 @@ def main() -> None:
         fig["ratio_peak"] = round(b["peak_mb"] / c["peak_mb"], 2)
         print(f"before / current: time {fig['ratio_wall']}×, peak memory {fig['ratio_peak']}×")
     if save is not None:
-        save("large", fig, note="stand-in listing built from the reference (see the script); runs one after another")
+        save("large", fig, note="stand-in listing built from the reference (see the script); each checkout's run has its own date and load average")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,20 @@ def main() -> None:
     print(f"real name among the suggestions: old {recall(out_old)}/{n}, new {recall(out_new)}/{n} "
           f"(all {N:,}: new {recall(out)})")
 
+    # garbage: the cp1252 bytes of tests/fixtures/bad (a 2,460-character cell) and 2,000 random
+    # strings of letters and symbols, 5 to 60 characters: each unknown, each bounded
+    rng = random.Random(2)
+    alphabet = "abcdefghijklmnopqrstuvwxyzéèàç-' €‚ƒ„…†‡ˆ‰Š‹Œ"
+    garbage = ["".join(rng.choice(alphabet) for _ in range(rng.randint(5, 60))) for _ in range(N)]
+    cell = (bytes(range(0x80, 0x100)).replace(b"\x81", b"").replace(b"\x8d", b"").replace(b"\x8f", b"")
+            .replace(b"\x90", b"").replace(b"\x9d", b"") * 20).decode("cp1252")
+    wall, cpu, _ = timed(cg.normalise_codes, garbage)
+    fig.update(garbage_ms=wall / N * 1000, garbage_cpu_ms=cpu / N * 1000)
+    wall, cpu, _ = timed(cg.normalise_codes, [cell])
+    fig.update(garbage_cell_chars=len(cell), garbage_cell_ms=wall * 1000)
+    print(f"garbage: {N:,} random strings {per_name(fig['garbage_ms'] / 1000 * N, fig['garbage_cpu_ms'] / 1000 * N, N)}; "
+          f"one {len(cell):,}-character cell {wall * 1000:.1f} ms")
+
     listing = reference.load_names().query("kind == 'current'")["nom"].tolist()
     wall, cpu, res = timed(cg.normalise_codes, listing)
     fig.update(listing_names=len(listing), listing_s=wall, listing_cpu_s=cpu,

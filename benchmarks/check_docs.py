@@ -164,6 +164,26 @@ def app() -> list[tuple[str, str]]:
     ]
 
 
+def large() -> list[tuple[str, str]]:
+    r = load("large")
+    f = r["figures"]
+    c, b, li = f["current"], f["before"], f["listing"]
+    doc = "README.md"
+
+    def mb(x: dict, name: str) -> str:
+        return f"{x['files_mb'][name]:.0f} MB" if name in x["files_mb"] else "—"
+
+    return [
+        (doc, f"a {_n(li['rows'])}-row stand-in listing ({_n(li['cpts'])} CPTS, each listed commune in "
+              f"{li['mean_cpts_per_listed_commune']:.1f} CPTS on average)"),
+        (doc, f"| now | {c['wall_s']:.0f} s | {c['cpu_s']:.0f} s | {_n(c['peak_mb'])} MB | "
+              f"{mb(c, 'carte_couverture.html')} | {mb(c, 'diagnostic_cpts.xlsx')} | {c['loadavg_1_5_15'][1]:.0f} |"),
+        (doc, f"| before the restructuring | {b['wall_s']:.0f} s | {b['cpu_s']:.0f} s | {_n(b['peak_mb'])} MB | "
+              f"{mb(b, 'carte_couverture.html')} | {mb(b, 'diagnostic_cpts.xlsx')} | {b['loadavg_1_5_15'][1]:.0f} |"),
+        (doc, f"measured on {c['date'][:10]}"),
+    ]
+
+
 def _span(values: list[str]) -> str:
     nums = sorted({int(x) for x in values if x.isdigit()})
     return "?" if not nums else str(nums[0]) if len(nums) == 1 else f"{nums[0]}–{nums[-1]}"
@@ -184,7 +204,7 @@ def readme() -> list[tuple[str, str]]:
 
 
 CHECKS = {"classification": classification, "coverage": coverage, "apl": apl, "validation": validation,
-          "maps": maps, "app": app, "readme": readme}
+          "maps": maps, "app": app, "large": large, "readme": readme}
 
 
 def _norm(text: str) -> str:
