@@ -9,6 +9,7 @@ each one ends up kept, converted to its COG 2026 code, or refused with a reason 
 
 from __future__ import annotations
 
+import datetime as _dt
 import difflib
 import functools
 import re
@@ -95,8 +96,9 @@ def _transition(from_year: int, to_year: int, steps: pd.DataFrame) -> pd.DataFra
     return mapping[keep].reset_index(drop=True)
 
 
-def _last_disappearance(code: str, steps: pd.DataFrame) -> tuple[int, str] | None:
-    """(COG year, date) of the step in which ``code`` last disappeared (None if it never did)."""
+def _last_disappearance(code: str, steps: pd.DataFrame) -> tuple[int, int, str] | None:
+    """(COG year before, COG year after, recorded date) of the step in which ``code`` last
+    disappeared (None if it never did)."""
     s = steps[steps["code_old"] == code]
     if s.empty:
         return None
@@ -105,7 +107,49 @@ def _last_disappearance(code: str, steps: pd.DataFrame) -> tuple[int, str] | Non
     if gone.empty:
         return None
     last = gone.sort_values("cog_from").iloc[-1]
-    return int(last["cog_from"]), str(last["date"])
+    return int(last["cog_from"]), int(last["cog_to"]), str(last["date"])
+
+
+#: COG steps whose recorded dates (COGugaison ``annee``, ISO form) are the dates of the prefectoral
+#: decrees creating the communes nouvelles, not their effective dates: none of the 799 changes
+#: between COG 2018 and COG 2019 matches INSEE's effective date (05120 Ristolas → 05001
+#: Abriès-Ristolas: decree of 15 October 2018, in force on 1 January 2019)
+DECREE_DATED_STEPS = frozenset({(2018, 2019)})
+
+
+def _parse_step_date(text: str) -> _dt.date | None:
+    """``2018-10-15`` (COGugaison, ISO) or ``01/01/2024`` (INSEE, day first) as a date; None for
+    anything else (``2025/2026``: the steps built from two COG vintages carry no date)."""
+    text = str(text or "").strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return _dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def effective_date(cog_from: int, cog_to: int, recorded: str | None) -> tuple[_dt.date | None, str]:
+    """When a code change between COG ``cog_from`` and COG ``cog_to`` took effect, as
+    (date or None, French phrase « le 1er janvier 2019 »).
+
+    Rule (data/communes/cog_steps.csv): a COG describes the communes on 1 January of its year,
+    so a change between two COG took effect in ]1 January ``cog_from``, 1 January ``cog_to``].
+    The recorded date is that effective date (INSEE's ``EFF`` / ``DATE_EFF``) when it lies in this
+    window and the step is not one of :data:`DECREE_DATED_STEPS`; otherwise it is the date of the
+    decree and the change took effect when the next COG starts, on 1 January ``cog_to`` (communes
+    nouvelles take effect on 1 January, the date the COG is drawn). Steps without a date spanning
+    two years (``2025/2026``: COG 2024 → 2026) took effect on 1 January of one of them: the phrase
+    names both."""
+    d = _parse_step_date(recorded or "")
+    start, end = _dt.date(cog_from, 1, 1), _dt.date(cog_to, 1, 1)
+    decree = (cog_from, cog_to) in DECREE_DATED_STEPS and d is not None and "-" in str(recorded)
+    if d is not None and start < d <= end and not decree:
+        return d, f"le {fr.date(d)}"
+    if d is not None or cog_to - cog_from == 1:
+        return end, f"le {fr.date(end)}"
+    years = [_dt.date(y, 1, 1) for y in range(cog_from + 1, cog_to + 1)]
+    return None, "le " + " ou le ".join(fr.date(y) for y in years)
 
 
 def carry_labels(
@@ -188,7 +232,8 @@ def _convert_old(code: str) -> dict | None:
     gone = _last_disappearance(code, steps)
     if gone is None:
         return None
-    year, date = gone
+    year, year_to, recorded = gone
+    _, when = effective_date(year, year_to, recorded)
     tr = transition(year)
     t = tr[tr["origin"] == code].sort_values("ratio", ascending=False)
     current = _current_set()
@@ -203,7 +248,7 @@ def _convert_old(code: str) -> dict | None:
         return {
             "code": new,
             "status": "converted",
-            "message": f"code {code} ({former_name}) n'existe plus (modification du {fr.date(date)}) : "
+            "message": f"code {code} ({former_name}) n'existe plus depuis {when} : "
             f"remplacé par {new} ({reference.units().at[new, 'nom']})",
             "candidates": _candidates([new], [1.0]),
         }
@@ -212,7 +257,7 @@ def _convert_old(code: str) -> dict | None:
     return {
         "code": None,
         "status": "ambiguous",
-        "message": f"code {code} ({former_name}) a été scindé : choisir parmi {listing}",
+        "message": f"code {code} ({former_name}) a été scindé {when} : choisir parmi {listing}",
         "candidates": cands,
     }
 
@@ -271,6 +316,16 @@ def _match_name(text: str, dep: str | None) -> dict:
                 "homonyms": codes,
             }
     cands = [{"code": e.code, "nom": e.nom, "why": e.why} for e in names.suggest(name, dep, n=5)]
+    if len(cands) < 5:
+        # a near old name (« Belegarde (81) »): its current commune, through the code history
+        seen = {c["code"] for c in cands}
+        for e in names.near(name, dep, n=10, former=True):
+            if e.rank <= 1 or len(cands) >= 5:
+                continue
+            c = e.code if e.code in nom else (_convert_old(e.code) or {}).get("code")
+            if c and c not in seen:
+                cands.append({"code": c, "nom": nom[c], "why": f"ancien nom proche : {e.nom}"})
+                seen.add(c)
     if dep is not None and len(cands) < 5:
         # the name exists, but in another department
         seen = {c["code"] for c in cands}
@@ -280,7 +335,8 @@ def _match_name(text: str, dep: str | None) -> dict:
                 seen.add(e.code)
     where = f" dans le département {dep}" if dep else ""
     hint = (" ; suggestions : " + ", ".join(
-        f"{c['code']} {c['nom']}" + (f" ({dep_of[c['code']]})" if c["why"] == "autre département" else "")
+        f"{c['code']} {c['nom']}" + (f" ({dep_of[c['code']]})" if c["why"] == "autre département" else
+                                     f" ({c['why']})" if c["why"].startswith("ancien nom") else "")
         for c in cands)) if cands else ""
     return {
         "code": None,
@@ -373,7 +429,7 @@ def _normalise_one(value: object, dep: str | None) -> dict:
         postal = reference.load_postal()
         also = postal.loc[postal["code_postal"] == raw, "code"].map(cur["nom"]).dropna().unique()
         if len(also):
-            conv["message"] += f" ; attention, {raw} est aussi le code postal de " + ", ".join(also[:3])
+            conv["message"] += f" ; attention, {raw} est aussi le code postal de " + fr.enumeration(also, limit=3)
         if padded:
             conv["message"] = f"« {text} » complété en {raw} ; " + conv["message"]
         return conv
@@ -384,14 +440,14 @@ def _normalise_one(value: object, dep: str | None) -> dict:
     return {
         "code": None,
         "status": "unknown",
-        "message": f"code {raw} inconnu du COG (aucune commune actuelle ni ancienne){hint} ; "
-        f"s'il a été créé après le 1er janvier {reference.COG_YEAR} : {NEWER_COG}",
+        "message": f"code {raw} absent du COG {reference.COG_YEAR} (référentiel de cpts_geo) : ni commune "
+        f"actuelle, ni ancienne commune{hint} ; code créé après le 1er janvier {reference.COG_YEAR} ? {NEWER_COG}",
         "candidates": sugg,
     }
 
 
-#: French refusal for a listing stated in a COG newer than the embedded reference
-NEWER_COG = f"référentiel COG {reference.COG_YEAR} : mettre à jour cpts_geo"
+#: French hint when a code or a listing may be newer than the embedded reference
+NEWER_COG = f"mettez à jour cpts_geo (son référentiel est le COG {reference.COG_YEAR})"
 #: first COG year of the passage tables
 FIRST_COG_YEAR = 1968
 
@@ -404,7 +460,7 @@ def _check_cog_year(cog_year: int | None) -> int | None:
     except (TypeError, ValueError):
         raise OptionError("cog_year", cog_year, "année du COG attendue (par exemple 2024)") from None
     if year > reference.COG_YEAR:
-        raise OptionError("cog_year", cog_year, f"liste en COG {year} : {NEWER_COG}")
+        raise OptionError("cog_year", cog_year, f"liste en COG {year}, plus récent que celui de cpts_geo : {NEWER_COG}")
     if year < FIRST_COG_YEAR:
         raise OptionError("cog_year", cog_year, f"les tables de passage commencent au COG {FIRST_COG_YEAR}")
     return year

@@ -130,18 +130,24 @@ class Diagnosis:
         maps: bool = True,
         csv_format: str = "fr",
         overwrite: bool = False,
+        apl_estimate: str | Path | None = None,
+        color_by: str | None = "auto",
+        title: str | None = None,
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
         (``maps``) carte_couverture.html/png/pdf; returns their paths. ``classify`` adds the
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
-        ``--apl-year``) the official APL per CPTS; ``csv_format`` "fr" (``;``, decimal comma) or
+        ``--apl-year``) the official APL per CPTS, ``apl_estimate`` (``--apl-estimee``: the
+        ``_cpts.csv`` of ``cpts-geo apl --listing``) the computed estimate, labelled as such;
+        ``color_by``, ``title``: the maps' colouring and title; ``csv_format`` "fr" (``;``, decimal comma) or
         "international" as ``--csv-format``; ``self`` is left unchanged. The folder is written
         atomically (all new files or the previous set, never mixed); one holding files no cpts_geo
         run wrote is refused unless ``overwrite``. See :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
                                    apl_year=apl_year, maps=maps, csv_format=csv_format,
-                                   overwrite=overwrite)
+                                   overwrite=overwrite, apl_estimate=apl_estimate,
+                                   color_by=color_by, title=title)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
@@ -318,7 +324,7 @@ def diagnose(
     per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
     if not in_area_cpts.any():  # the area and the listing do not meet: an option error, not « CPTS : 0 »
-        option = "--region" if region is not None and departments is None else "--department"
+        option = "--region" if region is not None and departments is None else "--departement"
         value = region if option == "--region" else departments
         value = value if isinstance(value, (str, int)) else ", ".join(map(str, value))
         raise OptionError(option, value, f"aucune CPTS de la liste n'a de commune dans la zone analysée "
@@ -584,6 +590,7 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "cpts_with_enclaves": sorted(p.loc[p["enclaves"].map(len) > 0, "cpts"].tolist()),
         "units_without_geometry": sorted(u.loc[~u["has_geometry"], "code"].tolist()),
         "expanded_cities": attrs.get("expanded_cities", {}),
+        "ignored_columns": list(attrs.get("ignored_columns") or []),
         "area": d.meta["area"],
         "cpts_outside_area": d.meta.get("cpts_outside_area", []),
         "listing": d.meta["listing"],

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cpts_geo.classification import classify_diagnosis
 from cpts_geo.coverage import Diagnosis, register_presenter
+from cpts_geo.indicators.apl_estimate import attach_apl_estimate
 from cpts_geo.indicators.apl_official import attach_official_apl
 from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
@@ -39,13 +40,19 @@ def prepare(
     apl: str | Path | None = None,
     apl_cog: int | None = None,
     apl_year: int | None = None,
+    apl_estimate: str | Path | None = None,
 ) -> Diagnosis:
     """The diagnosis as ``cpts-geo coverage`` writes it: the official APL of the DREES file
     ``apl`` attached (:func:`~cpts_geo.indicators.attach_official_apl`; ``apl_cog``: COG year of
-    its codes, ``apl_year``: sheet year), then the classification columns when ``classify``
-    (:func:`~cpts_geo.classification.classify_diagnosis`). Returns a copy; ``d`` is unchanged."""
+    its codes, ``apl_year``: sheet year), the computed estimate per CPTS of ``apl_estimate`` (the
+    ``_cpts.csv`` of ``cpts-geo apl --listing``, :func:`~cpts_geo.indicators.attach_apl_estimate`,
+    column ``apl_estime``, labelled as an estimate), then the classification columns when
+    ``classify`` (:func:`~cpts_geo.classification.classify_diagnosis`). Returns a copy; ``d`` is
+    unchanged."""
     if apl is not None:
         d = attach_official_apl(d, apl, cog=apl_cog, year=apl_year)
+    if apl_estimate is not None:
+        d = attach_apl_estimate(d, apl_estimate)
     if classify:
         d = classify_diagnosis(d)
     return d
@@ -69,17 +76,21 @@ def write_diagnosis(
     apl: str | Path | None = None,
     apl_cog: int | None = None,
     apl_year: int | None = None,
+    apl_estimate: str | Path | None = None,
     maps: bool = True,
     csv_format: str = "fr",
     overwrite: bool = False,
+    color_by: str | None = "auto",
+    title: str | None = None,
     step: Step | None = None,
 ) -> dict[str, Path]:
     """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
     options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
     ``diagnostic_cpts.xlsx`` and, with ``maps``, ``carte_couverture.html/png/pdf``. The
-    diagnosis is first enriched by :func:`prepare` (``classify``, ``apl``); a diagnosis already
+    diagnosis is first enriched by :func:`prepare` (``classify``, ``apl``, ``apl_estimate``); a diagnosis already
     prepared is written as it is with ``classify=False``. ``csv_format``: "fr" (default: ``;``,
-    decimal comma, UTF-8 with BOM) or "international" (``--csv-format``). Returns name → path.
+    decimal comma, UTF-8 with BOM) or "international" (``--csv-format``); ``color_by`` and
+    ``title``: the maps' colouring and title (``--color-by``, ``--title``). Returns name → path.
 
     The folder is written atomically (:func:`cpts_geo.io.atomic.output_folder`): every file is
     written beside it first and moved in only when all are complete, replacing the previous run's
@@ -91,7 +102,8 @@ def write_diagnosis(
     step = step or quiet
     out = Path(out_dir)
     with output_folder(out, overwrite=overwrite) as stage:
-        d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year)
+        d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year,
+                    apl_estimate=apl_estimate)
         with step("écriture des tableaux (GeoPackage, CSV, classeur Excel)"):
             paths = write_tables(d, stage, csv_format)
         if maps and not _has_shapes(d):
@@ -101,6 +113,6 @@ def write_diagnosis(
         elif maps:
             from cpts_geo.maps import write_maps  # folium / matplotlib: imported on first use
 
-            paths.update(write_maps(d, stage, step=step))
+            paths.update(write_maps(d, stage, color_by, title=title, step=step))
         list_files_in_summary(stage)
     return {key: out / p.name for key, p in paths.items()}

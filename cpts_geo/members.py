@@ -34,6 +34,7 @@ from cpts_geo.errors import MembersError
 from cpts_geo.io.tables import (
     SHEET_SUFFIXES,
     check_file,
+    clean_code,
     column_key,
     find_column,
     json_records,
@@ -70,6 +71,9 @@ _DEP_KEYS = ("dep", "departement", "dept", "dpt", "code departement", "code dep"
 _STAGE_KEYS = ("stage", "etape", "statut", "stade", "avancement", "etat", "etat d avancement", "phase",
                "etat avancement", "niveau d avancement", "status")
 _DATE_KEYS = ("date", "date signature", "date de signature", "date aci", "date de validation")
+#: a column / JSON key listing the municipal arrondissements of Paris, Lyon or Marseille a CPTS covers
+_ARR_KEYS = ("arrondissements", "arrondissement", "arrondissements municipaux", "arrondissement municipal",
+             "arrdts", "arrdt", "arr")
 
 
 def _find(columns: list, keys: Iterable[str], exclude: Iterable[object] = ()) -> str | None:
@@ -101,6 +105,7 @@ def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | N
     out["date"] = _find(cols, _DATE_KEYS, exclude=used) or next(
         (c for c in cols if "date" in column_key(c).split() and c not in used), None
     )
+    out["arr"] = _find(cols, _ARR_KEYS, exclude=used | {out["dep"], out["stage"], out["date"]})
     return out
 
 
@@ -198,7 +203,47 @@ def split_cell(cell: object) -> list[str]:
 HEADER_HINTS = (*_CPTS_KEYS, *_CODE_KEYS, *_NAME_KEYS)
 
 
-_ROLES = ("cpts", "code", "name", "dep", "stage", "date")
+_ROLES = ("cpts", "code", "name", "dep", "stage", "date", "arr")
+
+_ARR_NUMBER_RE = re.compile(r"^\s*(\d{1,2})\s*(?:er|e|eme|ème|è|°)?(?:\s+arr\w*\.?)?\s*$", re.IGNORECASE)
+_CITY_KEYS = {"paris": "75056", "lyon": "69123", "marseille": "13055"}
+
+
+def _city_of_value(value: str) -> str | None:
+    """The PLM city code a commune value designates (``13055``, « Marseille »…), else None."""
+    code = clean_code(value)
+    if code in reference.PLM_CITIES:
+        return code
+    return _CITY_KEYS.get(column_key(value))
+
+
+def _arrondissement_values(values: list[str], arr_values: list[str], source: str,
+                           row: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """A record's communes with its ``arrondissements`` applied: each arrondissement given by its
+    INSEE code (13203), its name (« Marseille 3e Arrondissement ») or its number (3, « 3e », with
+    the city among the record's communes); the city itself is then left out of the record (the
+    CPTS covers those arrondissements, not the whole city). Returns the communes kept and the
+    arrondissements as (value to normalise, value as given)."""
+    cities = [c for c in (_city_of_value(v) for v in values) if c]
+    out_arr = []
+    for a in arr_values:
+        m = _ARR_NUMBER_RE.match(a)
+        if m is None:  # a code or a name: its arrondissement code when it names one, else as given
+            code = normalise_codes([a])["code"].iloc[0]
+            out_arr.append((code if isinstance(code, str) and reference.plm_cities([code]) else a, a))
+            continue
+        if len(set(cities)) != 1:
+            raise MembersError(f"arrondissement « {a} » donné par son numéro : indiquer sa ville (Paris, Lyon ou "
+                               "Marseille) parmi les communes de la CPTS, ou son code INSEE (ex. 13203)", source, row, a)
+        arrs = reference.plm_arrondissements(cities[0])
+        n = int(m.group(1))
+        if not 1 <= n <= len(arrs):
+            raise MembersError(f"{reference.PLM_CITIES[cities[0]]} n'a pas d'arrondissement n° {n} "
+                               f"(1 à {len(arrs)})", source, row, a)
+        out_arr.append((arrs[n - 1], a))
+    covered = set(reference.plm_cities([v for v, _ in out_arr]))
+    kept = [v for v in values if _city_of_value(v) not in covered]
+    return kept, out_arr
 
 
 def _read_table(path: Path, sheet: str | int | None, header_row: int | None = None) -> tuple[pd.DataFrame, str | None]:
@@ -373,6 +418,12 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
         use_dep = True
         if not values and _text(name_v):
             values = split_cell(name_v) if isinstance(name_v, (list, tuple)) or _SEP_RE.search(str(name_v)) else [str(name_v).strip()]
+        arr_v = rec.get(cols["arr"]) if cols.get("arr") else None
+        given = {}
+        if _text(arr_v):
+            values, arr_codes = _arrondissement_values(values, split_cell(arr_v), source, row)
+            given = {len(values) + i: g for i, (_, g) in enumerate(arr_codes)}
+            values = values + [v for v, _ in arr_codes]
         if len(values) > 1:
             use_dep = False  # a department column of a wide row is ambiguous per value
         if cpts is None:
@@ -387,9 +438,10 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
         date_in = _text(rec.get(cols["date"])) if cols["date"] else None
         if not values:
             values = [None]
-        for v in values:
+        for i, v in enumerate(values):
             rows.append({"cpts": cpts, "input": v, "dep": dep, "stage_input": stage_in,
-                         "date_input": date_in, "source_row": row, **({"sheet": sheet} if sheet else {})})
+                         "date_input": date_in, "source_row": row, **({"sheet": sheet} if sheet else {}),
+                         **({"given": given[i]} if i in given else {})})
     if not rows:
         raise MembersError("fichier vide (aucune ligne de données)", source)
     out = pd.DataFrame(rows)
@@ -437,6 +489,9 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
             code=norm["code"].to_numpy(), status=norm["status"].to_numpy(), message=norm["message"].to_numpy(),
             nom=norm["nom"].to_numpy(), _codes=norm["codes"].to_numpy(),
         )
+        if "given" in rep.columns:  # arrondissements given by number: the report shows the value as given
+            rep["input"] = rep["given"].where(rep["given"].notna(), rep["input"])
+            rep = rep.drop(columns="given")
         # a code read in an older COG may cover several current communes (all parts of a split)
         if (rep["_codes"].map(len) > 1).any():
             rep = rep.explode("_codes", ignore_index=True)

@@ -298,11 +298,12 @@ def _query_grams(k: str) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _key_mask(deps: frozenset[str] | None) -> np.ndarray:
-    """Keys that have at least one current name (in ``deps`` when given)."""
+def _key_mask(deps: frozenset[str] | None, former: bool = False) -> np.ndarray:
+    """Keys that have at least one current name (any name with ``former``), in ``deps`` when given."""
     idx = index()
     f = idx.frame
-    hit = f["current"].to_numpy() if deps is None else (f["current"] & f["dep"].isin(deps)).to_numpy()
+    cur = np.ones(len(f), dtype=bool) if former else f["current"].to_numpy()
+    hit = cur if deps is None else cur & f["dep"].isin(deps).to_numpy()
     kid = np.searchsorted(idx.starts, np.flatnonzero(hit), side="right") - 1
     mask = np.zeros(len(idx.ukeys), dtype=bool)
     mask[kid] = True
@@ -315,9 +316,11 @@ def _longest_key() -> int:
 
 
 def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff: float = 0.75,
-         pool: int = 30) -> list[Entry]:
+         pool: int = 30, former: bool = False) -> list[Entry]:
     """Current communes whose name is close to ``name`` (typos, a letter missing or swapped),
-    best first, at most ``n``, within ``deps`` if given; ``score`` is the similarity.
+    best first, at most ``n``, within ``deps`` if given; ``score`` is the similarity. With
+    ``former``, delegated, associated and former names too (their ``code`` may be a code that no
+    longer exists: :func:`cpts_geo.normalise_codes` converts it through the code history).
 
     The ``pool`` keys sharing most trigrams with the query are scored with
     :class:`difflib.SequenceMatcher`; those with a ratio ≥ ``cutoff`` are kept. The cost is
@@ -342,7 +345,7 @@ def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff:
     post = np.concatenate([tg.keys[tg.offsets[i]:tg.offsets[i + 1]] for i in at])
     ds = _depset(deps)
     cand, common = np.unique(post, return_counts=True)
-    keep = _key_mask(ds)[cand]
+    keep = _key_mask(ds, former)[cand]
     cand, common = cand[keep], common[keep]
     if not len(cand):
         return []
@@ -368,7 +371,7 @@ def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff:
     seen: set[str] = set()
     for r, _, kid in scored:
         for e in idx.records[idx.starts[kid]:idx.starts[kid + 1]]:
-            if e.rank <= 1 and (ds is None or e.dep in ds) and e.code not in seen:
+            if (e.rank <= 1 or former) and (ds is None or e.dep in ds) and e.code not in seen:
                 seen.add(e.code)
                 out.append(e._replace(score=round(-r, 4)))
     return out[:n]

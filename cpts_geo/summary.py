@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cpts_geo import fr, reference
 from cpts_geo.coverage import Diagnosis, register_presenter
 from cpts_geo.rules import ALL_STAGES, APL_THRESHOLDS, STAGE_ACI
@@ -45,6 +47,8 @@ def format_summary(d: Diagnosis) -> str:
     lines += _department_lines(d)
     if "apl" in d.perimeters.columns:
         lines.append(_apl_line(d))
+    if "apl_estime" in d.perimeters.columns:
+        lines.append(_apl_estimate_line(d))
     if s["overlapping_units"]:
         n = len(s["overlapping_units"])
         living = int(d.overlaps["population"].fillna(0).sum())
@@ -69,6 +73,11 @@ def format_summary(d: Diagnosis) -> str:
     if s["refused_codes"]:
         lines.append(f"  Codes refusés : {fr.integer(len(s['refused_codes']))}")
         lines += [f"    {k} : {v}" for k, v in list(s["refused_codes"].items())[:10]]
+    if s.get("ignored_columns"):
+        cols = s["ignored_columns"]
+        lines.append("  Non lu dans la liste : " + ("la colonne " if len(cols) == 1 else "les colonnes ")
+                     + fr.enumeration(f"« {c} »" for c in cols) + " (aucun rôle reconnu : nom de CPTS, commune, "
+                     "département, stade, date, arrondissements)")
     if s["units_without_geometry"]:
         lines.append(f"  Communes sans contour (comptées en population) : {', '.join(s['units_without_geometry'])}")
     return "\n".join(lines)
@@ -91,6 +100,19 @@ def _apl_line(d: Diagnosis) -> str:
     return (f"  APL médecins généralistes (DREES{', ' + where if where else ''}) : de "
             f"{fr.number(known.min(), 1)} à {fr.number(known.max(), 1)} consultations par an et par habitant "
             f"selon les CPTS ; {fr.plural(low, 'CPTS')} sous {fr.number(APL_THRESHOLDS[0], 1)}")
+
+
+def _apl_estimate_line(d: Diagnosis) -> str:
+    """The computed APL-style estimate attached with ``--apl-estimee`` (never the DREES APL)."""
+    est = d.perimeters["apl_estime"].astype(float).dropna()
+    src = d.meta.get("sources", {}).get("apl_estime") or {}
+    what = f"APL estimée par cpts_geo ({src.get('source', 'fichier fourni')} ; estimation 2SFCA, pas l'APL de la DREES)"
+    if est.empty:
+        return f"  {what} : aucune valeur pour ces CPTS"
+    unit = re.sub(r" \([^)]*\)", "", str(src.get("unit") or ""))  # the unit without its details
+    return (f"  {what} : de {fr.number(est.min(), 1)} à {fr.number(est.max(), 1)} selon les CPTS "
+            f"(connue pour {fr.integer(len(est))} sur {fr.plural(len(d.perimeters), 'CPTS')}"
+            + (f" ; unité : {unit}" if unit else "") + ")")
 
 
 def _stage_lines(d: Diagnosis) -> list[str]:

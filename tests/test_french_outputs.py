@@ -188,7 +188,7 @@ def test_no_english_in_user_text(written, shared_listing, two_versions, tmp_path
     v1, v2 = two_versions
     main([])
     texts["aide"] = capsys.readouterr().out
-    for command in ("coverage", "map", "validate", "apl", "normalise", "compare", "demo"):
+    for command in ("coverage", "map", "validate", "apl", "normalise", "compare", "demo", "app"):
         main([command, "--help"])
         texts["aide"] += capsys.readouterr().out
     for name, argv in (("coverage", ["coverage", str(SAMPLE)]), ("demo", ["demo"]),

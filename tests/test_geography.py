@@ -173,7 +173,7 @@ def test_cog_year_reads_a_2024_listing():
 
 
 def test_cog_year_newer_than_reference_is_refused():
-    with pytest.raises(OptionError, match="référentiel COG 2026 : mettre à jour cpts_geo"):
+    with pytest.raises(OptionError, match=r"liste en COG 2027, plus récent que celui de cpts_geo : mettez à jour cpts_geo \(son référentiel est le COG 2026\)"):
         cpts_geo.normalise_codes(["15141"], cog_year=2027)
 
 

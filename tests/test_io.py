@@ -265,7 +265,7 @@ def test_workbook_sheet_formats(tmp_path):
     write_workbook(p, {"Périmètres": df}, formats={"Périmètres": {"Part couverte": "percent", "Surface": "km2"}})
     ws = openpyxl.load_workbook(p)["Périmètres"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:D2"
-    assert ws["B2"].number_format == "#,##0" and ws["C2"].number_format == "0.0%"
+    assert ws["B2"].number_format == "#,##0" and ws["C2"].number_format == "0.0\"\u00a0\"%"
     assert ws["D2"].number_format == '#,##0.0" km²"'
     assert ws.column_dimensions["A"].width >= len("CPTS du Gapençais")
 
@@ -305,9 +305,10 @@ def test_row_numbers_survive_blank_lines(tmp_path):
 def test_ignored_columns_are_said(tmp_path):
     p = tmp_path / "liste.json"
     p.write_text('[{"cpts": "CPTS Marseille Centre", "communes": ["13055"], "arrondissements": ["13201"],'
-                 ' "commentaire": ""}]', encoding="utf-8")
+                 ' "contact": "secretariat", "commentaire": ""}]', encoding="utf-8")
     m = cg.read_members(p)
-    assert m.attrs["ignored_columns"] == ["arrondissements"]  # an empty key is not worth a word
+    assert m["code"].tolist() == ["13201"]  # the arrondissements key is read (the CPTS covers 13201 only)
+    assert m.attrs["ignored_columns"] == ["contact"]  # an empty key is not worth a word
 
 
 def test_text_list_of_names_in_cp1252(tmp_path):

@@ -63,7 +63,7 @@ def test_compute_apl_refuses_infinite_values(what):
 @pytest.mark.parametrize("args,option", [
     (["--threshold", "2"], "--threshold"), (["--threshold", "-1"], "--threshold"),
     (["--threshold", "0"], "--threshold"), (["--threshold", "nan"], "--threshold"),
-    (["--departments", "ZZ"], "--departments"),
+    (["--departments", "ZZ"], "--departement"), (["--departement", "ZZ"], "--departement"),
 ])
 def test_validate_refuses_bad_options(capsys, args, option):
     assert main(["validate", "04001,04004", *args]) == 2

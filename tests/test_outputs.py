@@ -105,7 +105,7 @@ def test_write_without_classification_or_maps(sample_listing, tmp_path):
     header = [c.value for c in ws[1]]
     share = header.index("part de la population couverte") + 1
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
-    assert ws.cell(row=2, column=share).number_format == "0.0%"
+    assert ws.cell(row=2, column=share).number_format == "0.0\"\u00a0\"%"  # Excel FR: 96,5 %
 
 
 def test_bad_apl_file_is_a_french_error(sample_listing, tmp_path, capsys):

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo import fr
     from cpts_geo.indicators import supply as sup
     from cpts_geo.indicators import travel
-    from cpts_geo.indicators.apl import _check_steps, check_apl_parameters, compute_apl
+    from cpts_geo.indicators.apl import check_apl_parameters, check_steps, compute_apl
     from cpts_geo.indicators.population import commune_population
     from cpts_geo.reference import COG_YEAR, load_communes
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(args.out, "un dossier existe à ce nom ; indiquer un nom de fichier")
     steps = parse_steps(args.steps) if args.steps else None
     if steps is not None:
-        _check_steps(steps, "--steps")
+        check_steps(steps, "--steps")
     detour = travel.DETOUR if args.detour is None else args.detour
     speed = travel.SPEED_KMH if args.speed is None else args.speed
     check_apl_parameters(args.per, detour, speed, ("--per", "--detour", "--speed"))
@@ -156,27 +156,23 @@ def run(args: argparse.Namespace) -> int:
 
 def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:
     """The computed estimate averaged over the communes of each CPTS of ``--listing`` (weights:
-    the population of the computation), written next to ``--out`` as ``<name>_cpts.csv``."""
+    the population of the computation), written next to ``--out`` as ``<name>_cpts.csv`` with its
+    parameters in ``<name>_cpts.meta.json`` (read back by ``coverage --apl-estimee``)."""
     import pandas as pd
 
     from cpts_geo import fr
-    from cpts_geo.indicators.apl_official import aggregate_apl
-    from cpts_geo.io.french import write_csv
+    from cpts_geo.indicators.apl_estimate import apl_estimate_by_cpts, write_apl_estimate_by_cpts
     from cpts_geo.members import expand_cities, read_members
 
     members = expand_cities(read_members(args.listing))
     weights = pd.Series(table["population"].to_numpy(dtype=float), index=table["code"].to_numpy())
-    per = aggregate_apl(members, result, weights, name="apl_estime")
-    # the DREES classes (2,5 / 4 consultations per inhabitant) do not apply to this estimate
-    per = per.drop(columns="apl_estime_flag")
-    per["missing_codes"] = per["missing_codes"].map("; ".join)
-    per = per.rename(columns={"cpts": "CPTS", "apl_estime": "APL estimée (cpts_geo, pas l'APL DREES)",
-                              "population": "population des communes calculées", "n_units": "nb communes",
-                              "n_missing": "nb communes non calculées", "missing_codes": "communes non calculées"})
+    per = apl_estimate_by_cpts(members, result, weights, listing=args.listing.name)
+    per.attrs["commune_file"] = args.out.name
     path = args.out.with_name(args.out.stem + "_cpts.csv")
-    write_csv(per, path, getattr(args, "csv_format", "fr"))
+    meta = write_apl_estimate_by_cpts(per, path, getattr(args, "csv_format", "fr"))
     print(f"APL estimée par CPTS ({args.listing.name}, {result.attrs.get('unit', '')} ; moyenne pondérée par "
           "la population ; estimation cpts_geo, distincte de l'APL officielle de la DREES) :")
     for r in per.itertuples(index=False):
         print(f"  {r[0]} : {fr.number(r[1], 2)}")
-    print(f"  écrit : {path}")
+    print(f"  écrit : {path} (+ {meta.name}) ; à joindre au diagnostic : cpts-geo coverage LISTE "
+          f"--apl-estimee {path}")

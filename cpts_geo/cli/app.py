@@ -28,10 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--existing", "-e", metavar="LISTE",
                    help="liste des CPTS existantes (tout format lu par read_members)")
-    p.add_argument("--region", action="append", metavar="REG",
-                   help="code INSEE de la région affichée (ex. 93), répétable")
-    p.add_argument("--departement", "--department", action="append", dest="department", metavar="DEP",
-                   help="code du département affiché (ex. 04), répétable ; défaut : ceux de la liste")
+    from cpts_geo.cli.options import add_area_options
+
+    add_area_options(p, "affiché")
     p.add_argument("--replaces", action="append", default=[], metavar="CPTS",
                    help="CPTS existante dont on redessine le périmètre : la page part de ses "
                         "communes (répétable)")
@@ -84,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
               "option sur un réseau public.", file=sys.stderr)
     print("Préparation de la carte et de la liste des CPTS existantes…", flush=True)
     t0 = time.perf_counter()
-    region = args.region
-    app = create_app(existing=args.existing, region=region, departments=args.department,
+    from cpts_geo.cli.options import split_codes
+
+    app = create_app(existing=args.existing, region=split_codes(args.region),
+                     departments=split_codes(args.department),
                      replaces=args.replaces, apl=args.apl, apl_cog=args.apl_cog, tiles=args.tiles,
                      allowed_hosts=None if not local else ("127.0.0.1", "localhost", "[::1]", "::1"))
     shown = "localhost" if local else args.host

@@ -54,3 +54,22 @@ def check_departments(codes: list[str] | None, option: str) -> list[str] | None:
             raise OptionError(option, code, "code de département inconnu (ex. 04, 2A, 971)")
         out.append(c)
     return out
+
+
+def check_regions(codes: list[str] | None, option: str) -> list[str] | None:
+    """Region codes of the COG (``93``, ``01`` Guadeloupe); "1" is read as "01"."""
+    if not codes:
+        return codes
+    from cpts_geo.reference import load_regions
+
+    known = set(load_regions()["code"].astype(str))
+    out = []
+    for code in codes:
+        c = code.strip()
+        if c.isdigit() and len(c) == 1:
+            c = "0" + c
+        if c not in known:
+            raise OptionError(option, code, "code de région inconnu (ex. 93 Provence-Alpes-Côte d'Azur, "
+                                            "84 Auvergne-Rhône-Alpes)")
+        out.append(c)
+    return out

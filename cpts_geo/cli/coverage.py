@@ -17,24 +17,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(les mêmes fichiers que Diagnosis.write en Python).",
     )
     p.add_argument("members", type=Path, help="fichier de la liste des CPTS (une ligne par CPTS × commune, ou par CPTS)")
-    p.add_argument("--region", action="append", help="code INSEE de la région analysée (ex. 93), répétable")
-    p.add_argument("--department", "--departement", action="append", dest="department",
-                   help="code du département analysé (ex. 04), répétable ; défaut : ceux de la liste")
+    from cpts_geo.cli.options import add_area_options, add_listing_options
+
+    add_area_options(p)
     p.add_argument("--stage", action="append", help="ne garder que les CPTS à ce stade (ex. « ACI signé »), répétable")
-    p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
-    p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
-    p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
-    p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
-                   help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
-                   "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
-    p.add_argument("--cog-year", type=int, metavar="AAAA",
-                   help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
-    p.add_argument("--apl", type=Path, help="fichier APL de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
+    add_listing_options(p)
+    p.add_argument("--apl", type=Path, help="fichier APL officiel de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
+    p.add_argument("--apl-estimee", "--apl-estime", type=Path, dest="apl_estimate", metavar="FICHIER",
+                   help="APL estimée par CPTS écrite par « cpts-geo apl --listing » (fichier <sortie>_cpts.csv) : "
+                   "rattachée aux CPTS comme estimation cpts_geo, distincte de l'APL officielle de la DREES (--apl)")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="format de overlaps.csv et overlap_pairs.csv : fr (« ; », virgule décimale, UTF-8 avec BOM : s'ouvre dans "
                    "un Excel français, par défaut) ou international (« , », point décimal)")
+    p.add_argument("--color-by", default="auto",
+                   help="couleur des CPTS sur les cartes : stage, band (taille ACI), cpts, irdes, igas, densite, aav "
+                   "ou une colonne des périmètres ; défaut auto (stade s'il est connu, sinon une couleur par CPTS)")
+    p.add_argument("--title", help="titre des cartes")
+    p.add_argument("--no-maps", action="store_true", help="ne pas dessiner les cartes (tableaux seulement)")
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché) ; "
                    "écrit d'un bloc : les fichiers d'une exécution précédente sont remplacés tous ensemble")
     p.add_argument("--force", action="store_true",
@@ -44,9 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
+    from cpts_geo.cli.options import area_from_args, listing_kwargs
 
-    for option, value in (("LISTE", args.members), ("--apl", args.apl),):
+    for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--apl-estimee", args.apl_estimate)):
         check_file_argument(value, option, file_only=True)
+    region, departments = area_from_args(args)
     from cpts_geo.cli.progress import Progress
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
@@ -58,14 +61,13 @@ def run(args: argparse.Namespace) -> int:
         check_target(args.out, overwrite=args.force)  # refuse before the work
     progress = Progress()  # on stderr when it is a terminal
     with progress.step("lecture de la liste"):
-        members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col, sheet=args.sheet,
-                               cog_year=args.cog_year, code_type=args.code_type)
-    region = args.region[0] if args.region and len(args.region) == 1 else args.region
+        members = read_members(args.members, **listing_kwargs(args))
     with progress.step("diagnostic de couverture"):
-        diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
-    # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=...)
-    with progress.step("classification des CPTS" + (" et APL" if args.apl else "")):
-        diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year)
+        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
+    with progress.step("classification des CPTS" + (" et APL" if args.apl or args.apl_estimate else "")):
+        diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,
+                       apl_estimate=args.apl_estimate)
     print(diag.text())
     if members.attrs.get("postcodes"):
         from cpts_geo import fr
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  Codes postaux convertis ({fr.integer(len(notes))}) : " + " ; ".join(notes[:10])
               + (" …" if len(notes) > 10 else ""))
     if args.out:
-        paths = write_diagnosis(diag, args.out, classify=False, maps=True, csv_format=args.csv_format,
-                                 overwrite=args.force, step=progress.step)
+        paths = write_diagnosis(diag, args.out, classify=False, maps=not args.no_maps, csv_format=args.csv_format,
+                                overwrite=args.force, color_by=args.color_by, title=args.title, step=progress.step)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

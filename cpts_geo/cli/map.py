@@ -17,9 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "de carte en ligne.",
     )
     p.add_argument("members", type=Path, help="fichier de la liste des CPTS (CSV, XLSX, JSON, GeoJSON, GeoPackage)")
-    p.add_argument("--region", action="append", help="code INSEE de la région cartographiée (ex. 93), répétable")
-    p.add_argument("--department", "--departement", action="append", dest="department",
-                   help="code du département cartographié (ex. 04), répétable ; défaut : ceux de la liste")
+    from cpts_geo.cli.options import add_area_options, add_listing_options
+
+    add_area_options(p, "cartographié")
     p.add_argument("--stage", action="append", help="ne garder que les CPTS à ce stade, répétable")
     p.add_argument("--color-by", default="auto",
                    help="couleur des CPTS : stage, band (taille ACI), cpts, irdes, igas, densite, aav "
@@ -36,22 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
                    "(défaut : automatique, ≈ 100 m pour une région)")
     p.add_argument("--listing-date", help="date de la liste, affichée dans les sources")
-    p.add_argument("--cpts-col", help="colonne du nom de la CPTS (sinon détectée)")
-    p.add_argument("--code-col", help="colonne des codes ou noms de communes (sinon détectée)")
-    p.add_argument("--sheet", help="feuille du classeur (sinon la première qui convient)")
-    p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
-                   help="nature des codes de la liste : auto (défaut : une liste qui ressemble à des codes "
-                   "postaux est refusée), insee, ou postal (chaque code postal → les communes qu'il dessert)")
-    p.add_argument("--cog-year", type=int, metavar="AAAA",
-                   help="année du COG dans lequel la liste est écrite (ex. 2024) ; défaut : COG 2026")
+    add_listing_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
+    from cpts_geo.cli.options import area_from_args, listing_kwargs
 
     for option, value in (("LISTE", args.members),):
         check_file_argument(value, option, file_only=True)
+    region, departments = area_from_args(args)
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
@@ -72,10 +67,8 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
         if path.is_dir():
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
-    members = read_members(args.members, cpts_col=args.cpts_col, code_col=args.code_col,
-                           sheet=args.sheet, cog_year=args.cog_year, code_type=args.code_type)
-    region = args.region[0] if args.region and len(args.region) == 1 else args.region
-    diag = diagnose(members, region=region, departments=args.department, stages=args.stage)
+    members = read_members(args.members, **listing_kwargs(args))
+    diag = diagnose(members, region=region, departments=departments, stages=args.stage)
     if args.listing_date:
         diag.meta["listing_date"] = args.listing_date
     from cpts_geo.export import _has_shapes

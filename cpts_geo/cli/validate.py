@@ -30,9 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="gravité d'un chevauchement avec une CPTS existante (défaut : bloquant)")
     p.add_argument("--replaces", action="append", default=[], metavar="CPTS",
                    help="CPTS existante que le territoire remplace (répétable)")
-    p.add_argument("--departments", metavar="DEPS",
-                   help="départements décrits par la liste existante, séparés par des virgules "
-                        "(défaut : ceux de ses communes)")
+    from cpts_geo.cli.options import add_area_options
+
+    add_area_options(p, "analysé", default="ceux des communes de la liste existante ; la couverture de la liste "
+                                          "existante y est tenue pour connue (zones blanches, départements "
+                                          "décrits)")
     p.add_argument("--apl", metavar="FICHIER", help="fichier APL de la DREES (xlsx ou csv)")
     p.add_argument("--apl-cog", type=int, metavar="ANNÉE", help="année du COG des codes du fichier APL")
     p.add_argument("--irdes2025", metavar="FICHIER",
@@ -45,12 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cpts_geo.cli.checks import check_departments, check_file_argument, check_fraction
+    from cpts_geo.cli.checks import check_file_argument, check_fraction
+    from cpts_geo.cli.options import area_departments
     from cpts_geo.validation import validate_territory
     from cpts_geo.validation.render import verdict_text
 
-    deps = [d.strip() for d in args.departments.split(",")] if args.departments else None
-    deps = check_departments(deps, "--departments")
+    deps = area_departments(args)
     check_fraction(args.threshold, "--threshold")
     for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
                           ("--irdes2025", args.irdes2025)):

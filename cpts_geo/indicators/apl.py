@@ -51,7 +51,7 @@ METHOD = (
 def step_weights(minutes: np.ndarray, steps: Mapping[float, float] = DEFAULT_STEPS) -> np.ndarray:
     """Stepped weight of each travel time on half-open intervals (t < b1 → w1, b1 ≤ t < b2 → w2, …,
     t ≥ last bound → 0)."""
-    bounds, weights = _check_steps(steps)
+    bounds, weights = check_steps(steps)
     k = np.searchsorted(bounds, np.asarray(minutes, dtype=float), side="right")
     return np.append(weights, 0.0)[k]
 
@@ -61,7 +61,10 @@ def step_weights(minutes: np.ndarray, steps: Mapping[float, float] = DEFAULT_STE
 MAX_STEP_MINUTES = 120
 
 
-def _check_steps(steps: Mapping[float, float], option: str = "steps") -> tuple[np.ndarray, np.ndarray]:
+def check_steps(steps: Mapping[float, float], option: str = "steps") -> tuple[np.ndarray, np.ndarray]:
+    """The decay steps {upper bound in minutes: weight} as sorted arrays (bounds, weights); an
+    :class:`OptionError` naming ``option`` (``--steps`` in the CLI) for unreadable steps, bounds
+    ≤ 0 or above :data:`MAX_STEP_MINUTES`, negative or non-finite weights."""
     try:
         items = sorted((float(b), float(w)) for b, w in steps.items())
     except (TypeError, ValueError, AttributeError) as exc:
@@ -150,7 +153,7 @@ def compute_apl(
             )
         steps = DEFAULT_STEPS
     check_apl_parameters(per, detour, speed_kmh)
-    bounds, weights = _check_steps(steps)
+    bounds, weights = check_steps(steps)
     max_minutes = float(bounds[-1])
     if supply is None:
         supply = _supply.load_supply(profession)

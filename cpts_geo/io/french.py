@@ -16,7 +16,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,8 @@ NUMBER_FORMATS: dict[str, str] = {
     "integer": "#,##0",
     "decimal1": "#,##0.0",
     "decimal2": "#,##0.00",
-    "percent": "0.0%",       # a share 0-1 shown as 12.3 %
+    # a share 0-1 shown as 12.3 % (a French Excel: « 12,3 % », no-break space before %)
+    "percent": '0.0"\u00a0"%',
     "percent_value": '0.0" %"',  # a value already in percent (12.3) shown as 12.3 %
     "km2": '#,##0.0" km²"',
     "date": "dd/mm/yyyy",
@@ -124,14 +125,20 @@ def _width(col: pd.Series, header: str) -> float:
     return float(min(max(longest + 2, 8), 60))
 
 
+def _format_code(fmt: str | None) -> str | None:
+    return NUMBER_FORMATS.get(fmt, fmt) if fmt is not None else None
+
+
 def write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str,
-                formats: Mapping[str, str] | None = None) -> str:
+                formats: Mapping[str, str | Sequence[str | None]] | None = None) -> str:
     """Write ``df`` on sheet ``name`` of an openpyxl ``pd.ExcelWriter`` with a frozen, filtered
     header row, fitted column widths and number formats.
 
     ``formats`` maps a column to a key of :data:`NUMBER_FORMATS` (``"percent"``, ``"km2"``…) or to
     an Excel format code; other numeric columns get ``#,##0`` (whole numbers) or ``#,##0.00``.
-    Returns the sheet name used (:func:`sheet_title`).
+    A column whose rows hold different kinds of figures (a « valeur » column mixing counts,
+    shares and areas) takes a sequence of one format per row instead (``None``: no format, e.g.
+    a text cell). Returns the sheet name used (:func:`sheet_title`).
     """
     from openpyxl.utils import get_column_letter
 
@@ -147,7 +154,17 @@ def write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str,
         letter = get_column_letter(k)
         ws.column_dimensions[letter].width = _width(df[col], str(col))
         fmt = formats.get(col)
-        fmt = NUMBER_FORMATS.get(fmt, fmt) if fmt is not None else _default_format(df[col])
+        if fmt is not None and not isinstance(fmt, str):
+            per_row = list(fmt)
+            if len(per_row) != len(df):
+                raise ValueError(f"{len(per_row)} formats for {len(df)} rows of column {col!r}")
+            for (cell,), f in zip(ws.iter_rows(min_row=2, max_row=n_rows, min_col=k, max_col=k), per_row,
+                                  strict=True):
+                code = _format_code(f)
+                if code is not None and not isinstance(cell.value, str):
+                    cell.number_format = code
+            continue
+        fmt = _format_code(fmt) if fmt is not None else _default_format(df[col])
         if fmt is None:
             continue
         for (cell,) in ws.iter_rows(min_row=2, max_row=n_rows, min_col=k, max_col=k):
@@ -169,10 +186,11 @@ def _cell_value(v: object) -> object:
     return v
 
 
-def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame], formats: Mapping[str, Mapping[str, str]]) -> None:
+def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame],
+                    formats: Mapping[str, Mapping[str, str | Sequence[str | None]]]) -> None:
     """The sheets of :func:`write_workbook` in openpyxl's write-only mode: rows are streamed to the
-    file, so memory stays flat and a 200,000-row report sheet takes seconds, not minutes (the
-    same header, frozen row, filter, widths and number formats as :func:`write_sheet`)."""
+    file, so memory stays flat whatever the number of rows (the same header, frozen row, filter,
+    widths and number formats, per column or per row, as :func:`write_sheet`)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, Side
@@ -193,7 +211,13 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame], formats: Map
         for k, col in enumerate(df.columns, start=1):
             ws.column_dimensions[get_column_letter(k)].width = _width(df[col], str(col))
             fmt = fmts.get(col)
-            col_formats.append(NUMBER_FORMATS.get(fmt, fmt) if fmt is not None else _default_format(df[col]))
+            if fmt is not None and not isinstance(fmt, str):  # one format per row
+                per_row = [_format_code(f) for f in fmt]
+                if len(per_row) != len(df):
+                    raise ValueError(f"{len(per_row)} formats for {len(df)} rows of column {col!r}")
+                col_formats.append(per_row)
+            else:
+                col_formats.append(_format_code(fmt) if fmt is not None else _default_format(df[col]))
         header = []
         for col in df.columns:
             c = WriteOnlyCell(ws, value=str(col))
@@ -205,6 +229,8 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame], formats: Map
             row = []
             for j, fmt in enumerate(col_formats):
                 v = _cell_value(columns[j][i])
+                if isinstance(fmt, list):  # per-row formats never apply to a text cell
+                    fmt = None if isinstance(v, str) else fmt[i]
                 if fmt is None or v is None:
                     row.append(v)
                 else:
@@ -216,7 +242,7 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame], formats: Map
 
 
 def write_workbook(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame],
-                   formats: Mapping[str, Mapping[str, str]] | None = None) -> None:
+                   formats: Mapping[str, Mapping[str, str | Sequence[str | None]]] | None = None) -> None:
     """Write several sheets (:func:`write_sheet`) into the workbook ``path``; ``formats`` maps a
     sheet name to its column formats. Raises :class:`OutputError` when the file cannot be written."""
     formats = formats or {}

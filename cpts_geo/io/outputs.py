@@ -84,6 +84,7 @@ CLASSIFICATION_HEADERS = {
     "aav_pole": "AAV : pôle (% pop.)", "aav_couronne": "AAV : couronne (% pop.)",
     "aav_hors_attraction": "AAV : hors attraction (% pop.)", "aav_dominant": "AAV dominante",
     "apl": "APL médecins généralistes (DREES)", "apl_flag": "classe d'APL",
+    "apl_estime": "APL estimée (cpts_geo, pas l'APL DREES)",
 }
 DENS7_LEVELS = {1: "grands centres urbains", 2: "centres urbains intermédiaires", 3: "ceintures urbaines",
                 4: "petites villes", 5: "bourgs ruraux", 6: "rural à habitat dispersé",
@@ -143,6 +144,9 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
         where = ", ".join(str(apl[k]) for k in ("sheet", "source") if isinstance(apl, dict) and apl.get(k))
         rows.append(("APL médecins généralistes", "DREES, accessibilité potentielle localisée"
                      + (f" ({where})" if where else "")))
+    est = (s.get("sources") or {}).get("apl_estime")
+    if est:
+        rows.append(("APL estimée (calcul cpts_geo, pas l'APL DREES)", _estimate_source(est)))
     for note in s.get("population_notes", []):
         rows.append((f"Population ({len(note['codes'])} communes d'un autre millésime)", str(note["population_source"])))
     rows += [("Liste des CPTS", s["listing"] or "liste fournie"),
@@ -151,27 +155,61 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["donnée", "source"])
 
 
+def _estimate_source(est: dict) -> str:
+    """The computed APL estimate in one French sentence: what it is, its file and parameters."""
+    from cpts_geo import fr
+
+    parts = [str(est.get("label") or est.get("note") or "estimation de type APL calculée par cpts_geo")]
+    parts.append(f"fichier {est.get('source')}" + (f" (paramètres : {est['parameters_file']})"
+                                                  if est.get("parameters_file") else ""))
+    if est.get("unit"):
+        parts.append(f"unité : {est['unit']}")
+    steps = est.get("steps")
+    if isinstance(steps, dict) and steps:
+        parts.append("paliers de temps d'accès : " + ", ".join(
+            f"jusqu'à {fr.number(float(b))}{fr.NNBSP}min : poids {fr.number(float(w), 2)}" for b, w in steps.items()))
+    if est.get("listing"):
+        parts.append(f"liste des CPTS : {est['listing']}")
+    if est.get("aggregation"):
+        parts.append(str(est["aggregation"]))
+    return " ; ".join(parts)
+
+
+def synthesis_table(d: Diagnosis) -> tuple[pd.DataFrame, list[str | None]]:
+    """The « Synthèse » sheet (indicateur, valeur) and the number format of each row: its value
+    column mixes counts (thousands separators), shares 0–1 (shown as percents), areas (0.1 km²)
+    and text, so each row carries its own format (:func:`cpts_geo.io.french.write_sheet`)."""
+    s = d.summary
+    wz_area = float(d.white_zones["area_km2"].fillna(0).sum()) if "area_km2" in d.white_zones.columns else None
+    rows: list[tuple[str, object, str | None]] = [
+        ("Liste", s["listing"], None), ("Zone analysée", s["area"], None), ("CPTS", s["cpts"], "integer"),
+        ("Communes", s["units"], "integer"), ("Communes couvertes", s["covered_units"], "integer"),
+        ("Part des communes couvertes", s["covered_units_share"], "percent"),
+        ("Population", s["population"], "integer"), ("Population couverte", s["covered_population"], "integer"),
+        ("Part de la population couverte", s["covered_population_share"], "percent"),
+        ("Part couverte par des CPTS à l'ACI signé", s["covered_population_share_aci"], "percent"),
+        ("Zones blanches", s["white_zones"], "integer"), ("Communes en zone blanche", s["white_units"], "integer"),
+        ("Population en zone blanche", s["white_population"], "integer"),
+        *([("Surface des zones blanches", wz_area, "km2")] if wz_area is not None else []),
+        ("Communes dans plusieurs CPTS", len(s["overlapping_units"]), "integer"),
+        ("Population des communes dans plusieurs CPTS", int(d.overlaps["population"].fillna(0).sum()), "integer"),
+        ("Habitants comptés en plus dans la somme des populations des CPTS", s["double_counted_population"],
+         "integer"),
+        *[(f"CPTS de taille {k}", v, "integer") for k, v in s["bands"].items()],
+        ("Géographie", f"Code officiel géographique {s['cog']}", None),
+        ("Population de référence", f"population municipale légale {s['population_year']}", None),
+    ]
+    frame = pd.DataFrame([(label, value) for label, value, _ in rows], columns=["indicateur", "valeur"])
+    frame["valeur"] = frame["valeur"].astype(object).where(frame["valeur"].notna(), None)
+    return frame, [fmt for _, _, fmt in rows]
+
+
 def _write_workbook(d: Diagnosis, path: Path) -> None:
     from cpts_geo import reference
 
     s = d.summary
     pop = f"population {s['population_year']}"
-    synth = pd.DataFrame([
-        ("Liste", s["listing"]), ("Zone analysée", s["area"]), ("CPTS", s["cpts"]),
-        ("Communes", s["units"]), ("Communes couvertes", s["covered_units"]),
-        ("Part des communes couvertes", round(s["covered_units_share"], 4)),
-        ("Population", s["population"]), ("Population couverte", s["covered_population"]),
-        ("Part de la population couverte", round(s["covered_population_share"], 4)),
-        ("Part couverte par des CPTS à l'ACI signé", s["covered_population_share_aci"]),
-        ("Zones blanches", s["white_zones"]), ("Communes en zone blanche", s["white_units"]),
-        ("Population en zone blanche", s["white_population"]),
-        ("Communes dans plusieurs CPTS", len(s["overlapping_units"])),
-        ("Population des communes dans plusieurs CPTS", int(d.overlaps["population"].fillna(0).sum())),
-        ("Habitants comptés en plus dans la somme des populations des CPTS", s["double_counted_population"]),
-        *[(f"CPTS de taille {k}", v) for k, v in s["bands"].items()],
-        ("Géographie", f"Code officiel géographique {s['cog']}"),
-        ("Population de référence", f"population municipale légale {s['population_year']}"),
-    ], columns=["indicateur", "valeur"])
+    synth, synth_formats = synthesis_table(d)
     per = d.perimeters.drop(columns="geometry")
     if "aci_band" in per.columns and "band" in per.columns:
         per = per.drop(columns="aci_band")  # the same figure as « taille ACI »
@@ -228,6 +266,7 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
                        **{v: "decimal1" for k, v in CLASSIFICATION_HEADERS.items() if "% pop." in v}},
         "Zones blanches": {"surface km²": "km2"},
         "Couverture": {"part de la population couverte": "percent", "part des communes couvertes": "percent"},
+        "Synthèse": {"valeur": synth_formats},
         "Communes": {"surface km²": "km2"},
     }
     write_workbook(path, sheets, formats)
