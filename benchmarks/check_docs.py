@@ -180,7 +180,14 @@ def large() -> list[tuple[str, str]]:
               f"{mb(c, 'carte_couverture.html')} | {mb(c, 'diagnostic_cpts.xlsx')} | {c['loadavg_1_5_15'][1]:.0f} |"),
         (doc, f"| before the restructuring | {b['wall_s']:.0f} s | {b['cpu_s']:.0f} s | {_n(b['peak_mb'])} MB | "
               f"{mb(b, 'carte_couverture.html')} | {mb(b, 'diagnostic_cpts.xlsx')} | {b['loadavg_1_5_15'][1]:.0f} |"),
-        (doc, f"measured on {c['date'][:10]}"),
+        (doc, f"{c['steps_s']['écriture des tableaux (GeoPackage, CSV, classeur Excel)']:.0f} s of the "
+              f"{c['wall_s']:.0f} s with the tables"),
+        (doc, f"the peak memory falls by {100 * (1 - c['peak_mb'] / b['peak_mb']):.0f} %"),
+        (doc, f"(the PDF, vector, weighs {mb(c, 'carte_couverture.pdf')})"),
+        (doc, f"« … carte interactive (HTML) : terminé en "
+              f"{c['steps_s']['carte interactive (HTML)']:.1f} s »".replace(".", ",")),
+        (doc, f"now measured on {c['date']} (load average ≈ {c['loadavg_1_5_15'][1]:.0f}), before on {b['date']} "
+              f"(≈ {b['loadavg_1_5_15'][1]:.0f})"),
     ]
 
 
