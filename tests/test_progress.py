@@ -65,3 +65,12 @@ def test_coverage_cli_prints_its_steps_only_when_asked(monkeypatch, capsys, tmp_
     assert "carte interactive (HTML)" in steps and "carte imprimable (PDF)" in steps
     assert loud.out.startswith(quiet.out)  # stdout holds the same summary
     assert not re.search(r"^… ", loud.out, re.M)  # progress never goes to stdout
+
+
+def test_map_cli_announces_each_map(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv(ENV, "1")
+    assert main(["map", str(SAMPLE), "--html", str(tmp_path / "c.html"), "--png", str(tmp_path / "c.png")]) == 0
+    steps = re.findall(r"^… (.+) : terminé en \d+,\d s", capsys.readouterr().err, re.M)
+    assert steps == ["lecture de la liste", "diagnostic de couverture", "classification des CPTS",
+                     "carte : simplification des contours", "carte interactive (HTML)", "carte imprimable : dessin",
+                     "carte imprimable (PNG)"]

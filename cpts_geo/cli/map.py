@@ -67,8 +67,13 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
         if path.is_dir():
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
-    members = read_members(args.members, **listing_kwargs(args))
-    diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    from cpts_geo.cli.progress import Progress
+
+    progress = Progress()  # on stderr when it is a terminal
+    with progress.step("lecture de la liste"):
+        members = read_members(args.members, **listing_kwargs(args))
+    with progress.step("diagnostic de couverture"):
+        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
     if args.listing_date:
         diag.meta["listing_date"] = args.listing_date
     from cpts_geo.export import _has_shapes
@@ -76,20 +81,23 @@ def run(args: argparse.Namespace) -> int:
     if not _has_shapes(diag):
         raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
                          "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
-    diag = classify_diagnosis(diag)
-    layers = build_layers(diag, args.tolerance)
-    m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title) \
-        if args.html else None
-    fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper) \
-        if (args.png or args.pdf) else None
+    with progress.step("classification des CPTS"):
+        diag = classify_diagnosis(diag)
+    with progress.step("carte : simplification des contours"):
+        layers = build_layers(diag, args.tolerance)
     written = []  # each file written beside its name, then renamed: never seen half-written
-    if m is not None:
-        with output_file(args.html) as tmp:
-            save_html(m, tmp)
+    if args.html:
+        with progress.step("carte interactive (HTML)"):
+            m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title)
+            with output_file(args.html) as tmp:
+                save_html(m, tmp)
         written.append(args.html)
-    for path in (args.png, args.pdf):
+    if args.png or args.pdf:
+        with progress.step("carte imprimable : dessin"):
+            fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper)
+    for path, label in ((args.png, "PNG"), (args.pdf, "PDF")):
         if path is not None:
-            with output_file(path) as tmp:
+            with progress.step(f"carte imprimable ({label})"), output_file(path) as tmp:
                 save_static(fig, tmp)
             written.append(path)
     print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
