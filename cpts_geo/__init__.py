@@ -55,6 +55,7 @@ from cpts_geo.reference import (
     load_regions,
 )
 from cpts_geo.rules import aci_band, aci_funding, aci_near_threshold
+from cpts_geo.shares import apply_shares, read_shares
 from cpts_geo.summary import format_summary  # also Diagnosis.text()
 
 # Maps (folium, matplotlib) and the validation report are imported on first use, so that
@@ -98,6 +99,7 @@ __all__ = [
     "OutputError",
     "POPULATION_YEAR",
     "aav_profile",
+    "apply_shares",
     "aggregate_apl",
     "apl_flag",
     "attach_apl",
@@ -136,6 +138,7 @@ __all__ = [
     "normalise_codes",
     "read_irdes_typology",
     "read_members",
+    "read_shares",
     "split_by_zone",
     "static_map",
     "to_local",

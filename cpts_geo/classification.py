@@ -291,6 +291,70 @@ def _density_from_long(long: pd.DataFrame, n: int) -> pd.DataFrame:
     return out
 
 
+def _unit_shares(pop: np.ndarray, keys: np.ndarray, cats: list) -> np.ndarray:
+    """Population shares (percent) of ``cats`` and then "unknown" for one territory given as
+    arrays over its distinct units: the arithmetic of :func:`_shares` (NaN population counts 0;
+    NaN shares when the population is 0), without the pandas joins and groupbys."""
+    w = np.nan_to_num(np.asarray(pop, dtype=float), nan=0.0)
+    pos = np.full(len(w), len(cats), dtype=np.int64)
+    for i, c in enumerate(cats):
+        pos[keys == c] = i
+    sums = np.bincount(pos, weights=w, minlength=len(cats) + 1)
+    total = float(sums.sum())
+    if not total > 0:
+        return np.full(len(cats) + 1, np.nan)
+    return sums / total * 100.0
+
+
+def _unit_grouped(out: dict, fine: str, coarse: str, group_of: dict, labels: dict) -> None:
+    """:func:`_grouped` for one territory (``out``: column → share, completed in place): the
+    same sums of shares in the same order, the same dominant group."""
+    for g in labels:
+        parts = [out[f"{fine}{k}"] for k, v in group_of.items() if v == g]
+        s = 0.0
+        for p in parts:
+            if not np.isnan(p):
+                s += p
+        out[f"{coarse}{g}"] = s if any(not np.isnan(p) for p in parts) else np.nan
+    out[f"{coarse}dominant"] = _unit_dominant(out, [f"{coarse}{g}" for g in labels], labels, len(coarse))
+
+
+def _unit_dominant(out: dict, cols: list[str], labels: dict | None = None, cut: int = 0) -> object:
+    vals = np.asarray([out[c] for c in cols], dtype=float)
+    if np.isnan(vals).any() or not vals.sum() > 0:
+        return None
+    best = cols[int(np.argmax(vals))]
+    return labels[best[cut:]] if labels is not None else best
+
+
+def unit_density_profile(population: np.ndarray, dens7: np.ndarray) -> dict:
+    """:func:`density_profile` of one territory given by the arrays of its distinct units
+    (population municipale, INSEE density level 1-7 as float, NaN when unknown): the same
+    columns and values, as a dict. For repeated checks (the validation report): no code lookup,
+    no pandas."""
+    cats = [float(i) for i in range(1, 8)]
+    shares = _unit_shares(population, np.asarray(dens7, dtype=float), cats)
+    out = {f"dens7_{i}": float(shares[i - 1]) for i in range(1, 8)}
+    out["dens7_unknown"] = float(shares[7])
+    _unit_grouped(out, "dens7_", "dens_", DENS3_OF_DENS7, DENS3_LABELS)
+    dom7 = _unit_dominant(out, [f"dens7_{i}" for i in range(1, 8)])
+    out["dens7_dominant"] = int(dom7[-1]) if dom7 is not None else pd.NA
+    return out
+
+
+def unit_aav_profile(population: np.ndarray, cateaav: np.ndarray) -> dict:
+    """:func:`aav_profile` of one territory given by the arrays of its distinct units
+    (population municipale, AAV 2020 category "11" … "30", missing otherwise): the same columns
+    and values, as a dict."""
+    cats = list(CATEAAV_LABELS)
+    keys = np.asarray([k if isinstance(k, str) else "" for k in cateaav], dtype=object)
+    shares = _unit_shares(population, keys, cats)
+    out = {f"cateaav_{c}": float(shares[i]) for i, c in enumerate(cats)}
+    out["cateaav_unknown"] = float(shares[len(cats)])
+    _unit_grouped(out, "cateaav_", "aav_", AAV3_OF_CATEAAV, AAV3_LABELS)
+    return out
+
+
 def aav_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "codes",
                 name: str = "Territoire proposé") -> pd.DataFrame:
     """AAV 2020 profile (percent of population municipale 2023) of each territory.

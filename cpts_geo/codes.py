@@ -326,7 +326,17 @@ def _match_name(text: str, dep: str | None) -> dict:
                 "candidates": _candidates([c]),
             }
         if len(codes) > 1:
+            # the same name as an old name elsewhere (« Bellegarde », now Bellegarde-Marsal in 81):
+            # one more homonym, which the listing's context may choose
+            old = []
+            for e in hits:
+                if e.rank > best_rank:
+                    c = e.code if e.code in nom else (_convert_old(e.code) or {}).get("code")
+                    if c and c not in codes and c not in old:
+                        old.append(c)
             cands = _candidates(codes)
+            cands += [{**x, "why": f"ancien nom : {text}"} for x in _candidates(old)]
+            codes = codes + old
             return {
                 "code": None,
                 "status": "ambiguous",
@@ -367,8 +377,9 @@ def _match_name(text: str, dep: str | None) -> dict:
 
 def _listing(cands: list[dict]) -> str:
     dep_of = _nom_dep()[1]
-    return fr.enumeration((f"{x['code']} {x['nom']} ({dep_of[x['code']]})" for x in cands), limit=8,
-                          other="autre commune", others="autres communes")
+    return fr.enumeration((f"{x['code']} {x['nom']} ({dep_of[x['code']]}"
+                           + (f", {x['why']})" if str(x.get("why", "")).startswith("ancien nom") else ")")
+                           for x in cands), limit=8, other="autre commune", others="autres communes")
 
 
 _RESOLVED = ("current", "arrondissement", "zero_padded", "converted", "name")

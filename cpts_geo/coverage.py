@@ -38,6 +38,7 @@ from cpts_geo.perimeters import (
     unit_graph,
 )
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI, STAGES, crs_summary
+from cpts_geo.shares import refresh_shared_cities
 from cpts_geo.topology import EDGE, ENCLOSED, perimeter_topology
 from cpts_geo.topology import white_zones as _zones
 
@@ -380,7 +381,8 @@ def diagnose(
         report=report if report is not None else pd.DataFrame(), arr_cities=arr_cities,
     )
     diag.summary = _summary(diag, attrs, refused)
-    return diag
+    # units listed whole by several CPTS: said, with the ACI band of an equal split (cpts_geo.shares)
+    return refresh_shared_cities(diag)
 
 
 def _overlaps(ua, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -50,14 +50,10 @@ def format_summary(d: Diagnosis) -> str:
     if "apl_estime" in d.perimeters.columns:
         lines.append(_apl_estimate_line(d))
     if s["overlapping_units"]:
-        n = len(s["overlapping_units"])
-        living = int(d.overlaps["population"].fillna(0).sum())
-        extra = s["double_counted_population"]
-        lines.append(f"  Chevauchements : {fr.plural(n, 'commune')} dans plusieurs CPTS, où "
-                     f"{_agree(living, 'vit', 'vivent')} {fr.inhabitants(living)} ; comptés dans chacune de "
-                     f"leurs CPTS, ils ajoutent {fr.inhabitants(extra)} à la somme des populations des CPTS")
+        lines.append(_overlap_line(d))
     else:
         lines.append("  Chevauchements : aucun")
+    lines += _shared_city_lines(d)
     if s["cpts_with_several_parts"]:
         lines.append(f"  CPTS en plusieurs morceaux : {', '.join(s['cpts_with_several_parts'])}")
     if s.get("cpts_with_islands"):
@@ -81,6 +77,58 @@ def format_summary(d: Diagnosis) -> str:
     if s["units_without_geometry"]:
         lines.append(f"  Communes sans contour (comptées en population) : {', '.join(s['units_without_geometry'])}")
     return "\n".join(lines)
+
+
+def _overlap_line(d: Diagnosis) -> str:
+    """Communes listed by several CPTS, the people living there and the extra count in the sum of
+    the CPTS populations (communes split by a shares file are not counted twice)."""
+    s = d.summary
+    n = len(s["overlapping_units"])
+    living = int(d.overlaps["population"].fillna(0).sum())
+    extra = s["double_counted_population"]
+    head = (f"  Chevauchements : {fr.plural(n, 'commune')} dans plusieurs CPTS, où "
+            f"{_agree(living, 'vit', 'vivent')} {fr.inhabitants(living)}")
+    split = (s.get("shares") or {}).get("units") or []
+    n_split = int(d.overlaps["code"].isin(split).sum())
+    if not n_split:
+        return (f"{head} ; comptés dans chacune de leurs CPTS, ils ajoutent {fr.inhabitants(extra)} à la somme "
+                "des populations des CPTS")
+    where = f"{fr.plural(n_split, 'répartie', 'réparties', with_number=False)} selon {s['shares']['source']}"
+    if n_split == n:
+        return f"{head} ; {where}, aucun habitant n'est compté deux fois dans la somme des populations des CPTS"
+    return (f"{head} ; {fr.plural(n_split, 'commune')} {where}, les autres, comptées dans chacune de leurs CPTS, "
+            f"ajoutent {fr.inhabitants(extra)} à la somme des populations des CPTS")
+
+
+def _shared_city_lines(d: Diagnosis, limit: int = 10) -> list[str]:
+    """Cities listed whole by several CPTS (:mod:`cpts_geo.shares`): the whole city counted for
+    each CPTS and the ACI band of an equal split, or the shares applied from a file."""
+    cities = d.summary.get("shared_cities") or []
+    out = []
+    whole = [c for c in cities if c["method"] == "whole"]
+    split = [c for c in cities if c["method"] == "table"]
+    for c in split[:limit]:
+        parts = ", ".join(f"{k} {fr.percent(v)}" for k, v in c["shares"].items())
+        rest = (f" ; {fr.inhabitants(c['unassigned_population'])} dans aucune CPTS" if c["unassigned_population"]
+                else "")
+        out.append(f"  {c['nom']} ({c['code']}, {fr.inhabitants(c['population'])}) est répartie selon "
+                   f"{d.summary['shares']['source']} : {parts}{rest}")
+    for c in whole[:limit]:
+        out.append(f"  {c['nom']} ({c['code']}, {fr.inhabitants(c['population'])}) est listée par "
+                   f"{fr.plural(len(c['cpts']), 'CPTS')} sans répartition : la ville entière est comptée pour "
+                   f"chaque CPTS ({fr.enumeration(c['cpts'])})")
+    if len(whole) > limit:
+        out.append(f"  … et {fr.plural(len(whole) - limit, 'autre ville', 'autres villes')} dans ce cas")
+    p = d.perimeters
+    if whole and "band_equal_split" in p.columns:
+        held = {k for c in whole for k in c["cpts"]}
+        rows = p[p["cpts"].isin(held)]
+        items = [f"{r.cpts} : taille {r.band_equal_split} ({fr.inhabitants(r.population_equal_split)} au lieu de "
+                 f"{fr.integer(r.population)})" for r in rows.head(limit).itertuples()]
+        out.append("  Taille ACI avec un partage égal de ces villes entre leurs CPTS : " + " ; ".join(items)
+                   + (" …" if len(rows) > limit else "") + " — pour donner les vraies parts : fichier de partage "
+                   "(cpts-geo coverage --partage, cpts_geo.apply_shares)")
+    return out
 
 
 def _agree(n: float, singular: str, plural_form: str) -> str:

@@ -90,6 +90,61 @@ def test_no_state_between_requests(client):
     assert client.post("/api/check", json={"codes": TRIO}).text == first
 
 
+def test_check_of_other_values_is_validate_json(client, tmp_path):
+    """Names, a code without its leading zero, an old code, a repeated commune and an unknown
+    value go through the proposal reader: the same report as ``cpts-geo validate``."""
+    values = ["Forcalquier", "4111", "04138", "04138", "04999"]
+    r = client.post("/api/check", json={"codes": values})
+    assert r.status_code == 200
+    assert r.text == _cli_json(tmp_path, ",".join(values))
+    levels = {c["id"]: c["level"] for c in r.json()["checks"]}
+    assert levels["duplicates"] == "warning" and levels["unknown_codes"] == "blocking"
+
+
+def test_direct_proposal_is_the_readers(client):
+    """The app builds a list of distinct current codes directly (speed): the same frames as
+    the proposal reader; any other list is left to the reader."""
+    from cpts_geo.validation.inputs import read_proposal
+
+    st = client.app.state.cpts
+    # Forcalquier, Gap, Avignon, Lille, a Corsican commune (2A004 Ajaccio), Saint-Pierre (97502, an overseas collectivity)
+    for codes, name in ((TRIO, None), (["04088", "05061", "84007", "59350", "2A004", "97502"], "CPTS X")):
+        fast, slow = st.proposal(codes, name), read_proposal(codes, name)
+        pd.testing.assert_frame_equal(fast.members, slow.members, check_exact=True)
+        pd.testing.assert_frame_equal(fast.report, slow.report, check_exact=True)
+        assert (fast.name, fast.inputs, fast.source, fast.kind, fast.position_label) == \
+            (slow.name, slow.inputs, slow.source, slow.kind, slow.position_label)
+    # a repeated code, a name, no leading zero, Marseille (arrondissements), an arrondissement,
+    # a commune split in 2024 whose old code warns (60054), an unknown code
+    for codes in (["04088", "04088"], ["Mane"], ["4111"], ["13055"], ["13201"], ["60054"], ["04999"]):
+        assert st.proposal(codes, None) is None
+
+
+def test_profiles_from_unit_arrays_equal_the_classification():
+    """The validation's density and AAV profiles (numpy over the unit arrays) give the values of
+    classification.density_profile / aav_profile, units without density level included."""
+    import numpy as np
+
+    from cpts_geo import classification as cl
+    from cpts_geo.validation import prepare_existing
+
+    cov = prepare_existing(None).coverage(frozenset())
+    # Forcalquier + Mane + Niozelles; Saint-Pierre and Miquelon (no density level, no AAV); a
+    # commune with no inhabitant (55039 Beaumont-en-Verdunois); 20 communes of Paris' region
+    for codes in (TRIO, ["97501", "97502"], ["55039"], ["55039", "04088"],
+                  [str(c) for c in cov.codes[cov.reg == "11"][:20]]):
+        sel = np.sort(cov.index.get_indexer(codes))
+        dens = cl.unit_density_profile(cov.population[sel], cov.dens7[sel])
+        aav = cl.unit_aav_profile(cov.population[sel], cov.cateaav[sel])
+        for new, old in ((dens, cl.density_profile(codes).iloc[0]), (aav, cl.aav_profile(codes).iloc[0])):
+            assert list(new) == list(old.index)
+            for k, v in new.items():
+                assert (pd.isna(v) and pd.isna(old[k])) or v == old[k], (codes, k, v, old[k])
+    # hand check: Saint-Pierre and Miquelon has no density level: all its population is "unknown"
+    spm = np.sort(cov.index.get_indexer(["97501", "97502"]))
+    assert cl.unit_density_profile(cov.population[spm], cov.dens7[spm])["dens7_unknown"] == 100.0
+
+
 # --------------------------------------------------------------------------------- search
 
 
@@ -142,6 +197,11 @@ def test_communes_layer(client):
     # COG 2026: 198 communes in 04, 162 in 05, 151 in 84
     assert len(props) == 198 + 162 + 151
     assert props["04088"]["cpts"] == ["CPTS Sud 04"] and props["04088"]["population"] == 5222
+    # the communes touching Forcalquier (IGN outlines): Fontienne, Limans, Mane, Niozelles, Ongles,
+    # Pierrerue, Saint-Maime, Sigonce, Villeneuve
+    assert sorted(props["04088"]["nb"]) == ["04087", "04104", "04111", "04138", "04141", "04151", "04188",
+                                            "04206", "04242"]
+    assert all(set(p["nb"]) <= set(props) for p in props.values())  # neighbours shown on the map only
     white = {c for c, p in props.items() if p["white"]}
     assert white == set(props) - set(ref["code_insee"])  # listed in no CPTS of the file
     assert all(not p["cpts"] for c, p in props.items() if c in white)

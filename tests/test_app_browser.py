@@ -158,3 +158,104 @@ def test_compose_check_undo_export(driver, base_url, tmp_path):
     outside = [u for u in network_requests(driver) if u.startswith(("http:", "https:", "ws:", "wss:"))
                and not u.startswith(base_url)]
     assert outside == []
+
+
+def _tab_to(driver, script: str, back: bool = False, limit: int = 120) -> None:
+    """Press Tab (Shift+Tab with ``back``) until ``script`` (JavaScript on the focused element
+    ``e``) is true: moving through the page as a keyboard user does."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        chain = ActionChains(driver)
+        (chain.key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT) if back else chain.send_keys(Keys.TAB)).perform()
+        if driver.execute_script(f"var e = document.activeElement; return !!({script});"):
+            return
+    raise AssertionError(f"focus never reached: {script}")
+
+
+def _keys(driver, *keys: str) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def test_compose_with_the_keyboard_only(driver, base_url):
+    """No mouse: empty the proposal, add Forcalquier by search, a neighbour from the list of
+    neighbouring communes, a commune under the map's cross-hair, and undo."""
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(base_url)
+    _settled(driver)
+    _tab_to(driver, "e.id === 'clear'")
+    _keys(driver, Keys.ENTER)
+    _settled(driver)
+    assert _codes(driver) == []
+
+    _tab_to(driver, "e.id === 'search'", back=True)
+    _keys(driver, "forcalq")
+    wait_for(driver, "return !!document.querySelector('#results li[data-code=\"04088\"][aria-selected=\"true\"]');")
+    _keys(driver, Keys.ENTER)
+    _settled(driver)
+    assert _codes(driver) == ["04088"]
+    assert driver.find_element("id", "announce").get_attribute("textContent") == \
+        "Forcalquier (04088) ajoutée au territoire (1\u00a0commune)."
+
+    # the communes touching Forcalquier (Fontienne, Limans, Mane, Niozelles, Ongles, Pierrerue,
+    # Saint-Maime, Sigonce, Villeneuve: the IGN outlines), in alphabetical order, each with a button
+    listed = [li.get_attribute("data-code") for li in driver.find_elements("css selector", "#neighbours li")]
+    assert listed == ["04087", "04104", "04111", "04138", "04141", "04151", "04188", "04206", "04242"]
+    _tab_to(driver, "(e.getAttribute('aria-label') || '').startsWith('Ajouter Mane (04111)')")
+    _keys(driver, Keys.ENTER)
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111"]
+    # the focus stays in the list of neighbours (on the button now where Mane's was)
+    assert driver.execute_script("return document.activeElement.closest('#neighbours') !== null;")
+
+    # the map is one tab stop (not one per commune): its cross-hair names the commune under it
+    driver.execute_script("cptsApp.map.setView(cptsApp.layers['04138'].feature.properties.pt, 12, {animate: false});")
+    _tab_to(driver, "e.id === 'map'", back=True)
+    aim = driver.find_element("id", "aim")
+    assert aim.is_displayed() and aim.text.startswith("Viseur : Niozelles (04138), 274"), aim.text
+    _keys(driver, " ")  # Space, as Enter, adds the commune under the cross-hair
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111", "04138"]
+    assert "dans le territoire" in aim.text
+    assert f"6{NNBSP}906 habitants" in driver.find_element("id", "figures").text  # 5 222 + 1 410 + 274
+    _keys(driver, Keys.ENTER)  # again: removed
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111"]
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()  # undo
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111", "04138"]
+    assert driver.execute_script("return window.__errors;") == []
+
+
+def test_file_picker_is_french(driver, base_url, tmp_path):
+    """The native file input is hidden behind a French button and says the chosen file."""
+    driver.get(base_url)
+    _settled(driver)
+    assert driver.find_element("id", "file-button").text == "Choisir un fichier…"
+    assert driver.find_element("id", "file-name").text == "Aucun fichier choisi"
+    assert driver.find_element("id", "file").size["width"] <= 1  # visually hidden, still focusable
+    path = tmp_path / "projet_forcalquier.csv"
+    path.write_text("code_insee\n04088\n04111\n", encoding="utf-8")
+    driver.find_element("id", "file").send_keys(str(path))
+    wait_for(driver, "return cptsApp.state.codes.length === 2;", timeout=30)
+    _settled(driver)
+    assert _codes(driver) == ["04088", "04111"]
+    assert driver.find_element("id", "file-name").text == "projet_forcalquier.csv"
+
+
+def test_page_passes_axe(driver, base_url):
+    """axe-core (WCAG 2 A and AA rules) finds no violation on the page with a territory."""
+    axe = pytest.importorskip("axe_selenium_python")
+    driver.get(base_url)
+    _settled(driver)
+    a = axe.Axe(driver)
+    a.inject()
+    result = a.run(options='{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}')
+    assert result["violations"] == [], a.report(result["violations"])
+    assert len(result["passes"]) >= 15  # the rules did run

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "cpts_geo.codes", "cpts_geo.names", "cpts_geo.postcodes", "cpts_geo.rules", "cpts_geo.io"),
     ("cpts_geo.members",),
     ("cpts_geo.perimeters", "cpts_geo.topology"),
-    ("cpts_geo.coverage",),
+    ("cpts_geo.coverage", "cpts_geo.shares"),
     ("cpts_geo.indicators",),
     ("cpts_geo.classification",),
     ("cpts_geo.summary", "cpts_geo.compare", "cpts_geo.export", "cpts_geo.validation", "cpts_geo.maps"),

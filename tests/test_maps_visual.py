@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import shutil
+import subprocess
+from pathlib import Path
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -183,3 +186,63 @@ def test_dense_area_gets_a_zoomed_inset(marseille_map):
     assert len(marseille) == 16
     in_inset = {n for n, ts in numbers.items() for t in ts if t.axes in insets}
     assert len(set(marseille) & in_inset) >= 12
+
+
+POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext")
+
+
+@pytest.mark.skipif(not POPPLER, reason="Debian package poppler-utils not installed")
+def test_printed_pdf_legend_colour_and_numbered_key(band_map, tmp_path):
+    """The PDF as a printer gets it, rendered by pdftoppm (not matplotlib): the « Taille 4 »
+    swatch and the Grand Avignon fill are the same colour; pdftotext reads the 18 lines of the
+    key (« 1 Alpes Bléone Durance » … « 18 Verdon ») and every number on the map."""
+    FigureCanvasAgg(band_map).draw()  # positions at the figure's dpi (an earlier save changed them)
+    num = _number_of(band_map, "CPTS du Grand Avignon")
+    badge = _gid_texts(band_map, "cpts-number-")[num][0]
+    ax = badge.axes
+    avignon = build_layers(sample_diagnosis()).perimeters.to_crs(2154)
+    avignon = avignon.loc[avignon["cpts"] == "CPTS du Grand Avignon"].geometry.iloc[0]
+    anchor = shapely.Point(*ax.transData.inverted().transform(
+        badge.get_bbox_patch().get_window_extent().get_points().mean(axis=0)))
+    p = avignon.buffer(-1500).difference(anchor.buffer(4000)).point_on_surface()
+    map_xy = ax.transData.transform((p.x, p.y))
+    legend = next(a for a in band_map.axes if a.get_gid() == "legend").get_legend()
+    swatch = next(hd for hd, tx in zip(legend.legend_handles, legend.get_texts(), strict=True)
+                  if tx.get_text().startswith("Taille 4"))
+    swatch_xy = swatch.get_window_extent().get_points().mean(axis=0)
+
+    pdf = save_static(band_map, tmp_path / "carte.pdf")
+    dpi = 100
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    img = mpimg.imread(tmp_path / "page.png")[..., :3]
+    w_in, h_in = band_map.get_size_inches()
+    assert img.shape[:2] == (round(h_in * dpi), round(w_in * dpi))  # one A4 landscape page
+
+    def pixel(xy: np.ndarray) -> np.ndarray:  # figure pixels (matplotlib) → page pixels
+        scale = dpi / band_map.dpi
+        return img[int(round(img.shape[0] - xy[1] * scale)), int(round(xy[0] * scale))]
+
+    map_px, legend_px = pixel(map_xy), pixel(swatch_xy)
+    assert np.abs(map_px - legend_px).max() <= 3 / 255, (map_px, legend_px)
+    assert np.abs(map_px - np.array([0x08, 0x30, 0x6B]) / 255).max() <= 3 / 255  # #08306b
+
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for line in ("1  Alpes Bléone Durance", "8  CPTS du Grand Avignon", "18  Verdon"):
+        assert " ".join(line.split()) in " ".join(text.split())
+    words = set(text.split())
+    assert {str(n) for n in range(1, SAMPLE_CPTS + 1)} <= words
+
+
+def test_static_map_image_is_in_the_docs_and_readme():
+    """The static map shown to readers is the A4 landscape figure of the sample (11.69 × 8.27 in
+    at the 110 dpi of examples/docs_images.py: 1285 × 909 px, truncated), referenced by README
+    and docs."""
+    root = Path(__file__).resolve().parent.parent
+    png = root / "docs" / "img" / "static_map.png"
+    assert png.exists()
+    h, w = mpimg.imread(png).shape[:2]
+    assert (w, h) == (1285, 909)
+    assert "docs/img/static_map.png" in (root / "README.md").read_text(encoding="utf-8")
+    assert "img/static_map.png" in (root / "docs" / "maps.md").read_text(encoding="utf-8")

@@ -118,6 +118,11 @@ def test_apl_listing_reads_back_into_coverage(sample_listing, tmp_path, capsys):
     sources = {r[0].value: r[1].value for r in wb["Sources"].iter_rows(min_row=2)}
     est = sources["APL estimée (calcul cpts_geo, pas l'APL DREES)"]
     assert "apl_cpts.csv" in est and "jusqu'à 10\u202fmin : poids 1" in est
+    # the Python API writes the same: Diagnosis.write(apl_estimate=...)
+    api = tmp_path / "api"
+    cg.diagnose(cg.read_members(sample_listing)).write(api, apl_estimate=per_cpts, maps=False)
+    api_src = json.loads((api / "summary.json").read_text(encoding="utf-8"))["sources"]["apl_estime"]
+    assert api_src == src
     # the same English-word and « (s) » scan as the rest of the user text (test_french_outputs)
     from test_french_outputs import _english
 
@@ -221,18 +226,20 @@ def test_help_shows_one_department_option(capsys):
         assert "--departments DÉP" not in out  # the former spellings are named once, not listed
 
 
-@pytest.mark.parametrize("command", ["coverage", "map"])
-def test_listing_options_shared(command):
+@pytest.mark.parametrize("command,first", [
+    ("coverage", ["liste.xlsx", "--departement", "04"]), ("map", ["liste.xlsx", "--departement", "04"]),
+    ("compare", ["v1.xlsx", "v2.xlsx"]), ("apl", ["--out", "apl.csv", "--listing", "liste.xlsx"])])
+def test_listing_options_shared(command, first):
     from cpts_geo.cli import build_parser
     from cpts_geo.cli.options import listing_kwargs
 
-    args = build_parser().parse_args([command, "liste.xlsx", "--name-col", "Commune", "--dep-col", "Dép",
+    args = build_parser().parse_args([command, *first, "--name-col", "Commune", "--dep-col", "Dép",
                                       "--stage-col", "Stade", "--header-row", "3", "--sheet", "PACA",
-                                      "--cog-year", "2024", "--departement", "04"])
+                                      "--cog-year", "2024"])
     kw = listing_kwargs(args)
     assert kw == {"cpts_col": None, "code_col": None, "name_col": "Commune", "dep_col": "Dép",
                   "stage_col": "Stade", "sheet": "PACA", "header_row": 3, "code_type": "auto",
-                  "cog_year": 2024, "area": ["04"]}
+                  "cog_year": 2024, "area": ["04"] if command in ("coverage", "map") else None}
 
 
 def test_region_resolves_homonyms_of_a_names_only_listing(tmp_path, capsys):
@@ -313,3 +320,69 @@ def test_near_old_names_are_suggested_through_the_code_history():
     assert "05001 Abriès-Ristolas (ancien nom proche : Ristolas)" in r["message"].iloc[1]
     assert r["code"].iloc[1] is None  # a suggestion, never a silent conversion
     assert r["code"].iloc[2] == "81026" and r["status"].iloc[2] == "name"  # the exact old name converts
+
+
+def test_coverage_reads_a_title_row_workbook_with_the_listing_options(tmp_path, capsys):
+    from openpyxl import Workbook
+
+    from cpts_geo.cli import main
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Listing CPTS ARS PACA — janvier 2026"])
+    ws.append(["Territoire", "Nom commune", "Département", "Avancement"])
+    ws.append(["CPTS Asse Bléone", "Beaujeu", "04", "ACI signé"])
+    ws.append(["CPTS Asse Bléone", "Beynes", "04", "ACI signé"])
+    path = tmp_path / "liste_ars.xlsx"
+    wb.save(path)
+    argv = ["coverage", str(path), "--header-row", "2", "--cpts-col", "Territoire", "--name-col", "Nom commune",
+            "--dep-col", "Département", "--stage-col", "Avancement"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    # the two communes of department 04 (not Beaujeu 69018 nor Beynes 78062), at « ACI signé »
+    assert "Communes couvertes : 2 / 198" in out  # 04 Alpes-de-Haute-Provence: 198 communes
+    assert "dont CPTS à l'ACI signé" in out
+    assert main([*argv[:2], "--header-row", "1"]) == 2  # the title line is no header
+    assert "colonnes trouvées : Listing CPTS ARS PACA" in capsys.readouterr().err
+
+
+def test_validate_takes_codes_as_several_arguments(tmp_path, capsys):
+    import json
+
+    from cpts_geo.cli import main
+
+    for argv in (["04001", "04009"], ["04001;04009"], ["04001 04009"], ["04001,04009"]):
+        assert main(["validate", *argv, "--json", str(tmp_path / "r.json"), "-q"]) in (0, 1)
+        report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+        assert sorted(u["code"] for u in report["units"]) == ["04001", "04009"], argv
+    capsys.readouterr()
+    assert main(["validate", "04001", "liste.csv"]) == 2
+    assert "un seul fichier" in capsys.readouterr().err
+
+
+def test_an_old_name_is_one_more_homonym_the_context_may_choose():
+    # « Bellegarde »: three current communes (30, 32, 45) and the old name of 81026 Bellegarde-Marsal
+    alone = cg.normalise_codes(["Bellegarde"])
+    assert alone["code"].iloc[0] is None and alone["status"].iloc[0] == "ambiguous"
+    assert alone["message"].iloc[0] == (
+        "« Bellegarde » désigne plusieurs communes, préciser le département : 30034 Bellegarde (30), "
+        "32041 Bellegarde (32), 45031 Bellegarde (45) et 81026 Bellegarde-Marsal (81, ancien nom : Bellegarde)")
+    # in a listing whose other communes are in the Tarn (81), the old name is chosen and reported
+    r = cg.normalise_codes(["Bellegarde", "Castres (81)"], groups=["CPTS Tarn", "CPTS Tarn"])
+    assert r["code"].iloc[0] == "81026" and r["status"].iloc[0] == "name"
+    assert "homonyme choisi d'après le contexte" in r["message"].iloc[0]
+
+
+@pytest.mark.parametrize("area,expected", [
+    (["--region", "93"], ["04", "05", "06", "13", "83", "84"]),
+    (["--departments", "04,05"], ["04", "05"]),      # the former spelling of validate, still read
+    (["--departement", "04", "--departement", "05"], ["04", "05"]),
+])
+def test_validate_area_is_the_analysed_area(sample_listing, tmp_path, area, expected, capsys):
+    import json
+
+    from cpts_geo.cli import main
+
+    out = tmp_path / "v.json"
+    assert main(["validate", "04001,04009", "--existing", str(sample_listing), *area, "--json", str(out), "-q"]) == 1
+    assert json.loads(out.read_text(encoding="utf-8"))["meta"]["listing_departments"] == expected

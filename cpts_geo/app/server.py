@@ -10,7 +10,8 @@ API (JSON in and out, French error messages, never a traceback or a server path)
 
 - ``GET /api/config``: the area, the existing CPTS and their communes, the starting proposal;
 - ``GET /api/communes``: GeoJSON of the area's communes (``code``, ``nom``, ``dep``,
-  ``population``, ``cpts``, ``white``: known and covered by no CPTS) and of the CPTS labels;
+  ``population``, ``cpts``, ``white``: known and covered by no CPTS, ``nb``: neighbours on land
+  in the area) and of the CPTS labels;
 - ``GET /api/search?q=``: communes by name, name prefix, INSEE code or postcode;
 - ``POST /api/check`` ``{"codes": [...], "name": "...", "replaces": [...]}``: the validation
   report exactly as ``cpts-geo validate --json`` writes it;
@@ -62,6 +63,8 @@ MAX_QUERY = 100
 SEARCH_LIMIT = 20
 #: listings prepared for distinct ``replaces`` choices kept in memory
 LISTING_CACHE = 8
+#: the shape of an INSEE code (the direct proposal is tried only for such values)
+_CODE_SHAPE = re.compile(r"\d[\dAB]\d{3}")
 #: hosts accepted in the Host header when the app listens on the loopback interface
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1", "testserver")
 
@@ -185,6 +188,7 @@ class AppState:
             "version": __version__,
             "limits": {"codes": MAX_CODES, "body_bytes": MAX_BODY_BYTES},
         }
+        self._plain: dict[str, str | None] = {}  # value → name when a plain current code, else None
         self.communes_json = json.dumps(self._communes(), ensure_ascii=False,
                                         separators=(",", ":")).encode("utf-8")
         self._search_table()
@@ -217,6 +221,10 @@ class AppState:
         white = dict(zip(cov.codes[idx], self.white[idx], strict=True))
         known = dict(zip(cov.codes[idx], cov.known[idx], strict=True))
         pts = u.geometry.representative_point()
+        # neighbours on land within the area (keyboard users add them from a list)
+        pos = {c: i for i, c in enumerate(cov.codes)}
+        shown = set(cov.codes[idx])
+        graph = cov.graph
         feats = []
         for row, geom, pt in zip(u.itertuples(index=False), u.geometry, pts, strict=True):
             feats.append({"type": "Feature", "geometry": geom.__geo_interface__, "properties": {
@@ -224,6 +232,7 @@ class AppState:
                 "population": None if pd.isna(row.population) else int(row.population),
                 "cpts": list(row.cpts), "white": bool(white.get(row.code)),
                 "known": bool(known.get(row.code)),
+                "nb": [str(c) for c in cov.codes[graph[pos[row.code]].indices] if c in shown] if row.code in pos else [],
                 "pt": [round(pt.y, 5), round(pt.x, 5)]}})
         labels = []
         for name, geom in zip(pg["cpts"], pg.geometry, strict=True):
@@ -313,13 +322,64 @@ class AppState:
                 self._listings.popitem(last=False)
         return listing
 
+    def _plain_names(self, codes: list[str]) -> list[str] | None:
+        """Names of ``codes`` when every one is a current commune code that the proposal reader
+        keeps as it is, without a message (not Paris / Lyon / Marseille, not an arrondissement);
+        else None. ``normalise_codes`` decides, once per distinct value (remembered)."""
+        from cpts_geo.codes import normalise_codes
+
+        known = self._plain
+        todo = list(dict.fromkeys(c for c in codes if c not in known))
+        if todo:
+            if not all(_CODE_SHAPE.fullmatch(c) for c in todo):
+                return None  # names and other values: the reader and its reports
+            norm = normalise_codes(todo)
+            for value, code, status, message, nom in zip(
+                    norm["input"].tolist(), norm["code"].tolist(), norm["status"].tolist(),
+                    norm["message"].tolist(), norm["nom"].tolist(), strict=True):
+                plain = (status == "current" and not (isinstance(message, str) and message) and code == value
+                         and value not in reference.PLM_CITIES)
+                known[value] = nom if plain else None
+        names = [known[c] for c in codes]
+        return None if any(n is None for n in names) else names
+
+    def proposal(self, codes: list[str], name: str | None):
+        """The proposal of a list of distinct current commune codes, built directly as the
+        proposal reader builds it (same frames: ``tests/test_app.py`` compares them), or None
+        for any other list (names, old or repeated codes, arrondissements…), which goes through
+        the reader and its reports. The page sends such lists: this skips the table reader."""
+        from cpts_geo.validation.inputs import DEFAULT_NAME, Proposal
+
+        if len(set(codes)) != len(codes):
+            return None
+        noms = self._plain_names(codes)
+        if noms is None:
+            return None
+        name = name or DEFAULT_NAME
+        n = len(codes)
+        rows = np.arange(1, n + 1, dtype=np.int64)
+        none = pd.Series([None] * n, dtype=object)
+        nat = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+        cpts = pd.Series([name] * n, dtype="str")
+        code = pd.Series(codes, dtype="str")
+        current = pd.Series(["current"] * n, dtype="str")
+        report = pd.DataFrame({
+            "cpts": cpts, "input": code, "dep": none, "stage_input": none, "date_input": none,
+            "source_row": rows, "code": code, "status": current, "message": pd.Series([""] * n, dtype="str"),
+            "nom": pd.Series(noms, dtype="str"), "stage": none, "date": nat,
+            "duplicate": np.zeros(n, dtype=bool)})
+        members = pd.DataFrame({"cpts": cpts, "code": code, "stage": none, "date": nat, "source_row": rows,
+                                "input": pd.Series(codes, dtype=object), "status": current})
+        return Proposal(name, members, report, [(c, None) for c in codes], "liste", "liste", "position")
+
     def validate(self, codes: list[str], name: str | None, replaces: tuple[str, ...]):
         from cpts_geo.validation import validate_territory
 
         listing = self.listing_for(replaces)
+        proposal = self.proposal(codes, name)
         try:
-            return validate_territory(codes, listing, name=name or None, replaces=replaces, apl=self.apl,
-                                      apl_cog=self.apl_cog)
+            return validate_territory(codes if proposal is None else proposal, listing, name=name or None,
+                                      replaces=replaces, apl=self.apl, apl_cog=self.apl_cog)
         except CptsGeoError as exc:
             raise ApiError(400, _public(str(exc))) from exc
 

@@ -34,7 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     default = ",".join(f"{b:g}:{Fraction(w).limit_denominator(12)}" for b, w in APL_DEFAULT_STEPS.items())
     p.add_argument("--steps", default=None, help=f"paliers « borne:poids » en minutes, ex. « {default} » (défaut)")
-    p.add_argument("--per", type=float, default=100_000, help="résultat pour N habitants (défaut : 100000)")
+    from cpts_geo import fr
+
+    p.add_argument("--per", type=float, default=100_000,
+                   help=f"résultat pour N habitants (défaut : {fr.integer(100_000)})")
     p.add_argument("--speed", type=float, default=None, help="vitesse moyenne supposée en km/h pour l'estimation des temps (défaut : 60)")
     p.add_argument("--detour", type=float, default=None, help="facteur de détour supposé (défaut : 1,3)")
     p.add_argument("--out", type=Path, required=True, help="fichier de sortie (.csv ou .parquet) ; métadonnées dans <nom>.meta.json")
@@ -44,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "de coverage)")
     p.add_argument("--csv-format", choices=("fr", "international"), default="fr",
                    help="fr : « ; » et virgule décimale, UTF-8 avec BOM (défaut) ; international : « , » et point")
+    from cpts_geo.cli.options import add_listing_options
+
+    add_listing_options(p)  # how --listing is read
     p.set_defaults(func=run)
 
 
@@ -161,10 +167,11 @@ def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:
     import pandas as pd
 
     from cpts_geo import fr
+    from cpts_geo.cli.options import listing_kwargs
     from cpts_geo.indicators.apl_estimate import apl_estimate_by_cpts, write_apl_estimate_by_cpts
     from cpts_geo.members import expand_cities, read_members
 
-    members = expand_cities(read_members(args.listing))
+    members = expand_cities(read_members(args.listing, **listing_kwargs(args)))
     weights = pd.Series(table["population"].to_numpy(dtype=float), index=table["code"].to_numpy())
     per = apl_estimate_by_cpts(members, result, weights, listing=args.listing.name)
     per.attrs["commune_file"] = args.out.name

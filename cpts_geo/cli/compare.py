@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--xlsx", type=Path, metavar="FICHIER", help="classeur à écrire (feuilles « Évolutions » et "
                    "« Communes »)")
     p.add_argument("--all", action="store_true", help="afficher aussi les CPTS inchangées")
+    from cpts_geo.cli.options import add_listing_options
+
+    add_listing_options(p)  # the same reading options for both versions
     p.set_defaults(func=run)
 
 
@@ -87,10 +90,16 @@ def format_comparison(cmp: pd.DataFrame, show_all: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cpts_geo.cli.checks import check_file_argument
+    from cpts_geo.cli.options import listing_kwargs
     from cpts_geo.compare import compare_listings
     from cpts_geo.io.french import write_workbook
+    from cpts_geo.members import read_members
 
-    cmp = compare_listings(args.old, args.new)
+    for option, value in (("ANCIENNE", args.old), ("NOUVELLE", args.new)):
+        check_file_argument(value, option, file_only=True)
+    kw = listing_kwargs(args)
+    cmp = compare_listings(read_members(args.old, **kw), read_members(args.new, **kw))
     print(format_comparison(cmp, show_all=args.all))
     if args.xlsx:
         write_workbook(args.xlsx, {"Évolutions": comparison_table(cmp), "Communes": unit_changes(cmp)})

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--apl", type=Path, help="fichier APL officiel de la DREES (xlsx publié ou CSV) à rattacher aux CPTS")
     p.add_argument("--apl-cog", type=int, help="année du COG des codes du fichier APL (sinon lue dans le titre)")
     p.add_argument("--apl-year", type=int, help="année APL (feuille « APL AAAA » ; défaut : la plus récente)")
+    p.add_argument("--partage", type=Path, metavar="FICHIER",
+                   help="parts des villes listées par plusieurs CPTS (colonnes commune, cpts et part — 0,45 ou "
+                   "45 %% — ou population) ; sans ce fichier, la ville entière est comptée pour chaque CPTS")
     p.add_argument("--apl-estimee", "--apl-estime", type=Path, dest="apl_estimate", metavar="FICHIER",
                    help="APL estimée par CPTS écrite par « cpts-geo apl --listing » (fichier <sortie>_cpts.csv) : "
                    "rattachée aux CPTS comme estimation cpts_geo, distincte de l'APL officielle de la DREES (--apl)")
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
     from cpts_geo.cli.options import area_from_args, listing_kwargs
 
-    for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--apl-estimee", args.apl_estimate)):
+    for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--apl-estimee", args.apl_estimate),
+                          ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
     region, departments = area_from_args(args)
     from cpts_geo.cli.progress import Progress
@@ -64,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
         members = read_members(args.members, **listing_kwargs(args))
     with progress.step("diagnostic de couverture"):
         diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    if args.partage:
+        from cpts_geo.shares import apply_shares
+
+        diag = apply_shares(diag, args.partage)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
     with progress.step("classification des CPTS" + (" et APL" if args.apl or args.apl_estimate else "")):
         diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,

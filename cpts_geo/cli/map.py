@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=float, help="tolérance de simplification en mètres "
                    "(défaut : automatique, ≈ 100 m pour une région)")
     p.add_argument("--listing-date", help="date de la liste, affichée dans les sources")
+    p.add_argument("--partage", type=Path, metavar="FICHIER",
+                   help="parts des villes listées par plusieurs CPTS (comme cpts-geo coverage --partage)")
     add_listing_options(p)
     p.set_defaults(func=run)
 
@@ -44,13 +46,13 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
     from cpts_geo.cli.options import area_from_args, listing_kwargs
 
-    for option, value in (("LISTE", args.members),):
+    for option, value in (("LISTE", args.members), ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
     region, departments = area_from_args(args)
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
     from cpts_geo.coverage import diagnose
-    from cpts_geo.maps import build_layers, coverage_map, save_html, save_static, static_map
+    from cpts_geo.maps import build_layers, coverage_map, save_html
     from cpts_geo.members import read_members
 
     if not (args.html or args.png or args.pdf):
@@ -74,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         members = read_members(args.members, **listing_kwargs(args))
     with progress.step("diagnostic de couverture"):
         diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    if args.partage:
+        from cpts_geo.shares import apply_shares
+
+        diag = apply_shares(diag, args.partage)
     if args.listing_date:
         diag.meta["listing_date"] = args.listing_date
     from cpts_geo.export import _has_shapes
@@ -92,7 +98,10 @@ def run(args: argparse.Namespace) -> int:
             with output_file(args.html) as tmp:
                 save_html(m, tmp)
         written.append(args.html)
+    fig = None
     if args.png or args.pdf:
+        from cpts_geo.maps import save_static, static_map
+
         with progress.step("carte imprimable : dessin"):
             fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper)
     for path, label in ((args.png, "PNG"), (args.pdf, "PDF")):
@@ -100,9 +109,10 @@ def run(args: argparse.Namespace) -> int:
             with progress.step(f"carte imprimable ({label})"), output_file(path) as tmp:
                 save_static(fig, tmp)
             written.append(path)
+    n_white, n_over = len(layers.white_zones), len(layers.overlaps)
     print(f"Carte de couverture : {fr.integer(len(layers.perimeters))} CPTS, "
-          f"{fr.plural(len(layers.white_zones), 'zone blanche')}, "
-          f"{fr.plural(len(layers.overlaps), 'chevauchement')} ; {diag.meta.get('area', '')}")
+          f"{fr.plural(n_white, 'zone blanche') if n_white else 'aucune zone blanche'}, "
+          f"{fr.plural(n_over, 'chevauchement') if n_over else 'aucun chevauchement'} ; {diag.meta.get('area', '')}")
     print(f"Géométries simplifiées (tolérance {fr.integer(layers.tolerance_m)}{fr.NNBSP}m) : "
           f"{fr.integer(layers.n_vertices_in)} → {fr.plural(layers.n_vertices_out, 'sommet')}")
     for path in written:

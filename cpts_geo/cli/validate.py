@@ -16,9 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Vérifie un territoire de CPTS proposé avant son envoi à l'ARS. Code de sortie : "
                     "0 si rien ne bloque, 1 si une vérification bloque, 2 si une entrée est illisible.",
     )
-    p.add_argument("proposal", metavar="PROPOSITION",
+    p.add_argument("proposal", metavar="PROPOSITION", nargs="+",
                    help="fichier des communes proposées (CSV, XLSX, JSON, TXT, GeoJSON/GPKG d'un polygone "
-                        "dessiné) ou liste de codes séparés par des virgules")
+                        "dessiné) ou codes et noms de communes séparés par des virgules, des points-virgules "
+                        "ou des espaces")
     p.add_argument("--existing", "-e", metavar="LISTE", help="liste des CPTS existantes (tout format lu par read_members)")
     p.add_argument("--name", "-n", help="nom du territoire (ou de la CPTS à valider dans un fichier de plusieurs CPTS)")
     p.add_argument("--json", metavar="FICHIER", help="écrit le rapport en JSON")
@@ -53,6 +54,25 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.validation.render import verdict_text
 
     deps = area_departments(args)
+    from pathlib import Path
+
+    from cpts_geo.cli.checks import looks_like_path
+
+    def is_file(v: str) -> bool:
+        return looks_like_path(v) or Path(v).is_file()
+
+    if len(args.proposal) > 1 and any(is_file(v) for v in args.proposal):
+        from cpts_geo.errors import OptionError
+
+        raise OptionError("PROPOSITION", " ".join(args.proposal),
+                          "un seul fichier, ou une liste de codes et de noms, est attendu")
+    if len(args.proposal) > 1 or not is_file(args.proposal[0]):
+        # codes and names as one list: « 04001 04009 », « 04001;04009 », or several arguments
+        from cpts_geo.members import split_cell
+
+        args.proposal = ",".join(v for arg in args.proposal for v in split_cell(arg))
+    else:
+        args.proposal = args.proposal[0]
     check_fraction(args.threshold, "--threshold")
     for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
                           ("--irdes2025", args.irdes2025)):
@@ -69,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
                         (args.markdown, report.to_markdown)):
         if path:
             if write is report.to_markdown:
-                from pathlib import Path
-
                 Path(path).write_text(report.to_markdown(), encoding="utf-8")
             else:
                 write(path)

@@ -316,7 +316,9 @@ def aggregate_apl(
     ``members`` has columns ``cpts`` and ``code`` (one row per CPTS × unit, as
     :func:`cpts_geo.read_members` returns); ``values`` and ``weights`` (default: population
     municipale légale 2023 of the reference) are indexed by code. A unit shared by several CPTS
-    counts fully in each. Units without a value or weight are left out of the mean and listed.
+    counts fully in each, unless ``members`` has a ``share`` column (:func:`cpts_geo.apply_shares`:
+    the CPTS's share of a city listed by several CPTS), which multiplies its weight. Units without
+    a value or weight are left out of the mean and listed.
     Columns: ``cpts``, ``<name>``, ``population`` (weights summed over units with a value),
     ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes).
     """
@@ -324,12 +326,15 @@ def aggregate_apl(
         if c not in members.columns:
             raise InputError(f"colonne « {c} » absente (colonnes cpts, code attendues) ; colonnes trouvées : "
                              f"{', '.join(map(str, members.columns))}", "table des membres")
-    m = members[["cpts", "code"]].dropna(subset=["code"]).drop_duplicates()
+    m = members[["cpts", "code", *(["share"] if "share" in members.columns else [])]].dropna(subset=["code"])
+    m = m.drop_duplicates(["cpts", "code"])
     if weights is None:
         ref = reference.load_communes()
         weights = pd.Series(ref["population"].astype(float).to_numpy(), index=ref["code"].to_numpy())
     v = values.reindex(m["code"]).to_numpy(dtype=float)
     w = weights.reindex(m["code"]).to_numpy(dtype=float)
+    if "share" in m.columns:  # shared city split between CPTS (cpts_geo.shares)
+        w = w * m["share"].astype(float).fillna(1.0).to_numpy()
     ok = ~np.isnan(v) & ~np.isnan(w)
     t = pd.DataFrame({"cpts": m["cpts"].to_numpy(), "code": m["code"].to_numpy(),
                       "vw": np.where(ok, v * w, 0.0), "w": np.where(ok, w, 0.0), "ok": ok})

@@ -107,7 +107,8 @@ def overlap_units_table(d: Diagnosis) -> pd.DataFrame:
     """``overlaps.csv``: one row per commune listed by several CPTS, French headers."""
     return _flat(d.overlaps).rename(columns={
         "code": "code", "nom": "commune", "dep": "département", "population": "population",
-        "n_cpts": "nb CPTS", "cpts": "CPTS", "double_counted_population": "habitants comptés en plus"})
+        "n_cpts": "nb CPTS", "cpts": "CPTS", "double_counted_population": "habitants comptés en plus",
+        "population_split": "répartition de la population"})
 
 
 def overlap_pairs_table(d: Diagnosis) -> pd.DataFrame:
@@ -149,10 +150,34 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
         rows.append(("APL estimée (calcul cpts_geo, pas l'APL DREES)", _estimate_source(est)))
     for note in s.get("population_notes", []):
         rows.append((f"Population ({len(note['codes'])} communes d'un autre millésime)", str(note["population_source"])))
+    if (s.get("shares") or {}).get("source"):
+        rows.append(("Parts des villes partagées entre CPTS", f"fichier {s['shares']['source']} fourni par "
+                     "l'utilisateur (part ou population de chaque CPTS)"))
     rows += [("Liste des CPTS", s["listing"] or "liste fournie"),
              ("Version de cpts_geo", s["cpts_geo_version"]),
              ("Référentiel de cpts_geo (identifiant)", s["reference_build"])]
     return pd.DataFrame(rows, columns=["donnée", "source"])
+
+
+#: French headers of the shared-city columns (cpts_geo.shares)
+SHARES_HEADERS = {
+    "population_whole_units": "population en comptant entières les villes partagées",
+    "population_equal_split": "population si les villes partagées l'étaient à parts égales",
+    "band_equal_split": "taille ACI si les villes partagées l'étaient à parts égales",
+}
+
+
+def _shares_rows(s: dict) -> list[tuple[str, object]]:
+    """Synthèse rows on the cities listed by several CPTS: method and shares file."""
+    cities = s.get("shared_cities") or []
+    if not cities:
+        return []
+    shares = s.get("shares") or {}
+    rows = [("Villes partagées entre CPTS", ", ".join(f"{c['nom']} ({c['code']})" for c in cities)),
+            ("Population des villes partagées", shares.get("method"))]
+    if shares.get("source"):
+        rows.append(("Fichier de partage", shares["source"]))
+    return rows
 
 
 def _estimate_source(est: dict) -> str:
@@ -195,6 +220,7 @@ def synthesis_table(d: Diagnosis) -> tuple[pd.DataFrame, list[str | None]]:
         ("Population des communes dans plusieurs CPTS", int(d.overlaps["population"].fillna(0).sum()), "integer"),
         ("Habitants comptés en plus dans la somme des populations des CPTS", s["double_counted_population"],
          "integer"),
+        *[(label, value, None) for label, value in _shares_rows(s)],
         *[(f"CPTS de taille {k}", v, "integer") for k, v in s["bands"].items()],
         ("Géographie", f"Code officiel géographique {s['cog']}", None),
         ("Population de référence", f"population municipale légale {s['population_year']}", None),
@@ -220,7 +246,7 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         "density": "densité hab/km²", "deps": "départements", "regs": "régions", "epci_full": "EPCI entiers",
         "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "n_islands": "nb îles",
         "islands": "îles", "enclaves": "enclaves", "aci_band": "taille ACI",
-        "shared_units": "communes partagées", "band": "taille ACI", **CLASSIFICATION_HEADERS})
+        "shared_units": "communes partagées", "band": "taille ACI", **CLASSIFICATION_HEADERS, **SHARES_HEADERS})
     wz = _yes_no(_flat(d.white_zones.drop(columns="geometry"))).rename(columns={
         "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
         "n_units_without_geometry": "nb sans contour", "population": pop,

@@ -151,6 +151,10 @@ def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Seri
         if shared is not None and not (isinstance(shared, float) and pd.isna(shared)) and len(
                 tuple(shared) if not isinstance(shared, (int, float)) else ()):
             lines.append(f"Communes partagées : {_names_of(tuple(shared), names, limit)}")
+        eq = r.get("band_equal_split")  # cpts_geo.shares: shared city counted whole for each CPTS
+        if eq is not None and not pd.isna(eq) and not pd.isna(r.get("population_equal_split")):
+            lines.append(f"Ville partagée comptée entière ; à parts égales : taille {int(eq)} "
+                         f"({fr.inhabitants(int(r['population_equal_split']))})")
         codes = tuple(r.get("codes") or ())
         lines.append(f"Communes ({fr.integer(len(codes))}) : {_names_of(codes, names, limit)}")
         out.append("<br>".join(lines))

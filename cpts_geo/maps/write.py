@@ -10,7 +10,6 @@ from typing import Any
 
 from cpts_geo.maps.interactive import coverage_map, save_html
 from cpts_geo.maps.layers import build_layers
-from cpts_geo.maps.static import save_static, static_map
 
 
 def write_maps(
@@ -43,6 +42,8 @@ def write_maps(
             paths["html"] = save_html(m, out / f"{stem}.html")
     static = [f for f in formats if f in ("png", "pdf", "svg")]
     if static:
+        from cpts_geo.maps.static import save_static, static_map  # matplotlib: on first use
+
         with step("carte imprimable : dessin"):
             fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper)
         for fmt in static:

@@ -539,11 +539,44 @@ def check_cross_border(state: State) -> Check:
 def _other_vintages(state: State) -> dict[str, list[str]]:
     """Units of the territory whose population is not the legal population of POPULATION_YEAR
     (Mayotte: 2017 census; collectivités d'outre-mer: their own census), by vintage."""
-    codes = pd.Index(np.asarray(state.codes)[state.sel], dtype=object)
-    src = reference.units()["population_source"].reindex(codes)
+    odd = _odd_vintages()
+    out: dict[str, list[str]] = {}
+    for c in np.asarray(state.codes)[state.sel]:
+        if c in odd:
+            out.setdefault(odd[c], []).append(str(c))
+    return {k: sorted(out[k]) for k in sorted(out)}
+
+
+@lru_cache(maxsize=1)
+def _odd_vintages() -> dict[str, str]:
+    """Unit code → population source, for the units whose population is not the legal
+    population of POPULATION_YEAR (read once from the reference)."""
+    src = reference.units()["population_source"]
     standard = f"populations légales {reference.POPULATION_YEAR}"
     odd = src[src.notna() & (src != standard)]
-    return {str(k): sorted(v.index.tolist()) for k, v in odd.groupby(odd, sort=True)}
+    return {str(c): str(v) for c, v in zip(odd.index, odd.to_numpy(), strict=True)}
+
+
+def _equal_split(state: State) -> tuple[str, dict]:
+    """Communes of the territory already in existing CPTS are counted whole: the sentence saying
+    so and the ACI band with each of them divided equally between the territory and those CPTS
+    (:mod:`cpts_geo.shares`), or ("", {}) when there is none."""
+    if not state.listing.given:
+        return "", {}
+    sel = state.sel
+    n = state.cov.n_cpts[sel]
+    hit = sel[n > 0]
+    if not len(hit):
+        return "", {}
+    pop = np.nan_to_num(state.cov.population[sel].astype(float))
+    eq = float(np.sum(pop / (1 + n)))
+    band = int(rules.aci_band([eq])[0])
+    text = (f" {_names(state, hit)}, {_verb(len(hit), 'déjà listée', 'déjà listées')} par au moins une CPTS existante, "
+            f"{_verb(len(hit), 'est comptée entière', 'sont comptées entières')} pour ce territoire (la ville entière "
+            f"est comptée pour chaque CPTS) ; avec un partage égal entre ce territoire et ces CPTS : "
+            f"{fr.inhabitants(round(eq))}, taille {band}.")
+    return text, {"shared_units": [str(c) for c in state.codes[hit]], "population_equal_split": int(round(eq)),
+                  "aci_band_equal_split": band}
 
 
 def check_size_band(state: State) -> Check:
@@ -551,6 +584,7 @@ def check_size_band(state: State) -> Check:
     pop = state.population
     m = cl.aci_margin([pop]).iloc[0]
     band = int(m["aci_band"])
+    shared_text, shared = _equal_split(state)
     return Check("size_band", "Taille ACI", "info", True,
                  f"Population municipale {reference.POPULATION_YEAR} (COG {reference.COG_YEAR}) : "
                  f"{fr.inhabitants(pop)}, soit la taille {band} de l'accord conventionnel interprofessionnel "
@@ -559,8 +593,8 @@ def check_size_band(state: State) -> Check:
                     if bool(m["aci_near_threshold"]) else "") + "."
                  + "".join(f" Attention : {fr.plural(len(c), 'commune')} du territoire "
                            f"{'a' if len(c) < 2 else 'ont'} une population d'un autre millésime : {src}."
-                           for src, c in _other_vintages(state).items()),
-                 (), {"population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
+                           for src, c in _other_vintages(state).items()) + shared_text,
+                 (), {**shared, "population": int(round(pop)), "population_year": reference.POPULATION_YEAR,
                       "population_other_vintages": _other_vintages(state),
                       "aci_band": band, "aci_margin": None if pd.isna(m["aci_margin"]) else int(m["aci_margin"]),
                       "aci_bound_nearest": None if pd.isna(m["aci_bound_nearest"]) else int(m["aci_bound_nearest"]),
@@ -583,6 +617,13 @@ def check_igas_range(state: State) -> Check:
                  "habitants). Ce n'est pas une règle : l'ARS apprécie selon le contexte local.", (), detail)
 
 
+@lru_cache(maxsize=1)
+def _epci_names() -> dict[str, str]:
+    """EPCI code → name (reference, read once)."""
+    epci = reference.load_epci()
+    return dict(zip(epci["epci"].tolist(), epci["nom"].tolist(), strict=True))
+
+
 def check_epci_split(state: State) -> Check:
     title = "Intercommunalités (EPCI) partagées"
     epci_all = state.cov.epci
@@ -591,10 +632,10 @@ def check_epci_split(state: State) -> Check:
         return Check("epci_split", title, "info", True, "Aucune commune rattachée à un EPCI.")
     counts = mine.value_counts()
     total = state.cov.epci_size.reindex(counts.index)
-    names = reference.load_epci().set_index("epci")["nom"]
+    names = _epci_names()
     items = []
     for e in sorted(counts.index):
-        members = np.flatnonzero(epci_all == e)
+        members = state.cov.epci_positions[e]
         outside = members[~state.in_p[members]]
         items.append({"epci": e, "nom": names.get(e, e), "included": int(counts[e]), "total": int(total[e]),
                       "outside": _unit_rows(state, outside)})
@@ -636,7 +677,8 @@ def _territory(state: State) -> list[str]:
 
 
 def check_density_profile(state: State) -> Check:
-    prof = cl.density_profile(_territory(state)).iloc[0]
+    # cl.density_profile(_territory(state)) on the unit arrays already at hand (same values)
+    prof = cl.unit_density_profile(state.cov.population[state.sel], state.cov.dens7[state.sel])
     levels = {cl.DENS7_LABELS[k]: float(prof[f"dens7_{k}"]) for k in range(1, 8) if prof[f"dens7_{k}"] > 0}
     three = {cl.DENS3_LABELS[c]: float(prof[f"dens_{c}"]) for c in ("urbain_dense", "intermediaire", "rural")}
     text = ", ".join(f"{k} {fr.percent(v / 100, 0)}" for k, v in three.items())
@@ -648,7 +690,8 @@ def check_density_profile(state: State) -> Check:
 
 
 def check_aav_profile(state: State) -> Check:
-    prof = cl.aav_profile(_territory(state)).iloc[0]
+    # cl.aav_profile(_territory(state)) on the unit arrays already at hand (same values)
+    prof = cl.unit_aav_profile(state.cov.population[state.sel], state.cov.cateaav[state.sel])
     three = {cl.AAV3_LABELS[c]: float(prof[f"aav_{c}"]) for c in ("pole", "couronne", "hors_attraction")}
     text = ", ".join(f"{k} {fr.percent(v / 100, 0)}" for k, v in three.items())
     return Check("aav_profile", "Aires d'attraction des villes (INSEE 2020)", "info", True,

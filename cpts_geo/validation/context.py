@@ -59,6 +59,12 @@ class Coverage:
         self.area = u["area_km2"].to_numpy(dtype=float)
         self.epci_size = pd.Series(self.epci).dropna().value_counts()
 
+    @functools.cached_property
+    def epci_positions(self) -> dict[str, np.ndarray]:
+        """Positions of the units of each EPCI, in unit order (computed once)."""
+        s = pd.Series(self.epci, dtype=object).dropna()
+        return {str(k): np.sort(s.index.to_numpy()[v]) for k, v in s.groupby(s, sort=False).indices.items()}
+
 
 @functools.cache
 def _unit_extras(arr_cities: frozenset) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

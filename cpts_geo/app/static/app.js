@@ -31,9 +31,13 @@
     return e;
   }
   function setStatus(text, cls) { var s = $('status'); s.textContent = text; s.className = cls || ''; }
+  // what a change did, for screen readers (the status line then says the check's result)
+  function announce(text) { $('announce').textContent = text; app.announced = text; }
+  function label(code) { var i = info[code]; return (i ? i.nom : code) + ' (' + code + ')'; }
 
   // ---------------------------------------------------------------------------------- map
-  var map = app.map = L.map('map', {zoomSnap: 0.25, preferCanvas: false});
+  var map = app.map = L.map('map', {zoomSnap: 0.25, preferCanvas: false, zoomControl: false});
+  L.control.zoom({zoomInTitle: 'Zoom avant', zoomOutTitle: 'Zoom arrière'}).addTo(map);
   function baseStyle(p) {
     if (p.cpts.length) {
       return {color: p.cpts.length > 1 ? '#c62828' : '#6b7580', weight: p.cpts.length > 1 ? 1.5 : 0.5,
@@ -71,10 +75,13 @@
     refresh(before);
   }
   function toggle(code, fromMap) {
+    var added = app.state.codes.indexOf(code) < 0;
     change(function (s) {
       var i = s.codes.indexOf(code);
       if (i >= 0) s.codes.splice(i, 1); else s.codes.push(code);
     });
+    announce(label(code) + (added ? ' ajoutée au territoire' : ' retirée du territoire') + ' (' +
+             plural(app.state.codes.length, 'commune') + ').');
   }
   app.toggle = toggle;
   function undo() { if (!history.length) return; var before = snapshot(); future.push(before); app.state = history.pop(); refresh(before); }
@@ -177,20 +184,53 @@
     renderCommunes();
   }
 
-  function renderCommunes() {
-    var ul = $('communes');
+  // Rebuild a list of commune rows with one button each; the keyboard focus stays on the same
+  // commune's button, or on the button now at the same place when that commune left the list.
+  function rowList(ul, codes, word, verb) {
+    var act = document.activeElement, focusCode = null, focusIndex = -1;
+    if (act && act.tagName === 'BUTTON' && ul.contains(act)) {
+      focusCode = act.getAttribute('data-code');
+      focusIndex = Array.prototype.indexOf.call(ul.querySelectorAll('button'), act);
+    }
     ul.innerHTML = '';
-    $('n-communes').textContent = '(' + fmtInt(app.state.codes.length) + ')';
-    app.state.codes.forEach(function (code) {
-      var i = info[code] || {nom: code, population: null};
+    codes.forEach(function (code) {
+      var i = info[code] || {nom: code, population: null, cpts: []};
       var li = el('li', {'data-code': code});
       li.appendChild(el('span', {}, i.nom + ' (' + code + ')'));
       li.appendChild(el('span', {'class': 'pop'}, fmtInt(i.population) + '\u202fhab.'));
-      var b = el('button', {type: 'button', 'aria-label': 'Retirer ' + i.nom}, 'Retirer');
+      var cpts = (i.cpts && i.cpts.length) ? ', dans ' + i.cpts.join(' et ') : (i.white ? ', sans CPTS' : '');
+      var b = el('button', {type: 'button', 'data-code': code,
+                            'aria-label': verb + ' ' + i.nom + ' (' + code + ')' + (verb === 'Ajouter' ? cpts : '')}, verb);
       b.addEventListener('click', function () { toggle(code); });
       li.appendChild(b);
       ul.appendChild(li);
     });
+    if (focusCode !== null) {
+      var buttons = ul.querySelectorAll('button');
+      var same = ul.querySelector('button[data-code="' + focusCode + '"]');
+      var target = same || buttons[Math.min(focusIndex, buttons.length - 1)];
+      if (target) target.focus();
+      else $(word).focus();
+    }
+  }
+  function neighbours() {
+    var inside = {}, out = {};
+    app.state.codes.forEach(function (c) { inside[c] = 1; });
+    app.state.codes.forEach(function (c) {
+      var i = info[c];
+      ((i && i.nb) || []).forEach(function (n) { if (!inside[n]) out[n] = 1; });
+    });
+    return Object.keys(out).sort(function (a, b) {
+      return (info[a] ? info[a].nom : a).localeCompare(info[b] ? info[b].nom : b, 'fr') || (a < b ? -1 : 1);
+    });
+  }
+  app.neighbours = neighbours;
+  function renderCommunes() {
+    $('n-communes').textContent = '(' + fmtInt(app.state.codes.length) + ')';
+    rowList($('communes'), app.state.codes, 'h-communes', 'Retirer');
+    var nb = neighbours();
+    $('n-neighbours').textContent = '(' + fmtInt(nb.length) + ')';
+    rowList($('neighbours'), nb, 'h-neighbours', 'Ajouter');
   }
 
   // ------------------------------------------------------------------------------- search
@@ -267,6 +307,7 @@
   $('file').addEventListener('change', function () {
     var f = $('file').files[0];
     if (!f) return;
+    $('file-name').textContent = f.name;
     setStatus('Lecture du fichier…', 'busy');
     fetch('/api/import?filename=' + encodeURIComponent(f.name), {method: 'POST',
       headers: {'Content-Type': 'application/octet-stream'}, body: f})
@@ -309,6 +350,60 @@
       .catch(function (e) { setStatus('Export impossible : ' + e.message, 'error'); });
   }
 
+  // ------------------------------------------------------------------- keyboard on the map
+  // The focused map shows a cross-hair at its centre and names the commune under it; the arrows
+  // move the map (Leaflet), + and - zoom, Enter or Space adds or removes that commune.
+  function inRing(x, y, ring) {
+    var inside = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+      if ((yi > y) !== (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  }
+  function contains(geom, x, y) {  // even-odd rule over every ring (holes included)
+    var polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
+    var inside = false;
+    polys.forEach(function (rings) { rings.forEach(function (r) { if (inRing(x, y, r)) inside = !inside; }); });
+    return inside;
+  }
+  function centerCode() {
+    var c = map.getCenter();
+    for (var code in layers) {
+      var layer = layers[code];
+      if (layer.getBounds().contains(c) && contains(layer.feature.geometry, c.lng, c.lat)) return code;
+    }
+    return null;
+  }
+  app.centerCode = centerCode;
+  function updateAim() {
+    var code = centerCode(), text;
+    if (!code) text = 'Viseur hors des communes de la zone : déplacer la carte avec les flèches.';
+    else {
+      var i = info[code], on = app.state.codes.indexOf(code) >= 0;
+      var cpts = i.cpts.length ? i.cpts.join(' et ') : (i.white ? 'sans CPTS' : 'couverture non connue');
+      text = 'Viseur : ' + label(code) + ', ' + fmtInt(i.population) + '\u202fhab., ' + cpts +
+        (on ? ' — dans le territoire : Entrée pour la retirer' : ' — Entrée pour l\u2019ajouter');
+    }
+    $('aim').textContent = text;
+  }
+  function keyboardAim() {
+    var box = $('mapbox'), c = map.getContainer();
+    c.addEventListener('focus', function () {
+      if (!c.matches(':focus-visible')) return;  // a mouse click also focuses the map
+      box.classList.add('aiming'); updateAim();
+    });
+    c.addEventListener('blur', function () { box.classList.remove('aiming'); });
+    map.on('moveend', function () { if (box.classList.contains('aiming')) updateAim(); });
+    c.addEventListener('keydown', function (e) {
+      if (e.target !== c || (e.key !== 'Enter' && e.key !== ' ')) return;
+      e.preventDefault();
+      box.classList.add('aiming');
+      var code = centerCode();
+      if (code) { toggle(code, true); updateAim(); } else updateAim();
+    });
+  }
+
   // --------------------------------------------------------------------------------- load
   Promise.all([fetch('/api/config').then(function (r) { return r.json(); }),
                fetch('/api/communes').then(function (r) { return r.json(); })])
@@ -329,7 +424,13 @@
           info[p.code] = p; layers[p.code] = layer;
           layer.bindTooltip(function () { return tooltip(p); }, {sticky: true});
           layer.on('click', function () { toggle(p.code, true); });
-          layer.on('add', function () { paint(p.code); });
+          layer.on('add', function () {
+            // one tab stop for the whole map (its cross-hair), not one per commune: Leaflet's
+            // focus listeners would make every outline a nameless stop
+            var path = layer.getElement && layer.getElement();
+            if (path) path.setAttribute('tabindex', '-1');
+            paint(p.code);
+          });
         }
       }).addTo(map);
       units.bringToBack();
@@ -338,6 +439,7 @@
           .setLatLng(l.pt).setContent(escapeHtml(l.name)).addTo(map);
       });
       map.fitBounds(units.getBounds(), {animate: false});
+      keyboardAim();
       L.control.scale({imperial: false}).addTo(map);
       var legend = L.control({position: 'bottomleft'});
       legend.onAdd = function () {
