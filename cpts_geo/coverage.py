@@ -596,6 +596,8 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "area": d.meta["area"],
         "cpts_outside_area": d.meta.get("cpts_outside_area", []),
         "listing": d.meta["listing"],
+        # how the listing file was read: sheets or layers read, polygons repaired (French sentences)
+        "listing_notes": [str(n) for n in attrs.get("notes") or []],
         "stages": d.meta["stages"],
         "cog": d.meta["cog"],
         "population_year": d.meta["population_year"],

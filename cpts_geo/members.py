@@ -38,6 +38,7 @@ from cpts_geo.io.tables import (
     column_key,
     find_column,
     json_records,
+    list_layers,
     read_geofile,
     read_json,
     read_sheets,
@@ -263,9 +264,11 @@ def _read_table(path: Path, sheet: str | int | None, header_row: int | None = No
     if not listings:
         name, df = next(iter(sheets.items()))
         return df, name
+    ignored = [n for n in sheets if n not in listings]
     if len(listings) == 1:
         name, (df, _) = next(iter(listings.items()))
         df.attrs["sheets"] = [name]
+        df.attrs["sheets_ignored"] = ignored
         return df, name
     # the column name of each role: the first sheet's that has one
     canon = {r: next((c[r] for _, c in listings.values() if c[r] is not None), None) for r in _ROLES}
@@ -279,7 +282,7 @@ def _read_table(path: Path, sheet: str | int | None, header_row: int | None = No
     out = pd.concat(frames, ignore_index=True).astype(object)
     out = out.where(out.notna(), None)
     out.attrs = {"source": path.name, "rows": rows, "row_sheets": row_sheets, "blank_rows": blank,
-                 "sheets": list(listings)}
+                 "sheets": list(listings), "sheets_ignored": ignored}
     return out, ", ".join(listings)
 
 
@@ -354,8 +357,13 @@ def read_members(
         if suffix in (".geojson", ".gpkg", ".shp", ".fgb") or (
                 isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature")):
             # a FeatureCollection saved as .json is read the same way as a .geojson
-            gdf = read_geofile(path, name, MembersError)
-            return _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
+            gdf = read_drawn_polygons(path, sheet, name, cpts_col)
+            out = _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
+            if gdf.attrs.get("layers"):
+                out.attrs["layers"] = gdf.attrs["layers"]
+                out.attrs["layers_ignored"] = gdf.attrs["layers_ignored"]
+                out.attrs["notes"] = [_layers_note(gdf.attrs)] + out.attrs["notes"]
+            return out
         if suffix == ".json":
             df = _records_from_json(data, name)
             row0 = 1
@@ -390,6 +398,13 @@ def read_members(
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
         out.attrs["sheets"] = df.attrs.get("sheets", [sheet_used])
+        ignored = df.attrs.get("sheets_ignored") or []
+        if len(out.attrs["sheets"]) > 1 or ignored:  # a workbook of several sheets: say which were read
+            note = f"{fr.plural(len(out.attrs['sheets']), 'feuille lue', 'feuilles lues')} : {fr.enumeration(out.attrs['sheets'])}"
+            if ignored:
+                note += (f" ; {fr.plural(len(ignored), 'feuille ignorée', 'feuilles ignorées')} (pas de colonne "
+                         f"de CPTS et de communes) : {fr.enumeration(ignored)}")
+            out.attrs["notes"] = [note]
     return out
 
 
@@ -563,11 +578,177 @@ def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFra
     return members
 
 
+def _polygon_layer(kind: str | None) -> bool:
+    """A layer whose declared geometry type may hold polygons (generic types included)."""
+    k = (kind or "").lower()
+    return "polygon" in k or "surface" in k or k.startswith(("unknown", "geometry"))
+
+
+def _layer_name(layers: list[str], sheet: str | int, source: str) -> str:
+    if isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(layers):
+        return layers[sheet]
+    if str(sheet) in layers:
+        return str(sheet)
+    raise MembersError(f"pas de couche « {sheet} » ; couches du fichier : {', '.join(layers)}", source)
+
+
+def read_drawn_polygons(path: str | Path, sheet: str | int | None = None, source: str | None = None,
+                        cpts_col: str | None = None) -> gpd.GeoDataFrame:
+    """The drawn polygons of a GIS file: the given layer (``sheet``), else every layer of
+    polygons with a CPTS column (a GeoPackage may hold one layer per department), stacked with
+    their columns aligned by role, as :func:`_read_table` does for the sheets of a workbook.
+    ``attrs``: ``layers`` (read, when the file has several), ``layers_ignored`` (name → reason),
+    ``rows`` (feature number in its layer), ``row_sheets`` (layer of each feature)."""
+    path = Path(path)
+    source = source or path.name
+    if path.suffix.lower() != ".gpkg" and sheet is None:
+        return read_geofile(path, source, MembersError)
+    layers = list_layers(path, source, MembersError)
+    names = [n for n, _ in layers]
+    if sheet is not None:
+        return read_geofile(path, source, MembersError, layer=_layer_name(names, sheet, source))
+    if len(layers) == 1:
+        return read_geofile(path, source, MembersError, layer=names[0])
+    listings, ignored = {}, {}
+    for name, kind in layers:
+        if not _polygon_layer(kind):
+            ignored[name] = "pas de polygones" if kind is None else f"géométries {kind}, pas des polygones"
+            continue
+        gdf = read_geofile(path, source, MembersError, layer=name)
+        cols = detect_columns([c for c in gdf.columns if c != gdf.geometry.name], cpts_col, None)
+        if gdf.empty:
+            ignored[name] = "couche vide"
+        elif cols["cpts"] is None:
+            ignored[name] = "pas de colonne de nom de CPTS"
+        else:
+            listings[name] = (gdf, cols)
+    if not listings:
+        raise MembersError(
+            "aucune couche ne ressemble à une liste de CPTS (polygones avec une colonne de nom de CPTS) ; "
+            "couches du fichier : " + "; ".join(f"{n} ({why})" for n, why in ignored.items())
+            + " ; indiquer la couche (option --couche de coverage et map, sheet= en Python) et la colonne "
+            "du nom (--cpts-col, cpts_col=)", source)
+    if len(listings) == 1:
+        name, (gdf, _) = next(iter(listings.items()))
+        gdf.attrs = {"layers": [name], "layers_ignored": ignored}
+        return gdf
+    canon = {r: next((c[r] for _, c in listings.values() if c[r] is not None), None) for r in ("cpts", "stage", "date")}
+    frames, rows, row_sheets = [], [], []
+    for name, (gdf, cols) in listings.items():
+        if gdf.crs is None:
+            raise MembersError(f"couche « {name} » : système de coordonnées absent (CRS) : impossible de "
+                               "situer les polygones", source)
+        rename = {cols[r]: canon[r] for r in canon if cols[r] is not None}
+        part = gdf[list(rename)].rename(columns=rename)
+        frames.append(gpd.GeoDataFrame(part, geometry=gdf.geometry.to_crs(4326).values, crs=4326))
+        rows += list(range(1, len(gdf) + 1))
+        row_sheets += [name] * len(gdf)
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+    out.attrs = {"layers": list(listings), "layers_ignored": ignored, "rows": rows, "row_sheets": row_sheets}
+    return out
+
+
+def _layers_note(attrs: dict) -> str:
+    """French sentence: the layers of a GeoPackage read, and those left with their reason."""
+    read = attrs["layers"]
+    text = f"{fr.plural(len(read), 'couche lue', 'couches lues')} : {fr.enumeration(read)}"
+    ignored = attrs.get("layers_ignored") or {}
+    if ignored:
+        text += (f" ; {fr.plural(len(ignored), 'couche ignorée', 'couches ignorées')} : "
+                 + ", ".join(f"{n} ({why})" for n, why in ignored.items()))
+    return text
+
+
+#: share of the drawn area a repair may lose before another repair is preferred and said
+REPAIR_TOLERANCE = 0.01
+
+_GEOS_REASONS = {
+    "Self-intersection": "le contour se recoupe", "Ring Self-intersection": "un anneau se recoupe",
+    "Too few points": "trop peu de points", "Hole lies outside shell": "un trou sort du contour",
+    "Nested shells": "des contours emboîtés", "Interior is disconnected": "intérieur coupé en morceaux",
+    "Nested holes": "des trous emboîtés", "Duplicate Rings": "anneaux en double",
+    "Invalid Coordinate": "coordonnée invalide", "Ring is not closed": "anneau non fermé",
+}
+
+
+def _polygonal(g: object) -> object:
+    """The polygons of a geometry (a repair may leave lines or points beside them)."""
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _enclosed(rings: list) -> object:
+    """Every area enclosed by ``rings`` as drawn (faces of the noded rings), each counted once."""
+    if not rings:
+        return shapely.Polygon()
+    faces = shapely.get_parts(shapely.polygonize([shapely.union_all(rings)]))
+    return shapely.union_all(faces) if len(faces) else shapely.Polygon()
+
+
+def _drawn(g: object) -> object:
+    """The area a drawn polygon means: enclosed by its outer rings, less what its holes enclose."""
+    parts = shapely.get_parts(g)
+    outer = _enclosed([shapely.get_exterior_ring(p) for p in parts])
+    holes = _enclosed([h for p in parts for h in shapely.get_rings(p)[1:]])
+    return outer.difference(holes) if not holes.is_empty else outer
+
+
+def _reason(g: object) -> str:
+    """French reason GEOS gives for an invalid geometry, with its place (degrees)."""
+    why = shapely.is_valid_reason(g)
+    m = re.match(r"([^\[]+)\[([-\d.eE+]+) ([-\d.eE+]+)", why)
+    if not m:
+        return why
+    kind = _GEOS_REASONS.get(m.group(1).strip(), m.group(1).strip())
+    return f"{kind} vers {fr.number(float(m.group(3)), 4)}° N, {fr.number(float(m.group(2)), 4)}° E"
+
+
+def repair_polygons(geoms: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[dict]]:
+    """Valid polygons for ``geoms`` (EPSG:4326): each invalid one is repaired by the method among
+    make_valid « linework » (the default), make_valid « structure » and buffer(0) whose area is
+    closest to the area enclosed by its outer rings as drawn (a self-overlapping ring loses its
+    doubly drawn part with « linework », a bow-tie loses a lobe with buffer(0)). Returns the
+    geometries and one record per repair: ``feature`` (index), ``label``, ``reason``, ``method``,
+    ``area_drawn_km2``, ``area_km2`` (kept), ``areas_km2`` (method → area), ``message`` (French,
+    « réparé »). Areas in the projected CRS of the zone (Lambert-93, local CRS overseas)."""
+    from cpts_geo.crs import area_km2
+
+    geoms = np.asarray(geoms, dtype=object).copy()
+    records = []
+    for k in np.flatnonzero(~shapely.is_valid(geoms)):
+        g = geoms[k]
+        cands = {
+            "make_valid (méthode « linework », par défaut)": _polygonal(shapely.make_valid(g)),
+            "make_valid (méthode « structure »)": _polygonal(
+                shapely.make_valid(g, method="structure", keep_collapsed=False)),
+            "buffer(0)": _polygonal(shapely.buffer(g, 0)),
+        }
+        drawn = _drawn(g)
+        areas = area_km2(gpd.GeoSeries([drawn, *cands.values()], crs=4326), None).fillna(0.0).to_numpy()
+        before, after = float(areas[0]), dict(zip(cands, map(float, areas[1:]), strict=True))
+        method = min(cands, key=lambda m: abs(after[m] - before))  # ties: the first (the default)
+        geoms[k] = cands[method]
+        kept = after[method]
+        text = (f"{labels[k]} : polygone invalide ({_reason(g)}), réparé par {method} ; surface entourée par "
+                f"le contour dessiné {fr.km2(before)}, après réparation {fr.km2(kept)}")
+        default = next(iter(cands))
+        if method != default and after[default] < kept * (1 - REPAIR_TOLERANCE):
+            text += f" (la réparation par défaut n'en gardait que {fr.km2(after[default])})"
+        elif before > 0 and kept < before * (1 - REPAIR_TOLERANCE):
+            text += f" : {fr.percent(1 - kept / before)} de la surface dessinée perdue, vérifier le contour"
+        records.append({"feature": int(k), "label": labels[k], "reason": shapely.is_valid_reason(g),
+                        "method": method, "area_drawn_km2": before, "area_km2": kept, "areas_km2": after,
+                        "message": text})
+    return geoms, records
+
+
 def _from_polygons(
     gdf: gpd.GeoDataFrame, source: str, cpts_col: str | None, stage_col: str | None,
     date_col: str | None, threshold: float,
 ) -> pd.DataFrame:
-    """Members of drawn CPTS polygons: communes with at least ``threshold`` of their area inside."""
+    """Members of drawn CPTS polygons: communes with at least ``threshold`` of their area inside.
+    Invalid polygons are repaired (:func:`repair_polygons`) and each repair reported
+    (``attrs["repairs"]``, ``attrs["notes"]``)."""
     if gdf.empty:
         raise MembersError("fichier vide (aucun polygone)", source)
     cols = detect_columns([c for c in gdf.columns if c != gdf.geometry.name], cpts_col, None)
@@ -579,11 +760,19 @@ def _from_polygons(
         raise MembersError("colonne du nom de CPTS introuvable dans les polygones (cpts_col=)", source)
     if gdf.crs is None:
         raise MembersError("système de coordonnées absent (CRS) : impossible de situer les polygones", source)
+    rows = np.asarray(gdf.attrs.get("rows") or range(1, len(gdf) + 1))
+    layer_of = gdf.attrs.get("row_sheets")
+    where = [f"couche {lay}, entité {r}" if layer_of else f"entité {r}"
+             for r, lay in zip(rows, layer_of or [None] * len(gdf), strict=True)]
     geoms = gdf.geometry.to_crs(4326).values
     for i, g in enumerate(geoms):
         if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
-            raise MembersError("géométrie absente ou non polygonale", source, i + 1, gdf[cols["cpts"]].iloc[i])
-    geoms = shapely.make_valid(np.asarray(geoms))
+            raise MembersError("géométrie absente ou non polygonale" + (f" ({where[i]})" if layer_of else ""),
+                               source, int(rows[i]), gdf[cols["cpts"]].iloc[i])
+    labels = [f"« {_text(n)} » ({w})" for n, w in zip(gdf[cols["cpts"]], where, strict=True)]
+    geoms, repairs = repair_polygons(np.asarray(geoms), labels)
+    for r in repairs:
+        r["cpts"] = _text(gdf[cols["cpts"]].iloc[r["feature"]])
     ref = reference.load_communes(("commune", "arrondissement"))
     ref = ref[ref.geometry.notna()].reset_index(drop=True)
     tree = shapely.STRtree(ref.geometry.values)
@@ -617,7 +806,7 @@ def _from_polygons(
         "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({fr.percent(s, 0)} de la surface dans le polygone)" for c, s in
                                                    zip(sel["code"], sel["share"], strict=True)],
         "dep": None, "stage_input": [_text(x) for x in stage[f]], "date_input": [_text(x) for x in date[f]],
-        "source_row": f + 1,
+        "source_row": rows[f], **({"sheet": np.asarray(layer_of, dtype=object)[f]} if layer_of else {}),
     })
     statuses = pd.DataFrame({"code": sel["code"].to_numpy(), "status": "area_share", "message": "",
                              "nom": sel["nom"].to_numpy()})
@@ -625,7 +814,8 @@ def _from_polygons(
     if empty:
         extra = pd.DataFrame({"cpts": names[empty], "input": "polygone", "dep": None,
                               "stage_input": [_text(x) for x in stage[empty]],
-                              "date_input": [_text(x) for x in date[empty]], "source_row": np.array(empty) + 1})
+                              "date_input": [_text(x) for x in date[empty]], "source_row": rows[empty],
+                              **({"sheet": np.asarray(layer_of, dtype=object)[empty]} if layer_of else {})})
         entries = pd.concat([entries, extra], ignore_index=True)
         statuses = pd.concat([statuses, pd.DataFrame({
             "code": [None] * len(empty), "status": "unknown",
@@ -635,4 +825,6 @@ def _from_polygons(
     out.attrs["cut_units"] = cut[["cpts", "code", "nom", "share", "assigned"]].sort_values(
         ["cpts", "code"]).reset_index(drop=True)
     out.attrs["threshold"] = threshold
+    out.attrs["repairs"] = repairs
+    out.attrs["notes"] = [r["message"] for r in repairs]
     return out

@@ -22,6 +22,7 @@ def format_summary(d: Diagnosis) -> str:
         f"Diagnostic de couverture CPTS — {s['listing'] or 'liste'} ({s['area']})",
         f"Référentiel : COG {s['cog']}, populations légales {s['population_year']} (municipale) ; "
         f"cpts_geo {s['cpts_geo_version']}, référentiel {s['reference_build']}",
+        *(f"  Lecture : {note}" for note in s.get("listing_notes") or []),
         f"  CPTS : {fr.integer(s['cpts'])} — tailles ACI : {bands}",
         f"  Communes couvertes : {fr.integer(s['covered_units'])} / {fr.integer(s['units'])} "
         f"({fr.percent(s['covered_units_share'])})",

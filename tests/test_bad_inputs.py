@@ -23,7 +23,9 @@ CORPUS = sorted(p.name for p in BAD.iterdir() if p.name != "make_bad.py")
 #:   cannot find are refused row by row in its output, overseas codes are known to the COG;
 #: - coverage / validate --existing accept a listing of overseas collectivities (communes of the
 #:   COG without contours: counted in population, no map);
-#: - validate PROPOSITION reports unknown codes as a blocking check (exit 1), not a read error.
+#: - validate PROPOSITION reports unknown codes as a blocking check (exit 1), not a read error;
+#: - a supply table with an empty value is a readable list of codes for normalise and validate
+#:   (its code column), refused by apl --supply (« valeur manquante », row 3).
 LEGIT = {
     ("normalise", "headerless_one_column.csv"): 0, ("normalise", "missing_column.csv"): 0,
     ("normalise", "overseas_only.csv"): 0, ("normalise", "unknown_codes.csv"): 0,
@@ -31,6 +33,7 @@ LEGIT = {
     ("validate", "headerless_one_column.csv"): 0, ("validate", "unknown_codes.csv"): 1,
     ("validate", "cp1252_garbage.csv"): 1,
     ("validate-existing", "overseas_only.csv"): 0, ("validate-existing", "unknown_codes.csv"): 0,
+    ("normalise", "supply_missing_value.csv"): 0, ("validate", "supply_missing_value.csv"): 0,
 }
 
 
@@ -53,7 +56,8 @@ COMMANDS = ("normalise", "coverage", "map", "apl-supply", "apl-population", "val
 
 def test_corpus_is_built():
     assert {"empty.csv", "truncated.xlsx", "folder.csv", "unclosed_ring.json", "fake.ods",
-            "headerless_one_column.csv", "missing_column.csv", "overseas_only.csv"} <= set(CORPUS)
+            "headerless_one_column.csv", "missing_column.csv", "overseas_only.csv", "supply_missing_value.csv",
+            "layers_without_cpts.gpkg"} <= set(CORPUS)
     assert (BAD / "folder.csv").is_dir()
 
 

@@ -208,7 +208,9 @@ def test_cli_apl(tmp_path, capsys):
     d_a = 1000 + 2000 + 500 * 2 / 3
     d_c = 1000 * 2 / 3 + 500
     assert res.loc["04070", "apl_estime"] == pytest.approx(2 / d_a + 1 / d_c * 2 / 3)
-    assert res.loc["04209", "apl_estime"] == 0
+    # 04209 is absent from the travel-time table: not computed (never from its own supply alone), said
+    assert np.isnan(res.loc["04209", "apl_estime"])
+    assert res.loc["04209", "raison"] == "absente de la table des temps de trajet fournie"
     assert (tmp_path / "res" / "apl.meta.json").exists()
     printed = capsys.readouterr().out
     assert "Estimation de type APL" in printed and "fichier tt.csv" in printed

@@ -54,7 +54,9 @@ def _drawn(fig):
 @pytest.fixture(scope="module")
 def dense_maps(dense_diag):
     diag, lay = dense_diag
-    return {paper: _drawn(static_map(diag, "cpts", layers=lay, paper=paper)) for paper in ("A4", "A3")}
+    maps = {paper: _drawn(static_map(diag, "cpts", layers=lay, paper=paper)) for paper in ("A4", "A3")}
+    maps["A4 portrait"] = _drawn(static_map(diag, "cpts", layers=lay, orientation="portrait"))
+    return maps
 
 
 def _axes(fig, prefix: str) -> list:
@@ -70,7 +72,7 @@ def _texts(fig, prefix: str) -> list[Text]:
     return [t for t in fig.findobj(match=Text) if (t.get_gid() or "").startswith(prefix)]
 
 
-@pytest.mark.parametrize("paper", ["A4", "A3"])
+@pytest.mark.parametrize("paper", ["A4", "A3", "A4 portrait"])
 def test_inset_frames_never_overlap(dense_maps, paper):
     fig = dense_maps[paper]
     main = _axes(fig, "main-map")[0]
@@ -90,6 +92,8 @@ def test_inset_frames_never_overlap(dense_maps, paper):
     others += [_fig_box(fig, t) for t in _texts(fig, "cpts-key-") + _texts(fig, "key-title")
                + _texts(fig, "title") + _texts(fig, "footer")]
     inset_boxes = [_fig_box(fig, a) for a in insets]
+    for other in others[1:]:
+        assert not others[0].overlaps(other), other  # the main map against the legend and texts
     for a, b in itertools.combinations(inset_boxes, 2):
         assert not a.overlaps(b)
     for ib, other in itertools.product(inset_boxes, others):

@@ -245,4 +245,8 @@ def test_static_map_image_is_in_the_docs_and_readme():
     h, w = mpimg.imread(png).shape[:2]
     assert (w, h) == (1285, 909)
     assert "docs/img/static_map.png" in (root / "README.md").read_text(encoding="utf-8")
-    assert "img/static_map.png" in (root / "docs" / "maps.md").read_text(encoding="utf-8")
+    docs = (root / "docs" / "maps.md").read_text(encoding="utf-8")
+    assert "img/static_map.png" in docs
+    # the dense example (insets), drawn by examples/static_map_dense.py at the same size
+    assert "img/static_map_dense.png" in docs
+    assert mpimg.imread(root / "docs" / "img" / "static_map_dense.png").shape[:2] == (909, 1285)

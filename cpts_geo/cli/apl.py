@@ -149,6 +149,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  unités calculées : {fr.integer(int(ok.sum()))} sur {fr.integer(len(table))} ; unité : {a['unit']}")
     print(f"  moyenne pondérée par la population : {fr.number(mean, 2)}")
     print(f"  temps de trajet : {a['travel_time_source']}")
+    if tt is not None:
+        _table_coverage(a)
     print(f"  offre : {a.get('supply_source')} ; offre hors de portée de toute population : "
           f"{fr.number(a['supply_unreachable'], 1)}, non localisable : {fr.number(a['supply_unlocated'], 1)}")
     reasons = pd.Series(a["reasons"]).value_counts()
@@ -158,6 +160,27 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "listing", None) is not None:
         _by_cpts(args, result, table)
     return 0
+
+
+def _table_coverage(a: dict) -> None:
+    """What a user travel-time table left out, and what it changed (never silent)."""
+    from cpts_geo import fr
+
+    print(f"    {fr.plural(a['pairs'], 'couple lu', 'couples lus')} entre communes distinctes")
+    if a["pairs_ignored"]:
+        print(f"    {fr.plural(a['pairs_ignored'], 'couple ignoré', 'couples ignorés')} : code hors de la population "
+              f"et de l'offre ({fr.enumeration(a['pairs_ignored_codes'], limit=5)})")
+    if a["absent_from_travel_times"]:
+        one = a["absent_from_travel_times"] == 1
+        its, their = ("sa", "son") if one else ("leur", "leur")
+        print(f"    {fr.plural(a['absent_from_travel_times'], 'unité absente', 'unités absentes')} de la table "
+              f"(par exemple {fr.enumeration(a['absent_from_travel_times_examples'], limit=5)}) : non "
+              f"{fr.plural(a['absent_from_travel_times'], 'calculée', with_number=False)}, jamais à partir de {its} "
+              f"seule offre ; {its} population ({fr.inhabitants(a['population_unlocated'])}) et {their} offre "
+              f"({fr.number(a['supply_unlocated'], 1)}) ne comptent pas dans le calcul des autres")
+    if a["pairs_one_way"]:
+        print(f"    {fr.plural(a['pairs_one_way'], 'couple à portée donné', 'couples à portée donnés')} dans un "
+              "seul sens (l'autre sens est compté comme hors de portée)")
 
 
 def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:

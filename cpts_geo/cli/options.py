@@ -70,7 +70,7 @@ def area_departments(args: argparse.Namespace) -> list[str] | None:
 
 def add_listing_options(p: argparse.ArgumentParser, stage: bool = True) -> None:
     """How a CPTS listing is read: ``--cpts-col``, ``--code-col``, ``--name-col``, ``--dep-col``,
-    ``--stage-col`` (``stage``), ``--sheet``, ``--header-row``, ``--code-type``, ``--cog-year``."""
+    ``--stage-col`` (``stage``), ``--sheet`` (alias ``--couche``/``--layer``: layer of a GeoPackage), ``--header-row``, ``--code-type``, ``--cog-year``."""
     p.add_argument("--cpts-col", metavar="COLONNE", help="colonne du nom de la CPTS (sinon détectée)")
     p.add_argument("--code-col", metavar="COLONNE", help="colonne des codes ou noms de communes (sinon détectée)")
     p.add_argument("--name-col", metavar="COLONNE",
@@ -80,7 +80,9 @@ def add_listing_options(p: argparse.ArgumentParser, stage: bool = True) -> None:
     if stage:
         p.add_argument("--stage-col", metavar="COLONNE",
                        help="colonne du stade de la CPTS (projet, pré-projet, ACI signé… ; sinon détectée)")
-    p.add_argument("--sheet", metavar="FEUILLE", help="feuille du classeur (sinon la première qui convient)")
+    p.add_argument("--sheet", "--couche", "--layer", dest="sheet", metavar="FEUILLE",
+                   help="feuille du classeur ou couche du GeoPackage (sinon toutes celles qui contiennent une "
+                   "liste, nommées dans le résumé)")
     p.add_argument("--header-row", type=int, metavar="LIGNE",
                    help="numéro de la ligne d'en-tête (1 = première ligne ; sinon trouvée sous les lignes de titre)")
     p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",

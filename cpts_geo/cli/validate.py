@@ -6,7 +6,6 @@ Exit codes: 0 nothing blocks, 1 a check blocks, 2 unreadable input.
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,25 +82,27 @@ def run(args: argparse.Namespace) -> int:
         replaces=tuple(args.replaces), departments=deps, apl=args.apl, apl_cog=args.apl_cog,
         irdes2025=args.irdes2025, irdes_cog=args.irdes_cog, threshold=args.threshold,
     )
-    # write the requested files first: a write failure (exit 2) never follows a printed verdict
-    written = []
-    for path, write in ((args.json, report.to_json), (args.html, report.to_html),
-                        (args.markdown, report.to_markdown)):
-        if path:
-            if write is report.to_markdown:
-                Path(path).write_text(report.to_markdown(), encoding="utf-8")
-            else:
-                write(path)
-            written.append(path)
-    if args.pdf:
-        from cpts_geo.errors import OutputError
+    # every requested file is written beside its target first, then all are renamed into place:
+    # each file is complete or absent, and a write failure (exit 2, a French message naming the
+    # path) is never preceded by a printed verdict
+    import contextlib
 
-        try:
-            report.to_pdf(args.pdf)
-        except OutputError as exc:
-            print(f"Erreur : {exc}", file=sys.stderr)
-            return 2
-        written.append(args.pdf)
+    from cpts_geo.io.atomic import output_file
+    from cpts_geo.validation.render import print_pdf
+
+    outputs = [(path, kind) for path, kind in ((args.json, "json"), (args.html, "html"),
+                                                (args.markdown, "markdown"), (args.pdf, "pdf")) if path]
+    written = [path for path, _ in outputs]
+    if outputs:
+        html = report.to_html() if any(k in ("html", "pdf") for _, k in outputs) else None
+        with contextlib.ExitStack() as stack:
+            for path, kind in outputs:
+                tmp = stack.enter_context(output_file(path))
+                if kind == "pdf":
+                    print_pdf(html, tmp)
+                else:
+                    text = {"json": report.to_json, "html": lambda: html, "markdown": report.to_markdown}[kind]()
+                    _write(tmp, path, text)
     if args.quiet:
         print(("BLOQUANT — " if report.blocking else "OK — ") + verdict_text(report))
     else:
@@ -109,3 +110,13 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"Rapport écrit : {path}")
     return report.exit_code
+
+
+def _write(tmp: object, path: str, text: str) -> None:
+    """``text`` into the temporary file of ``path`` (a full disk is an OutputError naming ``path``)."""
+    from cpts_geo.errors import OutputError
+
+    try:
+        tmp.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(path, f"écriture impossible ({exc.strerror or exc})") from exc

@@ -159,7 +159,7 @@ def compute_apl(
         supply = _supply.load_supply(profession)
     if population is None:
         population = default_population()
-    supply = _clean_series(supply, "offre")
+    supply = _clean_series(supply, "offre", allow_missing=False)
     population = _clean_series(population, "population")
     # a whole PLM city listed with its arrondissements would count twice: keep the arrondissements
     doubled = _plm_doubles(population.index) | _plm_doubles(supply.index)
@@ -188,13 +188,26 @@ def compute_apl(
         located = (points["point_source"] != "none").to_numpy()
     else:
         i, j, t, tt_attrs = _from_table(travel_times, nodes)
-        located = np.ones(len(nodes), dtype=bool)
+        # a unit absent from the user's table has no known neighbour: not computed (never from
+        # its own supply alone), its supply and population left out and counted
+        located = tt_attrs.pop("_listed")
+        for code in nodes[~located]:
+            reasons[code] = "absente de la table des temps de trajet fournie"
     w = step_weights(t, steps)
     keep = w > 0
     W = sparse.coo_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
-    if travel_times is not None and W.tocsr().nnz < int(keep.sum()):
-        # a pair listed twice in a user table would count twice (estimated pairs are unique)
-        _raise_duplicate(tt_attrs["travel_time_source"], nodes, i, j, tt_attrs["_rows"])
+    if travel_times is not None:
+        Wc = W.tocsr()
+        if Wc.nnz < int(keep.sum()):
+            # a pair listed twice in a user table would count twice (estimated pairs are unique)
+            _raise_duplicate(tt_attrs["travel_time_source"], nodes, i, j, tt_attrs["_rows"])
+        # pairs within reach given in one direction only: the other direction counts as out of
+        # reach (legitimate for one-way roads near the last step, else a partial table)
+        Wt = Wc.T.tocsr()
+        Wc.sort_indices()
+        Wt.sort_indices()
+        symmetric = np.array_equal(Wc.indptr, Wt.indptr) and np.array_equal(Wc.indices, Wt.indices)
+        tt_attrs["pairs_one_way"] = 0 if symmetric else int(Wc.nnz - Wc.multiply(Wt).nnz)
     tt_attrs.pop("_rows", None)
     P = population.reindex(nodes).fillna(0.0).to_numpy()
     S = supply.reindex(nodes).fillna(0.0).to_numpy()
@@ -239,6 +252,7 @@ def compute_apl(
         "supply_unreachable": float(S[stranded].sum()),
         "supply_unreachable_codes": nodes[stranded].tolist(),
         "supply_unlocated": float(S[~located].sum()),
+        "population_unlocated": float(P[~located].sum()),
         "plm_cities": "Paris, Lyon, Marseille : moyenne des arrondissements pondérée par la population",
         "plm_city_rows_dropped": sorted(doubled),
         "reasons": {c: reasons.get(c, "non calculable") for c in out.index[out.isna().to_numpy()]},
@@ -253,17 +267,24 @@ def _plm_doubles(codes: pd.Index) -> set[str]:
     return set(reference.plm_cities(have)) & have
 
 
-def _clean_series(s: pd.Series, what: str) -> pd.Series:
+def _clean_series(s: pd.Series, what: str, allow_missing: bool = True) -> pd.Series:
+    """Values by 5-char code as floats; a duplicate code, a negative, infinite or non-numeric
+    value — or a missing one unless ``allow_missing`` (a missing supply never counts as 0) —
+    raise :class:`InputError` naming the code and the value."""
     idx = _clean_codes(pd.Index(s.index))
     if idx.has_duplicates:
         dup = idx[idx.duplicated()][0]
         raise InputError("code présent plusieurs fois", s.attrs.get("source", what), None, dup)
     vals = pd.to_numeric(pd.Series(s.to_numpy(), index=idx), errors="coerce").astype(float)
-    bad = (vals < 0) | np.isinf(vals) | (vals.isna() & s.notna().to_numpy())
+    bad = (vals < 0) | np.isinf(vals) | (vals.isna() & (s.notna().to_numpy() | (not allow_missing)))
     if bad.any():
         code = vals.index[bad.to_numpy()][0]
-        raise InputError(f"valeur invalide pour le code {code}", s.attrs.get("source", what), None,
-                         s.iloc[int(bad.to_numpy().argmax())])
+        value = s.iloc[int(bad.to_numpy().argmax())]
+        why = "valeur manquante" if pd.isna(value) else "valeur invalide"
+        raise InputError(f"{what} : {why} pour le code {code} (nombre ≥ 0 attendu ; une valeur manquante "
+                         "n'est jamais comptée comme 0)" if why == "valeur manquante" else
+                         f"{what} : {why} pour le code {code}", s.attrs.get("source", what), None,
+                         "vide" if pd.isna(value) else value)
     out = vals.rename(s.name)
     out.attrs = dict(s.attrs)
     return out
@@ -310,26 +331,35 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     i = _positions(tt["from"], nodes)
     j = _positions(tt["to"], nodes)
     inside = (i >= 0) & (j >= 0)
+    if len(nodes) and not inside.any():
+        raise InputError(
+            f"la table ne couvre pas la zone calculée : aucun de ses {fr.plural(len(tt), 'couple')} ne relie "
+            f"deux communes de la population ou de l'offre ({fr.plural(len(nodes), 'commune')}, par exemple "
+            f"{fr.enumeration(nodes[:3])}) ; vérifier les colonnes from et to (codes INSEE du COG "
+            f"{reference.COG_YEAR})", name, 2, f"{tt['from'].iloc[0]}, {tt['to'].iloc[0]}" if len(tt) else None)
     off_diag = inside & (i != j)
     self_set = inside & (i == j)
     n_self_nonzero = int((minutes[self_set] > 0).sum())
     listed = np.zeros(len(nodes), dtype=bool)
     listed[i[inside]] = True
     listed[j[inside]] = True
-    self_ = np.arange(len(nodes))
+    self_ = np.flatnonzero(listed)
+    unknown = pd.unique(pd.concat([tt["from"][i < 0], tt["to"][j < 0]]).astype(str))
     attrs = {
         "travel_time_source": tt.attrs.get("travel_time_source", name),
         "pairs": int(off_diag.sum()),
         "pairs_ignored": int((~inside).sum()),
+        "pairs_ignored_codes": [str(c) for c in unknown[:20]],
         "self_times_set_to_zero": n_self_nonzero,
         "absent_from_travel_times": int((~listed).sum()),
         "absent_from_travel_times_examples": nodes[~listed][:20].tolist(),
-        "_rows": np.concatenate([np.flatnonzero(off_diag), np.full(len(nodes), -1)]),
+        "_rows": np.concatenate([np.flatnonzero(off_diag), np.full(len(self_), -1)]),
+        "_listed": listed,
     }
     return (
         np.concatenate([i[off_diag], self_]),
         np.concatenate([j[off_diag], self_]),
-        np.concatenate([minutes[off_diag], np.zeros(len(nodes))]),
+        np.concatenate([minutes[off_diag], np.zeros(len(self_))]),
         attrs,
     )
 

@@ -186,9 +186,11 @@ def output_file(path: str | os.PathLike) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}{STAGING_MARK}", suffix=path.suffix, dir=path.parent)
     except (FileExistsError, NotADirectoryError) as exc:
-        raise OutputError(exc.filename or path.parent, "une partie du chemin est un fichier, pas un dossier") from exc
+        raise OutputError(path, "une partie du chemin est un fichier, pas un dossier"
+                          + (f" ({exc.filename})" if exc.filename else "")) from exc
     except PermissionError as exc:
-        raise OutputError(exc.filename or path.parent, "impossible d'écrire ici (droits insuffisants)") from exc
+        raise OutputError(path, "impossible d'écrire dans ce dossier (droits insuffisants)"
+                          + (f" : {exc.filename}" if exc.filename else "")) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -204,3 +206,15 @@ def output_file(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` through :func:`output_file`: the file is complete or absent
+    (an impossible path is an :class:`~cpts_geo.errors.OutputError` naming it)."""
+    path = Path(path)
+    with output_file(path) as tmp:
+        try:
+            tmp.write_text(text, encoding=encoding)
+        except OSError as exc:  # a full disk, a quota
+            raise OutputError(path, f"écriture impossible ({exc.strerror or exc})") from exc
+    return path

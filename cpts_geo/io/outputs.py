@@ -153,8 +153,10 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
     if (s.get("shares") or {}).get("source"):
         rows.append(("Parts des villes partagées entre CPTS", f"fichier {s['shares']['source']} fourni par "
                      "l'utilisateur (part ou population de chaque CPTS)"))
-    rows += [("Liste des CPTS", s["listing"] or "liste fournie"),
-             ("Version de cpts_geo", s["cpts_geo_version"]),
+    rows += [("Liste des CPTS", s["listing"] or "liste fournie")]
+    # how the listing file was read: sheets or layers, polygons repaired (never silent)
+    rows += [("Lecture de la liste", str(note)) for note in s.get("listing_notes") or []]
+    rows += [("Version de cpts_geo", s["cpts_geo_version"]),
              ("Référentiel de cpts_geo (identifiant)", s["reference_build"])]
     return pd.DataFrame(rows, columns=["donnée", "source"])
 

@@ -153,6 +153,9 @@ def numeric_column(values: pd.Series, source: str, column: str, rows: Sequence[i
         pos = int(bad.argmax())
         row = rows[pos] if rows is not None else pos + 2
         what = "nombre positif attendu" if minimum == 0 else "nombre attendu"
+        if cell_text(values.iloc[pos]) is None:  # an empty cell is never read as 0
+            raise error(f"colonne « {column} » : valeur manquante ({what} ; une case vide n'est jamais "
+                        "comptée comme 0)", source, row)
         raise error(f"colonne « {column} » : {what}", source, row, values.iloc[pos])
     return pd.Series(num.astype(float), index=values.index, name=values.name)
 
@@ -232,17 +235,33 @@ def check_file(path: str | Path, error: type[InputError] = InputError) -> Path:
     return path
 
 
-def read_geofile(path: str | Path, source: str | None = None, error: type[InputError] = InputError):
-    """A GIS file (GeoPackage, GeoJSON, shapefile, FlatGeobuf) as a GeoDataFrame; a file the
-    GDAL driver cannot open or whose geometries GEOS refuses raises ``error`` naming it (other
-    exceptions are bugs and propagate)."""
+def list_layers(path: str | Path, source: str | None = None,
+                error: type[InputError] = InputError) -> list[tuple[str, str | None]]:
+    """(name, geometry type) of every layer of a GIS file (one for GeoJSON or a shapefile,
+    any number for a GeoPackage); geometry type None for a table without geometry."""
+    import pyogrio
+    import pyogrio.errors
+
+    path = Path(path)
+    try:
+        layers = pyogrio.list_layers(path)
+    except (pyogrio.errors.DataSourceError, OSError) as exc:
+        raise error(f"fichier géographique illisible ({exc})", source or path.name) from exc
+    return [(str(n), None if t is None else str(t)) for n, t in layers.tolist()]
+
+
+def read_geofile(path: str | Path, source: str | None = None, error: type[InputError] = InputError,
+                 layer: str | None = None):
+    """A GIS file (GeoPackage, GeoJSON, shapefile, FlatGeobuf) as a GeoDataFrame (``layer``: the
+    layer of a GeoPackage, default the first); a file the GDAL driver cannot open or whose
+    geometries GEOS refuses raises ``error`` naming it (other exceptions are bugs and propagate)."""
     import geopandas as gpd
     import pyogrio.errors
     import shapely.errors
 
     path = Path(path)
     try:
-        return gpd.read_file(path)
+        return gpd.read_file(path, **({"layer": layer} if layer is not None else {}))
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, shapely.errors.ShapelyError,
             OSError) as exc:  # GDAL cannot open it, or GEOS refuses its geometries (unclosed ring)
         raise error(f"fichier géographique illisible ({exc})", source or path.name) from exc

@@ -639,6 +639,12 @@ def static_map(
     # landscape: the map (and a column of insets) centred with the key beside it, not apart
     used = mw + (G + col_w if strip == "column" else 0.0)
     shift = (rw - used) / 2 if orientation == "landscape" and strip != "row" else 0.0
+    # portrait: the legend, the key and the overseas insets right under the map, not apart
+    used_h = mh + (G + row_h if strip == "row" else 0.0)
+    if strip == "column":
+        h_col = slot_box(len(clusters))[1] + inset_title_h
+        used_h = max(mh, len(clusters) * (h_col + G) - G)
+    lift = max(rh - used_h, 0.0) if orientation == "portrait" else 0.0
     if strip == "column":
         mx0, my0 = rx0 + shift, ry1 - mh
     else:
@@ -698,7 +704,7 @@ def static_map(
     block = rw - 2 * shift  # under the map block: the key column moved left by ``shift``
     for i, dep in enumerate(inset_deps):
         w = min((block + G) / max(nd, 1), 0.19 * W)
-        iax = fig.add_axes([(rx0 + shift + i * w) / W, (region[1] + inset_title_h * 0.3) / H,
+        iax = fig.add_axes([(rx0 + shift + i * w) / W, (region[1] + lift + inset_title_h * 0.3) / H,
                             (w - G) / W, (drom_h - inset_title_h) / H])
         iax.set_gid(f"drom-{dep}")
         _draw(iax, lay, classes, _crs.zone_of_dep(dep), dep=dep, lw=0.6)
@@ -716,7 +722,7 @@ def static_map(
         lax = fig.add_axes([sx / W, footer_h / H, side_w / W, leg_h / H])
     else:
         sx = M
-        lax = fig.add_axes([M / W, footer_h / H, legend_w / W, leg_h / H])
+        lax = fig.add_axes([M / W, (footer_h + lift) / H, legend_w / W, leg_h / H])
     lax.axis("off")
     lax.set_gid("legend")
     leg = lax.legend(handles=handles, loc="lower left", frameon=False, fontsize=leg_fs,
@@ -730,7 +736,7 @@ def static_map(
         if orientation == "landscape":
             _key(fig, sx, H - title_h, entries, key_fs, colw, rows, 8 * s)
         else:
-            _key(fig, M + legend_w + G, footer_h + band_h, entries, key_fs, colw, rows, 8 * s)
+            _key(fig, M + legend_w + G, footer_h + lift + band_h, entries, key_fs, colw, rows, 8 * s)
 
     t = fig.text(0.5, 1 - 0.7 * M / H, "\n".join(ttl_lines), ha="center", va="top",
                  fontsize=ttl_fs, fontweight="bold")

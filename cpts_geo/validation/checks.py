@@ -272,17 +272,24 @@ def check_cut_units(state: State) -> Check | None:
         return None
     title = "Communes coupées par le polygone dessiné"
     thr = state.options.get("threshold", 0.5)
+    # an invalid polygon repaired before reading (cpts_geo.members.repair_polygons): said first
+    members = state.proposal.members
+    names = set(members["cpts"].astype(str))
+    repairs = [r for r in members.attrs.get("repairs") or [] if not names or r.get("cpts") in names]
+    repaired = "".join(f"{r['message']}. " for r in repairs)
     if cut.empty:
-        return Check("cut_units", title, "info", True,
-                     "Le polygone suit les limites communales : aucune commune n'est coupée.")
+        return Check("cut_units", title, "info", not repairs,
+                     repaired + "Le polygone suit les limites communales : aucune commune n'est coupée.",
+                     (), {"repairs": repairs} if repairs else {})
     lines = [f"{r.nom} ({r.code}) : {fr.percent(r.share, 0 if r.share >= 0.01 else 1)} de sa surface dans le polygone, "
              + ("incluse" if r.assigned else "exclue") for r in cut.itertuples()]
     return Check("cut_units", title, "info", False,
-                 "Un territoire de CPTS se compose de communes entières. "
+                 repaired + "Un territoire de CPTS se compose de communes entières. "
                  + fr.plural(len(cut), "commune est coupée", "communes sont coupées")
                  + f" par le polygone ; une commune est retenue quand au moins {fr.percent(thr, 0)} de sa surface "
                  "est à l'intérieur : " + " ; ".join(lines) + ".",
-                 tuple(cut["code"]), {"cut": cut.to_dict("records"), "threshold": thr})
+                 tuple(cut["code"]), {"cut": cut.to_dict("records"), "threshold": thr,
+                                      **({"repairs": repairs} if repairs else {})})
 
 
 # ------------------------------------------------------------------------------------------

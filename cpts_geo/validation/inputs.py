@@ -21,8 +21,15 @@ import numpy as np
 import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
-from cpts_geo.io.tables import check_file, decode, read_geofile, read_json, read_table, source_rows
-from cpts_geo.members import HEADER_HINTS, MembersError, detect_columns, expand_cities, read_members
+from cpts_geo.io.tables import check_file, decode, read_json, read_table, source_rows
+from cpts_geo.members import (
+    HEADER_HINTS,
+    MembersError,
+    detect_columns,
+    expand_cities,
+    read_drawn_polygons,
+    read_members,
+)
 
 DEFAULT_NAME = "Territoire proposé"
 _GIS_SUFFIXES = (".geojson", ".gpkg", ".shp", ".fgb")
@@ -180,7 +187,7 @@ def _from_path(path: Path, name: str | None, threshold: float) -> Proposal:
     check_file(path, MembersError)
     suffix = path.suffix.lower()
     if suffix in _GIS_SUFFIXES or (suffix == ".json" and b'"FeatureCollection"' in path.read_bytes()[:2000]):
-        gdf = read_geofile(path, source, MembersError)
+        gdf = read_drawn_polygons(path, source=source)  # every layer of CPTS polygons of a GeoPackage
         if gdf.crs is None:
             raise MembersError("système de coordonnées absent (CRS) : impossible de situer les polygones", source)
         if detect_columns([c for c in gdf.columns if c != gdf.geometry.name])["cpts"] is None:

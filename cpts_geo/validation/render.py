@@ -165,20 +165,22 @@ def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0) -> Path:
         raise OutputError(str(path), "Chromium introuvable : le PDF est imprimé par Chromium sans "
                           "interface ; l'installer (Debian/Ubuntu : apt-get install chromium) ou écrire "
                           "le rapport HTML (--html) et l'imprimer depuis un navigateur")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="cpts-geo-pdf-") as tmp:
+    from cpts_geo.io.atomic import output_file
+
+    # printed beside ``path`` then renamed: a failed or interrupted print leaves no partial PDF
+    with output_file(path) as out, tempfile.TemporaryDirectory(prefix="cpts-geo-pdf-") as tmp:
         src = Path(tmp) / "rapport.html"
         src.write_text(page, encoding="utf-8")
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--no-first-run", "--disable-background-networking", "--disable-component-update",
                f"--user-data-dir={Path(tmp) / 'profile'}", "--no-pdf-header-footer",
                "--run-all-compositor-stages-before-draw", "--virtual-time-budget=5000",
-               f"--print-to-pdf={path.resolve()}", src.as_uri()]
+               f"--print-to-pdf={out.resolve()}", src.as_uri()]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired as exc:
             raise OutputError(str(path), f"Chromium n'a pas imprimé le rapport en {timeout_s:.0f} s") from exc
-        if done.returncode != 0 or not path.exists() or path.stat().st_size == 0:
+        if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
             last = (done.stderr or "").strip().splitlines()[-1:] or ["sans message"]
             raise OutputError(str(path), f"Chromium n'a pas pu imprimer le rapport en PDF (code "
                               f"{done.returncode} : {last[0]})")

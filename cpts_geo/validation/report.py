@@ -100,7 +100,9 @@ class ValidationReport:
         """JSON text of :meth:`to_dict` (UTF-8, French kept); written to ``path`` when given."""
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=_json_default)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            from cpts_geo.io.atomic import write_text
+
+            write_text(path, text)  # complete or absent
         return text
 
     def to_markdown(self) -> str:
@@ -117,7 +119,9 @@ class ValidationReport:
 
         text = html_page(self)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            from cpts_geo.io.atomic import write_text
+
+            write_text(path, text)  # complete or absent
         return text
 
     def to_pdf(self, path: str | Path, timeout_s: float = 120.0) -> Path:
