@@ -165,6 +165,50 @@ def app() -> list[tuple[str, str]]:
     ]
 
 
+def names() -> list[tuple[str, str]]:
+    r = load("names")
+    f = r["figures"]
+    doc = "docs/reference.md"
+    return [
+        (doc, f"(2,000 real names with one typo; run of {_day(r)}, load average ≈ {_load_avg(r)} on 2 cores"),
+        (doc, f"{f['new_cpu_ms']:.2f} ms of CPU per unknown name ({f['new_dep_cpu_ms']:.2f} ms with the department), "
+              f"against {f['old_cpu_ms']:.0f} ms for the previous scan"),
+        (doc, f"on the same names ({f['ratio_cpu']:.0f}× less)"),
+        (doc, f"for {f['recall_new']} of {f['old_sample']} names ({f['recall_old']} before)"),
+        (doc, f"({f['first_pass_cpu_s']:.1f} s of CPU for the 2,000 names)"),
+        (doc, f"{f['garbage_cpu_ms']:.2f} ms of CPU per random string"),
+        (doc, f"(a {_n(f['garbage_cell_chars'])}-character cell of a binary file)"),
+    ]
+
+
+def large() -> list[tuple[str, str]]:
+    r = load("large")
+    f = r["figures"]
+    c, b, li = f["current"], f["before"], f["listing"]
+    doc = "README.md"
+
+    def mb(x: dict, name: str) -> str:
+        return f"{x['files_mb'][name]:.0f} MB" if name in x["files_mb"] else "—"
+
+    return [
+        (doc, f"a {_n(li['rows'])}-row stand-in listing ({_n(li['cpts'])} CPTS, each listed commune in "
+              f"{li['mean_cpts_per_listed_commune']:.1f} CPTS on average)"),
+        (doc, f"| now | {c['wall_s']:.0f} s | {c['cpu_s']:.0f} s | {_n(c['peak_mb'])} MB | "
+              f"{mb(c, 'carte_couverture.html')} | {mb(c, 'diagnostic_cpts.xlsx')} | {c['loadavg_1_5_15'][1]:.0f} |"),
+        (doc, f"| before the restructuring | {b['wall_s']:.0f} s | {b['cpu_s']:.0f} s | {_n(b['peak_mb'])} MB | "
+              f"{mb(b, 'carte_couverture.html')} | {mb(b, 'diagnostic_cpts.xlsx')} | {b['loadavg_1_5_15'][1]:.0f} |"),
+        (doc, f"{c['steps_s']['écriture des tableaux (GeoPackage, CSV, classeur Excel)']:.0f} s of the "
+              f"{c['wall_s']:.0f} s with the tables"),
+        (doc, f"the CPU time falls by {100 * (1 - c['cpu_s'] / b['cpu_s']):.0f} % and the peak memory by "
+              f"{100 * (1 - c['peak_mb'] / b['peak_mb']):.0f} %"),
+        (doc, f"(the PDF, vector, weighs {mb(c, 'carte_couverture.pdf')})"),
+        (doc, f"« … carte interactive (HTML) : terminé en "
+              f"{c['steps_s']['carte interactive (HTML)']:.1f} s »".replace(".", ",")),
+        (doc, f"now measured on {c['date']} (load average ≈ {c['loadavg_1_5_15'][1]:.0f}), before on {b['date']} "
+              f"(≈ {b['loadavg_1_5_15'][1]:.0f})"),
+    ]
+
+
 def _span(values: list[str]) -> str:
     nums = sorted({int(x) for x in values if x.isdigit()})
     return "?" if not nums else str(nums[0]) if len(nums) == 1 else f"{nums[0]}–{nums[-1]}"
@@ -185,7 +229,7 @@ def readme() -> list[tuple[str, str]]:
 
 
 CHECKS = {"classification": classification, "coverage": coverage, "apl": apl, "validation": validation,
-          "maps": maps, "app": app, "readme": readme}
+          "maps": maps, "app": app, "large": large, "names": names, "readme": readme}
 
 
 def _norm(text: str) -> str:

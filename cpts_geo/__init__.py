@@ -19,7 +19,14 @@ from cpts_geo.codes import convert_table, normalise_codes, transition
 from cpts_geo.compare import compare_listings
 from cpts_geo.coverage import Diagnosis, diagnose
 from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
-from cpts_geo.errors import CptsGeoError, InputError, MembersError, OptionError, OutputError
+from cpts_geo.errors import (
+    CptsGeoError,
+    InputError,
+    MembersError,
+    NotFoundError,
+    OptionError,
+    OutputError,
+)
 from cpts_geo.export import write_diagnosis  # also Diagnosis.write()
 from cpts_geo.indicators import (
     aggregate_apl,
@@ -88,6 +95,7 @@ __all__ = [
     "CptsGeoError",
     "InputError",
     "MembersError",
+    "NotFoundError",
     "OptionError",
     "OutputError",
     "POPULATION_YEAR",

@@ -96,14 +96,33 @@ def _transition(from_year: int, to_year: int, steps: pd.DataFrame) -> pd.DataFra
     return mapping[keep].reset_index(drop=True)
 
 
+@functools.cache
+def _steps_by_code() -> tuple[dict[str, list[int]], dict[str, set]]:
+    """Rows of the embedded steps by ``code_old``, and the ``cog_from`` of the steps a code is
+    kept in (``code_new``): :func:`_last_disappearance` runs for every former name suggested."""
+    steps = reference.load_steps()
+    by_old: dict[str, list[int]] = {}
+    for i, c in enumerate(steps["code_old"].to_numpy(object)):
+        by_old.setdefault(c, []).append(i)
+    kept_in: dict[str, set] = {}
+    for c, y in zip(steps["code_new"].to_numpy(object), steps["cog_from"].to_numpy(), strict=True):
+        kept_in.setdefault(c, set()).add(y)
+    return by_old, kept_in
+
+
 def _last_disappearance(code: str, steps: pd.DataFrame) -> tuple[int, int, str] | None:
     """(COG year before, COG year after, recorded date) of the step in which ``code`` last
     disappeared (None if it never did)."""
-    s = steps[steps["code_old"] == code]
+    if steps is reference.load_steps():  # the embedded steps: rows by code (no full scan per code)
+        by_old, kept_in = _steps_by_code()
+        s = steps.iloc[by_old.get(code, [])]
+        persisted = kept_in.get(code, set())
+    else:
+        s = steps[steps["code_old"] == code]
+        persisted = set(steps.loc[steps["code_new"] == code, "cog_from"])
     if s.empty:
         return None
-    persisted = steps[(steps["code_new"] == code)][["cog_from"]]
-    gone = s[~s["cog_from"].isin(persisted["cog_from"])]
+    gone = s[~s["cog_from"].isin(persisted)]
     if gone.empty:
         return None
     last = gone.sort_values("cog_from").iloc[-1]
@@ -234,7 +253,7 @@ def _convert_old(code: str) -> dict | None:
         return None
     year, year_to, recorded = gone
     _, when = effective_date(year, year_to, recorded)
-    tr = transition(year)
+    tr = _transition_cached(year, reference.COG_YEAR)  # read only: no copy
     t = tr[tr["origin"] == code].sort_values("ratio", ascending=False)
     current = _current_set()
     t = t[[c in current for c in t["code"]]]

@@ -22,7 +22,7 @@ import pandas as pd
 from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import InputError, OptionError
+from cpts_geo.errors import InputError, NotFoundError, OptionError
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -74,12 +74,13 @@ class Diagnosis:
 
         A whole-city code analysed at arrondissement level returns the CPTS of any of its
         arrondissements; an arrondissement analysed at city level those of its city. Raises
-        KeyError when the commune is unknown or outside the analysed area and listing.
+        :class:`~cpts_geo.errors.NotFoundError` (a ``CptsGeoError`` and a ``KeyError``) naming the
+        value when the commune is unknown or outside the analysed area and listing.
         """
         norm = normalise_codes([code])
         c = norm["code"].iloc[0]
         if c is None:
-            raise KeyError(f"{code!r} : {norm['message'].iloc[0]}")
+            raise NotFoundError(code, f"commune introuvable ({norm['message'].iloc[0]})")
         by_unit = self._by_unit()
         if c in by_unit:
             return by_unit[c]
@@ -89,7 +90,8 @@ class Diagnosis:
         city = reference.plm_collapse([c])[0]
         if city != c and city in by_unit:
             return by_unit[city]
-        raise KeyError(f"{c} n'est ni dans la zone analysée ni dans la liste")
+        raise NotFoundError(code if str(code) == c else f"{code} ({c})",
+                            "cette commune n'est ni dans la zone analysée ni dans la liste des CPTS")
 
     def _by_unit(self) -> dict:
         if self._by_unit_cache is None:
@@ -582,6 +584,8 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "converted_codes": conv,
         "duplicates": _duplicates(attrs),
         "refused_codes": ref,
+        # codes read as INSEE codes that are also postcodes of other communes (code → French note)
+        "postcode_doubts": dict(attrs.get("postcode_doubts") or {}),
         "bands": bands,
         "cpts_with_several_parts": sorted(p.loc[p["n_parts"] > 1, "cpts"].tolist()),
         "cpts_with_islands": {c: list(i) for c, i in zip(p["cpts"], p["islands"], strict=True) if i},

@@ -50,6 +50,21 @@ class OptionError(CptsGeoError):
         super().__init__(f"option {option} : {message} (valeur « {value} »)")
 
 
+class NotFoundError(CptsGeoError, KeyError):
+    """A code or an identifier asked for that does not exist here (also a ``KeyError``, as a
+    dictionary lookup): the message names the value.
+
+    >>> str(NotFoundError("04999", "code inconnu du COG 2026"))
+    '04999 : code inconnu du COG 2026'
+    """
+
+    def __init__(self, value: object, message: str) -> None:
+        self.value, self.message = value, message
+        super().__init__(f"{value} : {message}")
+
+    __str__ = BaseException.__str__  # KeyError would quote the message
+
+
 class OutputError(CptsGeoError):
     """An output that cannot be written (path, permission, file held open by another program)."""
 

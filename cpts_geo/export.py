@@ -9,7 +9,10 @@ CLI write the same files, columns and values for the same options.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from cpts_geo.classification import classify_diagnosis
@@ -19,6 +22,15 @@ from cpts_geo.indicators.apl_official import attach_official_apl
 from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
 from cpts_geo.io.outputs import write_tables
+
+#: a step reporter: ``step("label")`` is a context manager around one long step. The library
+#: never prints; the CLI passes :meth:`cpts_geo.cli.progress.Progress.step` (progress on stderr)
+Step = Callable[[str], AbstractContextManager]
+
+
+def quiet(label: str) -> AbstractContextManager:
+    """The default :data:`Step`: does nothing."""
+    return contextlib.nullcontext()
 
 
 def prepare(
@@ -72,6 +84,7 @@ def write_diagnosis(
     title: str | None = None,
     rates_by: str | None = None,
     rates_stage: str | None = None,
+    step: Step | None = None,
 ) -> dict[str, Path]:
     """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
     options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
@@ -85,18 +98,21 @@ def write_diagnosis(
     written beside it first and moved in only when all are complete, replacing the previous run's
     set (the files its ``summary.json`` lists, in ``files``) as a whole; other files are never
     deleted, and a folder holding files no cpts_geo run wrote is refused
-    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``).
+    (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``). ``step``: reporter
+    of the long steps (:data:`Step`; default silent).
 
     ``rates_by`` / ``rates_stage`` (``--par`` / ``--etape``) draw ``carte_couverture.*`` as the
     covered population share by zone (:mod:`cpts_geo.maps.rates`), as is done by default when the
     area spans several regions; ``carte_cpts.html`` and ``taux_couverture.xlsx`` are then written
     too."""
     check_csv_format(csv_format)  # refuse a bad option before any work
+    step = step or quiet
     out = Path(out_dir)
     with output_folder(out, overwrite=overwrite) as stage:
         d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year,
                     apl_estimate=apl_estimate)
-        paths = write_tables(d, stage, csv_format)
+        with step("écriture des tableaux (GeoPackage, CSV, classeur Excel)"):
+            paths = write_tables(d, stage, csv_format)
         if maps and not _has_shapes(d):
             warnings.warn("cartes non dessinées : aucune commune de la zone analysée n'a de contour "
                           "dans le référentiel (collectivités d'outre-mer, par exemple) ; les tableaux "
@@ -108,6 +124,7 @@ def write_diagnosis(
             # rates_stage: None or "aci"), and by default over several regions (cpts_geo.maps.rates)
             asked = rates_by is not None or rates_stage is not None
             paths.update(write_maps(d, stage, "taux_couverture" if asked else color_by, title=title,
-                                    rates_by=rates_by or "departement", rates_stage=rates_stage))
+                                    rates_by=rates_by or "departement", rates_stage=rates_stage,
+                                    step=step))
         list_files_in_summary(stage)
     return {key: out / p.name for key, p in paths.items()}

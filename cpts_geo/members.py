@@ -46,6 +46,7 @@ from cpts_geo.io.tables import (
     source_rows,
 )
 from cpts_geo.postcodes import apply_code_type
+from cpts_geo.postcodes import doubts as postcode_doubts
 from cpts_geo.rules import STAGES
 
 #: default share of a commune's area a drawn polygon must hold to include it
@@ -319,7 +320,10 @@ def read_members(
 
     ``code_type``: "auto" refuses a listing whose codes look like postcodes (13001…13016, Corsican
     20xxx), "postal" reads them as postcodes (each → every commune it serves, listed in
-    ``attrs["postcodes"]``), "insee" reads them as INSEE codes (:mod:`cpts_geo.postcodes`).
+    ``attrs["postcodes"]``), "insee" reads them as INSEE codes (:mod:`cpts_geo.postcodes`). In
+    "auto", each code kept as an INSEE code that is also the postcode of other communes (13001: Aix-
+    en-Provence, and the postcode of Marseille 1er) is flagged: ``attrs["postcode_doubts"]`` (code →
+    French note), the note in its report row's ``message`` and ``postcode_doubt`` True.
 
     ``cog_year``: COG year the listing's codes are written in (e.g. 2024); they are converted to
     COG 2026 (a commune split since covers all its current parts), see
@@ -386,6 +390,7 @@ def read_members(
     entries, postcodes = apply_code_type(entries, code_type, name)
     out = _finish(entries, name, cols, cog_year=cog_year, area=area)
     out.attrs["postcodes"] = postcodes
+    out.attrs["postcode_doubts"] = _flag_postcode_doubts(out.attrs["report"]) if code_type == "auto" else {}
     # columns (or JSON keys) given but not read: said, never silently left out
     used = {str(c) for c in cols.values() if c is not None}
     out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
@@ -417,7 +422,10 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
     rows = []
     blank = df.attrs.get("blank_rows", 0)
     row_sheets = df.attrs.get("row_sheets") or [None] * len(df)
-    for row, sheet, rec in zip(source_rows(df, row0), row_sheets, df.to_dict("records"), strict=True):
+    file_rows = source_rows(df, row0)
+    plain = df.copy(deep=False)
+    plain.attrs = {}  # pandas deep-copies attrs (a list of every file row) at each column access
+    for row, sheet, rec in zip(file_rows, row_sheets, plain.to_dict("records"), strict=True):
         cpts = _text(rec.get(cols["cpts"]))
         code_v = rec.get(cols["code"]) if cols["code"] else None
         name_v = rec.get(cols["name"]) if cols["name"] else None
@@ -468,6 +476,23 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
         i = bad.to_numpy().nonzero()[0][0]
         raise MembersError("date illisible", source, int(rows.iloc[i]), values.iloc[i])
     return out
+
+
+def _flag_postcode_doubts(rep: pd.DataFrame) -> dict[str, str]:
+    """Codes read as INSEE codes that are also postcodes of other communes: the note goes into
+    the report row's message and ``postcode_doubt``; returns code → note."""
+    inputs = [v.strip() if isinstance(v, str) else None for v in rep["input"].to_numpy(object)]
+    notes = postcode_doubts(inputs)
+    rep["postcode_doubt"] = False
+    if notes:
+        hit = np.array([v in notes and v == c for v, c in zip(inputs, rep["code"].to_numpy(object), strict=True)],
+                       dtype=bool)
+        rep.loc[hit, "postcode_doubt"] = True
+        rep.loc[hit, "message"] = [((m + " ; ") if isinstance(m, str) and m else "") + notes[c]
+                                   for m, c in zip(rep.loc[hit, "message"], rep.loc[hit, "code"], strict=True)]
+        kept = set(rep.loc[hit, "code"])
+        notes = {c: n for c, n in notes.items() if c in kept}
+    return notes
 
 
 def _finish(entries: pd.DataFrame, source: str, cols: dict, statuses: pd.DataFrame | None = None,

@@ -310,6 +310,38 @@ def _key_mask(deps: frozenset[str] | None, former: bool = False) -> np.ndarray:
     return mask
 
 
+@functools.lru_cache(maxsize=64)
+def _postings(k: str) -> tuple[int, np.ndarray, np.ndarray]:
+    """Number of trigrams of key ``k``, and the keys sharing trigrams with it with the count of
+    trigrams shared (cached: :func:`cpts_geo.normalise_codes` asks for current names, then for
+    former names, of the same unknown name)."""
+    tg = _trigrams()
+    q = _query_grams(k)
+    at = np.minimum(np.searchsorted(tg.grams, q), len(tg.grams) - 1)
+    at = at[tg.grams[at] == q]
+    if not len(at):
+        return len(q), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # very common trigrams (" sa", "int", "es "…) are skipped when enough rarer ones remain: they
+    # would make most of the work and rank little
+    sizes = tg.offsets[at + 1] - tg.offsets[at]
+    if (sizes <= _COMMON).sum() >= 3:
+        at = at[sizes <= _COMMON]
+    post = np.concatenate([tg.keys[tg.offsets[i]:tg.offsets[i + 1]] for i in at])
+    cand, common = np.unique(post, return_counts=True)
+    return len(q), cand, common
+
+
+@functools.lru_cache(maxsize=4096)
+def _ratio(k: str, kid: int) -> float:
+    """difflib's ratio between key ``k`` and indexed key ``kid`` (cached, as :func:`_postings`)."""
+    return difflib.SequenceMatcher(None, index().ukeys[kid], k, autojunk=False).ratio()
+
+
+@functools.cache
+def _longest_key() -> int:
+    return max(map(len, index().ukeys))
+
+
 def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff: float = 0.75,
          pool: int = 30, former: bool = False) -> list[Entry]:
     """Current communes whose name is close to ``name`` (typos, a letter missing or swapped),
@@ -322,27 +354,20 @@ def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff:
     bounded by ``pool``, not by the size of the reference. Exact matches come first (score 1).
     """
     k = key(name)
-    if not k:
+    if not k or len(k) > _longest_key() * (2 - cutoff) / cutoff:
+        # difflib's ratio is at most 2·min(len)/(sum of lens): a text that long (a garbage cell,
+        # a pasted paragraph) cannot reach the cutoff with any name; its cost stays bounded
         return []
     idx, tg = index(), _trigrams()
-    q = _query_grams(k)
-    at = np.minimum(np.searchsorted(tg.grams, q), len(tg.grams) - 1)
-    at = at[tg.grams[at] == q]
-    if not len(at):
+    n_grams, cand, common = _postings(k)
+    if not len(cand):
         return []
-    # very common trigrams (" sa", "int", "es "…) are skipped when enough rarer ones remain: they
-    # would make most of the work and rank little
-    sizes = tg.offsets[at + 1] - tg.offsets[at]
-    if (sizes <= _COMMON).sum() >= 3:
-        at = at[sizes <= _COMMON]
-    post = np.concatenate([tg.keys[tg.offsets[i]:tg.offsets[i + 1]] for i in at])
     ds = _depset(deps)
-    cand, common = np.unique(post, return_counts=True)
     keep = _key_mask(ds, former)[cand]
     cand, common = cand[keep], common[keep]
     if not len(cand):
         return []
-    dice = common / (len(q) + tg.count[cand])
+    dice = common / (n_grams + tg.count[cand])
     if len(cand) > pool:
         keep = np.argpartition(-dice, pool - 1)[:pool]
         cand = cand[keep]
@@ -351,12 +376,9 @@ def near(name: str, deps: Iterable[str] | str | None = None, n: int = 5, cutoff:
                          minlength=37)
     bound = 2 * np.minimum(tg.chars[cand], qchars).sum(axis=1) / (len(k) + tg.length[cand])
     cand = cand[bound >= cutoff]
-    sm = difflib.SequenceMatcher(autojunk=False)
-    sm.set_seq2(k)
     scored = []
     for kid in cand.tolist():
-        sm.set_seq1(idx.ukeys[kid])
-        r = sm.ratio()
+        r = _ratio(k, kid)
         if r >= cutoff:
             scored.append((-r, idx.ukeys[kid], kid))
     scored.sort()

@@ -4,13 +4,15 @@ A postcode is also, often, the INSEE code of *another* commune: 13001 is the pos
 1er arrondissement and the INSEE code of Aix-en-Provence; 20200 (Bastia's postcode) is no current
 INSEE code (Corsica is 2A/2B since 1976). :func:`apply_code_type` refuses a listing whose codes
 look like postcodes (``code_type="auto"``), reads them as postcodes (``"postal"``: each postcode
-→ every commune it serves) or as INSEE codes (``"insee"``). Table: La Poste, "Base officielle des
+→ every commune it serves) or as INSEE codes (``"insee"``). In ``"auto"``, a listing that is not refused still has each code that
+is also the postcode of another commune flagged one by one (:func:`doubts`). Table: La Poste, "Base officielle des
 codes postaux" (``reference.load_postal``).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -30,12 +32,15 @@ NOT_INSEE_SHARE = 0.5
 def _tables() -> tuple[dict[str, tuple[str, ...]], frozenset[str], dict[str, str]]:
     postal = reference.load_postal()
     communes = reference.load_communes()
-    by_post = {k: tuple(sorted(v)) for k, v in postal.groupby("code_postal")["code"]}
+    grouped: dict[str, list[str]] = {}
+    for k, c in zip(postal["code_postal"].to_numpy(object), postal["code"].to_numpy(object), strict=True):
+        grouped.setdefault(k, []).append(c)  # plain dict: a groupby over arrow strings takes seconds
+    by_post = {k: tuple(sorted(v)) for k, v in grouped.items()}
     plm = set(reference.PLM_CITIES)
     for k, codes in by_post.items():  # a postcode of an arrondissement: the arrondissement only
         if any(c in plm for c in codes) and len(codes) > 1:
             by_post[k] = tuple(c for c in codes if c not in plm)
-    names = dict(zip(communes["code"].astype(str), communes["nom"].astype(str), strict=False))
+    names = dict(zip(communes["code"].to_numpy(object), communes["nom"].to_numpy(object), strict=False))
     return by_post, frozenset(names), names
 
 
@@ -45,6 +50,27 @@ def postal_like(code: str) -> bool:
     by_post, insee, _ = _tables()
     served = by_post.get(code)
     return served is not None and (code not in insee or code not in served)
+
+
+def doubt_note(code: str) -> str | None:
+    """French note for a code that is an INSEE code *and* the postcode of other communes, read as
+    the INSEE code: "13001 lu comme code INSEE (Aix-en-Provence), mais aussi code postal desservant
+    Marseille 1er Arrondissement" (no semicolon: notes are listed with " ; "); None otherwise."""
+    by_post, insee, names = _tables()
+    served = by_post.get(code)
+    if served is None or code not in insee or code in served:
+        return None
+    return (f"{code} lu comme code INSEE ({names[code]}), mais aussi code postal desservant "
+            + fr.enumeration([names.get(c, c) for c in served], limit=3))
+
+
+def doubts(values: Iterable[object]) -> dict[str, str]:
+    """Distinct 5-digit ``values`` that are INSEE codes and postcodes of other communes → their
+    note (:func:`doubt_note`), in code order."""
+    by_post, insee, _ = _tables()
+    codes = {v.strip() for v in values if isinstance(v, str)} & insee & by_post.keys()
+    notes = {c: doubt_note(c) for c in sorted(codes)}
+    return {c: n for c, n in notes.items() if n}
 
 
 def _describe(code: str) -> str:
@@ -64,9 +90,9 @@ def apply_code_type(entries: pd.DataFrame, code_type: str, source: str) -> tuple
         raise OptionError("--code-type", code_type, "valeurs possibles : auto, insee, postal")
     if code_type == "insee":
         return entries, []
-    values = entries["input"].map(lambda v: v.strip() if isinstance(v, str) else v)
-    digits = values.map(lambda v: isinstance(v, str) and len(v) == 5 and v.isdigit())
-    distinct = sorted(set(values[digits]))
+    values = [v.strip() if isinstance(v, str) else v for v in entries["input"].to_numpy(object)]
+    digits = [isinstance(v, str) and len(v) == 5 and v.isdigit() for v in values]
+    distinct = sorted({v for v, d in zip(values, digits, strict=True) if d})
     if code_type == "auto":
         suspects = [c for c in distinct if postal_like(c)]
         _, insee, _ = _tables()

@@ -215,4 +215,15 @@ def _conversion_lines(d: Diagnosis) -> list[str]:
         if counts.get(k, 0)]
     if extra:
         out.append("  Valeurs interprétées : " + ", ".join(extra))
-    return out
+    return out + _postcode_lines(d)
+
+
+def _postcode_lines(d: Diagnosis) -> list[str]:
+    """Codes read as INSEE codes that are also postcodes of other communes, one by one (the first
+    ten; the workbook's « Codes (rapport) » flags every row)."""
+    notes = list((d.summary.get("postcode_doubts") or {}).values())
+    if not notes:
+        return []
+    head = fr.plural(len(notes), "code INSEE qui est aussi un code postal", "codes INSEE qui sont aussi des codes postaux")
+    return [f"  {head} (--code-type postal pour les lire comme codes postaux) : "
+            + " ; ".join(notes[:10]) + (" …" if len(notes) > 10 else "")]

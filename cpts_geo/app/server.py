@@ -363,11 +363,15 @@ class AppState:
         cpts = pd.Series([name] * n, dtype="str")
         code = pd.Series(codes, dtype="str")
         current = pd.Series(["current"] * n, dtype="str")
+        from cpts_geo.postcodes import doubts
+
+        doubt = doubts(codes)  # codes that are also postcodes of other communes, flagged as the reader does
         report = pd.DataFrame({
             "cpts": cpts, "input": code, "dep": none, "stage_input": none, "date_input": none,
-            "source_row": rows, "code": code, "status": current, "message": pd.Series([""] * n, dtype="str"),
+            "source_row": rows, "code": code, "status": current,
+            "message": pd.Series([doubt.get(c, "") for c in codes], dtype="str"),
             "nom": pd.Series(noms, dtype="str"), "stage": none, "date": nat,
-            "duplicate": np.zeros(n, dtype=bool)})
+            "duplicate": np.zeros(n, dtype=bool), "postcode_doubt": np.array([c in doubt for c in codes], dtype=bool)})
         members = pd.DataFrame({"cpts": cpts, "code": code, "stage": none, "date": nat, "source_row": rows,
                                 "input": pd.Series(codes, dtype=object), "status": current})
         return Proposal(name, members, report, [(c, None) for c in codes], "liste", "liste", "position")

@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                           ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
     region, departments = area_from_args(args)
+    from cpts_geo.cli.progress import Progress
     from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
     from cpts_geo.members import read_members
@@ -71,15 +72,19 @@ def run(args: argparse.Namespace) -> int:
         from cpts_geo.io.atomic import check_target
 
         check_target(args.out, overwrite=args.force)  # refuse before the work
-    members = read_members(args.members, **listing_kwargs(args))
-    diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    progress = Progress()  # on stderr when it is a terminal
+    with progress.step("lecture de la liste"):
+        members = read_members(args.members, **listing_kwargs(args))
+    with progress.step("diagnostic de couverture"):
+        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
     if args.partage:
         from cpts_geo.shares import apply_shares
 
         diag = apply_shares(diag, args.partage)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
-    diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,
-                   apl_estimate=args.apl_estimate)
+    with progress.step("classification des CPTS" + (" et APL" if args.apl or args.apl_estimate else "")):
+        diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,
+                       apl_estimate=args.apl_estimate)
     rates_stage = "aci" if args.etape == "aci" else None
     if rates_stage and args.out:  # refuse before writing anything: the listing must give stages
         from cpts_geo.rates import coverage_rates
@@ -96,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
         paths = write_diagnosis(diag, args.out, classify=False, maps=not args.no_maps, csv_format=args.csv_format,
                                  overwrite=args.force, color_by=args.color_by, title=args.title,
                                  rates_by=args.par or ("departement" if args.etape else None),
-                                 rates_stage=rates_stage)
+                                 rates_stage=rates_stage, step=progress.step)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

@@ -77,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
         if path.is_dir():
             raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
-    members = read_members(args.members, **listing_kwargs(args))
-    diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    from cpts_geo.cli.progress import Progress
+
+    progress = Progress()  # on stderr when it is a terminal
+    with progress.step("lecture de la liste"):
+        members = read_members(args.members, **listing_kwargs(args))
+    with progress.step("diagnostic de couverture"):
+        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
     if args.partage:
         from cpts_geo.shares import apply_shares
 
@@ -90,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     if not _has_shapes(diag):
         raise InputError("carte impossible : aucune commune de la zone analysée n'a de contour dans le "
                          "référentiel (collectivités d'outre-mer, par exemple)", args.members.name)
-    diag = classify_diagnosis(diag)
+    with progress.step("classification des CPTS"):
+        diag = classify_diagnosis(diag)
     from cpts_geo.maps.style import alternate_map
 
     rates = alternate_map(diag, args.color_by, "static") is not None
@@ -99,23 +105,30 @@ def run(args: argparse.Namespace) -> int:
         from cpts_geo.rates import coverage_rates
 
         table = coverage_rates(diag, args.par, opts["rates_stage"], geometry=False)
-    layers = None if rates else build_layers(diag, args.tolerance)
-    m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title,
-                     tolerance_m=args.tolerance, **opts) if args.html else None
+        layers = None
+    else:
+        with progress.step("carte : simplification des contours"):
+            layers = build_layers(diag, args.tolerance)
+    m = None
+    if args.html:
+        with progress.step("carte interactive (HTML)"):
+            m = coverage_map(diag, args.color_by, layers=layers, tiles=args.tiles, title=args.title,
+                             tolerance_m=args.tolerance, **opts)
     fig = None
     if args.png or args.pdf:
         from cpts_geo.maps import save_static, static_map
 
-        fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
-                         tolerance_m=args.tolerance, **opts)
+        with progress.step("carte imprimable : dessin"):
+            fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
+                             tolerance_m=args.tolerance, **opts)
     written = []  # each file written beside its name, then renamed: never seen half-written
     if m is not None:
         with output_file(args.html) as tmp:
             save_html(m, tmp)
         written.append(args.html)
-    for path in (args.png, args.pdf):
+    for path, label in ((args.png, "PNG"), (args.pdf, "PDF")):
         if path is not None:
-            with output_file(path) as tmp:
+            with progress.step(f"carte imprimable ({label})"), output_file(path) as tmp:
                 save_static(fig, tmp)
             written.append(path)
     if rates:

@@ -172,15 +172,82 @@ def write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str,
     return title
 
 
+def _cell_value(v: object) -> object:
+    """A value openpyxl writes: None for missing, Python scalars for numpy ones."""
+    if v is None or v is pd.NaT or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if v is pd.NA:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        return None if isinstance(v, float) and math.isnan(v) else v
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    return v
+
+
+def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame],
+                    formats: Mapping[str, Mapping[str, str | Sequence[str | None]]]) -> None:
+    """The sheets of :func:`write_workbook` in openpyxl's write-only mode: rows are streamed to the
+    file, so memory stays flat whatever the number of rows (the same header, frozen row, filter,
+    widths and number formats, per column or per row, as :func:`write_sheet`)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    thin = Side(style="thin")
+    head_font, head_border = Font(bold=True), Border(left=thin, right=thin, top=thin, bottom=thin)
+    head_align = Alignment(horizontal="center", vertical="top")
+    for name, df in sheets.items():
+        ws = wb.create_sheet(sheet_title(name))
+        ws.freeze_panes = "A2"
+        n_rows, n_cols = len(df) + 1, len(df.columns)
+        if n_cols:
+            ws.auto_filter.ref = f"A1:{get_column_letter(n_cols)}{n_rows}"
+        fmts = dict(formats.get(name) or {})
+        col_formats = []
+        for k, col in enumerate(df.columns, start=1):
+            ws.column_dimensions[get_column_letter(k)].width = _width(df[col], str(col))
+            fmt = fmts.get(col)
+            if fmt is not None and not isinstance(fmt, str):  # one format per row
+                per_row = [_format_code(f) for f in fmt]
+                if len(per_row) != len(df):
+                    raise ValueError(f"{len(per_row)} formats for {len(df)} rows of column {col!r}")
+                col_formats.append(per_row)
+            else:
+                col_formats.append(_format_code(fmt) if fmt is not None else _default_format(df[col]))
+        header = []
+        for col in df.columns:
+            c = WriteOnlyCell(ws, value=str(col))
+            c.font, c.border, c.alignment = head_font, head_border, head_align
+            header.append(c)
+        ws.append(header)
+        columns = [df[c].to_numpy(dtype=object) for c in df.columns]
+        for i in range(len(df)):
+            row = []
+            for j, fmt in enumerate(col_formats):
+                v = _cell_value(columns[j][i])
+                if isinstance(fmt, list):  # per-row formats never apply to a text cell
+                    fmt = None if isinstance(v, str) else fmt[i]
+                if fmt is None or v is None:
+                    row.append(v)
+                else:
+                    c = WriteOnlyCell(ws, value=v)
+                    c.number_format = fmt
+                    row.append(c)
+            ws.append(row)
+    wb.save(path)
+
+
 def write_workbook(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame],
                    formats: Mapping[str, Mapping[str, str | Sequence[str | None]]] | None = None) -> None:
     """Write several sheets (:func:`write_sheet`) into the workbook ``path``; ``formats`` maps a
     sheet name to its column formats. Raises :class:`OutputError` when the file cannot be written."""
     formats = formats or {}
     try:
-        with pd.ExcelWriter(Path(path), engine="openpyxl") as xw:
-            for name, frame in sheets.items():
-                write_sheet(xw, frame, name, formats.get(name))
+        _write_streamed(Path(path), sheets, formats)
     except PermissionError as exc:
         raise OutputError(path, "écriture refusée (droits insuffisants, ou classeur ouvert dans Excel)") from exc
     except IsADirectoryError as exc:

@@ -30,6 +30,10 @@ MAX_TOLERANCE_M = 1000.0
 TOLERANCE_DIVISOR = 2500.0
 #: decimals kept in EPSG:4326 coordinates of the web map (1e-5° ≈ 1 m)
 LONLAT_DECIMALS = 5
+#: above this many distinct sets of CPTS sharing communes, the overlaps layer is dissolved by
+#: the number of CPTS (2, 3, …) instead of by set: a 200,000-row listing with heavy overlaps has
+#: ~20,000 sets, one polygon and popup each (benchmarks/bench_large.py)
+MAX_OVERLAP_GROUPS = 2000
 
 
 @dataclass
@@ -41,7 +45,8 @@ class MapLayers:
     - ``perimeters``: one row per CPTS, attributes of ``diagnosis.perimeters`` and a geometry
       dissolved from the simplified units.
     - ``overlaps``: units covered by two CPTS or more, dissolved per set of CPTS (``cpts``,
-      ``n_cpts``, ``n_units``, ``population``).
+      ``n_cpts``, ``n_units``, ``population``); past :data:`MAX_OVERLAP_GROUPS` sets, per number
+      of CPTS (``cpts`` = "communes couvertes par 3 CPTS").
     - ``white_zones``: units of the analysed area covered by no CPTS, dissolved per zone.
     - ``departments``: outlines of the departments of the analysed units.
     - ``tolerance_m``: simplification tolerance used (metres), ``n_vertices_in`` /
@@ -247,16 +252,22 @@ def build_layers(diagnosis: Any, tolerance_m: float | None = None) -> MapLayers:
     if "band" not in perim and "population" in perim:
         perim["band"] = aci_band(perim["population"].astype(float))
 
-    # overlaps: units covered twice or more, grouped by the set of CPTS
+    # overlaps: units covered twice or more, grouped by the set of CPTS — or, past
+    # MAX_OVERLAP_GROUPS sets (a listing with heavy overlaps), by the number of CPTS: a lighter
+    # layer (the set of each commune stays in the search box, overlaps.csv and the workbook)
     ov_units = units[units["n_cpts"] >= 2]
     if len(ov_units):
         key = ov_units["cpts"].map(lambda t: " / ".join(sorted(t)))
+        by_count = key.nunique() > MAX_OVERLAP_GROUPS
+        if by_count:
+            key = ov_units["n_cpts"].map(lambda k: f"communes couvertes par {int(k)} CPTS")
         ov_pairs = pairs_of(pd.DataFrame({"code": ov_units["code"], "key": key}), "key")
         ov = _dissolve(ov_pairs, geom_of, "key")
         stats = pd.DataFrame({"key": key, "population": ov_units.get("population")}).groupby(
             "key").agg(n_units=("key", "size"), population=("population", "sum"))
         ov = ov.merge(stats, left_on="key", right_index=True).rename(columns={"key": "cpts"})
-        ov["n_cpts"] = ov["cpts"].str.count(" / ") + 1
+        ov["n_cpts"] = ov["cpts"].str.extract(r"par (\d+) CPTS")[0].astype(int) if by_count \
+            else ov["cpts"].str.count(" / ") + 1
     else:
         ov = gpd.GeoDataFrame({"cpts": [], "zone_crs": [], "n_units": [], "population": [],
                                "n_cpts": []}, geometry=[], crs=4326)

@@ -274,14 +274,25 @@ def _place_labels(ax, labels: list[_Label], fs: float = NUMBER_FS,
     to_disp = ax.transData
     dpi_scale = ax.figure.dpi / 72.0
     x0, y0, x1, y1 = ax.bbox.extents
-    placed: list[tuple[float, float, float, float]] = list(avoid)
     texts = []
+    # placed badges bucketed in a grid of cells (pixels): a test looks at the cells it touches
+    # only, so placing n badges costs O(n), not O(n²) (1,250 CPTS: seconds, not minutes)
+    cell = max(_badge_pt(9999, fs) * dpi_scale * 2, 1.0)
+    grid: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def cells(a: float, b: float, c: float, d: float):
+        return ((i, j) for i in range(int(a // cell), int(c // cell) + 1)
+                for j in range(int(b // cell), int(d // cell) + 1))
+
+    for box in avoid:
+        for k in cells(*box):
+            grid.setdefault(k, []).append(box)
 
     def free(cx: float, cy: float, half: float) -> bool:
         if cx - half < x0 or cx + half > x1 or cy - half < y0 or cy + half > y1:
             return False
         return all(cx + half <= a or cx - half >= c or cy + half <= b or cy - half >= d
-                   for a, b, c, d in placed)
+                   for k in cells(cx - half, cy - half, cx + half, cy + half) for a, b, c, d in grid.get(k, ()))
 
     scale = abs(to_disp.transform((1, 0))[0] - to_disp.transform((0, 0))[0])  # px per metre
     order = sorted(labels, key=lambda lab: -lab.radius)
@@ -304,7 +315,9 @@ def _place_labels(ax, labels: list[_Label], fs: float = NUMBER_FS,
                     break
             if pos is None:  # nowhere free: keep the anchor rather than lose the number
                 pos = ax_pt
-        placed.append((pos[0] - half, pos[1] - half, pos[0] + half, pos[1] + half))
+        box = (pos[0] - half, pos[1] - half, pos[0] + half, pos[1] + half)
+        for k in cells(*box):
+            grid.setdefault(k, []).append(box)
         xy_text = ax.transData.inverted().transform(pos)
         moved = pos is not ax_pt
         t = ax.annotate(

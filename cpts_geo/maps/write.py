@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -23,42 +26,55 @@ def write_maps(
     paper: str = "A4",
     rates_by: str = "departement",
     rates_stage: str | None = None,
+    step: Callable[[str], AbstractContextManager] | None = None,
 ) -> dict[str, Path]:
     """Write ``<stem>.html`` (interactive, offline), ``<stem>.png`` and ``<stem>.pdf`` (A4) of a
-    coverage diagnosis into ``out_dir`` (``paper``: "A4" or "A3" landscape); returns format → path. The layers are simplified once
-    (``tolerance_m`` in metres, None = automatic) and shared by every format.
+    coverage diagnosis into ``out_dir`` (``paper``: "A4" or "A3" landscape); returns format → path.
+    The layers are simplified once (``tolerance_m`` in metres, None = automatic) and shared by every
+    format. ``step``: reporter of each long step (``step(label)`` is a context manager; default
+    silent, see :data:`cpts_geo.export.Step`).
 
     When the maps are coverage-rate maps (``color_by="taux_couverture"``, or ``"auto"`` with an
     area spanning several regions: :mod:`cpts_geo.maps.rates`, ``rates_by`` / ``rates_stage``),
-    ``<stem>.*`` is the choropleth; the interactive map of the CPTS perimeters is written too, as ``carte_cpts.html`` (key ``"html_cpts"``), and the rates of every department,
-    EPCI and bassin de vie in ``taux_couverture.xlsx`` (key ``"rates_xlsx"``)."""
+    ``<stem>.*`` is the choropleth; the interactive map of the CPTS perimeters is written too, as
+    ``carte_cpts.html`` (key ``"html_cpts"``), and the rates of every department, EPCI and bassin
+    de vie in ``taux_couverture.xlsx`` (key ``"rates_xlsx"``)."""
+    step = step or (lambda label: contextlib.nullcontext())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rates = st.alternate_map(diagnosis, color_by, "static") is not None
-    layers = None if rates else build_layers(diagnosis, tolerance_m)
+    layers = None
+    if not rates:
+        with step("carte : simplification des contours"):
+            layers = build_layers(diagnosis, tolerance_m)
     opts = {"rates_by": rates_by, "rates_stage": rates_stage}
     paths: dict[str, Path] = {}
     if "html" in formats:
-        m = coverage_map(diagnosis, color_by, layers=layers, tiles=tiles, title=title,
-                         tolerance_m=tolerance_m, **opts)
-        paths["html"] = save_html(m, out / f"{stem}.html")
+        with step("carte interactive (HTML)"):
+            m = coverage_map(diagnosis, color_by, layers=layers, tiles=tiles, title=title,
+                             tolerance_m=tolerance_m, **opts)
+            paths["html"] = save_html(m, out / f"{stem}.html")
         if rates:  # the CPTS themselves, to zoom in on
             per = diagnosis.perimeters
             known = "stage" in per and per["stage"].notna().any()
-            m = coverage_map(diagnosis, "stage" if known else "cpts", tiles=tiles,
-                             tolerance_m=tolerance_m)
-            paths["html_cpts"] = save_html(m, out / "carte_cpts.html")
+            with step("carte interactive des CPTS (HTML)"):
+                m = coverage_map(diagnosis, "stage" if known else "cpts", tiles=tiles,
+                                 tolerance_m=tolerance_m)
+                paths["html_cpts"] = save_html(m, out / "carte_cpts.html")
     if rates:  # every zone's figures, the map shows only those that fit
         from cpts_geo.maps.rates import write_rates_workbook
 
-        paths["rates_xlsx"] = write_rates_workbook(diagnosis, out / "taux_couverture.xlsx",
-                                                   rates_stage)
+        with step("tableau des taux de couverture"):
+            paths["rates_xlsx"] = write_rates_workbook(diagnosis, out / "taux_couverture.xlsx",
+                                                       rates_stage)
     static = [f for f in formats if f in ("png", "pdf", "svg")]
     if static:
         from cpts_geo.maps.static import save_static, static_map  # matplotlib: on first use
 
-        fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper,
-                         tolerance_m=tolerance_m, **opts)
+        with step("carte imprimable : dessin"):
+            fig = static_map(diagnosis, color_by, layers=layers, title=title, paper=paper,
+                             tolerance_m=tolerance_m, **opts)
         for fmt in static:
-            paths[fmt] = save_static(fig, out / f"{stem}.{fmt}")
+            with step(f"carte imprimable ({fmt.upper()})"):
+                paths[fmt] = save_static(fig, out / f"{stem}.{fmt}")
     return paths

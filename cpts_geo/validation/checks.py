@@ -218,7 +218,10 @@ def check_obsolete_codes(state: State) -> Check:
 def check_interpreted(state: State) -> Check:
     rep = state.proposal.report
     kinds = ["name", "zero_padded", "arrondissement", "empty"]
-    hit = rep[rep["status"].isin(kinds)]
+    # a code read as an INSEE code that is also the postcode of other communes (cpts_geo.postcodes)
+    doubt = rep["postcode_doubt"].fillna(False).astype(bool) if "postcode_doubt" in rep.columns else False
+    hit = rep[rep["status"].isin(kinds) | doubt]
+    flagged = doubt[hit.index].tolist() if isinstance(doubt, pd.Series) else [False] * len(hit)
     title = "Valeurs interprétées"
     if hit.empty:
         return Check("interpreted_inputs", title, "info", True, "Toutes les valeurs sont des codes INSEE à 5 caractères.")
@@ -227,7 +230,9 @@ def check_interpreted(state: State) -> Check:
                  fr.plural(len(hit), "valeur interprétée") + " : " + " ; ".join(lines) + ".",
                  tuple(dict.fromkeys(hit["code"].dropna())),
                  {"values": [{"row": None if pd.isna(r.source_row) else int(r.source_row), "input": str(r.input),
-                              "code": r.code, "status": r.status, "message": r.message} for r in hit.itertuples()]})
+                              "code": r.code, "status": r.status, "message": r.message,
+                              "postcode_doubt": bool(d)}
+                             for r, d in zip(hit.itertuples(), flagged, strict=True)]})
 
 
 def check_duplicates(state: State) -> Check:

@@ -18,7 +18,7 @@ from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import InputError, OptionError
+from cpts_geo.errors import InputError, NotFoundError, OptionError
 from cpts_geo.indicators.apl_official import attach_apl, read_apl
 from cpts_geo.io.tables import check_file
 from cpts_geo.members import arrondissement_cities
@@ -57,11 +57,13 @@ class ValidationReport:
         return tuple(self.units["code"])
 
     def check(self, check_id: str) -> ck.Check:
-        """The check with this id (KeyError when it was not run)."""
+        """The check with this id; :class:`~cpts_geo.errors.NotFoundError` (a ``CptsGeoError`` and a
+        ``KeyError``) naming the id and the checks of the report when it was not run."""
         for c in self.checks:
             if c.id == check_id:
                 return c
-        raise KeyError(check_id)
+        raise NotFoundError(check_id, "aucun contrôle de cet identifiant dans le rapport (contrôles : "
+                                      + fr.enumeration([c.id for c in self.checks]) + ")")
 
     def __getitem__(self, check_id: str) -> ck.Check:
         return self.check(check_id)
