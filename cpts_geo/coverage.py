@@ -134,6 +134,8 @@ class Diagnosis:
         apl_estimate: str | Path | None = None,
         color_by: str | None = "auto",
         title: str | None = None,
+        rates_by: str | None = None,
+        rates_stage: str | None = None,
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
@@ -141,14 +143,16 @@ class Diagnosis:
         classification columns, ``apl`` (DREES file; ``apl_cog``, ``apl_year`` as ``--apl-cog``,
         ``--apl-year``) the official APL per CPTS, ``apl_estimate`` (``--apl-estimee``: the
         ``_cpts.csv`` of ``cpts-geo apl --listing``) the computed estimate, labelled as such;
-        ``color_by``, ``title``: the maps' colouring and title; ``csv_format`` "fr" (``;``, decimal comma) or
+        ``color_by``, ``title``: the maps' colouring and title; ``rates_by`` / ``rates_stage``
+        (``--par`` / ``--etape``): the coverage-rate maps by zone; ``csv_format`` "fr" (``;``, decimal comma) or
         "international" as ``--csv-format``; ``self`` is left unchanged. The folder is written
         atomically (all new files or the previous set, never mixed); one holding files no cpts_geo
         run wrote is refused unless ``overwrite``. See :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
                                    apl_year=apl_year, maps=maps, csv_format=csv_format,
                                    overwrite=overwrite, apl_estimate=apl_estimate,
-                                   color_by=color_by, title=title)
+                                   color_by=color_by, title=title, rates_by=rates_by,
+                                   rates_stage=rates_stage)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that

@@ -180,3 +180,16 @@ def test_cli_coverage_par_epci_writes_the_choropleth_and_the_rates_workbook(tmp_
     assert row[head.index("population hors CPTS")] == outside
     dep = {x[0]: x for x in wb["Par département"].iter_rows(values_only=True)}
     assert set(dep) >= {"04", "05", "84"}  # codes kept as text
+
+
+def test_diagnosis_write_takes_the_rates_options_as_the_cli(tmp_path):
+    """``Diagnosis.write(rates_by=...)`` writes what ``coverage --par`` writes: the same files."""
+    out_cli, out_api = tmp_path / "cli", tmp_path / "api"
+    r = _cli("coverage", str(SAMPLE), "--par", "bv", "--out", str(out_cli))
+    assert r.returncode == 0, r.stderr
+    d = cpts_geo.diagnose(cpts_geo.read_members(SAMPLE))
+    paths = d.write(out_api, rates_by="bv")
+    assert {p.name for p in paths.values()} == {p.name for p in out_cli.iterdir()}
+    assert "taux_couverture.xlsx" in {p.name for p in paths.values()}
+    page = (out_api / "carte_couverture.html").read_text(encoding="utf-8")
+    assert "<title>Part de la population couverte par une CPTS, par bassin de vie" in page
