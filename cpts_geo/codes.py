@@ -110,13 +110,27 @@ def _steps_by_code() -> tuple[dict[str, list[int]], dict[str, set]]:
     return by_old, kept_in
 
 
+@functools.cache
+def _step_columns() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``cog_from``, ``cog_to`` and ``date`` of the embedded steps as arrays (read once)."""
+    steps = reference.load_steps()
+    return (steps["cog_from"].to_numpy(), steps["cog_to"].to_numpy(),
+            steps["date"].to_numpy(object))
+
+
 def _last_disappearance(code: str, steps: pd.DataFrame) -> tuple[int, int, str] | None:
     """(COG year before, COG year after, recorded date) of the step in which ``code`` last
     disappeared (None if it never did)."""
     if steps is reference.load_steps():  # the embedded steps: rows by code (no full scan per code)
         by_old, kept_in = _steps_by_code()
-        s = steps.iloc[by_old.get(code, [])]
         persisted = kept_in.get(code, set())
+        cog_from, cog_to, date = _step_columns()
+        gone_rows = [i for i in by_old.get(code, []) if cog_from[i] not in persisted]
+        if not gone_rows:
+            return None
+        # the latest step (a stable sort on cog_from keeps the table order among equal years)
+        i = max(gone_rows, key=lambda j: (cog_from[j], j))
+        return int(cog_from[i]), int(cog_to[i]), str(date[i])
     else:
         s = steps[steps["code_old"] == code]
         persisted = set(steps.loc[steps["code_new"] == code, "cog_from"])
@@ -246,6 +260,25 @@ def _candidates(codes: Iterable[str], shares: Iterable[float] | None = None) -> 
     return rows
 
 
+@functools.cache
+def _transition_by_origin(year: int) -> dict[str, list[tuple[str, float]]]:
+    """Rows ``(code, ratio)`` of the transition ``year`` → current COG, by origin code, in table
+    order (one pass, instead of a full-table mask per converted code)."""
+    tr = _transition_cached(year, reference.COG_YEAR)
+    out: dict[str, list[tuple[str, float]]] = {}
+    for o, c, r in zip(tr["origin"].to_numpy(object), tr["code"].to_numpy(object),
+                       tr["ratio"].to_numpy(float), strict=True):
+        out.setdefault(o, []).append((c, r))
+    return out
+
+
+@functools.cache
+def _last_names() -> dict[str, str]:
+    """Code → the last name the embedded name table gives it (current or former)."""
+    n = reference.load_names()
+    return dict(zip(n["code"].to_numpy(object), n["nom"].to_numpy(object), strict=True))
+
+
 def _convert_old(code: str) -> dict | None:
     steps = reference.load_steps()
     gone = _last_disappearance(code, steps)
@@ -253,15 +286,13 @@ def _convert_old(code: str) -> dict | None:
         return None
     year, year_to, recorded = gone
     _, when = effective_date(year, year_to, recorded)
-    tr = _transition_cached(year, reference.COG_YEAR)  # read only: no copy
-    t = tr[tr["origin"] == code].sort_values("ratio", ascending=False)
+    rows = _transition_by_origin(year).get(code, ())
     current = _current_set()
-    t = t[[c in current for c in t["code"]]]
+    t = pd.DataFrame([r for r in rows if r[0] in current], columns=["code", "ratio"])
+    t = t.sort_values("ratio", ascending=False, kind="stable")
     if t.empty:
         return None
-    names = reference.load_names()
-    former = names.loc[names["code"] == code, "nom"]
-    former_name = former.iloc[-1] if len(former) else code
+    former_name = _last_names().get(code, code)
     if len(t) == 1:
         new = t.iloc[0]["code"]
         return {
