@@ -57,30 +57,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
-    from cpts_geo.cli.options import area_from_args, listing_kwargs
+    from cpts_geo.cli.options import area_from_args, read_and_diagnose
 
     for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--apl-estimee", args.apl_estimate),
                           ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
-    region, departments = area_from_args(args)
+    area_from_args(args)  # a bad --region / --departement is refused before any work
     from cpts_geo.cli.progress import Progress
-    from cpts_geo.coverage import diagnose
     from cpts_geo.export import prepare, write_diagnosis
-    from cpts_geo.members import read_members
 
     if args.out:
         from cpts_geo.io.atomic import check_target
 
         check_target(args.out, overwrite=args.force)  # refuse before the work
     progress = Progress()  # on stderr when it is a terminal
-    with progress.step("lecture de la liste"):
-        members = read_members(args.members, **listing_kwargs(args))
-    with progress.step("diagnostic de couverture"):
-        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
-    if args.partage:
-        from cpts_geo.shares import apply_shares
-
-        diag = apply_shares(diag, args.partage)
+    members, diag = read_and_diagnose(args, progress)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
     with progress.step("classification des CPTS" + (" et APL" if args.apl or args.apl_estimate else "")):
         diag = prepare(diag, classify=True, apl=args.apl, apl_cog=args.apl_cog, apl_year=args.apl_year,

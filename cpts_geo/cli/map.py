@@ -52,16 +52,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.checks import check_file_argument
-    from cpts_geo.cli.options import area_from_args, listing_kwargs
+    from cpts_geo.cli.options import area_from_args, read_and_diagnose
 
     for option, value in (("LISTE", args.members), ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
-    region, departments = area_from_args(args)
+    area_from_args(args)  # a bad --region / --departement is refused before any work
     from cpts_geo import fr
     from cpts_geo.classification import classify_diagnosis
-    from cpts_geo.coverage import diagnose
     from cpts_geo.maps import build_layers, coverage_map, save_html
-    from cpts_geo.members import read_members
 
     if not (args.html or args.png or args.pdf):
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
@@ -80,14 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.progress import Progress
 
     progress = Progress()  # on stderr when it is a terminal
-    with progress.step("lecture de la liste"):
-        members = read_members(args.members, **listing_kwargs(args))
-    with progress.step("diagnostic de couverture"):
-        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
-    if args.partage:
-        from cpts_geo.shares import apply_shares
-
-        diag = apply_shares(diag, args.partage)
+    members, diag = read_and_diagnose(args, progress)
     if args.listing_date:
         diag.meta["listing_date"] = args.listing_date
     from cpts_geo.export import _has_shapes

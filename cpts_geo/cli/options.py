@@ -107,3 +107,23 @@ def listing_kwargs(args: argparse.Namespace) -> dict:
         "header_row": header_row, "code_type": getattr(args, "code_type", "auto"),
         "cog_year": getattr(args, "cog_year", None), "area": area_departments(args),
     }
+
+
+def read_and_diagnose(args: argparse.Namespace, progress) -> tuple:
+    """The first steps of ``coverage`` and ``map``: read the listing (:func:`listing_kwargs`),
+    diagnose it over the analysed area (``--region``/``--departement``, ``--stage``) and apply the
+    shares of shared cities (``--partage``), each step reported by ``progress``; returns
+    ``(members, diagnosis)``."""
+    from cpts_geo.coverage import diagnose
+    from cpts_geo.members import read_members
+
+    region, departments = area_from_args(args)
+    with progress.step("lecture de la liste"):
+        members = read_members(args.members, **listing_kwargs(args))
+    with progress.step("diagnostic de couverture"):
+        diag = diagnose(members, region=region, departments=departments, stages=args.stage)
+    if args.partage:
+        from cpts_geo.shares import apply_shares
+
+        diag = apply_shares(diag, args.partage)
+    return members, diag

@@ -343,17 +343,7 @@ def _draw_zones(ax, zones: gpd.GeoDataFrame, colors: pd.Series, zone_crs: str,
     if deps is not None and len(deps):
         d = deps[deps["zone_crs"] == zone_crs].to_crs(_crs.LOCAL_CRS[zone_crs])
         d.boundary.plot(ax=ax, color=st.DEPARTMENT_EDGE, linewidth=0.9 * lw)
-    minx, miny, maxx, maxy = proj.total_bounds
-    padx, pady = (maxx - minx) * 0.03, (maxy - miny) * 0.03
-    ax.set_xlim(minx - padx, maxx + padx)
-    ax.set_ylim(miny - pady, maxy + pady)
-    ax.set_aspect("equal")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for s in ax.spines.values():
-        s.set_linewidth(0.6)
+    st.frame_axes(ax, proj.total_bounds)
     return proj
 
 

@@ -67,17 +67,7 @@ def _draw(ax, lay: MapLayers, classes: st.Classes, zone: str, dep: str | None = 
                 linewidth=0.4 * lw)
     if len(deps):
         deps.boundary.plot(ax=ax, color=st.DEPARTMENT_EDGE, linewidth=1.0 * lw)
-        minx, miny, maxx, maxy = deps.total_bounds
-        padx, pady = (maxx - minx) * 0.03, (maxy - miny) * 0.03
-        ax.set_xlim(minx - padx, maxx + padx)
-        ax.set_ylim(miny - pady, maxy + pady)
-    ax.set_aspect("equal")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for s in ax.spines.values():
-        s.set_linewidth(0.6)
+    st.frame_axes(ax, deps.total_bounds if len(deps) else None)
 
 
 def _scale_bar(ax, zone: str, fs: float = 6) -> None:

@@ -268,3 +268,20 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
     if (labels == missing_label).any():
         legend[missing_label] = MISSING_COLOR
     return Classes(title, labels, labels.map(legend), legend)
+
+
+def frame_axes(ax: Any, bounds: Any | None = None, pad: float = 0.03) -> None:
+    """A map's matplotlib axes: limits on ``bounds`` (minx, miny, maxx, maxy, in the axes' CRS
+    units) with ``pad`` of their extent around, equal aspect, no ticks or labels, thin frame."""
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        padx, pady = (maxx - minx) * pad, (maxy - miny) * pad
+        ax.set_xlim(minx - padx, maxx + padx)
+        ax.set_ylim(miny - pady, maxy + pady)
+    ax.set_aspect("equal")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_linewidth(0.6)
