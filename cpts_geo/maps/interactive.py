@@ -318,6 +318,18 @@ def _inline_leaflet(m: folium.Map) -> None:
         Element(f"<style>{css}</style>\n<script>{js}</script>"), name="cpts_geo_leaflet")
 
 
+def _base_map(bounds: Any, zoom_start: int, tiles: str | None) -> folium.Map:
+    """An offline folium map centred on ``bounds`` (minx, miny, maxx, maxy in degrees): inlined
+    Leaflet, no tiles unless ``tiles`` is given (then as the "Fond de carte" layer)."""
+    minx, miny, maxx, maxy = bounds
+    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=zoom_start, tiles=None,
+                   control_scale=False, zoom_snap=0.25)
+    _inline_leaflet(m)
+    if tiles:
+        folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
+    return m
+
+
 _ON_EACH = folium.JsCode("""function(feature, layer) {
   var p = feature.properties;
   if (p.tt) layer.bindTooltip(p.tt, {sticky: true});
@@ -376,12 +388,8 @@ def coverage_map(
         indicators = {c: lab for c, lab in DEFAULT_INDICATORS.items() if c in per}
     ref_names = reference.load_communes().set_index("code")["nom"]
 
-    minx, miny, maxx, maxy = lay.units.total_bounds if len(lay.units) else per.total_bounds
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=8, tiles=None,
-                   control_scale=False, zoom_snap=0.25)
-    _inline_leaflet(m)
-    if tiles:
-        folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
+    minx, miny, maxx, maxy = bounds = lay.units.total_bounds if len(lay.units) else per.total_bounds
+    m = _base_map(bounds, 8, tiles)
 
     layer_vars: dict[str, str] = {}
 

@@ -30,9 +30,9 @@ from cpts_geo.maps import style as st
 from cpts_geo.maps.interactive import (
     _ON_EACH,
     BACKGROUND,
+    _base_map,
     _esc,
     _Extras,
-    _inline_leaflet,
     _search_index,
     credits_text,
 )
@@ -227,12 +227,8 @@ def rates_map(diagnosis: Any, by: str = "departement", stage: str | None = None,
     zc = zones["zone_crs"].value_counts()
     main = "metropole" if "metropole" in zc.index else zc.index[0]
     # the view opens on the mainland (overseas zones: pan, zoom out or search)
-    minx, miny, maxx, maxy = zones[zones["zone_crs"] == main].total_bounds
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=7, tiles=None,
-                   control_scale=False, zoom_snap=0.25)
-    _inline_leaflet(m)
-    if tiles:
-        folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
+    minx, miny, maxx, maxy = bounds = zones[zones["zone_crs"] == main].total_bounds
+    m = _base_map(bounds, 7, tiles)
     layer_vars: dict[str, str] = {}
     by_label = LEVEL_LABELS[level][0]
     tips = []
