@@ -11,8 +11,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
+#: mark of every browser test: skipped without Chromium (a skip fails the run in CI: conftest.py)
+NEEDS_CHROMIUM = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                    reason="Debian packages chromium and chromium-driver not installed")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
 
 #: installed before any page script: records uncaught errors, rejections and console.error calls

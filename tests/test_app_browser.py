@@ -14,15 +14,14 @@ import pandas as pd
 import pytest
 from app_support import SAMPLE, serve
 from browser_support import (
-    CHROMIUM,
-    DRIVER,
+    NEEDS_CHROMIUM,
     headless_chromium,
     network_requests,
     wait_for,
     wait_map_idle,
 )
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="chromium / chromedriver absents")
+pytestmark = NEEDS_CHROMIUM
 pytest.importorskip("selenium")
 pytest.importorskip("uvicorn")
 

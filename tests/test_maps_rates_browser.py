@@ -17,8 +17,7 @@ import pytest
 selenium = pytest.importorskip("selenium")
 from browser_support import (  # noqa: E402
     ARTIFACTS,
-    CHROMIUM,
-    DRIVER,
+    NEEDS_CHROMIUM,
     headless_chromium,
     network_requests,
     wait_for,
@@ -30,8 +29,7 @@ from test_maps_support import sample_diagnosis  # noqa: E402
 import cpts_geo  # noqa: E402
 from cpts_geo.maps import rates as mr  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="Debian packages chromium and chromium-driver not installed")
+pytestmark = NEEDS_CHROMIUM
 
 NNBSP = "\u202f"
 

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 
 selenium = pytest.importorskip("selenium")
-from browser_support import ARTIFACTS, CHROMIUM, DRIVER, headless_chromium, network_requests  # noqa: E402
+from browser_support import ARTIFACTS, NEEDS_CHROMIUM, headless_chromium, network_requests  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from cpts_geo.validation import validate_territory  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="Debian packages chromium and chromium-driver not installed")
+pytestmark = NEEDS_CHROMIUM
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "proposals"
 
