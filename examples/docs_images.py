@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,18 +30,11 @@ import cpts_geo
 from cpts_geo.maps import save_static, static_map
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+# the national PROXY listing of the maps benchmark (every EPCI 2026 as a "CPTS", one in five left
+# out): the image and the benchmark row of docs/maps.md describe the same listing
+from bench_maps import national_proxy  # noqa: E402
 
-
-def national_proxy():
-    """Every EPCI 2026 of France as a "CPTS", one in five left out (benchmarks/bench_maps.py)."""
-    import pandas as pd
-
-    ref = cpts_geo.load_communes(("commune",))
-    ref = ref[ref["epci"].notna() & (ref["epci"] != "")]
-    epcis = sorted(ref["epci"].unique())
-    kept = {e for i, e in enumerate(epcis) if i % 5 != 4}
-    sel = ref[ref["epci"].isin(kept)]
-    return pd.DataFrame({"cpts": "Proxy EPCI " + sel["epci"], "code_insee": sel["code"]})
 PROPOSAL = ROOT / "tests" / "fixtures" / "proposals" / "overlap.csv"
 
 
