@@ -220,6 +220,26 @@ def _cpts_by_unit(names: np.ndarray, group: np.ndarray, unit_idx: np.ndarray, n_
     return out
 
 
+def _empty_listing_reason(attrs: dict, refused_extra: pd.DataFrame) -> str:
+    """Why no CPTS is left to analyse, naming the first refused rows and their values (the reader's
+    refusals and those of a hand-built frame)."""
+    frames = [f for f in (attrs.get("refused"), refused_extra) if f is not None and len(f)]
+    if frames:
+        refused = pd.concat(frames, ignore_index=True)
+
+        def cut(v: object, n: int) -> str:  # a garbage cell (and its echo in the message) is cut
+            v = str(v)
+            return v if len(v) <= n else v[:n - 1] + "…"
+
+        shown = [(f"ligne {r.source_row} : " if pd.notna(r.source_row) else "")
+                 + f"« {cut(r.input, 60)} » ({cut(r.message, 300)})" for r in refused.head(3).itertuples()]
+        more = len(refused) - len(shown)
+        return ("aucune CPTS à analyser : aucun code de la liste n'est reconnu ; "
+                + " ; ".join(shown) + (f" ; et {fr.plural(more, 'autre valeur refusée', 'autres valeurs refusées')}"
+                                       if more else ""))
+    return "aucune CPTS à analyser : la liste est vide"
+
+
 def _check_codes(m: pd.DataFrame, valid: pd.Index) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise codes of a hand-built frame that are not COG 2026 units; returns (members, refused)."""
     bad = valid.get_indexer(m["code"].to_numpy(dtype=object)) < 0
@@ -289,15 +309,18 @@ def diagnose(
     m = expand_cities(m)
     if stages is not None:
         wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
+        listed = len(m)
         m = m[m["stage"].map(normalise_stage).isin(wanted)]
+        if listed and m.empty:
+            raise InputError("aucune CPTS à analyser : aucune CPTS de la liste n'est au stade demandé "
+                             f"({fr.enumeration(sorted(wanted))})", attrs.get("source"))
     arr_cities = arrondissement_cities(m["code"].to_numpy(dtype=object))
     units_all = analysis_units(arr_cities, UNIT_FRAME_COLUMNS)
     ua = unit_arrays(arr_cities)
     idx = _code_index(arr_cities)
     m, refused_extra = _check_codes(m, idx)
     if m.empty:
-        raise InputError("aucune CPTS à analyser (liste vide après filtrage : aucun code reconnu, "
-                         "ou aucune CPTS au stade demandé)", attrs.get("source"))
+        raise InputError(_empty_listing_reason(attrs, refused_extra), attrs.get("source"))
     m = expand_cities(m)
     cp = m["cpts"].to_numpy(dtype=object).astype(str)
     ui = idx.get_indexer(m["code"].to_numpy(dtype=object))

@@ -14,8 +14,23 @@ from cpts_geo.io.tables import read_geofile
 
 def test_diagnose_of_a_listing_emptied_by_the_stage_filter_is_an_input_error():
     m = pd.DataFrame({"cpts": ["A"], "code": ["04070"], "stage": ["Projet"]})
-    with pytest.raises(cg.InputError, match="aucune CPTS à analyser"):
+    with pytest.raises(cg.InputError, match="aucune CPTS à analyser") as err:
         cg.diagnose(m, stages=["Contrat signé"])
+    assert "aucune CPTS de la liste n'est au stade demandé (ACI signé)" in str(err.value)
+
+
+def test_a_listing_of_unknown_codes_only_names_rows_and_values(tmp_path):
+    """Nothing left to analyse: the error names the file, the first refused rows and their values,
+    and counts the others (never a bare « liste vide »)."""
+    listing = tmp_path / "inconnus.csv"
+    listing.write_text("cpts;code\nA;99999\nA;Zzyzx\nB;98765\nB;97999\n", encoding="utf-8")
+    with pytest.raises(cg.InputError) as err:
+        cg.diagnose(cg.read_members(listing))
+    text = str(err.value)
+    assert text.startswith("inconnus.csv : aucune CPTS à analyser : aucun code de la liste n'est reconnu")
+    assert "ligne 2 : « 99999 » (code 99999 absent du COG 2026" in text
+    assert "ligne 3 : « Zzyzx » (" in text and "ligne 4 : « 98765 »" in text
+    assert text.endswith("et 1 autre valeur refusée")
 
 
 def test_diagnose_of_a_table_without_the_listing_columns_is_an_input_error():
