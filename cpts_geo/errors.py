@@ -34,6 +34,16 @@ class InputError(CptsGeoError):
         super().__init__(text)
 
 
+class LimitError(InputError):
+    """An input beyond a reading limit (:class:`cpts_geo.io.limits.ReadLimits`): the message names
+    the limit, its value and how to raise it; ``limit`` is the limit's name (``"rows"``…)."""
+
+    def __init__(self, message: str, source: str | None = None, row: int | None = None,
+                 value: object = None, *, limit: str = "") -> None:
+        self.limit = limit
+        super().__init__(message, source, row, value)
+
+
 class MembersError(InputError):
     """A CPTS listing that cannot be read (kept name of the first reader's error)."""
 

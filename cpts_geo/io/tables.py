@@ -27,12 +27,15 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cpts_geo.errors import InputError
+from cpts_geo import fr
+from cpts_geo.errors import InputError, LimitError
+from cpts_geo.io.limits import ReadLimits, exceeded, resolve
 
 #: INSEE commune code: five digits, or 2A/2B and three digits (Corsica) — the one definition
 INSEE_CODE_PATTERN = r"\d{5}|2[AB]\d{3}"
@@ -47,8 +50,28 @@ OTHER_SHEET_SUFFIXES: tuple[str, ...] = (".ods", ".xls")
 SHEET_SUFFIXES = EXCEL_SUFFIXES + OTHER_SHEET_SUFFIXES
 JSON_SUFFIXES: tuple[str, ...] = (".json",)
 
-_SAMPLE_ROWS = 60
-_WHOLE_RE = re.compile(r"\d+\.0+")  # rows looked at to sniff the separator and find the header
+_SAMPLE_ROWS = 60  # rows looked at to sniff the separator and find the header
+#: a whole number written by a spreadsheet or a French export: 4088.0, 4088,0, 4088,00
+_WHOLE_RE = re.compile(r"\d+[.,]0+")
+#: Excel's way of keeping leading zeros in a CSV export: ="04088"
+_EXCEL_TEXT_RE = re.compile(r'="([^"]*)"')
+#: characters that print as nothing and are removed from every cell: zero-width space, joiners,
+#: word joiner, BOM left inside a cell, soft hyphen
+_INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def clean_text(text: str) -> str:
+    """Unicode hygiene of every cell: NFKC normalisation (no-break and narrow no-break spaces
+    become plain spaces, ligatures and full-width digits their plain letters and digits) and
+    removal of invisible characters (zero-width space, joiners, soft hyphen). ASCII text comes
+    back unchanged.
+
+    >>> clean_text("04088\u200b"), clean_text("4\xa0088"), clean_text("Saint-E\u0301tienne")
+    ('04088', '4 088', 'Saint-Étienne')
+    """
+    if text.isascii():
+        return text
+    return _INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text))
 
 
 # ------------------------------------------------------------------------------------------
@@ -57,12 +80,19 @@ _WHOLE_RE = re.compile(r"\d+\.0+")  # rows looked at to sniff the separator and 
 
 
 def cell_text(value: object) -> str | None:
-    """A cell as stripped text; None when empty. Numbers written by a spreadsheet lose their
-    ``.0`` (``1001.0`` → ``"1001"``); dates at midnight are written ``YYYY-MM-DD``."""
+    """A cell as stripped text (:func:`clean_text`); None when empty. Whole numbers written by a
+    spreadsheet or a French export lose their decimals (``1001.0``, ``1001,0`` → ``"1001"``);
+    Excel's ``="04088"`` is the text ``04088``; dates at midnight are written ``YYYY-MM-DD``.
+
+    >>> [cell_text(v) for v in ("4088,0", '="04088"', "04088\u200b", 4088.0, "  ")]
+    ['4088', '04088', '04088', '4088', None]
+    """
     if type(value) is str:  # fast path: every cell of a text table
-        text = value.strip()
-        if text[-1:] == "0" and "." in text and _WHOLE_RE.fullmatch(text):
-            return text.split(".")[0]
+        text = clean_text(value).strip()
+        if text[-1:] == "0" and ("." in text or "," in text) and _WHOLE_RE.fullmatch(text):
+            return re.split(r"[.,]", text)[0]
+        if text[:2] == '="' and _EXCEL_TEXT_RE.fullmatch(text):
+            return cell_text(text[2:-1])
         return text or None
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -78,31 +108,37 @@ def cell_text(value: object) -> str | None:
         return value.date().isoformat() if value.time() == _dt.time() else value.isoformat(sep=" ")
     if isinstance(value, _dt.date):
         return value.isoformat()
-    text = str(value).strip()
-    if re.fullmatch(r"\d+\.0+", text):
-        text = text.split(".")[0]
-    return text or None
+    return cell_text(str(value))
 
 
 def clean_code(value: object) -> str | None:
     """An INSEE code as a 5-character string, the one cleaning rule of cpts_geo.
 
     Stripped; ``1001`` or ``1001.0`` (a code whose leading zero a spreadsheet dropped) →
-    ``"01001"``; ``2a004`` → ``"2A004"``. Only 4-digit numbers are padded (a 3-digit number is not
+    ``"01001"``; ``2a004`` → ``"2A004"``; digits grouped by spaces (``4 088``, with a no-break
+    space too) are one number. Only 4-digit numbers are padded (a 3-digit number is not
     a code that lost one zero). Text that is not a code (a name, a postcode with spaces…) comes
     back stripped and unchanged, for the caller to refuse or to match as a name; None for an
-    empty cell.
+    empty cell. Cells are read by :func:`cell_text` first (``4088,0``, ``="04088"``, invisible
+    characters).
 
     >>> [clean_code(v) for v in (1001, "1001.0", " 04001 ", "2a004", "123", "Digne", None)]
     ['01001', '01001', '04001', '2A004', '123', 'Digne', None]
+    >>> [clean_code(v) for v in ("4\xa0088", "4088,0", '="04088"', "04088\u200b")]
+    ['04088', '04088', '04088', '04088']
     """
     text = cell_text(value)
     if text is None:
         return None
+    if " " in text and _GROUPED_RE.fullmatch(text) and len(joined := text.replace(" ", "")) in (4, 5):
+        text = joined
     if len(text) == 4 and text.isdigit():
         return "0" + text
     upper = text.upper()
     return upper if INSEE_CODE_RE.match(upper) else text
+
+
+_GROUPED_RE = re.compile(r"\d{1,3}(?: \d{3})+")
 
 
 def clean_codes(values: Iterable[object]) -> np.ndarray:
@@ -223,16 +259,81 @@ def find_column(
 # ------------------------------------------------------------------------------------------
 
 
-def check_file(path: str | Path, error: type[InputError] = InputError) -> Path:
-    """``path`` as a Path when it is a non-empty readable file; the French error otherwise."""
+def check_file(path: str | Path, error: type[InputError] = InputError,
+               limits: ReadLimits | None = None) -> Path:
+    """``path`` as a Path when it is a non-empty readable file no larger than
+    ``limits.file_bytes``; the French error otherwise (:class:`LimitError` for a file too
+    large)."""
     path = Path(path)
     if not path.exists():
         raise error("fichier introuvable", str(path))
     if path.is_dir():
         raise error("c'est un dossier, pas un fichier", str(path))
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise error("fichier vide", path.name)
+    lim = resolve(limits)
+    if size > lim.file_bytes:
+        raise LimitError(exceeded("file_bytes", size, lim), path.name, limit="file_bytes")
     return path
+
+
+def _check_cells(rows: Sequence[Sequence[object]], source: str, limits: ReadLimits,
+                 sheet: str | None = None, first_row: int = 1) -> None:
+    """Refuse a grid of more rows, cells (rows × widest row) or characters per cell than
+    ``limits`` allows, naming the first cell too long (row ``first_row`` is the grid's first)."""
+    where = f"feuille « {sheet} » : " if sheet else ""
+    if len(rows) > limits.rows:
+        raise LimitError(where + exceeded("rows", len(rows), limits), source, limit="rows")
+    width = max(map(len, rows), default=0)
+    if width * len(rows) > limits.cells:
+        raise LimitError(where + exceeded("cells", width * len(rows), limits,
+                                          f"{fr.integer(len(rows))} lignes × {fr.integer(width)} colonnes"), source, limit="cells")
+    most = limits.cell_chars
+    for i, r in enumerate(rows):
+        for c in r:
+            if type(c) is str and len(c) > most:
+                raise LimitError(where + exceeded("cell_chars", len(c), limits,
+                                                  f"cellule de {fr.integer(len(c))} caractères"), source,
+                                 i + first_row, c[:40] + "…", limit="cell_chars")
+
+
+#: first bytes of an OLE compound file (Excel 97-2003, or an encrypted Office document)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+_ENCRYPTED_MESSAGE = ("classeur protégé par un mot de passe (chiffré) : cpts_geo ne peut pas le lire ; "
+                      "l'ouvrir dans Excel ou LibreOffice et l'enregistrer sans mot de passe")
+
+
+def _check_archive(path: Path, limits: ReadLimits, error: type[InputError]) -> None:
+    """Check a workbook (XLSX, ODS) from its zip directory before anything is decompressed: a
+    password-protected workbook (an OLE file holding an ``EncryptedPackage``) is named as such,
+    and the total uncompressed size and each member's compression ratio are bounded
+    (``limits.xlsx_bytes``, ``limits.zip_ratio``). The sizes a directory declares bound what
+    :mod:`zipfile` later decompresses: it stops at the declared size."""
+    import zipfile
+
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head == _OLE_MAGIC:
+        if _ENCRYPTED_STREAM in path.read_bytes():
+            raise error(_ENCRYPTED_MESSAGE, path.name)
+        raise error(f"classeur au format Excel 97-2003 (.xls) enregistré sous l'extension {path.suffix} : "
+                    "le renommer en .xls ou l'enregistrer en .xlsx", path.name)
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise error(_workbook_message(exc), path.name) from exc
+    total = sum(i.file_size for i in infos)
+    if total > limits.xlsx_bytes:
+        raise LimitError(exceeded("xlsx_bytes", total, limits), path.name, limit="xlsx_bytes")
+    for i in infos:
+        ratio = i.file_size / max(i.compress_size, 1)
+        if i.file_size > 2**20 and ratio > limits.zip_ratio:
+            raise LimitError(exceeded("zip_ratio", ratio, limits, f"élément {i.filename} du classeur, "
+                                      f"{i.file_size // 2**20} Mio une fois décompressé, taux de compression"),
+                             path.name, limit="zip_ratio")
 
 
 def list_layers(path: str | Path, source: str | None = None,
@@ -251,31 +352,118 @@ def list_layers(path: str | Path, source: str | None = None,
 
 
 def read_geofile(path: str | Path, source: str | None = None, error: type[InputError] = InputError,
-                 layer: str | None = None):
+                 layer: str | None = None, *, limits: ReadLimits | None = None):
     """A GIS file (GeoPackage, GeoJSON, shapefile, FlatGeobuf) as a GeoDataFrame (``layer``: the
     layer of a GeoPackage, default the first); a file the GDAL driver cannot open or whose
-    geometries GEOS refuses raises ``error`` naming it (other exceptions are bugs and propagate)."""
+    geometries GEOS refuses raises ``error`` naming it (other exceptions are bugs and propagate).
+    ``limits``: the file size, the number of features (counted by GDAL before they are read) and
+    the characters of a text attribute."""
     import geopandas as gpd
+    import pyogrio
     import pyogrio.errors
     import shapely.errors
 
-    path = Path(path)
+    lim = resolve(limits)
+    path = check_file(path, error, lim)
+    name = source or path.name
+    kw = {"layer": layer} if layer is not None else {}
     try:
-        return gpd.read_file(path, **({"layer": layer} if layer is not None else {}))
+        n = int(pyogrio.read_info(path, **kw).get("features", -1))
+        if n > lim.features:
+            raise LimitError(exceeded("features", n, lim), name, limit="features")
+        gdf = gpd.read_file(path, **kw)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, shapely.errors.ShapelyError,
             OSError) as exc:  # GDAL cannot open it, or GEOS refuses its geometries (unclosed ring)
-        raise error(f"fichier géographique illisible ({exc})", source or path.name) from exc
+        raise error(f"fichier géographique illisible ({exc})", name) from exc
+    if len(gdf) > lim.features:
+        raise LimitError(exceeded("features", len(gdf), lim), name, limit="features")
+    text = [c for c in gdf.columns if c != gdf.geometry.name and gdf[c].dtype == object]
+    if text:
+        _check_cells(gdf[text].to_numpy(dtype=object).tolist(), name, lim, first_row=1)
+    return gdf
 
 
-def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tuple[str, str]:
-    """(text, encoding) of the bytes of a text table: UTF-8 (BOM or not), UTF-16 with BOM, then
-    Windows-1252. Binary content (NUL or control bytes) is refused, never replaced."""
+def _stray_byte_as_cp1252(exc: UnicodeError) -> tuple[str, int]:
+    """Decoding error handler: one byte that is not UTF-8 read as Windows-1252 (Latin-1 for the
+    five bytes Windows-1252 leaves undefined)."""
+    assert isinstance(exc, UnicodeDecodeError)
+    b = exc.object[exc.start:exc.start + 1]
+    try:
+        return b.decode("cp1252"), exc.start + 1
+    except UnicodeDecodeError:
+        return b.decode("latin-1"), exc.start + 1
+
+
+codecs.register_error("cpts_geo.stray_cp1252", _stray_byte_as_cp1252)
+
+
+@dataclass(frozen=True)
+class StrayByte:
+    """A byte of a UTF-8 file that is not UTF-8, read as Windows-1252.
+
+    ``line``: 1-based line of the file; ``byte``: its value; ``char``: the character read."""
+
+    line: int
+    byte: int
+    char: str
+
+    def describe(self) -> str:
+        """French description (« ligne 3 : octet 0xC9 lu « É » »)."""
+        return f"ligne {self.line} : octet 0x{self.byte:02X} lu « {self.char} »"
+
+
+def _utf8_or_cp1252(raw: bytes) -> tuple[str, str, tuple[StrayByte, ...]] | None:
+    """A file that is not wholly UTF-8: UTF-8 with its stray bytes read as Windows-1252 when
+    lines holding valid UTF-8 accents are at least as many as lines holding a stray byte (one
+    Latin-1 byte in a UTF-8 export), else None (the file is Windows-1252)."""
+    utf8, bad = 0, []
+    for i, ln in enumerate(raw.split(b"\n")):
+        if ln.isascii():
+            continue
+        try:
+            ln.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            bad.append(i)
+    if not bad or utf8 < len(bad):
+        return None
+    text = raw.decode("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8", "cpts_geo.stray_cp1252")
+    lines = raw.split(b"\n")
+    stray = []
+    for i in bad:
+        ln = lines[i]
+        pos = 0
+        while True:
+            try:
+                ln[pos:].decode("utf-8")
+                break
+            except UnicodeDecodeError as exc:
+                k = pos + exc.start
+                stray.append(StrayByte(i + 1, ln[k], _stray_byte_as_cp1252(
+                    UnicodeDecodeError("utf-8", ln, k, k + 1, ""))[0]))
+                pos = k + 1
+    return text, "utf-8", tuple(stray)
+
+
+def decode_text(raw: bytes, source: str,
+                error: type[InputError] = InputError) -> tuple[str, str, tuple[StrayByte, ...]]:
+    """(text, encoding, stray bytes) of the bytes of a text table, decided for the whole file:
+    UTF-16 with BOM; UTF-8 (BOM or not); UTF-8 in which a few lines hold a byte that is not
+    UTF-8 (one Latin-1 « É » in a UTF-8 export): those bytes alone are read as Windows-1252 and
+    returned, line by line, for the caller to report; else Windows-1252. Binary content (NUL or
+    control bytes) is refused, never replaced.
+
+    >>> t, enc, stray = decode_text("Étienne\\nÉ".encode() + b"\\n\\xc9cole", "f.csv")
+    >>> t.splitlines(), enc, stray[0].describe()
+    (['Étienne', 'É', 'École'], 'utf-8', 'ligne 3 : octet 0xC9 lu « É »')
+    """
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return raw.decode("utf-16"), "utf-16"
+            return raw.decode("utf-16"), "utf-16", ()
         except UnicodeDecodeError as exc:
             raise error(f"encodage illisible (UTF-16 invalide à l'octet {exc.start})", source) from exc
     text = enc = None
+    stray: tuple[StrayByte, ...] = ()
     last: UnicodeDecodeError | None = None
     for enc in ENCODINGS:
         try:
@@ -283,6 +471,11 @@ def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tup
             break
         except UnicodeDecodeError as exc:
             last = last or exc
+            if enc == "utf-8":
+                mixed = _utf8_or_cp1252(raw)
+                if mixed is not None:
+                    text, enc, stray = mixed
+                    break
     if enc == "utf-8-sig" and not raw.startswith(codecs.BOM_UTF8):
         enc = "utf-8"
     if text is None:
@@ -294,7 +487,22 @@ def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tup
         line = text.count("\n", 0, bad.start()) + 1
         raise error(f"contenu binaire, pas un tableau texte (caractère de contrôle 0x{ord(bad.group()):02X})",
                     source, line)
+    return text, enc, stray
+
+
+def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tuple[str, str]:
+    """(text, encoding) of :func:`decode_text` (the stray bytes left out)."""
+    text, enc, _ = decode_text(raw, source, error)
     return text, enc
+
+
+def stray_note(stray: Sequence[StrayByte], limit: int = 5) -> str:
+    """French note of the stray bytes of a UTF-8 file (:func:`decode_text`), for a reading report."""
+    shown = "; ".join(s.describe() for s in stray[:limit])
+    more = len(stray) - limit
+    return (f"fichier lu en UTF-8 ; {len(stray)} octet{'s' if len(stray) > 1 else ''} hors UTF-8 lu"
+            f"{'s' if len(stray) > 1 else ''} en Windows-1252 : {shown}"
+            + (f" (et {more} autre{'s' if more > 1 else ''})" if more > 0 else ""))
 
 
 def sniff_separator(lines: Sequence[str]) -> str | None:
@@ -324,18 +532,21 @@ def sniff_separator(lines: Sequence[str]) -> str | None:
     return best
 
 
-def list_sheets(path: str | Path, error: type[InputError] = InputError) -> list[str]:
-    """Names of the sheets of a workbook (one unnamed sheet, ``[""]``, for a text or JSON table)."""
-    path = check_file(path, error)
+def list_sheets(path: str | Path, error: type[InputError] = InputError, *,
+                limits: ReadLimits | None = None) -> list[str]:
+    """Names of the sheets of a workbook, hidden ones included (one unnamed sheet, ``[""]``, for
+    a text or JSON table)."""
+    lim = resolve(limits)
+    path = check_file(path, error, lim)
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
-        wb = _open_workbook(path, error)
+        wb = _open_workbook(path, error, lim)
         try:
             return list(wb.sheetnames)
         finally:
             wb.close()
     if suffix in OTHER_SHEET_SUFFIXES:
-        return list(_other_sheets(path, None, error))
+        return list(_other_sheets(path, None, error, lim))
     return [""]
 
 
@@ -346,22 +557,33 @@ def _workbook_message(exc: Exception) -> str:
     if isinstance(exc, zipfile.BadZipFile):
         return ("classeur Excel illisible : ce n'est pas un classeur valide (fichier tronqué, ou fichier "
                 "d'un autre format renommé)")
+    if "encrypt" in str(exc).lower():  # xlrd: "Workbook is encrypted"
+        return _ENCRYPTED_MESSAGE
     return f"classeur Excel illisible : fichier endommagé (erreur {type(exc).__name__})"
 
 
-def _open_workbook(path: Path, error: type[InputError]):
+def _open_workbook(path: Path, error: type[InputError], limits: ReadLimits):
+    """The workbook in openpyxl's read-only mode, once its zip directory passed
+    :func:`_check_archive`; refused when it holds more than ``limits.sheets`` sheets."""
     import zipfile
 
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_archive(path, limits, error)
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         raise error(_workbook_message(exc), path.name) from exc
+    if len(wb.sheetnames) > limits.sheets:
+        n = len(wb.sheetnames)
+        wb.close()
+        raise LimitError(exceeded("sheets", n, limits), path.name, limit="sheets")
+    return wb
 
 
-def _other_sheets(path: Path, sheet: str | int | None, error: type[InputError]) -> dict[str, list[list]]:
+def _other_sheets(path: Path, sheet: str | int | None, error: type[InputError],
+                  limits: ReadLimits) -> dict[str, list[list]]:
     """Raw rows of .ods / .xls sheets through pandas (odfpy / xlrd must be installed)."""
     engine = {".ods": ("odf", "odfpy"), ".xls": ("xlrd", "xlrd")}[path.suffix.lower()]
     try:
@@ -372,6 +594,8 @@ def _other_sheets(path: Path, sheet: str | int | None, error: type[InputError]) 
     import zipfile
     from xml.sax import SAXParseException
 
+    if engine[0] == "odf":
+        _check_archive(path, limits, error)
     unreadable: list[type[Exception]] = [ValueError, KeyError, IndexError, OSError, zipfile.BadZipFile,
                                          SAXParseException]
     if engine[0] == "xlrd":
@@ -385,16 +609,51 @@ def _other_sheets(path: Path, sheet: str | int | None, error: type[InputError]) 
         raise error(_workbook_message(exc), path.name) from exc
     if isinstance(frames, pd.DataFrame):
         frames = {str(sheet): frames}
-    return {str(k): f.astype(object).where(f.notna(), None).values.tolist() for k, f in frames.items()}
+    if len(frames) > limits.sheets:
+        raise LimitError(exceeded("sheets", len(frames), limits), path.name, limit="sheets")
+    out = {str(k): f.astype(object).where(f.notna(), None).values.tolist() for k, f in frames.items()}
+    for k, rows in out.items():
+        _check_cells(rows, path.name, limits, k)
+    return out
 
 
-def _excel_rows(wb, name: str) -> list[list[object]]:
-    return [list(r) for r in wb[name].iter_rows(values_only=True)]
+def _excel_rows(wb, name: str, source: str, limits: ReadLimits) -> list[list[object]]:
+    """Raw cell values of one sheet, row by row, refused as soon as it passes ``limits`` (rows,
+    cells, characters per cell). The dimension the sheet declares is ignored: a row is as wide as
+    its last cell, never padded to a far column."""
+    ws = wb[name]
+    ws.reset_dimensions()
+    out: list[list[object]] = []
+    cells = 0
+    most = limits.cell_chars
+    for r in ws.iter_rows(values_only=True):
+        row = list(r)
+        out.append(row)
+        cells += len(row)
+        if len(out) > limits.rows or cells > limits.cells:
+            _check_cells(out, source, limits, name)
+        for c in row:
+            if type(c) is str and len(c) > most:
+                _check_cells(out, source, limits, name)
+    _check_cells(out, source, limits, name)
+    return out
 
 
-def _sheet_name(names: list[str], sheet: str | int | None, source: str, error: type[InputError]) -> str:
+def _visible(wb) -> list[str]:
+    """Names of the visible sheets of an openpyxl workbook (hidden and « very hidden » left out)."""
+    return [n for n in wb.sheetnames if getattr(wb[n], "sheet_state", "visible") == "visible"]
+
+
+def _sheet_name(names: list[str], sheet: str | int | None, source: str, error: type[InputError],
+                visible: list[str] | None = None) -> str:
+    """The sheet asked for (name or 0-based position among every sheet); without ``sheet``, the
+    first visible one."""
     if sheet is None:
-        return names[0]
+        shown = names if visible is None else visible
+        if not shown:
+            raise error(f"aucune feuille visible ; feuilles masquées : {', '.join(names)} (indiquer la "
+                        "feuille à lire : sheet=)", source)
+        return shown[0]
     if isinstance(sheet, int) and not isinstance(sheet, bool):
         if 0 <= sheet < len(names):
             return names[sheet]
@@ -403,29 +662,40 @@ def _sheet_name(names: list[str], sheet: str | int | None, source: str, error: t
     raise error(f"pas de feuille « {sheet} » ; feuilles du classeur : {', '.join(names)}", source)
 
 
-def _grid(path: Path, sheet: str | int | None, error: type[InputError]) -> tuple[list[list], dict]:
-    """Rows of a text table (raw strings, not yet cleaned) or of one sheet (cell texts)."""
+def _grid(path: Path, sheet: str | int | None, error: type[InputError],
+          limits: ReadLimits) -> tuple[list[list], dict]:
+    """Rows of a text table (raw strings, not yet cleaned) or of one sheet (cell texts).
+
+    ``meta``: ``source``, ``sheet``, ``encoding``, ``separator``, ``stray_bytes`` (a UTF-8 file's
+    bytes read as Windows-1252, :func:`decode_text`), ``sheets_hidden`` (hidden sheets passed
+    over when no sheet was asked for)."""
     suffix = path.suffix.lower()
-    meta: dict = {"source": path.name, "sheet": None, "encoding": None, "separator": None}
+    meta: dict = {"source": path.name, "sheet": None, "encoding": None, "separator": None,
+                  "stray_bytes": (), "sheets_hidden": []}
     if suffix in EXCEL_SUFFIXES:
-        wb = _open_workbook(path, error)
+        wb = _open_workbook(path, error, limits)
         try:
-            name = _sheet_name(list(wb.sheetnames), sheet, path.name, error)
-            raw = _excel_rows(wb, name)
+            visible = _visible(wb)
+            name = _sheet_name(list(wb.sheetnames), sheet, path.name, error, visible)
+            if sheet is None:
+                meta["sheets_hidden"] = [n for n in wb.sheetnames if n not in visible]
+            raw = _excel_rows(wb, name, path.name, limits)
         except (KeyError, ValueError, TypeError, OSError) as exc:  # a damaged sheet inside the zip
+            if isinstance(exc, InputError):
+                raise
             raise error(_workbook_message(exc), path.name) from exc
         finally:
             wb.close()
         meta["sheet"] = name
         return [[cell_text(c) for c in r] for r in raw], meta
     if suffix in OTHER_SHEET_SUFFIXES:
-        sheets = _other_sheets(path, None, error)
+        sheets = _other_sheets(path, None, error, limits)
         name = _sheet_name(list(sheets), sheet, path.name, error)
         meta["sheet"] = name
         return [[cell_text(c) for c in r] for r in sheets[name]], meta
     if suffix in JSON_SUFFIXES:
         raise error("un fichier JSON n'est pas lu ligne à ligne : utiliser read_table", path.name)
-    text, enc = decode(path.read_bytes(), path.name, error)
+    text, enc, stray = decode_text(path.read_bytes(), path.name, error)
     # line i is row i + 1; str.splitlines (fast) also splits on NEL and Unicode line separators
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         lines = re.split(r"\r\n|\r|\n", text)
@@ -435,13 +705,22 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError]) -> tuple
         lines = text.splitlines()
     hint = re.fullmatch(r"\s*sep=(.)\s*", lines[0]) if lines else None  # Excel's "sep=;" first line
     sep = hint.group(1) if hint else sniff_separator(lines)
-    meta.update(encoding=enc, separator=sep)
+    meta.update(encoding=enc, separator=sep, stray_bytes=stray)
+    if len(lines) > limits.rows:
+        raise LimitError(exceeded("rows", len(lines), limits), path.name, limit="rows")
+    if csv.field_size_limit() <= limits.cell_chars:  # the csv module refuses longer cells itself
+        csv.field_size_limit(limits.cell_chars + 1)
     reader = csv.reader(lines, delimiter=sep or "\x1f")  # one column without separator (quotes removed)
     try:
         rows = list(reader)
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise LimitError("fichier CSV mal formé (guillemets non refermés ou cellule démesurée) : " + exceeded(
+                "cell_chars", csv.field_size_limit(), limits, f"cellule de plus de {fr.integer(csv.field_size_limit())} caractères"),
+                             path.name, reader.line_num, limit="cell_chars") from exc
         raise error("fichier CSV mal formé (guillemets non refermés ou cellule démesurée)", path.name,
                     reader.line_num) from exc
+    _check_cells(rows, path.name, limits)
     return rows, meta
 
 
@@ -450,15 +729,18 @@ def _clean_rows(rows: Sequence[Sequence[object]]) -> list[list[str | None]]:
 
 
 def read_rows(
-    path: str | Path, sheet: str | int | None = None, *, error: type[InputError] = InputError
+    path: str | Path, sheet: str | int | None = None, *, error: type[InputError] = InputError,
+    limits: ReadLimits | None = None,
 ) -> tuple[list[list[str | None]], dict]:
-    """Every row of a text table or of one sheet (default: the first) as lists of cell texts.
+    """Every row of a text table or of one sheet (default: the first visible) as lists of cell
+    texts, within ``limits`` (:class:`~cpts_geo.io.limits.ReadLimits`).
 
     Returns (rows, meta) with ``meta``: ``source`` (file name), ``sheet``, ``encoding`` and
     ``separator`` (text tables). Row ``i`` of the list is row ``i + 1`` of the file.
     """
-    path = check_file(path, error)
-    rows, meta = _grid(path, sheet, error)
+    lim = resolve(limits)
+    path = check_file(path, error, lim)
+    rows, meta = _grid(path, sheet, error, lim)
     return (_clean_rows(rows) if meta["encoding"] else rows), meta
 
 
@@ -545,6 +827,7 @@ def read_table(
     header_row: int | None = None,
     hints: Iterable[str] = (),
     error: type[InputError] = InputError,
+    limits: ReadLimits | None = None,
 ) -> pd.DataFrame:
     """A table file as a DataFrame of text cells (object dtype, None when empty).
 
@@ -553,12 +836,20 @@ def read_table(
     ``{"records"|"data"|"items": [...]}``: scalar values as text, lists kept as lists of text).
     The header is row ``header_row`` (1-based; 0: no header, columns named "colonne 1"…) or
     found by :func:`detect_header` with ``hints`` (expected column names). Rows entirely empty are skipped (counted in ``attrs["blank_rows"]``);
-    ``attrs["rows"]`` holds the file row of each data row.
+    ``attrs["rows"]`` holds the file row of each data row. Without ``sheet``, the first visible
+    sheet is read (hidden ones named in ``attrs["sheets_hidden"]``); a UTF-8 file's stray bytes
+    read as Windows-1252 are in ``attrs["stray_bytes"]`` (:func:`decode_text`).
+
+    ``limits`` (:class:`~cpts_geo.io.limits.ReadLimits`, default
+    :func:`~cpts_geo.io.limits.current_limits`) bounds the file size, rows, cells, characters per
+    cell, sheets and a workbook's decompressed size; beyond them :class:`LimitError` names the
+    limit and how to raise it.
     """
-    path = check_file(source, error)
+    lim = resolve(limits)
+    path = check_file(source, error, lim)
     if path.suffix.lower() in JSON_SUFFIXES:
-        return json_records(read_json(path, error=error), path.name, error=error)
-    rows, meta = _grid(path, sheet, error)
+        return json_records(read_json(path, error=error, limits=lim), path.name, error=error, limits=lim)
+    rows, meta = _grid(path, sheet, error, lim)
     at = _header_index(rows, header_row, hints, path.name, error) if rows else 0
     return _frame(rows, at, meta, path.name, error)
 
@@ -579,25 +870,33 @@ def read_sheets(
     header_row: int | None = None,
     hints: Iterable[str] = (),
     error: type[InputError] = InputError,
+    limits: ReadLimits | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every sheet of a workbook read as :func:`read_table` does (sheets without any cell, or
-    shorter than a forced ``header_row``, are left out); a text or JSON table gives one entry
-    keyed ``""``."""
-    path = check_file(source, error)
+    """Every visible sheet of a workbook read as :func:`read_table` does (sheets without any
+    cell, or shorter than a forced ``header_row``, are left out; hidden sheets are not read and
+    their names are in each frame's ``attrs["sheets_hidden"]``); a text or JSON table gives one
+    entry keyed ``""``. ``limits`` as for :func:`read_table`."""
+    lim = resolve(limits)
+    path = check_file(source, error, lim)
     suffix = path.suffix.lower()
     if suffix not in SHEET_SUFFIXES:
-        return {"": read_table(path, header_row=header_row, hints=hints, error=error)}
+        return {"": read_table(path, header_row=header_row, hints=hints, error=error, limits=lim)}
     out: dict[str, pd.DataFrame] = {}
+    hidden: list[str] = []
     if suffix in EXCEL_SUFFIXES:
-        wb = _open_workbook(path, error)
+        wb = _open_workbook(path, error, lim)
         try:
-            grids = {n: _excel_rows(wb, n) for n in wb.sheetnames}
+            visible = _visible(wb)
+            hidden = [n for n in wb.sheetnames if n not in visible]
+            grids = {n: _excel_rows(wb, n, path.name, lim) for n in visible}
         except (KeyError, ValueError, TypeError, OSError) as exc:
+            if isinstance(exc, InputError):
+                raise
             raise error(_workbook_message(exc), path.name) from exc
         finally:
             wb.close()
     else:
-        grids = _other_sheets(path, None, error)
+        grids = _other_sheets(path, None, error, lim)
     for name, raw in grids.items():
         rows = [[cell_text(c) for c in r] for r in raw]
         if not any(any(c is not None for c in r) for r in rows):
@@ -605,9 +904,13 @@ def read_sheets(
         at = _header_index(rows, header_row, hints, path.name, error)
         if at >= len(rows):  # a forced header row beyond this sheet: not a table of this kind
             continue
-        meta = {"source": path.name, "sheet": name, "encoding": None, "separator": None}
+        meta = {"source": path.name, "sheet": name, "encoding": None, "separator": None,
+                "stray_bytes": (), "sheets_hidden": hidden}
         out[name] = _frame(rows, at, meta, path.name, error)
     if not out:
+        if hidden:
+            raise error("classeur vide : aucune feuille visible ne contient de cellule ; feuilles masquées, "
+                        f"non lues : {', '.join(hidden)} (indiquer la feuille à lire : sheet=)", path.name)
         raise error("classeur vide (aucune feuille ne contient de cellule)", path.name)
     return out
 
@@ -617,16 +920,21 @@ def read_sheets(
 # ------------------------------------------------------------------------------------------
 
 
-def read_json(source: str | Path, *, error: type[InputError] = InputError) -> object:
+def read_json(source: str | Path, *, error: type[InputError] = InputError,
+              limits: ReadLimits | None = None) -> object:
     """The parsed content of a JSON file (UTF-8, BOM or not, or Windows-1252), or the French
-    error naming the line and column of a syntax error."""
-    path = check_file(source, error)
+    error naming the line and column of a syntax error; a file larger than
+    ``limits.file_bytes`` or nested too deep for the parser is refused."""
+    path = check_file(source, error, limits)
     text, _ = decode(path.read_bytes(), path.name, error)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
                     path.name, exc.lineno) from exc
+    except RecursionError as exc:
+        raise error("JSON trop imbriqué (des milliers de crochets ou d'accolades ouverts les uns dans les "
+                    "autres) : ce n'est pas une liste de communes ou de CPTS", path.name) from exc
 
 
 def _json_cell(v: object) -> object:
@@ -637,13 +945,16 @@ def _json_cell(v: object) -> object:
     return cell_text(v)
 
 
-def json_records(data: object, source: str, *, error: type[InputError] = InputError) -> pd.DataFrame:
+def json_records(data: object, source: str, *, error: type[InputError] = InputError,
+                 limits: ReadLimits | None = None) -> pd.DataFrame:
     """A DataFrame of a JSON list of records (or of ``{"records"|"data"|"items": [...]}``), cells as
-    text (lists kept as lists of text); ``attrs["rows"]`` numbers the records from 1."""
+    text (lists kept as lists of text); ``attrs["rows"]`` numbers the records from 1. ``limits``:
+    records (``rows``), cells and characters per value."""
+    lim = resolve(limits)
     if isinstance(data, dict):
         for k in ("records", "data", "items"):
             if isinstance(data.get(k), list):
-                return json_records(data[k], source, error=error)
+                return json_records(data[k], source, error=error, limits=lim)
         raise error("JSON non reconnu : attendu une liste d'enregistrements", source)
     if not isinstance(data, list):
         raise error("JSON non reconnu : attendu une liste d'enregistrements", source)
@@ -652,8 +963,12 @@ def json_records(data: object, source: str, *, error: type[InputError] = InputEr
     bad = next((i for i, r in enumerate(data) if not isinstance(r, dict)), None)
     if bad is not None:
         raise error("enregistrement JSON qui n'est pas un objet", source, bad + 1, data[bad])
+    if len(data) > lim.rows:
+        raise LimitError(exceeded("rows", len(data), lim, f"{fr.integer(len(data))} enregistrements"), source, limit="rows")
     cols = list(dict.fromkeys(k for r in data for k in r))
-    df = pd.DataFrame([[_json_cell(r.get(c)) for c in cols] for r in data],
+    grid = [[_json_cell(r.get(c)) for c in cols] for r in data]
+    _check_cells([[x for c in r for x in (c if isinstance(c, list) else [c])] for r in grid], source, lim)
+    df = pd.DataFrame(grid,
                       columns=pd.Index(cols, dtype=object), dtype=object)
     df.attrs = {"source": source, "sheet": None, "header_row": None, "rows": list(range(1, len(df) + 1)),
                 "blank_rows": 0, "encoding": None, "separator": None}
