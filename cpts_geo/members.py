@@ -20,6 +20,7 @@ whole-city code in that listing stands for all its arrondissements (:func:`expan
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,11 +31,14 @@ import shapely
 
 from cpts_geo import fr, reference
 from cpts_geo.codes import normalise_codes
-from cpts_geo.errors import MembersError
+from cpts_geo.errors import LimitError, MembersError
+from cpts_geo.io.limits import ReadLimits, exceeded, resolve
 from cpts_geo.io.tables import (
     SHEET_SUFFIXES,
+    cell_text,
     check_file,
     clean_code,
+    clean_text,
     column_key,
     find_column,
     json_records,
@@ -44,6 +48,7 @@ from cpts_geo.io.tables import (
     read_sheets,
     read_table,
     source_rows,
+    stray_note,
 )
 from cpts_geo.postcodes import apply_code_type
 from cpts_geo.postcodes import doubts as postcode_doubts
@@ -108,6 +113,60 @@ def detect_columns(columns: list, cpts_col: str | None = None, code_col: str | N
     )
     out["arr"] = _find(cols, _ARR_KEYS, exclude=used | {out["dep"], out["stage"], out["date"]})
     return out
+
+
+# ------------------------------------------------------------------------------------------
+# CPTS names
+# ------------------------------------------------------------------------------------------
+
+
+def name_key(name: str) -> str:
+    """The key under which two spellings of a CPTS name are the same CPTS: case, accents,
+    punctuation and spaces (no-break, doubled, zero-width) ignored.
+
+    >>> name_key("CPTS du Lubéron") == name_key("cpts  du  LUBERON") == name_key("CPTS du Lub\\u200beron")
+    True
+    >>> name_key("CPTS Nord") == name_key("CPTS Sud")
+    False
+    """
+    text = unicodedata.normalize("NFKD", clean_text(str(name)))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def merge_spellings(names: Iterable[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """One spelling per CPTS: names equal under :func:`name_key` (« CPTS du Lubéron », « CPTS
+    du Luberon », « cpts du luberon ») are one CPTS, written as its most frequent spelling (the
+    first seen on a tie). cpts_geo merges them rather than refusing the listing: a listing typed
+    by hand often writes one CPTS two ways, and two CPTS whose names differ only by case or
+    accents do not exist; the merge is always said (:func:`_merge_notes`).
+
+    Returns the names with the chosen spellings, and chosen spelling → every spelling met (in
+    order of first appearance), for the CPTS written more than one way.
+
+    >>> merge_spellings(["CPTS Lubéron", "CPTS Luberon", "CPTS Lubéron", "CPTS Nord"])
+    (['CPTS Lubéron', 'CPTS Lubéron', 'CPTS Lubéron', 'CPTS Nord'], {'CPTS Lubéron': ['CPTS Lubéron', 'CPTS Luberon']})
+    """
+    names = list(names)
+    counts: dict[str, dict[str, int]] = {}
+    keys = {}
+    for n in names:
+        k = keys.get(n)
+        if k is None:
+            k = keys[n] = name_key(n)
+        spell = counts.setdefault(k, {})
+        spell[n] = spell.get(n, 0) + 1
+    chosen = {k: max(sp, key=lambda s, sp=sp: sp[s]) for k, sp in counts.items()}  # first seen wins a tie
+    merges = {chosen[k]: list(sp) for k, sp in counts.items() if len(sp) > 1}
+    if not merges:
+        return names, {}
+    return [chosen[keys[n]] for n in names], merges
+
+
+def _merge_notes(merges: dict[str, list[str]]) -> list[str]:
+    """French notes of the CPTS names merged by :func:`merge_spellings`."""
+    return [f"CPTS « {c} » écrite de {len(sp)} façons, lues comme une seule CPTS (casse, accents, espaces ou "
+            f"ponctuation seuls diffèrent) : {', '.join(f'« {s} »' for s in sp)}" for c, sp in merges.items()]
 
 
 # ------------------------------------------------------------------------------------------
@@ -247,15 +306,17 @@ def _arrondissement_values(values: list[str], arr_values: list[str], source: str
     return kept, out_arr
 
 
-def _read_table(path: Path, sheet: str | int | None, header_row: int | None = None) -> tuple[pd.DataFrame, str | None]:
+def _read_table(path: Path, sheet: str | int | None, header_row: int | None = None,
+                limits: ReadLimits | None = None) -> tuple[pd.DataFrame, str | None]:
     """The listing table of a file: the given sheet, else every sheet with a CPTS column and a
     commune column (one listing sheet per department is common), stacked with their columns
     aligned by role (``attrs["sheets"]``: sheets read, ``attrs["row_sheets"]``: sheet of each row);
     the first sheet when none looks like a listing."""
     if path.suffix.lower() not in SHEET_SUFFIXES or sheet is not None:
-        df = read_table(path, sheet, header_row=header_row, hints=HEADER_HINTS, error=MembersError)
+        df = read_table(path, sheet, header_row=header_row, hints=HEADER_HINTS, error=MembersError, limits=limits)
         return df, df.attrs.get("sheet")
-    sheets = read_sheets(path, header_row=header_row, hints=HEADER_HINTS, error=MembersError)
+    sheets = read_sheets(path, header_row=header_row, hints=HEADER_HINTS, error=MembersError, limits=limits)
+    hidden = next(iter(sheets.values())).attrs.get("sheets_hidden") or []
     listings = {}
     for name, df in sheets.items():
         cols = detect_columns(list(df.columns))
@@ -269,6 +330,7 @@ def _read_table(path: Path, sheet: str | int | None, header_row: int | None = No
         name, (df, _) = next(iter(listings.items()))
         df.attrs["sheets"] = [name]
         df.attrs["sheets_ignored"] = ignored
+        df.attrs["sheets_hidden"] = hidden
         return df, name
     # the column name of each role: the first sheet's that has one
     canon = {r: next((c[r] for _, c in listings.values() if c[r] is not None), None) for r in _ROLES}
@@ -282,22 +344,23 @@ def _read_table(path: Path, sheet: str | int | None, header_row: int | None = No
     out = pd.concat(frames, ignore_index=True).astype(object)
     out = out.where(out.notna(), None)
     out.attrs = {"source": path.name, "rows": rows, "row_sheets": row_sheets, "blank_rows": blank,
-                 "sheets": list(listings), "sheets_ignored": ignored}
+                 "sheets": list(listings), "sheets_ignored": ignored, "sheets_hidden": hidden}
     return out, ", ".join(listings)
 
 
-def _records_from_json(data: object, source: str) -> pd.DataFrame:
+def _records_from_json(data: object, source: str, limits: ReadLimits) -> pd.DataFrame:
     if isinstance(data, dict):
         for k in ("cpts", "data", "records", "items", "listing"):
             if isinstance(data.get(k), list):
-                return _records_from_json(data[k], source)
+                return _records_from_json(data[k], source, limits)
         if all(isinstance(v, (list, str)) for v in data.values()):
-            return pd.DataFrame({"cpts": list(data.keys()), "communes": list(data.values())})
+            return json_records([{"cpts": k, "communes": v} for k, v in data.items()], source,
+                                error=MembersError, limits=limits)
         raise MembersError("JSON non reconnu : attendu une liste d'enregistrements ou {cpts: [communes]}", source)
     if isinstance(data, list):
         if not data:
             raise MembersError("fichier vide", source)
-        return json_records(data, source, error=MembersError)
+        return json_records(data, source, error=MembersError, limits=limits)
     raise MembersError("JSON non reconnu", source)
 
 
@@ -315,6 +378,8 @@ def read_members(
     cog_year: int | None = None,
     area: Iterable[str] | None = None,
     code_type: str = "auto",
+    *,
+    limits: ReadLimits | None = None,
 ) -> pd.DataFrame:
     """Read a CPTS listing into one row per (CPTS × unit) in COG 2026.
 
@@ -341,8 +406,24 @@ def read_members(
     A commune name shared by several communes is chosen from its context (``area``: departments
     of the analysed area, then the other communes of the same CPTS, then of the listing) and the
     choice reported; see :func:`cpts_geo.normalise_codes`.
+    CPTS names are read with Unicode normalised (NFKC) and invisible characters removed; names
+    equal but for case, accents, spaces or punctuation (« CPTS du Lubéron », « cpts du luberon »)
+    are one CPTS, written as its most frequent spelling, and the merge is said in
+    ``attrs["notes"]`` and ``attrs["name_merges"]`` (:func:`merge_spellings`). A row or a feature
+    without a CPTS name is refused naming it. Drawn polygons: the features of one CPTS are united
+    before the area rule. Reading notes (``attrs["notes"]``, shown as « Lecture » in the
+    summary): sheets read and left (hidden sheets are never read unless ``sheet`` names one),
+    bytes of a UTF-8 file read as Windows-1252, merged spellings, repaired polygons.
+
+    ``limits`` (:class:`cpts_geo.io.limits.ReadLimits`; default
+    :func:`cpts_geo.io.limits.current_limits`, the defaults changed by the environment variable
+    ``CPTS_GEO_LIMITS``) bounds the file size, rows, cells, characters per cell, sheets,
+    features and a workbook's decompressed size; beyond them :class:`cpts_geo.errors.LimitError`
+    names the limit and how to raise it.
+
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
     """
+    limits = resolve(limits)
     name = "tableau" if isinstance(source, pd.DataFrame) else Path(source).name
     sheet_used = None
     if isinstance(source, pd.DataFrame):
@@ -351,13 +432,13 @@ def read_members(
         df = source.copy()
         row0 = 2
     else:
-        path = check_file(source, MembersError)
+        path = check_file(source, MembersError, limits)
         suffix = path.suffix.lower()
-        data = read_json(path, error=MembersError) if suffix == ".json" else None
+        data = read_json(path, error=MembersError, limits=limits) if suffix == ".json" else None
         if suffix in (".geojson", ".gpkg", ".shp", ".fgb") or (
                 isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature")):
             # a FeatureCollection saved as .json is read the same way as a .geojson
-            gdf = read_drawn_polygons(path, sheet, name, cpts_col)
+            gdf = read_drawn_polygons(path, sheet, name, cpts_col, limits=limits)
             out = _from_polygons(gdf, name, cpts_col, stage_col, date_col, threshold)
             if gdf.attrs.get("layers"):
                 out.attrs["layers"] = gdf.attrs["layers"]
@@ -365,10 +446,10 @@ def read_members(
                 out.attrs["notes"] = [_layers_note(gdf.attrs)] + out.attrs["notes"]
             return out
         if suffix == ".json":
-            df = _records_from_json(data, name)
+            df = _records_from_json(data, name, limits)
             row0 = 1
         else:
-            df, sheet_used = _read_table(path, sheet, header_row)
+            df, sheet_used = _read_table(path, sheet, header_row, limits)
             row0 = 2
     if df.empty or len(df.columns) == 0:
         raise MembersError("fichier vide (aucune ligne de données)", name)
@@ -395,26 +476,39 @@ def read_members(
     used = {str(c) for c in cols.values() if c is not None}
     out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
                                     and any(v is not None and v != "" and v != [] for v in df[c].tolist())]
+    notes = []
     if sheet_used is not None:
         out.attrs["sheet"] = sheet_used
         out.attrs["sheets"] = df.attrs.get("sheets", [sheet_used])
         ignored = df.attrs.get("sheets_ignored") or []
-        if len(out.attrs["sheets"]) > 1 or ignored:  # a workbook of several sheets: say which were read
+        hidden = df.attrs.get("sheets_hidden") or []
+        out.attrs["sheets_hidden"] = list(hidden)
+        if len(out.attrs["sheets"]) > 1 or ignored or hidden:  # several sheets: say which were read
             note = f"{fr.plural(len(out.attrs['sheets']), 'feuille lue', 'feuilles lues')} : {fr.enumeration(out.attrs['sheets'])}"
             if ignored:
                 note += (f" ; {fr.plural(len(ignored), 'feuille ignorée', 'feuilles ignorées')} (pas de colonne "
                          f"de CPTS et de communes) : {fr.enumeration(ignored)}")
-            out.attrs["notes"] = [note]
+            if hidden:
+                note += (f" ; {fr.plural(len(hidden), 'feuille masquée non lue', 'feuilles masquées non lues')} "
+                         f": {fr.enumeration(hidden)} (pour la lire : sheet=)")
+            notes.append(note)
+    stray = df.attrs.get("stray_bytes") or ()
+    if stray:
+        notes.append(stray_note(stray))
+    out.attrs["stray_bytes"] = list(stray)
+    out.attrs["name_merges"] = entries.attrs.get("name_merges") or {}
+    notes += _merge_notes(out.attrs["name_merges"])
+    if notes:
+        out.attrs["notes"] = notes
     return out
 
 
 def _text(v: object) -> str | None:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return None
+    """A cell as text (:func:`cpts_geo.io.cell_text`: Unicode normalised, invisible characters
+    removed), None when empty or NaN; a list joined by « ; »."""
     if isinstance(v, (list, tuple)):
         return "; ".join(map(str, v)) if v else None
-    s = str(v).strip()
-    return s or None
+    return cell_text(v)
 
 
 def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFrame:
@@ -429,6 +523,8 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
         cpts = _text(rec.get(cols["cpts"]))
         code_v = rec.get(cols["code"]) if cols["code"] else None
         name_v = rec.get(cols["name"]) if cols["name"] else None
+        if not isinstance(code_v, (list, tuple)):  # 4088.0, "4088,0", ="04088" given in a frame
+            code_v = cell_text(code_v)
         values = split_cell(code_v) if _text(code_v) else []
         use_dep = True
         if not values and _text(name_v):
@@ -460,7 +556,9 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
     if not rows:
         raise MembersError("fichier vide (aucune ligne de données)", source)
     out = pd.DataFrame(rows)
+    out["cpts"], merges = merge_spellings(out["cpts"].tolist())
     out.attrs["blank_rows"] = blank
+    out.attrs["name_merges"] = merges
     return out
 
 
@@ -593,28 +691,34 @@ def _layer_name(layers: list[str], sheet: str | int, source: str) -> str:
 
 
 def read_drawn_polygons(path: str | Path, sheet: str | int | None = None, source: str | None = None,
-                        cpts_col: str | None = None) -> gpd.GeoDataFrame:
+                        cpts_col: str | None = None, *, limits: ReadLimits | None = None) -> gpd.GeoDataFrame:
     """The drawn polygons of a GIS file: the given layer (``sheet``), else every layer of
     polygons with a CPTS column (a GeoPackage may hold one layer per department), stacked with
     their columns aligned by role, as :func:`_read_table` does for the sheets of a workbook.
     ``attrs``: ``layers`` (read, when the file has several), ``layers_ignored`` (name → reason),
-    ``rows`` (feature number in its layer), ``row_sheets`` (layer of each feature)."""
+    ``rows`` (feature number in its layer), ``row_sheets`` (layer of each feature). ``limits``:
+    as :func:`cpts_geo.io.tables.read_geofile` (features counted over every layer read)."""
     path = Path(path)
     source = source or path.name
+    limits = resolve(limits)
     if path.suffix.lower() != ".gpkg" and sheet is None:
-        return read_geofile(path, source, MembersError)
+        return read_geofile(path, source, MembersError, limits=limits)
     layers = list_layers(path, source, MembersError)
     names = [n for n, _ in layers]
     if sheet is not None:
-        return read_geofile(path, source, MembersError, layer=_layer_name(names, sheet, source))
+        return read_geofile(path, source, MembersError, layer=_layer_name(names, sheet, source), limits=limits)
     if len(layers) == 1:
-        return read_geofile(path, source, MembersError, layer=names[0])
+        return read_geofile(path, source, MembersError, layer=names[0], limits=limits)
     listings, ignored = {}, {}
+    total = 0
     for name, kind in layers:
         if not _polygon_layer(kind):
             ignored[name] = "pas de polygones" if kind is None else f"géométries {kind}, pas des polygones"
             continue
-        gdf = read_geofile(path, source, MembersError, layer=name)
+        gdf = read_geofile(path, source, MembersError, layer=name, limits=limits)
+        total += len(gdf)
+        if total > limits.features:  # every layer counts
+            raise LimitError(exceeded("features", total, limits), source, limit="features")
         cols = detect_columns([c for c in gdf.columns if c != gdf.geometry.name], cpts_col, None)
         if gdf.empty:
             ignored[name] = "couche vide"
@@ -746,9 +850,11 @@ def _from_polygons(
     gdf: gpd.GeoDataFrame, source: str, cpts_col: str | None, stage_col: str | None,
     date_col: str | None, threshold: float,
 ) -> pd.DataFrame:
-    """Members of drawn CPTS polygons: communes with at least ``threshold`` of their area inside.
-    Invalid polygons are repaired (:func:`repair_polygons`) and each repair reported
-    (``attrs["repairs"]``, ``attrs["notes"]``)."""
+    """Members of drawn CPTS polygons: communes with at least ``threshold`` of their area inside
+    the union of the features of their CPTS (a CPTS drawn as several features, or as a grid of
+    cells, is one area: :func:`union_by_cpts`). A feature without a CPTS name, without a polygon or
+    with a NaN or infinite coordinate is refused naming it. Invalid polygons are repaired
+    (:func:`repair_polygons`) and each repair reported (``attrs["repairs"]``, ``attrs["notes"]``)."""
     if gdf.empty:
         raise MembersError("fichier vide (aucun polygone)", source)
     cols = detect_columns([c for c in gdf.columns if c != gdf.geometry.name], cpts_col, None)
@@ -764,27 +870,30 @@ def _from_polygons(
     layer_of = gdf.attrs.get("row_sheets")
     where = [f"couche {lay}, entité {r}" if layer_of else f"entité {r}"
              for r, lay in zip(rows, layer_of or [None] * len(gdf), strict=True)]
+    raw_names = [_text(v) for v in gdf[cols["cpts"]].tolist()]
+    _check_features(gdf.geometry.values, raw_names, rows, where, source)
+    names, merges = merge_spellings(raw_names)
     geoms = gdf.geometry.to_crs(4326).values
-    for i, g in enumerate(geoms):
-        if g is None or g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
-            raise MembersError("géométrie absente ou non polygonale" + (f" ({where[i]})" if layer_of else ""),
-                               source, int(rows[i]), gdf[cols["cpts"]].iloc[i])
-    labels = [f"« {_text(n)} » ({w})" for n, w in zip(gdf[cols["cpts"]], where, strict=True)]
+    labels = [f"« {n} » ({w})" for n, w in zip(names, where, strict=True)]
     geoms, repairs = repair_polygons(np.asarray(geoms), labels)
     for r in repairs:
-        r["cpts"] = _text(gdf[cols["cpts"]].iloc[r["feature"]])
+        r["cpts"] = names[r["feature"]]
+    cpts_names, group_of, areas = union_by_cpts(geoms, names)
+    first_of = np.full(len(cpts_names), len(gdf))
+    np.minimum.at(first_of, group_of, np.arange(len(gdf)))
     ref = reference.load_communes(("commune", "arrondissement"))
     ref = ref[ref.geometry.notna()].reset_index(drop=True)
     tree = shapely.STRtree(ref.geometry.values)
-    pi, ui = tree.query(geoms, predicate="intersects")
-    inter = shapely.intersection(geoms[pi], ref.geometry.values[ui])
+    pi, ui = tree.query(areas, predicate="intersects")
+    inter = shapely.intersection(areas[pi], ref.geometry.values[ui])
     from cpts_geo.crs import area_km2
 
     part = gpd.GeoDataFrame({"dep": ref["dep"].to_numpy()[ui]}, geometry=inter, crs=4326)
     whole = gpd.GeoDataFrame({"dep": ref["dep"].to_numpy()[ui]}, geometry=ref.geometry.values[ui], crs=4326)
     share = (area_km2(part, None) / area_km2(whole, None)).to_numpy()
     pairs = pd.DataFrame({
-        "feature": pi, "code": ref["code"].to_numpy()[ui], "nom": ref["nom"].to_numpy()[ui], "share": share,
+        "group": pi, "unit": ui, "code": ref["code"].to_numpy()[ui], "nom": ref["nom"].to_numpy()[ui],
+        "share": share,
     })
     pairs = pairs[pairs["share"] > 1e-6]
     # cities: arrondissement level when a city is cut between polygons, else whole
@@ -794,14 +903,15 @@ def _from_polygons(
     cut_cities = list(set(code[is_city & (pairs["share"].to_numpy() < CUT_BOUNDS[1])]))
     in_cut = pd.Index(city_of).isin(cut_cities)
     pairs = pairs[np.where(city_of != code, in_cut, ~in_cut)]
-    names = gdf[cols["cpts"]].map(_text).to_numpy()
-    pairs["cpts"] = names[pairs["feature"].to_numpy()]
+    pairs["cpts"] = cpts_names[pairs["group"].to_numpy()]
     pairs["assigned"] = pairs["share"] >= threshold
     cut = pairs[(pairs["share"] > CUT_BOUNDS[0]) & (pairs["share"] < CUT_BOUNDS[1])]
-    sel = pairs[pairs["assigned"]].sort_values(["feature", "code"])
+    sel = pairs[pairs["assigned"]].sort_values(["group", "code"])
+    # each commune is reported on the first feature of its CPTS that touches it
+    f = _first_feature(geoms, group_of, sel["group"].to_numpy(), ref.geometry.values[sel["unit"].to_numpy()],
+                       first_of)
     stage = gdf[cols["stage"]].to_numpy() if cols["stage"] else np.full(len(gdf), None)
     date = gdf[cols["date"]].to_numpy() if cols["date"] else np.full(len(gdf), None)
-    f = sel["feature"].to_numpy()
     entries = pd.DataFrame({
         "cpts": sel["cpts"].to_numpy(), "input": [f"{c} ({fr.percent(s, 0)} de la surface dans le polygone)" for c, s in
                                                    zip(sel["code"], sel["share"], strict=True)],
@@ -810,9 +920,9 @@ def _from_polygons(
     })
     statuses = pd.DataFrame({"code": sel["code"].to_numpy(), "status": "area_share", "message": "",
                              "nom": sel["nom"].to_numpy()})
-    empty = sorted(set(range(len(gdf))) - set(f))
-    if empty:
-        extra = pd.DataFrame({"cpts": names[empty], "input": "polygone", "dep": None,
+    empty = first_of[sorted(set(range(len(cpts_names))) - set(sel["group"]))]
+    if len(empty):
+        extra = pd.DataFrame({"cpts": np.asarray(names, dtype=object)[empty], "input": "polygone", "dep": None,
                               "stage_input": [_text(x) for x in stage[empty]],
                               "date_input": [_text(x) for x in date[empty]], "source_row": rows[empty],
                               **({"sheet": np.asarray(layer_of, dtype=object)[empty]} if layer_of else {})})
@@ -826,5 +936,77 @@ def _from_polygons(
         ["cpts", "code"]).reset_index(drop=True)
     out.attrs["threshold"] = threshold
     out.attrs["repairs"] = repairs
-    out.attrs["notes"] = [r["message"] for r in repairs]
+    out.attrs["name_merges"] = merges
+    out.attrs["notes"] = [r["message"] for r in repairs] + _merge_notes(merges)
     return out
+
+
+def _check_features(geoms: np.ndarray, names: list[str | None], rows: np.ndarray, where: list[str],
+                    source: str) -> None:
+    """Refuse the first feature without a CPTS name, without a polygon, or with a NaN or
+    infinite coordinate, naming it (its number, and its layer when there are several)."""
+    missing = next((i for i, n in enumerate(names) if n is None), None)
+    if missing is not None:
+        raise MembersError(f"nom de CPTS manquant ({where[missing]}) : chaque polygone doit porter le nom de sa "
+                           "CPTS", source, int(rows[missing]))
+    kind = shapely.get_type_id(geoms)
+    bad = ~np.isin(kind, (3, 6)) | shapely.is_empty(geoms)
+    if bad.any():
+        i = int(bad.argmax())
+        raise MembersError(f"géométrie absente ou non polygonale ({where[i]})", source, int(rows[i]), names[i])
+    coords, idx = shapely.get_coordinates(geoms, include_z=False, return_index=True)
+    nonfinite = ~np.isfinite(coords).all(axis=1)
+    if nonfinite.any():
+        k = int(nonfinite.argmax())
+        i = int(idx[k])
+        x, y = coords[k]
+        raise MembersError(f"coordonnée invalide ({where[i]}, sommet ({x}, {y})) : chaque sommet doit avoir deux "
+                           "nombres finis", source, int(rows[i]), names[i])
+
+
+def union_by_cpts(geoms: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The area of each CPTS: the union of its features (a CPTS drawn in several pieces, or as a
+    grid of cells, is tested against the area rule as one area, never piece by piece).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Valid polygons, one per feature.
+    names : list of str
+        The CPTS of each feature (spellings already merged: :func:`merge_spellings`).
+
+    Returns
+    -------
+    (cpts, group, areas)
+        ``cpts``: the CPTS names in order of first appearance; ``group``: the index in ``cpts``
+        of each feature; ``areas``: one (multi)polygon per CPTS.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> cpts, group, areas = union_by_cpts(np.array([box(0, 0, 1, 1), box(1, 0, 2, 1)]), ["A", "A"])
+    >>> list(cpts), group.tolist(), areas[0].area
+    (['A'], [0, 0], 2.0)
+    """
+    codes, uniques = pd.factorize(pd.Series(names, dtype=object), sort=False)
+    areas = np.empty(len(uniques), dtype=object)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    for g in range(len(uniques)):
+        part = geoms[order[bounds[g]:bounds[g + 1]]]
+        areas[g] = part[0] if len(part) == 1 else shapely.union_all(part)
+    return np.asarray(uniques, dtype=object), codes, areas
+
+
+def _first_feature(geoms: np.ndarray, group_of: np.ndarray, groups: np.ndarray, units: np.ndarray,
+                   first_of: np.ndarray) -> np.ndarray:
+    """For each (CPTS group, commune) pair, the first feature of the group that intersects the
+    commune (the group's first feature when none does, as for a commune held by the union only)."""
+    out = first_of[groups].copy() if len(groups) else np.zeros(0, dtype=int)
+    if not len(groups) or len(geoms) == len(first_of):  # one feature per CPTS
+        return out
+    pair, feat = shapely.STRtree(geoms).query(units, predicate="intersects")
+    ok = group_of[feat] == groups[pair]
+    best = np.full(len(groups), len(geoms))
+    np.minimum.at(best, pair[ok], feat[ok])
+    return np.where(best < len(geoms), best, out)

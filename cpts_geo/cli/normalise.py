@@ -61,5 +61,12 @@ def run(args: argparse.Namespace) -> int:
         print("erreur : aucun code fourni (des codes, ou --file)", file=sys.stderr)
         return 2
     out = normalise_codes(values).drop(columns="candidates")
+    if args.file and out["code"].isna().all():  # nothing recognised: an error, not an empty result
+        from cpts_geo import fr
+        from cpts_geo.errors import InputError
+
+        shown = [m for m in out["message"].tolist() if m][:3]
+        raise InputError(f"aucune des {fr.integer(len(out))} valeurs n'est un code INSEE ni un nom de commune "
+                         "reconnu" + (" : " + " ; ".join(shown) if shown else ""), args.file.name)
     write_csv(out, args.out if args.out else sys.stdout, args.csv_format)
     return 0

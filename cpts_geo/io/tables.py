@@ -703,13 +703,13 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError],
             lines.pop()
     else:
         lines = text.splitlines()
+    if csv.field_size_limit() <= limits.cell_chars:  # the csv module refuses longer cells itself
+        csv.field_size_limit(limits.cell_chars + 1)
     hint = re.fullmatch(r"\s*sep=(.)\s*", lines[0]) if lines else None  # Excel's "sep=;" first line
     sep = hint.group(1) if hint else sniff_separator(lines)
     meta.update(encoding=enc, separator=sep, stray_bytes=stray)
     if len(lines) > limits.rows:
         raise LimitError(exceeded("rows", len(lines), limits), path.name, limit="rows")
-    if csv.field_size_limit() <= limits.cell_chars:  # the csv module refuses longer cells itself
-        csv.field_size_limit(limits.cell_chars + 1)
     reader = csv.reader(lines, delimiter=sep or "\x1f")  # one column without separator (quotes removed)
     try:
         rows = list(reader)
