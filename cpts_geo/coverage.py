@@ -23,6 +23,7 @@ from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
+from cpts_geo.io.tables import cell_text
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
@@ -192,6 +193,11 @@ def _as_members(members: pd.DataFrame | str | Path) -> pd.DataFrame:
             m[col] = default
     if "source_row" not in m.columns:
         m["source_row"] = np.arange(len(m)) + 1
+    nameless = np.array([cell_text(v) is None for v in m["cpts"].tolist()], dtype=bool)
+    if nameless.any():  # never a CPTS called « nan »
+        i = int(nameless.argmax())
+        raise InputError("nom de CPTS manquant", members.attrs.get("source", "tableau"),
+                         int(m["source_row"].iloc[i]), m["code"].iloc[i])
     return m
 
 

@@ -28,6 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.errors
 
 from cpts_geo import fr, reference
 from cpts_geo.codes import normalise_codes
@@ -994,8 +995,23 @@ def union_by_cpts(geoms: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.n
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     for g in range(len(uniques)):
         part = geoms[order[bounds[g]:bounds[g + 1]]]
-        areas[g] = part[0] if len(part) == 1 else shapely.union_all(part)
+        areas[g] = part[0] if len(part) == 1 else _union(part)
     return np.asarray(uniques, dtype=object), codes, areas
+
+
+def _union(parts: np.ndarray) -> object:
+    """The union of polygons: GEOS coverage union (linear, 0.4 s for 100,000 grid cells) when
+    the parts form a coverage — its result is valid and its area the sum of theirs, which holds
+    only without overlaps —, else the general union (9 s for the same cells)."""
+    try:
+        fast = shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        fast = None
+    if fast is not None and shapely.is_valid(fast):
+        total = float(shapely.area(parts).sum())
+        if abs(fast.area - total) <= 1e-9 * max(total, 1e-300):
+            return fast
+    return shapely.union_all(parts)
 
 
 def _first_feature(geoms: np.ndarray, group_of: np.ndarray, groups: np.ndarray, units: np.ndarray,

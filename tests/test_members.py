@@ -168,3 +168,116 @@ def test_drawn_polygons_cut_a_city_at_arrondissement_level_only_when_cut():
     m = cpts_geo.read_members(gdf)
     assert sorted(m.loc[m["cpts"] == "CPTS Paris Centre", "code"]) == ["75101", "75102", "75103", "75104"]
     assert list(m.loc[m["cpts"] == "CPTS Lyon", "code"]) == ["69123"]
+
+
+# ------------------------------------------------------------------------------------------
+# Drawn polygons: one area per CPTS, refused features named
+# ------------------------------------------------------------------------------------------
+
+#: a square over Forcalquier (EPSG:4326) holding ≥ 50 % of 7 communes, Revest-Saint-Martin (04164)
+#: by 56 % only
+SQUARE = (5.70, 43.92, 5.86, 44.02)
+SQUARE_CODES = {"04087", "04088", "04104", "04111", "04138", "04151", "04164"}
+
+
+def _drawn(geoms, names, **columns):
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame({"cpts": names, **columns}, geometry=list(geoms), crs=4326)
+
+
+def test_a_cpts_drawn_as_two_features_is_one_area_for_the_area_rule():
+    from shapely import box
+
+    x0, y0, x1, y1 = SQUARE
+    cut = 5.823  # through Revest-Saint-Martin: each half holds under 50 % of it
+    halves = [box(cut, y0, x1, y1), box(x0, y0, cut, y1)]  # east, then west
+    whole = cpts_geo.read_members(_drawn([box(*SQUARE)], ["CPTS Carré"]))
+    assert set(whole["code"]) == SQUARE_CODES
+    apart = cpts_geo.read_members(_drawn(halves, ["A", "B"]))  # two CPTS: each half on its own
+    assert "04164" not in set(apart["code"])
+    m = cpts_geo.read_members(_drawn(halves, ["CPTS Carré", "CPTS Carré"], stage=["ACI signé", None]))
+    assert set(m["code"]) == SQUARE_CODES
+    # each commune is reported on the first feature that touches it: Limans lies wholly in the west
+    rows = m.set_index("code")["source_row"]
+    assert rows["04104"] == 2 and rows["04151"] == 1 and rows["04164"] == 1
+    assert set(m["stage"]) == {"ACI signé"}
+
+
+def test_a_cpts_drawn_as_100000_grid_cells_gives_the_communes_of_its_square():
+    import numpy as np
+    import shapely
+
+    n = 316  # 99,856 cells
+    x0, y0, x1, y1 = SQUARE
+    xs, ys = np.linspace(x0, x1, n + 1), np.linspace(y0, y1, n + 1)
+    lx, ly = np.meshgrid(xs[:-1], ys[:-1])
+    hx, hy = np.meshgrid(xs[1:], ys[1:])
+    cells = shapely.box(lx.ravel(), ly.ravel(), hx.ravel(), hy.ravel())
+    m = cpts_geo.read_members(_drawn(cells, ["CPTS Grille"] * len(cells)))
+    assert set(m["code"]) == SQUARE_CODES
+    assert m.attrs["refused"].empty and len(m.attrs["report"]) == len(SQUARE_CODES)
+
+
+def test_overlapping_features_of_one_cpts_are_united_not_summed():
+    from shapely import box
+
+    x0, y0, x1, y1 = SQUARE
+    # the same square twice and a copy shifted by half: overlaps never count an area twice
+    shifted = box(x0 + 0.08, y0, x1 + 0.08, y1)
+    m = cpts_geo.read_members(_drawn([box(*SQUARE), box(*SQUARE), shifted], ["C"] * 3))
+    ref = cpts_geo.read_members(_drawn([box(x0, y0, x1 + 0.08, y1)], ["C"]))
+    assert set(m["code"]) == set(ref["code"])
+    cut = m.attrs["cut_units"].set_index("code")["share"]
+    assert (cut <= 1.0).all()
+    assert cut.to_dict() == pytest.approx(ref.attrs["cut_units"].set_index("code")["share"].to_dict(), abs=1e-4)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_a_nan_or_infinite_coordinate_is_refused_naming_the_feature(bad, tmp_path):
+    import json
+
+    from shapely import box
+
+    good = box(*SQUARE).__geo_interface__
+    ring = [list(p) for p in good["coordinates"][0]]
+    ring[2] = [bad, 43.95]
+    feats = [{"type": "Feature", "properties": {"cpts": "CPTS Carré"}, "geometry": good},
+             {"type": "Feature", "properties": {"cpts": "CPTS Nan"},
+              "geometry": {"type": "Polygon", "coordinates": [ring]}}]
+    path = tmp_path / "nan.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    with pytest.raises(MembersError) as err:
+        cpts_geo.read_members(path)
+    assert str(err.value).startswith("nan.geojson, ligne 2 : coordonnée invalide (entité 2, sommet (")
+    assert "(valeur « CPTS Nan »)" in str(err.value)
+
+
+def test_a_feature_without_a_cpts_name_is_refused_naming_it_never_nan(tmp_path):
+    from shapely import box
+
+    x0, y0, x1, y1 = SQUARE
+    gdf = _drawn([box(*SQUARE), box(x1, y0, x1 + 0.1, y1)], ["CPTS Carré", None])
+    with pytest.raises(MembersError, match=r"^tableau, ligne 2 : nom de CPTS manquant \(entité 2\)"):
+        cpts_geo.read_members(gdf)
+    gdf.to_file(tmp_path / "p.geojson")
+    with pytest.raises(MembersError, match=r"^p.geojson, ligne 2 : nom de CPTS manquant \(entité 2\)"):
+        cpts_geo.read_members(tmp_path / "p.geojson")
+    gpkg = tmp_path / "p.gpkg"
+    gdf.iloc[:1].to_file(gpkg, layer="nord")
+    _drawn([box(x1, y0, x1 + 0.1, y1)], [" \u200b"]).to_file(gpkg, layer="sud")
+    with pytest.raises(MembersError, match=r"^p.gpkg, ligne 1 : nom de CPTS manquant \(couche sud, entité 1\)"):
+        cpts_geo.read_members(gpkg)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), "", " \u00a0"], ids=["none", "nan", "empty", "nbsp"])
+def test_a_row_without_a_cpts_name_is_refused_in_long_wide_and_frame_inputs(missing, tmp_path):
+    long = pd.DataFrame({"cpts": ["CPTS A", missing], "code": ["04001", "04009"]})
+    with pytest.raises(MembersError, match=r"^tableau, ligne 3 : nom de CPTS manquant \(valeur « 04009 »\)"):
+        cpts_geo.read_members(long)
+    wide = pd.DataFrame({"cpts": ["CPTS A", missing], "communes": ["04001; 04004", "04009; 04017"]})
+    with pytest.raises(MembersError, match=r"^tableau, ligne 3 : nom de CPTS manquant"):
+        cpts_geo.read_members(wide)
+    # a frame handed to diagnose as it is (columns cpts and code) is refused too, never a CPTS « nan »
+    with pytest.raises(cpts_geo.CptsGeoError, match=r"ligne 2 : nom de CPTS manquant \(valeur « 04009 »\)"):
+        cpts_geo.diagnose(long)
