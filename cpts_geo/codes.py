@@ -20,7 +20,7 @@ import pandas as pd
 
 from cpts_geo import fr, names, reference
 from cpts_geo.errors import InputError, OptionError
-from cpts_geo.io.tables import INSEE_CODE_RE, clean_codes
+from cpts_geo.io.tables import INSEE_CODE_RE, cell_text, clean_codes
 
 STATUSES = (
     "current",
@@ -239,16 +239,9 @@ def _current_set() -> frozenset[str]:
 
 
 def _as_text(value: object) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    if re.fullmatch(r"\d+\.0+", text):
-        text = text.split(".")[0]
-    return text or None
+    """A value as text: :func:`cpts_geo.io.tables.cell_text` (Unicode normalised, invisible
+    characters removed, ``4088,0`` and ``="04088"`` read as the numbers they mean)."""
+    return cell_text(value)
 
 
 def _candidates(codes: Iterable[str], shares: Iterable[float] | None = None) -> list[dict]:

@@ -25,15 +25,29 @@ CORPUS = sorted(p.name for p in BAD.iterdir() if p.name != "make_bad.py")
 #:   COG without contours: counted in population, no map);
 #: - validate PROPOSITION reports unknown codes as a blocking check (exit 1), not a read error;
 #: - a supply table with an empty value is a readable list of codes for normalise and validate
-#:   (its code column), refused by apl --supply (« valeur manquante », row 3).
+#:   (its code column), refused by apl --supply (« valeur manquante », row 3);
+#: - a UTF-8 listing with one stray Latin-1 byte is read (that byte alone as Windows-1252, said);
+#: - normalise refuses a file in which no value is a code or a commune name (missing_column.csv,
+#:   unknown_codes.csv): exit 2.
 LEGIT = {
-    ("normalise", "headerless_one_column.csv"): 0, ("normalise", "missing_column.csv"): 0,
-    ("normalise", "overseas_only.csv"): 0, ("normalise", "unknown_codes.csv"): 0,
+    ("normalise", "headerless_one_column.csv"): 0,
+    ("normalise", "overseas_only.csv"): 0,
     ("coverage", "overseas_only.csv"): 0,
     ("validate", "headerless_one_column.csv"): 0, ("validate", "unknown_codes.csv"): 1,
     ("validate", "cp1252_garbage.csv"): 1,
     ("validate-existing", "overseas_only.csv"): 0, ("validate-existing", "unknown_codes.csv"): 0,
     ("normalise", "supply_missing_value.csv"): 0, ("validate", "supply_missing_value.csv"): 0,
+    **{(c, "stray_latin1_byte.csv"): 0 for c in ("normalise", "coverage", "map", "validate", "validate-existing")},
+}
+
+#: what the refusal of each hostile input says (coverage command)
+HOSTILE = {
+    "cell_bomb.xlsx": "(zip_ratio)",
+    "password.xlsx": "classeur protégé par un mot de passe (chiffré)",
+    "deep_nesting.json": "JSON trop imbriqué",
+    "nan_coordinate.geojson": "coordonnée invalide (entité 1",
+    "nameless_feature.geojson": "ligne 2 : nom de CPTS manquant (entité 2)",
+    "hidden_sheet_only.xlsx": "feuilles masquées, non lues : ancienne liste",
 }
 
 
@@ -74,6 +88,13 @@ def test_every_command_on_every_bad_input(command, name, tmp_path, capsys):
     # nothing half-written by a refused run
     if code == 2:
         assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_each_hostile_input_is_refused_for_its_own_reason(name, capsys):
+    assert main(["coverage", str(BAD / name)]) == 2
+    err = capsys.readouterr().err
+    assert f"erreur : {name}" in err and HOSTILE[name] in err, err
 
 
 def test_demo_runs(capsys):
