@@ -279,9 +279,10 @@ def check_file(path: str | Path, error: type[InputError] = InputError,
 
 
 def _check_cells(rows: Sequence[Sequence[object]], source: str, limits: ReadLimits,
-                 sheet: str | None = None, first_row: int = 1) -> None:
+                 sheet: str | None = None, first_row: int = 1, longest: int | None = None) -> None:
     """Refuse a grid of more rows, cells (rows × widest row) or characters per cell than
-    ``limits`` allows, naming the first cell too long (row ``first_row`` is the grid's first)."""
+    ``limits`` allows, naming the first cell too long (row ``first_row`` is the grid's first;
+    ``longest``: the longest line of the text the grid was parsed from, when known)."""
     where = f"feuille « {sheet} » : " if sheet else ""
     if len(rows) > limits.rows:
         raise LimitError(where + exceeded("rows", len(rows), limits), source, limit="rows")
@@ -290,6 +291,8 @@ def _check_cells(rows: Sequence[Sequence[object]], source: str, limits: ReadLimi
         raise LimitError(where + exceeded("cells", width * len(rows), limits,
                                           f"{fr.integer(len(rows))} lignes × {fr.integer(width)} colonnes"), source, limit="cells")
     most = limits.cell_chars
+    if longest is not None and longest <= most:  # no line of a text file is longer than the limit
+        return
     for i, r in enumerate(rows):
         for c in r:
             if type(c) is str and len(c) > most:
@@ -720,7 +723,7 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError],
                              path.name, reader.line_num, limit="cell_chars") from exc
         raise error("fichier CSV mal formé (guillemets non refermés ou cellule démesurée)", path.name,
                     reader.line_num) from exc
-    _check_cells(rows, path.name, limits)
+    _check_cells(rows, path.name, limits, longest=max(map(len, lines), default=0))
     return rows, meta
 
 
