@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "indicateurs, cartes et vérification d'un territoire proposé.",
             epilog="Codes de sortie : 0 terminé, 1 une vérification bloque (validate), 2 entrée, "
                    "fichier ou option invalide, 3 erreur inattendue. Aide d'une commande : "
-                   "cpts-geo COMMANDE --help.",
+                   "cpts-geo COMMANDE --help. Limites de lecture des fichiers (taille, lignes, "
+                   "caractères par cellule…) : variable d'environnement CPTS_GEO_LIMITS, "
+                   "ex. CPTS_GEO_LIMITS=\"rows=5000000\".",
         )
         parser.add_argument("--version", action="version", version=f"cpts-geo {_version()}",
                             help="affiche la version de cpts-geo et quitte")

@@ -82,7 +82,7 @@ def add_listing_options(p: argparse.ArgumentParser, stage: bool = True) -> None:
                        help="colonne du stade de la CPTS (projet, pré-projet, ACI signé… ; sinon détectée)")
     p.add_argument("--sheet", "--couche", "--layer", dest="sheet", metavar="FEUILLE",
                    help="feuille du classeur ou couche du GeoPackage (sinon toutes celles qui contiennent une "
-                   "liste, nommées dans le résumé)")
+                   "liste, feuilles masquées exceptées, nommées dans le résumé)")
     p.add_argument("--header-row", type=int, metavar="LIGNE",
                    help="numéro de la ligne d'en-tête (1 = première ligne ; sinon trouvée sous les lignes de titre)")
     p.add_argument("--code-type", choices=("auto", "insee", "postal"), default="auto",
