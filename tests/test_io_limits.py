@@ -212,3 +212,19 @@ def test_the_200000_row_listing_of_the_large_benchmark_is_read_within_the_defaul
     df = read_table(path)
     assert len(df) == 200_000 and shape["rows"] == 200_000
     assert df.attrs["rows"][-1] == 200_001
+
+
+def test_millions_of_empty_lines_or_separators_are_refused_before_they_are_split(tmp_path):
+    lines = tmp_path / "lignes.csv"
+    lines.write_bytes(b"cpts;code\n" + b"\n" * 3_000_000)
+    tracemalloc.start()
+    with pytest.raises(LimitError) as err:
+        read_table(lines)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert err.value.limit == "rows" and peak < 40 * 2**20  # the text, never 3 million strings
+    seps = tmp_path / "separateurs.csv"
+    seps.write_bytes(b"cpts;code\n" + (b";" * 999 + b"\n") * 50)
+    with pytest.raises(LimitError) as err:
+        read_table(seps, limits=ReadLimits(cells=10_000))
+    assert err.value.limit == "cells" and "50\u202f002 cellules au plus" in str(err.value)

@@ -699,6 +699,10 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError],
     if suffix in JSON_SUFFIXES:
         raise error("un fichier JSON n'est pas lu ligne à ligne : utiliser read_table", path.name)
     text, enc, stray = decode_text(path.read_bytes(), path.name, error)
+    # counted before splitting: a file of millions of empty lines never becomes millions of strings
+    breaks = max(text.count("\n"), text.count("\r"))
+    if breaks > limits.rows + 1:
+        raise LimitError(exceeded("rows", breaks, limits), path.name, limit="rows")
     # line i is row i + 1; str.splitlines (fast) also splits on NEL and Unicode line separators
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         lines = re.split(r"\r\n|\r|\n", text)
@@ -713,6 +717,10 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError],
     meta.update(encoding=enc, separator=sep, stray_bytes=stray)
     if len(lines) > limits.rows:
         raise LimitError(exceeded("rows", len(lines), limits), path.name, limit="rows")
+    if sep is not None and text.count(sep) + len(lines) > limits.cells:  # before parsing: a cell each
+        raise LimitError(exceeded("cells", text.count(sep) + len(lines), limits,
+                                  f"{fr.integer(text.count(sep) + len(lines))} cellules au plus"),
+                         path.name, limit="cells")
     reader = csv.reader(lines, delimiter=sep or "\x1f")  # one column without separator (quotes removed)
     try:
         rows = list(reader)
