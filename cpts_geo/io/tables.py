@@ -710,8 +710,7 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError],
             lines.pop()
     else:
         lines = text.splitlines()
-    if csv.field_size_limit() <= limits.cell_chars:  # the csv module refuses longer cells itself
-        csv.field_size_limit(limits.cell_chars + 1)
+    csv.field_size_limit(limits.cell_chars)  # the csv module refuses longer cells itself (the same every call)
     hint = re.fullmatch(r"\s*sep=(.)\s*", lines[0]) if lines else None  # Excel's "sep=;" first line
     sep = hint.group(1) if hint else sniff_separator(lines)
     meta.update(encoding=enc, separator=sep, stray_bytes=stray)
@@ -727,7 +726,8 @@ def _grid(path: Path, sheet: str | int | None, error: type[InputError],
     except csv.Error as exc:
         if "field limit" in str(exc):
             raise LimitError("fichier CSV mal formé (guillemets non refermés ou cellule démesurée) : " + exceeded(
-                "cell_chars", csv.field_size_limit(), limits, f"cellule de plus de {fr.integer(csv.field_size_limit())} caractères"),
+                "cell_chars", limits.cell_chars + 1, limits,
+                f"cellule de plus de {fr.integer(limits.cell_chars)} caractères"),
                              path.name, reader.line_num, limit="cell_chars") from exc
         raise error("fichier CSV mal formé (guillemets non refermés ou cellule démesurée)", path.name,
                     reader.line_num) from exc
