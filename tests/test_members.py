@@ -204,7 +204,7 @@ def test_a_cpts_drawn_as_two_features_is_one_area_for_the_area_rule():
     assert set(m["stage"]) == {"ACI signé"}
 
 
-def test_a_cpts_drawn_as_100000_grid_cells_gives_the_communes_of_its_square():
+def test_a_cpts_drawn_as_100000_grid_cells_gives_the_communes_of_its_square(tmp_path):
     import numpy as np
     import shapely
 
@@ -214,9 +214,13 @@ def test_a_cpts_drawn_as_100000_grid_cells_gives_the_communes_of_its_square():
     lx, ly = np.meshgrid(xs[:-1], ys[:-1])
     hx, hy = np.meshgrid(xs[1:], ys[1:])
     cells = shapely.box(lx.ravel(), ly.ravel(), hx.ravel(), hy.ravel())
-    m = cpts_geo.read_members(_drawn(cells, ["CPTS Grille"] * len(cells)))
+    grid = _drawn(cells, ["CPTS Grille"] * len(cells))
+    m = cpts_geo.read_members(grid)
     assert set(m["code"]) == SQUARE_CODES
     assert m.attrs["refused"].empty and len(m.attrs["report"]) == len(SQUARE_CODES)
+    # the same grid as a GeoPackage passes the reading limits (features counted before reading)
+    grid.to_file(tmp_path / "grille.gpkg")
+    assert set(cpts_geo.read_members(tmp_path / "grille.gpkg")["code"]) == SQUARE_CODES
 
 
 def test_overlapping_features_of_one_cpts_are_united_not_summed():
