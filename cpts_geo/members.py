@@ -139,8 +139,8 @@ def merge_spellings(names: Iterable[str]) -> tuple[list[str], dict[str, list[str
     """One spelling per CPTS: names equal under :func:`name_key` (« CPTS du Lubéron », « CPTS
     du Luberon », « cpts du luberon ») are one CPTS, written as its most frequent spelling (the
     first seen on a tie). cpts_geo merges them rather than refusing the listing: a listing typed
-    by hand often writes one CPTS two ways, and two CPTS whose names differ only by case or
-    accents do not exist; the merge is always said (:func:`_merge_notes`).
+    by hand often writes one CPTS two ways, while two different CPTS are not named that close;
+    the merge is always said (:func:`_merge_notes`).
 
     Returns the names with the chosen spellings, and chosen spelling → every spelling met (in
     order of first appearance), for the CPTS written more than one way.
