@@ -27,15 +27,15 @@ CORPUS = sorted(p.name for p in BAD.iterdir() if p.name != "make_bad.py")
 #: - a supply table with an empty value is a readable list of codes for normalise and validate
 #:   (its code column), refused by apl --supply (« valeur manquante », row 3);
 #: - a UTF-8 listing with one stray Latin-1 byte is read (that byte alone as Windows-1252, said);
-#: - normalise refuses a file in which no value is a code or a commune name (missing_column.csv,
-#:   unknown_codes.csv): exit 2.
+#: - normalise and validate --existing refuse a file in which no value is a code or a commune
+#:   name (missing_column.csv, unknown_codes.csv): exit 2.
 LEGIT = {
     ("normalise", "headerless_one_column.csv"): 0,
     ("normalise", "overseas_only.csv"): 0,
     ("coverage", "overseas_only.csv"): 0,
     ("validate", "headerless_one_column.csv"): 0, ("validate", "unknown_codes.csv"): 1,
     ("validate", "cp1252_garbage.csv"): 1,
-    ("validate-existing", "overseas_only.csv"): 0, ("validate-existing", "unknown_codes.csv"): 0,
+    ("validate-existing", "overseas_only.csv"): 0,
     ("normalise", "supply_missing_value.csv"): 0, ("validate", "supply_missing_value.csv"): 0,
     **{(c, "stray_latin1_byte.csv"): 0 for c in ("normalise", "coverage", "map", "validate", "validate-existing")},
 }
@@ -49,6 +49,13 @@ HOSTILE = {
     "nameless_feature.geojson": "ligne 2 : nom de CPTS manquant (entité 2)",
     "hidden_sheet_only.xlsx": "feuilles masquées, non lues : ancienne liste",
 }
+
+
+def test_an_existing_listing_where_nothing_is_recognised_is_refused(capsys):
+    assert main(["validate", "04001,04004", "--existing", str(BAD / "unknown_codes.csv")]) == 2
+    err = capsys.readouterr().err
+    assert ("unknown_codes.csv : aucune commune reconnue dans la liste des CPTS existantes : ligne 2 : code 99999 "
+            "absent du COG 2026") in err
 
 
 def _argv(command: str, f: Path, tmp: Path) -> list[str]:

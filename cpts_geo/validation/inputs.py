@@ -257,6 +257,10 @@ def read_existing(existing: object) -> pd.DataFrame:
         m.attrs = dict(existing.attrs)
     else:
         m = read_members(existing)
+        if m.empty:  # a listing file in which nothing is recognised is an error, not an empty listing
+            first = m.attrs["refused"].head(3)
+            raise MembersError("aucune commune reconnue dans la liste des CPTS existantes : " + " ; ".join(
+                f"ligne {r.source_row} : {r.message}" for r in first.itertuples()), m.attrs.get("source"))
     src = m.attrs.get("source")
     m = expand_cities(m.dropna(subset=["code"]))
     m.attrs.setdefault("source", src)
