@@ -54,6 +54,15 @@ def test_a_file_wholly_in_windows_1252_is_still_read_as_windows_1252(names):
     assert enc == "cp1252" and stray == () and names[SAINT_ETIENNE] in text
 
 
+def test_many_stray_bytes_are_counted_without_describing_each(names):
+    utf8 = f"{names[SAINT_ETIENNE]}\n".encode() * 3
+    text, enc, stray = decode_text(utf8 + b"C\xe9reste" * 5_000 + b"\n", "f.csv")
+    assert enc == "utf-8" and len(stray) == 1_000 and text.count("Céreste") == 5_000
+    # past 10,000 stray bytes the file is not « UTF-8 with a stray byte »: Windows-1252 as a whole
+    text, enc, stray = decode_text(utf8 + b"C\xe9reste" * 20_000 + b"\n", "f.csv")
+    assert enc == "cp1252" and stray == ()
+
+
 @pytest.mark.parametrize("cell", [
     "4088", "4088.0", "4088,0", "4088,00", '="04088"', "4\u00a0088", "4\u202f088", "04088\u200b",
     "\u200b04088", "\ufeff04088", "０４０８８",

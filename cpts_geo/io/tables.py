@@ -415,10 +415,19 @@ class StrayByte:
         return f"ligne {self.line} : octet 0x{self.byte:02X} lu « {self.char} »"
 
 
+#: stray bytes of a UTF-8 file described one by one (the first ones; every one is decoded)
+_STRAY_RECORDED = 1_000
+#: beyond this many bytes that are not UTF-8, a file is not « UTF-8 with a few stray bytes »
+_STRAY_MAX = 10_000
+
+
 def _utf8_or_cp1252(raw: bytes) -> tuple[str, str, tuple[StrayByte, ...]] | None:
     """A file that is not wholly UTF-8: UTF-8 with its stray bytes read as Windows-1252 when
     lines holding valid UTF-8 accents are at least as many as lines holding a stray byte (one
-    Latin-1 byte in a UTF-8 export), else None (the file is Windows-1252)."""
+    Latin-1 byte in a UTF-8 export) and stray bytes number at most :data:`_STRAY_MAX`, else None
+    (the file is Windows-1252)."""
+    if raw.decode("utf-8", "replace").count("\ufffd") > _STRAY_MAX:  # counted at C speed
+        return None
     utf8, bad = 0, []
     for i, ln in enumerate(raw.split(b"\n")):
         if ln.isascii():
@@ -432,18 +441,19 @@ def _utf8_or_cp1252(raw: bytes) -> tuple[str, str, tuple[StrayByte, ...]] | None
         return None
     text = raw.decode("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8", "cpts_geo.stray_cp1252")
     lines = raw.split(b"\n")
-    stray = []
+    stray: list[StrayByte] = []
     for i in bad:
-        ln = lines[i]
+        view = memoryview(lines[i])
         pos = 0
-        while True:
+        while len(stray) < _STRAY_RECORDED:
             try:
-                ln[pos:].decode("utf-8")
+                codecs.utf_8_decode(view[pos:], "strict", True)  # no copy of the rest of the line
                 break
             except UnicodeDecodeError as exc:
                 k = pos + exc.start
-                stray.append(StrayByte(i + 1, ln[k], _stray_byte_as_cp1252(
-                    UnicodeDecodeError("utf-8", ln, k, k + 1, ""))[0]))
+                byte = lines[i][k:k + 1]
+                stray.append(StrayByte(i + 1, byte[0], _stray_byte_as_cp1252(
+                    UnicodeDecodeError("utf-8", byte, 0, 1, ""))[0]))
                 pos = k + 1
     return text, "utf-8", tuple(stray)
 
@@ -501,11 +511,12 @@ def decode(raw: bytes, source: str, error: type[InputError] = InputError) -> tup
 
 def stray_note(stray: Sequence[StrayByte], limit: int = 5) -> str:
     """French note of the stray bytes of a UTF-8 file (:func:`decode_text`), for a reading report."""
-    shown = "; ".join(s.describe() for s in stray[:limit])
+    shown = " ; ".join(s.describe() for s in stray[:limit])
     more = len(stray) - limit
-    return (f"fichier lu en UTF-8 ; {len(stray)} octet{'s' if len(stray) > 1 else ''} hors UTF-8 lu"
-            f"{'s' if len(stray) > 1 else ''} en Windows-1252 : {shown}"
-            + (f" (et {more} autre{'s' if more > 1 else ''})" if more > 0 else ""))
+    many = len(stray) >= _STRAY_RECORDED  # the first ones only were described
+    return (f"fichier lu en UTF-8 ; {'au moins ' if many else ''}"
+            f"{fr.plural(len(stray), 'octet hors UTF-8 lu', 'octets hors UTF-8 lus')} en Windows-1252 : {shown}"
+            + (f" (et {fr.plural(more, 'autre')})" if more > 0 else ""))
 
 
 def sniff_separator(lines: Sequence[str]) -> str | None:
