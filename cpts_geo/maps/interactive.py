@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import re
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
 from cpts_geo import names as commune_names
 from cpts_geo._version import __version__
+from cpts_geo.io import html_safe
 from cpts_geo.maps import style as st
 from cpts_geo.maps.layers import MapLayers, build_layers
 from cpts_geo.rules import aci_near_threshold
@@ -88,8 +88,8 @@ def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
     return frame.to_geo_dict(drop_id=True)
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+#: the one Python-side escaping of the maps (:func:`cpts_geo.io.html_safe.escape`)
+_esc = html_safe.escape
 
 
 def _names_of(codes: tuple, names: pd.Series, limit: int) -> str:
@@ -188,6 +188,7 @@ class _Extras(MacroElement):
 {% macro script(this, kwargs) %}
 (function() {
   var map = {{ this._parent.get_name() }};
+  {{ this.escape_js }}
   // without a tile layer Leaflet has no zoom range and fitBounds cannot zoom: set one
   map.setMinZoom(2); map.setMaxZoom(18);
   var data = {{ this.payload|tojson }};
@@ -290,7 +291,7 @@ class _Extras(MacroElement):
   }
   map.on('zoomend moveend overlayadd', declutter);
   setTimeout(declutter, 0);
-  map.attributionControl.addAttribution(data.credits);
+  map.attributionControl.addAttribution(cgEscape(data.credits));
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
                     search: find, searchBox: search, declutter: declutter};
   // whole area in view, without animation: the names are decluttered for the final view
@@ -307,6 +308,26 @@ class _Extras(MacroElement):
         self.layer_vars = layer_vars
         self.background = background
         self.search_js = commune_names.JS_SEARCH
+        self.escape_js = html_safe.JS_ESCAPE
+
+
+class _Page(Figure):
+    """The page of a map: its ``<title>`` escaped, and a Content-Security-Policy allowing only the
+    page's own inline scripts (:func:`cpts_geo.io.html_safe.with_csp`) added when rendered."""
+
+    _template = Template(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n"
+        "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
+        "    {{this.header.render(**kwargs)}}\n</head>\n<body>\n"
+        "    {{this.html.render(**kwargs)}}\n</body>\n<script>\n"
+        "    {{this.script.render(**kwargs)}}\n</script>\n</html>\n")
+
+    def __init__(self, remote_images: bool = False) -> None:
+        super().__init__()
+        self.remote_images = remote_images
+
+    def render(self, **kwargs: Any) -> str:
+        return html_safe.with_csp(super().render(**kwargs), remote_images=self.remote_images)
 
 
 def _inline_leaflet(m: folium.Map) -> None:
@@ -324,6 +345,7 @@ def _base_map(bounds: Any, zoom_start: int, tiles: str | None) -> folium.Map:
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=zoom_start, tiles=None,
                    control_scale=False, zoom_snap=0.25)
+    _Page(remote_images=bool(tiles)).add_child(m)  # escaped title, CSP
     _inline_leaflet(m)
     if tiles:
         folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
