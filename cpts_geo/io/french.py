@@ -8,6 +8,12 @@ UTF-8 with BOM (Excel detects the encoding), integers without ``.0``; ``"interna
 :func:`write_sheet`: one workbook sheet with its header frozen, an autofilter, column widths fitted
 to the content and number formats (thousands separators, percent, 0.1 km²) that Excel shows with
 the reader's own separators (a French Excel: ``1 234,5``).
+
+One cell-writing rule for both: a text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (:data:`FORMULA_TRIGGERS`: a CPTS called « =HYPERLINK(…) ») is written as text,
+never as a formula — in a workbook a string cell with Excel's quote prefix (:func:`text_cell`), in
+CSV behind a leading apostrophe (:func:`csv_text`, the OWASP rule against CSV injection). Only text
+cells: numbers, negative ones included, stay numbers. The tool writes no formula of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +51,73 @@ NUMBER_FORMATS: dict[str, str] = {
 }
 
 
+#: first characters that make a spreadsheet read a text cell as a formula (OWASP, CSV injection)
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_text(value: object) -> bool:
+    """True when ``value`` is a text a spreadsheet would read as a formula (:data:`FORMULA_TRIGGERS`).
+
+    Examples
+    --------
+    >>> is_formula_text("=HYPERLINK(\"http://x\")"), is_formula_text("-2"), is_formula_text(-2)
+    (True, True, False)
+    """
+    return isinstance(value, str) and value[:1] in FORMULA_TRIGGERS
+
+
+def csv_text(value: object) -> object:
+    """``value`` as a CSV cell: a text :func:`is_formula_text` behind a leading apostrophe (OWASP);
+    any other value unchanged.
+
+    Examples
+    --------
+    >>> csv_text("=1+1"), csv_text("@SUM(A1)"), csv_text("CPTS Sud 04"), csv_text(-5)
+    ("'=1+1", "'@SUM(A1)", 'CPTS Sud 04', -5)
+    """
+    return "'" + value if is_formula_text(value) else value
+
+
+def _csv_column(col: pd.Series) -> pd.Series:
+    """``col`` with its formula-like texts behind an apostrophe (text columns only)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)):
+        return col
+    values = col.to_numpy(dtype=object)
+    hit = np.fromiter((is_formula_text(v) for v in values), dtype=bool, count=len(values))
+    if not hit.any():
+        return col
+    values = values.copy()
+    values[hit] = ["'" + v for v in values[hit]]
+    return pd.Series(values, index=col.index, name=col.name, dtype=object)
+
+
+def csv_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` whose text cells, headers and index labels follow the cell rule of
+    :func:`csv_text`; numbers stay numbers."""
+    out = df.copy()
+    for i in range(out.shape[1]):
+        col = _csv_column(out.iloc[:, i])
+        if col is not out.iloc[:, i]:
+            out.isetitem(i, col)
+    out.columns = [csv_text(c) for c in out.columns]
+    if not isinstance(out.index, pd.MultiIndex) and (
+            pd.api.types.is_object_dtype(out.index.dtype) or pd.api.types.is_string_dtype(out.index.dtype)):
+        out.index = pd.Index([csv_text(v) for v in out.index], name=csv_text(out.index.name))
+    return out
+
+
+def text_cell(cell: object) -> object:
+    """Make the openpyxl ``cell`` holding a formula-like text (:func:`is_formula_text`) a string
+    cell with Excel's quote prefix: shown as typed, never evaluated, even once edited. Returns
+    the cell."""
+    if is_formula_text(cell.value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
 def check_csv_format(csv_format: str) -> str:
     """``csv_format`` when it is one of :data:`CSV_FORMATS`; an :class:`OptionError` otherwise."""
     if csv_format not in CSV_FORMATS:
@@ -78,7 +151,7 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, csv_for
     standard output). A path that cannot be written raises :class:`OutputError` in French.
     """
     d = _DIALECTS[check_csv_format(csv_format)]
-    frame = csv_frame(df)
+    frame = csv_cells(csv_frame(df))
     if not isinstance(path, (str, os.PathLike)):
         frame.to_csv(path, sep=d["sep"], decimal=d["decimal"], index=index, lineterminator="\n")
         return
@@ -145,6 +218,10 @@ def write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str,
     title = sheet_title(name)
     df.to_excel(writer, sheet_name=title, index=False)
     ws = writer.sheets[title]
+    for row in ws.iter_rows():  # the cell rule (module doc): pandas writes "=…" as a formula
+        for cell in row:
+            if isinstance(cell.value, str):
+                text_cell(cell)
     ws.freeze_panes = "A2"
     n_rows, n_cols = len(df) + 1, len(df.columns)
     if n_cols:
@@ -220,7 +297,7 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame],
                 col_formats.append(_format_code(fmt) if fmt is not None else _default_format(df[col]))
         header = []
         for col in df.columns:
-            c = WriteOnlyCell(ws, value=str(col))
+            c = text_cell(WriteOnlyCell(ws, value=str(col)))
             c.font, c.border, c.alignment = head_font, head_border, head_align
             header.append(c)
         ws.append(header)
@@ -231,7 +308,9 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame],
                 v = _cell_value(columns[j][i])
                 if isinstance(fmt, list):  # per-row formats never apply to a text cell
                     fmt = None if isinstance(v, str) else fmt[i]
-                if fmt is None or v is None:
+                if is_formula_text(v):  # the cell rule (module doc): text, never a formula
+                    row.append(text_cell(WriteOnlyCell(ws, value=v)))
+                elif fmt is None or v is None:
                     row.append(v)
                 else:
                     c = WriteOnlyCell(ws, value=v)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo.errors import InputError
+from cpts_geo.io.french import FORMULA_TRIGGERS
 
 #: INSEE commune code: five digits, or 2A/2B and three digits (Corsica) — the one definition
 INSEE_CODE_PATTERN = r"\d{5}|2[AB]\d{3}"
@@ -58,9 +59,13 @@ _WHOLE_RE = re.compile(r"\d+\.0+")  # rows looked at to sniff the separator and 
 
 def cell_text(value: object) -> str | None:
     """A cell as stripped text; None when empty. Numbers written by a spreadsheet lose their
-    ``.0`` (``1001.0`` → ``"1001"``); dates at midnight are written ``YYYY-MM-DD``."""
+    ``.0`` (``1001.0`` → ``"1001"``); dates at midnight are written ``YYYY-MM-DD``; the apostrophe
+    a CSV puts before a formula-like text (``'=x``, :func:`cpts_geo.io.french.csv_text`) is
+    dropped, so a file cpts_geo wrote reads back as it was."""
     if type(value) is str:  # fast path: every cell of a text table
         text = value.strip()
+        if text[:1] == "'" and text[1:2] in FORMULA_TRIGGERS:  # a text cell cpts_geo wrote
+            text = text[1:]  # behind an apostrophe (cpts_geo.io.french.csv_text)
         if text[-1:] == "0" and "." in text and _WHOLE_RE.fullmatch(text):
             return text.split(".")[0]
         return text or None
