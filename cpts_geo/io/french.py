@@ -53,6 +53,10 @@ NUMBER_FORMATS: dict[str, str] = {
 
 #: first characters that make a spreadsheet read a text cell as a formula (OWASP, CSV injection)
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: first characters put behind the apostrophe in a CSV: the triggers, and the line feed a CR
+#: becomes (:func:`csv_text`)
+_AFTER_APOSTROPHE = frozenset((*FORMULA_TRIGGERS, "\n"))
+_FIRST = frozenset((*_AFTER_APOSTROPHE, "'"))
 
 
 def is_formula_text(value: object) -> bool:
@@ -66,16 +70,39 @@ def is_formula_text(value: object) -> bool:
     return isinstance(value, str) and value[:1] in FORMULA_TRIGGERS
 
 
+def _needs_apostrophe(value: object) -> bool:
+    """A formula-like text, or one that already starts with the apostrophe of the rule (doubled,
+    so that reading drops exactly one: :func:`cpts_geo.io.tables.cell_text`)."""
+    return isinstance(value, str) and (value[:1] in _AFTER_APOSTROPHE or (
+        value[:1] == "'" and value[1:2] in _AFTER_APOSTROPHE))
+
+
 def csv_text(value: object) -> object:
-    """``value`` as a CSV cell: a text :func:`is_formula_text` behind a leading apostrophe (OWASP);
-    any other value unchanged.
+    """``value`` as a CSV cell: a text :func:`is_formula_text` behind a leading apostrophe (OWASP),
+    carriage returns inside a text written as line feeds (a bare CR is not quoted by the CSV
+    writer and would split the row); any other value unchanged.
 
     Examples
     --------
     >>> csv_text("=1+1"), csv_text("@SUM(A1)"), csv_text("CPTS Sud 04"), csv_text(-5)
     ("'=1+1", "'@SUM(A1)", 'CPTS Sud 04', -5)
     """
-    return "'" + value if is_formula_text(value) else value
+    if not isinstance(value, str):
+        return value
+    text = "'" + value if _needs_apostrophe(value) else value
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def from_csv_text(text: str) -> str:
+    """The text a CSV cell written by :func:`csv_text` stands for: one leading apostrophe dropped
+    before a formula-like text (``'=x`` → ``=x``, ``''=x`` → ``'=x``); any other text unchanged.
+
+    Examples
+    --------
+    >>> from_csv_text("'=1+1"), from_csv_text("'simple"), from_csv_text(csv_text("'=x"))
+    ('=1+1', "'simple", "'=x")
+    """
+    return text[1:] if text[:1] == "'" and _needs_apostrophe(text[1:]) else text
 
 
 def _csv_column(col: pd.Series) -> pd.Series:
@@ -85,11 +112,12 @@ def _csv_column(col: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)):
         return col
     values = col.to_numpy(dtype=object)
-    hit = np.fromiter((is_formula_text(v) for v in values), dtype=bool, count=len(values))
+    hit = np.fromiter((isinstance(v, str) and (v[:1] in _FIRST or "\r" in v) for v in values),
+                      dtype=bool, count=len(values))
     if not hit.any():
         return col
     values = values.copy()
-    values[hit] = ["'" + v for v in values[hit]]
+    values[hit] = [csv_text(v) for v in values[hit]]
     return pd.Series(values, index=col.index, name=col.name, dtype=object)
 
 

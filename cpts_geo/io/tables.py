@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo.errors import InputError
-from cpts_geo.io.french import FORMULA_TRIGGERS
+from cpts_geo.io.french import from_csv_text
 
 #: INSEE commune code: five digits, or 2A/2B and three digits (Corsica) — the one definition
 INSEE_CODE_PATTERN = r"\d{5}|2[AB]\d{3}"
@@ -63,9 +63,7 @@ def cell_text(value: object) -> str | None:
     a CSV puts before a formula-like text (``'=x``, :func:`cpts_geo.io.french.csv_text`) is
     dropped, so a file cpts_geo wrote reads back as it was."""
     if type(value) is str:  # fast path: every cell of a text table
-        text = value.strip()
-        if text[:1] == "'" and text[1:2] in FORMULA_TRIGGERS:  # a text cell cpts_geo wrote
-            text = text[1:]  # behind an apostrophe (cpts_geo.io.french.csv_text)
+        text = _written_text(value.strip())
         if text[-1:] == "0" and "." in text and _WHOLE_RE.fullmatch(text):
             return text.split(".")[0]
         return text or None
@@ -489,8 +487,13 @@ def detect_header(rows: Sequence[Sequence[str | None]], hints: Iterable[str] = (
     return next(i for i, n in enumerate(filled) if n >= need)
 
 
+#: ``text`` without the apostrophe a CSV puts before a formula-like text (``'=x`` → ``=x``,
+#: :func:`cpts_geo.io.french.csv_text`): a file cpts_geo wrote reads back as it was
+_written_text = from_csv_text
+
+
 def _clean_column(values: list) -> list:
-    return [(v.strip() or None) if type(v) is str else v for v in values]
+    return [(_written_text(v.strip()) or None) if type(v) is str else v for v in values]
 
 
 def _frame(rows: list[list], header_at: int, meta: dict, source: str,
