@@ -64,7 +64,7 @@ def is_formula_text(value: object) -> bool:
 
     Examples
     --------
-    >>> is_formula_text("=HYPERLINK(\"http://x\")"), is_formula_text("-2"), is_formula_text(-2)
+    >>> is_formula_text("=HYPERLINK('http://x')"), is_formula_text("-2"), is_formula_text(-2)
     (True, True, False)
     """
     return isinstance(value, str) and value[:1] in FORMULA_TRIGGERS

@@ -257,7 +257,8 @@ class _Extras(MacroElement):
       var cp = names.length ? 'CPTS : ' + names.join(', ') : 'Zone blanche : aucune CPTS';
       var pop = c[2] === null ? 'n.d.' : c[2].toLocaleString('fr-FR');
       var box = L.DomUtil.create('div');
-      box.innerHTML = '<b></b> (' + c[1] + ')<br>Population ' + data.pop_year + ' : ' + pop +
+      box.innerHTML = '<b></b> (' + cgEscape(c[1]) + ')<br>Population ' + cgEscape(data.pop_year) +
+        ' : ' + cgEscape(pop) +
         ' hab.<br><span></span>';
       box.querySelector('b').textContent = c[0]; box.querySelector('span').textContent = cp;
       L.popup().setLatLng([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(box).openOn(map);
@@ -352,6 +353,8 @@ def _base_map(bounds: Any, zoom_start: int, tiles: str | None) -> folium.Map:
     return m
 
 
+#: tooltips (``tt``) and popups (``pp``) are HTML built in Python, every user string in them
+#: through :func:`_esc` (:func:`cpts_geo.io.html_safe.escape`)
 _ON_EACH = folium.JsCode("""function(feature, layer) {
   var p = feature.properties;
   if (p.tt) layer.bindTooltip(p.tt, {sticky: true});

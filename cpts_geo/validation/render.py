@@ -109,22 +109,29 @@ def text(r: ValidationReport) -> str:
     return "\n".join(lines)
 
 
+def _md(text: object) -> str:
+    """A user string for Markdown: ``&``, ``<`` and ``>`` as entities (a Markdown viewer renders
+    raw HTML), ``|`` escaped and line breaks as spaces (one table cell)."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("\n", " "))
+
+
 def markdown(r: ValidationReport) -> str:
-    """The report as Markdown (French)."""
-    out = [f"# Vérification du territoire « {r.name} »", "",
+    """The report as Markdown (French); user strings through :func:`_md`."""
+    out = [f"# Vérification du territoire « {_md(r.name)} »", "",
            f"**{'Bloquant' if r.blocking else 'Aucun point bloquant'}** — {verdict(r.checks)}", "",
            "## Chiffres clés", "", "| Indicateur | Valeur |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in _fig_rows(r)]
     out += ["", "## Vérifications", "", "| | Vérification | Résultat |", "|---|---|---|"]
     for c in _sorted_checks(r):
-        msg = c.message.replace("|", "\\|").replace("\n", " ")
+        msg = _md(c.message)
         out.append(f"| {LEVEL_MARK[c.level]} {LEVEL_LABELS[c.level]} | {c.title} (`{c.id}`) | {msg} |")
     out += ["", "## Communes du territoire", "", "| Code | Commune | Dép. | Population | CPTS existante |",
             "|---|---|---|---|---|"]
     for u in r.units.itertuples():
-        out.append(f"| {u.code} | {u.nom} | {u.dep} | {fr.integer(u.population)} | "
-                   f"{', '.join(u.existing_cpts) if u.existing_cpts else '—'} |")
-    out += ["", "## Sources", ""] + [f"- {s}" for s in _sources(r)]
+        out.append(f"| {_md(u.code)} | {_md(u.nom)} | {_md(u.dep)} | {fr.integer(u.population)} | "
+                   f"{_md(', '.join(u.existing_cpts)) if u.existing_cpts else '—'} |")
+    out += ["", "## Sources", ""] + [f"- {_md(s)}" for s in _sources(r)]
     return "\n".join(out) + "\n"
 
 
