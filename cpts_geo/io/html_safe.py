@@ -33,6 +33,7 @@ _SCRIPT_UNSAFE = re.compile("[<>&\u2028\u2029]")
 #: an inline script element: its attributes and its text (a script with ``src`` has no text)
 _INLINE_SCRIPT = re.compile(r"<script(\s[^>]*)?>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
 _HEAD = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
+_CHARSET = re.compile(r"<meta\s[^>]*charset[^>]*>", re.IGNORECASE)
 
 #: the JavaScript helper of the rule, embedded in every page that hands text to Leaflet as HTML:
 #: ``cgEscape(value)`` is the text of ``value`` with ``& < > " '`` as entities
@@ -131,7 +132,8 @@ def page_policy(script_hashes: Iterable[str], *, remote_images: bool = False) ->
 
 
 def with_csp(page: str, *, remote_images: bool = False) -> str:
-    """``page`` with a Content-Security-Policy ``<meta>`` first in its ``<head>``.
+    """``page`` with a Content-Security-Policy ``<meta>`` at the top of its ``<head>`` (after the
+    charset declaration when the page has one there), before any script.
 
     The policy (:func:`page_policy`) allows exactly the inline scripts the page holds now, by
     hash: call it once, on the finished page.
@@ -158,7 +160,12 @@ def with_csp(page: str, *, remote_images: bool = False) -> str:
         raise ValueError("page: no <head> element to hold the Content-Security-Policy")
     policy = page_policy(map(script_hash, inline_scripts(page)), remote_images=remote_images)
     meta = f'\n<meta http-equiv="Content-Security-Policy" content="{escape(policy)}">'
-    return page[:head.end()] + meta + page[head.end():]
+    at = head.end()
+    charset = _CHARSET.search(page, at)  # the encoding stays declared first, before any script
+    first_script = page.lower().find("<script", at)
+    if charset is not None and (first_script < 0 or charset.end() <= first_script):
+        at = charset.end()
+    return page[:at] + meta + page[at:]
 
 
 __all__ = ["JS_ESCAPE", "escape", "inline_scripts", "page_policy", "script_hash", "script_json",

@@ -313,11 +313,12 @@ class _Extras(MacroElement):
 
 
 class _Page(Figure):
-    """The page of a map: its ``<title>`` escaped, and a Content-Security-Policy allowing only the
-    page's own inline scripts (:func:`cpts_geo.io.html_safe.with_csp`) added when rendered."""
+    """The page of a map: its charset declared first, its ``<title>`` escaped, and a
+    Content-Security-Policy allowing only the page's own inline scripts
+    (:func:`cpts_geo.io.html_safe.with_csp`) added when rendered."""
 
     _template = Template(
-        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n"
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
         "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
         "    {{this.header.render(**kwargs)}}\n</head>\n<body>\n"
         "    {{this.html.render(**kwargs)}}\n</body>\n<script>\n"
@@ -325,6 +326,7 @@ class _Page(Figure):
 
     def __init__(self, remote_images: bool = False) -> None:
         super().__init__()
+        self.header._children.pop("meta_http", None)  # the charset comes first, in the template
         self.remote_images = remote_images
 
     def render(self, **kwargs: Any) -> str:
