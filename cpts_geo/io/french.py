@@ -111,11 +111,19 @@ def _csv_column(col: pd.Series) -> pd.Series:
         col = col.astype(object)
     if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)):
         return col
-    values = col.to_numpy(dtype=object)
-    hit = np.fromiter((isinstance(v, str) and (v[:1] in _FIRST or "\r" in v) for v in values),
-                      dtype=bool, count=len(values))
-    if not hit.any():
-        return col
+    if isinstance(col.dtype, pd.StringDtype):  # vectorised: no Python loop over clean columns
+        texts = col.str
+        hit = (texts.slice(0, 1).isin(list(_FIRST)) | texts.contains("\r", regex=False)).fillna(False)
+        if not hit.any():
+            return col
+        hit = hit.to_numpy(dtype=bool)
+        values = col.to_numpy(dtype=object)
+    else:
+        values = col.to_numpy(dtype=object)
+        hit = np.fromiter((isinstance(v, str) and (v[:1] in _FIRST or "\r" in v) for v in values),
+                          dtype=bool, count=len(values))
+        if not hit.any():
+            return col
     values = values.copy()
     values[hit] = [csv_text(v) for v in values[hit]]
     return pd.Series(values, index=col.index, name=col.name, dtype=object)
@@ -126,8 +134,9 @@ def csv_cells(df: pd.DataFrame) -> pd.DataFrame:
     :func:`csv_text`; numbers stay numbers."""
     out = df.copy()
     for i in range(out.shape[1]):
-        col = _csv_column(out.iloc[:, i])
-        if col is not out.iloc[:, i]:
+        before = out.iloc[:, i]
+        col = _csv_column(before)
+        if col is not before:
             out.isetitem(i, col)
     out.columns = [csv_text(c) for c in out.columns]
     if not isinstance(out.index, pd.MultiIndex) and (
