@@ -62,6 +62,15 @@ _FIRST = frozenset((*_AFTER_APOSTROPHE, "'"))
 def is_formula_text(value: object) -> bool:
     """True when ``value`` is a text a spreadsheet would read as a formula (:data:`FORMULA_TRIGGERS`).
 
+    Parameters
+    ----------
+    value : object
+        A cell value; only a ``str`` can be formula-like (numbers never are).
+
+    Returns
+    -------
+    bool
+
     Examples
     --------
     >>> is_formula_text("=HYPERLINK('http://x')"), is_formula_text("-2"), is_formula_text(-2)
@@ -71,8 +80,8 @@ def is_formula_text(value: object) -> bool:
 
 
 def _needs_apostrophe(value: object) -> bool:
-    """A formula-like text, or one that already starts with the apostrophe of the rule (doubled,
-    so that reading drops exactly one: :func:`cpts_geo.io.tables.cell_text`)."""
+    """A formula-like text (or one starting with the line feed a CR becomes), or one that already
+    starts with the apostrophe of the rule (doubled, so that :func:`from_csv_text` drops one)."""
     return isinstance(value, str) and (value[:1] in _AFTER_APOSTROPHE or (
         value[:1] == "'" and value[1:2] in _AFTER_APOSTROPHE))
 
@@ -81,6 +90,16 @@ def csv_text(value: object) -> object:
     """``value`` as a CSV cell: a text :func:`is_formula_text` behind a leading apostrophe (OWASP),
     carriage returns inside a text written as line feeds (a bare CR is not quoted by the CSV
     writer and would split the row); any other value unchanged.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        The text to write, or ``value`` itself when it is not a text.
 
     Examples
     --------
@@ -96,6 +115,16 @@ def csv_text(value: object) -> object:
 def from_csv_text(text: str) -> str:
     """The text a CSV cell written by :func:`csv_text` stands for: one leading apostrophe dropped
     before a formula-like text (``'=x`` → ``=x``, ``''=x`` → ``'=x``); any other text unchanged.
+    :mod:`cpts_geo.io.tables` reads every CSV cell through it.
+
+    Parameters
+    ----------
+    text : str
+        A cell as read (stripped).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -131,7 +160,17 @@ def _csv_column(col: pd.Series) -> pd.Series:
 
 def csv_cells(df: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``df`` whose text cells, headers and index labels follow the cell rule of
-    :func:`csv_text`; numbers stay numbers."""
+    :func:`csv_text`; numbers stay numbers (:func:`write_csv` writes through it).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; columns holding a formula-like text become ``object`` columns.
+    """
     out = df.copy()
     for i in range(out.shape[1]):
         before = out.iloc[:, i]
@@ -147,8 +186,18 @@ def csv_cells(df: pd.DataFrame) -> pd.DataFrame:
 
 def text_cell(cell: object) -> object:
     """Make the openpyxl ``cell`` holding a formula-like text (:func:`is_formula_text`) a string
-    cell with Excel's quote prefix: shown as typed, never evaluated, even once edited. Returns
-    the cell."""
+    cell with Excel's quote prefix: shown as typed, never evaluated, even once edited.
+
+    Parameters
+    ----------
+    cell : openpyxl.cell.Cell or openpyxl.cell.WriteOnlyCell
+        A cell whose value is set.
+
+    Returns
+    -------
+    object
+        The same cell (any other value left as it is).
+    """
     if is_formula_text(cell.value):
         cell.data_type = "s"
         cell.quotePrefix = True

@@ -69,6 +69,15 @@ def script_safe(json_text: str) -> str:
 
     ``<``, ``>`` and ``&`` can only appear inside JSON strings, where the ``\\uXXXX`` escape means
     the same character: the value is unchanged, but no ``</script>`` or ``<!--`` can appear.
+
+    Parameters
+    ----------
+    json_text : str
+        Text produced by a JSON encoder.
+
+    Returns
+    -------
+    str
     """
     return _SCRIPT_UNSAFE.sub(lambda m: _SCRIPT_ESCAPES[m.group(0)], json_text)
 
@@ -101,6 +110,16 @@ def script_hash(text: str) -> str:
     """CSP source (``'sha256-…'``) allowing the inline script whose text is ``text``.
 
     The text is hashed as the browser sees it: line ends normalised to ``\\n`` by the HTML parser.
+
+    Parameters
+    ----------
+    text : str
+        The text between ``<script>`` and ``</script>``.
+
+    Returns
+    -------
+    str
+        ``'sha256-<base64>'``, quotes included.
     """
     norm = text.replace("\r\n", "\n").replace("\r", "\n")
     digest = hashlib.sha256(norm.encode("utf-8")).digest()
@@ -108,7 +127,17 @@ def script_hash(text: str) -> str:
 
 
 def inline_scripts(page: str) -> list[str]:
-    """Texts of the inline ``<script>`` elements of an HTML page (those without ``src``)."""
+    """Texts of the inline ``<script>`` elements of an HTML page (those without ``src``).
+
+    Parameters
+    ----------
+    page : str
+        An HTML document.
+
+    Returns
+    -------
+    list of str
+    """
     return [body for attrs, body in _INLINE_SCRIPT.findall(page)
             if not re.search(r"\bsrc\s*=", attrs or "", re.IGNORECASE)]
 
@@ -120,6 +149,18 @@ def page_policy(script_hashes: Iterable[str], *, remote_images: bool = False) ->
     handlers and ``javascript:`` links never run); styles inline (Leaflet positions everything
     with them); images from the page itself (``data:``, ``blob:``), plus any ``https:`` server
     when ``remote_images`` (an online tile background was asked for); nothing else is fetched.
+
+    Parameters
+    ----------
+    script_hashes : iterable of str
+        CSP sources of the page's scripts (:func:`script_hash`).
+    remote_images : bool
+        Allow ``https:``/``http:`` images.
+
+    Returns
+    -------
+    str
+        The policy text.
     """
     hashes = " ".join(dict.fromkeys(script_hashes)) or "'none'"
     images = "data: blob:" + (" https: http:" if remote_images else "")
