@@ -126,3 +126,12 @@ def test_an_online_tile_address_is_escaped_in_the_app_credits():
     assert "<img" not in tiles["attribution"] and "&lt;img" in tiles["attribution"]
     assert "script-src 'self';" in app_policy() and "https:" not in app_policy()
     assert "img-src 'self' data: blob: https:" in app_policy(remote_images=True)
+
+
+def test_a_map_with_online_tiles_may_load_their_images_and_nothing_else():
+    from cpts_geo.maps.interactive import _base_map
+
+    offline = _base_map((4.0, 43.0, 6.0, 45.0), 8, None).get_root().render()
+    online = _base_map((4.0, 43.0, 6.0, 45.0), 8, "OpenStreetMap").get_root().render()
+    assert "img-src data: blob:;" in offline
+    assert "img-src data: blob: https: http:;" in online and "default-src &#x27;none&#x27;" in online
