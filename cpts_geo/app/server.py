@@ -47,6 +47,7 @@ from starlette.staticfiles import StaticFiles
 from cpts_geo import fr, names, reference
 from cpts_geo._version import __version__
 from cpts_geo.errors import CptsGeoError, OptionError
+from cpts_geo.io import html_safe
 
 STATIC = Path(__file__).resolve().parent / "static"
 LEAFLET = Path(__file__).resolve().parent.parent / "maps" / "vendor" / "leaflet"
@@ -124,7 +125,7 @@ def _tiles(tiles: str | None) -> dict | None:
     if not tiles:
         return None
     if "{z}" in tiles and tiles.startswith(("http://", "https://")):
-        return {"url": tiles, "attribution": "Fond de carte : " + tiles.split("/")[2]}
+        return {"url": tiles, "attribution": "Fond de carte : " + html_safe.escape(tiles.split("/")[2])}
     try:
         import xyzservices
 
@@ -476,6 +477,12 @@ async def page(request: Request) -> Response:
                         headers={"Cache-Control": "no-store"})
 
 
+async def escape_js(request: Request) -> Response:
+    """The one JavaScript escaping helper (:data:`cpts_geo.io.html_safe.JS_ESCAPE`) as a script."""
+    return Response(html_safe.JS_ESCAPE + "\nwindow.cgEscape = cgEscape;\n",
+                    media_type="text/javascript; charset=utf-8")
+
+
 async def config(request: Request) -> Response:
     return JSONResponse(_state(request).config)
 
@@ -648,6 +655,41 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+def app_policy(remote_images: bool = False) -> str:
+    """Content-Security-Policy of every answer of the app: scripts, styles and data from the app
+    itself only (no inline script or event handler runs), images also as ``data:``/``blob:`` and,
+    with an online background (``remote_images``), from tile servers; no framing."""
+    images = "'self' data: blob:" + (" https: http:" if remote_images else "")
+    return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {images}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'")
+
+
+class SecurityHeaders:
+    """Add the app's Content-Security-Policy (:func:`app_policy`) and ``X-Content-Type-Options:
+    nosniff`` to every HTTP answer."""
+
+    def __init__(self, app, policy: str) -> None:
+        self.app = app
+        self.headers = [(b"content-security-policy", policy.encode("ascii")),
+                        (b"x-content-type-options", b"nosniff")]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message = dict(message)
+                message["headers"] = list(message.get("headers", [])) + [
+                    h for h in self.headers if h[0] not in names]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(existing: object = None, region: object = None, departments: object = None,
                replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
                tiles: str | None = None, title: str | None = None, apl_cog: int | None = None,
@@ -677,10 +719,12 @@ def create_app(existing: object = None, region: object = None, departments: obje
         Route("/api/check", check, methods=["POST"]),
         Route("/api/export/{kind}", export, methods=["POST"]),
         Route("/api/import", import_file, methods=["POST"]),
+        Route("/static/escape.js", escape_js),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Mount("/vendor/leaflet", StaticFiles(directory=LEAFLET), name="leaflet"),
     ]
-    middleware = [Middleware(HostCheck, allowed_hosts=allowed_hosts)] if allowed_hosts else []
+    middleware = [Middleware(SecurityHeaders, policy=app_policy(state.tiles is not None))]
+    middleware += [Middleware(HostCheck, allowed_hosts=allowed_hosts)] if allowed_hosts else []
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
     app.state.cpts = state

@@ -8,6 +8,12 @@ UTF-8 with BOM (Excel detects the encoding), integers without ``.0``; ``"interna
 :func:`write_sheet`: one workbook sheet with its header frozen, an autofilter, column widths fitted
 to the content and number formats (thousands separators, percent, 0.1 km²) that Excel shows with
 the reader's own separators (a French Excel: ``1 234,5``).
+
+One cell-writing rule for both: a text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (:data:`FORMULA_TRIGGERS`: a CPTS called « =HYPERLINK(…) ») is written as text,
+never as a formula — in a workbook a string cell with Excel's quote prefix (:func:`text_cell`), in
+CSV behind a leading apostrophe (:func:`csv_text`, the OWASP rule against CSV injection). Only text
+cells: numbers, negative ones included, stay numbers. The tool writes no formula of its own.
 """
 
 from __future__ import annotations
@@ -45,6 +51,159 @@ NUMBER_FORMATS: dict[str, str] = {
 }
 
 
+#: first characters that make a spreadsheet read a text cell as a formula (OWASP, CSV injection)
+FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: first characters put behind the apostrophe in a CSV: the triggers, and the line feed a CR
+#: becomes (:func:`csv_text`)
+_AFTER_APOSTROPHE = frozenset((*FORMULA_TRIGGERS, "\n"))
+_FIRST = frozenset((*_AFTER_APOSTROPHE, "'"))
+
+
+def is_formula_text(value: object) -> bool:
+    """True when ``value`` is a text a spreadsheet would read as a formula (:data:`FORMULA_TRIGGERS`).
+
+    Parameters
+    ----------
+    value : object
+        A cell value; only a ``str`` can be formula-like (numbers never are).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_formula_text("=HYPERLINK('http://x')"), is_formula_text("-2"), is_formula_text(-2)
+    (True, True, False)
+    """
+    return isinstance(value, str) and value[:1] in FORMULA_TRIGGERS
+
+
+def _needs_apostrophe(value: object) -> bool:
+    """A formula-like text (or one starting with the line feed a CR becomes), or one that already
+    starts with the apostrophe of the rule (doubled, so that :func:`from_csv_text` drops one)."""
+    return isinstance(value, str) and (value[:1] in _AFTER_APOSTROPHE or (
+        value[:1] == "'" and value[1:2] in _AFTER_APOSTROPHE))
+
+
+def csv_text(value: object) -> object:
+    """``value`` as a CSV cell: a text :func:`is_formula_text` behind a leading apostrophe (OWASP),
+    carriage returns inside a text written as line feeds (a bare CR is not quoted by the CSV
+    writer and would split the row); any other value unchanged.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        The text to write, or ``value`` itself when it is not a text.
+
+    Examples
+    --------
+    >>> csv_text("=1+1"), csv_text("@SUM(A1)"), csv_text("CPTS Sud 04"), csv_text(-5)
+    ("'=1+1", "'@SUM(A1)", 'CPTS Sud 04', -5)
+    """
+    if not isinstance(value, str):
+        return value
+    text = "'" + value if _needs_apostrophe(value) else value
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def from_csv_text(text: str) -> str:
+    """The text a CSV cell written by :func:`csv_text` stands for: one leading apostrophe dropped
+    before a formula-like text (``'=x`` → ``=x``, ``''=x`` → ``'=x``); any other text unchanged.
+    :mod:`cpts_geo.io.tables` reads every CSV cell through it.
+
+    Parameters
+    ----------
+    text : str
+        A cell as read (stripped).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from_csv_text("'=1+1"), from_csv_text("'simple"), from_csv_text(csv_text("'=x"))
+    ('=1+1', "'simple", "'=x")
+    """
+    return text[1:] if text[:1] == "'" and _needs_apostrophe(text[1:]) else text
+
+
+def _csv_column(col: pd.Series) -> pd.Series:
+    """``col`` with its formula-like texts behind an apostrophe (text columns only)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    if not (pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype)):
+        return col
+    if isinstance(col.dtype, pd.StringDtype):  # vectorised: no Python loop over clean columns
+        texts = col.str
+        hit = (texts.slice(0, 1).isin(list(_FIRST)) | texts.contains("\r", regex=False)).fillna(False)
+        if not hit.any():
+            return col
+        hit = hit.to_numpy(dtype=bool)
+        values = col.to_numpy(dtype=object)
+    else:
+        values = col.to_numpy(dtype=object)
+        hit = np.fromiter((isinstance(v, str) and (v[:1] in _FIRST or "\r" in v) for v in values),
+                          dtype=bool, count=len(values))
+        if not hit.any():
+            return col
+    values = values.copy()
+    values[hit] = [csv_text(v) for v in values[hit]]
+    return pd.Series(values, index=col.index, name=col.name, dtype=object)
+
+
+def csv_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` whose text cells, headers and index labels follow the cell rule of
+    :func:`csv_text`; numbers stay numbers (:func:`write_csv` writes through it).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; columns holding a formula-like text become ``object`` columns.
+    """
+    out = df.copy()
+    for i in range(out.shape[1]):
+        before = out.iloc[:, i]
+        col = _csv_column(before)
+        if col is not before:
+            out.isetitem(i, col)
+    out.columns = [csv_text(c) for c in out.columns]
+    if not isinstance(out.index, pd.MultiIndex) and (
+            pd.api.types.is_object_dtype(out.index.dtype) or pd.api.types.is_string_dtype(out.index.dtype)):
+        out.index = pd.Index([csv_text(v) for v in out.index], name=csv_text(out.index.name))
+    return out
+
+
+def text_cell(cell: object) -> object:
+    """Make the openpyxl ``cell`` holding a formula-like text (:func:`is_formula_text`) a string
+    cell with Excel's quote prefix: shown as typed, never evaluated, even once edited.
+
+    Parameters
+    ----------
+    cell : openpyxl.cell.Cell or openpyxl.cell.WriteOnlyCell
+        A cell whose value is set.
+
+    Returns
+    -------
+    object
+        The same cell (any other value left as it is).
+    """
+    if is_formula_text(cell.value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
 def check_csv_format(csv_format: str) -> str:
     """``csv_format`` when it is one of :data:`CSV_FORMATS`; an :class:`OptionError` otherwise."""
     if csv_format not in CSV_FORMATS:
@@ -78,7 +237,7 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike | io.TextIOBase, csv_for
     standard output). A path that cannot be written raises :class:`OutputError` in French.
     """
     d = _DIALECTS[check_csv_format(csv_format)]
-    frame = csv_frame(df)
+    frame = csv_cells(csv_frame(df))
     if not isinstance(path, (str, os.PathLike)):
         frame.to_csv(path, sep=d["sep"], decimal=d["decimal"], index=index, lineterminator="\n")
         return
@@ -145,6 +304,10 @@ def write_sheet(writer: pd.ExcelWriter, df: pd.DataFrame, name: str,
     title = sheet_title(name)
     df.to_excel(writer, sheet_name=title, index=False)
     ws = writer.sheets[title]
+    for row in ws.iter_rows():  # the cell rule (module doc): pandas writes "=…" as a formula
+        for cell in row:
+            if isinstance(cell.value, str):
+                text_cell(cell)
     ws.freeze_panes = "A2"
     n_rows, n_cols = len(df) + 1, len(df.columns)
     if n_cols:
@@ -220,7 +383,7 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame],
                 col_formats.append(_format_code(fmt) if fmt is not None else _default_format(df[col]))
         header = []
         for col in df.columns:
-            c = WriteOnlyCell(ws, value=str(col))
+            c = text_cell(WriteOnlyCell(ws, value=str(col)))
             c.font, c.border, c.alignment = head_font, head_border, head_align
             header.append(c)
         ws.append(header)
@@ -231,7 +394,9 @@ def _write_streamed(path: Path, sheets: Mapping[str, pd.DataFrame],
                 v = _cell_value(columns[j][i])
                 if isinstance(fmt, list):  # per-row formats never apply to a text cell
                     fmt = None if isinstance(v, str) else fmt[i]
-                if fmt is None or v is None:
+                if is_formula_text(v):  # the cell rule (module doc): text, never a formula
+                    row.append(text_cell(WriteOnlyCell(ws, value=v)))
+                elif fmt is None or v is None:
                     row.append(v)
                 else:
                     c = WriteOnlyCell(ws, value=v)

@@ -35,6 +35,7 @@ import pandas as pd
 
 from cpts_geo import fr
 from cpts_geo.errors import InputError, LimitError
+from cpts_geo.io.french import from_csv_text
 from cpts_geo.io.limits import ReadLimits, exceeded, resolve
 
 #: INSEE commune code: five digits, or 2A/2B and three digits (Corsica) — the one definition
@@ -82,13 +83,15 @@ def clean_text(text: str) -> str:
 def cell_text(value: object) -> str | None:
     """A cell as stripped text (:func:`clean_text`); None when empty. Whole numbers written by a
     spreadsheet or a French export lose their decimals (``1001.0``, ``1001,0`` → ``"1001"``);
-    Excel's ``="04088"`` is the text ``04088``; dates at midnight are written ``YYYY-MM-DD``.
+    Excel's ``="04088"`` is the text ``04088``; dates at midnight are written ``YYYY-MM-DD``;
+    the apostrophe a CSV puts before a formula-like text (``'=x``,
+    :func:`cpts_geo.io.french.csv_text`) is dropped, so a file cpts_geo wrote reads back as it was.
 
     >>> [cell_text(v) for v in ("4088,0", '="04088"', "04088\u200b", 4088.0, "  ")]
     ['4088', '04088', '04088', '4088', None]
     """
     if type(value) is str:  # fast path: every cell of a text table
-        text = clean_text(value).strip()
+        text = _written_text(clean_text(value).strip())
         if text[-1:] == "0" and ("." in text or "," in text) and _WHOLE_RE.fullmatch(text):
             return re.split(r"[.,]", text)[0]
         if text[:2] == '="' and _EXCEL_TEXT_RE.fullmatch(text):
@@ -788,8 +791,13 @@ def detect_header(rows: Sequence[Sequence[str | None]], hints: Iterable[str] = (
     return next(i for i, n in enumerate(filled) if n >= need)
 
 
+#: ``text`` without the apostrophe a CSV puts before a formula-like text (``'=x`` → ``=x``,
+#: :func:`cpts_geo.io.french.csv_text`): a file cpts_geo wrote reads back as it was
+_written_text = from_csv_text
+
+
 def _clean_column(values: list) -> list:
-    return [(v.strip() or None) if type(v) is str else v for v in values]
+    return [(_written_text(v.strip()) or None) if type(v) is str else v for v in values]
 
 
 def _frame(rows: list[list], header_at: int, meta: dict, source: str,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import re
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,14 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
 from cpts_geo import names as commune_names
 from cpts_geo._version import __version__
+from cpts_geo.io import html_safe
 from cpts_geo.maps import style as st
 from cpts_geo.maps.layers import MapLayers, build_layers
 from cpts_geo.rules import aci_near_threshold
@@ -88,8 +88,8 @@ def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
     return frame.to_geo_dict(drop_id=True)
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+#: the one Python-side escaping of the maps (:func:`cpts_geo.io.html_safe.escape`)
+_esc = html_safe.escape
 
 
 def _names_of(codes: tuple, names: pd.Series, limit: int) -> str:
@@ -188,6 +188,7 @@ class _Extras(MacroElement):
 {% macro script(this, kwargs) %}
 (function() {
   var map = {{ this._parent.get_name() }};
+  {{ this.escape_js }}
   // without a tile layer Leaflet has no zoom range and fitBounds cannot zoom: set one
   map.setMinZoom(2); map.setMaxZoom(18);
   var data = {{ this.payload|tojson }};
@@ -256,7 +257,8 @@ class _Extras(MacroElement):
       var cp = names.length ? 'CPTS : ' + names.join(', ') : 'Zone blanche : aucune CPTS';
       var pop = c[2] === null ? 'n.d.' : c[2].toLocaleString('fr-FR');
       var box = L.DomUtil.create('div');
-      box.innerHTML = '<b></b> (' + c[1] + ')<br>Population ' + data.pop_year + ' : ' + pop +
+      box.innerHTML = '<b></b> (' + cgEscape(c[1]) + ')<br>Population ' + cgEscape(data.pop_year) +
+        ' : ' + cgEscape(pop) +
         ' hab.<br><span></span>';
       box.querySelector('b').textContent = c[0]; box.querySelector('span').textContent = cp;
       L.popup().setLatLng([(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]).setContent(box).openOn(map);
@@ -290,7 +292,7 @@ class _Extras(MacroElement):
   }
   map.on('zoomend moveend overlayadd', declutter);
   setTimeout(declutter, 0);
-  map.attributionControl.addAttribution(data.credits);
+  map.attributionControl.addAttribution(cgEscape(data.credits));
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
                     search: find, searchBox: search, declutter: declutter};
   // whole area in view, without animation: the names are decluttered for the final view
@@ -307,6 +309,28 @@ class _Extras(MacroElement):
         self.layer_vars = layer_vars
         self.background = background
         self.search_js = commune_names.JS_SEARCH
+        self.escape_js = html_safe.JS_ESCAPE
+
+
+class _Page(Figure):
+    """The page of a map: its charset declared first, its ``<title>`` escaped, and a
+    Content-Security-Policy allowing only the page's own inline scripts
+    (:func:`cpts_geo.io.html_safe.with_csp`) added when rendered."""
+
+    _template = Template(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
+        "    {{this.header.render(**kwargs)}}\n</head>\n<body>\n"
+        "    {{this.html.render(**kwargs)}}\n</body>\n<script>\n"
+        "    {{this.script.render(**kwargs)}}\n</script>\n</html>\n")
+
+    def __init__(self, remote_images: bool = False) -> None:
+        super().__init__()
+        self.header._children.pop("meta_http", None)  # the charset comes first, in the template
+        self.remote_images = remote_images
+
+    def render(self, **kwargs: Any) -> str:
+        return html_safe.with_csp(super().render(**kwargs), remote_images=self.remote_images)
 
 
 def _inline_leaflet(m: folium.Map) -> None:
@@ -324,12 +348,15 @@ def _base_map(bounds: Any, zoom_start: int, tiles: str | None) -> folium.Map:
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=zoom_start, tiles=None,
                    control_scale=False, zoom_snap=0.25)
+    _Page(remote_images=bool(tiles)).add_child(m)  # escaped title, CSP
     _inline_leaflet(m)
     if tiles:
         folium.TileLayer(tiles, name="Fond de carte", control=True).add_to(m)
     return m
 
 
+#: tooltips (``tt``) and popups (``pp``) are HTML built in Python, every user string in them
+#: through :func:`_esc` (:func:`cpts_geo.io.html_safe.escape`)
 _ON_EACH = folium.JsCode("""function(feature, layer) {
   var p = feature.properties;
   if (p.tt) layer.bindTooltip(p.tt, {sticky: true});

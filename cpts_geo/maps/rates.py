@@ -372,6 +372,7 @@ def _place(ax, proj: gpd.GeoDataFrame, stage: str | None, fs: float, level: str,
     return texts
 
 
+@st.plain_text
 def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = None, *,
                  title: str | None = None, paper: str = "A4",
                  tolerance_m: float | None = None) -> Figure:

@@ -429,6 +429,7 @@ def _key(fig: Figure, x_in: float, top_in: float, entries: list[tuple[int, str]]
     return texts
 
 
+@st.plain_text
 def static_map(
     diagnosis: Any = None,
     color_by: str | None = "auto",
@@ -755,6 +756,7 @@ def static_map(
     return fig
 
 
+@st.plain_text
 def save_static(fig: Figure, path: str | Path, dpi: int = 200) -> Path:
     """Save a static map (format from the suffix: .png, .pdf, .svg); returns the path."""
     path = Path(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,3 +287,28 @@ def frame_axes(ax: Any, bounds: Any | None = None, pad: float = 0.03) -> None:
     ax.set_yticks([])
     for s in ax.spines.values():
         s.set_linewidth(0.6)
+
+
+def plain_text(func: Callable) -> Callable:
+    """Decorator: run ``func`` (a static map drawing or saving) with matplotlib's mathtext off, so
+    a CPTS called « $x^2$ » or « $\\frac{a$ » is drawn as typed, never parsed as a formula nor
+    refused with a parser error. matplotlib is imported on the call, not with this module.
+
+    Parameters
+    ----------
+    func : callable
+
+    Returns
+    -------
+    callable
+        ``func`` run inside ``matplotlib.rc_context({"text.parse_math": False})``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return func(*args, **kwargs)
+
+    return wrapper

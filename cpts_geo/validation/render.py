@@ -8,7 +8,6 @@ of their zone (tolerance in metres), so neighbouring communes still meet exactly
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ import shapely
 
 from cpts_geo import fr, reference, rules
 from cpts_geo.errors import OutputError
+from cpts_geo.io.html_safe import JS_ESCAPE, script_json, script_safe, with_csp
+from cpts_geo.io.html_safe import escape as _esc
 from cpts_geo.maps import leaflet_assets, simplify_units
 from cpts_geo.perimeters import dissolve_groups
 from cpts_geo.validation.checks import LEVEL_LABELS, LEVELS, verdict
@@ -108,22 +109,29 @@ def text(r: ValidationReport) -> str:
     return "\n".join(lines)
 
 
+def _md(text: object) -> str:
+    """A user string for Markdown: ``&``, ``<`` and ``>`` as entities (a Markdown viewer renders
+    raw HTML), ``|`` escaped and line breaks as spaces (one table cell)."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("\n", " "))
+
+
 def markdown(r: ValidationReport) -> str:
-    """The report as Markdown (French)."""
-    out = [f"# Vérification du territoire « {r.name} »", "",
+    """The report as Markdown (French); user strings through :func:`_md`."""
+    out = [f"# Vérification du territoire « {_md(r.name)} »", "",
            f"**{'Bloquant' if r.blocking else 'Aucun point bloquant'}** — {verdict(r.checks)}", "",
            "## Chiffres clés", "", "| Indicateur | Valeur |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in _fig_rows(r)]
     out += ["", "## Vérifications", "", "| | Vérification | Résultat |", "|---|---|---|"]
     for c in _sorted_checks(r):
-        msg = c.message.replace("|", "\\|").replace("\n", " ")
+        msg = _md(c.message)
         out.append(f"| {LEVEL_MARK[c.level]} {LEVEL_LABELS[c.level]} | {c.title} (`{c.id}`) | {msg} |")
     out += ["", "## Communes du territoire", "", "| Code | Commune | Dép. | Population | CPTS existante |",
             "|---|---|---|---|---|"]
     for u in r.units.itertuples():
-        out.append(f"| {u.code} | {u.nom} | {u.dep} | {fr.integer(u.population)} | "
-                   f"{', '.join(u.existing_cpts) if u.existing_cpts else '—'} |")
-    out += ["", "## Sources", ""] + [f"- {s}" for s in _sources(r)]
+        out.append(f"| {_md(u.code)} | {_md(u.nom)} | {_md(u.dep)} | {fr.integer(u.population)} | "
+                   f"{_md(', '.join(u.existing_cpts)) if u.existing_cpts else '—'} |")
+    out += ["", "## Sources", ""] + [f"- {_md(s)}" for s in _sources(r)]
     return "\n".join(out) + "\n"
 
 
@@ -210,7 +218,7 @@ def _collection(geoms: list | np.ndarray, props: list[dict]) -> str:
     texts = np.full(len(geoms), None, dtype=object)
     if ok.any():
         texts[ok] = shapely.to_geojson(geoms[ok])
-    feats = [f'{{"type":"Feature","properties":{json.dumps(p, ensure_ascii=False)},"geometry":{t}}}'
+    feats = [f'{{"type":"Feature","properties":{script_json(p)},"geometry":{t}}}'
              for t, p in zip(texts, props, strict=True) if t is not None]
     return '{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}"
 
@@ -284,8 +292,9 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -
     def tip(i: int) -> str:
         cp = cov.cpts_of[i]
         where = ("CPTS : " + ", ".join(cp)) if cp else ("aucune CPTS" if cov.known[i] else "hors de la liste fournie")
-        return (f"<b>{html.escape(str(noms[i]))}</b> ({codes[i]})<br>{fr.integer(pop[i])} hab. ({reference.POPULATION_YEAR})"
-                f"<br>{html.escape(where)}" + ("<br><i>dans le territoire proposé</i>" if in_p[i] else ""))
+        return (f"<b>{_esc(noms[i])}</b> ({_esc(codes[i])})<br>{fr.integer(pop[i])} hab. "
+                f"({reference.POPULATION_YEAR})<br>{_esc(where)}"
+                + ("<br><i>dans le territoire proposé</i>" if in_p[i] else ""))
 
     statuses = [status_of(i) for i in near]
     communes = _collection(simp_arr, [{"code": codes[i], "st": st, "tt": tip(i), "in": bool(in_p[i])}
@@ -293,7 +302,7 @@ def map_data(r: ValidationReport, margin: float = 0.25, max_units: int = 2000) -
     # the territory's outline
     mine = np.array([simp[i] for i in s.sel if i in simp], dtype=object)
     outline = dissolve_groups(mine, np.zeros(len(mine), dtype=int), 1)
-    territoire = _collection(outline, [{"tt": f"<b>{html.escape(r.name)}</b><br>"
+    territoire = _collection(outline, [{"tt": f"<b>{_esc(r.name)}</b><br>"
                                               f"{fr.integer(r.figures['population'])} hab."}])
     # existing CPTS in view, dissolved from the simplified communes drawn
     rows = [(i, n) for i in near for n in cov.cpts_of[i]]
@@ -359,7 +368,7 @@ def html_page(r: ValidationReport) -> str:
     """The self-contained HTML report (French)."""
     js, css = leaflet_assets()
     data = map_data(r)
-    e = html.escape
+    e = _esc
     fig_rows = "\n".join(f"<tr><th scope='row'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in _fig_rows(r))
     checks_html = []
     for c in _sorted_checks(r):
@@ -380,19 +389,19 @@ def html_page(r: ValidationReport) -> str:
     sources = "".join(f"<li>{e(s)}</li>" for s in _sources(r))
     layers = ",".join(f'"{k}":{v}' for k, v in data["layers"].items())
     rest = json.dumps({"dep_labels": data["dep_labels"], "bounds": data["bounds"]}, ensure_ascii=False)
-    payload = ('{"map":{"layers":{' + layers + "}," + rest[1:] + ',"styles":'
-               + json.dumps({k: v[0] for k, v in STATUS_STYLE.items()}) + "}").replace("</", "<\\/")
+    payload = script_safe('{"map":{"layers":{' + layers + "}," + rest[1:] + ',"styles":'
+                          + json.dumps({k: v[0] for k, v in STATUS_STYLE.items()}) + "}")
     verdict_cls = "bad" if r.blocking else ("warn" if any(c.level == "warning" for c in r.checks) else "good")
     credits = (f"Contours IGN ADMIN EXPRESS (Licence Ouverte) · INSEE, COG {r.meta['cog']}, populations légales "
                f"{r.meta['population_year']} · CPTS existantes : {r.meta['listing'] or 'liste non fournie'} · "
                f"cpts_geo {r.meta['cpts_geo_version']}")
-    return _TEMPLATE.format(
+    return with_csp(_TEMPLATE.format(
         title=e(f"Vérification du territoire « {r.name} »"), name=e(r.name), leaflet_css=css, leaflet_js=js,
         verdict_cls=verdict_cls, verdict_head=_VERDICT_HEAD[verdict_cls], verdict=e(verdict(r.checks).removeprefix("Aucun point bloquant ; ").capitalize()), figures=fig_rows, checks="\n".join(checks_html),
         units="\n".join(unit_rows), n_units=len(r.units), legend=legend, sources=sources, payload=payload,
-        credits=json.dumps(credits, ensure_ascii=False), pop_year=r.meta["population_year"],
-        listing=e(r.meta["listing"] or "aucune liste fournie"), cog=r.meta["cog"],
-    )
+        credits=script_json(credits), pop_year=e(r.meta["population_year"]),
+        listing=e(r.meta["listing"] or "aucune liste fournie"), cog=e(r.meta["cog"]), escape_js=JS_ESCAPE,
+    ))
 
 
 _VERDICT_HEAD = {"bad": "À corriger avant l'envoi du dossier", "warn": "Aucun point bloquant, mais des points d'attention",
@@ -520,11 +529,12 @@ son nom, sa population et sa CPTS.</p>
 <script>{leaflet_js}</script>
 <script>
 (function() {{
+  {escape_js}
   var data = {payload};
   var m = data.map;
   var map = L.map('map', {{zoomSnap: 0.25, attributionControl: true}});
   map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution({credits});
+  map.attributionControl.addAttribution(cgEscape({credits}));
   var layers = {{}}, cptsLabels = [];
   function tt(f, l) {{ if (f.properties.tt) l.bindTooltip(f.properties.tt, {{sticky: true}}); }}
   if (m.layers.communes) {{
@@ -546,7 +556,7 @@ son nom, sa population et sa CPTS.</p>
     cptsFeats.forEach(function(f) {{
       cptsLabels.push(L.tooltip({{permanent: true, direction: 'center', className: 'cpts-label',
         interactive: false}}).setLatLng([f.properties.lat, f.properties.lon])
-        .setContent(f.properties.cpts).addTo(map)); }});
+        .setContent(cgEscape(f.properties.cpts)).addTo(map)); }});
     function declutter() {{
       var kept = [];
       cptsLabels.forEach(function(t) {{
@@ -560,7 +570,7 @@ son nom, sa population et sa CPTS.</p>
     map.on('zoomend moveend resize', declutter);
     (m.dep_labels || []).forEach(function(d) {{
       L.tooltip({{permanent: true, direction: 'center', className: 'dep-label', interactive: false}})
-        .setLatLng([d.lat, d.lon]).setContent('Dép. ' + d.dep).addTo(map); }});
+        .setLatLng([d.lat, d.lon]).setContent(cgEscape('Dép. ' + d.dep)).addTo(map); }});
     map.fitBounds(m.bounds, {{padding: [12, 12]}});
     declutter();
     // printing resizes the map: fit it again so the territory stays whole on paper

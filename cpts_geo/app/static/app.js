@@ -56,13 +56,12 @@
   }
   function tooltip(p) {
     var cpts = p.cpts.length ? p.cpts.join(' / ') : (p.white ? 'sans CPTS (zone blanche)' : 'couverture non connue');
-    return '<b>' + escapeHtml(p.nom) + '</b> (' + p.code + ')<br>' + fmtInt(p.population) +
-      ' hab. (' + config.population_year + ')<br>' + escapeHtml(cpts);
+    return '<b>' + escapeHtml(p.nom) + '</b> (' + escapeHtml(p.code) + ')<br>' + fmtInt(p.population) +
+      ' hab. (' + escapeHtml(config.population_year) + ')<br>' + escapeHtml(cpts);
   }
-  function escapeHtml(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; });
-  }
+  // the one escaping helper of cpts_geo pages (cpts_geo.io.html_safe.JS_ESCAPE, /static/escape.js):
+  // every text Leaflet takes as HTML (tooltips, labels, credits) goes through it
+  var escapeHtml = window.cgEscape;
 
   // ------------------------------------------------------------------------- state changes
   function snapshot() { return JSON.parse(JSON.stringify(app.state)); }
@@ -452,7 +451,8 @@
       };
       legend.addTo(map);
       map.attributionControl.setPrefix(false);
-      map.attributionControl.addAttribution('Contours IGN ADMIN EXPRESS · populations INSEE ' + config.population_year + ' · cpts-geo ' + config.version);
+      map.attributionControl.addAttribution(escapeHtml('Contours IGN ADMIN EXPRESS · populations INSEE ' +
+        config.population_year + ' · cpts-geo ' + config.version));
       $('sources').textContent = 'Sources : ' + data.sources.geometry + ' ; ' + data.sources.population +
         '. Contours simplifiés pour l\u2019affichage (tolérance ' + fmtInt(data.tolerance_m) + '\u202fm) ; les calculs utilisent les contours complets.';
       Object.keys(layers).forEach(paint);
