@@ -33,6 +33,12 @@ def summary_json(d: Diagnosis) -> str:
     return json.dumps(d.summary, ensure_ascii=False, indent=2, default=str)
 
 
+#: the files :func:`write_tables` writes, whatever the options (known before the work, so that a
+#: folder where one of them is an input or another program's file is refused at once)
+TABLE_NAMES = ("summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "overlap_pairs.csv",
+               "diagnostic_cpts.xlsx")
+
+
 def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> dict[str, Path]:
     """Write the tables of a diagnosis as they are into ``out_dir`` (created): ``summary.json``,
     ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv`` (``csv_format`` "fr": ``;``,
