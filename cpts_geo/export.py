@@ -21,7 +21,7 @@ from cpts_geo.indicators.apl_estimate import attach_apl_estimate
 from cpts_geo.indicators.apl_official import attach_official_apl
 from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
-from cpts_geo.io.outputs import write_tables
+from cpts_geo.io.outputs import TABLE_NAMES, write_tables
 
 #: a step reporter: ``step("label")`` is a context manager around one long step. The library
 #: never prints; the CLI passes :meth:`cpts_geo.cli.progress.Progress.step` (progress on stderr)
@@ -117,7 +117,7 @@ def write_diagnosis(
     check_csv_format(csv_format)  # refuse a bad option before any work
     step = step or quiet
     out = Path(out_dir)
-    with output_folder(out, overwrite=overwrite, inputs=(*inputs, apl, apl_estimate)) as stage:
+    with output_folder(out, overwrite=overwrite, inputs=(*inputs, apl, apl_estimate), names=TABLE_NAMES) as stage:
         d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year,
                     apl_estimate=apl_estimate)
         with step("écriture des tableaux (GeoPackage, CSV, classeur Excel)"):

@@ -1,15 +1,19 @@
-"""Atomic output folder (issue 13): a run's files appear as a whole set or not at all; the
-previous run's set is replaced as a whole; files no cpts_geo run wrote are never deleted and a
-folder holding them is refused unless --force / overwrite=True. Real PACA sample, real writers."""
+"""Output folders and files (cpts_geo.io.atomic): a run deletes or replaces only files its
+manifest proves a cpts_geo run wrote, never an input; its files appear complete or not at all;
+a run killed in the middle of the swap is finished by the next one.
+
+Real sample listing (its Hautes-Alpes part, so each write takes well under a second), real
+writers. The kill tests fork this process after the diagnosis is built and kill the child at the
+chosen instant of the swap through the ``atomic.on_event`` hook: no new interpreter per kill.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,103 +21,161 @@ import pytest
 import cpts_geo
 import cpts_geo.io.atomic as atomic
 import cpts_geo.io.outputs as outputs
-from cpts_geo.cli import main
 from cpts_geo.errors import OutputError
+from cpts_geo.io.manifest import TOOL, read_manifest
 
-ROOT = Path(__file__).resolve().parent.parent
-#: the table files (maps=False) written by Diagnosis.write, summary.json included
-TABLES = {"summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "overlap_pairs.csv",
-          "diagnostic_cpts.xlsx"}
+#: the table files (maps=False) a diagnosis writes, summary.json included
+TABLES = set(outputs.TABLE_NAMES)
 
 
 @pytest.fixture(scope="module")
 def diag(sample_listing):
-    return cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    return cpts_geo.diagnose(cpts_geo.read_members(sample_listing), departments=["05"])
 
 
-def _listed(folder: Path) -> dict[str, int | None]:
-    summary = json.loads((folder / "summary.json").read_text("utf-8"))
-    return {f["name"]: f["size"] for f in summary["files"]}
+@pytest.fixture(scope="module")
+def previous_run(diag, tmp_path_factory):
+    """A folder holding a complete previous run (international CSV, so that its set can be told
+    from a new run's, written with the French CSV)."""
+    base = tmp_path_factory.mktemp("previous") / "out"
+    diag.write(base, classify=False, maps=False, csv_format="international")
+    return base
 
 
-def _assert_complete(folder: Path) -> dict:
-    """Every file summary.json lists is there with the listed size; nothing else of a run."""
-    listed = _listed(folder)
-    for name, size in listed.items():
-        assert (folder / name).is_file(), name
-        if size is not None:
-            assert (folder / name).stat().st_size == size, name
+def _copy_of(previous_run: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    return out
+
+
+def _write_new(diag, out: Path) -> None:
+    diag.write(out, classify=False, maps=False, csv_format="fr")
+
+
+def _manifest(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text("utf-8"))
 
 
-def test_summary_lists_the_files_and_no_temporary_left(diag, tmp_path):
+def _which_set(folder: Path) -> str:
+    """"previous" or "new" when the folder holds one complete set (every listed file present
+    with its listed hash, nothing else); raises AssertionError otherwise."""
+    summary = _manifest(folder)
+    listed = {f["name"]: f["sha256"] for f in summary["files"]}
+    assert set(listed) == {p.name for p in folder.iterdir()} == TABLES
+    for name, digest in listed.items():
+        if name != "summary.json":
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    header = (folder / "overlaps.csv").read_text("utf-8-sig").splitlines()[0]
+    return "new" if ";" in header else "previous"
+
+
+def _beside(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name != out.name)
+
+
+def test_summary_lists_every_file_with_its_sha256_and_the_tool_name(diag, tmp_path):
     out = tmp_path / "out"
     paths = diag.write(out, classify=False, maps=False)
-    assert set(_listed(out)) == TABLES == {p.name for p in out.iterdir()}
+    summary = _manifest(out)
+    assert summary["tool"] == TOOL == "cpts_geo"
+    assert [f["name"] for f in summary["files"]][-1] == "summary.json"
+    for f in summary["files"][:-1]:
+        data = (out / f["name"]).read_bytes()
+        assert f["sha256"] == hashlib.sha256(data).hexdigest() and f["size"] == len(data)
     assert {p.parent for p in paths.values()} == {out}
-    _assert_complete(out)
-    # the temporary folder beside the target is gone
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    # no bookkeeping file in the folder, no staging folder beside it
+    assert {p.name for p in out.iterdir()} == TABLES and _beside(out) == []
+    assert read_manifest(out).names == TABLES
 
 
-def test_previous_set_replaced_as_a_whole_other_files_kept(diag, tmp_path):
+def test_the_previous_set_is_replaced_as_a_whole_and_other_files_kept(diag, tmp_path):
     out = tmp_path / "out"
-    diag.write(out, classify=False, maps=True)
-    assert "carte_couverture.html" in _listed(out)
+    with atomic.output_folder(out) as stage:  # a previous run that wrote one more file
+        outputs.write_tables(diag, stage)
+        (stage / "ancienne_carte.html").write_text("<p>carte</p>", encoding="utf-8")
+        atomic.list_files_in_summary(stage)
     (out / "notes.txt").write_text("mes notes", encoding="utf-8")
     # a folder holding a file no run wrote is refused, before anything is written
     with pytest.raises(OutputError, match="notes.txt"):
-        diag.write(out, classify=False, maps=False)
-    assert "carte_couverture.html" in _listed(out)
-    # with overwrite: the new set replaces the whole previous one (maps of the previous run
-    # removed, since this run writes none), the user's file is kept
+        _write_new(diag, out)
+    assert "ancienne_carte.html" in read_manifest(out).names
+    # with overwrite: the new set replaces the whole previous one, the user's file is kept
     diag.write(out, classify=False, maps=False, overwrite=True)
     assert {p.name for p in out.iterdir()} == TABLES | {"notes.txt"}
     assert (out / "notes.txt").read_text("utf-8") == "mes notes"
-    _assert_complete(out)
 
 
-def test_cli_refuses_a_foreign_folder_exit_2(sample_listing, tmp_path, capsys):
-    out = tmp_path / "out"
+@pytest.mark.parametrize("summary", [
+    {"files": [{"name": "these.docx"}, {"name": "summary.json"}]},
+    {"tool": "autre_logiciel", "files": [{"name": "these.docx", "sha256": "0" * 64}]},
+    {"tool": "cpts_geo", "files": [{"name": "these.docx", "size": 5}, {"name": "summary.json"}]},
+    {"tool": "cpts_geo", "files": [{"name": "../these.docx", "sha256": "0" * 64}]},
+], ids=["another program's", "another tool's", "without hashes", "naming a path"])
+def test_a_summary_json_written_by_another_program_is_never_taken_for_a_previous_run(
+        diag, tmp_path, summary):
+    out = tmp_path / "f1"
     out.mkdir()
-    (out / "rapport ARS.docx").write_bytes(b"x")
-    assert main(["coverage", str(sample_listing), "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "rapport ARS.docx" in err and "--force" in err and "Traceback" not in err
-    assert [p.name for p in out.iterdir()] == ["rapport ARS.docx"]
-    # a path that is a file
-    assert main(["coverage", str(sample_listing), "--out", str(out / "rapport ARS.docx")]) == 2
-    assert "est un fichier" in capsys.readouterr().err
-
-
-def test_writer_failing_midway_keeps_the_previous_set(diag, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    diag.write(out, classify=False, maps=False)
+    (out / "these.docx").write_bytes(b"ma these")
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert read_manifest(out) is None
+    with pytest.raises(OutputError, match="aucune exécution de cpts-geo"):
+        _write_new(diag, out)
+    # --force writes beside foreign files, but never over them: summary.json is not replaced
+    with pytest.raises(OutputError, match="summary.json.*jamais remplacé"):
+        diag.write(out, classify=False, maps=False, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before and _beside(out) == []
+
+
+def test_a_listed_file_changed_since_is_kept_and_the_run_refused(diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    with (out / "overlaps.csv").open("a", encoding="utf-8") as f:
+        f.write("ma ligne ajoutée à la main\n")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for overwrite in (False, True):
+        with pytest.raises(OutputError, match=r"overlaps\.csv.*a changé depuis"):
+            diag.write(out, classify=False, maps=False, overwrite=overwrite)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before and _beside(out) == []
+
+
+def test_an_input_among_the_files_a_run_replaces_is_refused_even_with_overwrite(diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for overwrite in (False, True):
+        with pytest.raises(OutputError, match=r"perimeters\.gpkg.*fichier d'entrée"):
+            diag.write(out, classify=False, maps=False, overwrite=overwrite, inputs=(out / "perimeters.gpkg",))
+    # a hard link to an input is the input
+    link = tmp_path / "liste.gpkg"
+    os.link(out / "white_zones.gpkg", link)
+    with pytest.raises(OutputError, match=r"white_zones\.gpkg.*fichier d'entrée"):
+        diag.write(out, classify=False, maps=False, inputs=(link,))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_writer_failing_midway_keeps_the_previous_set(diag, previous_run, tmp_path, monkeypatch):
+    out = _copy_of(previous_run, tmp_path)
 
     def broken(*args, **kwargs):
-        raise RuntimeError("disque plein simulé")
+        raise RuntimeError("défaut simulé du classeur")
 
     monkeypatch.setattr(outputs, "_write_workbook", broken)  # after summary, gpkg and csv
     with pytest.raises(RuntimeError):
-        diag.write(out, classify=False, maps=False)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+        _write_new(diag, out)
+    assert _which_set(out) == "previous" and _beside(out) == []
 
 
 @pytest.mark.parametrize("phase", ["moving the previous set aside", "moving the new set in"])
-def test_file_held_open_while_moving_restores_the_previous_set(diag, tmp_path, monkeypatch, phase):
+def test_a_file_held_open_while_moving_restores_the_previous_set(diag, previous_run, tmp_path, monkeypatch,
+                                                                  phase):
     """A workbook open in Excel (Windows) cannot be moved: French error, previous set back."""
-    out = tmp_path / "out"
-    diag.write(out, classify=False, maps=False)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    out = _copy_of(previous_run, tmp_path)
     real = os.replace
 
     def replace(src, dst):
         src, dst = Path(src), Path(dst)
         if phase == "moving the previous set aside":
             fail = src == out / "diagnostic_cpts.xlsx"
-        else:  # from the temporary folder, not back from its backup of the previous set
+        else:  # from the staging folder, not back from its backup of the previous set
             fail = dst == out / "diagnostic_cpts.xlsx" and src.parent.name != atomic.BACKUP
         if fail:
             raise PermissionError(13, "Permission denied", str(dst))
@@ -121,56 +183,122 @@ def test_file_held_open_while_moving_restores_the_previous_set(diag, tmp_path, m
 
     monkeypatch.setattr(atomic.os, "replace", replace)
     with pytest.raises(OutputError, match="ouvert dans un autre programme"):
-        diag.write(out, classify=False, maps=False)
+        _write_new(diag, out)
     monkeypatch.undo()
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _which_set(out) == "previous" and _beside(out) == []
 
 
-KILL_SCRIPT = """
-import sys, cpts_geo
-first = cpts_geo.read_members(sys.argv[1])
-d = cpts_geo.diagnose(first)
-print("ready", flush=True)
-d.write(sys.argv[2], classify=True, maps=True)
-print("done", flush=True)
-"""
+# ------------------------------------------------------------------------------------------
+# Killed runs: fork after the diagnosis is built, kill the child at one instant of the swap
+# ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_killed_run_leaves_previous_or_new_complete_set(diag, sample_listing, tmp_path, sig):
-    """A second run writing into the same folder is killed at several moments (after
-    0 and 1.5 s of writing, and never): each time the folder holds a complete set, the
-    previous one (tables only, no maps) or the new one (with maps)."""
+def _run_killed(diag, out: Path, event: str, file: str | None, sig: int) -> int:
+    """Write the new set into ``out`` in a forked child that sends itself ``sig`` when the swap
+    reaches ``event`` for ``file``; returns the child's wait status."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            def hook(name, f):
+                if name == event and (file is None or f == file):
+                    os.kill(os.getpid(), sig)
+
+            atomic.on_event = hook
+            _write_new(diag, out)
+        except KeyboardInterrupt:
+            code = 130
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return status
+
+
+def test_sigterm_while_writing_leaves_the_previous_set_and_no_staging_folder(diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    status = _run_killed(diag, out, "staged", None, signal.SIGTERM)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 130  # cleaned up, then « interrompu »
+    assert _which_set(out) == "previous" and _beside(out) == []
+
+
+def test_sigterm_during_the_swap_is_held_until_the_new_set_is_complete(diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    status = _run_killed(diag, out, "moved-out", "summary.json", signal.SIGTERM)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    assert _which_set(out) == "new" and _beside(out) == []
+
+
+def test_a_run_killed_while_writing_leaves_the_previous_set_and_the_next_run_removes_its_staging_folder(
+        diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    status = _run_killed(diag, out, "staged", None, signal.SIGKILL)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert _which_set(out) == "previous"
+    [left] = _beside(out)
+    assert left.startswith(f".out{atomic.STAGING_MARK}")
+    assert set(atomic.check_target(out)) == TABLES  # the next run's first step: the previous set is its to replace
+    assert _beside(out) == [] and _which_set(out) == "previous"
+
+
+#: instants of the swap: the previous set moved aside (summary.json first), then the new set
+#: moved in (summary.json last)
+OLD_ORDER = ["summary.json", *sorted(TABLES - {"summary.json"})]
+NEW_ORDER = [*sorted(TABLES - {"summary.json"}), "summary.json"]
+
+
+@pytest.mark.parametrize("event,file", [
+    ("moved-out", OLD_ORDER[0]), ("moved-out", OLD_ORDER[-1]), ("moved-in", NEW_ORDER[0]),
+    ("moved-in", NEW_ORDER[-2]), ("moved-in", NEW_ORDER[-1]),
+])
+def test_a_run_killed_during_the_swap_is_finished_by_the_next_run(diag, previous_run, tmp_path, event, file):
+    out = _copy_of(previous_run, tmp_path)
+    status = _run_killed(diag, out, event, file, signal.SIGKILL)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    [stage] = [out.parent / n for n in _beside(out)]
+    assert (stage / atomic.MARKER).is_file() and not (out / atomic.MARKER).exists()
+    if (event, file) != ("moved-in", "summary.json"):  # the folder is left without its summary
+        assert not (out / "summary.json").exists()
+    finished = atomic.finish_interrupted(out)  # what every run into ``out`` does first
+    assert finished == [stage] and _beside(out) == []
+    assert _which_set(out) == "new"
+
+
+def test_after_a_kill_between_the_renames_every_later_run_succeeds(diag, previous_run, tmp_path):
+    """The case of the report: killed right after summary.json was moved aside, the folder had no
+    summary.json and every later run refused it for ever."""
+    out = _copy_of(previous_run, tmp_path)
+    _run_killed(diag, out, "moved-out", "summary.json", signal.SIGKILL)
+    assert not (out / "summary.json").exists()
+    diag.write(out, classify=False, maps=False, csv_format="international")
+    assert _which_set(out) == "previous" and _beside(out) == []  # the latest run's set, complete
+
+
+def test_an_interrupted_swap_into_a_folder_changed_since_is_left_alone_and_named(diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    _run_killed(diag, out, "moved-out", "summary.json", signal.SIGKILL)
+    (out / "perimeters.gpkg").write_bytes(b"la version de l'utilisateur")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(OutputError, match=r"perimeters\.gpkg.*interrompue.*gardés dans"):
+        atomic.check_target(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before and len(_beside(out)) == 1
+
+
+def test_the_staging_folder_of_a_live_run_is_never_touched(tmp_path):
     out = tmp_path / "out"
-    diag.write(out, classify=False, maps=False)
-    previous = _listed(out)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    outcomes = []
-    for delay in (0.0, 1.5, None):
-        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(sample_listing), str(out)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        assert proc.stdout.readline().strip() == "ready"
-        if delay is not None:
-            time.sleep(delay)
-            proc.send_signal(sig)
-        proc.communicate(timeout=300)
-        listed = _listed(out)
-        _assert_complete(out)
-        assert set(listed) in (set(previous), TABLES | {"carte_couverture.html", "carte_couverture.png",
-                                                         "carte_couverture.pdf"})
-        assert {p.name for p in out.iterdir()} == set(listed)
-        outcomes.append("new" if "carte_couverture.html" in listed else "previous")
-        if delay is not None and outcomes[-1] == "new":  # back to the previous set for the next kill
-            diag.write(out, classify=False, maps=False)
-    assert outcomes[0] == "previous" and outcomes[-1] == "new"
-    # no temporary folder left beside the target after SIGTERM (cleaned up); SIGKILL may leave one
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "out"]
-    if sig == signal.SIGTERM:
-        assert leftovers == []
-    assert all(atomic.STAGING_MARK in name for name in leftovers)
+    with atomic.output_folder(out) as stage:
+        (stage / "summary.json").write_text("{}", encoding="utf-8")
+        assert atomic.finish_interrupted(out) == [] and stage.is_dir()
+        atomic.list_files_in_summary(stage)
+    assert {p.name for p in out.iterdir()} == {"summary.json"} and _beside(out) == []
 
 
-def test_output_file_replaces_in_one_rename(tmp_path):
+# ------------------------------------------------------------------------------------------
+# Single files
+# ------------------------------------------------------------------------------------------
+
+
+def test_an_output_file_replaces_its_name_in_one_rename(tmp_path):
     path = tmp_path / "apl.csv"
     path.write_text("ancien", encoding="utf-8")
     with pytest.raises(RuntimeError), atomic.output_file(path) as tmp:
@@ -183,3 +311,24 @@ def test_output_file_replaces_in_one_rename(tmp_path):
     assert path.read_text("utf-8") == "nouveau" and [p.name for p in tmp_path.iterdir()] == ["apl.csv"]
     with pytest.raises(OutputError, match="dossier"), atomic.output_file(tmp_path):
         pass
+
+
+def test_a_symlink_named_as_output_is_replaced_never_its_target(tmp_path):
+    target = tmp_path / "document.txt"
+    target.write_text("à garder", encoding="utf-8")
+    link = tmp_path / "rapport.json"
+    link.symlink_to(target)
+    atomic.write_text(link, "{}")
+    assert not link.is_symlink() and link.read_text("utf-8") == "{}"
+    assert target.read_text("utf-8") == "à garder"
+
+
+def test_an_output_file_that_resolves_to_an_input_is_refused(tmp_path):
+    source = tmp_path / "proposition.csv"
+    source.write_text("code\n04001\n", encoding="utf-8")
+    link = tmp_path / "lien.json"
+    link.symlink_to(source)
+    for path in (source, link, tmp_path / "." / "proposition.csv"):
+        with pytest.raises(OutputError, match="fichier d'entrée"):
+            atomic.write_text(path, "{}", inputs=[source])
+    assert source.read_text("utf-8") == "code\n04001\n" and link.is_symlink()

@@ -446,9 +446,10 @@ def _check_contents(target: Path, overwrite: bool, inputs: list[str], names: set
     foreign = sorted(set(present) - set(previous))
     if foreign and not overwrite:
         shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
-        why = (" (son summary.json n'a pas été écrit par cpts-geo)" if SUMMARY in foreign else "")
+        if SUMMARY in foreign:
+            shown += " ; ce summary.json n'a pas été écrit par cpts-geo"
         raise OutputError(target, (
-            f"le dossier de sortie contient des fichiers qu'aucune exécution de cpts-geo n'a écrits{why} "
+            "le dossier de sortie contient des fichiers qu'aucune exécution de cpts-geo n'a écrits "
             f"({shown}) ; choisir un dossier vide ou nouveau, ou ajouter --force "
             "(overwrite=True) pour écrire à côté d'eux (ils ne seront ni supprimés ni remplacés)"))
     clash = sorted(set(foreign) & names)
@@ -572,7 +573,7 @@ def _commit(stage: Path, target: Path, overwrite: bool, inputs: list[str], mode:
 
 @contextlib.contextmanager
 def output_folder(target: str | os.PathLike, overwrite: bool = False,
-                  inputs: Iterable[object] | None = ()) -> Iterator[Path]:
+                  inputs: Iterable[object] | None = (), names: Iterable[str] = ()) -> Iterator[Path]:
     """Yield a staging folder beside ``target``; on success move its files into ``target``,
     replacing the previous run's set as a whole (see the module doc).
 
@@ -586,6 +587,9 @@ def output_folder(target: str | os.PathLike, overwrite: bool = False,
         Accept a folder holding files no cpts_geo run wrote (``--force``); never deleted.
     inputs : iterable of paths
         The files the run reads; none may be deleted or replaced.
+    names : iterable of str
+        Names of files the run will surely write, checked before the work
+        (:func:`check_target`); the full set is checked again before the swap.
 
     Yields
     ------
@@ -602,7 +606,7 @@ def output_folder(target: str | os.PathLike, overwrite: bool = False,
     """
     target = Path(target)
     inputs = _paths(inputs)
-    check_target(target, overwrite, inputs)  # refuse before any work
+    check_target(target, overwrite, inputs, names)  # refuse before any work
     stage, lock, mode = _make_stage(target)
     try:
         try:
