@@ -128,22 +128,23 @@ def write_error(exc: BaseException, stage: Path, shown: Path) -> OutputError | N
             return shown
         return shown / rel if rel.parts and stage.is_dir() else shown
 
-    if isinstance(exc, OutputError) and str(exc.path).startswith(str(stage)):
-        return OutputError(rename(exc.path), exc.message)
-    if isinstance(exc, CptsGeoError):
+    inside = isinstance(exc, OutputError) and str(exc.path).startswith(str(stage))
+    if isinstance(exc, CptsGeoError) and not inside:
         return None
-    where = stage if stage.is_dir() else stage.parent
-    if disk_full(exc, where):
-        return OutputError(shown, DISK_FULL)
+    named = rename(exc.path) if inside else shown
+    if disk_full(exc, stage if stage.is_dir() else stage.parent):
+        return OutputError(named, DISK_FULL)
+    if inside:
+        return OutputError(named, exc.message)
     if isinstance(exc, OSError) and exc.filename and str(exc.filename).startswith(str(stage)):
         return OutputError(rename(exc.filename), f"écriture impossible ({exc.strerror or exc})")
     return None
 
 
-
-
 def write_marker(stage: Path, target: Path, state: str, previous: dict | None = None,
-                  new: dict | None = None) -> None:
+                 new: dict | None = None) -> None:
+    """Write the run's marker in ``stage`` (replaced in one rename): the tool, the target's name,
+    the state (``writing`` or ``swapping``) and, while swapping, both sets (name → SHA-256)."""
     data = {"tool": TOOL, "target": target.name, "state": state, "pid": os.getpid(),
             "previous": previous or {}, "new": new or {}}
     tmp = stage / (MARKER + ".tmp")
@@ -152,6 +153,7 @@ def write_marker(stage: Path, target: Path, state: str, previous: dict | None = 
 
 
 def read_marker(stage: Path) -> dict | None:
+    """The marker of the staging folder ``stage``; None when absent or not a cpts_geo marker."""
     try:
         data = json.loads((stage / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -257,6 +259,8 @@ def _umask_mode(probe: Path) -> int:
 
 
 def path_error(exc: OSError, where: Path) -> OutputError:
+    """The French error for an output path that cannot be created (rights, a file in the way,
+    a full disk), naming it."""
     if isinstance(exc, PermissionError):
         return OutputError(exc.filename or where, "impossible d'écrire ici (droits insuffisants)")
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
