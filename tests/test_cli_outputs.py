@@ -73,6 +73,21 @@ def test_coverage_writes_every_file_readable_and_never_over_its_own_listing(samp
     assert _contents(out) == before and _contents(own) == {"perimeters.gpkg": before["perimeters.gpkg"]}
 
 
+def test_coverage_refuses_a_folder_of_other_files_or_a_file_before_any_work(sample_listing, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "rapport ARS.docx").write_bytes(b"x")
+    assert main(["coverage", str(sample_listing), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "rapport ARS.docx" in err and "--force" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["rapport ARS.docx"]
+    assert main(["coverage", str(sample_listing), "--out", str(out / "rapport ARS.docx")]) == 2
+    assert "est un fichier" in capsys.readouterr().err
+    assert main(["coverage", str(sample_listing), "--out", str(out / "rapport ARS.docx" / "sous")]) == 2
+    err = capsys.readouterr().err
+    assert "sous" in err and "une partie du chemin" in err and "Traceback" not in err
+
+
 def test_map_writes_readable_files_and_never_over_its_listing(sample_listing, tmp_path, umask_022, capsys):
     out = tmp_path / "cartes"
     files = {"--html": out / "c.html", "--png": out / "c.png", "--pdf": out / "c.pdf"}

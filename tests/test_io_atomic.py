@@ -284,6 +284,24 @@ def test_an_interrupted_swap_into_a_folder_changed_since_is_left_alone_and_named
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before and len(_beside(out)) == 1
 
 
+def test_three_concurrent_runs_leave_one_complete_set(diag, previous_run, tmp_path):
+    out = _copy_of(previous_run, tmp_path)
+    children = []
+    for csv_format in ("fr", "international", "fr"):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                diag.write(out, classify=False, maps=False, csv_format=csv_format)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    statuses = [os.waitpid(pid, 0)[1] for pid in children]
+    assert all(os.WIFEXITED(s) and os.WEXITSTATUS(s) == 0 for s in statuses)
+    assert _which_set(out) in ("previous", "new") and _beside(out) == []
+
+
 def test_the_staging_folder_of_a_live_run_is_never_touched(tmp_path):
     out = tmp_path / "out"
     with atomic.output_folder(out) as stage:

@@ -94,6 +94,23 @@ def check_distinct(paths: Iterable[str | os.PathLike | None]) -> None:
         seen.append(text)
 
 
+def check_creatable(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output path under a file (``rapport.docx/sortie``): its nearest
+    existing ancestor must be a folder.
+
+    Raises
+    ------
+    OutputError
+        Naming ``path`` and the file in the way.
+    """
+    path = Path(path)
+    parent = path.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    if os.path.lexists(parent) and not parent.is_dir():
+        raise OutputError(path, f"une partie du chemin de sortie est un fichier, pas un dossier : {parent}")
+
+
 def check_target(target: str | os.PathLike, overwrite: bool = False, inputs: Iterable[object] | None = (),
                  names: Iterable[str] = (), *, _locked: bool = False) -> dict[str, str]:
     """Refuse an output folder that cannot receive a run; return the previous run's files
@@ -130,6 +147,7 @@ def check_target(target: str | os.PathLike, overwrite: bool = False, inputs: Ite
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise OutputError(target, "ce chemin est un fichier ; le dossier de sortie doit être un dossier")
+    check_creatable(target)
     lock = acquire_lock(target, blocking=True) if not _locked and target.is_dir() else None
     try:
         with signals("hold"):

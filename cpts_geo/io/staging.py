@@ -259,15 +259,16 @@ def _umask_mode(probe: Path) -> int:
 
 
 def path_error(exc: OSError, where: Path) -> OutputError:
-    """The French error for an output path that cannot be created (rights, a file in the way,
-    a full disk), naming it."""
+    """The French error for an output path ``where`` that cannot be created (rights, a file in
+    the way, a full disk), naming it and, when another, the part of the path at fault."""
+    part = f" : {exc.filename}" if exc.filename and os.fspath(exc.filename) != os.fspath(where) else ""
     if isinstance(exc, PermissionError):
-        return OutputError(exc.filename or where, "impossible d'écrire ici (droits insuffisants)")
+        return OutputError(where, f"impossible d'écrire ici (droits insuffisants{part})")
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
-        return OutputError(exc.filename or where, "une partie du chemin de sortie est un fichier, pas un dossier")
+        return OutputError(where, f"une partie du chemin de sortie est un fichier, pas un dossier{part}")
     if disk_full(exc, where if where.is_dir() else where.parent):
         return OutputError(where, DISK_FULL)
-    return OutputError(exc.filename or where, f"écriture impossible ({exc.strerror or exc})")
+    return OutputError(where, f"écriture impossible ({exc.strerror or exc}{part})")
 
 
 def make_stage(target: Path) -> tuple[Path, int | None, int]:
@@ -277,7 +278,7 @@ def make_stage(target: Path) -> tuple[Path, int | None, int]:
         target.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING_MARK}", dir=target.parent))
     except OSError as exc:
-        raise path_error(exc, target.parent) from exc
+        raise path_error(exc, target) from exc
     lock = acquire_lock(stage, blocking=True)
     try:
         write_marker(stage, target, "writing")
