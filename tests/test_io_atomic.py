@@ -188,6 +188,29 @@ def test_a_file_held_open_while_moving_restores_the_previous_set(diag, previous_
     assert _which_set(out) == "previous" and _beside(out) == []
 
 
+def test_a_swap_that_cannot_be_undone_is_kept_for_the_next_run_to_finish(diag, previous_run, tmp_path,
+                                                                         monkeypatch):
+    """The new workbook cannot be moved in, and the previous summary.json cannot be put back: the
+    staging folder keeps both sets and its marker, and the next run completes the new set."""
+    out = _copy_of(previous_run, tmp_path)
+    real = os.replace
+
+    def replace(src, dst):
+        src, dst = Path(src), Path(dst)
+        if (dst == out / "diagnostic_cpts.xlsx" and src.parent.name != atomic.BACKUP) or (
+                src.parent.name == atomic.BACKUP and dst == out / "summary.json"):
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OutputError, match="la prochaine exécution vers ce dossier terminera"):
+        _write_new(diag, out)
+    monkeypatch.undo()
+    assert not (out / "summary.json").exists() and len(_beside(out)) == 1
+    atomic.check_target(out)
+    assert _which_set(out) == "new" and _beside(out) == []
+
+
 # ------------------------------------------------------------------------------------------
 # Killed runs: fork after the diagnosis is built, kill the child at one instant of the swap
 # ------------------------------------------------------------------------------------------

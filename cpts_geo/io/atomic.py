@@ -156,7 +156,10 @@ def _commit(stage: Path, target: Path, overwrite: bool, inputs: list[str], mode:
             raise OutputError(exc.filename or target, (
                 "impossible de remplacer ce fichier (ouvert dans un autre programme, Excel par exemple, "
                 "ou droits insuffisants) ; le dossier garde les fichiers de l'exécution précédente")) from exc
-        shutil.rmtree(stage, ignore_errors=True)  # the previous set and the marker
+        # the previous set, then the marker: a kill in between leaves a marker the next run clears
+        shutil.rmtree(backup, ignore_errors=True)
+        (stage / MARKER).unlink(missing_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
     finally:
         release_lock(lock)
 
@@ -215,7 +218,8 @@ def output_folder(target: str | os.PathLike, overwrite: bool = False,
     except Terminated:
         raise KeyboardInterrupt from None
     finally:
-        if read_marker(stage) is None or read_marker(stage)["state"] == "writing":
+        marker = read_marker(stage)
+        if marker is None or marker["state"] == "writing":  # kept only when a swap is left to finish
             shutil.rmtree(stage, ignore_errors=True)
         release_lock(lock)
 
