@@ -152,6 +152,13 @@ def test_an_input_among_the_files_a_run_replaces_is_refused_even_with_overwrite(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+def test_the_table_writer_alone_never_writes_over_an_existing_file(diag, tmp_path):
+    (tmp_path / "overlaps.csv").write_text("mes chevauchements", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"overlaps\.csv.*existe déjà"):
+        outputs.write_tables(diag, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["overlaps.csv"]
+
+
 def test_a_writer_failing_midway_keeps_the_previous_set(diag, previous_run, tmp_path, monkeypatch):
     out = _copy_of(previous_run, tmp_path)
 
