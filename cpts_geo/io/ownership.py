@@ -183,7 +183,8 @@ def _check_contents(target: Path, overwrite: bool, inputs: list[str], names: set
     if foreign and not overwrite:
         shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
         if SUMMARY in foreign:
-            shown += " ; ce summary.json n'a pas été écrit par cpts-geo"
+            shown += (" ; ce summary.json ne prouve pas qu'une exécution de cpts-geo les a écrits : ni nom "
+                      "d'outil ni empreintes SHA-256 (autre programme, ou version antérieure de cpts-geo)")
         raise OutputError(target, (
             "le dossier de sortie contient des fichiers qu'aucune exécution de cpts-geo n'a écrits "
             f"({shown}) ; choisir un dossier vide ou nouveau, ou ajouter --force "
