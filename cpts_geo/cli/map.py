@@ -65,7 +65,6 @@ def run(args: argparse.Namespace) -> int:
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
         return 2
     from cpts_geo.errors import InputError, OptionError
-    from cpts_geo.io.atomic import output_file
 
     for option, path, suffixes in (("--html", args.html, (".html", ".htm")), ("--png", args.png, (".png",)),
                                    ("--pdf", args.pdf, (".pdf",))):
@@ -114,15 +113,14 @@ def run(args: argparse.Namespace) -> int:
         with progress.step("carte imprimable : dessin"):
             fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
                              tolerance_m=args.tolerance, **opts)
-    written = []  # each file written beside its name, then renamed: never seen half-written
+    written = []  # each file written beside its name, then renamed: never seen half-written (maps.save_*)
     if m is not None:
-        with output_file(args.html, inputs) as tmp:
-            save_html(m, tmp)
+        save_html(m, args.html, inputs=tuple(inputs))
         written.append(args.html)
     for path, label in ((args.png, "PNG"), (args.pdf, "PDF")):
         if path is not None:
-            with progress.step(f"carte imprimable ({label})"), output_file(path, inputs) as tmp:
-                save_static(fig, tmp)
+            with progress.step(f"carte imprimable ({label})"):
+                save_static(fig, path, inputs=tuple(inputs))
             written.append(path)
     if rates:
         from cpts_geo.rates import LEVEL_LABELS
