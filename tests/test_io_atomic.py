@@ -341,6 +341,20 @@ def test_the_staging_folder_of_a_live_run_is_never_touched(tmp_path):
     assert {p.name for p in out.iterdir()} == {"summary.json"} and _beside(out) == []
 
 
+def test_a_run_into_the_current_folder_stages_beside_it_never_inside(tmp_path, monkeypatch):
+    here = tmp_path / "dossier"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for name in ("a.csv", "b.csv"):  # twice: the second run replaces the first one's set
+        with atomic.output_folder(".") as stage:
+            assert stage.parent == tmp_path
+            (stage / "summary.json").write_text("{}", encoding="utf-8")
+            (stage / name).write_text(name, encoding="utf-8")
+            atomic.list_files_in_summary(stage)
+    assert sorted(p.name for p in here.iterdir()) == ["b.csv", "summary.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["dossier"]
+
+
 # ------------------------------------------------------------------------------------------
 # Single files
 # ------------------------------------------------------------------------------------------

@@ -42,6 +42,12 @@ BACKUP = ".precedent"
 #: below this many free bytes, a writer's failure is reported as a full disk
 _NEARLY_FULL = 1 << 20
 
+def absolute(path: str | os.PathLike) -> Path:
+    """``path`` made absolute without resolving links: ``.`` or ``sortie/..`` get a real name and
+    parent, so the staging folder is always beside the target, never inside it."""
+    return Path(os.path.abspath(path))
+
+
 def acquire_lock(path: Path, blocking: bool) -> int | None:
     """A descriptor holding an exclusive lock on the file or folder ``path`` (released when
     closed, or when the process dies); None when another holder has it (``blocking=False``).
@@ -145,7 +151,7 @@ def write_marker(stage: Path, target: Path, state: str, previous: dict | None = 
                  new: dict | None = None) -> None:
     """Write the run's marker in ``stage`` (replaced in one rename): the tool, the target's name,
     the state (``writing`` or ``swapping``) and, while swapping, both sets (name → SHA-256)."""
-    data = {"tool": TOOL, "target": target.name, "state": state, "pid": os.getpid(),
+    data = {"tool": TOOL, "target": absolute(target).name, "state": state, "pid": os.getpid(),
             "previous": previous or {}, "new": new or {}}
     tmp = stage / (MARKER + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -166,6 +172,7 @@ def read_marker(stage: Path) -> dict | None:
 
 def _staging_folders(target: Path) -> list[Path]:
     """Staging folders beside ``target`` whose marker names it."""
+    target = absolute(target)
     prefix = f".{target.name}{STAGING_MARK}"
     try:
         found = [p for p in target.parent.iterdir()
@@ -275,8 +282,9 @@ def make_stage(target: Path) -> tuple[Path, int | None, int]:
     """A new staging folder beside ``target`` with its marker, locked for the life of the run;
     returns it, the lock and the file mode the umask allows."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING_MARK}", dir=target.parent))
+        anchor = absolute(target)
+        anchor.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{anchor.name}{STAGING_MARK}", dir=anchor.parent))
     except OSError as exc:
         raise path_error(exc, target) from exc
     lock = acquire_lock(stage, blocking=True)
