@@ -51,15 +51,22 @@ def absolute(path: str | os.PathLike) -> Path:
 def acquire_lock(path: Path, blocking: bool) -> int | None:
     """A descriptor holding an exclusive lock on the file or folder ``path`` (released when
     closed, or when the process dies); None when another holder has it (``blocking=False``).
-    Without POSIX locks (Windows): -1 when blocking, None otherwise (a lock is never proved free)."""
+    Without POSIX locks (Windows, a filesystem without locks): -1 when blocking, None otherwise
+    (a lock is never proved free, so a staging folder is never taken for a dead run's)."""
     if fcntl is None:
         return -1 if blocking else None
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened for reading: no lock, as without POSIX locks
+        return -1 if blocking else None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
     except BlockingIOError:
         os.close(fd)
         return None
+    except OSError:  # a filesystem without locks (some network shares)
+        os.close(fd)
+        return -1 if blocking else None
     return fd
 
 
