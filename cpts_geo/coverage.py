@@ -137,6 +137,7 @@ class Diagnosis:
         title: str | None = None,
         rates_by: str | None = None,
         rates_stage: str | None = None,
+        inputs: tuple[str | Path, ...] = (),
     ) -> dict[str, Path]:
         """Write every file of ``cpts-geo coverage --out out_dir`` with the same options:
         summary.json, perimeters.gpkg, white_zones.gpkg, overlaps.csv, diagnostic_cpts.xlsx and
@@ -148,12 +149,13 @@ class Diagnosis:
         (``--par`` / ``--etape``): the coverage-rate maps by zone; ``csv_format`` "fr" (``;``, decimal comma) or
         "international" as ``--csv-format``; ``self`` is left unchanged. The folder is written
         atomically (all new files or the previous set, never mixed); one holding files no cpts_geo
-        run wrote is refused unless ``overwrite``. See :func:`cpts_geo.export.write_diagnosis`."""
+        run wrote is refused unless ``overwrite``; ``inputs`` (the listing's path…) are never
+        replaced or deleted. See :func:`cpts_geo.export.write_diagnosis`."""
         return _presenter("write")(self, out_dir, classify=classify, apl=apl, apl_cog=apl_cog,
                                    apl_year=apl_year, maps=maps, csv_format=csv_format,
                                    overwrite=overwrite, apl_estimate=apl_estimate,
                                    color_by=color_by, title=title, rates_by=rates_by,
-                                   rates_stage=rates_stage)
+                                   rates_stage=rates_stage, inputs=inputs)
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from cpts_geo.indicators.apl_estimate import attach_apl_estimate
 from cpts_geo.indicators.apl_official import attach_official_apl
 from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
-from cpts_geo.io.outputs import write_tables
+from cpts_geo.io.outputs import TABLE_NAMES, write_tables
 
 #: a step reporter: ``step("label")`` is a context manager around one long step. The library
 #: never prints; the CLI passes :meth:`cpts_geo.cli.progress.Progress.step` (progress on stderr)
@@ -85,6 +85,7 @@ def write_diagnosis(
     rates_by: str | None = None,
     rates_stage: str | None = None,
     step: Step | None = None,
+    inputs: Iterable[str | Path] = (),
 ) -> dict[str, Path]:
     """Write into ``out_dir`` (created) what ``cpts-geo coverage --out`` writes with the same
     options: ``summary.json``, ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv``,
@@ -99,7 +100,15 @@ def write_diagnosis(
     set (the files its ``summary.json`` lists, in ``files``) as a whole; other files are never
     deleted, and a folder holding files no cpts_geo run wrote is refused
     (:class:`~cpts_geo.errors.OutputError`) unless ``overwrite`` (``--force``). ``step``: reporter
-    of the long steps (:data:`Step`; default silent).
+    of the long steps (:data:`Step`; default silent). ``summary.json`` is the folder's manifest
+    (the tool's name, each file's SHA-256): only files it lists, unchanged since, are ever
+    replaced or deleted; a listed file changed since makes the run refuse (``OutputError`` naming it).
+
+    ``inputs``: the files the diagnosis was read from (the listing…); a file the run would delete
+    or replace that is one of them is refused (``OutputError``), with or without ``overwrite``.
+    ``apl`` and ``apl_estimate`` are protected the same way without being named here. The
+    diagnosis records only its listing's file name, not its path: a script writing into the
+    listing's folder passes ``inputs=(listing_path,)``.
 
     ``rates_by`` / ``rates_stage`` (``--par`` / ``--etape``) draw ``carte_couverture.*`` as the
     covered population share by zone (:mod:`cpts_geo.maps.rates`), as is done by default when the
@@ -108,7 +117,7 @@ def write_diagnosis(
     check_csv_format(csv_format)  # refuse a bad option before any work
     step = step or quiet
     out = Path(out_dir)
-    with output_folder(out, overwrite=overwrite) as stage:
+    with output_folder(out, overwrite=overwrite, inputs=(*inputs, apl, apl_estimate), names=TABLE_NAMES) as stage:
         d = prepare(d, classify=classify, apl=apl, apl_cog=apl_cog, apl_year=apl_year,
                     apl_estimate=apl_estimate)
         with step("écriture des tableaux (GeoPackage, CSV, classeur Excel)"):

@@ -145,7 +145,7 @@ def _os_message(exc: OSError) -> str:
         return f"chemin impossible (une partie du chemin est un fichier, pas un dossier) : {path}"
     if isinstance(exc, FileExistsError):
         return f"existe déjà : {path}"
-    return f"erreur d'entrée-sortie ({exc.strerror or exc}) : {path}"
+    return f"erreur d'entrée-sortie ({exc.strerror or exc})" + (f" : {path}" if path != "" else "")
 
 
 def _log_bug(exc: BaseException) -> Path:

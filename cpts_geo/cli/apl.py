@@ -8,7 +8,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from cpts_geo.errors import OptionError, OutputError
+from cpts_geo.errors import OptionError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,8 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.suffix.lower() not in (".csv", ".parquet"):
         raise OptionError("--out", args.out, "fichier .csv ou .parquet attendu (pas de classeur Excel pour ce tableau)")
-    if args.out.is_dir():
-        raise OutputError(args.out, "un dossier existe à ce nom ; indiquer un nom de fichier")
+    from cpts_geo.cli.checks import check_outputs
+    from cpts_geo.indicators.apl_estimate import meta_path as estimate_meta
+
+    inputs = [args.supply, args.population, args.travel_times, getattr(args, "listing", None)]
+    per_cpts = args.out.with_name(args.out.stem + "_cpts.csv") if getattr(args, "listing", None) else None
+    check_outputs({"--out": args.out, "--out (métadonnées)": args.out.with_name(args.out.stem + ".meta.json"),
+                   "--out (par CPTS)": per_cpts,
+                   "--out (métadonnées par CPTS)": estimate_meta(per_cpts) if per_cpts else None}, inputs)
     steps = parse_steps(args.steps) if args.steps else None
     if steps is not None:
         check_steps(steps, "--steps")
@@ -132,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     })
     from cpts_geo.io.atomic import output_file
 
-    with output_file(args.out) as tmp:  # written beside, then renamed: never seen half-written
+    with output_file(args.out, inputs) as tmp:  # written beside, then renamed: never seen half-written
         if args.out.suffix.lower() == ".parquet":
             table.to_parquet(tmp, index=False)
         else:
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
             write_csv(table, tmp, args.csv_format)
     meta_path = args.out.with_name(args.out.stem + ".meta.json")
-    with output_file(meta_path) as tmp:
+    with output_file(meta_path, inputs) as tmp:
         tmp.write_text(json.dumps(a, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
     ok = table["apl_estime"].notna()
     w = table.loc[ok, "population"].fillna(0)
@@ -199,7 +205,8 @@ def _by_cpts(args: argparse.Namespace, result: object, table: object) -> None:
     per = apl_estimate_by_cpts(members, result, weights, listing=args.listing.name)
     per.attrs["commune_file"] = args.out.name
     path = args.out.with_name(args.out.stem + "_cpts.csv")
-    meta = write_apl_estimate_by_cpts(per, path, getattr(args, "csv_format", "fr"))
+    meta = write_apl_estimate_by_cpts(per, path, getattr(args, "csv_format", "fr"),
+                                      inputs=(args.listing, args.supply, args.population, args.travel_times))
     print(f"APL estimée par CPTS ({args.listing.name}, {result.attrs.get('unit', '')} ; moyenne pondérée par "
           "la population ; estimation cpts_geo, distincte de l'APL officielle de la DREES) :")
     for r in per.itertuples(index=False):

@@ -32,6 +32,25 @@ def check_file_argument(value: str | Path | None, option: str, file_only: bool =
         raise InputError(f"fichier introuvable ({option})", text)
 
 
+def check_outputs(outputs: dict[str, str | Path | None], inputs: list[object]) -> None:
+    """Output files of a command (option → path, None when not asked), checked before any work:
+    none is an input (:func:`cpts_geo.io.ownership.check_not_input`, even with ``--force``), none
+    is a folder or under a file, no two are the same file."""
+    from cpts_geo.errors import OutputError
+    from cpts_geo.io.ownership import check_creatable, check_distinct, check_not_input
+
+    asked = {option: path for option, path in outputs.items() if path is not None}
+    for option, path in asked.items():
+        try:
+            check_not_input(path, inputs)
+        except OutputError as exc:
+            raise OutputError(exc.path, f"{exc.message} ({option})") from None
+        if Path(path).is_dir():
+            raise OutputError(path, f"un dossier existe à ce nom ; indiquer un nom de fichier ({option})")
+        check_creatable(path)
+    check_distinct(asked.values())
+
+
 def check_fraction(value: float, option: str) -> None:
     """A share in ]0, 1]."""
     if not (isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1):

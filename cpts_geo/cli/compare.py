@@ -98,10 +98,16 @@ def run(args: argparse.Namespace) -> int:
 
     for option, value in (("ANCIENNE", args.old), ("NOUVELLE", args.new)):
         check_file_argument(value, option, file_only=True)
+    from cpts_geo.cli.checks import check_outputs
+
+    check_outputs({"--xlsx": args.xlsx}, [args.old, args.new])
     kw = listing_kwargs(args)
     cmp = compare_listings(read_members(args.old, **kw), read_members(args.new, **kw))
     print(format_comparison(cmp, show_all=args.all))
     if args.xlsx:
-        write_workbook(args.xlsx, {"Évolutions": comparison_table(cmp), "Communes": unit_changes(cmp)})
+        from cpts_geo.io.atomic import output_file
+
+        with output_file(args.xlsx, [args.old, args.new]) as tmp:  # complete or absent
+            write_workbook(tmp, {"Évolutions": comparison_table(cmp), "Communes": unit_changes(cmp)})
         print(f"Classeur écrit : {args.xlsx}")
     return 0

@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="dossier de sortie (sinon seul le résumé est affiché) ; "
                    "écrit d'un bloc : les fichiers d'une exécution précédente sont remplacés tous ensemble")
     p.add_argument("--force", action="store_true",
-                   help="écrire dans un dossier de sortie qui contient d'autres fichiers (jamais supprimés)")
+                   help="écrire dans un dossier de sortie qui contient d'autres fichiers (jamais supprimés ni "
+                   "remplacés ; une entrée n'est jamais une sortie)")
     p.set_defaults(func=run)
 
 
@@ -66,10 +67,13 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.cli.progress import Progress
     from cpts_geo.export import prepare, write_diagnosis
 
+    inputs = [args.members, args.apl, args.apl_estimate, args.partage]
     if args.out:
         from cpts_geo.io.atomic import check_target
+        from cpts_geo.io.outputs import TABLE_NAMES
 
-        check_target(args.out, overwrite=args.force)  # refuse before the work
+        # refuse before the work: a file no run wrote, a changed file, an input among the outputs
+        check_target(args.out, overwrite=args.force, inputs=inputs, names=TABLE_NAMES)
     progress = Progress()  # on stderr when it is a terminal
     members, diag = read_and_diagnose(args, progress)
     # the same steps as Diagnosis.write(out, apl=..., apl_cog=..., apl_year=..., apl_estimate=...)
@@ -92,6 +96,6 @@ def run(args: argparse.Namespace) -> int:
         paths = write_diagnosis(diag, args.out, classify=False, maps=not args.no_maps, csv_format=args.csv_format,
                                  overwrite=args.force, color_by=args.color_by, title=args.title,
                                  rates_by=args.par or ("departement" if args.etape else None),
-                                 rates_stage=rates_stage, step=progress.step)
+                                 rates_stage=rates_stage, step=progress.step, inputs=inputs)
         print(f"Fichiers écrits dans {args.out} : " + ", ".join(p.name for p in paths.values()))
     return 0

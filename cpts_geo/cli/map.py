@@ -64,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.html or args.png or args.pdf):
         print("erreur : indiquer au moins un fichier de sortie (--html, --png ou --pdf)", file=sys.stderr)
         return 2
-    from cpts_geo.errors import InputError, OptionError, OutputError
-    from cpts_geo.io.atomic import output_file
+    from cpts_geo.errors import InputError, OptionError
 
     for option, path, suffixes in (("--html", args.html, (".html", ".htm")), ("--png", args.png, (".png",)),
                                    ("--pdf", args.pdf, (".pdf",))):
@@ -73,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         if path.suffix.lower() not in suffixes:
             raise OptionError(option, path, f"le nom du fichier doit finir par {' ou '.join(suffixes)}")
-        if path.is_dir():
-            raise OutputError(path, "un dossier existe à ce nom ; indiquer un nom de fichier")
+    from cpts_geo.cli.checks import check_outputs
+
+    inputs = [args.members, args.partage]
+    check_outputs({"--html": args.html, "--png": args.png, "--pdf": args.pdf}, inputs)
     from cpts_geo.cli.progress import Progress
 
     progress = Progress()  # on stderr when it is a terminal
@@ -112,15 +113,14 @@ def run(args: argparse.Namespace) -> int:
         with progress.step("carte imprimable : dessin"):
             fig = static_map(diag, args.color_by, layers=layers, title=args.title, paper=args.paper,
                              tolerance_m=args.tolerance, **opts)
-    written = []  # each file written beside its name, then renamed: never seen half-written
+    written = []  # each file written beside its name, then renamed: never seen half-written (maps.save_*)
     if m is not None:
-        with output_file(args.html) as tmp:
-            save_html(m, tmp)
+        save_html(m, args.html, inputs=tuple(inputs))
         written.append(args.html)
     for path, label in ((args.png, "PNG"), (args.pdf, "PDF")):
         if path is not None:
-            with progress.step(f"carte imprimable ({label})"), output_file(path) as tmp:
-                save_static(fig, tmp)
+            with progress.step(f"carte imprimable ({label})"):
+                save_static(fig, path, inputs=tuple(inputs))
             written.append(path)
     if rates:
         from cpts_geo.rates import LEVEL_LABELS

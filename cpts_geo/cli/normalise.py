@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     for option, value in (("--file", args.file),):
         check_file_argument(value, option, file_only=True)
+    from cpts_geo.cli.checks import check_outputs
+
+    check_outputs({"--out": args.out}, [args.file])  # --out never rewrites the file read
     from cpts_geo.codes import normalise_codes
     from cpts_geo.io.french import write_csv
 
@@ -68,5 +71,11 @@ def run(args: argparse.Namespace) -> int:
         shown = [m for m in out["message"].tolist() if m][:3]
         raise InputError(f"aucune des {fr.integer(len(out))} valeurs n'est un code INSEE ni un nom de commune "
                          "reconnu" + (" : " + " ; ".join(shown) if shown else ""), args.file.name)
-    write_csv(out, args.out if args.out else sys.stdout, args.csv_format)
+    if args.out is None:
+        write_csv(out, sys.stdout, args.csv_format)
+        return 0
+    from cpts_geo.io.atomic import output_file
+
+    with output_file(args.out, [args.file]) as tmp:  # complete or absent, never the input
+        write_csv(out, tmp, args.csv_format)
     return 0

@@ -76,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
                           ("--irdes2025", args.irdes2025)):
         check_file_argument(value, option)
+    from cpts_geo.cli.checks import check_outputs
+
+    inputs = [args.proposal, args.existing, args.apl, args.irdes2025]
+    check_outputs({"--json": args.json, "--html": args.html, "--markdown": args.markdown, "--pdf": args.pdf},
+                  inputs)  # an input is never an output, even a file named explicitly
     report = validate_territory(
         args.proposal, args.existing, name=args.name,
         overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],
@@ -97,12 +102,12 @@ def run(args: argparse.Namespace) -> int:
         html = report.to_html() if any(k in ("html", "pdf") for _, k in outputs) else None
         with contextlib.ExitStack() as stack:
             for path, kind in outputs:
-                tmp = stack.enter_context(output_file(path))
+                tmp = stack.enter_context(output_file(path, inputs))
                 if kind == "pdf":
                     print_pdf(html, tmp)
                 else:
                     text = {"json": report.to_json, "html": lambda: html, "markdown": report.to_markdown}[kind]()
-                    _write(tmp, path, text)
+                    tmp.write_text(text, encoding="utf-8")  # a full disk: OutputError naming ``path``
     if args.quiet:
         print(("BLOQUANT — " if report.blocking else "OK — ") + verdict_text(report))
     else:
@@ -111,12 +116,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"Rapport écrit : {path}")
     return report.exit_code
 
-
-def _write(tmp: object, path: str, text: str) -> None:
-    """``text`` into the temporary file of ``path`` (a full disk is an OutputError naming ``path``)."""
-    from cpts_geo.errors import OutputError
-
-    try:
-        tmp.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OutputError(path, f"écriture impossible ({exc.strerror or exc})") from exc

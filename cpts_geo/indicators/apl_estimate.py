@@ -62,12 +62,17 @@ def meta_path(path: str | Path) -> Path:
     return p.with_name(p.stem + ".meta.json")
 
 
-def write_apl_estimate_by_cpts(table: pd.DataFrame, path: str | Path, csv_format: str = "fr") -> Path:
+def write_apl_estimate_by_cpts(table: pd.DataFrame, path: str | Path, csv_format: str = "fr",
+                               *, inputs: tuple[str | Path, ...] = ()) -> Path:
     """Write the per-CPTS estimate as CSV (French convention by default) and its parameters as
-    ``<name>.meta.json`` beside it; returns the metadata path."""
-    write_csv(table, path, csv_format)
+    ``<name>.meta.json`` beside it, each complete or absent and never over one of ``inputs``
+    (:func:`cpts_geo.io.atomic.output_file`); returns the metadata path."""
+    from cpts_geo.io.atomic import output_file, write_text
+
+    with output_file(path, inputs) as tmp:
+        write_csv(table, tmp, csv_format)
     meta = meta_path(path)
-    meta.write_text(json.dumps(table.attrs, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+    write_text(meta, json.dumps(table.attrs, ensure_ascii=False, indent=1, default=str) + "\n", inputs=inputs)
     return meta
 
 

@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from cpts_geo.codes import STATUS_LABELS
+from cpts_geo.errors import OutputError
 from cpts_geo.io.french import check_csv_format, write_csv, write_workbook
 
 if TYPE_CHECKING:
@@ -33,12 +35,20 @@ def summary_json(d: Diagnosis) -> str:
     return json.dumps(d.summary, ensure_ascii=False, indent=2, default=str)
 
 
+#: the files :func:`write_tables` writes, whatever the options (known before the work, so that a
+#: folder where one of them is an input or another program's file is refused at once)
+TABLE_NAMES = ("summary.json", "perimeters.gpkg", "white_zones.gpkg", "overlaps.csv", "overlap_pairs.csv",
+               "diagnostic_cpts.xlsx")
+
+
 def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> dict[str, Path]:
     """Write the tables of a diagnosis as they are into ``out_dir`` (created): ``summary.json``,
     ``perimeters.gpkg``, ``white_zones.gpkg``, ``overlaps.csv`` (``csv_format`` "fr": ``;``,
     decimal comma, UTF-8 with BOM; "international": ``,`` and a decimal point, see
     :func:`cpts_geo.io.french.write_csv`) and the workbook ``diagnostic_cpts.xlsx``; returns name → path. :func:`cpts_geo.export.write_diagnosis`
-    (``Diagnosis.write``) adds the classification, the official APL and the maps first."""
+    (``Diagnosis.write``) adds the classification, the official APL and the maps first, and
+    replaces a previous run's files; this function never writes over an existing file
+    (:class:`~cpts_geo.errors.OutputError` naming it, before anything is written)."""
     check_csv_format(csv_format)  # before writing anything
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -48,10 +58,13 @@ def write_tables(d: Diagnosis, out_dir: str | Path, csv_format: str = "fr") -> d
         "overlap_pairs": out / "overlap_pairs.csv",
         "workbook": out / "diagnostic_cpts.xlsx",
     }
+    for path in paths.values():  # never over a file: replacing a previous run is Diagnosis.write's
+        if os.path.lexists(path):
+            raise OutputError(path, "ce fichier existe déjà : write_tables écrit dans un dossier sans ses "
+                              "fichiers ; pour remplacer une exécution précédente, Diagnosis.write (qui "
+                              "vérifie son summary.json)")
     paths["summary"].write_text(summary_json(d), encoding="utf-8")
     for key, gdf in (("perimeters", d.perimeters), ("white_zones", d.white_zones)):
-        if paths[key].exists():
-            paths[key].unlink()
         _flat(gdf).to_file(paths[key], layer=key, driver="GPKG")
     write_csv(overlap_units_table(d), paths["overlaps"], csv_format)
     write_csv(overlap_pairs_table(d), paths["overlap_pairs"], csv_format)

@@ -560,11 +560,14 @@ def _default_title(lay: MapLayers, classes: st.Classes) -> str:
     return st.default_title(len(lay.perimeters), lay.departments["dep"])
 
 
-def save_html(m: folium.Map, path: str | Path) -> Path:
-    """Write the self-contained HTML page of a map; returns the path."""
+def save_html(m: folium.Map, path: str | Path, *, inputs: tuple[str | Path, ...] = ()) -> Path:
+    """Write the self-contained HTML page of a map, complete or absent and never over one of
+    ``inputs`` (:func:`cpts_geo.io.atomic.output_file`); returns the path."""
+    from cpts_geo.io.atomic import output_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    m.save(str(path))
+    with output_file(path, inputs) as tmp:
+        m.save(str(tmp))
     return path
 
 

@@ -757,10 +757,13 @@ def static_map(
 
 
 @st.plain_text
-def save_static(fig: Figure, path: str | Path, dpi: int = 200) -> Path:
-    """Save a static map (format from the suffix: .png, .pdf, .svg); returns the path."""
+def save_static(fig: Figure, path: str | Path, dpi: int = 200, *,
+                inputs: tuple[str | Path, ...] = ()) -> Path:
+    """Save a static map (format from the suffix: .png, .pdf, .svg), complete or absent and never
+    over one of ``inputs`` (:func:`cpts_geo.io.atomic.output_file`); returns the path."""
+    from cpts_geo.io.atomic import output_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(getattr(fig, "cpts_geo_metadata", None) or {"Title": "Couverture du territoire par les CPTS",
                                                              "Creator": "cpts_geo"})
     suffix = path.suffix.lower()
@@ -769,5 +772,6 @@ def save_static(fig: Figure, path: str | Path, dpi: int = 200) -> Path:
                 "Software": "cpts_geo"}
     elif suffix == ".svg":
         meta = {"Title": meta.get("Title", ""), "Description": meta.get("Keywords", "")}
-    fig.savefig(path, dpi=dpi, metadata=meta)
+    with output_file(path, inputs) as tmp:
+        fig.savefig(tmp, dpi=dpi, metadata=meta)
     return path

@@ -161,9 +161,10 @@ def chromium_path() -> str | None:
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
 
 
-def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0) -> Path:
+def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0, *, inputs: tuple[str | Path, ...] = ()) -> Path:
     """Print an HTML page (text) to the PDF ``path`` with headless Chromium (A4, the page's print
-    stylesheet, no header or footer added by the browser); returns the path.
+    stylesheet, no header or footer added by the browser); returns the path, never one of
+    ``inputs`` (:func:`cpts_geo.io.atomic.output_file`).
 
     Raises :class:`~cpts_geo.errors.OutputError` in French when Chromium is not installed or fails.
     """
@@ -176,7 +177,7 @@ def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0) -> Path:
     from cpts_geo.io.atomic import output_file
 
     # printed beside ``path`` then renamed: a failed or interrupted print leaves no partial PDF
-    with output_file(path) as out, tempfile.TemporaryDirectory(prefix="cpts-geo-pdf-") as tmp:
+    with output_file(path, inputs) as out, tempfile.TemporaryDirectory(prefix="cpts-geo-pdf-") as tmp:
         src = Path(tmp) / "rapport.html"
         src.write_text(page, encoding="utf-8")
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

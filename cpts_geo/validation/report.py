@@ -96,13 +96,15 @@ class ValidationReport:
             "meta": {k: v for k, v in self.meta.items() if not k.startswith("_")},
         }
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """JSON text of :meth:`to_dict` (UTF-8, French kept); written to ``path`` when given."""
+    def to_json(self, path: str | Path | None = None, *, inputs: tuple[str | Path, ...] = ()) -> str:
+        """JSON text of :meth:`to_dict` (UTF-8, French kept); written to ``path`` when given,
+        complete or absent, never over one of ``inputs`` (the proposal's path…: the report
+        records only file names)."""
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=_json_default)
         if path is not None:
             from cpts_geo.io.atomic import write_text
 
-            write_text(path, text)  # complete or absent
+            write_text(path, text, inputs=inputs)  # complete or absent
         return text
 
     def to_markdown(self) -> str:
@@ -111,26 +113,26 @@ class ValidationReport:
 
         return markdown(self)
 
-    def to_html(self, path: str | Path | None = None) -> str:
+    def to_html(self, path: str | Path | None = None, *, inputs: tuple[str | Path, ...] = ()) -> str:
         """One self-contained HTML page (inline CSS, Leaflet and data; works offline) with the
         map of the territory and its neighbours, the figures and the checks. Written to ``path``
-        when given; returns the HTML text."""
+        when given (never over one of ``inputs``, see :meth:`to_json`); returns the HTML text."""
         from cpts_geo.validation.render import html_page
 
         text = html_page(self)
         if path is not None:
             from cpts_geo.io.atomic import write_text
 
-            write_text(path, text)  # complete or absent
+            write_text(path, text, inputs=inputs)  # complete or absent
         return text
 
-    def to_pdf(self, path: str | Path, timeout_s: float = 120.0) -> Path:
+    def to_pdf(self, path: str | Path, timeout_s: float = 120.0, *, inputs: tuple[str | Path, ...] = ()) -> Path:
         """The HTML report printed to an A4 PDF by headless Chromium (Debian package
         ``chromium``): the map whole on page 1, figures and checks, then the communes.
         Raises :class:`cpts_geo.errors.OutputError` (French) when Chromium is missing or fails."""
         from cpts_geo.validation.render import print_pdf
 
-        return print_pdf(self.to_html(), path, timeout_s=timeout_s)
+        return print_pdf(self.to_html(), path, timeout_s=timeout_s, inputs=inputs)
 
     def text(self) -> str:
         """Short French summary for a terminal."""
