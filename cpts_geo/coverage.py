@@ -352,8 +352,8 @@ def diagnose(
     per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
     if not in_area_cpts.any():  # the area and the listing do not meet: an option error, not « CPTS : 0 »
-        option = "--region" if region is not None and departments is None else "--departement"
-        value = region if option == "--region" else departments
+        option = "region" if region is not None and departments is None else "departments"
+        value = region if option == "region" else departments
         value = value if isinstance(value, (str, int)) else ", ".join(map(str, value))
         raise OptionError(option, value, f"aucune CPTS de la liste n'a de commune dans la zone analysée "
                           f"({area_label}) ; la liste couvre {_dep_names(listed_deps)}")

@@ -48,7 +48,7 @@ NUMBER_FORMATS: dict[str, str] = {
 def check_csv_format(csv_format: str) -> str:
     """``csv_format`` when it is one of :data:`CSV_FORMATS`; an :class:`OptionError` otherwise."""
     if csv_format not in CSV_FORMATS:
-        raise OptionError("--csv-format", csv_format, f"attendu {' ou '.join(CSV_FORMATS)}")
+        raise OptionError("csv_format", csv_format, f"attendu {' ou '.join(CSV_FORMATS)}")
     return csv_format
 
 

@@ -627,6 +627,9 @@ def read_json(source: str | Path, *, error: type[InputError] = InputError) -> ob
     except json.JSONDecodeError as exc:
         raise error(f"JSON mal formé (ligne {exc.lineno}, colonne {exc.colno} : {exc.msg})",
                     path.name, exc.lineno) from exc
+    except RecursionError as exc:  # thousands of nested [ or {: no listing is written so
+        raise error("JSON trop imbriqué pour être une liste (crochets ou accolades emboîtés "
+                    "par milliers)", path.name) from exc
 
 
 def _json_cell(v: object) -> object:

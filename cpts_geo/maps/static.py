@@ -464,7 +464,7 @@ def static_map(
     ``rates_by``: departement, epci or bv; ``rates_stage``: None or "aci").
     """
     if paper not in PAPER_IN:
-        raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
+        raise OptionError("paper", paper, "format de papier inconnu (A4 ou A3)")
     other = st.alternate_map(diagnosis, color_by, "static")
     if other is not None:
         return other(diagnosis, color_by, title=title, tolerance_m=tolerance_m, paper=paper,
