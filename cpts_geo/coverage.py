@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_codes, expect_source
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
@@ -304,6 +305,10 @@ def diagnose(
     (canonical labels of :data:`cpts_geo.rules.STAGES` or free text). Perimeters are complete
     even when a CPTS extends beyond the area; coverage rates and white zones concern the area.
     """
+    expect_source(members, "members")
+    expect_codes(region, "region", optional=True)
+    expect_codes(departments, "departments", optional=True)
+    expect_codes(stages, "stages", optional=True)
     m = _as_members(members)
     attrs = dict(m.attrs)
     m = expand_cities(m)

@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_bool, expect_diagnosis, expect_text
 from cpts_geo.errors import OptionError
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI
 
@@ -129,6 +130,10 @@ def coverage_rates(diagnosis: Any, by: str = "departement", stage: str | None = 
     part of the zone lies outside the analysed area: the figures are those of the analysed part).
     ``attrs``: level, stage, vintages, sources, listing and ``population_notes``.
     """
+    expect_diagnosis(diagnosis, "diagnosis")
+    expect_text(by, "by")
+    expect_text(stage, "stage", optional=True)
+    expect_bool(geometry, "geometry")
     level = level_of(by)
     stage = stage_of(stage)
     units = _get(diagnosis, "units")
