@@ -27,7 +27,6 @@ from cpts_geo._checks import (
     expect_text,
     fail,
 )
-from cpts_geo.errors import InputError
 from cpts_geo.io.irdes import irdes_typologies, read_irdes_typology  # noqa: F401  (re-exported; reader in io)
 from cpts_geo.rules import (
     IGAS_BOUNDS,
@@ -207,9 +206,6 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
         report["normalisation"] = norm[norm["status"] != "current"][["input", "code", "status", "message"]].to_dict("records")
         codes = tuple(dict.fromkeys(norm["code"]))
         return pd.DataFrame({"cpts": [name], "codes": [codes]}), report
-    if codes_col not in perimeters.columns:
-        raise InputError(f"colonne « {codes_col} » absente (tuple des codes COG {reference.COG_YEAR} de chaque périmètre)",
-                         perimeters.attrs.get("source", "table des périmètres"))
     return perimeters, report
 
 

@@ -251,7 +251,7 @@ def test_classify_records_unknown_codes_with_the_value():
         assert cg.classify(["04070", "04999"]).attrs["refused"] == ["04999"]
     with pytest.warns(UserWarning, match=r"CPTS X.*99999"):
         cg.classify(pd.DataFrame({"cpts": ["CPTS X"], "codes": [("04070", "99999")]}))
-    with pytest.raises(cg.InputError, match="« codes » absente"):
+    with pytest.raises(cg.OptionError, match="paramètre `perimeters` : colonne absente : « codes »"):
         cg.classify(pd.DataFrame({"cpts": ["CPTS X"]}))
 
 

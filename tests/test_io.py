@@ -254,7 +254,7 @@ def test_french_csv_round_trip(tmp_path):
     # and the French file reads back through the library's own reader
     s = cg.read_supply(p, "apl", cog=2026)
     assert s["05061"] == 4.0
-    with pytest.raises(cg.OptionError, match="csv-format"):
+    with pytest.raises(cg.OptionError, match="paramètre `csv_format`"):
         write_csv(df, q, csv_format="excel")
 
 
