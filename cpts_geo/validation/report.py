@@ -8,6 +8,7 @@ sparse-graph components over the proposal's units and their neighbours.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,7 +288,7 @@ def _check_arguments(proposal: object, existing: object, name: object, overlap: 
     """The types and ranges of the arguments of :func:`validate_territory`, at its entry."""
     import shapely
 
-    if not isinstance(proposal, (pd.DataFrame, shapely.Geometry)):
+    if not isinstance(proposal, (Proposal, pd.DataFrame, shapely.Geometry, os.PathLike)):
         expect_codes(proposal, "proposal")
     if existing is not None and not isinstance(existing, (ExistingListing, pd.DataFrame)) \
             and not any(c.__name__ == "Diagnosis" for c in type(existing).__mro__):
