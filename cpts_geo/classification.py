@@ -9,6 +9,7 @@ density and AAV class of their city (that is how the reference stores them).
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -17,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
-from cpts_geo.errors import InputError
+from cpts_geo._checks import (
+    expect_codes,
+    expect_columns,
+    expect_diagnosis,
+    expect_frame,
+    expect_non_negative,
+    expect_text,
+    fail,
+)
 from cpts_geo.io.irdes import irdes_typologies, read_irdes_typology  # noqa: F401  (re-exported; reader in io)
 from cpts_geo.rules import (
     IGAS_BOUNDS,
@@ -90,9 +99,11 @@ def aci_margin(population: pd.Series | np.ndarray | list | float,
     current band), ``aci_band_if_crossed`` (the band on the other side), ``aci_near_threshold``
     (within 1 % of a boundary: a borderline case) and ``aci_margin_text`` (French sentence).
     """
+    expect_non_negative(population, "population")
+    band = aci_band(population, bounds, boundary_upper)  # checks bounds and boundary_upper
+    band = np.atleast_1d(band)
     pop = np.atleast_1d(np.asarray(population, dtype=float))
     b = np.asarray(aci_bounds() if bounds is None else bounds, dtype=float)
-    band = aci_band(pop, bounds, boundary_upper)
     dist = pop[:, None] - b[None, :]
     nearest = np.argmin(np.abs(np.nan_to_num(dist, nan=np.inf)), axis=1)
     bound = b[nearest]
@@ -131,6 +142,9 @@ def igas_type(population: pd.Series | np.ndarray | list | float, bounds: tuple[i
     80,000), ``igas_viable`` (bool: 20,000 ≤ population ≤ 100,000) and ``igas_warning`` (French
     text or None). The viable range is a warning only, never a rule.
     """
+    expect_non_negative(population, "population")
+    expect_non_negative(bounds, "bounds")
+    expect_non_negative(viable, "viable")
     pop = np.atleast_1d(np.asarray(population, dtype=float))
     idx = np.searchsorted(np.asarray(bounds, dtype=float), pop, side="left")
     # 30,000 is semi-rural (30,000-80,000), 80,000 still semi-rural, > 80,000 urbain
@@ -166,6 +180,12 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
     ``codes`` tuples. Codes that cannot be normalised are warned about and listed in
     ``report["refused"]`` (the one rule for unknown codes: recorded and warned, never dropped
     unrecorded)."""
+    expect_text(codes_col, "codes_col")
+    expect_text(name, "name")
+    if isinstance(perimeters, pd.DataFrame):
+        expect_columns(perimeters, "perimeters", (codes_col,))
+    else:
+        expect_codes(perimeters, "perimeters")
     report: dict = {}
     if isinstance(perimeters, str):
         perimeters = [perimeters]
@@ -186,9 +206,6 @@ def _as_territories(perimeters: pd.DataFrame | Sequence[str] | str, codes_col: s
         report["normalisation"] = norm[norm["status"] != "current"][["input", "code", "status", "message"]].to_dict("records")
         codes = tuple(dict.fromkeys(norm["code"]))
         return pd.DataFrame({"cpts": [name], "codes": [codes]}), report
-    if codes_col not in perimeters.columns:
-        raise InputError(f"colonne « {codes_col} » absente (tuple des codes COG {reference.COG_YEAR} de chaque périmètre)",
-                         perimeters.attrs.get("source", "table des périmètres"))
     return perimeters, report
 
 
@@ -387,6 +404,8 @@ def irdes_profile(perimeters: pd.DataFrame | Sequence[str], typology: pd.DataFra
     municipale 2023), ``<p>_unclassified`` (units absent from the table), ``<p>_class``
     (dominant class), ``<p>_label``, ``<p>_share`` (its share) and ``<p>_color``.
     """
+    expect_frame(typology, "typology")
+    expect_text(prefix, "prefix", optional=True)
     per, _ = _as_territories(perimeters, codes_col, name)
     long, refused = _long(per, codes_col)
     return _irdes_from_long(long, len(per), typology, prefix).set_axis(per.index)
@@ -448,6 +467,11 @@ def classify(
     (:func:`density_profile`), AAV profile (:func:`aav_profile`) and, when given, IRDES profiles
     (:func:`irdes_profile`). ``attrs['classification']`` records sources and vintages.
     """
+    expect_text(population_col, "population_col")
+    aci_band(0, bounds, boundary_upper)  # checks bounds and boundary_upper
+    expect_text(aci_version, "aci_version", optional=True)
+    expect_frame(irdes, "irdes", optional=True)
+    expect_frame(irdes2025, "irdes2025", optional=True)
     per, report = _as_territories(perimeters, codes_col, name)
     long, refused = _long(per, codes_col)
     n = len(per)
@@ -515,6 +539,11 @@ def classify_diagnosis(diagnosis: Diagnosis, **options: object) -> Diagnosis:
     ``irdes2025=``), its sources recorded under ``meta['sources']['classification']``. This is
     what ``cpts-geo coverage`` and ``cpts-geo map`` apply before writing; ``options`` go to
     :func:`classify`."""
+    expect_diagnosis(diagnosis, "diagnosis")
+    accepted = [k for k, p in inspect.signature(classify).parameters.items() if p.kind is p.KEYWORD_ONLY]
+    for key in options:
+        if key not in accepted:
+            fail(key, options[key], "option inconnue de classify ; options possibles : " + ", ".join(accepted))
     if not len(diagnosis.perimeters):
         return diagnosis
     extra = classify(diagnosis.perimeters, **options)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, names, reference
+from cpts_geo._checks import expect_bool, expect_codes, expect_frame, expect_text, expect_year, fail
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import INSEE_CODE_RE, cell_text, clean_codes
 
@@ -59,9 +60,23 @@ def transition(
     the origin that went to it (1 for fusions and changes of code). Codes absent from the frame
     did not change.
     """
+    from_year, to_year = _check_years(from_year, to_year)
+    expect_frame(steps, "steps", columns=("cog_from", "cog_to", "code_old", "code_new", "ratio", "kind"),
+                 optional=True)
     if steps is None:
         return _transition_cached(from_year, to_year).copy()
     return _transition(from_year, to_year, steps)
+
+
+def _check_years(from_year: object, to_year: object) -> tuple[int, int]:
+    """``from_year`` and ``to_year``: years of the embedded code history, in order."""
+    first, last = FIRST_COG_YEAR, reference.COG_YEAR
+    from_year = expect_year(from_year, "from_year", first=first, last=last)
+    to_year = expect_year(to_year, "to_year", first=first, last=last)
+    if to_year < from_year:
+        fail("to_year", to_year, f"année antérieure à from_year ({from_year}) : les codes ne "
+                                 "se convertissent que vers un COG plus récent")
+    return from_year, to_year
 
 
 @functools.cache
@@ -586,6 +601,11 @@ def normalise_codes(
     codes are read in COG 2026. A year after 2026 raises :class:`OptionError`
     ("référentiel COG 2026 : mettre à jour cpts_geo").
     """
+    expect_codes(codes, "codes")
+    expect_codes(deps, "deps", optional=True)
+    expect_codes(area, "area", optional=True)
+    expect_codes(groups, "groups", optional=True)
+    expect_bool(context, "context")
     year = _check_cog_year(cog_year)
     # one string (or number) is one code, not a sequence of characters
     values = [codes] if isinstance(codes, (str, bytes, int, float)) else list(codes)
@@ -709,6 +729,12 @@ def convert_table(
     input that are not valid in ``from_year`` nor converted; their rows are kept unchanged and
     listed) and the totals before and after.
     """
+    expect_frame(table, "table")
+    expect_text(code_col, "code_col")
+    if value_cols is not None and (not isinstance(value_cols, (list, tuple))
+                                   or not all(isinstance(c, str) for c in value_cols)):
+        fail("value_cols", value_cols, "une liste de noms de colonnes est attendue")
+    _check_years(from_year, to_year)
     if code_col not in table.columns:
         raise InputError(f"colonne « {code_col} » absente ; colonnes trouvées : "
                          f"{', '.join(map(str, table.columns))}", "table")

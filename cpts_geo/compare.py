@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import reference, rules
+from cpts_geo._checks import expect_number, expect_source
 from cpts_geo.coverage import _as_members
 from cpts_geo.members import expand_cities
 
@@ -31,6 +32,9 @@ def compare_listings(
     another appears with at least ``rename_threshold`` of shared units (Jaccard index) is renamed.
     ``attrs``: ``created``, ``removed``, ``renamed`` ({old: new}).
     """
+    expect_source(old, "old")
+    expect_source(new, "new")
+    expect_number(rename_threshold, "rename_threshold", minimum=0, maximum=1)
     a, b = _sets(old), _sets(new)
     gone, fresh = sorted(set(a) - set(b)), sorted(set(b) - set(a))
     scores = []

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_codes, expect_source
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
@@ -312,6 +313,10 @@ def diagnose(
     (canonical labels of :data:`cpts_geo.rules.STAGES` or free text). Perimeters are complete
     even when a CPTS extends beyond the area; coverage rates and white zones concern the area.
     """
+    expect_source(members, "members")
+    expect_codes(region, "region", optional=True)
+    expect_codes(departments, "departments", optional=True)
+    expect_codes(stages, "stages", optional=True)
     m = _as_members(members)
     attrs = dict(m.attrs)
     m = expand_cities(m)
@@ -360,8 +365,8 @@ def diagnose(
     per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
     if not in_area_cpts.any():  # the area and the listing do not meet: an option error, not « CPTS : 0 »
-        option = "--region" if region is not None and departments is None else "--departement"
-        value = region if option == "--region" else departments
+        option = "region" if region is not None and departments is None else "departments"
+        value = region if option == "region" else departments
         value = value if isinstance(value, (str, int)) else ", ".join(map(str, value))
         raise OptionError(option, value, f"aucune CPTS de la liste n'a de commune dans la zone analysée "
                           f"({area_label}) ; la liste couvre {_dep_names(listed_deps)}")

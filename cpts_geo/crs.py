@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from cpts_geo._checks import expect_frame, expect_text
 from cpts_geo.errors import InputError
 
 #: zone name -> EPSG code of the projected CRS used for areas and distances
@@ -45,7 +46,7 @@ def zone_of_code(codes: pd.Series | list[str]) -> pd.Series:
 
 def local_crs(dep_or_code: str) -> int:
     """EPSG code of the projected CRS for a department or commune code."""
-    s = str(dep_or_code)
+    s = expect_text(dep_or_code, "dep_or_code").strip()
     dep = s[:3] if s.startswith(("97", "98")) else s[:2]
     zone = zone_of_dep(dep)
     if zone is None:
@@ -79,6 +80,9 @@ def area_km2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, code_col: str | None = "code
     Zones are taken from a ``dep`` column, else from INSEE codes in ``code_col``, else from the
     location. Geometries outside any zone (collectivités d'outre-mer) get NaN.
     """
+    expect_frame(gdf, "gdf", geo=True, series=True, crs=True)
+    if code_col is not None:
+        expect_text(code_col, "code_col")
     if isinstance(gdf, gpd.GeoSeries):
         gdf = gpd.GeoDataFrame(geometry=gdf)
     zones = _zones(gdf, code_col)
@@ -92,12 +96,15 @@ def area_km2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, code_col: str | None = "code
 
 def to_local(gdf: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
     """Rows of ``gdf`` in ``zone`` ("metropole", "antilles", ...), projected to its CRS."""
+    expect_frame(gdf, "gdf", geo=True, crs=True)
+    expect_text(zone, "zone", choices=tuple(LOCAL_CRS))
     zones = _zones(gdf, "code")
     return gdf[(zones == zone).to_numpy()].to_crs(LOCAL_CRS[zone])
 
 
 def split_by_zone(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
     """Dictionary zone -> rows of ``gdf`` projected in that zone's CRS (empty zones omitted)."""
+    expect_frame(gdf, "gdf", geo=True, crs=True)
     zones = _zones(gdf, "code")
     return {
         z: gdf[(zones == z).to_numpy()].to_crs(epsg)

@@ -49,15 +49,35 @@ class MembersError(InputError):
 
 
 class OptionError(CptsGeoError):
-    """An invalid option or argument value: the message names the option and the value.
+    """An invalid argument value: the message names the Python parameter and the value.
 
+    Library functions name their parameter (``by``, ``paper``…); only the command line speaks of
+    flags: a name starting with ``-`` is a flag, raised by the CLI itself, and the CLI translates
+    a parameter into its flag when it prints the error (``cpts_geo.cli.options.PARAMETER_FLAGS``).
+
+    >>> str(OptionError("paper", "A5", "format de papier inconnu (A4 ou A3)"))
+    'paramètre `paper` : format de papier inconnu (A4 ou A3) (valeur « A5 »)'
     >>> str(OptionError("--speed", 0, "doit être strictement positive"))
     'option --speed : doit être strictement positive (valeur « 0 »)'
     """
 
     def __init__(self, option: str, value: object, message: str) -> None:
         self.option, self.value, self.message = option, value, message
-        super().__init__(f"option {option} : {message} (valeur « {value} »)")
+        super().__init__(f"{option_label(option)} : {message} (valeur « {value} »)")
+
+    @property
+    def parameter(self) -> str:
+        """The Python parameter (or, raised by the CLI, the flag) the error is about."""
+        return self.option
+
+
+def option_label(name: str) -> str:
+    """``paramètre `by``` for a Python parameter, ``option --par`` for a command-line flag.
+
+    >>> option_label("by"), option_label("--par")
+    ('paramètre `by`', 'option --par')
+    """
+    return f"option {name}" if name.startswith("-") else f"paramètre `{name}`"
 
 
 class NotFoundError(CptsGeoError, KeyError):

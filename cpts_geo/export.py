@@ -15,7 +15,19 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from cpts_geo import reference
+from cpts_geo._checks import (
+    expect_bool,
+    expect_diagnosis,
+    expect_instance,
+    expect_int,
+    expect_path,
+    expect_text,
+    expect_year,
+    fail,
+)
 from cpts_geo.classification import classify_diagnosis
+from cpts_geo.codes import FIRST_COG_YEAR
 from cpts_geo.coverage import Diagnosis, register_presenter
 from cpts_geo.indicators.apl_estimate import attach_apl_estimate
 from cpts_geo.indicators.apl_official import attach_official_apl
@@ -114,6 +126,21 @@ def write_diagnosis(
     covered population share by zone (:mod:`cpts_geo.maps.rates`), as is done by default when the
     area spans several regions; ``carte_cpts.html`` and ``taux_couverture.xlsx`` are then written
     too."""
+    expect_diagnosis(d, "d")
+    expect_path(out_dir, "out_dir")
+    for _flag, _label in ((classify, "classify"), (maps, "maps"), (overwrite, "overwrite")):
+        expect_bool(_flag, _label)
+    expect_path(apl, "apl", optional=True)
+    expect_path(apl_estimate, "apl_estimate", optional=True)
+    expect_year(apl_cog, "apl_cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
+    expect_int(apl_year, "apl_year", optional=True, minimum=2000, maximum=2100)
+    expect_text(csv_format, "csv_format")
+    expect_text(color_by, "color_by", optional=True)
+    expect_instance(title, "title", str, "un texte", optional=True)
+    expect_text(rates_by, "rates_by", optional=True)
+    expect_text(rates_stage, "rates_stage", optional=True)
+    if step is not None and not callable(step):
+        fail("step", step, "une fonction step(libellé) -> contexte est attendue")
     check_csv_format(csv_format)  # refuse a bad option before any work
     step = step or quiet
     out = Path(out_dir)

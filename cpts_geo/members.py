@@ -31,6 +31,7 @@ import shapely
 import shapely.errors
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_codes, expect_int, expect_number, expect_source, expect_text
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import LimitError, MembersError
 from cpts_geo.io.limits import ReadLimits, exceeded, resolve
@@ -424,6 +425,16 @@ def read_members(
 
     Raises :class:`MembersError` (a ValueError) naming file, row and value on unreadable input.
     """
+    expect_source(source, "source")
+    for _col, _label in ((cpts_col, "cpts_col"), (code_col, "code_col"), (name_col, "name_col"),
+                         (dep_col, "dep_col"), (stage_col, "stage_col"), (date_col, "date_col")):
+        expect_text(_col, _label, optional=True)
+    if sheet is not None and not isinstance(sheet, int):
+        expect_text(sheet, "sheet")
+    expect_number(threshold, "threshold", minimum=0, maximum=1, strict=True)
+    expect_int(header_row, "header_row", optional=True, minimum=0)
+    expect_codes(area, "area", optional=True)
+    expect_text(code_type, "code_type")
     limits = resolve(limits)
     name = "tableau" if isinstance(source, pd.DataFrame) else Path(source).name
     sheet_used = None

@@ -87,7 +87,7 @@ def apply_code_type(entries: pd.DataFrame, code_type: str, source: str) -> tuple
     ``"auto"`` when the distinct 5-digit codes look like postcodes (:data:`POSTAL_SHARE`,
     :data:`NOT_INSEE_SHARE`)."""
     if code_type not in CODE_TYPES:
-        raise OptionError("--code-type", code_type, "valeurs possibles : auto, insee, postal")
+        raise OptionError("code_type", code_type, "valeurs possibles : auto, insee, postal")
     if code_type == "insee":
         return entries, []
     values = [v.strip() if isinstance(v, str) else v for v in entries["input"].to_numpy(object)]

@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_bool, expect_diagnosis, expect_text
 from cpts_geo.errors import OptionError
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI
 
@@ -48,7 +49,7 @@ def level_of(by: str) -> str:
     """Canonical level (``departement``, ``epci``, ``bv``) of a ``by`` value, else OptionError."""
     key = LEVEL_ALIASES.get(str(by).strip().lower())
     if key is None:
-        raise OptionError("--par", by, "niveau inconnu (departement, epci ou bv)")
+        raise OptionError("by", by, "niveau inconnu (departement, epci ou bv)")
     return key
 
 
@@ -60,7 +61,7 @@ def stage_of(stage: str | None) -> str | None:
         return STAGE_ACI
     key = str(stage).strip().lower()
     if key not in STAGE_FILTERS:
-        raise OptionError("--etape", stage, "étape inconnue (toutes ou aci)")
+        raise OptionError("stage", stage, "étape inconnue (toutes ou aci)")
     return STAGE_FILTERS[key]
 
 
@@ -129,6 +130,10 @@ def coverage_rates(diagnosis: Any, by: str = "departement", stage: str | None = 
     part of the zone lies outside the analysed area: the figures are those of the analysed part).
     ``attrs``: level, stage, vintages, sources, listing and ``population_notes``.
     """
+    expect_diagnosis(diagnosis, "diagnosis")
+    expect_text(by, "by")
+    expect_text(stage, "stage", optional=True)
+    expect_bool(geometry, "geometry")
     level = level_of(by)
     stage = stage_of(stage)
     units = _get(diagnosis, "units")
@@ -141,7 +146,7 @@ def coverage_rates(diagnosis: Any, by: str = "departement", stage: str | None = 
     else:
         stages = dict(zip(per["cpts"], per["stage"], strict=True)) if "stage" in per else {}
         if not any(s is not None and not pd.isna(s) for s in stages.values()):
-            raise OptionError("--etape", "aci", "la liste ne donne pas le stade des CPTS : "
+            raise OptionError("stage", "aci", "la liste ne donne pas le stade des CPTS : "
                               "taux de couverture par des CPTS ayant signé l'ACI impossible")
         aci = {n for n, s in stages.items() if s == stage}
         covered = np.array([any(x in aci for x in c) for c in cpts], dtype=bool)

@@ -104,6 +104,10 @@ def metadata() -> dict:
     }
 
 
+#: the kinds of units of the reference (``kind`` column of :func:`load_communes`)
+UNIT_KINDS: tuple[str, ...] = ("commune", "arrondissement", "com_outre_mer")
+
+
 def load_communes(
     kinds: tuple[str, ...] = ("commune", "arrondissement", "com_outre_mer"),
 ) -> gpd.GeoDataFrame:
@@ -120,6 +124,9 @@ def load_communes(
     a valid coverage without holes (except Llívia, a Spanish exclave); the collectivités
     d'outre-mer have no geometry. ``attrs`` holds vintages, sources and the build identifier.
     """
+    from cpts_geo._checks import expect_choices
+
+    kinds = expect_choices(kinds, "kinds", UNIT_KINDS, optional=True)
     gdf = _communes()
     out = gdf[gdf["kind"].isin(kinds)].copy() if kinds else gdf.copy()
     out.attrs = metadata()

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import describe, expect_non_negative, expect_number, expect_path, expect_text
 from cpts_geo.crs import LOCAL_CRS
 from cpts_geo.errors import InputError, OptionError
 
@@ -111,14 +112,18 @@ def aci_rule(bounds: Sequence[float] | None = None, boundary_upper: bool | Seque
             return b, file_up
         file_sides = tuple(file_up)
     else:
-        b = np.asarray(bounds, dtype=float)
+        b = expect_non_negative(bounds, "bounds").ravel()
+        if not len(b) or (np.diff(b) <= 0).any():
+            raise OptionError("bounds", describe(bounds), "seuils strictement croissants attendus")
         file_sides = None
     if boundary_upper is None:
         up = file_sides if file_sides is not None else (True,) * len(b)
     elif isinstance(boundary_upper, bool | np.bool_):
         up = (bool(boundary_upper),) * len(b)
-    else:
+    elif isinstance(boundary_upper, (list, tuple, np.ndarray)):
         up = tuple(bool(u) for u in boundary_upper)
+    else:
+        raise OptionError("boundary_upper", describe(boundary_upper), "un booléen, ou un booléen par seuil, attendu")
     if len(up) != len(b):
         raise OptionError("boundary_upper", boundary_upper, f"un booléen par seuil attendu ({len(b)} seuils)")
     return b, np.asarray(up, dtype=bool)
@@ -134,7 +139,8 @@ def aci_band(population: pd.Series | np.ndarray | list | float,
     taille 2 < 80 000 ≤ taille 3 ≤ 175 000 < taille 4. ``boundary_upper`` (one bool, or one per
     bound) overrides where a population equal to a bound goes.
     """
-    pop = np.asarray(population, dtype=float)
+    pop = expect_non_negative(population, "population")
+    expect_path(path, "path", optional=True)
     b, up = aci_rule(bounds, boundary_upper, path)
     # bounds crossed: those a population equal to them passes (≥), then the strict ones (>)
     band = (np.searchsorted(b[up], pop, side="right") + np.searchsorted(b[~up], pop, side="left") + 1)
@@ -146,6 +152,11 @@ def aci_near_threshold(population: pd.Series | np.ndarray | list | float,
                        *, path: str | Path | None = None) -> np.ndarray:
     """True for each population within ``share`` (default: the file's ``near_threshold_share``,
     1 %) of an ACI band boundary, e.g. 79 200 to 80 800 around 80 000; False when missing."""
+    expect_non_negative(population, "population")
+    if bounds is not None:
+        expect_non_negative(bounds, "bounds")
+    expect_number(share, "share", minimum=0, maximum=1, optional=True)
+    expect_path(path, "path", optional=True)
     params = _read_params(str(path or aci_parameters_path()))
     b = np.asarray(bounds if bounds is not None else params["bands"]["bounds"], dtype=float)
     s = float(share if share is not None else params["bands"].get("near_threshold_share", 0.01))
@@ -182,6 +193,9 @@ def aci_funding(band: pd.Series | np.ndarray | list | int, version: str | None =
     amounts reported by the professional press; ``"2019"``: 50 000 / 60 000 / 75 000 / 90 000 €
     (arrêté du 21 août 2019). Mission amounts are not shipped (unsourced).
     """
+    expect_non_negative(band, "band")
+    expect_text(version, "version", optional=True)
+    expect_path(path, "path", optional=True)
     entry = aci_funding_version(version, path)
     amounts = {int(k): v for k, v in entry["amounts"].items()}
     s = pd.Series(np.atleast_1d(np.asarray(band)))

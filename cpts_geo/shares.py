@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_diagnosis, expect_source, expect_text
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError
 from cpts_geo.io.tables import cell_text, find_column, parse_number, source_rows, table_or_frame
@@ -81,6 +82,8 @@ def read_shares(table: pd.DataFrame | str | Path, *, name: str | None = None) ->
     :class:`~cpts_geo.errors.InputError` naming the file, row and value. The checks against a
     diagnosis (CPTS of the listing, sums per commune) are done by :func:`apply_shares`.
     """
+    expect_source(table, "table")
+    expect_text(name, "name", optional=True)
     df, source = table_or_frame(table, name or "table de partage", (*COMMUNE_COLUMNS[:2], "cpts", "part"))
     source = name or source
     rows = source_rows(df)
@@ -341,6 +344,8 @@ def apply_shares(diagnosis: Diagnosis, shares: pd.DataFrame | str | Path) -> Dia
     population of each CPTS becomes Σ population × share over its units; its ACI band follows;
     ``members["share"]`` weights the official APL and ``meta["shares"]`` / ``summary["shares"]``
     name the file and the method. ``diagnosis`` is left unchanged."""
+    expect_diagnosis(diagnosis, "diagnosis")
+    expect_source(shares, "shares")
     read = {"code", "nom", "cpts", "share", "population", "source_row", "input"}  # output of read_shares
     table = shares if isinstance(shares, pd.DataFrame) and read <= set(shares.columns) else read_shares(shares)
     source = table.attrs.get("source") or (Path(shares).name if isinstance(shares, (str, Path)) else "table de partage")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_diagnosis
 from cpts_geo.coverage import Diagnosis, register_presenter
 from cpts_geo.rules import ALL_STAGES, APL_THRESHOLDS, STAGE_ACI
 
@@ -14,6 +15,7 @@ from cpts_geo.rules import ALL_STAGES, APL_THRESHOLDS, STAGE_ACI
 @register_presenter("text")
 def format_summary(d: Diagnosis) -> str:
     """Short French summary of a diagnosis (populations municipales, COG of the reference)."""
+    expect_diagnosis(d, "d")
     s = d.summary
     n_white = s["white_zones"]
     n_enclosed = s["white_zones_enclosed"]

@@ -35,7 +35,10 @@ def _in_ci() -> bool:
 
 
 def _is_browser_module(path) -> bool:
-    return Path(str(path)).name.endswith("_browser.py")
+    """Browser test modules, and the app's (its server is the ``app`` extra, which ``.[test]``
+    includes: a skip there means a broken install)."""
+    name = Path(str(path)).name
+    return name.endswith("_browser.py") or name.startswith("test_app")
 
 
 def _skip_reason(longrepr) -> str:
@@ -54,7 +57,7 @@ def pytest_runtest_makereport(item, call):
     if rep.skipped and _in_ci() and _is_browser_module(item.path) and not hasattr(rep, "wasxfail"):
         rep.outcome = "failed"
         rep.longrepr = (f"browser test skipped in CI (CI=true): {_skip_reason(rep.longrepr)} — "
-                        "install chromium, chromium-driver and selenium (see .ci/run)")
+                        "install chromium, chromium-driver and selenium (see .ci/run) and pip install -e \".[test]\"")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -65,4 +68,4 @@ def pytest_make_collect_report(collector):
     if rep.skipped and _in_ci() and isinstance(collector, pytest.Module) and _is_browser_module(collector.path):
         rep.outcome = "failed"
         rep.longrepr = (f"browser test module skipped in CI (CI=true): {_skip_reason(rep.longrepr)} — "
-                        "install chromium, chromium-driver and selenium (see .ci/run)")
+                        "install chromium, chromium-driver and selenium (see .ci/run) and pip install -e \".[test]\"")

@@ -415,9 +415,9 @@ def test_without_listing():
     from cpts_geo.app import create_app
     from cpts_geo.errors import OptionError
 
-    with pytest.raises(OptionError, match="--region"):
+    with pytest.raises(OptionError, match="paramètre `departments` : sans liste de CPTS existantes"):
         create_app()
-    with pytest.raises(OptionError, match="--departement"):
+    with pytest.raises(OptionError, match="paramètre `departments` : département inconnu"):
         create_app(departments=["99"])
     with TestClient(create_app(departments=["04"])) as c:
         props = [f["properties"] for f in c.get("/api/communes").json()["features"]]

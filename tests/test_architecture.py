@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 #: allowed dependency order, lowest first: a module may import modules of its own layer or of a
 #: lower one, never of a higher one. Entries name a module or a package (covering its modules).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("cpts_geo._version", "cpts_geo.errors", "cpts_geo.fr", "cpts_geo.reference", "cpts_geo.crs",
+    ("cpts_geo._version", "cpts_geo._checks", "cpts_geo.errors", "cpts_geo.fr", "cpts_geo.reference", "cpts_geo.crs",
      "cpts_geo.codes", "cpts_geo.names", "cpts_geo.postcodes", "cpts_geo.rules", "cpts_geo.io"),
     ("cpts_geo.members",),
     ("cpts_geo.perimeters", "cpts_geo.topology"),

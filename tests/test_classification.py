@@ -251,7 +251,7 @@ def test_classify_records_unknown_codes_with_the_value():
         assert cg.classify(["04070", "04999"]).attrs["refused"] == ["04999"]
     with pytest.warns(UserWarning, match=r"CPTS X.*99999"):
         cg.classify(pd.DataFrame({"cpts": ["CPTS X"], "codes": [("04070", "99999")]}))
-    with pytest.raises(cg.InputError, match="« codes » absente"):
+    with pytest.raises(cg.OptionError, match="paramètre `perimeters` : colonne absente : « codes »"):
         cg.classify(pd.DataFrame({"cpts": ["CPTS X"]}))
 
 
@@ -394,7 +394,7 @@ def test_irdes_missing_territoire_de_vie_is_an_error(tmp_path):
     cls.to_csv(tmp_path / "cls.csv", sep=";", index=False)
     with pytest.raises(ValueError, match=r"tvs_communes_2016\.csv, ligne \d+ : territoire de vie"):
         cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", cog_year=2016, tv_classes=tmp_path / "cls.csv")
-    with pytest.raises(cg.OptionError, match="option typology : typologie inconnue"):
+    with pytest.raises(cg.OptionError, match="paramètre `typology` : typologie inconnue"):
         cg.read_irdes_typology(FIX / "tvs_communes_2016.csv", "irdes_2030")
 
 

@@ -363,7 +363,7 @@ def test_listing_date_reaches_meta_and_map_credits(sample_diag):
 
 def test_unknown_department_or_region_is_an_option_error_in_french(sample_listing):
     m = cpts_geo.read_members(sample_listing)
-    with pytest.raises(cpts_geo.OptionError, match="option departments : département inconnu \\(valeur « 99 »\\)"):
+    with pytest.raises(cpts_geo.OptionError, match="paramètre `departments` : département inconnu \\(valeur « 99 »\\)"):
         cpts_geo.diagnose(m, departments=["04", "99"])
     with pytest.raises(cpts_geo.OptionError, match="régions inconnues \\(valeur « 07, 98 »\\)"):
         cpts_geo.diagnose(m, region=["98", "07"])

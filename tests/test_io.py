@@ -255,7 +255,7 @@ def test_french_csv_round_trip(tmp_path):
     # and the French file reads back through the library's own reader
     s = cg.read_supply(p, "apl", cog=2026)
     assert s["05061"] == 4.0
-    with pytest.raises(cg.OptionError, match="csv-format"):
+    with pytest.raises(cg.OptionError, match="paramètre `csv_format`"):
         write_csv(df, q, csv_format="excel")
 
 
@@ -328,3 +328,15 @@ def test_excel_separator_line(tmp_path):
     p.write_text("sep=,\ncpts,code\nCPTS A,04001\n", encoding="utf-8")
     df = read_table(p, hints=["cpts"])
     assert list(df.columns) == ["cpts", "code"] and df.attrs["rows"] == [3]
+
+
+def test_a_json_file_nested_by_the_thousand_is_refused_naming_the_file(tmp_path, capsys):
+    from cpts_geo.cli import main
+    from cpts_geo.io.tables import read_json
+
+    deep = tmp_path / "liste.json"
+    deep.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(MembersError, match=r"liste\.json : JSON trop imbriqué"):
+        read_json(deep, error=MembersError)
+    assert main(["validate", str(deep)]) == 2  # was exit 3, a RecursionError
+    assert "liste.json : JSON trop imbriqué" in capsys.readouterr().err

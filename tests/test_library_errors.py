@@ -39,14 +39,14 @@ def test_diagnose_of_a_table_without_the_listing_columns_is_an_input_error():
 
 
 def test_normalise_codes_with_deps_of_another_length_is_an_option_error():
-    with pytest.raises(cg.OptionError, match="option deps : autant de départements que de codes"):
+    with pytest.raises(cg.OptionError, match="paramètre `deps` : autant de départements que de codes"):
         cg.normalise_codes(["04070", "05061"], deps=["04"])
 
 
 def test_apl_options_and_inputs_are_typed_errors():
-    with pytest.raises(cg.OptionError, match="option steps : bornes > 0 et poids ≥ 0 attendus"):
+    with pytest.raises(cg.OptionError, match="paramètre `steps` : bornes > 0 et poids ≥ 0 attendus"):
         cg.compute_apl(steps={0: 1.0})
-    with pytest.raises(cg.OptionError, match="option steps : .*profession « infirmier »"):
+    with pytest.raises(cg.OptionError, match="paramètre `steps` : .*profession « infirmier »"):
         cg.compute_apl(profession="infirmier")
     with pytest.raises(cg.InputError, match="code présent plusieurs fois \\(valeur « 04070 »\\)"):
         cg.compute_apl(pd.Series([1.0, 2.0], index=["04070", "4070"]), pd.Series({"04070": 10.0}))

@@ -147,7 +147,7 @@ def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_p
     diag.write(tmp_path / "intl", classify=False, maps=False, csv_format="international")
     intl = pd.read_csv(tmp_path / "intl" / "overlaps.csv", dtype=str)
     pd.testing.assert_frame_equal(intl, fr_rows)
-    with pytest.raises(cpts_geo.OptionError, match="csv-format"):
+    with pytest.raises(cpts_geo.OptionError, match="paramètre `csv_format`"):
         diag.write(tmp_path / "bad", csv_format="excel")
     assert not (tmp_path / "bad").exists()  # refused before writing anything
 

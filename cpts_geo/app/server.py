@@ -54,6 +54,8 @@ LEAFLET = Path(__file__).resolve().parent.parent / "maps" / "vendor" / "leaflet"
 
 #: largest request body accepted (bytes)
 MAX_BODY_BYTES = 1_000_000
+#: deepest nesting of arrays and objects accepted in a JSON body (a proposal needs 2)
+MAX_JSON_DEPTH = 20
 #: largest number of communes in a proposal
 MAX_CODES = 5000
 #: longest territory name / commune value / search query (characters)
@@ -104,18 +106,18 @@ def _area_departments(region: object, departments: object, listing_deps: frozens
         r = str(r).strip().zfill(2)
         found = deps_ref.loc[deps_ref["region"].astype(str) == r, "code"].tolist()
         if not found:
-            raise OptionError("--region", r, "région inconnue du COG " + str(reference.COG_YEAR))
+            raise OptionError("region", r, "région inconnue du COG " + str(reference.COG_YEAR))
         out += found
     deps = [departments] if isinstance(departments, str) else list(departments or [])
     for d in deps:
         d = str(d).strip().upper().zfill(2)
         if d not in known:
-            raise OptionError("--departement", d, "département inconnu du COG " + str(reference.COG_YEAR))
+            raise OptionError("departments", d, "département inconnu du COG " + str(reference.COG_YEAR))
         out.append(d)
     if not out:
         out = sorted(listing_deps)
     if not out:
-        raise OptionError("--region / --departement", "aucun",
+        raise OptionError("departments", "aucun",
                           "sans liste de CPTS existantes, indiquer la région ou les départements à afficher")
     return sorted(dict.fromkeys(out))
 
@@ -131,7 +133,7 @@ def _tiles(tiles: str | None) -> dict | None:
 
         p = xyzservices.providers.query_name(tiles)
     except (ImportError, ValueError) as exc:
-        raise OptionError("--tiles", tiles, "fond de carte inconnu (ex. « OpenStreetMap », "
+        raise OptionError("tiles", tiles, "fond de carte inconnu (ex. « OpenStreetMap », "
                           "« CartoDB positron » ou une adresse https://…/{z}/{x}/{y}.png)") from exc
     return {"url": p.build_url(), "attribution": p.get("html_attribution") or p.get("attribution", "")}
 
@@ -157,7 +159,7 @@ class AppState:
         replaces = (replaces,) if isinstance(replaces, str) else tuple(replaces or ())
         unknown = [r for r in replaces if r not in self.base.cpts_names]
         if unknown:
-            raise OptionError("--replaces", unknown[0], "CPTS absente de la liste existante")
+            raise OptionError("replaces", unknown[0], "CPTS absente de la liste existante")
         self.area_deps = _area_departments(region, departments, self.base.known_deps)
         self.tiles = _tiles(tiles)
         self.cov = self.base.coverage(frozenset())
@@ -419,11 +421,40 @@ async def _read_body(request: Request, too_big: str) -> bytearray:
     return body
 
 
+def json_depth(body: bytes) -> int:
+    r"""Deepest nesting of ``[`` and ``{`` in a JSON text (brackets inside strings ignored),
+    counted without parsing and in linear time, so that a hostile body never reaches the
+    recursive parser.
+
+    >>> json_depth(b'{"codes": ["04088", "[[\\"["]}'), json_depth(b"[" * 1000)
+    (2, 1000)
+    """
+    chars = np.frombuffer(bytes(body), dtype=np.uint8)
+    n = len(chars)
+    if not n:
+        return 0
+    pos = np.arange(n)
+    backslash = chars == ord("\\")
+    # backslashes right before each position: a quote after an odd number of them is escaped
+    last_other = np.maximum.accumulate(np.where(backslash, -1, pos))
+    run = np.concatenate(([0], pos[:-1] - last_other[:-1]))
+    quote = (chars == ord('"')) & (run % 2 == 0)
+    inside = (np.cumsum(quote) - quote) % 2 == 1  # after an odd number of quotes: in a string
+    step = np.zeros(n, dtype=np.int64)
+    step[((chars == ord("[")) | (chars == ord("{"))) & ~inside & ~quote] = 1
+    step[((chars == ord("]")) | (chars == ord("}"))) & ~inside & ~quote] = -1
+    return int(np.cumsum(step).max(initial=0))
+
+
 async def _read_json(request: Request) -> dict:
     ctype = request.headers.get("content-type", "")
     if not ctype.split(";")[0].strip().lower() == "application/json":
         raise ApiError(415, "type de contenu refusé : envoyer du JSON (Content-Type: application/json)")
     body = await _read_body(request, "requête trop volumineuse")
+    opening = body.count(b"[") + body.count(b"{")  # a bound, counted in C: the usual body stops here
+    if opening > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"corps de requête trop imbriqué : au plus {MAX_JSON_DEPTH} niveaux de "
+                            "crochets ou d'accolades (une proposition en compte 2)")
     try:
         data = json.loads(bytes(body).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -690,6 +721,53 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class OriginCheck:
+    """Refuse (403, French JSON) a POST (any method that changes or computes: all but GET, HEAD,
+    OPTIONS) sent by a page of another site: its ``Origin`` header, when the browser gives one,
+    must be the app's own address (the ``Host`` the request reached); without ``Origin``, a
+    browser's ``Sec-Fetch-Site`` must say ``same-origin`` (or ``none``: typed by the user).
+    Clients that are not browsers (scripts, ``curl``) send neither and are served: they could
+    reach the API anyway; what is refused is a page the user visits posting to the app behind
+    their back (a cross-origin ``text/plain`` form or ``fetch`` needs no CORS preflight)."""
+
+    SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    @staticmethod
+    def _site(origin: str, host: str) -> bool:
+        """True when ``origin`` (``http://name:port``) names the same server as ``host``."""
+        from urllib.parse import urlsplit
+
+        try:
+            o = urlsplit(origin)
+            h = urlsplit("//" + host)
+            ports = (o.port or {"http": 80, "https": 443}.get(o.scheme), h.port or 80)
+        except ValueError:
+            return False
+        return (o.scheme in ("http", "https") and bool(o.hostname)
+                and o.hostname == h.hostname and ports[0] == ports[1])
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] not in self.SAFE_METHODS:
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            site = headers.get("sec-fetch-site")
+            if origin is not None:
+                refused = not self._site(origin.strip().lower(), headers.get("host", "").lower())
+            else:
+                refused = site is not None and site.lower() not in ("same-origin", "none")
+            if refused:
+                shown = (origin or site or "")[:100]
+                resp = JSONResponse({"erreur": f"requête refusée : elle vient d'une autre page que "
+                                               f"l'application (origine « {shown} ») ; ouvrir "
+                                               "l'application par son adresse"}, status_code=403)
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(existing: object = None, region: object = None, departments: object = None,
                replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
                tiles: str | None = None, title: str | None = None, apl_cog: int | None = None,
@@ -725,6 +803,7 @@ def create_app(existing: object = None, region: object = None, departments: obje
     ]
     middleware = [Middleware(SecurityHeaders, policy=app_policy(state.tiles is not None))]
     middleware += [Middleware(HostCheck, allowed_hosts=allowed_hosts)] if allowed_hosts else []
+    middleware.append(Middleware(OriginCheck))  # every POST, whatever the interface listened on
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, Exception: _server_error})
     app.state.cpts = state

@@ -196,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except CptsGeoError as exc:
-        print(f"erreur : {exc}", file=sys.stderr)
+    except CptsGeoError as exc:  # library errors name parameters; here they name flags
+        from cpts_geo.cli.options import flag_message
+
+        print(f"erreur : {flag_message(exc, args.command)}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"erreur : {_os_message(exc)}", file=sys.stderr)

@@ -14,6 +14,13 @@ import threading
 import time
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: the one spelling that may listen on every interface: written explicitly, never implied
+ALL_INTERFACES = "0.0.0.0"
+#: the app's web server: the ``app`` extra of the package
+SERVER_MODULES = ("starlette", "uvicorn")
+INSTALL_HINT = ("le serveur web de l'application n'est pas installé ({missing}) : installer "
+                "l'option « app » de cpts_geo avec pip install \"cpts_geo[app]\" (depuis une copie "
+                "du dépôt : pip install -e \".[app]\")")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,6 +62,52 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def missing_server_modules() -> list[str]:
+    """The modules of the ``app`` extra (:data:`SERVER_MODULES`) that cannot be imported."""
+    import importlib
+
+    missing = []
+    for name in SERVER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def check_host(host: str) -> str:
+    """``host`` stripped, refused (:class:`~cpts_geo.errors.OptionError`) when it is empty or
+    a wildcard that listens on every interface (``::``, ``*``, ``0``…) other than
+    :data:`ALL_INTERFACES` written explicitly, or when it is not an address of this computer.
+
+    >>> check_host(" 127.0.0.1 ")
+    '127.0.0.1'
+    """
+    from cpts_geo.errors import OptionError
+
+    text = host.strip()
+    explicit = (f"pour écouter sur toutes les adresses de cet ordinateur, écrire explicitement "
+                f"--host {ALL_INTERFACES}")
+    if not text:
+        raise OptionError("--host", host, "adresse vide (elle ouvrirait l'application à tout le "
+                                          "réseau) ; " + explicit)
+    if text == ALL_INTERFACES:
+        return text
+    if text == "*":
+        raise OptionError("--host", host, "adresse joker ; " + explicit)
+    text = text.removeprefix("[").removesuffix("]")
+    try:
+        infos = socket.getaddrinfo(text, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError) as exc:
+        raise OptionError("--host", host, "adresse inconnue de cet ordinateur (ex. 127.0.0.1)") from exc
+    for info in infos:
+        addr = info[4][0].split("%")[0]
+        ip = ipaddress.ip_address(addr)
+        if ip.is_unspecified or getattr(ip, "ipv4_mapped", None) in (ipaddress.IPv4Address(0),):
+            raise OptionError("--host", host, f"adresse joker (comme {addr}) ; " + explicit)
+    return text
+
+
 def _check_port(host: str, port: int) -> None:
     from cpts_geo.errors import OptionError
 
@@ -70,16 +123,23 @@ def _check_port(host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    missing = missing_server_modules()
+    if missing:
+        print("erreur : " + INSTALL_HINT.format(missing=", ".join(missing)), file=sys.stderr)
+        return 2
     import uvicorn
 
     from cpts_geo import fr
     from cpts_geo.app import create_app
 
+    args.host = check_host(args.host)
     _check_port(args.host, args.port)
     local = is_loopback(args.host)
     if not local:
-        print(f"attention : l'application écoute sur {args.host} : tout ordinateur qui joint cette "
-              "adresse peut l'utiliser et lire la liste des CPTS chargée. N'utilisez pas cette "
+        where = ("toutes les adresses de cet ordinateur" if args.host == ALL_INTERFACES
+                 else "cette adresse")
+        print(f"attention : l'application écoute sur {args.host} ({where}) : tout ordinateur qui "
+              "la joint peut l'utiliser et lire la liste des CPTS chargée. N'utilisez pas cette "
               "option sur un réseau public.", file=sys.stderr)
     print("Préparation de la carte et de la liste des CPTS existantes…", flush=True)
     t0 = time.perf_counter()

@@ -14,6 +14,40 @@ from __future__ import annotations
 import argparse
 import re
 
+#: the one table from a Python parameter named by a library error to the flag of the command line
+#: (:func:`flag_message`); a ``(command, parameter)`` key overrides the plain parameter
+PARAMETER_FLAGS: dict[str | tuple[str, str], str] = {
+    "by": "--par", "rates_by": "--par", "stage": "--etape", "rates_stage": "--etape",
+    "stages": "--stage", "region": "--region", "departments": "--departement",
+    "paper": "--paper", "color_by": "--color-by", "title": "--title", "tiles": "--tiles",
+    "tolerance_m": "--tolerance", "csv_format": "--csv-format", "code_type": "--code-type",
+    "cog_year": "--cog-year", "header_row": "--header-row", "sheet": "--sheet",
+    "cpts_col": "--cpts-col", "code_col": "--code-col", "name_col": "--name-col",
+    "dep_col": "--dep-col", "stage_col": "--stage-col", "replaces": "--replaces",
+    "overlap": "--overlap", "threshold": "--threshold", "name": "--name",
+    "apl_cog": "--apl-cog", "apl_year": "--apl-year", "irdes_cog": "--irdes-cog",
+    "profession": "--profession", "steps": "--steps", "per": "--per", "speed_kmh": "--speed",
+    "detour": "--detour", "shares": "--partage", "apl_estimate": "--apl-estimee",
+    ("coverage", "apl"): "--apl", ("validate", "apl"): "--apl", ("app", "apl"): "--apl",
+    ("coverage", "out_dir"): "--out", ("app", "existing"): "--existing",
+    ("validate", "existing"): "--existing", ("normalise", "column"): "--column",
+}
+
+
+def flag_message(exc: BaseException, command: str | None) -> str:
+    """The message of a library error for the command line: an
+    :class:`~cpts_geo.errors.OptionError` about a Python parameter names its flag instead
+    (``paramètre `by``` → ``option --par``, :data:`PARAMETER_FLAGS`); other errors unchanged."""
+    from cpts_geo.errors import OptionError, option_label
+
+    if not isinstance(exc, OptionError) or exc.option.startswith("-"):
+        return str(exc)
+    flag = PARAMETER_FLAGS.get((command or "", exc.option)) or PARAMETER_FLAGS.get(exc.option)
+    if flag is None:
+        return str(exc)
+    return f"{option_label(flag)} : {exc.message} (valeur « {exc.value} »)"
+
+
 #: spellings of the department option: the first is the one documented, the others are accepted
 DEPARTMENT_FLAGS = ("--departement", "--department", "--departements", "--departments")
 #: former spellings, named once in the help

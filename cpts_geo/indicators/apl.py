@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_frame, expect_series, expect_text, fail
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.indicators import supply as _supply
 from cpts_geo.indicators import travel as _travel
@@ -143,6 +144,13 @@ def compute_apl(
     estimated travel times, codes unknown in COG 2026 are left out with a warning and listed in
     ``attrs["refused"]``.
     """
+    expect_series(supply, "supply", optional=True)
+    expect_series(population, "population", optional=True)
+    expect_frame(travel_times, "travel_times", columns=("from", "to", "minutes"), optional=True)
+    if steps is not None and not isinstance(steps, Mapping):
+        fail("steps", steps, "un dictionnaire {minutes: poids} est attendu")
+    expect_text(profession, "profession")
+    expect_frame(units, "units", geo=True, crs=True, optional=True)
     if steps is None:
         if profession != "generaliste":
             raise OptionError(

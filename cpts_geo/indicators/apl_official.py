@@ -23,7 +23,17 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import convert_table
+from cpts_geo._checks import (
+    expect_diagnosis,
+    expect_frame,
+    expect_int,
+    expect_path,
+    expect_series,
+    expect_text,
+    expect_year,
+    fail,
+)
+from cpts_geo.codes import FIRST_COG_YEAR, convert_table
 from cpts_geo.errors import InputError
 from cpts_geo.io.tables import (
     clean_code,
@@ -86,6 +96,14 @@ def _read_grid(path: Path, sheet: str | None, year: int | None) -> tuple[list[li
     return grid, meta["sheet"]
 
 
+def _check_apl_file(path: object, sheet: object, year: object, cog: object) -> None:
+    """The arguments naming a DREES APL file, its sheet, its APL year and the COG of its codes."""
+    expect_path(path, "path")
+    expect_text(sheet, "sheet", optional=True)
+    expect_int(year, "year", optional=True, minimum=2000, maximum=2100)
+    expect_year(cog, "cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
+
+
 def read_apl(
     path: str | Path, sheet: str | None = None, year: int | None = None, cog: int | None = None
 ) -> pd.DataFrame:
@@ -102,6 +120,7 @@ def read_apl(
     cannot be read, a missing header or a row whose code or value cannot be read raises
     :class:`~cpts_geo.errors.InputError` (a ``ValueError``) naming the file, row and value.
     """
+    _check_apl_file(path, sheet, year, cog)
     path = Path(path)
     grid, sheet = _read_grid(path, sheet, year)
     where = f"{path.name}" + (f" [{sheet}]" if sheet else "")
@@ -202,6 +221,9 @@ def read_apl(
 def apl_flag(values: pd.Series | np.ndarray, thresholds: tuple[float, float] = APL_THRESHOLDS) -> pd.Categorical:
     """French class of each APL value: "APL < 2,5", "2,5 ≤ APL < 4", "APL ≥ 4" or
     "APL non disponible" (NaN); lower bounds belong to the upper class (2.5 → "2,5 ≤ APL < 4")."""
+    expect_series(values, "values", arrays=True)
+    if not isinstance(thresholds, (tuple, list)) or len(thresholds) != 2:
+        fail("thresholds", thresholds, "deux seuils croissants sont attendus, par exemple (2.5, 4.0)")
     v = np.asarray(values, dtype=float)
     k = np.searchsorted(np.asarray(thresholds, dtype=float), v, side="right")
     k = np.where(np.isnan(v), 3, k)
@@ -220,6 +242,9 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
     the file), ``population_apl`` (weights of the file), ``apl_flag``, ``apl_status`` (French).
     Codes unknown in COG 2026 are listed in ``attrs["refused"]`` and reported by a warning.
     """
+    expect_frame(apl, "apl", columns=("code", "apl"))
+    expect_year(cog, "cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
+    expect_frame(units, "units", optional=True)
     cog = cog if cog is not None else apl.attrs.get("cog")
     source = apl.attrs.get("source", "table APL")
     if cog is None:
@@ -322,6 +347,10 @@ def aggregate_apl(
     Columns: ``cpts``, ``<name>``, ``population`` (weights summed over units with a value),
     ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes).
     """
+    expect_frame(members, "members")
+    expect_series(values, "values")
+    expect_series(weights, "weights", optional=True)
+    expect_text(name, "name")
     for c in ("cpts", "code"):
         if c not in members.columns:
             raise InputError(f"colonne « {c} » absente (colonnes cpts, code attendues) ; colonnes trouvées : "
@@ -362,6 +391,8 @@ def official_apl_by_cpts(
     """Read a DREES APL file and return (per unit, per CPTS) tables: :func:`read_apl`,
     :func:`attach_apl`, then :func:`aggregate_apl` weighted by the file's population (the
     reference population when the file has none)."""
+    expect_frame(members, "members", columns=("cpts", "code"))
+    _check_apl_file(path, sheet, year, cog)
     per_unit = attach_apl(read_apl(path, sheet=sheet, year=year, cog=cog), cog=cog)
     s = per_unit.set_index("code")
     weights = s["population_apl"] if s["population_apl"].notna().any() else None
@@ -379,6 +410,8 @@ def attach_official_apl(
     official DREES APL of ``path`` aggregated to each CPTS (:func:`official_apl_by_cpts` over the
     diagnosis' members), its source (file, sheet, APL year) recorded under
     ``meta['sources']['apl']``. What ``cpts-geo coverage --apl`` applies."""
+    expect_diagnosis(diagnosis, "diagnosis")
+    _check_apl_file(path, sheet, year, cog)
     _, per_cpts = official_apl_by_cpts(diagnosis.members, path, cog=cog, sheet=sheet, year=year)
     by_cpts = per_cpts.set_index("cpts")
     per = diagnosis.perimeters.copy()

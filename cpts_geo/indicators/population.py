@@ -19,7 +19,16 @@ import pandas as pd
 import shapely
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import convert_table
+from cpts_geo._checks import (
+    expect_frame,
+    expect_int,
+    expect_path,
+    expect_series,
+    expect_source,
+    expect_text,
+    expect_year,
+)
+from cpts_geo.codes import FIRST_COG_YEAR, convert_table
 from cpts_geo.crs import LOCAL_CRS, local_crs
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
@@ -53,6 +62,13 @@ def commune_population(
     :class:`~cpts_geo.errors.InputError` (a ``ValueError``) naming the file and row; codes
     unknown in COG 2026 are listed in ``attrs["refused"]`` with a warning.
     """
+    expect_source(table, "table", optional=True)
+    expect_year(cog, "cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR)
+    expect_text(kind, "kind")
+    expect_int(year, "year", optional=True, minimum=1800, maximum=2100)
+    expect_text(code_col, "code_col")
+    expect_text(value_col, "value_col", optional=True)
+    expect_text(source, "source", optional=True)
     if kind not in KINDS:
         raise OptionError("kind", kind, "attendu 'municipale' ou 'totale'")
     if table is None:
@@ -109,12 +125,27 @@ def attach_population(
 ) -> pd.DataFrame:
     """Copy of ``frame`` with a ``column`` of population looked up by ``code_col`` (NaN when the
     code has no population); ``attrs`` gains the population source, year and kind."""
+    expect_text(code_col, "code_col")
+    expect_text(column, "column")
+    expect_frame(frame, "frame", columns=(code_col,))
+    expect_series(population, "population", optional=True)
     if population is None:
         population = commune_population()
     out = frame.copy()
     out[column] = out[code_col].map(population).astype(float)
     out.attrs = {**frame.attrs, **{k: v for k, v in population.attrs.items() if k.startswith("population")}}
     return out
+
+
+def _check_raster_args(raster: object, polygons: object, band: object, id_col: object) -> None:
+    """The arguments shared by :func:`zonal_population` and :func:`split_commune_population`."""
+    if not hasattr(raster, "read"):
+        expect_path(raster, "raster")
+    expect_frame(polygons, "polygons", geo=True, series=True, crs=True)
+    expect_int(band, "band", minimum=1)
+    expect_text(id_col, "id_col", optional=True)
+    if id_col is not None:
+        expect_frame(polygons, "polygons", geo=True, columns=(id_col,))
 
 
 def zonal_population(
@@ -128,6 +159,7 @@ def zonal_population(
     pixel; pixels fully inside count whole). Nodata pixels count 0 and are reported in
     ``attrs["nodata_pixels"]``. Returns a Series (index: ``id_col`` or the polygons' index).
     """
+    _check_raster_args(raster, polygons, band, id_col)
     import rasterio
     from rasterio.windows import Window
 
@@ -200,6 +232,8 @@ def split_commune_population(
     that share of the population municipale légale 2023. Columns: ``share``, ``raster_sum``,
     ``population``; ``attrs`` records both sources.
     """
+    expect_text(code, "code")
+    _check_raster_args(raster, polygons, band, id_col)
     ref = reference.load_communes()
     row = ref[ref["code"] == code]
     if row.empty or row.geometry.isna().all():

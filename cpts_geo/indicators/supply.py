@@ -19,7 +19,16 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import convert_table
+from cpts_geo._checks import (
+    expect_bool,
+    expect_frame,
+    expect_instance,
+    expect_int,
+    expect_source,
+    expect_text,
+    expect_year,
+)
+from cpts_geo.codes import FIRST_COG_YEAR, convert_table
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import clean_codes, find_column, numeric_column, source_rows, table_or_frame
 
@@ -64,6 +73,7 @@ def load_supply(profession: str = "generaliste") -> pd.Series:
     ``profession`` is a key of :data:`PROFESSIONS` or a raw BPE variable (``NB_D2xx``).
     Paris, Lyon and Marseille are split by arrondissement (no whole-city row).
     """
+    expect_text(profession, "profession")
     col, label = _profession(profession)
     s = _bpe()[col].astype(float).rename("supply")
     s.attrs = {
@@ -104,6 +114,12 @@ def read_supply(
     :class:`~cpts_geo.errors.InputError` naming the file, row and value; codes unknown in COG 2026
     are listed in ``attrs["refused"]`` with a warning (as every reader of cpts_geo).
     """
+    expect_source(table, "table")
+    expect_text(value_col, "value_col")
+    expect_text(code_col, "code_col")
+    expect_year(cog, "cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR)
+    expect_text(source, "source", optional=True)
+    expect_int(year, "year", optional=True, minimum=1800, maximum=2100)
     df, name = table_or_frame(table, source or "table", (code_col, value_col))
     code_col = find_column(df.columns, given=code_col, source=name)
     value_col = find_column(df.columns, given=value_col, source=name)
@@ -147,6 +163,9 @@ def standardised_population(
     the result is rescaled so that its national total equals the total population, as in the
     DREES "population standardisée".
     """
+    expect_frame(population_by_age, "population_by_age")
+    expect_instance(weights, "weights", (dict, pd.Series), "un dictionnaire ou une série {groupe d'âge: poids}")
+    expect_bool(normalise, "normalise")
     w = pd.Series(weights, dtype=float)
     missing = sorted(set(w.index) - set(population_by_age.columns))
     extra = sorted(set(population_by_age.columns) - set(w.index))

@@ -27,6 +27,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_frame, expect_number
 from cpts_geo.crs import LOCAL_CRS, zone_of_dep
 from cpts_geo.rules import CRS_NAMES
 
@@ -132,6 +133,12 @@ def neighbour_pairs(
     )
 
 
+def check_travel_parameters(detour: object, speed_kmh: object) -> None:
+    """A detour factor ≥ 1 and a speed (km/h) > 0, both finite."""
+    expect_number(detour, "detour", minimum=1)
+    expect_number(speed_kmh, "speed_kmh", minimum=0, strict=True)
+
+
 def estimate_travel_times(
     units: gpd.GeoDataFrame | None = None,
     max_minutes: float = 20.0,
@@ -145,6 +152,9 @@ def estimate_travel_times(
     :func:`unit_points`) in the projected CRS of each zone, times ``detour``, at ``speed_kmh``.
     ``attrs`` records the method, parameters and the units left out with their reason.
     """
+    expect_frame(units, "units", geo=True, crs=True, optional=True)
+    expect_number(max_minutes, "max_minutes", minimum=0, strict=True)
+    check_travel_parameters(detour, speed_kmh)
     points = unit_points(units)
     i, j, minutes = neighbour_pairs(points, max_minutes, detour, speed_kmh)
     codes = points["code"].to_numpy()

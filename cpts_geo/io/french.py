@@ -207,7 +207,7 @@ def text_cell(cell: object) -> object:
 def check_csv_format(csv_format: str) -> str:
     """``csv_format`` when it is one of :data:`CSV_FORMATS`; an :class:`OptionError` otherwise."""
     if csv_format not in CSV_FORMATS:
-        raise OptionError("--csv-format", csv_format, f"attendu {' ou '.join(CSV_FORMATS)}")
+        raise OptionError("csv_format", csv_format, f"attendu {' ou '.join(CSV_FORMATS)}")
     return csv_format
 
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cpts_geo import fr, reference
-from cpts_geo.codes import transition
+from cpts_geo._checks import expect_source, expect_text, expect_year
+from cpts_geo.codes import FIRST_COG_YEAR, transition
 from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import (
     clean_codes,
@@ -107,6 +108,15 @@ def read_irdes_typology(
     codes, fusions with disagreeing classes, refused rows with reasons, reference units
     without class).
     """
+    expect_source(source, "source")
+    expect_text(typology, "typology")
+    expect_year(cog_year, "cog_year", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
+    expect_source(tv_classes, "tv_classes", optional=True)
+    for _col, _label in ((commune_col, "commune_col"), (tv_col, "tv_col"), (class_col, "class_col"),
+                         (label_col, "label_col"), (population_col, "population_col")):
+        expect_text(_col, _label, optional=True)
+    if sheet is not None and not isinstance(sheet, int):
+        expect_text(sheet, "sheet")
     specs = irdes_typologies()
     if typology not in specs:
         raise OptionError("typology", typology, f"typologie inconnue ; disponibles : {fr.enumeration(sorted(specs))}")

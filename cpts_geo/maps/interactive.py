@@ -24,10 +24,11 @@ from jinja2 import Template
 from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
 from cpts_geo import names as commune_names
+from cpts_geo._checks import expect_bool, expect_int, fail
 from cpts_geo._version import __version__
 from cpts_geo.io import html_safe
 from cpts_geo.maps import style as st
-from cpts_geo.maps.layers import MapLayers, build_layers
+from cpts_geo.maps.layers import MapLayers, build_layers, check_map_arguments
 from cpts_geo.rules import aci_near_threshold
 
 VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
@@ -401,6 +402,13 @@ def coverage_map(
     covered population share by zone instead (:func:`cpts_geo.maps.rates.rates_map`;
     ``rates_by``: departement, epci or bv; ``rates_stage``: None or "aci").
     """
+    check_map_arguments(diagnosis, layers, color_by=color_by, tolerance_m=tolerance_m, title=title,
+                        tiles=tiles, rates_by=rates_by, rates_stage=rates_stage)
+    if communes is not None:
+        expect_bool(communes, "communes")
+    if indicators is not None and not isinstance(indicators, dict):
+        fail("indicators", indicators, "un dictionnaire {colonne: libellé} est attendu")
+    expect_int(max_listed_communes, "max_listed_communes", minimum=0)
     other = st.alternate_map(diagnosis, color_by, "interactive")
     if other is not None:
         return other(diagnosis, color_by, tiles=tiles, title=title, tolerance_m=tolerance_m,

@@ -21,6 +21,14 @@ import shapely
 
 from cpts_geo import crs as _crs
 from cpts_geo import reference
+from cpts_geo._checks import (
+    expect_bool,
+    expect_diagnosis,
+    expect_instance,
+    expect_number,
+    expect_text,
+    fail,
+)
 from cpts_geo.rules import aci_band
 
 #: bounds of the automatic tolerance (metres)
@@ -180,6 +188,33 @@ def _expand_plm(codes: pd.Series) -> pd.DataFrame:
     """(code, part) pairs: a PLM city maps to its arrondissements, any other unit to itself."""
     pairs = reference.plm_expand(np.asarray(codes, dtype=object))
     return pd.DataFrame({"code": pairs["code"].to_numpy(dtype=object), "part": pairs["unit"].to_numpy(dtype=object)})
+
+
+def check_map_arguments(diagnosis: object, layers: object = None, *, color_by: object = None,
+                        tolerance_m: object = None, title: object = None, tiles: object = None,
+                        paper: object = "A4", rates_by: object = "departement",
+                        rates_stage: object = None, labels: object = None) -> None:
+    """The arguments the map functions share, checked at their entry: ``diagnosis`` a
+    :class:`~cpts_geo.coverage.Diagnosis` (or a mapping with ``units`` and ``perimeters``), unless
+    prebuilt ``layers`` are given; the options of the right types (their values are checked
+    where they are read)."""
+    if layers is not None:
+        expect_instance(layers, "layers", MapLayers, "des couches MapLayers (résultat de build_layers)")
+    elif isinstance(diagnosis, dict):
+        missing = [k for k in ("units", "perimeters") if k not in diagnosis]
+        if missing:
+            fail("diagnosis", diagnosis, "clés absentes : " + ", ".join(missing))
+    else:
+        expect_diagnosis(diagnosis, "diagnosis")
+    expect_text(color_by, "color_by", optional=True)
+    expect_number(tolerance_m, "tolerance_m", minimum=0, optional=True)
+    expect_instance(title, "title", str, "un texte", optional=True)
+    expect_text(tiles, "tiles", optional=True)
+    expect_text(paper, "paper")
+    expect_text(rates_by, "rates_by")
+    expect_text(rates_stage, "rates_stage", optional=True)
+    if labels is not None:
+        expect_bool(labels, "labels")
 
 
 def build_layers(diagnosis: Any, tolerance_m: float | None = None) -> MapLayers:

@@ -382,7 +382,7 @@ def rates_static(diagnosis: Any, by: str = "departement", stage: str | None = No
     any CPTS listed beside the map, department outlines, French title and footer (sources,
     vintages, date). Overseas departments in insets when the map also covers the mainland."""
     if paper not in PAPER_IN:
-        raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
+        raise OptionError("paper", paper, "format de papier inconnu (A4 ou A3)")
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D

@@ -31,10 +31,11 @@ from shapely.ops import polylabel
 
 from cpts_geo import crs as _crs
 from cpts_geo import fr, reference
+from cpts_geo._checks import expect_text
 from cpts_geo.errors import OptionError
 from cpts_geo.maps import style as st
 from cpts_geo.maps.interactive import credits_text
-from cpts_geo.maps.layers import MapLayers, build_layers
+from cpts_geo.maps.layers import MapLayers, build_layers, check_map_arguments
 from cpts_geo.rules import CRS_NAMES, DROM_NAMES
 
 _NICE_KM = (0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500)
@@ -464,8 +465,11 @@ def static_map(
     covered population share by zone instead (:func:`cpts_geo.maps.rates.rates_static`;
     ``rates_by``: departement, epci or bv; ``rates_stage``: None or "aci").
     """
+    check_map_arguments(diagnosis, layers, color_by=color_by, tolerance_m=tolerance_m, title=title,
+                        paper=paper, rates_by=rates_by, rates_stage=rates_stage, labels=labels)
+    expect_text(orientation, "orientation", choices=("landscape", "portrait", "auto"))
     if paper not in PAPER_IN:
-        raise OptionError("--paper", paper, "format de papier inconnu (A4 ou A3)")
+        raise OptionError("paper", paper, "format de papier inconnu (A4 ou A3)")
     other = st.alternate_map(diagnosis, color_by, "static")
     if other is not None:
         return other(diagnosis, color_by, title=title, tolerance_m=tolerance_m, paper=paper,

@@ -232,7 +232,7 @@ def classify(perimeters: pd.DataFrame, color_by: str | None = "auto") -> Classes
     if color_by not in per:
         available = ", ".join(c for c in per.columns if c not in (
             "geometry", "codes", "cpts", "stage", "band", "zone_crs"))
-        raise OptionError("--color-by", color_by, "colonne absente des périmètres "
+        raise OptionError("color_by", color_by, "colonne absente des périmètres "
                           f"(disponibles : stage, band, cpts, {available} ; irdes, igas, densite "
                           "et aav demandent cpts_geo.classify)")
     values = per[color_by]

@@ -8,9 +8,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from cpts_geo._checks import expect_path, expect_text, fail
 from cpts_geo.maps import style as st
 from cpts_geo.maps.interactive import coverage_map, save_html
-from cpts_geo.maps.layers import build_layers
+from cpts_geo.maps.layers import build_layers, check_map_arguments
 
 
 def write_maps(
@@ -39,6 +40,15 @@ def write_maps(
     ``<stem>.*`` is the choropleth; the interactive map of the CPTS perimeters is written too, as
     ``carte_cpts.html`` (key ``"html_cpts"``), and the rates of every department, EPCI and bassin
     de vie in ``taux_couverture.xlsx`` (key ``"rates_xlsx"``)."""
+    check_map_arguments(diagnosis, None, color_by=color_by, tolerance_m=tolerance_m, title=title,
+                        tiles=tiles, paper=paper, rates_by=rates_by, rates_stage=rates_stage)
+    expect_path(out_dir, "out_dir")
+    expect_text(stem, "stem")
+    if (isinstance(formats, str) or not isinstance(formats, (tuple, list, set, frozenset))
+            or not set(formats) <= {"html", "png", "pdf"}):
+        fail("formats", formats, "des formats parmi html, png et pdf sont attendus")
+    if step is not None and not callable(step):
+        fail("step", step, "une fonction step(libellé) -> contexte est attendue")
     step = step or (lambda label: contextlib.nullcontext())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

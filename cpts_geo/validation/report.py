@@ -8,6 +8,7 @@ sparse-graph components over the proposal's units and their neighbours.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,17 @@ import pandas as pd
 
 from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules
+from cpts_geo._checks import (
+    expect_codes,
+    expect_instance,
+    expect_number,
+    expect_path,
+    expect_source,
+    expect_text,
+    expect_year,
+)
 from cpts_geo._version import __version__
-from cpts_geo.codes import normalise_codes
+from cpts_geo.codes import FIRST_COG_YEAR, normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
 from cpts_geo.indicators.apl_official import attach_apl, read_apl
 from cpts_geo.io.tables import check_file
@@ -274,6 +284,32 @@ def _typology(t: object, kind: str, cog_year: int | None = None) -> pd.DataFrame
 # ------------------------------------------------------------------------------------------
 
 
+def _check_arguments(proposal: object, existing: object, name: object, overlap: object,
+                     replaces: object, departments: object, apl: object, apl_cog: object,
+                     irdes: object, irdes2025: object, irdes_cog: object, threshold: object) -> None:
+    """The types and ranges of the arguments of :func:`validate_territory`, at its entry."""
+    import shapely
+
+    if not isinstance(proposal, (Proposal, pd.DataFrame, shapely.Geometry, os.PathLike)):
+        expect_codes(proposal, "proposal")
+    if existing is not None and not isinstance(existing, (ExistingListing, pd.DataFrame)) \
+            and not any(c.__name__ == "Diagnosis" for c in type(existing).__mro__):
+        expect_path(existing, "existing")
+    expect_text(name, "name", optional=True)
+    expect_text(overlap, "overlap")
+    if not isinstance(replaces, str):
+        expect_instance(replaces, "replaces", (tuple, list, set, frozenset),
+                        "un nom de CPTS ou une liste de noms")
+        for r in replaces:
+            expect_text(r, "replaces")
+    expect_codes(departments, "departments", optional=True)
+    for value, label in ((apl, "apl"), (irdes, "irdes"), (irdes2025, "irdes2025")):
+        expect_source(value, label, optional=True)
+    expect_year(apl_cog, "apl_cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
+    expect_year(irdes_cog, "irdes_cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
+    expect_number(threshold, "threshold", minimum=0, maximum=1, strict=True)
+
+
 def validate_territory(
     proposal: object,
     existing: object = None,
@@ -306,6 +342,8 @@ def validate_territory(
 
     Raises :class:`cpts_geo.MembersError` when an input cannot be read.
     """
+    _check_arguments(proposal, existing, name, overlap, replaces, departments, apl, apl_cog, irdes,
+                     irdes2025, irdes_cog, threshold)
     sev = ck.parse_severity(overlap, "overlap")
     replaces = (replaces,) if isinstance(replaces, str) else tuple(replaces)
     listing = prepare_existing(existing, departments, replaces)
