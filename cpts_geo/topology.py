@@ -42,7 +42,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from cpts_geo.perimeters import unit_arrays, unit_graph
+from cpts_geo.incidence import Incidence
+from cpts_geo.units import Units, load_units
 
 __all__ = ["land_masses", "enclaves", "territory_parts", "perimeter_topology", "white_zones", "EDGE", "ENCLOSED"]
 
@@ -50,16 +51,10 @@ EDGE = "edge"
 ENCLOSED = "enclosed"
 
 
-@functools.cache
-def _land_cached(arr_cities: frozenset) -> np.ndarray:
-    _, label = csgraph.connected_components(unit_graph(arr_cities), directed=False)
-    label.flags.writeable = False
-    return label
-
-
 def land_masses(arr_cities: frozenset | set | tuple = frozenset()) -> np.ndarray:
-    """Land-mass label of each unit (rows of :func:`cpts_geo.perimeters.analysis_units`), cached."""
-    return _land_cached(frozenset(arr_cities))
+    """Land-mass label of each unit (rows of :func:`cpts_geo.units.load_units`): the stored
+    :attr:`cpts_geo.units.Units.land`."""
+    return load_units(arr_cities).land
 
 
 def _neighbours(graph: sparse.csr_matrix, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +103,7 @@ def _component_keys(comp: np.ndarray, n_c: int, unit: np.ndarray, group: np.ndar
 
 
 def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit: np.ndarray,
-             n_groups: int) -> list[list[np.ndarray]]:
+             n_groups: int, units: Units | None = None) -> list[list[np.ndarray]]:
     """Enclaves of each territory: per group, a list of sorted unit-index arrays (one per enclave,
     ordered by their first unit).
 
@@ -260,22 +255,20 @@ def white_zones(graph: sparse.csr_matrix, white: np.ndarray, analysed: np.ndarra
     return w, label, edge
 
 
-def perimeter_topology(group: np.ndarray, unit: np.ndarray, n_groups: int,
-                       arr_cities: frozenset = frozenset()) -> pd.DataFrame:
-    """Topology columns of CPTS perimeters, one row per group: ``n_parts`` (pieces separated by
-    land, see the module docstring), ``n_islands`` (island parts: reached only across the sea),
-    ``islands`` (codes of the units of the island parts), ``enclaves`` (codes of the units of
-    all enclaves). ``unit`` indexes rows of :func:`cpts_geo.perimeters.analysis_units`."""
-    arr_cities = frozenset(arr_cities)
-    graph, land = unit_graph(arr_cities), land_masses(arr_cities)
-    ua = unit_arrays(arr_cities)
-    codes = ua["code"]
-    parts = territory_parts(graph, land, group, unit, n_groups, ua["population"])
+def perimeter_topology(incidence: Incidence) -> pd.DataFrame:
+    """Topology columns of CPTS perimeters, one row per CPTS of ``incidence``: ``n_parts``
+    (pieces separated by land, see the module docstring), ``n_islands`` (island parts: reached
+    only across the sea), ``islands`` (codes of the units of the island parts), ``enclaves``
+    (codes of the units of all enclaves)."""
+    ua = incidence.units
+    graph, land, codes = ua.adjacency, ua.land, ua.code
+    group, unit, n_groups = incidence.group, incidence.unit, incidence.n_groups
+    parts = territory_parts(graph, land, group, unit, n_groups, ua.population)
     isl = parts[parts["island"]]
     islands = [()] * n_groups
     for g, units in isl.groupby("group")["units"]:
         islands[int(g)] = tuple(sorted(codes[np.concatenate(units.tolist())]))
-    enc = enclaves(graph, land, group, unit, n_groups)
+    enc = enclaves(graph, land, group, unit, n_groups, ua)
     return pd.DataFrame({
         "n_parts": parts.attrs["n_parts"].astype(int),
         "n_islands": parts.attrs["n_islands"].astype(int),

@@ -180,9 +180,10 @@ def test_ring_search_agrees_with_the_exact_complement():
     found directly (slow path), on real territories: the Antibes ring, the Forcalquier ring
     (inland, Forcalquier enclosed), two parts at both ends of France (Brest, Nice: no enclave)."""
     from cpts_geo import topology
-    from cpts_geo.perimeters import unit_arrays, unit_graph
+    from cpts_geo.perimeters import unit_graph
+    from cpts_geo.units import load_units
 
-    codes = unit_arrays(frozenset())["code"]
+    codes = load_units().code
     pos = {c: i for i, c in enumerate(codes)}
     graph, land = unit_graph(frozenset()), topology.land_masses()
     forcalquier = sorted(_neighbours("04088"))
