@@ -23,13 +23,13 @@ from cpts_geo import fr, reference
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
+from cpts_geo.incidence import Incidence
 from cpts_geo.members import (
     arrondissement_cities,
     expand_cities,
     normalise_stage,
     read_members,
 )
-from cpts_geo.incidence import Incidence
 from cpts_geo.perimeters import build_perimeters, dissolve_groups
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI, STAGES, crs_summary
 from cpts_geo.shares import refresh_shared_cities
@@ -515,8 +515,9 @@ def _white_zones(inc: Incidence) -> gpd.GeoDataFrame:
     zarea = np.bincount(label, weights=np.nan_to_num(area), minlength=n_z)
     order = np.lexsort((codes, label))
     b = np.searchsorted(label[order], np.arange(n_z + 1))
-    zcodes = [tuple(codes[order][b[k] : b[k + 1]]) for k in range(n_z)]
-    znoms = [tuple(noms[order][b[k] : b[k + 1]]) for k in range(n_z)]
+    codes_o, noms_o = codes[order].tolist(), noms[order].tolist()
+    zcodes = [tuple(codes_o[b[k]: b[k + 1]]) for k in range(n_z)]
+    znoms = [tuple(noms_o[b[k]: b[k + 1]]) for k in range(n_z)]
     geoms = dissolve_groups(ua.geometry[w_idx], label, n_z)
     out = gpd.GeoDataFrame({
         "codes": zcodes, "noms": znoms, "n_units": np.bincount(label, minlength=n_z),

@@ -107,71 +107,178 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
     """Enclaves of each territory: per group, a list of sorted unit-index arrays (one per enclave,
     ordered by their first unit).
 
-    Exact, without exploring the whole country per territory: the units outside ``T`` next to it
-    are grouped into components of the graph they induce; a component with no neighbour outside
-    ``T`` and outside the explored ring is complete ("closed"). When, on each land mass, at most
-    one component is still open and it is larger than every closed one, the open one is the rest
-    of the land and the closed ones are the enclaves; otherwise the ring grows and the
-    question is asked again for the territories still undecided; after three rings, those are
-    solved exactly on the complement of the territory in the land masses it touches.
+    Exact and over every territory at once: the complements of all territories in the land
+    masses they touch are one graph, whose components come from one
+    :func:`scipy.sparse.csgraph.connected_components` call; the units far from a territory stand
+    as a few connected pieces (:func:`_exact_enclaves_batch`), so the graph stays small.
+    ``units``: the :class:`~cpts_geo.units.Units` of ``graph`` (found from it when omitted).
     """
-    n = graph.shape[0]
     group = np.asarray(group, dtype=np.int64)
     unit = np.asarray(unit, dtype=np.int64)
     out: list[list[np.ndarray]] = [[] for _ in range(n_groups)]
     if not len(unit):
         return out
-    tkeys = _unique(group * n + unit)
-    src, nb = _neighbours(graph, unit)
-    ring = _unique(group[src] * n + nb)
-    ring = ring[~_in_sorted(tkeys, ring)]
-    rounds = 0
-    while len(ring):
-        rg, rv = ring // n, ring % n
-        s, w = _neighbours(graph, rv)
-        k = rg[s] * n + w
-        n_c, comp, inside = _key_components(ring, s, k)
-        frontier = ~inside & ~_in_sorted(tkeys, k)
-        size = np.bincount(comp, minlength=n_c)
-        is_open = np.bincount(comp[s[frontier]], minlength=n_c) > 0
-        first, cg, cl = _component_keys(comp, n_c, rv, rg, land)
-        # per (territory, land mass): decide which component is the rest of the land
-        gl, gl_of = np.unique(cg * (int(land.max()) + 1) + cl, return_inverse=True)
-        n_open = np.bincount(gl_of, weights=is_open, minlength=len(gl))
-        max_closed = np.zeros(len(gl))
-        np.maximum.at(max_closed, gl_of, np.where(is_open, 0, size))
-        open_size = np.zeros(len(gl))
-        np.maximum.at(open_size, gl_of, np.where(is_open, size, 0))
-        ok = (n_open == 0) | ((n_open == 1) & (open_size > max_closed))
-        undecided = np.unique(cg[~ok[gl_of]])
-        done = np.flatnonzero(ok[gl_of])
-        # the rest of the land: the open component, else the largest closed one (lowest unit first)
-        o = done[np.lexsort((first[done], -size[done], ~is_open[done], gl_of[done]))]
-        head = np.r_[True, gl_of[o][1:] != gl_of[o][:-1]][: len(o)]
-        enc = o[~head]
-        if len(enc):
-            keep = np.zeros(n_c, dtype=bool)
-            keep[enc] = True
-            sel = keep[comp]
-            order = np.lexsort((rv[sel], comp[sel]))
-            cs, vs, gs = comp[sel][order], rv[sel][order], rg[sel][order]
-            b = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1], True])
-            pieces = [(int(gs[b[i]]), vs[b[i]: b[i + 1]]) for i in range(len(b) - 1)]
-            for g, v in sorted(pieces, key=lambda p: (p[0], p[1][0])):
-                out[g].append(v)
-        if not len(undecided):
-            break
-        if rounds == 2:
-            # still undecided after three rings (parts far apart, a long cut): exact, on the
-            # complement of the territory in the land masses it touches
-            for g in undecided:
-                out[int(g)] = _exact_enclaves(graph, land, unit[group == g])
-            break
-        rounds += 1
-        # grow the ring of the undecided territories by one unit
-        keep_ring = np.isin(rg, undecided)
-        grow = frontier & np.isin(rg[s], undecided)
-        ring = _unique(np.concatenate([ring[keep_ring], k[grow]]))
+    units = units if units is not None else _units_of(graph, land)
+    for g, pieces in _exact_enclaves_batch(units, np.unique(group), group, unit).items():
+        out[g] = pieces
+    return out
+
+
+def _units_of(graph: sparse.csr_matrix, land: np.ndarray) -> Units:
+    """The :class:`Units` level whose adjacency is ``graph``."""
+    for arr in (frozenset(), frozenset({"75056", "69123", "13055"})):
+        u = load_units(arr)
+        if u.adjacency is graph:
+            return u
+    raise ValueError("graph: pass the Units of this adjacency (units=...)")
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated ``arange(lo[k], hi[k])`` and the k of each value."""
+    rep = hi - lo
+    k = np.repeat(np.arange(len(lo)), rep)
+    return np.repeat(lo, rep) + np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep), k
+
+
+def _pieces(units: Units, key: np.ndarray, coo: sparse.coo_matrix) -> dict:
+    """Connected pieces of the units sharing ``key`` (components of the edges inside a key),
+    with their size, lowest unit, land mass, members and the quotient graph between pieces."""
+    n = len(units)
+    same = key[coo.row] == key[coo.col]
+    sub = sparse.coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (coo.row[same], coo.col[same])), shape=(n, n))
+    n_p, lab = csgraph.connected_components(sub, directed=False)
+    first = np.full(n_p, np.iinfo(np.int64).max)
+    np.minimum.at(first, lab, np.arange(n))
+    p_land = np.zeros(n_p, dtype=np.int64)
+    p_land[lab] = units.land
+    members = np.argsort(lab, kind="stable")
+    q = _unique(lab[coo.row[~same]].astype(np.int64) * n_p + lab[coo.col[~same]])
+    return {"n": n_p, "of": lab, "size": np.bincount(lab, minlength=n_p), "first": first, "land": p_land,
+            "members": members, "mbounds": np.searchsorted(lab[members], np.arange(n_p + 1)),
+            "qb": q % n_p, "qbounds": np.searchsorted(q // n_p, np.arange(n_p + 1))}
+
+
+@functools.lru_cache(maxsize=4)
+def _clusters(units: Units) -> tuple[dict, dict, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two fixed partitions of the units into connected pieces: *fine* (the connected pieces of
+    each EPCI within a department; a unit without EPCI alone) nested in *coarse* (the connected
+    pieces of each department). Inside a territory's complement, a piece the territory does not
+    touch is connected: it can stand for its units as one node. Returns (fine, coarse, coarse
+    piece of each fine piece, fine pieces sorted by coarse piece and their bounds, coarse
+    pieces by land mass and their bounds)."""
+    n = len(units)
+    coo = units.adjacency.tocoo()
+    dep_i, _ = units.categories("dep")
+    epci_i, ecats = units.categories("epci")
+    ekey = np.where(epci_i >= 0, epci_i, len(ecats) + np.arange(n)).astype(np.int64)
+    fine = _pieces(units, ekey * (int(dep_i.max(initial=0)) + 2) + dep_i + 1, coo)
+    coarse = _pieces(units, dep_i.astype(np.int64), coo)
+    f_to_c = np.zeros(fine["n"], dtype=np.int64)
+    f_to_c[fine["of"]] = coarse["of"]
+    f_by_c = np.argsort(f_to_c, kind="stable")
+    fcb = np.searchsorted(f_to_c[f_by_c], np.arange(coarse["n"] + 1))
+    c_by_land = np.lexsort((np.arange(coarse["n"]), coarse["land"]))
+    lbounds = np.searchsorted(coarse["land"][c_by_land], np.arange(int(units.land.max(initial=0)) + 2))
+    return fine, coarse, f_to_c, (f_by_c, fcb), (c_by_land, lbounds)
+
+
+def _exact_enclaves_batch(units: Units, todo: np.ndarray, group: np.ndarray, unit: np.ndarray
+                          ) -> dict[int, list[np.ndarray]]:
+    """Enclaves of the territories ``todo`` from the components of their complements, found in
+    one :func:`scipy.sparse.csgraph.connected_components` call over one graph holding, for each
+    territory: the units (outside it) of the fine pieces it touches, one node per other fine
+    piece of the coarse pieces it touches, one node per other coarse piece of the land masses it
+    touches (:func:`_clusters`). An untouched piece is connected, so the components, their sizes
+    in units and their lowest units are those of the full complement: the result is exact."""
+    n = len(units)
+    fine, coarse, f_to_c, (f_by_c, fcb), (c_by_land, lbounds) = _clusters(units)
+    nf, nc, land = fine["n"], coarse["n"], units.land
+    fo, co = fine["of"], coarse["of"]
+    n_land = int(land.max(initial=0)) + 1
+    sel = np.isin(group, todo)
+    gid, g_c = np.unique(group[sel], return_inverse=True)
+    u_t = unit[sel]
+    g_c = g_c.astype(np.int64)
+    tkeys = _unique(g_c * n + u_t)
+    tf = _unique(g_c * nf + fo[u_t])
+    tc = _unique(g_c * nc + co[u_t])
+    # units of the touched fine pieces, outside the territory
+    pos, k = _ranges(fine["mbounds"][tf % nf], fine["mbounds"][tf % nf + 1])
+    ekeys = np.sort((tf // nf)[k] * n + fine["members"][pos])
+    ekeys = ekeys[~_in_sorted(tkeys, ekeys)]
+    # the other fine pieces of the touched coarse pieces
+    pos, k = _ranges(fcb[tc % nc], fcb[tc % nc + 1])
+    fkeys = (tc // nc)[k] * nf + f_by_c[pos]
+    fkeys = fkeys[~_in_sorted(tf, fkeys)]
+    # the other coarse pieces of the land masses touched
+    gl = _unique(g_c * n_land + land[u_t])
+    pos, k = _ranges(lbounds[gl % n_land], lbounds[gl % n_land + 1])
+    ckeys = (gl // n_land)[k] * nc + c_by_land[pos]
+    ckeys = ckeys[~_in_sorted(tc, ckeys)]
+    n_e, n_f, n_k = len(ekeys), len(fkeys), len(ckeys)
+    eg, eu = ekeys // n, ekeys % n
+    fg, ff = fkeys // nf, fkeys % nf
+    cg, cc = ckeys // nc, ckeys % nc
+
+    # node of each (territory, fine piece) and (territory, coarse piece): dense tables
+    n_g = len(gid)
+    fnode = np.full((n_g, nf), -1, dtype=np.int64)
+    fnode[fg, ff] = n_e + np.arange(n_f)
+    cnode = np.full((n_g, nc), -1, dtype=np.int64)
+    cnode[cg, cc] = n_e + n_f + np.arange(n_k)
+
+    def node(g: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Node of fine piece ``f`` (or of its coarse piece) for territory ``g``; -1 when the
+        piece is touched (its units are nodes of their own, or in the territory)."""
+        out = fnode[g, f]
+        far = out < 0
+        out[far] = cnode[g[far], f_to_c[f[far]]]
+        return out
+
+    src, w = units.neighbours(eu)
+    wk = eg[src] * n + w
+    to1 = np.full(len(w), -1, dtype=np.int64)
+    hit = _in_sorted(ekeys, wk)
+    to1[hit] = np.searchsorted(ekeys, wk[hit])
+    to1[~hit] = node(eg[src[~hit]], fo[w[~hit]])
+    ok1 = to1 >= 0
+    pos, k = _ranges(fine["qbounds"][ff], fine["qbounds"][ff + 1])
+    to2 = node(fg[k], fine["qb"][pos])
+    ok2 = to2 >= 0
+    pos3, k3 = _ranges(coarse["qbounds"][cc], coarse["qbounds"][cc + 1])
+    to3 = cnode[cg[k3], coarse["qb"][pos3]]
+    ok3 = to3 >= 0
+    rows = np.concatenate([src[ok1], n_e + k[ok2], n_e + n_f + k3[ok3]])
+    cols = np.concatenate([to1[ok1], to2[ok2], to3[ok3]])
+    m = n_e + n_f + n_k
+    adj = sparse.coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(m, m))
+    n_comp, comp = csgraph.connected_components(adj, directed=False)
+    size = np.bincount(comp, weights=np.r_[np.ones(n_e), fine["size"][ff], coarse["size"][cc]], minlength=n_comp)
+    first = np.full(n_comp, np.iinfo(np.int64).max)
+    np.minimum.at(first, comp, np.r_[eu, fine["first"][ff], coarse["first"][cc]])
+    key = np.zeros(n_comp, dtype=np.int64)
+    key[comp] = np.r_[eg * n_land + land[eu], fg * n_land + fine["land"][ff], cg * n_land + coarse["land"][cc]]
+    o = np.lexsort((first, -size, key))
+    head = np.r_[True, key[o][1:] != key[o][:-1]]
+    enc = np.zeros(n_comp, dtype=bool)
+    enc[o[~head]] = True
+    # units of the enclaves: their unit nodes and the members of their piece nodes
+    ce, cf, ck = comp[:n_e], comp[n_e:n_e + n_f], comp[n_e + n_f:]
+    e_sel = np.flatnonzero(enc[ce])
+    f_sel = np.flatnonzero(enc[cf])
+    c_sel = np.flatnonzero(enc[ck])
+    pf, kf = _ranges(fine["mbounds"][ff[f_sel]], fine["mbounds"][ff[f_sel] + 1])
+    pc, kc = _ranges(coarse["mbounds"][cc[c_sel]], coarse["mbounds"][cc[c_sel] + 1])
+    vu = np.r_[eu[e_sel], fine["members"][pf], coarse["members"][pc]]
+    vc = np.r_[ce[e_sel], cf[f_sel][kf], ck[c_sel][kc]]
+    order = np.lexsort((vu, vc))
+    vu, vc = vu[order], vc[order]
+    vg = key[vc] // n_land
+    b = np.flatnonzero(np.r_[True, vc[1:] != vc[:-1], True]) if len(vc) else np.zeros(0, dtype=np.int64)
+    out: dict[int, list[np.ndarray]] = {int(g): [] for g in gid}
+    pieces = sorted(((int(vg[b[i]]), vu[b[i]: b[i + 1]]) for i in range(len(b) - 1)), key=lambda p: (p[0], p[1][0]))
+    for g, v in pieces:
+        out[int(gid[g])].append(v)
     return out
 
 
