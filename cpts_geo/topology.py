@@ -43,7 +43,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from cpts_geo.incidence import Incidence
-from cpts_geo.units import Units, load_units
+from cpts_geo.units import Units, load_units, units_of_graph
 
 __all__ = ["land_masses", "enclaves", "territory_parts", "perimeter_topology", "white_zones", "EDGE", "ENCLOSED"]
 
@@ -118,19 +118,10 @@ def enclaves(graph: sparse.csr_matrix, land: np.ndarray, group: np.ndarray, unit
     out: list[list[np.ndarray]] = [[] for _ in range(n_groups)]
     if not len(unit):
         return out
-    units = units if units is not None else _units_of(graph, land)
+    units = units if units is not None else units_of_graph(graph)
     for g, pieces in _exact_enclaves_batch(units, np.unique(group), group, unit).items():
         out[g] = pieces
     return out
-
-
-def _units_of(graph: sparse.csr_matrix, land: np.ndarray) -> Units:
-    """The :class:`Units` level whose adjacency is ``graph``."""
-    for arr in (frozenset(), frozenset({"75056", "69123", "13055"})):
-        u = load_units(arr)
-        if u.adjacency is graph:
-            return u
-    raise ValueError("graph: pass the Units of this adjacency (units=...)")
 
 
 def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ from scipy.sparse import csgraph
 
 from cpts_geo import reference
 
-__all__ = ["Units", "Topology", "load_units", "reference_topology", "compute_topology", "TOPOLOGY_FILE"]
+__all__ = ["Units", "Topology", "load_units", "units_of_graph", "reference_topology", "compute_topology", "TOPOLOGY_FILE"]
 
 #: file of the reference topology, in ``data/communes/``
 TOPOLOGY_FILE = "topology.npz"
@@ -428,7 +428,7 @@ def _load_units(arr_cities: frozenset) -> Units:
         v = ref[col].to_numpy(dtype=object)[rows]
         return _frozen(np.where(pd.isna(v), None, v))
 
-    return Units(
+    out = Units(
         arr_cities=frozenset(arr_cities), code=_frozen(codes[rows]), nom=obj("nom"), kind=_frozen(kind[rows]),
         parent=obj("parent"), dep=obj("dep"), reg=obj("reg"), epci=obj("epci"),
         population=_frozen(pop[rows]), population_source=obj("population_source"),
@@ -437,6 +437,26 @@ def _load_units(arr_cities: frozenset) -> Units:
         host=_frozen(np.where(host.isna(), None, host.to_numpy(dtype=object))[rows]),
         geometry=_frozen(np.asarray(geoms, dtype=object)), adjacency=adj, border_km=bkm,
         land=_frozen(np.asarray(topo.land, dtype=np.int64)[rows]), crs=c.crs)
+    _BY_GRAPH[id(adj)] = out
+    return out
+
+
+#: the Units of each adjacency matrix built (levels are cached: never freed)
+_BY_GRAPH: dict[int, Units] = {}
+
+
+def units_of_graph(graph: sparse.csr_matrix) -> Units:
+    """The :class:`Units` whose :attr:`~Units.adjacency` is ``graph`` (the same object).
+
+    Raises
+    ------
+    ValueError
+        When ``graph`` is not the adjacency of a level built by :func:`load_units`.
+    """
+    found = _BY_GRAPH.get(id(graph))
+    if found is None or found.adjacency is not graph:
+        raise ValueError("graph: not the adjacency of cpts_geo.units.load_units(); pass units=")
+    return found
 
 
 def load_units(arr_cities: frozenset | set | tuple = frozenset()) -> Units:

@@ -159,12 +159,18 @@ class AppState:
             raise OptionError("--replaces", unknown[0], "CPTS absente de la liste existante")
         self.area_deps = _area_departments(region, departments, self.base.known_deps)
         self.tiles = _tiles(tiles)
-        self.cov = self.base.coverage(frozenset())
+        # the units of the core, at the level of the listing: Paris, Lyon and Marseille by
+        # arrondissement when the listing names arrondissements there, as diagnose and validate do
+        from cpts_geo.members import arrondissement_cities
+
+        self.level = arrondissement_cities(self.base.members["code"].to_numpy(dtype=object))
+        self.cov = self.base.coverage(self.level)
         cov = self.cov
         self.in_area = np.isin(cov.dep, self.area_deps)
         self.white = cov.known & (cov.n_cpts == 0)
-        members = self.base.members
-        self.cpts_codes = {str(k): sorted(set(v)) for k, v in members.groupby("cpts")["code"]}
+        inc = cov.incidence  # the units of each CPTS at this level (a whole city listed: its arrondissements)
+        codes_of = np.split(inc.units.code[inc.unit], np.searchsorted(inc.group, np.arange(1, inc.n_groups)))
+        self.cpts_codes = {str(n): sorted(c.tolist()) for n, c in zip(inc.names, codes_of, strict=True)}
         start_codes: list[str] = []
         for r in replaces:
             start_codes += [c for c in self.cpts_codes.get(r, []) if c not in start_codes]
@@ -271,11 +277,17 @@ class AppState:
         pos = self.unit_pos.get(code)
         if pos is None and isinstance(self.parent.get(code), str):  # arrondissement → its city
             pos = self.unit_pos.get(self.parent[code])
-        cpts = list(self.cov.cpts_of[pos]) if pos is not None else []
+        if pos is not None:
+            cpts, white = list(self.cov.cpts_of[pos]), bool(self.white[pos])
+        elif code in self.level:  # a city analysed by arrondissement: what its arrondissements have
+            arr = [self.unit_pos[a] for a in reference.plm_arrondissements(code) if a in self.unit_pos]
+            cpts = sorted({c for a in arr for c in self.cov.cpts_of[a]})
+            white = bool(arr) and bool(self.white[arr].all())
+        else:
+            cpts, white = [], False
         return {"code": code, "nom": nom, "dep": dep,
                 "population": None if pd.isna(pop) else int(pop), "cpts": cpts,
-                "white": bool(pos is not None and self.white[pos]),
-                "in_area": dep in self.area_deps}
+                "white": white, "in_area": dep in self.area_deps}
 
     def search(self, q: str) -> list[dict]:
         q = q.strip()
