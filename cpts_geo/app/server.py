@@ -169,8 +169,9 @@ class AppState:
         self.in_area = np.isin(cov.dep, self.area_deps)
         self.white = cov.known & (cov.n_cpts == 0)
         inc = cov.incidence  # the units of each CPTS at this level (a whole city listed: its arrondissements)
-        codes_of = np.split(inc.units.code[inc.unit], np.searchsorted(inc.group, np.arange(1, inc.n_groups)))
-        self.cpts_codes = {str(n): sorted(c.tolist()) for n, c in zip(inc.names, codes_of, strict=True)}
+        bounds = np.searchsorted(inc.group, np.arange(inc.n_groups + 1))
+        codes = inc.units.code[inc.unit]
+        self.cpts_codes = {str(n): sorted(codes[bounds[k]:bounds[k + 1]].tolist()) for k, n in enumerate(inc.names)}
         start_codes: list[str] = []
         for r in replaces:
             start_codes += [c for c in self.cpts_codes.get(r, []) if c not in start_codes]
