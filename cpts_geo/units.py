@@ -57,7 +57,8 @@ class Topology:
     (touches the coast or a national border); ``a``, ``b`` (row positions, ``a < b``) and ``km``
     (shared border, km, official projected CRS): the adjacency pairs, a commune without outline
     being adjacent to the polygon that holds its land (``km`` 0); ``land``: land-mass label of
-    each row (an arrondissement carries the land mass of its city).
+    each row (an arrondissement carries the land mass of its city); ``host``: for a commune
+    without outline, the row of the polygon that holds its land (-1 otherwise).
     """
 
     code: np.ndarray
@@ -67,6 +68,7 @@ class Topology:
     b: np.ndarray
     km: np.ndarray
     land: np.ndarray
+    host: np.ndarray
 
 
 def _segment_keys(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -226,8 +228,10 @@ def compute_topology(communes: gpd.GeoDataFrame) -> Topology:
     land[arr] = land[parent[arr]]
     alone = np.flatnonzero(land < 0)  # an arrondissement without its city in the subset
     land[alone] = lab.max(initial=-1) + 1 + np.arange(len(alone))
+    host_row = np.full(len(c), -1, dtype=np.int32)
+    host_row[guest] = hi_[guest]
     return Topology(code=codes, area_km2=area, border=border, a=a.astype(np.int32), b=b.astype(np.int32),
-                    km=km, land=land.astype(np.int32))
+                    km=km, land=land.astype(np.int32), host=host_row)
 
 
 def write_topology(topology: Topology, path: Path, communes_sha256: str) -> None:
@@ -235,7 +239,7 @@ def write_topology(topology: Topology, path: Path, communes_sha256: str) -> None
     computed from."""
     np.savez_compressed(path, code=topology.code.astype("U5"), area_km2=topology.area_km2,
                         border=topology.border, a=topology.a, b=topology.b, km=topology.km,
-                        land=topology.land, communes_sha256=np.array(communes_sha256))
+                        land=topology.land, host=topology.host, communes_sha256=np.array(communes_sha256))
 
 
 @functools.cache
@@ -257,7 +261,7 @@ def reference_topology() -> Topology:
             if str(z["communes_sha256"]) == want and len(z["code"]) == len(codes) \
                     and np.array_equal(z["code"].astype(object), codes):
                 return Topology(code=codes, area_km2=z["area_km2"], border=z["border"], a=z["a"], b=z["b"],
-                                km=z["km"], land=z["land"])
+                                km=z["km"], land=z["land"], host=z["host"])
     return compute_topology(c)
 
 
@@ -405,7 +409,7 @@ def _load_units(arr_cities: frozenset) -> Units:
     parent = ref["parent"].to_numpy(dtype=object)
     codes = ref.index.to_numpy(dtype=object)
     is_arr = kind == "arrondissement"
-    in_arr = np.array([p in arr_cities for p in parent], dtype=bool) if arr_cities else np.zeros(len(codes), bool)
+    in_arr = np.isin(parent.astype(str), list(arr_cities)) if arr_cities else np.zeros(len(codes), bool)
     keep = (~is_arr & ~np.isin(codes, list(arr_cities))) | (is_arr & in_arr)
     rows = np.flatnonzero(keep)
     rows = rows[np.argsort(codes[rows], kind="stable")]
@@ -421,7 +425,7 @@ def _load_units(arr_cities: frozenset) -> Units:
     import shapely
 
     has = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-    host = c["geometry_source"].astype(object).str.extract(r"inside the polygon of (\d[\dAB]\d{3})")[0]
+    host = np.where(topo.host >= 0, codes[np.maximum(topo.host, 0)], None)
     pop = ref["population"].to_numpy(dtype=float, na_value=np.nan)
 
     def obj(col: str) -> np.ndarray:
@@ -434,7 +438,7 @@ def _load_units(arr_cities: frozenset) -> Units:
         population=_frozen(pop[rows]), population_source=obj("population_source"),
         area_km2=_frozen(np.asarray(topo.area_km2, dtype=float)[rows]), has_geometry=_frozen(has),
         border=_frozen(np.asarray(topo.border, dtype=bool)[rows]),
-        host=_frozen(np.where(host.isna(), None, host.to_numpy(dtype=object))[rows]),
+        host=_frozen(host[rows]),
         geometry=_frozen(np.asarray(geoms, dtype=object)), adjacency=adj, border_km=bkm,
         land=_frozen(np.asarray(topo.land, dtype=np.int64)[rows]), crs=c.crs)
     _BY_GRAPH[id(adj)] = out
