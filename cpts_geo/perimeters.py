@@ -1,16 +1,16 @@
-"""Units of analysis, their adjacency, and the dissolved perimeters of CPTS.
+"""Dissolved perimeters of CPTS, and frame views of the analysis units.
 
-The embedded reference forms a valid polygon coverage (adjacent communes share their edges
-vertex for vertex), with Paris, Lyon and Marseille either whole or split into their 45
-arrondissements. This module exploits it:
+The units, their adjacency and the reference topology are the core model of
+:mod:`cpts_geo.units` (computed once by ``data/build_reference.py``); the memberships are an
+:class:`~cpts_geo.incidence.Incidence`. This module exploits the reference coverage (adjacent
+communes share their edges vertex for vertex):
 
-* adjacency ("rook": two units sharing at least one edge) is derived once from the shared
-  segments of the coverage and cached; a segment that belongs to one unit only lies on the outer
-  boundary of France (coast or national border), which marks the unit as a *border* unit;
 * a CPTS perimeter is the coverage-aware union (``shapely.coverage_union_all``) of its units,
   about 10× faster than a general union and exact on a valid coverage (holes are kept);
 * areas are sums of unit areas measured in the official projected CRS of each zone
-  (:func:`cpts_geo.area_km2`), never in degrees.
+  (:func:`cpts_geo.area_km2`), never in degrees;
+* :func:`analysis_units`, :func:`unit_graph`, :func:`adjacency_pairs` and
+  :func:`shared_border_km` are views of :class:`cpts_geo.units.Units` for frame-minded callers.
 """
 
 from __future__ import annotations
