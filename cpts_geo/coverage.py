@@ -329,6 +329,7 @@ def diagnose(
     """
     m = _as_members(members)
     attrs = dict(m.attrs)
+    m.attrs = {}  # pandas deep-copies attrs (the reader's report) on every column access: set back at the end
     m = expand_cities(m)
     if stages is not None:
         wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
@@ -416,12 +417,17 @@ def diagnose(
         df.attrs = dict(meta)
     diag = Diagnosis(
         units=units, perimeters=per, overlaps=overlaps, overlap_pairs=overlap_pairs, white_zones=white,
-        coverage=coverage, summary={}, meta=meta, members=m.reset_index(drop=True),
+        coverage=coverage, summary={}, meta=meta, members=_with_attrs(m.reset_index(drop=True), attrs),
         report=report if report is not None else pd.DataFrame(), arr_cities=arr_cities, incidence=inc,
     )
     diag = dataclasses.replace(diag, summary=_summary(diag, attrs, refused))
     # units listed whole by several CPTS: said, with the ACI band of an equal split (cpts_geo.shares)
     return refresh_shared_cities(diag)
+
+
+def _with_attrs(frame: pd.DataFrame, attrs: dict) -> pd.DataFrame:
+    frame.attrs = attrs
+    return frame
 
 
 def _overlaps(inc: Incidence) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:

@@ -258,8 +258,9 @@ def reference_topology() -> Topology:
     want = reference.build_outputs().get("communes.parquet")
     if path.exists():
         with np.load(path, allow_pickle=False) as z:
-            if str(z["communes_sha256"]) == want and len(z["code"]) == len(codes) \
-                    and np.array_equal(z["code"].astype(object), codes):
+            fields = ("communes_sha256", "code", "area_km2", "border", "a", "b", "km", "land", "host")
+            if all(f in z.files for f in fields) and str(z["communes_sha256"]) == want \
+                    and len(z["code"]) == len(codes) and np.array_equal(z["code"].astype(object), codes):
                 return Topology(code=codes, area_km2=z["area_km2"], border=z["border"], a=z["a"], b=z["b"],
                                 km=z["km"], land=z["land"], host=z["host"])
     return compute_topology(c)
