@@ -250,7 +250,7 @@ def _exact_enclaves_batch(units: Units, todo: np.ndarray, group: np.ndarray, uni
     key = np.zeros(n_comp, dtype=np.int64)
     key[comp] = np.r_[eg * n_land + land[eu], fg * n_land + fine["land"][ff], cg * n_land + coarse["land"][cc]]
     o = np.lexsort((first, -size, key))
-    head = np.r_[True, key[o][1:] != key[o][:-1]]
+    head = np.r_[True, key[o][1:] != key[o][:-1]][:len(o)]
     enc = np.zeros(n_comp, dtype=bool)
     enc[o[~head]] = True
     # units of the enclaves: their unit nodes and the members of their piece nodes

@@ -214,9 +214,15 @@ class AppState:
             "population": cov.population[idx], "cpts": list(cov.cpts_of[idx]),
             "n_cpts": cov.n_cpts[idx],
         })
-        pairs = units[["cpts", "code"]].explode("cpts").dropna()
-        per = pairs.groupby("cpts", sort=True)["code"].agg(tuple).reset_index().rename(columns={"code": "codes"}) \
-            if len(pairs) else pd.DataFrame({"cpts": pd.Series([], dtype=object), "codes": pd.Series([], dtype=object)})
+        # each CPTS's units of the area, from the incidence (sorted by CPTS, then unit)
+        inc = cov.incidence
+        sel = mask[inc.unit]
+        g, u = inc.group[sel], inc.unit[sel]
+        present = np.unique(g)
+        bounds = np.searchsorted(g, np.r_[present, inc.n_groups])
+        per = pd.DataFrame({"cpts": pd.Series(inc.names[present], dtype=object),
+                            "codes": pd.Series([tuple(cov.codes[u[bounds[k]:bounds[k + 1]]]) for k in range(len(present))],
+                                               dtype=object)})
         white_codes = tuple(cov.codes[idx][self.white[idx]])
         wz = pd.DataFrame({"zone_id": [1], "codes": [white_codes]}) if white_codes else \
             pd.DataFrame({"zone_id": [], "codes": []})
