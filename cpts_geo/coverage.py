@@ -396,7 +396,7 @@ def diagnose(
         "population_year": reference.POPULATION_YEAR,
         "population_kind": "municipale",
         # units of the area whose population is not of POPULATION_YEAR (Mayotte, COM): said, not hidden
-        "population_notes": _population_notes(units["code"]),
+        "population_notes": _population_notes(model, in_area),
         "reference_build": reference.build_id(),
         "cpts_geo_version": __version__,
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci")},
@@ -635,13 +635,15 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
     return s
 
 
-def _population_notes(codes: pd.Series) -> list[dict]:
-    """Units among ``codes`` whose population is not the legal population of POPULATION_YEAR,
+def _population_notes(units: Units, mask: np.ndarray) -> list[dict]:
+    """Units of ``mask`` whose population is not the legal population of POPULATION_YEAR,
     grouped by vintage: ``[{"population_source": ..., "codes": [...], "population": n}]``."""
-    u = reference.units()
-    sub = u.reindex(pd.Index(codes.to_numpy(dtype=object), dtype=object))
     standard = f"populations légales {reference.POPULATION_YEAR}"
-    odd = sub[sub["population_source"].notna() & (sub["population_source"] != standard)]
-    return [{"population_source": src, "codes": sorted(g.index.tolist()),
-             "population": int(g["population"].fillna(0).sum())}
-            for src, g in odd.groupby("population_source", sort=True)]
+    src = units.population_source
+    odd = np.flatnonzero(mask & pd.notna(src) & (src != standard))
+    out = []
+    for source in sorted(set(src[odd].tolist())):
+        k = odd[src[odd] == source]
+        out.append({"population_source": source, "codes": sorted(units.code[k].tolist()),
+                    "population": int(np.nan_to_num(units.population[k]).sum())})
+    return out

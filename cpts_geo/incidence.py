@@ -79,14 +79,12 @@ class Incidence:
         area : ndarray of bool, optional
             Analysed area (default: every unit).
         """
-        cp = np.asarray(cpts, dtype=object).astype(str)
+        group, names = pd.factorize(pd.Series(np.asarray(cpts, dtype=object)).astype(str), sort=True)
+        names = np.asarray(names, dtype=object)
         ui = units.positions(codes)
         ok = ui >= 0
-        names, group = np.unique(cp, return_inverse=True)
         n = len(units)
         key = np.unique(group[ok].astype(np.int64) * n + ui[ok])
-        # CPTS whose rows all fall outside the units are kept out (nothing to count)
-        names = names.astype(object)
         st = np.array([(stages or {}).get(x) for x in names], dtype=object)
         area = np.ones(n, dtype=bool) if area is None else np.asarray(area, dtype=bool)
         return cls(units, _frozen(names), _frozen(st), _frozen(key // n), _frozen(key % n), _frozen(area))
