@@ -175,9 +175,10 @@ def test_white_zone_neighbour_cpts_and_shared_border():
     assert list(z["neighbour_border_km"]) == sorted(z["neighbour_border_km"], reverse=True)
 
 
-def test_ring_search_agrees_with_the_exact_complement():
-    """The ring search of enclaves (fast path) gives the components of the territory's complement
-    found directly (slow path), on real territories: the Antibes ring, the Forcalquier ring
+def test_enclaves_in_one_call_agree_with_the_exact_complement():
+    """The enclaves of several territories found at once (one components call over their
+    complements, far units standing as connected pieces) are the components of each territory's
+    complement found directly, on real territories: the Antibes ring, the Forcalquier ring
     (inland, Forcalquier enclosed), two parts at both ends of France (Brest, Nice: no enclave)."""
     from cpts_geo import topology
     from cpts_geo.perimeters import unit_graph
