@@ -88,10 +88,10 @@ class Diagnosis:
             ("CPTS", fr.integer(s.get("cpts", len(self.perimeters)))),
             ("Communes couvertes", f"{fr.integer(s.get('covered_units', 0))} / {fr.integer(s.get('units', 0))}"),
             ("Population couverte", f"{fr.integer(s.get('covered_population', 0))} / "
-                                    f"{fr.integer(s.get('population', 0))} habitants "
+                                    f"{fr.inhabitants(s.get('population', 0))} "
                                     f"({fr.percent(s.get('covered_population_share', 0.0))})"),
-            ("Zones blanches", f"{fr.integer(s.get('white_zones', 0))} ({fr.integer(s.get('white_units', 0))} "
-                               f"communes, {fr.integer(s.get('white_population', 0))} habitants)"),
+            ("Zones blanches", f"{fr.integer(s.get('white_zones', 0))} ({fr.plural(s.get('white_units', 0), 'commune')}, "
+                               f"{fr.inhabitants(s.get('white_population', 0))})"),
             ("Communes dans plusieurs CPTS", fr.integer(len(s.get("overlapping_units") or {}))),
             ("Référentiel", f"COG {s.get('cog')}, populations légales {s.get('population_year')}, "
                             f"build {s.get('reference_build')}"),
