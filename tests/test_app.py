@@ -450,6 +450,7 @@ def test_marseille_arrondissements_are_units_of_the_app_as_of_validate(tmp_path)
             assert app["white"] == bool(unit["white_zone"]), code
         city = next(h for h in c.get("/api/search", params={"q": "13055"}).json()["results"] if h["code"] == "13055")
         assert city["cpts"] == ["CPTS Marseille A", "CPTS Marseille B"] and not city["white"]
+        assert city["units"] == [f"132{k:02d}" for k in range(1, 17)]  # the page adds these
         layer = c.get("/api/communes").json()
     codes = {f["properties"]["code"] for f in layer["features"]}
     assert {f"132{k:02d}" for k in range(1, 17)} <= codes and "13055" not in codes  # each one clickable

@@ -284,17 +284,22 @@ class AppState:
         pos = self.unit_pos.get(code)
         if pos is None and isinstance(self.parent.get(code), str):  # arrondissement → its city
             pos = self.unit_pos.get(self.parent[code])
+        units = None
         if pos is not None:
             cpts, white = list(self.cov.cpts_of[pos]), bool(self.white[pos])
         elif code in self.level:  # a city analysed by arrondissement: what its arrondissements have
-            arr = [self.unit_pos[a] for a in reference.plm_arrondissements(code) if a in self.unit_pos]
+            units = [a for a in reference.plm_arrondissements(code) if a in self.unit_pos]
+            arr = [self.unit_pos[a] for a in units]
             cpts = sorted({c for a in arr for c in self.cov.cpts_of[a]})
             white = bool(arr) and bool(self.white[arr].all())
         else:
             cpts, white = [], False
-        return {"code": code, "nom": nom, "dep": dep,
-                "population": None if pd.isna(pop) else int(pop), "cpts": cpts,
-                "white": white, "in_area": dep in self.area_deps}
+        out = {"code": code, "nom": nom, "dep": dep,
+               "population": None if pd.isna(pop) else int(pop), "cpts": cpts,
+               "white": white, "in_area": dep in self.area_deps}
+        if units is not None:  # the page adds these units (the map's), not the city
+            out["units"] = units
+        return out
 
     def search(self, q: str) -> list[dict]:
         q = q.strip()
