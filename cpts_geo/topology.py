@@ -201,29 +201,65 @@ def _exact_enclaves_batch(units: Units, todo: np.ndarray, group: np.ndarray, uni
     pos, k = _ranges(fcb[tc % nc], fcb[tc % nc + 1])
     fkeys = (tc // nc)[k] * nf + f_by_c[pos]
     fkeys = fkeys[~_in_sorted(tf, fkeys)]
-    # the other coarse pieces of the land masses touched
-    gl = _unique(g_c * n_land + land[u_t])
-    pos, k = _ranges(lbounds[gl % n_land], lbounds[gl % n_land + 1])
-    ckeys = (gl // n_land)[k] * nc + c_by_land[pos]
-    ckeys = ckeys[~_in_sorted(tc, ckeys)]
-    n_e, n_f, n_k = len(ekeys), len(fkeys), len(ckeys)
+    n_g = len(gid)
+    n_e, n_f = len(ekeys), len(fkeys)
     eg, eu = ekeys // n, ekeys % n
     fg, ff = fkeys // nf, fkeys % nf
-    cg, cc = ckeys // nc, ckeys % nc
-
-    # node of each (territory, fine piece) and (territory, coarse piece): dense tables
-    n_g = len(gid)
     fnode = np.full((n_g, nf), -1, dtype=np.int64)
     fnode[fg, ff] = n_e + np.arange(n_f)
-    cnode = np.full((n_g, nc), -1, dtype=np.int64)
-    cnode[cg, cc] = n_e + n_f + np.arange(n_k)
+    # the other coarse pieces of the land masses touched: each group of them connected without the
+    # touched pieces is one node. Territories touching the same coarse pieces share that grouping,
+    # computed once per distinct set, for all sets in one components call.
+    tg_c, tc_c = tc // nc, tc % nc
+    tb = np.searchsorted(tg_c, np.arange(n_g + 1))
+    s_of_g, _ = pd.factorize(pd.Series([tc_c[tb[i]:tb[i + 1]].tobytes() for i in range(n_g)], dtype=object))
+    n_s = int(s_of_g.max(initial=-1)) + 1
+    rep = np.unique(s_of_g, return_index=True)[1]  # first territory of each set
+    is_rep = np.zeros(n_g, dtype=bool)
+    is_rep[rep] = True
+    rsel = is_rep[tg_c]
+    stc = _unique(s_of_g[tg_c[rsel]].astype(np.int64) * nc + tc_c[rsel])
+    sl = _unique((stc // nc) * n_land + coarse["land"][stc % nc])
+    pos, k = _ranges(lbounds[sl % n_land], lbounds[sl % n_land + 1])
+    skeys = (sl // n_land)[k] * nc + c_by_land[pos]
+    skeys = skeys[~_in_sorted(stc, skeys)]
+    ss, sc = skeys // nc, skeys % nc
+    snode = np.full((max(n_s, 1), nc), -1, dtype=np.int64)
+    snode[ss, sc] = np.arange(len(skeys))
+    pos3, k3 = _ranges(coarse["qbounds"][sc], coarse["qbounds"][sc + 1])
+    to3 = snode[ss[k3], coarse["qb"][pos3]]
+    ok3 = to3 >= 0
+    sgraph = sparse.coo_matrix((np.ones(int(ok3.sum()), dtype=np.int8), (k3[ok3], to3[ok3])),
+                               shape=(len(skeys), len(skeys)))
+    n_sc, scomp = csgraph.connected_components(sgraph, directed=False)
+    sc_size = np.bincount(scomp, weights=coarse["size"][sc], minlength=n_sc)
+    sc_first = np.full(n_sc, np.iinfo(np.int64).max)
+    np.minimum.at(sc_first, scomp, coarse["first"][sc])
+    sc_land = np.zeros(n_sc, dtype=np.int64)
+    sc_land[scomp] = coarse["land"][sc]
+    sc_s = np.zeros(n_sc, dtype=np.int64)
+    sc_s[scomp] = ss
+    by_s = np.argsort(sc_s, kind="stable")
+    sbounds = np.searchsorted(sc_s[by_s], np.arange(n_s + 1))
+    rank = np.empty(n_sc, dtype=np.int64)
+    rank[by_s] = np.arange(n_sc) - sbounds[sc_s[by_s]]
+    pieces_of = np.argsort(scomp, kind="stable")  # coarse pieces (rows of skeys) of each S-component
+    pbounds = np.searchsorted(scomp[pieces_of], np.arange(n_sc + 1))
+    # one copy of its set's components per territory
+    count = sbounds[s_of_g + 1] - sbounds[s_of_g]
+    base = n_e + n_f + np.cumsum(count) - count
+    pos, cg = _ranges(sbounds[s_of_g], sbounds[s_of_g + 1])
+    ccomp = by_s[pos]  # S-component of each coarse node
+    n_k = len(ccomp)
 
     def node(g: np.ndarray, f: np.ndarray) -> np.ndarray:
-        """Node of fine piece ``f`` (or of its coarse piece) for territory ``g``; -1 when the
-        piece is touched (its units are nodes of their own, or in the territory)."""
+        """Node of fine piece ``f`` (or of its coarse piece's group) for territory ``g``; -1
+        when the piece is touched (its units are nodes of their own, or in the territory)."""
         out = fnode[g, f]
-        far = out < 0
-        out[far] = cnode[g[far], f_to_c[f[far]]]
+        far = np.flatnonzero(out < 0)
+        at = snode[s_of_g[g[far]], f_to_c[f[far]]]
+        ok = at >= 0
+        out[far[ok]] = base[g[far[ok]]] + rank[scomp[at[ok]]]
         return out
 
     src, w = units.neighbours(eu)
@@ -236,19 +272,16 @@ def _exact_enclaves_batch(units: Units, todo: np.ndarray, group: np.ndarray, uni
     pos, k = _ranges(fine["qbounds"][ff], fine["qbounds"][ff + 1])
     to2 = node(fg[k], fine["qb"][pos])
     ok2 = to2 >= 0
-    pos3, k3 = _ranges(coarse["qbounds"][cc], coarse["qbounds"][cc + 1])
-    to3 = cnode[cg[k3], coarse["qb"][pos3]]
-    ok3 = to3 >= 0
-    rows = np.concatenate([src[ok1], n_e + k[ok2], n_e + n_f + k3[ok3]])
-    cols = np.concatenate([to1[ok1], to2[ok2], to3[ok3]])
+    rows = np.concatenate([src[ok1], n_e + k[ok2]])
+    cols = np.concatenate([to1[ok1], to2[ok2]])
     m = n_e + n_f + n_k
     adj = sparse.coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(m, m))
     n_comp, comp = csgraph.connected_components(adj, directed=False)
-    size = np.bincount(comp, weights=np.r_[np.ones(n_e), fine["size"][ff], coarse["size"][cc]], minlength=n_comp)
+    size = np.bincount(comp, weights=np.r_[np.ones(n_e), fine["size"][ff], sc_size[ccomp]], minlength=n_comp)
     first = np.full(n_comp, np.iinfo(np.int64).max)
-    np.minimum.at(first, comp, np.r_[eu, fine["first"][ff], coarse["first"][cc]])
+    np.minimum.at(first, comp, np.r_[eu, fine["first"][ff], sc_first[ccomp]])
     key = np.zeros(n_comp, dtype=np.int64)
-    key[comp] = np.r_[eg * n_land + land[eu], fg * n_land + fine["land"][ff], cg * n_land + coarse["land"][cc]]
+    key[comp] = np.r_[eg * n_land + land[eu], fg * n_land + fine["land"][ff], cg * n_land + sc_land[ccomp]]
     o = np.lexsort((first, -size, key))
     head = np.r_[True, key[o][1:] != key[o][:-1]][:len(o)]
     enc = np.zeros(n_comp, dtype=bool)
@@ -259,9 +292,11 @@ def _exact_enclaves_batch(units: Units, todo: np.ndarray, group: np.ndarray, uni
     f_sel = np.flatnonzero(enc[cf])
     c_sel = np.flatnonzero(enc[ck])
     pf, kf = _ranges(fine["mbounds"][ff[f_sel]], fine["mbounds"][ff[f_sel] + 1])
-    pc, kc = _ranges(coarse["mbounds"][cc[c_sel]], coarse["mbounds"][cc[c_sel] + 1])
+    pp, kp = _ranges(pbounds[ccomp[c_sel]], pbounds[ccomp[c_sel] + 1])  # coarse pieces of those groups
+    piece = sc[pieces_of[pp]]
+    pc, kc = _ranges(coarse["mbounds"][piece], coarse["mbounds"][piece + 1])
     vu = np.r_[eu[e_sel], fine["members"][pf], coarse["members"][pc]]
-    vc = np.r_[ce[e_sel], cf[f_sel][kf], ck[c_sel][kc]]
+    vc = np.r_[ce[e_sel], cf[f_sel][kf], ck[c_sel][kp][kc]]
     order = np.lexsort((vu, vc))
     vu, vc = vu[order], vc[order]
     vg = key[vc] // n_land
