@@ -498,9 +498,11 @@ def _white_zones(inc: Incidence) -> gpd.GeoDataFrame:
                             return_counts=True)
         zc, gc = zg // len(names), zg % len(names)
         common = cnt == n_nbr[zc]
-        df = pd.DataFrame({"z": zc[common], "name": names[gc[common]]})
-        for zone, grp_names in df.groupby("z")["name"]:
-            inside[zone] = " / ".join(sorted(grp_names))
+        zi, ni = zc[common], names[gc[common]]
+        order = np.lexsort((ni.astype(str), zi))  # names are sorted: by CPTS index is by name
+        zi, ni = zi[order].tolist(), ni[order].tolist()
+        for k, zone in enumerate(zi):
+            inside[zone] = ni[k] if inside[zone] is None else f"{inside[zone]} / {ni[k]}"
     # CPTS touching each zone by land, by decreasing shared border (a unit listed by several CPTS
     # counts for each of them)
     df = pd.DataFrame({"z": z[rep_at], "g": grp, "km": km[rep_at]})
