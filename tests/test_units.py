@@ -93,3 +93,22 @@ def test_reference_topology_loads_in_milliseconds():
     t = time.perf_counter()
     reference_topology()
     assert time.perf_counter() - t < 1.0  # a recomputation takes seconds
+
+
+def test_the_build_step_rewrites_the_stored_topology_from_the_committed_parquet(tmp_path):
+    """``data/build_reference.py --topology-only`` (its ``build_topology``), run on a copy of the
+    committed ``communes.parquet``, writes exactly the stored ``topology.npz`` content."""
+    import importlib.util
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("build_reference", root / "data" / "build_reference.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    shutil.copy(reference.data_dir() / "communes" / "communes.parquet", tmp_path / "communes.parquet")
+    path = build.build_topology(tmp_path)
+    with np.load(path) as new, np.load(reference.data_dir() / "communes" / TOPOLOGY_FILE) as old:
+        assert sorted(new.files) == sorted(old.files)
+        for key in new.files:
+            np.testing.assert_array_equal(new[key], old[key], err_msg=key)
