@@ -10,13 +10,27 @@ import pandas as pd
 from cpts_geo import reference, rules
 from cpts_geo._checks import expect_number, expect_source
 from cpts_geo.coverage import _as_members
-from cpts_geo.members import expand_cities
+from cpts_geo.incidence import Incidence
+from cpts_geo.members import arrondissement_cities, expand_cities
+from cpts_geo.units import load_units
 
 
 def _sets(members: pd.DataFrame | str | Path) -> dict[str, frozenset]:
+    """Units of each CPTS, read from the listing's :class:`~cpts_geo.incidence.Incidence` (at its
+    level: Paris, Lyon, Marseille by arrondissement when it names them); a code that is no unit
+    of the reference (a hand-built frame) is kept as given."""
     m = expand_cities(_as_members(members))
     m = m.dropna(subset=["code"])
-    return {str(k): frozenset(g["code"]) for k, g in m.groupby("cpts")}
+    cpts, codes = m["cpts"].to_numpy(dtype=object).astype(str), m["code"].to_numpy(dtype=object)
+    units = load_units(arrondissement_cities(codes))
+    inc = Incidence.from_pairs(units, cpts, codes)
+    bounds = np.searchsorted(inc.group, np.arange(inc.n_groups + 1))
+    ucode = units.code[inc.unit]
+    out = {str(n): frozenset(ucode[bounds[k]:bounds[k + 1]].tolist()) for k, n in enumerate(inc.names)}
+    other = units.positions(codes) < 0
+    for name, code in zip(cpts[other], codes[other], strict=True):
+        out[name] = out.get(name, frozenset()) | {code}
+    return out
 
 
 def compare_listings(

@@ -24,6 +24,7 @@ from cpts_geo._checks import expect_codes, expect_source
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
+from cpts_geo.incidence import Incidence
 from cpts_geo.io.tables import cell_text
 from cpts_geo.members import (
     arrondissement_cities,
@@ -31,18 +32,12 @@ from cpts_geo.members import (
     normalise_stage,
     read_members,
 )
-from cpts_geo.perimeters import (
-    analysis_units,
-    build_perimeters,
-    dissolve_groups,
-    shared_border_km,
-    unit_arrays,
-    unit_graph,
-)
+from cpts_geo.perimeters import build_perimeters, dissolve_groups
 from cpts_geo.rules import ALL_STAGES, STAGE_ACI, STAGES, crs_summary
 from cpts_geo.shares import refresh_shared_cities
 from cpts_geo.topology import EDGE, ENCLOSED, perimeter_topology
 from cpts_geo.topology import white_zones as _zones
+from cpts_geo.units import Units, load_units
 
 ACI_ONLY = STAGE_ACI
 
@@ -53,23 +48,59 @@ SUMMARY_KEYS = (
 )
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Diagnosis:
-    """Result of :func:`diagnose`. Populations: municipale légale 2023; geography: COG 2026;
-    geometries EPSG:4326; areas km² in the official projected CRS of each zone."""
+    """Result of :func:`diagnose`, frozen (a step that changes it returns a copy made with
+    :func:`dataclasses.replace`). Populations: municipale légale 2023; geography: COG 2026;
+    geometries EPSG:4326; areas km² in the official projected CRS of each zone.
 
-    units: gpd.GeoDataFrame
-    perimeters: gpd.GeoDataFrame
-    overlaps: pd.DataFrame
-    overlap_pairs: pd.DataFrame
-    white_zones: gpd.GeoDataFrame
-    coverage: pd.DataFrame
-    summary: dict
-    meta: dict
-    members: pd.DataFrame
+    ``incidence`` (:class:`cpts_geo.incidence.Incidence`) is the model every frame was derived
+    from: the CPTS × unit table over the analysis units, with the analysed area.
+    """
+
+    units: gpd.GeoDataFrame = field(repr=False)
+    perimeters: gpd.GeoDataFrame = field(repr=False)
+    overlaps: pd.DataFrame = field(repr=False)
+    overlap_pairs: pd.DataFrame = field(repr=False)
+    white_zones: gpd.GeoDataFrame = field(repr=False)
+    coverage: pd.DataFrame = field(repr=False)
+    summary: dict = field(repr=False)
+    meta: dict = field(repr=False)
+    members: pd.DataFrame = field(repr=False)
     report: pd.DataFrame = field(repr=False)
-    arr_cities: frozenset = frozenset()
-    _by_unit_cache: dict | None = field(default=None, repr=False)
+    arr_cities: frozenset = field(default=frozenset(), repr=False)
+    incidence: Incidence | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        if not s:
+            return f"<Diagnosis: {len(self.perimeters)} CPTS, {len(self.units)} units>"
+        return (f"<Diagnosis: {s['cpts']} CPTS, {s['covered_units']}/{s['units']} units covered "
+                f"({s['covered_population_share']:.1%} of {s['population']} inhabitants), "
+                f"{s['white_zones']} white zones, {len(s['overlapping_units'])} overlapping units; "
+                f"{s['area']}>")
+
+    def _repr_html_(self) -> str:
+        """The summary table (French), for notebooks."""
+        from html import escape
+
+        s = self.summary
+        rows = [
+            ("Zone analysée", s.get("area")),
+            ("CPTS", fr.integer(s.get("cpts", len(self.perimeters)))),
+            ("Communes couvertes", f"{fr.integer(s.get('covered_units', 0))} / {fr.integer(s.get('units', 0))}"),
+            ("Population couverte", f"{fr.integer(s.get('covered_population', 0))} / "
+                                    f"{fr.inhabitants(s.get('population', 0))} "
+                                    f"({fr.percent(s.get('covered_population_share', 0.0))})"),
+            ("Zones blanches", f"{fr.integer(s.get('white_zones', 0))} ({fr.plural(s.get('white_units', 0), 'commune')}, "
+                               f"{fr.inhabitants(s.get('white_population', 0))})"),
+            ("Communes dans plusieurs CPTS", fr.integer(len(s.get("overlapping_units") or {}))),
+            ("Référentiel", f"COG {s.get('cog')}, populations légales {s.get('population_year')}, "
+                            f"build {s.get('reference_build')}"),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
+                       for k, v in rows)
+        return f"<table><caption>Diagnostic de couverture CPTS</caption>{body}</table>"
 
     def lookup(self, code: object) -> tuple[str, ...]:
         """CPTS covering a commune (code or name, normalised to COG 2026); () when uncovered.
@@ -83,30 +114,40 @@ class Diagnosis:
         c = norm["code"].iloc[0]
         if c is None:
             raise NotFoundError(code, f"commune introuvable ({norm['message'].iloc[0]})")
-        by_unit = self._by_unit()
-        if c in by_unit:
-            return by_unit[c]
+        found = self._cpts_of_code(c)
+        if found is not None:
+            return found
         if c in self.arr_cities:
-            codes = reference.plm_arrondissements(c)
-            return tuple(sorted({x for k in codes for x in by_unit.get(k, ())}))
+            found = [self._cpts_of_code(k) for k in reference.plm_arrondissements(c)]
+            return tuple(sorted({x for f in found if f for x in f}))
         city = reference.plm_collapse([c])[0]
-        if city != c and city in by_unit:
-            return by_unit[city]
+        if city != c:
+            found = self._cpts_of_code(city)
+            if found is not None:
+                return found
         raise NotFoundError(code if str(code) == c else f"{code} ({c})",
                             "cette commune n'est ni dans la zone analysée ni dans la liste des CPTS")
 
-    def _by_unit(self) -> dict:
-        if self._by_unit_cache is None:
-            d = dict(zip(self.units["code"], self.units["cpts"], strict=True))
-            p = self.perimeters
-            for name, codes in zip(p["cpts"], p["codes"], strict=True):
+    @functools.cached_property
+    def _lookup_table(self) -> dict:
+        """code → CPTS of the diagnosis listing it, for the units of the area and the units of
+        its CPTS outside the area."""
+        d = dict(zip(self.units["code"], self.units["cpts"], strict=True))
+        kept = set(self.perimeters["cpts"])
+        inc = self.incidence
+        if inc is not None:
+            for k in np.flatnonzero(~inc.area & (inc.n_cpts > 0)):
+                names = tuple(n for n in inc.cpts_of[k] if n in kept)
+                if names:
+                    d[inc.units.code[k]] = names
+        else:
+            for name, codes in zip(self.perimeters["cpts"], self.perimeters["codes"], strict=True):
                 for c in codes:
-                    if c not in d:
-                        d[c] = ()
-                    if name not in d[c]:
-                        d[c] = tuple(sorted((*d[c], name)))
-            self._by_unit_cache = d
-        return self._by_unit_cache
+                    d[c] = tuple(sorted({*d.get(c, ()), name}))
+        return d
+
+    def _cpts_of_code(self, code: str) -> tuple[str, ...] | None:
+        return self._lookup_table.get(code)
 
     def with_perimeters(self, perimeters: gpd.GeoDataFrame, sources: dict | None = None) -> Diagnosis:
         """A copy with another perimeter table (same rows, columns added, e.g. by
@@ -204,29 +245,9 @@ def _as_members(members: pd.DataFrame | str | Path) -> pd.DataFrame:
     return m
 
 
-@functools.cache
-def _code_index(arr_cities: frozenset[str]) -> pd.Index:
-    return pd.Index(unit_arrays(arr_cities)["code"])
-
-
 #: columns of ``Diagnosis.units`` taken from :func:`cpts_geo.perimeters.analysis_units`
 UNIT_FRAME_COLUMNS = ["code", "nom", "kind", "dep", "reg", "epci", "population", "area_km2", "has_geometry",
                       "border", "geometry"]
-
-
-def _cpts_by_unit(names: np.ndarray, group: np.ndarray, unit_idx: np.ndarray, n_cpts_unit: np.ndarray) -> np.ndarray:
-    """Tuple of CPTS names (sorted) listing each unit; () for uncovered units."""
-    n = len(n_cpts_unit)
-    out = np.empty(n, dtype=object)
-    out[:] = [()] * n
-    order = np.lexsort((group, unit_idx))
-    u, g = unit_idx[order], group[order]
-    one = n_cpts_unit[u] == 1
-    out[u[one]] = list(zip(names[g[one]], strict=True))
-    b = np.searchsorted(u, np.arange(n + 1))
-    for k in np.flatnonzero(n_cpts_unit > 1):
-        out[k] = tuple(names[g[b[k] : b[k + 1]]])
-    return out
 
 
 def _empty_listing_reason(attrs: dict, refused_extra: pd.DataFrame) -> str:
@@ -263,32 +284,34 @@ def _check_codes(m: pd.DataFrame, valid: pd.Index) -> tuple[pd.DataFrame, pd.Dat
     return m[m["code"].notna()], refused[["source_row", "cpts", "input", "status", "message"]]
 
 
-def _area_mask(ua: dict, region, departments, listed_deps) -> tuple[np.ndarray, str]:
+def _area_mask(ua: Units, region, departments, listed_deps) -> tuple[np.ndarray, str]:
     """Mask of the analysed units and a French label of the area."""
-    mask = np.ones(len(ua["dep"]), dtype=bool)
+    dep_i, dep_cats = ua.categories("dep")
+    reg_i, reg_cats = ua.categories("reg")
+    mask = np.ones(len(ua), dtype=bool)
     label = ""
     if departments is not None:
         deps = [departments] if isinstance(departments, (str, int)) else list(departments)
         deps = [str(d).upper().zfill(2) for d in deps]
-        unknown = sorted(set(deps) - set(ua["dep_cats"]))
+        unknown = sorted(set(deps) - set(dep_cats))
         if unknown:
             raise OptionError("departments", ", ".join(unknown),
                               fr.plural(len(unknown), "département inconnu", "départements inconnus", False))
-        mask &= np.isin(ua["dep_i"], np.searchsorted(ua["dep_cats"], deps))
+        mask &= np.isin(dep_i, np.searchsorted(dep_cats, deps))
         label = "département" + ("s " if len(deps) > 1 else " ") + ", ".join(deps)
     if region is not None:
         regs = [region] if isinstance(region, (str, int)) else list(region)
         regs = [str(r).zfill(2) for r in regs]
-        unknown = sorted(set(regs) - set(ua["reg_cats"]))
+        unknown = sorted(set(regs) - set(reg_cats))
         if unknown:
             raise OptionError("region", ", ".join(unknown),
                               fr.plural(len(unknown), "région inconnue", "régions inconnues", False))
-        mask &= np.isin(ua["reg_i"], np.searchsorted(ua["reg_cats"], regs))
+        mask &= np.isin(reg_i, np.searchsorted(reg_cats, regs))
         rn = reference.load_regions()
         names = dict(zip(rn.iloc[:, 0], rn["nom"], strict=True)) if "nom" in rn else {}
         label = (label + " ; " if label else "") + "région " + ", ".join(f"{r} {names.get(r, '')}".strip() for r in regs)
     if departments is None and region is None:
-        mask = np.isin(ua["dep_i"], np.searchsorted(ua["dep_cats"], sorted(listed_deps)))
+        mask = np.isin(dep_i, np.searchsorted(dep_cats, sorted(listed_deps)))
         label = "départements de la liste : " + ", ".join(sorted(listed_deps))
     return mask, label
 
@@ -319,6 +342,7 @@ def diagnose(
     expect_codes(stages, "stages", optional=True)
     m = _as_members(members)
     attrs = dict(m.attrs)
+    m.attrs = {}  # pandas deep-copies attrs (the reader's report) on every column access: set back at the end
     m = expand_cities(m)
     if stages is not None:
         wanted = {normalise_stage(s) for s in ([stages] if isinstance(stages, str) else stages)}
@@ -328,66 +352,53 @@ def diagnose(
             raise InputError("aucune CPTS à analyser : aucune CPTS de la liste n'est au stade demandé "
                              f"({fr.enumeration(sorted(wanted))})", attrs.get("source"))
     arr_cities = arrondissement_cities(m["code"].to_numpy(dtype=object))
-    units_all = analysis_units(arr_cities, UNIT_FRAME_COLUMNS)
-    ua = unit_arrays(arr_cities)
-    idx = _code_index(arr_cities)
-    m, refused_extra = _check_codes(m, idx)
+    model = load_units(arr_cities)
+    m, refused_extra = _check_codes(m, model.index)
     if m.empty:
         raise InputError(_empty_listing_reason(attrs, refused_extra), attrs.get("source"))
     m = expand_cities(m)
-    cp = m["cpts"].to_numpy(dtype=object).astype(str)
-    ui = idx.get_indexer(m["code"].to_numpy(dtype=object))
-    names, group = np.unique(cp, return_inverse=True)
-    names = names.astype(object)
-    key = np.unique(group.astype(np.int64) * len(ua["code"]) + ui)  # unique (CPTS, unit) pairs
-    group, unit_idx = key // len(ua["code"]), key % len(ua["code"])
-    n_cpts_total = len(names)
-
-    # --- incidence: set arithmetic on codes
-    n_units_all = len(ua["code"])
-    n_cpts_unit = np.bincount(unit_idx, minlength=n_units_all)
-    cpts_of_unit = _cpts_by_unit(names, group, unit_idx, n_cpts_unit)
+    stage_of = m.dropna(subset=["stage"]).drop_duplicates("cpts").set_index("cpts")["stage"] if "stage" in m else {}
+    # --- incidence: the one CPTS × unit table every step below reads
+    inc = Incidence.from_pairs(model, m["cpts"].to_numpy(dtype=object), m["code"].to_numpy(dtype=object),
+                               stages=dict(stage_of))
+    names = inc.names
 
     # --- analysed area
-    listed_deps = set(ua["dep"][np.unique(unit_idx)])
-    in_area, area_label = _area_mask(ua, region, departments, listed_deps)
-
-    # --- perimeters
-    per = build_perimeters(names, group, unit_idx, arr_cities, n_cpts_unit, crs=units_all.crs)
-    topo = perimeter_topology(group, unit_idx, n_cpts_total, arr_cities)
-    at = per.columns.get_loc("shared_units")
-    for k, col in enumerate(topo.columns):
-        per.insert(at + k, col, topo[col].to_numpy())
-    stage_of = m.dropna(subset=["stage"]).drop_duplicates("cpts").set_index("cpts")["stage"] if "stage" in m else {}
-    stage_col = per["cpts"].map(stage_of).astype(object)
-    per.insert(1, "stage", stage_col.where(stage_col.notna(), None))
-    outside = np.bincount(group, weights=(~in_area[unit_idx]).astype(float), minlength=n_cpts_total)
-    per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
-    in_area_cpts = np.bincount(group, weights=in_area[unit_idx].astype(float), minlength=n_cpts_total) > 0
+    listed_deps = set(model.dep[np.unique(inc.unit)])
+    in_area, area_label = _area_mask(model, region, departments, listed_deps)
+    inc = inc.within(in_area)
+    in_area_cpts = inc.cpts_in_area
     if not in_area_cpts.any():  # the area and the listing do not meet: an option error, not « CPTS : 0 »
         option = "region" if region is not None and departments is None else "departments"
         value = region if option == "region" else departments
         value = value if isinstance(value, (str, int)) else ", ".join(map(str, value))
         raise OptionError(option, value, f"aucune CPTS de la liste n'a de commune dans la zone analysée "
                           f"({area_label}) ; la liste couvre {_dep_names(listed_deps)}")
+
+    # --- perimeters
+    per = build_perimeters(inc)
+    topo = perimeter_topology(inc)
+    at = per.columns.get_loc("shared_units")
+    for k, col in enumerate(topo.columns):
+        per.insert(at + k, col, topo[col].to_numpy())
+    per.insert(1, "stage", pd.Series(inc.stages, dtype=object))
+    outside = np.bincount(inc.group, weights=(~in_area[inc.unit]).astype(float), minlength=len(names))
+    per.insert(per.columns.get_loc("n_units_without_geometry"), "n_units_outside_area", outside.astype(int))
     outside_area = sorted(names[~in_area_cpts].tolist())
     if not in_area_cpts.all():
         per = per[in_area_cpts].reset_index(drop=True)
 
     # --- units of the area
-    units = units_all[in_area].reset_index(drop=True)
-    units["n_cpts"] = n_cpts_unit[in_area]
-    units["cpts"] = cpts_of_unit[in_area]
+    units = model.frame(UNIT_FRAME_COLUMNS)[in_area].reset_index(drop=True)
+    units["n_cpts"] = inc.n_cpts[in_area]
+    units["cpts"] = inc.cpts_of[in_area]
 
-    # --- overlaps
-    overlaps, overlap_pairs = _overlaps(ua, names, group, unit_idx, n_cpts_unit, cpts_of_unit)
-
-    # --- white zones
-    white = _white_zones(ua, in_area, n_cpts_unit, names, group, unit_idx, arr_cities, units_all.crs)
+    # --- overlaps (units of the area) and white zones
+    overlaps, overlap_pairs, shared_outside = _overlaps(inc)
+    white = _white_zones(inc)
 
     # --- coverage rates
-    stage_by_cpts = dict(zip(per["cpts"], per["stage"], strict=True))
-    coverage = _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts)
+    coverage = _coverage_table(inc)
 
     report = attrs.get("report")
     refused = attrs.get("refused")
@@ -398,7 +409,7 @@ def diagnose(
         "population_year": reference.POPULATION_YEAR,
         "population_kind": "municipale",
         # units of the area whose population is not of POPULATION_YEAR (Mayotte, COM): said, not hidden
-        "population_notes": _population_notes(units["code"]),
+        "population_notes": _population_notes(model, in_area),
         "reference_build": reference.build_id(),
         "cpts_geo_version": __version__,
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci")},
@@ -408,6 +419,8 @@ def diagnose(
         "area": area_label,
         # CPTS of the listing without any unit in the analysed area (left out of the diagnosis)
         "cpts_outside_area": outside_area,
+        # units outside the analysed area listed by several CPTS: named once, never counted
+        "shared_units_outside_area": shared_outside,
         "stages": None if stages is None else sorted({normalise_stage(s) for s in (
             [stages] if isinstance(stages, str) else stages)}),
         "arrondissement_cities": sorted(arr_cities),
@@ -417,29 +430,39 @@ def diagnose(
         df.attrs = dict(meta)
     diag = Diagnosis(
         units=units, perimeters=per, overlaps=overlaps, overlap_pairs=overlap_pairs, white_zones=white,
-        coverage=coverage, summary={}, meta=meta, members=m.reset_index(drop=True),
-        report=report if report is not None else pd.DataFrame(), arr_cities=arr_cities,
+        coverage=coverage, summary={}, meta=meta, members=_with_attrs(m.reset_index(drop=True), attrs),
+        report=report if report is not None else pd.DataFrame(), arr_cities=arr_cities, incidence=inc,
     )
-    diag.summary = _summary(diag, attrs, refused)
+    diag = dataclasses.replace(diag, summary=_summary(diag, attrs, refused))
     # units listed whole by several CPTS: said, with the ACI band of an equal split (cpts_geo.shares)
     return refresh_shared_cities(diag)
 
 
-def _overlaps(ua, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Units listed by several CPTS, and shared units / population per pair of CPTS (a < b)."""
-    multi = np.flatnonzero(n_cpts_unit > 1)
+def _with_attrs(frame: pd.DataFrame, attrs: dict) -> pd.DataFrame:
+    frame.attrs = attrs
+    return frame
+
+
+def _overlaps(inc: Incidence) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """Units of the analysed area listed by several CPTS, shared units / population per pair of
+    CPTS (a < b) over those units, and the shared units outside the area (code → CPTS names)."""
+    ua, n_cpts, cpts_of = inc.units, inc.n_cpts, inc.cpts_of
+    shared = n_cpts > 1
+    multi = np.flatnonzero(shared & inc.area)
+    outside = np.flatnonzero(shared & ~inc.area)
+    shared_outside = {str(ua.code[k]): list(cpts_of[k]) for k in outside}
     overlaps = pd.DataFrame({
-        "code": ua["code"][multi], "nom": ua["nom"][multi], "dep": ua["dep"][multi],
-        "population": pd.array(ua["population"][multi], dtype="Int64"), "n_cpts": n_cpts_unit[multi],
-        "cpts": cpts_of_unit[multi],
+        "code": ua.code[multi], "nom": ua.nom[multi], "dep": ua.dep[multi],
+        "population": pd.array(ua.population[multi], dtype="Int64"), "n_cpts": n_cpts[multi],
+        "cpts": cpts_of[multi],
     })
     overlaps["double_counted_population"] = overlaps["population"] * (overlaps["n_cpts"] - 1)
-    sel = np.isin(unit_idx, multi)
-    p = pd.DataFrame({"g": group[sel], "u": unit_idx[sel]})
+    sel = np.isin(inc.unit, multi)
+    p = pd.DataFrame({"g": inc.group[sel], "u": inc.unit[sel]})
     pp = p.merge(p, on="u")
     pp = pp[pp["g_x"] < pp["g_y"]].sort_values(["g_x", "g_y", "u"])
-    pop = np.nan_to_num(ua["population"])
-    codes = ua["code"]
+    pop = np.nan_to_num(ua.population)
+    codes, names = ua.code, inc.names
     if pp.empty:
         pairs = pd.DataFrame(columns=["cpts_a", "cpts_b", "n_shared", "shared_population", "codes"])
     else:
@@ -450,102 +473,93 @@ def _overlaps(ua, names, group, unit_idx, n_cpts_unit, cpts_of_unit) -> tuple[pd
             "shared_population": [int(pop[x].sum()) for x in agg["u"]],
             "codes": [tuple(codes[x]) for x in agg["u"]],
         })
-    return overlaps, pairs
+    return overlaps, pairs, shared_outside
 
 
-def _white_zones(ua, in_area, n_cpts_unit, names, memb_group, memb_unit, arr_cities, crs) -> gpd.GeoDataFrame:
-    """Contiguous groups of uncovered units of the area, typed enclosed / edge."""
-    graph = unit_graph(arr_cities)
+def _white_zones(inc: Incidence) -> gpd.GeoDataFrame:
+    """Contiguous groups of uncovered units of the area, typed enclosed / edge, with the CPTS
+    around them (one neighbour lookup serves both)."""
+    ua, in_area, names = inc.units, inc.area, inc.names
+    n_cpts_unit = inc.n_cpts
+    graph = ua.adjacency
     white = in_area & (n_cpts_unit == 0)
     cols = ["zone_id", "codes", "noms", "n_units", "n_units_without_geometry", "population", "area_km2",
             "type", "inside_cpts", "neighbour_cpts", "neighbour_border_km", "geometry"]
     w_idx, label, edge = _zones(graph, white, in_area)
     if len(w_idx) == 0:
-        return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=crs))
-    # neighbours of each white unit outside the white set
-    g = graph[w_idx].tocoo()
-    nb = g.col
-    src = label[g.row]
-    covered_nb = in_area[nb] & (n_cpts_unit[nb] > 0)
-    n_z = label.max() + 1
-    # a zone surrounded by one CPTS: a CPTS common to all its neighbours
+        return gpd.GeoDataFrame({c: [] for c in cols[:-1]}, geometry=gpd.GeoSeries([], crs=ua.crs))
+    # covered land neighbours of each white unit, and the CPTS of each (looked up once)
+    src, nb = ua.neighbours(w_idx)
+    covered = n_cpts_unit[nb] > 0
+    src, nb = src[covered], nb[covered]
+    z = label[src]
+    km = ua.shared_km(w_idx[src], nb)
+    rep_at, grp = inc.memberships_of(nb)
+    n_z = int(label.max()) + 1
+    # a zone surrounded by one CPTS: a CPTS common to all its neighbours (of the area)
     inside = np.full(n_z, None, dtype=object)
     enclosed = ~edge
     if enclosed.any():
-        sel = covered_nb & enclosed[src]
-        zn = np.unique(src[sel].astype(np.int64) * len(in_area) + nb[sel])  # distinct (zone, neighbour)
-        z, u = zn // len(in_area), zn % len(in_area)
-        n_nbr = np.bincount(z, minlength=n_z)
-        # memberships of those neighbours: (zone, CPTS) counted once per neighbour
-        order = np.argsort(memb_unit, kind="stable")
-        mu, mg = memb_unit[order], memb_group[order]
-        lo, hi = np.searchsorted(mu, u, "left"), np.searchsorted(mu, u, "right")
-        rep = hi - lo
-        zz = np.repeat(z, rep)
-        gg = mg[np.repeat(lo, rep) + np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)]
-        zg, cnt = np.unique(zz * len(names) + gg, return_counts=True)
+        sel = in_area[nb] & enclosed[z]
+        zn = np.unique(z[sel].astype(np.int64) * len(in_area) + nb[sel])  # distinct (zone, neighbour)
+        n_nbr = np.bincount(zn // len(in_area), minlength=n_z)
+        msel = sel[rep_at]
+        zz, uu, gg = z[rep_at][msel], nb[rep_at][msel], grp[msel]
+        # (zone, neighbour, CPTS) once each, then neighbours per (zone, CPTS)
+        zug = np.unique((zz.astype(np.int64) * len(in_area) + uu) * len(names) + gg)
+        zg, cnt = np.unique((zug // len(names) // len(in_area)) * len(names) + zug % len(names),
+                            return_counts=True)
         zc, gc = zg // len(names), zg % len(names)
         common = cnt == n_nbr[zc]
-        df = pd.DataFrame({"z": zc[common], "name": names[gc[common]]})
-        for zone, grp in df.groupby("z")["name"]:
-            inside[zone] = " / ".join(sorted(grp))
-    neighbour_cpts, neighbour_km = _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit,
-                                                   w_idx, arr_cities)
-    pop = np.nan_to_num(ua["population"][w_idx])
-    area = ua["area_km2"][w_idx]
-    has = ua["has_geometry"][w_idx]
-    codes = ua["code"][w_idx]
-    noms = ua["nom"][w_idx]
+        zi, ni = zc[common], names[gc[common]]
+        order = np.lexsort((ni.astype(str), zi))  # names are sorted: by CPTS index is by name
+        zi, ni = zi[order].tolist(), ni[order].tolist()
+        for k, zone in enumerate(zi):
+            inside[zone] = ni[k] if inside[zone] is None else f"{inside[zone]} / {ni[k]}"
+    # CPTS touching each zone by land, by decreasing shared border (a unit listed by several CPTS
+    # counts for each of them)
+    df = pd.DataFrame({"z": z[rep_at], "g": grp, "km": km[rep_at]})
+    df = df.groupby(["z", "g"], as_index=False)["km"].sum()
+    df["name"] = names[df["g"].to_numpy()]
+    df = df.sort_values(["z", "km", "name"], ascending=[True, False, True])
+    b = np.searchsorted(df["z"].to_numpy(), np.arange(n_z + 1))
+    nm = df["name"].to_numpy(dtype=object)
+    kmr = df["km"].to_numpy().round(1)
+    neighbour_cpts = [tuple(nm[b[k]: b[k + 1]]) for k in range(n_z)]
+    neighbour_km = [tuple(kmr[b[k]: b[k + 1]].tolist()) for k in range(n_z)]
+    pop = np.nan_to_num(ua.population[w_idx])
+    area = ua.area_km2[w_idx]
+    has = ua.has_geometry[w_idx]
+    codes = ua.code[w_idx]
+    noms = ua.nom[w_idx]
     zpop = np.bincount(label, weights=pop, minlength=n_z)
     zarea = np.bincount(label, weights=np.nan_to_num(area), minlength=n_z)
     order = np.lexsort((codes, label))
     b = np.searchsorted(label[order], np.arange(n_z + 1))
-    zcodes = [tuple(codes[order][b[k] : b[k + 1]]) for k in range(n_z)]
-    znoms = [tuple(noms[order][b[k] : b[k + 1]]) for k in range(n_z)]
-    geoms = dissolve_groups(ua["geometry"][w_idx], label, n_z)
+    codes_o, noms_o = codes[order].tolist(), noms[order].tolist()
+    zcodes = [tuple(codes_o[b[k]: b[k + 1]]) for k in range(n_z)]
+    znoms = [tuple(noms_o[b[k]: b[k + 1]]) for k in range(n_z)]
+    geoms = dissolve_groups(ua.geometry[w_idx], label, n_z)
     out = gpd.GeoDataFrame({
         "codes": zcodes, "noms": znoms, "n_units": np.bincount(label, minlength=n_z),
         "n_units_without_geometry": np.bincount(label, weights=(~has).astype(float), minlength=n_z).astype(int),
         "population": zpop.round().astype("int64"), "area_km2": zarea,
         "type": np.where(edge, EDGE, ENCLOSED), "inside_cpts": inside,
         "neighbour_cpts": neighbour_cpts, "neighbour_border_km": neighbour_km,
-    }, geometry=gpd.GeoSeries(geoms, crs=crs))
+    }, geometry=gpd.GeoSeries(geoms, crs=ua.crs))
     out["_first"] = [c[0] for c in zcodes]
     out = out.sort_values(["population", "_first"], ascending=[False, True]).drop(columns="_first")
     out.insert(0, "zone_id", np.arange(1, n_z + 1))
     return out.reset_index(drop=True)
 
 
-def _neighbour_cpts(g, label, n_z, n_cpts_unit, names, memb_group, memb_unit, w_idx, arr_cities
-                    ) -> tuple[list[tuple], list[tuple]]:
-    """CPTS touching each white zone by land, by decreasing shared border (km, local projected
-    CRS), and those lengths; a unit listed by several CPTS counts for each of them."""
-    covered = n_cpts_unit[g.col] > 0
-    wu, nu, z = w_idx[g.row[covered]], g.col[covered], label[g.row[covered]]
-    km = shared_border_km(wu, nu, arr_cities)
-    order = np.argsort(memb_unit, kind="stable")
-    mu, mg = memb_unit[order], memb_group[order]
-    lo, hi = np.searchsorted(mu, nu, "left"), np.searchsorted(mu, nu, "right")
-    rep = hi - lo
-    pos = np.repeat(lo, rep) + np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
-    df = pd.DataFrame({"z": np.repeat(z, rep), "g": mg[pos], "km": np.repeat(km, rep)})
-    df = df.groupby(["z", "g"], as_index=False)["km"].sum()
-    df["name"] = names[df["g"].to_numpy()]
-    df = df.sort_values(["z", "km", "name"], ascending=[True, False, True])
-    b = np.searchsorted(df["z"].to_numpy(), np.arange(n_z + 1))
-    nm = df["name"].to_numpy(dtype=object)
-    km = df["km"].to_numpy().round(1)
-    cpts = [tuple(nm[b[k]: b[k + 1]]) for k in range(n_z)]
-    lengths = [tuple(km[b[k]: b[k + 1]].tolist()) for k in range(n_z)]
-    return cpts, lengths
-
-
-def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.DataFrame:
+def _coverage_table(inc: Incidence) -> pd.DataFrame:
     """Share of population and of units covered, for the area, each department and region,
     with all CPTS, with the CPTS at each stage or a later one (« projet de santé validé ou plus avancé »…)
     and with CPTS at stage "ACI signé" only (when stages are known)."""
+    names = inc.names
     filters = {ALL_STAGES: np.ones(len(names), dtype=bool)}
-    stages = np.array([stage_by_cpts.get(n) for n in names], dtype=object)
+    stages = np.where(inc.cpts_in_area, inc.stages, None)  # the CPTS of the area
     if pd.notna(stages).any():
         # cumulative by stage: the CPTS at this stage or a later one (ranks of rules.STAGES)
         rank = np.array([STAGES.index(x) if x in STAGES else -1 for x in stages])
@@ -553,27 +567,13 @@ def _coverage_table(ua, in_area, names, group, unit_idx, stage_by_cpts) -> pd.Da
             if k > 0 and (rank >= k).any():
                 filters[f"{stage} ou plus avancé"] = rank >= k
         filters[ACI_ONLY] = stages == STAGE_ACI
-    pop = np.nan_to_num(ua["population"])
     rows = []
     for fname, keep in filters.items():
-        cov = np.zeros(len(pop), dtype=bool)
-        cov[unit_idx[keep[group]]] = True
         for level in ("zone", "reg", "dep"):
-            if level == "zone":
-                cat, cats = np.zeros(len(pop), dtype=np.int64), np.array(["zone analysée"], dtype=object)
-            else:
-                cat, cats = ua[f"{level}_i"], ua[f"{level}_cats"]
-            sel = in_area & (cat >= 0)
-            c = cat[sel]
-            n = np.bincount(c, minlength=len(cats))
-            present = np.flatnonzero(n)
-            rows.append(pd.DataFrame({
-                "level": level, "stages": fname, "key": cats[present], "units": n[present],
-                "covered_units": np.bincount(c, weights=cov[sel], minlength=len(cats))[present].astype(int),
-                "population": np.bincount(c, weights=pop[sel], minlength=len(cats))[present].round().astype("int64"),
-                "covered_population": np.bincount(c, weights=(pop * cov)[sel], minlength=len(cats))[present]
-                .round().astype("int64"),
-            }))
+            t = inc.by_zone(level, keep)
+            t.insert(0, "stages", fname)
+            t.insert(0, "level", level)
+            rows.append(t)
     out = pd.concat(rows, ignore_index=True)
     out["covered_population_share"] = out["covered_population"] / out["population"].where(out["population"] > 0)
     out["covered_units_share"] = out["covered_units"] / out["units"]
@@ -635,6 +635,7 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "ignored_columns": list(attrs.get("ignored_columns") or []),
         "area": d.meta["area"],
         "cpts_outside_area": d.meta.get("cpts_outside_area", []),
+        "shared_units_outside_area": d.meta.get("shared_units_outside_area", {}),
         "listing": d.meta["listing"],
         # how the listing file was read: sheets or layers read, polygons repaired (French sentences)
         "listing_notes": [str(n) for n in attrs.get("notes") or []],
@@ -649,13 +650,15 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
     return s
 
 
-def _population_notes(codes: pd.Series) -> list[dict]:
-    """Units among ``codes`` whose population is not the legal population of POPULATION_YEAR,
+def _population_notes(units: Units, mask: np.ndarray) -> list[dict]:
+    """Units of ``mask`` whose population is not the legal population of POPULATION_YEAR,
     grouped by vintage: ``[{"population_source": ..., "codes": [...], "population": n}]``."""
-    u = reference.units()
-    sub = u.reindex(pd.Index(codes.to_numpy(dtype=object), dtype=object))
     standard = f"populations légales {reference.POPULATION_YEAR}"
-    odd = sub[sub["population_source"].notna() & (sub["population_source"] != standard)]
-    return [{"population_source": src, "codes": sorted(g.index.tolist()),
-             "population": int(g["population"].fillna(0).sum())}
-            for src, g in odd.groupby("population_source", sort=True)]
+    src = units.population_source
+    odd = np.flatnonzero(mask & pd.notna(src) & (src != standard))
+    out = []
+    for source in sorted(set(src[odd].tolist())):
+        k = odd[src[odd] == source]
+        out.append({"population_source": source, "codes": sorted(units.code[k].tolist()),
+                    "population": int(np.nan_to_num(units.population[k]).sum())})
+    return out

@@ -140,16 +140,19 @@ def coverage_rates(diagnosis: Any, by: str = "departement", stage: str | None = 
     per = _get(diagnosis, "perimeters")
     meta = dict(_get(diagnosis, "meta") or {})
     codes = units["code"].to_numpy(dtype=object)
-    cpts = units["cpts"].to_numpy(dtype=object)
-    if stage is None:
-        covered = np.array([len(c) > 0 for c in cpts], dtype=bool)
-    else:
+    if stage is not None:
         stages = dict(zip(per["cpts"], per["stage"], strict=True)) if "stage" in per else {}
         if not any(s is not None and not pd.isna(s) for s in stages.values()):
             raise OptionError("stage", "aci", "la liste ne donne pas le stade des CPTS : "
                               "taux de couverture par des CPTS ayant signé l'ACI impossible")
-        aci = {n for n, s in stages.items() if s == stage}
-        covered = np.array([any(x in aci for x in c) for c in cpts], dtype=bool)
+    inc = _get(diagnosis, "incidence")
+    if inc is not None:  # the core model: the units of the area and what covers them
+        cpts_mask = None if stage is None else (inc.stages == stage) & inc.cpts_in_area
+        covered = inc.covered(cpts_mask)[inc.area]
+    else:  # a plain mapping of frames
+        cpts = units["cpts"].to_numpy(dtype=object)
+        aci = set() if stage is None else {n for n, s in stages.items() if s == stage}
+        covered = np.array([len(c) > 0 if stage is None else any(x in aci for x in c) for c in cpts], dtype=bool)
     ref = reference.units()
     idx = pd.Index(codes, dtype=object)
     zone = ref[LEVELS[level]].reindex(idx).to_numpy(dtype=object)

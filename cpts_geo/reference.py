@@ -87,6 +87,11 @@ def build_id() -> str:
     return _build_report()["build_id"]
 
 
+def build_outputs() -> dict[str, str]:
+    """SHA-256 of each data file the reference build wrote (``build_report.json``)."""
+    return dict(_build_report().get("outputs_sha256", {}))
+
+
 def metadata() -> dict:
     """Vintages, sources and build identifier of the embedded reference (a fresh dict on each
     call). ``sources`` and ``inputs`` (package versions, file hashes) are those the build wrote."""

@@ -153,7 +153,15 @@ def _unit_index() -> tuple[pd.Index, np.ndarray]:
 def _pairs(d: Diagnosis) -> dict[str, np.ndarray]:
     """Unique (cpts, code) pairs of the CPTS of the diagnosis as arrays: ``cpts``, ``code``
     (object), ``n_cpts`` (CPTS of the listing holding the unit), ``population`` (float, 0 when
-    unknown); integer factorisation, no string frame (national listings)."""
+    unknown). Read from the diagnosis's :class:`~cpts_geo.incidence.Incidence` (the one count
+    of CPTS per unit); a diagnosis without one: integer factorisation of its members."""
+    inc = getattr(d, "incidence", None)
+    if inc is not None:
+        kept = pd.Index(d.perimeters["cpts"].to_numpy(dtype=object), dtype=object).get_indexer(inc.names) >= 0
+        sel = kept[inc.group]
+        g, u = inc.group[sel], inc.unit[sel]
+        return {"cpts": inc.names[g], "code": inc.units.code[u], "n_cpts": inc.n_cpts[u],
+                "population": np.nan_to_num(inc.units.population[u])}
     ci, cnames = pd.factorize(d.members["cpts"].to_numpy(dtype=object))
     ui, unames = pd.factorize(d.members["code"].to_numpy(dtype=object))
     size = max(len(unames), 1)

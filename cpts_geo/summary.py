@@ -46,6 +46,12 @@ def format_summary(d: Diagnosis) -> str:
     if outside:
         lines.append(f"  Hors de la zone analysée (non comptées) : {fr.plural(len(outside), 'CPTS')} — "
                      f"{fr.enumeration(outside)}")
+    shared_out = s.get("shared_units_outside_area") or {}
+    if shared_out:
+        noms = reference.units()["nom"]
+        lines.append("  Communes partagées hors de la zone analysée (non comptées) : "
+                     + fr.enumeration(f"{noms.get(c, c)} ({c}, {fr.plural(len(k), 'CPTS')})"
+                                      for c, k in shared_out.items()))
     lines += _stage_lines(d)
     lines += _department_lines(d)
     if "apl" in d.perimeters.columns:

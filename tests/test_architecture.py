@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cpts_geo._version", "cpts_geo._checks", "cpts_geo.errors", "cpts_geo.fr", "cpts_geo.reference", "cpts_geo.crs",
      "cpts_geo.codes", "cpts_geo.names", "cpts_geo.postcodes", "cpts_geo.rules", "cpts_geo.io"),
     ("cpts_geo.members",),
-    ("cpts_geo.perimeters", "cpts_geo.topology"),
+    ("cpts_geo.units", "cpts_geo.incidence", "cpts_geo.perimeters", "cpts_geo.topology"),
     ("cpts_geo.coverage", "cpts_geo.shares", "cpts_geo.rates"),
     ("cpts_geo.indicators",),
     ("cpts_geo.classification",),

@@ -175,14 +175,16 @@ def test_white_zone_neighbour_cpts_and_shared_border():
     assert list(z["neighbour_border_km"]) == sorted(z["neighbour_border_km"], reverse=True)
 
 
-def test_ring_search_agrees_with_the_exact_complement():
-    """The ring search of enclaves (fast path) gives the components of the territory's complement
-    found directly (slow path), on real territories: the Antibes ring, the Forcalquier ring
+def test_enclaves_in_one_call_agree_with_the_exact_complement():
+    """The enclaves of several territories found at once (one components call over their
+    complements, far units standing as connected pieces) are the components of each territory's
+    complement found directly, on real territories: the Antibes ring, the Forcalquier ring
     (inland, Forcalquier enclosed), two parts at both ends of France (Brest, Nice: no enclave)."""
     from cpts_geo import topology
-    from cpts_geo.perimeters import unit_arrays, unit_graph
+    from cpts_geo.perimeters import unit_graph
+    from cpts_geo.units import load_units
 
-    codes = unit_arrays(frozenset())["code"]
+    codes = load_units().code
     pos = {c: i for i, c in enumerate(codes)}
     graph, land = unit_graph(frozenset()), topology.land_masses()
     forcalquier = sorted(_neighbours("04088"))
@@ -194,3 +196,28 @@ def test_ring_search_agrees_with_the_exact_complement():
         slow = topology._exact_enclaves(graph, land, np.array([pos[c] for c in t]))
         assert [list(codes[e]) for e in fast[k]] == [list(codes[e]) for e in slow]
     assert [[list(codes[e]) for e in f] for f in fast] == [[["06004"]], [["04088"]], []]
+
+
+def test_enclaves_of_a_national_listing_in_one_call_equal_each_exact_complement():
+    """Every EPCI of France as a territory, 8 % of communes left out and 2 % given to a second
+    territory far away (fixed seed): the enclaves found for all territories at once are, for a
+    sample of them, those of the complement of each territory computed alone."""
+    from cpts_geo import topology
+    from cpts_geo.units import load_units
+
+    u = load_units()
+    rng = np.random.default_rng(7)
+    epci_i, _ = u.categories("epci")
+    keep = (epci_i >= 0) & (rng.random(len(u)) >= 0.08)
+    group, unit = epci_i[keep].astype(np.int64), np.flatnonzero(keep)
+    extra = rng.choice(unit, size=len(unit) // 50, replace=False)
+    group = np.r_[group, rng.integers(0, epci_i.max() + 1, len(extra))]
+    unit = np.r_[unit, extra]
+    key = np.unique(group * len(u) + unit)
+    group, unit = key // len(u), key % len(u)
+    n = int(epci_i.max()) + 1
+    fast = topology.enclaves(u.adjacency, u.land, group, unit, n)
+    assert sum(len(f) for f in fast) > 100  # the random cuts make enclaves
+    for g in rng.choice(n, size=40, replace=False).tolist() + [k for k in range(n) if fast[k]][:20]:
+        slow = topology._exact_enclaves(u.adjacency, u.land, unit[group == g])
+        assert [e.tolist() for e in fast[g]] == [e.tolist() for e in slow], g

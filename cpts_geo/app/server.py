@@ -162,12 +162,19 @@ class AppState:
             raise OptionError("replaces", unknown[0], "CPTS absente de la liste existante")
         self.area_deps = _area_departments(region, departments, self.base.known_deps)
         self.tiles = _tiles(tiles)
-        self.cov = self.base.coverage(frozenset())
+        # the units of the core, at the level of the listing: Paris, Lyon and Marseille by
+        # arrondissement when the listing names arrondissements there, as diagnose and validate do
+        from cpts_geo.members import arrondissement_cities
+
+        self.level = arrondissement_cities(self.base.members["code"].to_numpy(dtype=object))
+        self.cov = self.base.coverage(self.level)
         cov = self.cov
         self.in_area = np.isin(cov.dep, self.area_deps)
         self.white = cov.known & (cov.n_cpts == 0)
-        members = self.base.members
-        self.cpts_codes = {str(k): sorted(set(v)) for k, v in members.groupby("cpts")["code"]}
+        inc = cov.incidence  # the units of each CPTS at this level (a whole city listed: its arrondissements)
+        bounds = np.searchsorted(inc.group, np.arange(inc.n_groups + 1))
+        codes = inc.units.code[inc.unit]
+        self.cpts_codes = {str(n): sorted(codes[bounds[k]:bounds[k + 1]].tolist()) for k, n in enumerate(inc.names)}
         start_codes: list[str] = []
         for r in replaces:
             start_codes += [c for c in self.cpts_codes.get(r, []) if c not in start_codes]
@@ -210,9 +217,15 @@ class AppState:
             "population": cov.population[idx], "cpts": list(cov.cpts_of[idx]),
             "n_cpts": cov.n_cpts[idx],
         })
-        pairs = units[["cpts", "code"]].explode("cpts").dropna()
-        per = pairs.groupby("cpts", sort=True)["code"].agg(tuple).reset_index().rename(columns={"code": "codes"}) \
-            if len(pairs) else pd.DataFrame({"cpts": pd.Series([], dtype=object), "codes": pd.Series([], dtype=object)})
+        # each CPTS's units of the area, from the incidence (sorted by CPTS, then unit)
+        inc = cov.incidence
+        sel = mask[inc.unit]
+        g, u = inc.group[sel], inc.unit[sel]
+        present = np.unique(g)
+        bounds = np.searchsorted(g, np.r_[present, inc.n_groups])
+        per = pd.DataFrame({"cpts": pd.Series(inc.names[present], dtype=object),
+                            "codes": pd.Series([tuple(cov.codes[u[bounds[k]:bounds[k + 1]]]) for k in range(len(present))],
+                                               dtype=object)})
         white_codes = tuple(cov.codes[idx][self.white[idx]])
         wz = pd.DataFrame({"zone_id": [1], "codes": [white_codes]}) if white_codes else \
             pd.DataFrame({"zone_id": [], "codes": []})
@@ -274,11 +287,22 @@ class AppState:
         pos = self.unit_pos.get(code)
         if pos is None and isinstance(self.parent.get(code), str):  # arrondissement → its city
             pos = self.unit_pos.get(self.parent[code])
-        cpts = list(self.cov.cpts_of[pos]) if pos is not None else []
-        return {"code": code, "nom": nom, "dep": dep,
-                "population": None if pd.isna(pop) else int(pop), "cpts": cpts,
-                "white": bool(pos is not None and self.white[pos]),
-                "in_area": dep in self.area_deps}
+        units = None
+        if pos is not None:
+            cpts, white = list(self.cov.cpts_of[pos]), bool(self.white[pos])
+        elif code in self.level:  # a city analysed by arrondissement: what its arrondissements have
+            units = [a for a in reference.plm_arrondissements(code) if a in self.unit_pos]
+            arr = [self.unit_pos[a] for a in units]
+            cpts = sorted({c for a in arr for c in self.cov.cpts_of[a]})
+            white = bool(arr) and bool(self.white[arr].all())
+        else:
+            cpts, white = [], False
+        out = {"code": code, "nom": nom, "dep": dep,
+               "population": None if pd.isna(pop) else int(pop), "cpts": cpts,
+               "white": white, "in_area": dep in self.area_deps}
+        if units is not None:  # the page adds these units (the map's), not the city
+            out["units"] = units
+        return out
 
     def search(self, q: str) -> list[dict]:
         q = q.strip()

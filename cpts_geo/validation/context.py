@@ -20,8 +20,9 @@ from scipy import sparse
 
 from cpts_geo import fr, reference
 from cpts_geo.errors import OptionError
-from cpts_geo.perimeters import analysis_units, dissolve_groups, unit_graph
-from cpts_geo.topology import land_masses
+from cpts_geo.incidence import Incidence
+from cpts_geo.perimeters import dissolve_groups
+from cpts_geo.units import Units, load_units
 from cpts_geo.validation.inputs import read_existing
 
 
@@ -29,9 +30,11 @@ from cpts_geo.validation.inputs import read_existing
 class Coverage:
     """Units of France for one analysis level, with the existing coverage of each unit.
 
-    ``n_cpts``/``cpts_of``: number and names of existing CPTS listing each unit; ``known``: the
-    unit lies in a department of the listing (its coverage is known); ``component``: land mass
-    (:func:`cpts_geo.topology.land_masses`; islands and Corsica are separate land masses).
+    ``n_cpts``/``cpts_of``: number and names of existing CPTS listing each unit, read from
+    ``incidence`` (:class:`cpts_geo.incidence.Incidence`, the model :func:`cpts_geo.diagnose`
+    reads too); ``known``: the unit lies in a department of the listing (its coverage is known);
+    ``component``: land mass (:attr:`cpts_geo.units.Units.land`; islands and Corsica are
+    separate land masses).
     """
 
     arr_cities: frozenset
@@ -46,18 +49,19 @@ class Coverage:
     population: np.ndarray
     dens7: np.ndarray
     cateaav: np.ndarray
+    incidence: Incidence
 
     def __post_init__(self) -> None:
-        u = self.units
-        self.codes = u["code"].to_numpy(dtype=object)
-        self.noms = u["nom"].to_numpy(dtype=object)
-        self.dep = u["dep"].to_numpy(dtype=object)
-        self.reg = u["reg"].to_numpy(dtype=object)
-        self.epci = u["epci"].to_numpy(dtype=object)
-        self.border = u["border"].to_numpy(dtype=bool)
-        self.has_geometry = u["has_geometry"].to_numpy(dtype=bool)
-        self.area = u["area_km2"].to_numpy(dtype=float)
-        self.epci_size = pd.Series(self.epci).dropna().value_counts()
+        m: Units = self.incidence.units
+        self.codes = m.code
+        self.noms = m.nom
+        self.dep = m.dep
+        self.reg = m.reg
+        self.epci = m.epci
+        self.border = m.border
+        self.has_geometry = m.has_geometry
+        self.area = m.area_km2
+        self.epci_size = _epci_size(m)
 
     @functools.cached_property
     def epci_positions(self) -> dict[str, np.ndarray]:
@@ -68,12 +72,17 @@ class Coverage:
 
 @functools.cache
 def _unit_extras(arr_cities: frozenset) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    units = analysis_units(arr_cities)
+    model = load_units(arr_cities)
+    units = model.frame()
     ref = reference.units()
-    dens7 = ref["dens7"].astype("float64").reindex(units["code"].to_numpy(dtype=object)).to_numpy()
-    cateaav = ref["cateaav2020"].reindex(units["code"].to_numpy(dtype=object)).to_numpy()
-    comp = land_masses(arr_cities)
-    return units, dens7, cateaav, comp, np.bincount(comp)
+    dens7 = ref["dens7"].astype("float64").reindex(model.code).to_numpy()
+    cateaav = ref["cateaav2020"].reindex(model.code).to_numpy()
+    return units, dens7, cateaav, model.land, np.bincount(model.land)
+
+
+@functools.cache
+def _epci_size(model: Units) -> pd.Series:
+    return pd.Series(model.epci).dropna().value_counts()
 
 
 def match_cpts_names(given: Iterable[str], names: Iterable[str], option: str = "replaces") -> tuple[str, ...]:
@@ -156,20 +165,11 @@ class ExistingListing:
         else:
             m = pd.DataFrame({"cpts": m["cpts"].to_numpy(dtype=object),
                               "code": reference.plm_collapse(m["code"].to_numpy(dtype=object))})
-        pairs = m[["cpts", "code"]].drop_duplicates()
-        ui = idx.get_indexer(pairs["code"])
-        ok = ui >= 0
-        pairs, ui = pairs[ok], ui[ok]
-        n_cpts = np.bincount(ui, minlength=len(units))
-        cpts_of = np.empty(len(units), dtype=object)
-        cpts_of[:] = [()] * len(units)
-        if len(ui):
-            grouped = pd.DataFrame({"u": ui, "c": pairs["cpts"].astype(str).to_numpy()}).groupby("u")["c"]
-            for u, names in grouped:
-                cpts_of[u] = tuple(sorted(set(names)))
+        model = load_units(arr_cities)
+        inc = Incidence.from_pairs(model, m["cpts"].to_numpy(dtype=object), m["code"].to_numpy(dtype=object))
         known = units["dep"].isin(self.known_deps).to_numpy()
-        cov = Coverage(arr_cities, units, unit_graph(arr_cities), idx, n_cpts, cpts_of, known, comp,
-                       comp_size, units["population"].to_numpy(dtype=float, na_value=np.nan), dens7, cateaav)
+        cov = Coverage(arr_cities, units, model.adjacency, idx, inc.n_cpts, inc.cpts_of, known, comp,
+                       comp_size, model.population, dens7, cateaav, inc)
         self._cov[arr_cities] = cov
         return cov
 

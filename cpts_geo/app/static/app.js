@@ -268,7 +268,13 @@
     var r = results[i];
     if (!r) return;
     info[r.code] = info[r.code] || r;
-    toggle(r.code);
+    if (r.units && r.units.length) {  // a city analysed by arrondissement: its arrondissements
+      var add = r.units.filter(function (c) { return app.state.codes.indexOf(c) < 0; });
+      change(function (s) { add.forEach(function (c) { s.codes.push(c); }); });
+      announce(add.length ? plural(add.length, 'arrondissement') + ' de ' + r.nom + (add.length > 1 ? ' ajoutés' : ' ajouté') +
+               ' au territoire (' + plural(app.state.codes.length, 'commune') + ').'
+               : 'Les arrondissements de ' + r.nom + ' sont déjà dans le territoire.');
+    } else toggle(r.code);
     var layer = layers[r.code];
     if (layer && !map.getBounds().contains(layer.getBounds())) map.fitBounds(layer.getBounds(), {maxZoom: map.getZoom(), animate: false});
     $('search').value = '';
