@@ -29,8 +29,8 @@ def test_importing_the_package_loads_no_heavy_library():
 
 def test_diagnosing_loads_no_writer_library():
     """A script that only reads a listing and diagnoses it loads no map, workbook or web library."""
-    loaded = _imported_after("import cpts_geo\ncpts_geo.diagnose(cpts_geo.read_members("
-                             f"{str(SAMPLE)!r}))")
+    loaded = _imported_after("import cpts_geo\nd = cpts_geo.diagnose(cpts_geo.read_members("
+                             f"{str(SAMPLE)!r}))\nassert 'Communes couvertes' in d.text(), d.text()")
     assert "pandas" in loaded
     writers = {"matplotlib", "folium", "openpyxl", "starlette", "rasterio", "uvicorn"}
     assert not loaded & writers, sorted(loaded & writers)
