@@ -66,6 +66,19 @@ def coverage() -> list[tuple[str, str]]:
     ]
 
 
+def national() -> list[tuple[str, str]]:
+    r = load("national")
+    f = r["figures"]
+    doc = "docs/coverage.md"
+    return [
+        (doc, f"({_n(f['cpts'])} CPTS, every EPCI 2026; {_n(f['rows'])} rows; "
+              f"{100 * f['uncovered_share']:.1f} % of communes in no CPTS, {100 * f['shared_share']:.1f} % in two)"),
+        (doc, f"national stand-in: `diagnose` {f['diagnose_s']:.2f} s (best of 3), `GeoDataFrame.dissolve` "
+              f"{f['dissolve_s']:.1f} s: {f['ratio']:.1f}×"),
+        (doc, f"national stand-in measured on {_day(r)} (load average ≈ {_load_avg(r)} on 2 cores"),
+    ]
+
+
 def apl() -> list[tuple[str, str]]:
     r = load("apl")
     f = r["figures"]
@@ -228,7 +241,7 @@ def readme() -> list[tuple[str, str]]:
     ]
 
 
-CHECKS = {"classification": classification, "coverage": coverage, "apl": apl, "validation": validation,
+CHECKS = {"classification": classification, "coverage": coverage, "national": national, "apl": apl, "validation": validation,
           "maps": maps, "app": app, "large": large, "names": names, "readme": readme}
 
 
