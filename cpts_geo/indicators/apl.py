@@ -307,7 +307,7 @@ def _clean_codes(codes: pd.Index | pd.Series) -> np.ndarray | pd.Index:
 def _positions(col: pd.Series, nodes: pd.Index, value_set: pa.Array | None = None) -> np.ndarray:
     """Position in ``nodes`` of each code of ``col`` (-1 if absent); a hashed lookup in Arrow,
     then codes not found are cleaned ("4070" → "04070") once per distinct value."""
-    pos = np.full(len(col), -1, dtype=np.int64)
+    pos = np.full(len(col), -1, dtype=np.int32)  # int32: the index type of scipy's sparse arrays
     try:
         arr = pa.array(col, from_pandas=True)
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
@@ -316,7 +316,7 @@ def _positions(col: pd.Series, nodes: pd.Index, value_set: pa.Array | None = Non
             found = pc.index_in(arr, value_set=value_set)
             if found.null_count:
                 found = found.fill_null(-1)
-            pos = found.to_numpy(zero_copy_only=False).astype(np.int64)
+            pos = found.to_numpy(zero_copy_only=False).astype(np.int32)  # writable
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     miss = pos < 0
@@ -355,7 +355,7 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     listed = np.zeros(len(nodes), dtype=bool)
     listed[i if everywhere else i[inside]] = True
     listed[j if everywhere else j[inside]] = True
-    self_ = np.flatnonzero(listed)
+    self_ = np.flatnonzero(listed).astype(np.int32)
     unknown = [] if everywhere else pd.unique(pd.concat([tt["from"][i < 0], tt["to"][j < 0]]).astype(str))
     attrs = {
         "travel_time_source": tt.attrs.get("travel_time_source", name),
