@@ -12,8 +12,6 @@ import base64
 import functools
 import html
 import re
-from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +92,7 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _names_of(codes: tuple, names: Mapping[str, str], limit: int) -> str:
+def _names_of(codes: tuple, names: dict[str, str], limit: int) -> str:
     shown = [f"{_esc(names.get(c, c))} ({c})" for c in codes[:limit]]
     more = len(codes) - limit
     text = ", ".join(shown)
@@ -108,16 +106,19 @@ def _other_vintage_sources() -> dict[str, str]:
     return dict(zip(src.index, src, strict=True))
 
 
-def _other_vintages(codes: object, other: Mapping[str, str]) -> dict[str, int]:
+def _other_vintages(codes: object, other: dict[str, str]) -> dict[str, int]:
     """Count of units among ``codes`` whose population is not of POPULATION_YEAR, by vintage
     (``other``: :func:`_other_vintage_sources`)."""
     if not isinstance(codes, tuple | list) or not codes:
         return {}
-    counts = Counter(other[c] for c in codes if c in other)
+    counts: dict[str, int] = {}
+    for c in codes:
+        if c in other:
+            counts[other[c]] = counts.get(other[c], 0) + 1
     return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
-def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: Mapping[str, str],
+def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: dict[str, str],
                       indicators: dict[str, str], limit: int, pop_year: int) -> list[str]:
     out = []
     other = _other_vintage_sources()
