@@ -5,85 +5,68 @@ indicators → classification → report / map.
 """
 
 from cpts_geo._version import __version__
-from cpts_geo.classification import (
-    aav_profile,
-    aci_margin,
-    classify,
-    classify_diagnosis,
-    density_profile,
-    igas_type,
-    irdes_profile,
-    read_irdes_typology,
-)
-from cpts_geo.codes import convert_table, normalise_codes, transition
-from cpts_geo.compare import compare_listings
-from cpts_geo.coverage import Diagnosis, diagnose
-from cpts_geo.crs import LOCAL_CRS, area_km2, local_crs, split_by_zone, to_local
-from cpts_geo.errors import (
-    CptsGeoError,
-    InputError,
-    MembersError,
-    NotFoundError,
-    OptionError,
-    OutputError,
-)
-from cpts_geo.export import write_diagnosis  # also Diagnosis.write()
-from cpts_geo.indicators import (
-    aggregate_apl,
-    apl_flag,
-    attach_apl,
-    attach_official_apl,
-    attach_population,
-    commune_population,
-    compute_apl,
-    estimate_travel_times,
-    load_supply,
-    official_apl_by_cpts,
-    read_apl,
-    read_supply,
-    split_commune_population,
-    standardised_population,
-    zonal_population,
-)
-from cpts_geo.members import read_members
-from cpts_geo.rates import coverage_rates
-from cpts_geo.reference import (
-    COG_YEAR,
-    POPULATION_YEAR,
-    load_communes,
-    load_departements,
-    load_epci,
-    load_regions,
-)
-from cpts_geo.rules import aci_band, aci_funding, aci_near_threshold
-from cpts_geo.shares import apply_shares, read_shares
-from cpts_geo.summary import format_summary  # also Diagnosis.text()
 
-# Maps (folium, matplotlib) and the validation report are imported on first use, so that
-# ``import cpts_geo`` stays fast for scripts that only diagnose.
+# Every public name is imported on first use (PEP 562): ``import cpts_geo`` loads neither pandas,
+# geopandas, scipy nor the writers (matplotlib, folium, openpyxl), so that the CLI, the app and
+# scripts pay only for what they use. ``tests/test_init.py`` guards it.
 _LAZY = {
-    "coverage_map": "cpts_geo.maps",
-    "static_map": "cpts_geo.maps",
-    "write_maps": "cpts_geo.maps",
-    "Check": "cpts_geo.validation",
-    "ExistingListing": "cpts_geo.validation",
-    "ValidationReport": "cpts_geo.validation",
-    "validate_territory": "cpts_geo.validation",
+    "aav_profile": "cpts_geo.classification", "aci_margin": "cpts_geo.classification",
+    "classify": "cpts_geo.classification", "classify_diagnosis": "cpts_geo.classification",
+    "density_profile": "cpts_geo.classification", "igas_type": "cpts_geo.classification",
+    "irdes_profile": "cpts_geo.classification", "read_irdes_typology": "cpts_geo.classification",
+    "convert_table": "cpts_geo.codes", "normalise_codes": "cpts_geo.codes",
+    "transition": "cpts_geo.codes",
+    "compare_listings": "cpts_geo.compare",
+    "diagnose": "cpts_geo.coverage", "Diagnosis": "cpts_geo.coverage",
+    "area_km2": "cpts_geo.crs", "LOCAL_CRS": "cpts_geo.crs", "local_crs": "cpts_geo.crs",
+    "split_by_zone": "cpts_geo.crs", "to_local": "cpts_geo.crs",
+    "CptsGeoError": "cpts_geo.errors", "InputError": "cpts_geo.errors",
+    "MembersError": "cpts_geo.errors", "NotFoundError": "cpts_geo.errors",
+    "OptionError": "cpts_geo.errors", "OutputError": "cpts_geo.errors",
+    "write_diagnosis": "cpts_geo.export",
+    "aggregate_apl": "cpts_geo.indicators", "apl_flag": "cpts_geo.indicators",
+    "attach_apl": "cpts_geo.indicators", "attach_official_apl": "cpts_geo.indicators",
+    "attach_population": "cpts_geo.indicators", "commune_population": "cpts_geo.indicators",
+    "compute_apl": "cpts_geo.indicators", "estimate_travel_times": "cpts_geo.indicators",
+    "load_supply": "cpts_geo.indicators", "official_apl_by_cpts": "cpts_geo.indicators",
+    "read_apl": "cpts_geo.indicators", "read_supply": "cpts_geo.indicators",
+    "split_commune_population": "cpts_geo.indicators",
+    "standardised_population": "cpts_geo.indicators", "zonal_population": "cpts_geo.indicators",
+    "read_members": "cpts_geo.members",
+    "coverage_rates": "cpts_geo.rates",
+    "COG_YEAR": "cpts_geo.reference", "load_communes": "cpts_geo.reference",
+    "load_departements": "cpts_geo.reference", "load_epci": "cpts_geo.reference",
+    "load_regions": "cpts_geo.reference", "POPULATION_YEAR": "cpts_geo.reference",
+    "aci_band": "cpts_geo.rules", "aci_funding": "cpts_geo.rules",
+    "aci_near_threshold": "cpts_geo.rules",
+    "apply_shares": "cpts_geo.shares", "read_shares": "cpts_geo.shares",
+    "format_summary": "cpts_geo.summary",
+    "coverage_map": "cpts_geo.maps", "static_map": "cpts_geo.maps", "write_maps": "cpts_geo.maps",
+    "Check": "cpts_geo.validation", "ExistingListing": "cpts_geo.validation",
+    "validate_territory": "cpts_geo.validation", "ValidationReport": "cpts_geo.validation",
 }
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name.startswith("__"):
+        raise AttributeError(f"module 'cpts_geo' has no attribute {name!r}")
+    try:  # a submodule, as after an eager ``from cpts_geo.x import …``: cpts_geo.maps, …
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise
     raise AttributeError(f"module 'cpts_geo' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "__version__",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,7 +202,7 @@ class Diagnosis:
 
 
 #: presentation of a Diagnosis (``text``, ``write``), registered by the higher modules that
-#: provide it (:mod:`cpts_geo.summary`, :mod:`cpts_geo.export`; the package root imports them), so
+#: provide it (:mod:`cpts_geo.summary`, :mod:`cpts_geo.export`; imported on first use), so
 #: that the computation never imports its presentation (imports point down the data flow)
 _PRESENTERS: dict[str, Callable[..., object]] = {}
 
@@ -216,7 +217,9 @@ def register_presenter(name: str) -> Callable[[Callable[..., object]], Callable[
 
 
 def _presenter(name: str) -> Callable[..., object]:
-    return _PRESENTERS[name]  # registered when the package cpts_geo is imported
+    if name not in _PRESENTERS:  # registered when its module is imported
+        importlib.import_module({"text": "cpts_geo.summary", "write": "cpts_geo.export"}[name])
+    return _PRESENTERS[name]
 
 
 # ------------------------------------------------------------------------------------------

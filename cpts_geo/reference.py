@@ -293,7 +293,8 @@ def plm_mean(values: pd.Series, weights: pd.Series | None = None, cities: object
     t = _plm_table()
     if cities is not None:
         t = t[t["city"].isin(set(cities))]
-    have = t["arrondissement"].isin(set(values.index))
+    idx = pd.Index(values.index)  # a set of every code is slow on Arrow strings: look up the few
+    have = t["arrondissement"].isin(set(idx[idx.isin(t["arrondissement"].tolist())]))
     complete = have.groupby(t["city"]).all()
     t = t[t["city"].isin(set(complete.index[complete.to_numpy()]))]
     arr = pd.Index(t["arrondissement"].to_numpy(dtype=object))

@@ -235,3 +235,64 @@ def test_other_professions_need_their_own_steps():
     assert out.attrs["profession"] == "infirmiers"
     assert out.attrs["supply_unit"].startswith("nombre d'infirmiers")
     assert "médecins" not in out.attrs["unit"] and "infirmiers" in out.attrs["unit"]
+
+
+def _sparse_2sfca(supply: pd.Series, pop: pd.Series, tt: pd.DataFrame, steps) -> pd.Series:
+    """The two steps written as products with a scipy sparse matrix of the weights (the
+    previous algorithm of compute_apl), on a table with every self pair and known codes only."""
+    from scipy import sparse
+
+    nodes = pd.Index(pop.index.union(supply.index), dtype=object)
+    i, j = nodes.get_indexer(tt["from"]), nodes.get_indexer(tt["to"])
+    t = np.where(i == j, 0.0, tt["minutes"].to_numpy(dtype=float))
+    w = apl_mod.step_weights(t, steps)
+    keep = w > 0
+    W = sparse.coo_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
+    P = pop.reindex(nodes).fillna(0.0).to_numpy()
+    S = supply.reindex(nodes).fillna(0.0).to_numpy()
+    D = W.T @ P
+    R = np.divide(S, D, out=np.zeros_like(S), where=D > 0)
+    return pd.Series(W @ R, index=nodes).reindex(pop.index)
+
+
+@pytest.fixture(scope="module")
+def alps():
+    """Population, supply and estimated travel times of Alpes-de-Haute-Provence and Hautes-Alpes."""
+    communes = cg.load_communes()
+    sub = communes[communes["dep"].isin(["04", "05"])]
+    tt = cg.estimate_travel_times(sub)
+    pop = apl_mod.default_population().reindex(sub["code"])
+    supply = sup.load_supply().reindex(pop.index).fillna(0.0)
+    return supply, pop, tt
+
+
+def test_the_two_steps_equal_the_sparse_matrix_products_bit_for_bit(alps):
+    supply, pop, tt = alps
+    ours = cg.compute_apl(supply, pop, tt, STEPS)
+    expected = _sparse_2sfca(supply, pop, tt, STEPS)
+    assert ours.index.equals(expected.index)
+    assert np.array_equal(ours.to_numpy(), expected.to_numpy())
+    assert ours.attrs["pairs_one_way"] == 0
+
+
+def test_pairs_listed_one_way_are_counted_and_left_out_of_reach(alps):
+    supply, pop, tt = alps
+    rng = np.random.default_rng(4)
+    within = np.flatnonzero(((tt["from"] != tt["to"]) & (tt["minutes"] < 20)).to_numpy())
+    dropped = rng.choice(within, size=25, replace=False)
+    one_way = tt.drop(tt.index[dropped])
+    pairs = set(zip(one_way["from"], one_way["to"], strict=True))
+    kept = one_way[one_way["minutes"] < 20]
+    expected = sum((b, a) not in pairs or m >= 20 for a, b, m in
+                   zip(kept["from"], kept["to"], kept["minutes"], strict=True) if a != b)
+    out = cg.compute_apl(supply, pop, one_way, STEPS)
+    assert out.attrs["pairs_one_way"] == expected > 0
+    assert np.array_equal(out.to_numpy(), _sparse_2sfca(supply, pop, one_way, STEPS).to_numpy())
+
+
+def test_a_pair_listed_twice_among_many_is_refused_with_its_row(alps):
+    supply, pop, tt = alps
+    doubled = pd.concat([tt, tt.iloc[[1234]]], ignore_index=True)
+    a, b = tt["from"].iloc[1234], tt["to"].iloc[1234]
+    with pytest.raises(cg.InputError, match=rf"ligne {len(tt) + 2} : couple en double \(valeur « {a}, {b} »\)"):
+        cg.compute_apl(supply, pop, doubled, STEPS)

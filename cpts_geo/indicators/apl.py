@@ -14,8 +14,8 @@ Computed from BPE headcounts and estimated travel times (the defaults), the resu
 APL-style *estimate*: the DREES figure uses activity (consultations) of each practitioner,
 age-standardised demand and the Metric road distance table. ``attrs`` says so.
 
-The computation is vectorised: neighbour search with a KD-tree, both steps as products with a
-scipy sparse matrix (all of France in about a second or two).
+The computation is vectorised: neighbour search with a KD-tree, both steps as weighted sums over
+the pairs within reach (``numpy.bincount``, the products with the sparse matrix of the weights).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import sparse
 
 from cpts_geo import fr, reference
 from cpts_geo._checks import expect_frame, expect_series, expect_text, fail
@@ -53,8 +52,13 @@ def step_weights(minutes: np.ndarray, steps: Mapping[float, float] = DEFAULT_STE
     """Stepped weight of each travel time on half-open intervals (t < b1 → w1, b1 ≤ t < b2 → w2, …,
     t ≥ last bound → 0)."""
     bounds, weights = check_steps(steps)
-    k = np.searchsorted(bounds, np.asarray(minutes, dtype=float), side="right")
-    return np.append(weights, 0.0)[k]
+    t = np.asarray(minutes, dtype=float)
+    # bounds above t, counted with one comparison per bound (a NaN is above none: weight 0); the
+    # step of t is len(bounds) - that count (np.searchsorted(bounds, t, side="right"))
+    above = np.zeros(t.shape, dtype=np.int8 if len(bounds) < 127 else np.intp)
+    for b in bounds:
+        above += t < b
+    return np.append(weights, 0.0)[::-1][above]
 
 
 #: largest travel-time bound accepted, in minutes (the DREES steps stop at 20 min; two hours
@@ -203,26 +207,26 @@ def compute_apl(
             reasons[code] = "absente de la table des temps de trajet fournie"
     w = step_weights(t, steps)
     keep = w > 0
-    W = sparse.coo_array((w[keep], (i[keep], j[keep])), shape=(len(nodes), len(nodes)))
+    listed_i, listed_j = i, j
+    i, j, w = i[keep], j[keep], w[keep]
     if travel_times is not None:
-        Wc = W.tocsr()
-        if Wc.nnz < int(keep.sum()):
+        one_way = _one_way_pairs(i, j, w, len(nodes))
+        if one_way is None:
             # a pair listed twice in a user table would count twice (estimated pairs are unique)
-            _raise_duplicate(tt_attrs["travel_time_source"], nodes, i, j, tt_attrs["_rows"])
+            _raise_duplicate(tt_attrs["travel_time_source"], nodes, listed_i, listed_j, tt_attrs["_rows"])
         # pairs within reach given in one direction only: the other direction counts as out of
         # reach (legitimate for one-way roads near the last step, else a partial table)
-        Wt = Wc.T.tocsr()
-        Wc.sort_indices()
-        Wt.sort_indices()
-        symmetric = np.array_equal(Wc.indptr, Wt.indptr) and np.array_equal(Wc.indices, Wt.indices)
-        tt_attrs["pairs_one_way"] = 0 if symmetric else int(Wc.nnz - Wc.multiply(Wt).nnz)
+        tt_attrs["pairs_one_way"] = one_way
     tt_attrs.pop("_rows", None)
     P = population.reindex(nodes).fillna(0.0).to_numpy()
     S = supply.reindex(nodes).fillna(0.0).to_numpy()
-    D = np.asarray(W.T @ P, dtype=float).reshape(-1)  # a 1×1 sparse product is a scalar
+    # both steps as sums over the pairs within reach: the products W.T @ P and W @ R with the
+    # sparse matrix W of the weights, accumulated pair by pair in the same order
+    n = len(nodes)
+    D = np.bincount(j, weights=w * P[i], minlength=n) if len(w) else np.zeros(n)
     reach = D > 0
     R = np.divide(S, D, out=np.zeros_like(S), where=reach)
-    apl = np.asarray(W @ R, dtype=float).reshape(-1) * per
+    apl = (np.bincount(i, weights=w * R[j], minlength=n) if len(w) else np.zeros(n)) * per
     apl[~located] = np.nan
     out = pd.Series(apl, index=nodes, name="apl").reindex(population.index)
     no_pop = population.isna()
@@ -271,7 +275,9 @@ def compute_apl(
 
 def _plm_doubles(codes: pd.Index) -> set[str]:
     """PLM city codes present together with at least one of their arrondissements."""
-    have = set(codes)
+    plm = [*PLM_CITIES, *(a for c in PLM_CITIES for a in reference.plm_arrondissements(c))]
+    codes = pd.Index(codes)
+    have = set(codes[codes.isin(plm)])  # vectorised: a set of every code is slow on Arrow strings
     return set(reference.plm_cities(have)) & have
 
 
@@ -306,15 +312,19 @@ def _clean_codes(codes: pd.Index | pd.Series) -> np.ndarray | pd.Index:
     return pd.Index(clean_codes(codes), dtype=object)
 
 
-def _positions(col: pd.Series, nodes: pd.Index) -> np.ndarray:
+def _positions(col: pd.Series, nodes: pd.Index, value_set: pa.Array | None = None) -> np.ndarray:
     """Position in ``nodes`` of each code of ``col`` (-1 if absent); a hashed lookup in Arrow,
     then codes not found are cleaned ("4070" → "04070") once per distinct value."""
-    pos = np.full(len(col), -1, dtype=np.int64)
+    pos = np.full(len(col), -1, dtype=np.int32)  # int32: the index type of scipy's sparse arrays
     try:
         arr = pa.array(col, from_pandas=True)
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            found = pc.index_in(arr, value_set=pa.array(np.asarray(nodes, dtype=str)))
-            pos = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            if value_set is None:
+                value_set = pa.array(np.asarray(nodes, dtype=str))
+            found = pc.index_in(arr, value_set=value_set)
+            if found.null_count:
+                found = found.fill_null(-1)
+            pos = found.to_numpy(zero_copy_only=False).astype(np.int32)  # writable
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     miss = pos < 0
@@ -336,8 +346,9 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     if bad.any():
         k = int(bad.argmax())
         raise InputError("durée invalide (minutes ≥ 0 attendues)", name, k + 2, tt["minutes"].iloc[k])
-    i = _positions(tt["from"], nodes)
-    j = _positions(tt["to"], nodes)
+    value_set = pa.array(np.asarray(nodes, dtype=str))
+    i = _positions(tt["from"], nodes, value_set)
+    j = _positions(tt["to"], nodes, value_set)
     inside = (i >= 0) & (j >= 0)
     if len(nodes) and not inside.any():
         raise InputError(
@@ -348,15 +359,16 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
     off_diag = inside & (i != j)
     self_set = inside & (i == j)
     n_self_nonzero = int((minutes[self_set] > 0).sum())
+    everywhere = bool(inside.all())  # the usual case: no masked copy of every pair
     listed = np.zeros(len(nodes), dtype=bool)
-    listed[i[inside]] = True
-    listed[j[inside]] = True
-    self_ = np.flatnonzero(listed)
-    unknown = pd.unique(pd.concat([tt["from"][i < 0], tt["to"][j < 0]]).astype(str))
+    listed[i if everywhere else i[inside]] = True
+    listed[j if everywhere else j[inside]] = True
+    self_ = np.flatnonzero(listed).astype(np.int32)
+    unknown = [] if everywhere else pd.unique(pd.concat([tt["from"][i < 0], tt["to"][j < 0]]).astype(str))
     attrs = {
         "travel_time_source": tt.attrs.get("travel_time_source", name),
         "pairs": int(off_diag.sum()),
-        "pairs_ignored": int((~inside).sum()),
+        "pairs_ignored": 0 if everywhere else int((~inside).sum()),
         "pairs_ignored_codes": [str(c) for c in unknown[:20]],
         "self_times_set_to_zero": n_self_nonzero,
         "absent_from_travel_times": int((~listed).sum()),
@@ -370,6 +382,29 @@ def _from_table(tt: pd.DataFrame, nodes: pd.Index) -> tuple[np.ndarray, np.ndarr
         np.concatenate([minutes[off_diag], np.zeros(len(self_))]),
         attrs,
     )
+
+
+def _one_way_pairs(i: np.ndarray, j: np.ndarray, w: np.ndarray, n: int) -> int | None:
+    """Number of pairs (i, j) listed without their reverse (j, i); None when a pair is listed
+    twice. Linear passes only: the raw compressed rows of the pairs, turned into columns (rows
+    sorted within each column), then back into rows (columns sorted within each row); the pairs
+    are symmetric when both have the same structure (no per-row sort, no summing of duplicates)."""
+    from scipy import sparse  # only for a user's table
+
+    pairs = sparse.coo_array((w, (i, j)), shape=(n, n))
+    pairs.has_canonical_format = True  # keep duplicates (to find them) and skip the sort
+    raw = pairs.tocsr()
+    cols = raw.tocsc()
+    rows = cols.tocsr()
+    idx, ptr = rows.indices, rows.indptr
+    same = idx[1:] == idx[:-1]
+    ends = ptr[1:-1] - 1  # last entry of each row but the last one: no pair across two rows
+    same[ends[(ends >= 0) & (ends < len(same))]] = False
+    if rows.nnz < len(w) or bool(same.any()):
+        return None
+    if np.array_equal(cols.indptr, rows.indptr) and np.array_equal(cols.indices, rows.indices):
+        return 0
+    return int(rows.nnz - rows.multiply(cols.T).nnz)  # cols.T: the reverse pairs, as rows
 
 
 def _raise_duplicate(name: str, nodes: pd.Index, i: np.ndarray, j: np.ndarray, rows: np.ndarray) -> None:

@@ -24,7 +24,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from cpts_geo import fr, reference
 from cpts_geo._checks import expect_frame, expect_number
@@ -110,6 +109,8 @@ def neighbour_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, minutes) for every ordered pair of points with estimated time ``< max_minutes``,
     self pairs included at 0 minutes. Indices refer to rows of ``points``."""
+    from scipy.spatial import cKDTree  # imported on first use: costly, and only the APL needs it
+
     xy, zid = _projected_xy(points)
     radius_m = max_minutes / 60.0 * speed_kmh * 1000.0 / detour
     ii, jj = [], []

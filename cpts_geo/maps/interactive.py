@@ -93,32 +93,43 @@ def _geojson(gdf: gpd.GeoDataFrame, props: pd.DataFrame) -> dict:
 _esc = html_safe.escape
 
 
-def _names_of(codes: tuple, names: pd.Series, limit: int) -> str:
+def _names_of(codes: tuple, names: dict[str, str], limit: int) -> str:
     shown = [f"{_esc(names.get(c, c))} ({c})" for c in codes[:limit]]
     more = len(codes) - limit
     text = ", ".join(shown)
     return text + (f" … et {more} autres" if more > 0 else "")
 
 
-def _other_vintages(codes: object) -> dict[str, int]:
-    """Count of units among ``codes`` whose population is not of POPULATION_YEAR, by vintage."""
+def _other_vintage_sources() -> dict[str, str]:
+    """Population source of each unit whose population is not of POPULATION_YEAR (a few codes)."""
+    src = reference.units()["population_source"]
+    src = src[src.notna() & (src != f"populations légales {reference.POPULATION_YEAR}")]
+    return dict(zip(src.index, src, strict=True))
+
+
+def _other_vintages(codes: object, other: dict[str, str]) -> dict[str, int]:
+    """Count of units among ``codes`` whose population is not of POPULATION_YEAR, by vintage
+    (``other``: :func:`_other_vintage_sources`)."""
     if not isinstance(codes, tuple | list) or not codes:
         return {}
-    src = reference.units()["population_source"].reindex(pd.Index(list(codes), dtype=object))
-    src = src[src.notna() & (src != f"populations légales {reference.POPULATION_YEAR}")]
-    return {str(k): int(v) for k, v in src.value_counts(sort=False).sort_index().items()}
+    counts: dict[str, int] = {}
+    for c in codes:
+        if c in other:
+            counts[other[c]] = counts.get(other[c], 0) + 1
+    return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
-def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: pd.Series,
+def _perimeter_popups(per: gpd.GeoDataFrame, classes: st.Classes, names: dict[str, str],
                       indicators: dict[str, str], limit: int, pop_year: int) -> list[str]:
     out = []
+    other = _other_vintage_sources()
     for i, row in enumerate(per.itertuples(index=False)):
         r = row._asdict()
         lines = [f"<b>{_esc(r['cpts'])}</b>"]
         stage = r.get("stage")
         lines.append(f"Stade : {_esc(stage) if stage is not None and not pd.isna(stage) else 'non renseigné'}")
         lines.append(f"Population {pop_year} : {fr.plural(r.get('population'), 'habitant')}")
-        for src, n in _other_vintages(r.get("codes")).items():
+        for src, n in _other_vintages(r.get("codes"), other).items():
             lines.append(f"dont {fr.plural(n, 'commune')} avec une population d'un autre millésime : "
                          f"{_esc(src)}")
         if r.get("band") is not None and not pd.isna(r.get("band")):
@@ -421,7 +432,8 @@ def coverage_map(
     classes = st.classify(per, color_by)
     if indicators is None:
         indicators = {c: lab for c, lab in DEFAULT_INDICATORS.items() if c in per}
-    ref_names = reference.load_communes().set_index("code")["nom"]
+    ref = reference.load_communes()
+    ref_names = dict(zip(ref["code"], ref["nom"], strict=True))  # a dict: one lookup per listed code
 
     minx, miny, maxx, maxy = bounds = lay.units.total_bounds if len(lay.units) else per.total_bounds
     m = _base_map(bounds, 8, tiles)
