@@ -27,11 +27,13 @@ from cpts_geo.rules import (
     aci_band,
     aci_bounds,
     aci_funding,
+    aci_funding_source,
     aci_funding_version,
     aci_label,
     aci_near_threshold,
     aci_parameters,
     aci_rule,
+    aci_startup_note,
 )
 
 if TYPE_CHECKING:
@@ -69,7 +71,8 @@ SOURCES = {
     "dens7": "INSEE, grille communale de densité à 7 niveaux 2024 (https://www.insee.fr/fr/information/8571524); "
              "3 levels: INSEE, « La grille communale de densité » (https://www.insee.fr/fr/information/6439600)",
     "cateaav2020": "INSEE, zonage en aires d'attraction des villes 2020, catégorie de la commune (11/12/13/20/30)",
-    "aci": "data/classification/aci_cpts.json (ACI CPTS 2019 et avenant 2)",
+    "aci": ("accord conventionnel interprofessionnel (ACI) CPTS du 20 juin 2019, approuvé par l'arrêté "
+            "du 21 août 2019 (JORF n° 0196 du 24 août 2019, NOR SSAS1924409A)"),
     "igas": IGAS_SOURCE,
 }
 
@@ -442,8 +445,9 @@ def classify(
     from ``population_col`` when present (e.g. population totale), otherwise summed from the
     reference (population municipale légale 2023). Added columns: ACI band and margin
     (:func:`aci_margin`, bounds from ``data/classification/aci_cpts.json`` unless given),
-    ``aci_label``, ``aci_funding_eur`` (sourced operating funding by band; ``aci_version``
-    "2022" = avenant 2, current, default; "2019" = ACI 2019),
+    ``aci_label``, ``aci_funding_eur`` (annual operating funding of the band in force: ACI 2019,
+    50 000 to 90 000 €, :func:`cpts_geo.rules.aci_funding`; ``aci_version`` picks another entry
+    of the parameter file),
     IGAS 2018 type and viability warning (:func:`igas_type`), density profile
     (:func:`density_profile`), AAV profile (:func:`aav_profile`) and, when given, IRDES profiles
     (:func:`irdes_profile`). ``attrs['classification']`` records sources and vintages.
@@ -497,7 +501,10 @@ def classify(
         "aci_near_threshold_share": aci["bands"].get("near_threshold_share", 0.01),
         "aci_parameters_version": aci["version"],
         "aci_funding": {"item": item["item"], "version": item["version"], "source": item["source"],
-                        "text": item.get("text"), "signed": item.get("signed")},
+                        "text": item.get("text"), "signed": item.get("signed"),
+                        "confirmed_by": item.get("confirmed_by"),
+                        "statement": aci_funding_source(aci_version)},
+        "aci_not_operating_funding": aci_startup_note(),
         "aci_excluded": [e["item"] for e in aci["excluded"]],
         "igas": {"bounds": list(IGAS_BOUNDS), "viable": list(IGAS_VIABLE), "source": IGAS_SOURCE},
         "dens7_year": 2024,

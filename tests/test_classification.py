@@ -144,30 +144,35 @@ def test_aci_funding_comes_from_sourced_parameter_file():
         assert item["source"] and item["version"] and item["text"]
     assert params["excluded"], "unsourced amounts must be listed with a reason"
     assert all(e["reason"] for e in params["excluded"])
-    # avenant 2 (signed 20/12/2021, JO 31/03/2022): +75 % on 2019, the current amounts
-    assert cg.aci_funding([1, 2, 3, 4, 0]).tolist()[:4] == [87_500, 105_000, 131_250, 157_500]
+    # arrêté du 21 août 2019, the annual operating envelope in force (Sénat report n° 32, 2025-2026)
+    assert cg.aci_funding([1, 2, 3, 4, 0]).tolist()[:4] == [50_000, 60_000, 75_000, 90_000]
     assert pd.isna(cg.aci_funding([0]).iloc[0])
-    # arrêté du 21 août 2019
     assert cg.aci_funding([1, 2, 3, 4], version="2019").tolist() == [50_000, 60_000, 75_000, 90_000]
-    with pytest.raises(cg.OptionError, match="2019, 2022"):
-        cg.aci_funding([1], version="2025")
+    # the start-up envelope reported by the press is not a funding version one can ask for
+    for version in ("2022", "2025"):
+        with pytest.raises(cg.OptionError, match="montants ACI disponibles : 2019"):
+            cg.aci_funding([1], version=version)
 
 
 def test_aci_funding_provenance_is_stated():
     from cpts_geo import rules
 
     current = rules.aci_funding_version()
-    assert current["source"] == ("avenant 2 (2022), montants rapportés par la presse professionnelle ; "
-                                 "texte : JO du 31/03/2022")
-    assert current["signed"] == "2021-12-20"
-    assert "21 août 2019" in rules.aci_funding_version("2019")["text"]
+    assert current["version_key"] == "2019" and current["signed"] == "2019-06-20"
+    assert "NOR SSAS1924409A" in current["source"] and "21 août 2019" in current["text"]
+    statement = rules.aci_funding_source()
+    assert "Sénat n° 32 (2025-2026" in statement and "entre 50 000 et 90 000 euros" in statement
     meta = cg.classify(["05061"]).attrs["classification"]
     assert meta["aci_funding"]["source"] == current["source"]
+    assert meta["aci_funding"]["statement"] == statement
     assert "80 000" in meta["aci_boundary_note"] and "taille 3" in meta["aci_boundary_note"]
+    # the start-up figures are recorded as what they are, never as operating funding
+    assert "pas un financement annuel de fonctionnement" in meta["aci_not_operating_funding"]
+    assert "Le Pharmacien de France, novembre 2020" in meta["aci_not_operating_funding"]
+    assert "avenant 2" not in statement and "87" not in statement
+    assert "data/" not in meta["sources"]["aci"] and "21 août 2019" in meta["sources"]["aci"]
     one = pd.DataFrame({"cpts": ["a"], "codes": [("05061",)], "population": [30_000]})
-    assert cg.classify(one)["aci_funding_eur"].iloc[0] == 87_500
-    old = cg.classify(one, aci_version="2019")
-    assert old["aci_funding_eur"].iloc[0] == 50_000 and "2019" in old.attrs["classification"]["aci_funding"]["text"]
+    assert cg.classify(one)["aci_funding_eur"].iloc[0] == 50_000
 
 
 # ------------------------------------------------------------------------------------------

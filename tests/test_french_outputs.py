@@ -74,6 +74,14 @@ def test_workbook_is_french(written):
                  cpts_geo.__version__, cpts_geo.reference.build_id()):
         assert text in sources, text
     assert "data/" not in sources and ".json" not in sources  # no internal file path
+    # the operating funding is the 2019 envelope in force; the start-up figures only as what they are
+    rows = dict(book["Sources"][1:])
+    assert "NOR SSAS1924409A" in rows["Financement ACI de fonctionnement (par an)"]
+    assert "Sénat n° 32 (2025-2026" in rows["Financement ACI de fonctionnement (par an)"]
+    startup = rows["Montants ACI qui ne sont pas un financement de fonctionnement"]
+    assert startup.startswith("87\u202f500 / 105\u202f000 / 131\u202f250 / 157\u202f500 €")
+    assert "enveloppe d'amorçage" in startup and "Le Pharmacien de France, novembre 2020" in startup
+    assert "non relue dans le texte signé" in startup
 
 
 def test_overlap_csv_one_kind_of_row_per_file(written):

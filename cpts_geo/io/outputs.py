@@ -134,8 +134,9 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
                                  "tables de passage COGugaison"),
         ("Tailles ACI des CPTS", "Accord conventionnel interprofessionnel (ACI) CPTS du 20 juin 2019, approuvé par "
                                  "l'arrêté du 21 août 2019 (JORF n° 0196 du 24 août 2019)"),
-        ("Financement ACI de fonctionnement", "avenant 2 à l'ACI CPTS (2022), signé le 20 décembre 2021, approuvé "
-                                              "au Journal officiel du 31 mars 2022"),
+        ("Financement ACI de fonctionnement (par an)", rules.aci_funding_source()),
+        *([("Montants ACI qui ne sont pas un financement de fonctionnement", note)]
+          if (note := rules.aci_startup_note()) else []),
         ("Types de CPTS", rules.IGAS_SOURCE),
         ("Densité", "INSEE, grille communale de densité à 7 niveaux 2024"),
         ("Aires d'attraction des villes", "INSEE, zonage en aires d'attraction des villes 2020"),

@@ -46,10 +46,8 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
         ("Taille ACI", f"Taille {f['aci_band']} — {f['aci_margin_text']}" if f["aci_band"] else "n.d."),
     ]
     if f.get("aci_funding_eur"):
-        funding = rules.aci_funding_version()
-        rows.append((f"Financement ACI du fonctionnement ({funding['version']})",
-                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille ({funding['version']} : "
-                     f"{funding['text']})"))
+        rows.append(("Financement ACI du fonctionnement",
+                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille ({rules.aci_funding_source()})"))
     rows += [
         ("Type IGAS (selon la population seule)", _igas_text(f.get("igas_type"))),
         ("Départements", ", ".join(f"{dep_names.get(d, d)} ({d})" for d in f["departments"]) or "—"),
@@ -190,11 +188,8 @@ def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0) -> Path:
 def _aci_texts() -> str:
     """The texts behind the ACI bands and the funding amount shown (not the parameter file)."""
     bands = rules.aci_funding_version("2019")["text"]
-    cur = rules.aci_funding_version()
     out = f"accord conventionnel interprofessionnel CPTS du 20 juin 2019 ({bands})"
-    if cur["text"] != bands:
-        out += f" ; financement du fonctionnement : {cur['version']}, {cur['text']} ({cur['status']})"
-    return out
+    return out + f" ; financement du fonctionnement : {rules.aci_funding_source()}"
 
 
 # ------------------------------------------------------------------------------------------

@@ -339,7 +339,7 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
         "overlap_severity": options["overlap"],
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci", "dens7",
                                                       "cateaav2020")},
-        "aci": cl.SOURCES["aci"], "aci_funding": rules.aci_funding_version()["source"],
+        "aci": cl.SOURCES["aci"], "aci_funding": rules.aci_funding_source(),
         "igas": rules.IGAS_SOURCE,
         "crs": rules.crs_summary(french=True),
         "cpts_geo_version": __version__,
