@@ -8,7 +8,7 @@ just above its documented value, with cases built by hand from real communes of 
 - drawn polygons (``read_members``): a commune belongs to the polygon when at least 50 % of its area
   lies inside (``members.AREA_THRESHOLD``, docs/coverage.md);
 - ACI CPTS size bands and operating funding by band, from the texts (arrêté du 21 août 2019,
-  avenant 2).
+  in force by the Sénat report n° 32, 2025-2026).
 """
 
 from __future__ import annotations

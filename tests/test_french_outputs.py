@@ -70,7 +70,7 @@ def test_workbook_is_french(written):
     # Sources: the legal texts and vintages, the reference build and the version, for a person
     sources = "\n".join(f"{a} : {b}" for a, b in book["Sources"][1:])
     for text in ("INSEE, Code officiel géographique 2026", "INSEE, populations légales 2023 (population municipale)",
-                 "IGN, ADMIN EXPRESS", "arrêté du 21 août 2019", "avenant 2", "IGAS",
+                 "IGN, ADMIN EXPRESS", "arrêté du 21 août 2019", "Sénat n° 32", "IGAS",
                  cpts_geo.__version__, cpts_geo.reference.build_id()):
         assert text in sources, text
     assert "data/" not in sources and ".json" not in sources  # no internal file path
