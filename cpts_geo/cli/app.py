@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     from cpts_geo.app import create_app
 
     _check_port(args.host, args.port)
+    from cpts_geo.indicators.apl_official import require_official_apl
+
+    require_official_apl(args.apl, "--apl")  # the estimate of cpts-geo apl is not the DREES APL
     local = is_loopback(args.host)
     if not local:
         print(f"attention : l'application écoute sur {args.host} : tout ordinateur qui joint cette "

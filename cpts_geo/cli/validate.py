@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("PROPOSITION", args.proposal), ("--existing", args.existing), ("--apl", args.apl),
                           ("--irdes2025", args.irdes2025)):
         check_file_argument(value, option)
+    from cpts_geo.indicators.apl_official import require_official_apl
+
+    require_official_apl(args.apl, "--apl")  # the estimate of cpts-geo apl is not the DREES APL
     report = validate_territory(
         args.proposal, args.existing, name=args.name,
         overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],

@@ -25,6 +25,7 @@ from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules, topology
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import OptionError
+from cpts_geo.indicators import apl_official
 from cpts_geo.validation.context import Coverage, ExistingListing
 from cpts_geo.validation.inputs import Proposal
 
@@ -725,16 +726,19 @@ def check_apl_profile(state: State) -> Check:
     mean = float((v[ok] * pop[ok]).sum() / total) if total else float("nan")
     missing = state.sel[~ok]
     attrs = apl.attrs
-    src = attrs.get("source", "fichier APL")
+    # only the DREES APL reaches here (require_official_apl at every entry): its unit and the
+    # zonage threshold of 2.5 apply to it, never to the estimate computed by cpts_geo
+    unit = attrs.get("unit") or apl_official.UNIT
+    src = attrs.get("source", "fichier APL de la DREES")
     year = attrs.get("apl_year")
-    details = {"apl_mean": None if np.isnan(mean) else mean, "population_share_below_2_5":
+    details = {"unit": unit, "apl_mean": None if np.isnan(mean) else mean, "population_share_below_2_5":
                None if np.isnan(share_low) else share_low, "units_below_2_5": list(state.codes[state.sel][low]),
                "missing": list(state.codes[missing]), "source": src, "year": year,
                "weights": f"population municipale {reference.POPULATION_YEAR}"}
     miss = (f" ; {fr.plural(len(missing), 'commune')} sans valeur dans le fichier : {_names(state, missing, 6)}"
             if len(missing) else "")
-    msg = (f"APL moyen pondéré par la population : {fr.number(mean, 1)}"
-           + f" consultations par an et par habitant ; {fr.percent(share_low)} de la population vit dans une "
+    msg = (f"APL moyen pondéré par la population : {fr.number(mean, 1)} {unit}"
+           + f" ; {fr.percent(share_low)} de la population vit dans une "
            f"commune où l'APL est inférieur à {fr.number(rules.APL_THRESHOLDS[0], 1)} (source : {src}"
            + (f", {year}" if year else "") + f"){miss}.")
     return Check("apl_profile", title, "info", not bool(low.any()), msg,

@@ -19,7 +19,7 @@ from cpts_geo import fr, reference, rules
 from cpts_geo._version import __version__
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
-from cpts_geo.indicators.apl_official import attach_apl, read_apl
+from cpts_geo.indicators.apl_official import attach_apl, read_apl, require_official_apl
 from cpts_geo.io.tables import check_file
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
@@ -239,6 +239,7 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     :func:`cpts_geo.read_apl` / :func:`cpts_geo.attach_apl`, or a Series indexed by code."""
     if apl is None:
         return None
+    require_official_apl(apl, "apl")  # the computed estimate is not the DREES APL
     if isinstance(apl, pd.Series):
         return apl
     if isinstance(apl, (str, Path)):
@@ -250,7 +251,8 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     if isinstance(apl, pd.DataFrame):
         frame = apl if "apl_status" in apl.columns else attach_apl(apl, cog=apl_cog)
         s = frame.set_index("code")["apl"].astype(float)
-        s.attrs = {k: v for k, v in frame.attrs.items() if k in ("source", "apl_year", "cog", "label", "unit")}
+        s.attrs = {k: v for k, v in frame.attrs.items()
+                   if k in ("source", "apl_year", "cog", "label", "unit", "indicator")}
         s.attrs.setdefault("source", apl.attrs.get("source"))
         s.attrs.setdefault("apl_year", apl.attrs.get("apl_year"))
         return s
