@@ -12,7 +12,8 @@ threshold, bound, amount and vocabulary the other modules apply.
   75 000 / 90 000 € by band), still in force by the Sénat report n° 32 (2025-2026). The
   87 500 … 157 500 € figures reported by the press in 2020 are a proposed start-up envelope, kept
   in the file as such (:func:`aci_startup_envelope`) and never applied.
-- **IGAS 2018** type bounds and "viable" range.
+- **IGAS 2018** type bounds and "viable" range: landmarks of report n° 2018-041R (§ 2.2.2 and
+  annex 1), never a rule nor a verdict.
 - **APL** thresholds (2.5 and 4 consultations per year per inhabitant) and default decay steps.
 - **Stages** of a CPTS project (canonical French labels, in order).
 - **CRS**: the EPSG code of each zone lives in :mod:`cpts_geo.crs` (``LOCAL_CRS``); its French
@@ -324,15 +325,22 @@ def aci_label(band: int) -> str | None:
 # IGAS 2018
 # ------------------------------------------------------------------------------------------
 
-#: IGAS 2018 (rapport n° 2018-041R): rural < 30 000 ≤ semi-rural / périurbain ≤ 80 000 < urbain
+#: IGAS 2018 (rapport n° 2018-041R, § 2.2.2 and annex 1): rural < 30 000 ≤ semi-rural /
+#: périurbain ≤ 80 000 < urbain, by population only (the report's types also count health
+#: professionals, 100 and 300, and dense urban areas: cpts_geo does not)
 IGAS_BOUNDS: tuple[int, ...] = (30_000, 80_000)
 IGAS_LABELS: tuple[str, ...] = ("rural", "semi-rural / périurbain", "urbain")
-#: IGAS 2018 "viable" population range of a CPTS (a warning, never a rule)
+#: IGAS 2018 "viable" population range of a CPTS: the report's landmark, never a rule
 IGAS_VIABLE: tuple[int, int] = (20_000, 100_000)
 IGAS_SOURCE = (
     "IGAS, E. Fauchier-Magnan et V. Wallon, « Déploiement des communautés professionnelles "
-    "territoriales de santé. Appui à la DGOS », rapport n° 2018-041R, août 2018"
+    "territoriales de santé. Appui à la DGOS », rapport n° 2018-041R, août 2018, § 2.2.2 et annexe 1"
 )
+#: the report's words on the range (§ 2.2.2), quoted in outputs
+IGAS_VIABLE_QUOTE = ("« devrait couvrir entre 20 000 et 100 000 habitants et mobiliser potentiellement "
+                     "entre 50 et 300 professionnels de santé de premier et second recours »")
+#: the report's words on projects outside the range (§ 2.2.2): a landmark, not a rule
+IGAS_OUTSIDE_QUOTE = "« ne devraient pas être exclus a priori mais examinés avec plus d'attention »"
 
 # ------------------------------------------------------------------------------------------
 # APL (DREES accessibilité potentielle localisée)

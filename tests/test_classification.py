@@ -190,6 +190,20 @@ def test_igas_type_and_viable_warning():
     assert "100\u202f000 habitants" in t.loc[7, "igas_warning"]
 
 
+def test_the_igas_range_is_worded_as_the_report_landmark_with_its_section_never_as_a_verdict():
+    t = cg.igas_type([19_999, 100_001])
+    for note in t["igas_warning"]:
+        assert "fourchette repère de 20\u202f000 à 100\u202f000 habitants du rapport IGAS n° 2018-041R (§ 2.2.2)" in note
+        assert "un repère, pas une règle" in note
+        assert "« ne devraient pas être exclus a priori mais examinés avec plus d'attention »" in note
+        assert "viable" not in note and "jugée" not in note
+    assert t.loc[0, "igas_warning"].startswith("population inférieure à 20\u202f000 habitants : sous la fourchette")
+    assert t.loc[1, "igas_warning"].startswith("population supérieure à 100\u202f000 habitants : au-dessus de la")
+    meta = cg.classify(["05061"]).attrs["classification"]["igas"]
+    assert meta["source"].endswith("rapport n° 2018-041R, août 2018, § 2.2.2 et annexe 1")
+    assert "ni règle ni verdict" in meta["nature"]
+
+
 # ------------------------------------------------------------------------------------------
 # Density and AAV profiles on the real sample listing
 # ------------------------------------------------------------------------------------------

@@ -615,14 +615,19 @@ def check_igas_range(state: State) -> Check:
     t = cl.igas_type([pop]).iloc[0]
     lo, hi = rules.IGAS_VIABLE
     detail = {"population": int(round(pop)), "igas_type": t["igas_type"], "range": [lo, hi],
-              "source": rules.IGAS_SOURCE}
+              "source": rules.IGAS_SOURCE, "nature": "repère, ni règle ni verdict"}
+    kind = (f"type de territoire repère « {t['igas_type']} » (annexe 1 du rapport, d'après la population "
+            "seule)")
     if bool(t["igas_viable"]):
         return Check("igas_range", "Taille repère IGAS", "warning", True,
-                     f"{fr.inhabitants(pop)} : dans la fourchette de {fr.integer(lo)} à {fr.integer(hi)} habitants "
-                     f"repérée par l'IGAS (2018) ; type « {t['igas_type']} ».", (), detail)
+                     f"{fr.inhabitants(pop)} : dans la fourchette repère de {fr.integer(lo)} à "
+                     f"{fr.inhabitants(hi)} du rapport IGAS n° 2018-041R (§ 2.2.2 : une CPTS "
+                     f"{rules.IGAS_VIABLE_QUOTE}) ; {kind}. Un repère, pas une règle.", (), detail)
     return Check("igas_range", "Taille repère IGAS", "warning", False,
-                 f"{fr.inhabitants(pop)} : {t['igas_warning']} (fourchette de {fr.integer(lo)} à {fr.integer(hi)} "
-                 "habitants). Ce n'est pas une règle : l'ARS apprécie selon le contexte local.", (), detail)
+                 # the note of igas_type without its « population inférieure à … : » head
+                 f"{fr.inhabitants(pop)} : {t['igas_warning'].split(' : ', 1)[-1]} ; {kind}. L'ARS apprécie "
+                 "selon le contexte "
+                 "local.", (), detail)
 
 
 @lru_cache(maxsize=1)
@@ -834,7 +839,8 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               f"population municipale {reference.POPULATION_YEAR}, ACI size band and margin to the nearest "
               "boundary, funding of the band", needs_units=True),
     CheckSpec("igas_range", "Taille repère IGAS", "warning", check_igas_range,
-              "outside the 20,000–100,000 inhabitants range of the IGAS 2018 report (never a rule)",
+              "outside the 20,000–100,000 inhabitants landmark of IGAS report 2018-041R, §2.2.2 "
+              "(a landmark to examine, never a rule)",
               needs_units=True),
     CheckSpec("epci_split", "Intercommunalités (EPCI) partagées", "info", check_epci_split,
               "EPCI only partly included, with their communes left outside", needs_units=True),

@@ -77,8 +77,8 @@ def _igas_text(kind: str | None) -> str:
     rng = {rules.IGAS_LABELS[0]: f"moins de {fr.inhabitants(lo)}",
            rules.IGAS_LABELS[1]: f"de {fr.integer(lo)} à {fr.inhabitants(hi)}",
            rules.IGAS_LABELS[2]: f"plus de {fr.inhabitants(hi)}"}.get(kind)
-    return (f"{kind} ({rng} ; type IGAS selon la population seule, la densité n'y entre pas)"
-            if rng else f"{kind} (type IGAS selon la population seule)")
+    return (f"{kind} ({rng} ; repère du rapport IGAS n° 2018-041R, annexe 1, selon la population seule, "
+            "la densité n'y entre pas)" if rng else f"{kind} (repère IGAS selon la population seule)")
 
 
 def verdict_text(report: ValidationReport) -> str:
