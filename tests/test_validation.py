@@ -84,6 +84,29 @@ def test_clean_proposal(listing, diag, ref):
     assert r["size_band"].details["population"] == pop
 
 
+def test_the_white_zone_share_names_the_area_its_denominator_covers(listing, diag):
+    from cpts_geo import fr
+    from cpts_geo.validation import render
+
+    # clean.csv is a whole white zone of the sample: 100 % of the white zone it touches, and a
+    # smaller share of the white population of the listing's departments
+    clean = validate_territory(FIX / "clean.csv", listing)
+    d = clean["white_zone_absorbed"].details
+    assert d["absorbed_share_of_touched"] == 1.0
+    assert d["touched_white_population"] == d["absorbed_population"]
+    assert d["absorbed_population_share"] == pytest.approx(d["absorbed_population"] / diag.summary["white_population"])
+    row = dict(render._fig_rows(clean))["Habitants aujourd'hui sans CPTS couverts"]
+    deps = fr.enumeration(sorted(listing.known_deps))
+    assert row == (f"{fr.integer(d['absorbed_population'])} ({fr.percent(1.0)} de la zone blanche qu'elle "
+                   f"touche ; {fr.percent(d['absorbed_population_share'])} de celle des départements {deps})")
+    assert "qu'il touche" in clean["white_zone_absorbed"].message
+    # enclave.csv leaves one commune of that white zone out: below 100 % of the zone it touches
+    enclave = validate_territory(FIX / "enclave.csv", listing)["white_zone_absorbed"].details
+    assert enclave["touched_white_population"] == d["touched_white_population"]
+    assert enclave["absorbed_share_of_touched"] == pytest.approx(
+        enclave["absorbed_population"] / d["touched_white_population"]) and enclave["absorbed_share_of_touched"] < 1
+
+
 def test_the_igas_check_cites_the_report_section_and_says_it_is_a_landmark(listing):
     # Forcalquier, Mane, Niozelles: 6 906 inhabitants, below the range; adding Manosque and its
     # neighbours brings it inside

@@ -483,16 +483,26 @@ def check_white_zone_absorbed(state: State) -> Check:
     known = sorted(state.listing.known_deps)
     deps = _verb(len(known), "du département", "des départements") + " " + fr.enumeration(known)
     share = pop / total_pop if total_pop else float("nan")
+    # the white zones the territory touches (connected on land): the denominator a reader expects
+    # of « the share of the white zone it covers »
+    w0, lab0, _ = _white_components(state, white0)
+    touched = np.isin(lab0, np.unique(lab0[np.isin(w0, absorbed)])) if len(w0) else np.array([], dtype=bool)
+    touched_pop = float(np.nansum(cov.population[w0[touched]])) if len(w0) else 0.0
+    share_touched = pop / touched_pop if touched_pop else float("nan")
     details = {"white_units_before": int(white0.sum()), "white_population_before": int(round(total_pop)),
                "absorbed_units": len(absorbed), "absorbed_population": int(round(pop)),
                "absorbed_population_share": None if np.isnan(share) else share,
+               "touched_white_units": int(touched.sum()), "touched_white_population": int(round(touched_pop)),
+               "absorbed_share_of_touched": None if np.isnan(share_touched) else share_touched,
                "departments": sorted(state.listing.known_deps)}
     if not len(absorbed):
         msg = (f"Le territoire ne couvre aucune commune aujourd'hui sans CPTS (zone blanche {deps} : "
                f"{fr.plural(int(white0.sum()), 'commune')}, {fr.integer(total_pop)} hab.).")
         return Check("white_zone_absorbed", title, "info", True, msg, (), details)
     msg = (f"Le territoire couvre {fr.plural(len(absorbed), 'commune')} aujourd'hui sans CPTS, soit "
-           f"{fr.integer(pop)} hab. : {fr.percent(share)} de la population en zone blanche {deps} "
+           f"{fr.integer(pop)} hab. : {fr.percent(share_touched)} de la zone blanche qu'il touche "
+           f"({fr.integer(touched_pop)} hab. dans {fr.plural(int(touched.sum()), 'commune')} sans CPTS "
+           f"d'un seul tenant avec lui) et {fr.percent(share)} de la population en zone blanche {deps} "
            f"({fr.integer(total_pop)} hab. dans {fr.plural(int(white0.sum()), 'commune')} d'après la liste "
            f"{state.listing.source}).")
     return Check("white_zone_absorbed", title, "info", False, msg, tuple(state.codes[absorbed]), details)
@@ -828,10 +838,13 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "communes without CPTS that the territory would strand between itself and existing CPTS "
               "(they were connected to other uncovered communes before)", "info without listing"),
     CheckSpec("white_zone_absorbed", "Zones blanches couvertes", "info", check_white_zone_absorbed,
-              "communes without CPTS the territory covers, and their share of the white-zone population "
-              "of the listing's departments",
+              "communes without CPTS the territory covers, and their share of the white zones it "
+              "touches and of the white-zone population of the listing's departments (each share names "
+              "its area)",
               figures=(("white_population_absorbed", "absorbed_population"),
-                       ("white_population_share_absorbed", "absorbed_population_share"))),
+                       ("white_population_share_absorbed", "absorbed_population_share"),
+                       ("white_population_share_of_touched", "absorbed_share_of_touched"),
+                       ("white_zone_departments", "departments"))),
     CheckSpec("cross_border", "Départements et régions concernés", "info", check_cross_border,
               "departments and regions crossed; ARS of each region and health insurance fund of each "
               "department to involve", "warning when several regions"),

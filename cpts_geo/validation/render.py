@@ -60,9 +60,17 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
     if f.get("aav_dominant"):
         rows.append(("Aire d'attraction des villes (INSEE 2020)", f["aav_dominant"]))
     if f.get("white_population_absorbed") is not None:
+        # each share names the area its denominator covers
+        deps = f.get("white_zone_departments") or []
+        parts = []
+        if f.get("white_population_share_of_touched") is not None:
+            parts.append(f"{fr.percent(f['white_population_share_of_touched'])} de la zone blanche qu'elle touche")
+        if f.get("white_population_share_absorbed") is not None:
+            parts.append(f"{fr.percent(f['white_population_share_absorbed'])} de celle "
+                         + (f"{'du département' if len(deps) == 1 else 'des départements'} {fr.enumeration(deps)}"
+                            if deps else "de la zone analysée"))
         rows.append(("Habitants aujourd'hui sans CPTS couverts",
-                     f"{fr.integer(f['white_population_absorbed'])} ({fr.percent(f.get('white_population_share_absorbed'))}"
-                     " de la zone blanche)"))
+                     f"{fr.integer(f['white_population_absorbed'])}" + (f" ({' ; '.join(parts)})" if parts else "")))
     if f.get("apl_mean") is not None:
         rows.append(("APL médecins généralistes (moyenne)", fr.number(f["apl_mean"], 1)))
         rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fr.percent(f.get("apl_population_share_below_2_5"))))
