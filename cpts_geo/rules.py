@@ -238,13 +238,17 @@ def aci_funding(band: pd.Series | np.ndarray | list | int, version: str | None =
     return s.map(amounts).astype("Int64")
 
 
-def aci_funding_source(version: str | None = None, path: str | Path | None = None) -> str:
+def aci_funding_source(version: str | None = None, path: str | Path | None = None,
+                       short: bool = False) -> str:
     """The operating funding's source in one French sentence, the one every output prints.
 
     Parameters
     ----------
     version, path
         As :func:`aci_funding_version`.
+    short : bool
+        The entry's ``short_source`` (« arrêté du 21 août 2019 ; en vigueur selon le rapport du
+        Sénat n° 32 (2025-2026) »), for a figure beside which the full source is printed.
 
     Returns
     -------
@@ -257,6 +261,8 @@ def aci_funding_source(version: str | None = None, path: str | Path | None = Non
     True
     """
     entry = aci_funding_version(version, path)
+    if short and entry.get("short_source"):
+        return str(entry["short_source"])
     out = str(entry["source"])
     if entry.get("confirmed_by"):
         out += f" ; enveloppe annuelle en vigueur selon le {entry['confirmed_by']}"

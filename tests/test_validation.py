@@ -115,11 +115,12 @@ def test_the_igas_check_cites_the_report_section_and_says_it_is_a_landmark(listi
     assert not below.passed and inside.passed
     for check in (below, inside):
         assert "fourchette repère de 20\u202f000 à 100\u202f000 habitants du rapport IGAS n° 2018-041R" in check.message
-        assert "annexe 1 du rapport, d'après la population seule" in check.message
         assert "pas une règle" in check.message and "viable" not in check.message
         assert "§ 2.2.2" in check.details["source"] and check.details["nature"] == "repère, ni règle ni verdict"
     assert below.message.startswith("6\u202f906 habitants : sous la fourchette repère")
     assert "« devrait couvrir entre 20 000 et 100 000 habitants" in inside.message
+    assert "annexe 1 du rapport, d'après la population seule" in inside.message
+    assert "« ne devraient pas être exclus a priori mais examinés avec plus d'attention »" in below.message
 
 
 def test_overlap_names_the_cpts_and_population(listing, ref):

@@ -501,8 +501,8 @@ def check_white_zone_absorbed(state: State) -> Check:
         return Check("white_zone_absorbed", title, "info", True, msg, (), details)
     msg = (f"Le territoire couvre {fr.plural(len(absorbed), 'commune')} aujourd'hui sans CPTS, soit "
            f"{fr.integer(pop)} hab. : {fr.percent(share_touched)} de la zone blanche qu'il touche "
-           f"({fr.integer(touched_pop)} hab. dans {fr.plural(int(touched.sum()), 'commune')} sans CPTS "
-           f"d'un seul tenant avec lui) et {fr.percent(share)} de la population en zone blanche {deps} "
+           f"({fr.plural(int(touched.sum()), 'commune')}, {fr.integer(touched_pop)} hab.) et "
+           f"{fr.percent(share)} de la population en zone blanche {deps} "
            f"({fr.integer(total_pop)} hab. dans {fr.plural(int(white0.sum()), 'commune')} d'après la liste "
            f"{state.listing.source}).")
     return Check("white_zone_absorbed", title, "info", False, msg, tuple(state.codes[absorbed]), details)
@@ -635,9 +635,7 @@ def check_igas_range(state: State) -> Check:
                      f"{rules.IGAS_VIABLE_QUOTE}) ; {kind}. Un repère, pas une règle.", (), detail)
     return Check("igas_range", "Taille repère IGAS", "warning", False,
                  # the note of igas_type without its « population inférieure à … : » head
-                 f"{fr.inhabitants(pop)} : {t['igas_warning'].split(' : ', 1)[-1]} ; {kind}. L'ARS apprécie "
-                 "selon le contexte "
-                 "local.", (), detail)
+                 f"{fr.inhabitants(pop)} : {t['igas_warning'].split(' : ', 1)[-1]}.", (), detail)
 
 
 @lru_cache(maxsize=1)

@@ -47,7 +47,8 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
     ]
     if f.get("aci_funding_eur"):
         rows.append(("Financement ACI du fonctionnement",
-                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille ({rules.aci_funding_source()})"))
+                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille "
+                     f"({rules.aci_funding_source(short=True)})"))
     rows += [
         ("Type IGAS (selon la population seule)", _igas_text(f.get("igas_type"))),
         ("Départements", ", ".join(f"{dep_names.get(d, d)} ({d})" for d in f["departments"]) or "—"),
