@@ -530,6 +530,7 @@ def classify(
         "aci_boundary_note": aci["bands"]["note"] if list(bounds) == list(aci_bounds()) else None,
         "aci_near_threshold_share": aci["bands"].get("near_threshold_share", 0.01),
         "aci_parameters_version": aci["version"],
+        "aci_parameters_vintage": aci.get("vintage"),
         "aci_funding": {"item": item["item"], "version": item["version"], "source": item["source"],
                         "text": item.get("text"), "signed": item.get("signed"),
                         "confirmed_by": item.get("confirmed_by"),
