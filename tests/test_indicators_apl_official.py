@@ -178,6 +178,15 @@ def test_the_computed_estimate_is_refused_where_the_drees_apl_is_expected(per):
         cg.validate_territory(TRIO, apl=(est * 2).rename("apl"))
 
 
+def test_the_drees_classes_are_never_given_to_an_estimate(members):
+    est = cg.compute_apl()
+    agg = cg.aggregate_apl(members, est)
+    assert "apl_flag" not in agg.columns and agg["apl"].notna().all()
+    official = cg.attach_apl(cg.read_apl(XLSX)).set_index("code")["apl"]
+    official.attrs = {"indicator": "apl_drees"}
+    assert "apl_flag" in cg.aggregate_apl(members, official).columns
+
+
 def test_a_series_of_unknown_kind_is_refused_and_a_declared_drees_series_is_read_with_its_unit(attached):
     plain = attached["apl"].copy()
     plain.attrs = {}

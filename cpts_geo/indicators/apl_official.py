@@ -413,7 +413,9 @@ def aggregate_apl(
     the CPTS's share of a city listed by several CPTS), which multiplies its weight. Units without
     a value or weight are left out of the mean and listed.
     Columns: ``cpts``, ``<name>``, ``population`` (weights summed over units with a value),
-    ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes).
+    ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes of the
+    DREES thresholds; left out when ``values`` is an estimate computed by cpts_geo, whose
+    ``attrs["indicator"]`` is one of :data:`ESTIMATE_KINDS`).
     """
     for c in ("cpts", "code"):
         if c not in members.columns:
@@ -443,7 +445,8 @@ def aggregate_apl(
         "n_missing": (out["n_units"] - out["n_ok"]).to_numpy(),
         "missing_codes": [missing.get(c, ()) for c in out.index],
     })
-    out[f"{name}_flag"] = apl_flag(out[name])
+    if values.attrs.get("indicator") not in ESTIMATE_KINDS:  # the DREES classes never apply to an estimate
+        out[f"{name}_flag"] = apl_flag(out[name])
     out.attrs = {**{k: v for k, v in values.attrs.items() if k != "reasons"}, "aggregation": AGGREGATION_RULE}
     return out
 
