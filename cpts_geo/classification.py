@@ -34,7 +34,6 @@ from cpts_geo.rules import (
     aci_near_threshold,
     aci_parameters,
     aci_rule,
-    aci_startup_note,
 )
 
 if TYPE_CHECKING:
@@ -535,7 +534,6 @@ def classify(
                         "text": item.get("text"), "signed": item.get("signed"),
                         "confirmed_by": item.get("confirmed_by"),
                         "statement": aci_funding_source(aci_version)},
-        "aci_not_operating_funding": aci_startup_note(),
         "aci_excluded": [e["item"] for e in aci["excluded"]],
         "igas": {"bounds": list(IGAS_BOUNDS), "viable": list(IGAS_VIABLE), "source": IGAS_SOURCE,
                  "nature": "repère du rapport, ni règle ni verdict ; type selon la population seule"},

@@ -166,10 +166,10 @@ def test_aci_funding_provenance_is_stated():
     assert meta["aci_funding"]["source"] == current["source"]
     assert meta["aci_funding"]["statement"] == statement
     assert "80 000" in meta["aci_boundary_note"] and "taille 3" in meta["aci_boundary_note"]
-    # the start-up figures are recorded as what they are, never as operating funding
-    assert "pas un financement annuel de fonctionnement" in meta["aci_not_operating_funding"]
-    assert "Le Pharmacien de France, novembre 2020" in meta["aci_not_operating_funding"]
-    assert "avenant 2" not in statement and "87" not in statement
+    # the start-up figures stay out of the classification (docs and the Sources sheet only)
+    text = json.dumps(meta, ensure_ascii=False)
+    assert "87500" not in text and "87\u202f500" not in text and "amorçage" not in text
+    assert "avenant 2" not in statement
     assert "data/" not in meta["sources"]["aci"] and "21 août 2019" in meta["sources"]["aci"]
     one = pd.DataFrame({"cpts": ["a"], "codes": [("05061",)], "population": [30_000]})
     assert cg.classify(one)["aci_funding_eur"].iloc[0] == 50_000
