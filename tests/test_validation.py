@@ -113,6 +113,8 @@ def test_the_igas_check_cites_the_report_section_and_says_it_is_a_landmark(listi
     below = validate_territory(["04088", "04111", "04138"], listing)["igas_range"]
     inside = validate_territory(["04070", "04112", "04001", "04019", "04049", "04088"], listing)["igas_range"]
     assert not below.passed and inside.passed
+    # a point of attention outside the range, information inside: never « Conforme »
+    assert below.level == "warning" and inside.level == "info"
     for check in (below, inside):
         assert "fourchette repère de 20\u202f000 à 100\u202f000 habitants du rapport IGAS n° 2018-041R" in check.message
         assert "pas une règle" in check.message and "viable" not in check.message

@@ -629,7 +629,8 @@ def check_igas_range(state: State) -> Check:
     kind = (f"type de territoire repère « {t['igas_type']} » (annexe 1 du rapport, d'après la population "
             "seule)")
     if bool(t["igas_viable"]):
-        return Check("igas_range", "Taille repère IGAS", "warning", True,
+        # inside the range: information, not « Conforme » (a landmark gives no verdict)
+        return Check("igas_range", "Taille repère IGAS", "info", True,
                      f"{fr.inhabitants(pop)} : dans la fourchette repère de {fr.integer(lo)} à "
                      f"{fr.inhabitants(hi)} du rapport IGAS n° 2018-041R (§ 2.2.2 : une CPTS "
                      f"{rules.IGAS_VIABLE_QUOTE}) ; {kind}. Un repère, pas une règle.", (), detail)
@@ -851,7 +852,8 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "boundary, funding of the band", needs_units=True),
     CheckSpec("igas_range", "Taille repère IGAS", "warning", check_igas_range,
               "outside the 20,000–100,000 inhabitants landmark of IGAS report 2018-041R, §2.2.2 "
-              "(a landmark to examine, never a rule)",
+              "(a landmark to examine, never a rule)", "info inside the range: a landmark gives no "
+              "« Conforme »",
               needs_units=True),
     CheckSpec("epci_split", "Intercommunalités (EPCI) partagées", "info", check_epci_split,
               "EPCI only partly included, with their communes left outside", needs_units=True),
