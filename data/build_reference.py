@@ -46,7 +46,9 @@ NPM_VERSION_COG2025 = "5.2.0"
 #: has the same communes as COG 2025 (no commune nouvelle can be created in the year before the
 #: municipal elections of March 2026). INSEE, « Communes nouvelles » (insee.fr/fr/information/2549968):
 #: « Entre le 2 janvier 2024 et le 1er janvier 2025, 110 communes ont été regroupées en 46
-#: communes nouvelles » — all 46 in force on 1 January 2025 — and the five Cantal communes
+#: communes nouvelles » — all 46 in force on 1 January 2025 (Maire-info, F. Lemarc, « 2025 : un bon
+#: cru pour les communes nouvelles ! »: « 46 ont été officialisées au 1er janvier 2025 ») — and the
+#: five Cantal communes
 #: « redeviennent des communes à part entière au 1er janvier 2025 ». The build checks the counts
 #: (110 communes, 46 communes nouvelles).
 EFFECTIVE_2025 = "2025-01-01"
