@@ -171,6 +171,8 @@ def estimate_files(sample_listing, tmp_path_factory):
 def test_the_computed_estimate_is_refused_where_the_drees_apl_is_expected(per):
     est = cg.compute_apl(per=per)
     assert est.attrs["indicator"] in cg.indicators.apl_official.ESTIMATE_KINDS
+    with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+        cg.attach_apl(est.rename_axis("code").reset_index())
     with pytest.raises(cg.OptionError, match=r"^option apl : estimation de type APL calculée par cpts_geo"):
         cg.validate_territory(TRIO, apl=est)
     # arithmetic keeps the kind; a renamed copy is still refused
@@ -213,9 +215,11 @@ def test_estimate_files_are_refused_by_every_drees_entry(estimate_files, sample_
             cg.diagnose(cg.read_members(sample_listing)).write(tmp_path / "api", apl=path, maps=False)
         with pytest.raises(cg.OptionError, match="^option apl : estimation"):
             create_app(existing=sample_listing, apl=path)
-        # read directly, the file is named
+        # read directly, the file is named; the other entries name their parameter
         with pytest.raises(cg.InputError, match=f"^{path.name} : estimation de type APL"):
             cg.read_apl(path)
+        with pytest.raises(cg.OptionError, match="^option path : estimation"):
+            cg.official_apl_by_cpts(cg.read_members(sample_listing), path)
     assert not (tmp_path / "api").exists()
     for argv in (["coverage", str(sample_listing), "--apl", str(per_cpts), "--no-maps"],
                  ["validate", ",".join(TRIO), "--existing", str(sample_listing), "--apl", str(per_commune)]):

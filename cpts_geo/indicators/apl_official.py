@@ -313,6 +313,7 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
     the file), ``population_apl`` (weights of the file), ``apl_flag``, ``apl_status`` (French).
     Codes unknown in COG 2026 are listed in ``attrs["refused"]`` and reported by a warning.
     """
+    require_official_apl(apl, "apl")
     cog = cog if cog is not None else apl.attrs.get("cog")
     source = apl.attrs.get("source", "table APL")
     if cog is None:
@@ -458,6 +459,7 @@ def official_apl_by_cpts(
     """Read a DREES APL file and return (per unit, per CPTS) tables: :func:`read_apl`,
     :func:`attach_apl`, then :func:`aggregate_apl` weighted by the file's population (the
     reference population when the file has none)."""
+    require_official_apl(path, "path")
     per_unit = attach_apl(read_apl(path, sheet=sheet, year=year, cog=cog), cog=cog)
     s = per_unit.set_index("code")
     weights = s["population_apl"] if s["population_apl"].notna().any() else None
