@@ -81,6 +81,13 @@ def test_the_command_counts_changes_in_common_departments_and_names_the_others(l
             "hors de l'ancienne liste, ni créées ni supprimées") in out
     assert "Créée" not in out and f"Supprimée : {dropped}" in out
     assert "CPTS Toulon Littoral" not in out  # listed only with --all
+    book = tmp_path / "cmp.xlsx"
+    assert main(["compare", str(old_csv), str(new_csv), "--xlsx", str(book)]) == 0
+    capsys.readouterr()
+    deps = pd.read_excel(book, sheet_name="Départements", dtype=str)
+    assert deps.values.tolist() == [["04", "Alpes-de-Haute-Provence", "les deux"], ["05", "Hautes-Alpes", "les deux"],
+                                    ["06", "Alpes-Maritimes", "la nouvelle seule"],
+                                    ["83", "Var", "la nouvelle seule"], ["84", "Vaucluse", "les deux"]]
     assert main(["compare", str(old_csv), str(new_csv), "--all"]) == 0
     listed = capsys.readouterr().out
     assert ("Hors de l'ancienne liste : CPTS Toulon Littoral — 1 commune, population "

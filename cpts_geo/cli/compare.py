@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("old", type=Path, metavar="ANCIENNE", help="ancienne version de la liste")
     p.add_argument("new", type=Path, metavar="NOUVELLE", help="nouvelle version de la liste")
-    p.add_argument("--xlsx", type=Path, metavar="FICHIER", help="classeur à écrire (feuilles « Évolutions » et "
-                   "« Communes »)")
+    p.add_argument("--xlsx", type=Path, metavar="FICHIER", help="classeur à écrire (feuilles « Évolutions », "
+                   "« Communes » et « Départements » : ceux que chaque liste couvre)")
     p.add_argument("--all", action="store_true", help="afficher aussi les CPTS inchangées")
     from cpts_geo.cli.options import add_listing_options
 
@@ -60,6 +60,21 @@ def unit_changes(cmp: pd.DataFrame) -> pd.DataFrame:
             for c, added, removed in zip(cmp["cpts"], cmp["added"], cmp["removed"], strict=True)
             for change, codes in (("ajoutée", added), ("retirée", removed)) for code in codes]
     return pd.DataFrame(rows, columns=["CPTS", "code", "commune", "changement"])
+
+
+def department_coverage(cmp: pd.DataFrame) -> pd.DataFrame:
+    """One row per department either listing covers: code, name, which listing covers it
+    (« les deux », « l'ancienne seule », « la nouvelle seule »): the « Départements » sheet."""
+    import pandas as pd
+
+    from cpts_geo import reference
+
+    names = reference.load_departements().set_index("code")["nom"]
+    rows = [(d, names.get(d, ""), which)
+            for key, which in (("departments_both", "les deux"), ("departments_only_old", "l'ancienne seule"),
+                               ("departments_only_new", "la nouvelle seule"))
+            for d in cmp.attrs.get(key) or []]
+    return pd.DataFrame(sorted(rows), columns=["code", "département", "couvert par la liste"])
 
 
 def format_comparison(cmp: pd.DataFrame, show_all: bool = False) -> str:
@@ -125,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     cmp = compare_listings(read_members(args.old, **kw), read_members(args.new, **kw))
     print(format_comparison(cmp, show_all=args.all))
     if args.xlsx:
-        write_workbook(args.xlsx, {"Évolutions": comparison_table(cmp), "Communes": unit_changes(cmp)})
+        write_workbook(args.xlsx, {"Évolutions": comparison_table(cmp), "Communes": unit_changes(cmp),
+                                   "Départements": department_coverage(cmp)})
         print(f"Classeur écrit : {args.xlsx}")
     return 0
