@@ -105,7 +105,8 @@ def compare_listings(
     """Compare two versions of a listing (members frames or paths).
 
     One row per CPTS: ``cpts`` (name in the new listing, or the old name if removed),
-    ``previous_name``, ``status`` (inchangée, modifiée, renommée, créée, supprimée), ``added`` and
+    ``previous_name``, ``status`` (:data:`STATUSES`: inchangée, modifiée, renommée, créée,
+    supprimée, hors de l'ancienne liste, hors de la nouvelle liste), ``added`` and
     ``removed`` unit codes, ``n_before``, ``n_after``, ``population_before``, ``population_after``
     (populations municipales légales of the reference, 0 when absent) and ``band_before``,
     ``band_after`` (ACI size band, 0 when absent). A CPTS that disappears under one name while
@@ -113,9 +114,9 @@ def compare_listings(
 
     A CPTS is created or removed only in the departments both listings cover
     (:func:`listing_departments`): one with no commune in them has the status « hors de
-    l'ancienne liste » (« hors de la nouvelle liste ») instead. ``attrs``: ``created``, ``removed``, ``renamed`` ({old: new}),
-    ``departments_both``, ``departments_only_old``, ``departments_only_new`` (sorted codes),
-    ``outside_old``, ``outside_new`` (CPTS names).
+    l'ancienne liste » (« hors de la nouvelle liste ») instead. ``attrs``: ``created``,
+    ``removed``, ``renamed`` ({old: new}), ``departments_both``, ``departments_only_old``,
+    ``departments_only_new`` (sorted codes), ``outside_old``, ``outside_new`` (CPTS names).
 
     Examples
     --------
