@@ -31,11 +31,13 @@ from cpts_geo.io.irdes import irdes_typologies, read_irdes_typology  # noqa: F40
 from cpts_geo.rules import (
     IGAS_BOUNDS,
     IGAS_LABELS,
+    IGAS_OUTSIDE_QUOTE,
     IGAS_SOURCE,
     IGAS_VIABLE,
     aci_band,
     aci_bounds,
     aci_funding,
+    aci_funding_source,
     aci_funding_version,
     aci_label,
     aci_near_threshold,
@@ -78,7 +80,8 @@ SOURCES = {
     "dens7": "INSEE, grille communale de densité à 7 niveaux 2024 (https://www.insee.fr/fr/information/8571524); "
              "3 levels: INSEE, « La grille communale de densité » (https://www.insee.fr/fr/information/6439600)",
     "cateaav2020": "INSEE, zonage en aires d'attraction des villes 2020, catégorie de la commune (11/12/13/20/30)",
-    "aci": "data/classification/aci_cpts.json (ACI CPTS 2019 et avenant 2)",
+    "aci": ("accord conventionnel interprofessionnel (ACI) CPTS du 20 juin 2019, approuvé par l'arrêté "
+            "du 21 août 2019 (JORF n° 0196 du 24 août 2019, NOR SSAS1924409A)"),
     "igas": IGAS_SOURCE,
 }
 
@@ -134,13 +137,41 @@ def aci_margin(population: pd.Series | np.ndarray | list | float,
 # ------------------------------------------------------------------------------------------
 
 
+def _igas_landmark(lo: int, hi: int) -> str:
+    """« la fourchette repère … du rapport IGAS … ; un repère, pas une règle … »."""
+    return (f"la fourchette repère de {fr.integer(lo)} à {fr.inhabitants(hi)} du rapport IGAS n° 2018-041R "
+            f"(§ 2.2.2) ; un repère, pas une règle : selon l'IGAS, ces projets {IGAS_OUTSIDE_QUOTE}")
+
+
 def igas_type(population: pd.Series | np.ndarray | list | float, bounds: tuple[int, ...] = IGAS_BOUNDS,
               viable: tuple[int, int] = IGAS_VIABLE) -> pd.DataFrame:
-    """IGAS 2018 type of each population and the "viable" range warning.
+    """IGAS 2018 type of each population and where it stands against the report's « viable » range.
 
-    Columns: ``igas_type`` (rural < 30,000; semi-rural / périurbain 30,000-80,000; urbain >
-    80,000), ``igas_viable`` (bool: 20,000 ≤ population ≤ 100,000) and ``igas_warning`` (French
-    text or None). The viable range is a warning only, never a rule.
+    Both are landmarks of IGAS report n° 2018-041R (§ 2.2.2 and annex 1), never a rule nor a
+    verdict: the report says projects outside the range « ne devraient pas être exclus a priori
+    mais examinés avec plus d'attention ». The type is read from the population alone (the
+    report's types also count health professionals).
+
+    Parameters
+    ----------
+    population : float, list, array or Series
+        Inhabitants of each territory (NaN: unknown).
+    bounds : tuple of int
+        Type bounds (default :data:`cpts_geo.rules.IGAS_BOUNDS`, 30 000 and 80 000).
+    viable : tuple of int
+        The range (default :data:`cpts_geo.rules.IGAS_VIABLE`, 20 000 to 100 000).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``igas_type`` (rural < 30 000; semi-rural / périurbain 30 000-80 000; urbain > 80 000),
+        ``igas_viable`` (bool: within the range, bounds included) and ``igas_warning`` (French
+        note when outside the range, else None).
+
+    Examples
+    --------
+    >>> "sous la fourchette repère" in igas_type([15_000])["igas_warning"].iloc[0]
+    True
     """
     expect_non_negative(population, "population")
     expect_non_negative(bounds, "bounds")
@@ -155,8 +186,9 @@ def igas_type(population: pd.Series | np.ndarray | list | float, bounds: tuple[i
     ok = (pop >= lo) & (pop <= hi)
     warn = np.where(
         nan, "population inconnue",
-        np.where(pop < lo, f"population inférieure à {fr.inhabitants(lo)} : en dessous de la taille jugée viable par l'IGAS (2018)",
-                 np.where(pop > hi, f"population supérieure à {fr.inhabitants(hi)} : au-dessus de la taille jugée viable par l'IGAS (2018)",
+        np.where(pop < lo, f"population inférieure à {fr.inhabitants(lo)} : sous {_igas_landmark(lo, hi)}",
+                 np.where(pop > hi, f"population supérieure à {fr.inhabitants(hi)} : au-dessus de "
+                                    f"{_igas_landmark(lo, hi)}",
                           None)))
     return pd.DataFrame({"igas_type": types, "igas_viable": ok, "igas_warning": warn})
 
@@ -461,9 +493,10 @@ def classify(
     from ``population_col`` when present (e.g. population totale), otherwise summed from the
     reference (population municipale légale 2023). Added columns: ACI band and margin
     (:func:`aci_margin`, bounds from ``data/classification/aci_cpts.json`` unless given),
-    ``aci_label``, ``aci_funding_eur`` (sourced operating funding by band; ``aci_version``
-    "2022" = avenant 2, current, default; "2019" = ACI 2019),
-    IGAS 2018 type and viability warning (:func:`igas_type`), density profile
+    ``aci_label``, ``aci_funding_eur`` (annual operating funding of the band in force: ACI 2019,
+    50 000 to 90 000 €, :func:`cpts_geo.rules.aci_funding`; ``aci_version`` picks another entry
+    of the parameter file),
+    IGAS 2018 type and the report's « viable » range landmark (:func:`igas_type`), density profile
     (:func:`density_profile`), AAV profile (:func:`aav_profile`) and, when given, IRDES profiles
     (:func:`irdes_profile`). ``attrs['classification']`` records sources and vintages.
     """
@@ -520,10 +553,14 @@ def classify(
         "aci_boundary_note": aci["bands"]["note"] if list(bounds) == list(aci_bounds()) else None,
         "aci_near_threshold_share": aci["bands"].get("near_threshold_share", 0.01),
         "aci_parameters_version": aci["version"],
+        "aci_parameters_vintage": aci.get("vintage"),
         "aci_funding": {"item": item["item"], "version": item["version"], "source": item["source"],
-                        "text": item.get("text"), "signed": item.get("signed")},
+                        "text": item.get("text"), "signed": item.get("signed"),
+                        "confirmed_by": item.get("confirmed_by"),
+                        "statement": aci_funding_source(aci_version)},
         "aci_excluded": [e["item"] for e in aci["excluded"]],
-        "igas": {"bounds": list(IGAS_BOUNDS), "viable": list(IGAS_VIABLE), "source": IGAS_SOURCE},
+        "igas": {"bounds": list(IGAS_BOUNDS), "viable": list(IGAS_VIABLE), "source": IGAS_SOURCE,
+                 "nature": "repère du rapport, ni règle ni verdict ; type selon la population seule"},
         "dens7_year": 2024,
         "aav_year": 2020,
         "sources": dict(SOURCES),

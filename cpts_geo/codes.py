@@ -167,7 +167,7 @@ DECREE_DATED_STEPS = frozenset({(2018, 2019)})
 
 def _parse_step_date(text: str) -> _dt.date | None:
     """``2018-10-15`` (COGugaison, ISO) or ``01/01/2024`` (INSEE, day first) as a date; None for
-    anything else (``2025/2026``: the steps built from two COG vintages carry no date)."""
+    anything else (a window ``2024-01-02/2025-01-01``: :func:`_parse_window`)."""
     text = str(text or "").strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
@@ -175,6 +175,13 @@ def _parse_step_date(text: str) -> _dt.date | None:
         except ValueError:
             continue
     return None
+
+
+def _parse_window(text: str) -> tuple[_dt.date, _dt.date] | None:
+    """``2024-01-02/2025-01-01`` (a change known only to lie between two dates) as two dates."""
+    first, _, last = str(text or "").partition("/")
+    a, b = _parse_step_date(first), _parse_step_date(last)
+    return (a, b) if a is not None and b is not None and a <= b else None
 
 
 def effective_date(cog_from: int, cog_to: int, recorded: str | None) -> tuple[_dt.date | None, str]:
@@ -187,8 +194,33 @@ def effective_date(cog_from: int, cog_to: int, recorded: str | None) -> tuple[_d
     window and the step is not one of :data:`DECREE_DATED_STEPS`; otherwise it is the date of the
     decree and the change took effect when the next COG starts, on 1 January ``cog_to`` (communes
     nouvelles take effect on 1 January, the date the COG is drawn). Steps without a date spanning
-    two years (``2025/2026``: COG 2024 → 2026) took effect on 1 January of one of them: the phrase
-    names both."""
+    two years took effect on 1 January of one of them: the phrase names both. The embedded steps
+    all carry a date (the COG 2024 → 2026 changes: 1 January 2025, built by
+    ``data/build_reference.py``), except four changes of code known only within a window
+    (``2024-01-02/2025-01-01``): « le 1er janvier 2025 au plus tard ».
+
+    Parameters
+    ----------
+    cog_from, cog_to : int
+        COG years of the step.
+    recorded : str or None
+        The step's ``date`` (ISO, day-first, or a window ``first/last``).
+
+    Returns
+    -------
+    tuple
+        (date or None when only a window is known, French phrase).
+
+    Examples
+    --------
+    >>> effective_date(2024, 2026, "2025-01-01")[1]
+    'le 1er janvier 2025'
+    >>> effective_date(2024, 2026, "2024-01-02/2025-01-01")[1]
+    'le 1er janvier 2025 au plus tard'
+    """
+    window = _parse_window(recorded or "")
+    if window is not None:
+        return None, f"le {fr.date(window[1])} au plus tard"
     d = _parse_step_date(recorded or "")
     start, end = _dt.date(cog_from, 1, 1), _dt.date(cog_to, 1, 1)
     decree = (cog_from, cog_to) in DECREE_DATED_STEPS and d is not None and "-" in str(recorded)
@@ -287,6 +319,13 @@ def _last_names() -> dict[str, str]:
     return dict(zip(n["code"].to_numpy(object), n["nom"].to_numpy(object), strict=True))
 
 
+def _former_label(code: str) -> str:
+    """« code 20004 (Ajaccio) »: the code with the last name the name table gives it, or the code
+    alone when no name is known (never the code repeated as its own name)."""
+    name = _last_names().get(code)
+    return f"code {code} ({name})" if name else f"code {code}"
+
+
 def _convert_old(code: str) -> dict | None:
     steps = reference.load_steps()
     gone = _last_disappearance(code, steps)
@@ -300,13 +339,13 @@ def _convert_old(code: str) -> dict | None:
     t = t.sort_values("ratio", ascending=False, kind="stable")
     if t.empty:
         return None
-    former_name = _last_names().get(code, code)
+    former = _former_label(code)
     if len(t) == 1:
         new = t.iloc[0]["code"]
         return {
             "code": new,
             "status": "converted",
-            "message": f"code {code} ({former_name}) n'existe plus depuis {when} : "
+            "message": f"{former} n'existe plus depuis {when} : "
             f"remplacé par {new} ({reference.units().at[new, 'nom']})",
             "candidates": _candidates([new], [1.0]),
         }
@@ -315,7 +354,7 @@ def _convert_old(code: str) -> dict | None:
     return {
         "code": None,
         "status": "ambiguous",
-        "message": f"code {code} ({former_name}) a été scindé {when} : choisir parmi {listing}",
+        "message": f"{former} a été scindé {when} : choisir parmi {listing}",
         "candidates": cands,
     }
 
@@ -541,15 +580,13 @@ def _read_in_year(code: str, year: int, tr: pd.DataFrame) -> dict:
     t = tr[tr["origin"] == code].sort_values(["ratio", "code"], ascending=[False, True])
     cur = reference.units()
     t = t[t["code"].isin(cur.index)]
-    names = reference.load_names()
-    former = names.loc[names["code"] == code, "nom"]
-    former_name = former.iloc[-1] if len(former) else code
+    former = _former_label(code)
     parts = t["code"].tolist()
     listing = ", ".join(f"{c} ({cur.at[c, 'nom']})" for c in parts)
     if len(parts) == 1:
-        msg = f"code {code} ({former_name}) lu en COG {year} : devenu {listing} en COG {reference.COG_YEAR}"
+        msg = f"{former} lu en COG {year} : devenu {listing} en COG {reference.COG_YEAR}"
     else:
-        msg = (f"code {code} ({former_name}) lu en COG {year} : son territoire d'alors forme aujourd'hui "
+        msg = (f"{former} lu en COG {year} : son territoire d'alors forme aujourd'hui "
                f"{len(parts)} communes : {listing}")
     main = code if code in parts else parts[0]
     return {"code": main, "codes": parts, "status": "converted", "message": msg,
@@ -567,11 +604,12 @@ def _recent_splits() -> dict[str, str]:
     sel = steps[(steps["kind"] == "split") & (steps["cog_from"] >= RECENT_SPLITS_FROM)]
     cur = reference.units()
     out = {}
-    for (cog_to, old), g in sel.groupby(["cog_to", "code_old"]):
+    for (cog_from, cog_to, old), g in sel.groupby(["cog_from", "cog_to", "code_old"]):
         if old not in cur.index:
             continue
+        _, when = effective_date(int(cog_from), int(cog_to), str(g["date"].iloc[0]))
         parts = ", ".join(f"{c} ({cur.at[c, 'nom']})" for c in g["code_new"] if c in cur.index)
-        out[old] = (f"attention : le territoire de {old} a été scindé (COG {cog_to}) entre {parts} ; "
+        out[old] = (f"attention : le territoire de {old} a été scindé {when} entre {parts} ; "
                     f"une liste plus ancienne le désignait en entier : préciser l'année du COG de la "
                     f"liste (cog_year)")
     return out

@@ -30,7 +30,7 @@ from cpts_geo.classification import classify_diagnosis
 from cpts_geo.codes import FIRST_COG_YEAR
 from cpts_geo.coverage import Diagnosis, register_presenter
 from cpts_geo.indicators.apl_estimate import attach_apl_estimate
-from cpts_geo.indicators.apl_official import attach_official_apl
+from cpts_geo.indicators.apl_official import attach_official_apl, require_official_apl
 from cpts_geo.io.atomic import list_files_in_summary, output_folder
 from cpts_geo.io.french import check_csv_format
 from cpts_geo.io.outputs import TABLE_NAMES, write_tables
@@ -62,6 +62,7 @@ def prepare(
     ``classify`` (:func:`~cpts_geo.classification.classify_diagnosis`). Returns a copy; ``d`` is
     unchanged."""
     if apl is not None:
+        require_official_apl(apl, "apl")  # the computed estimate goes to apl_estimate
         d = attach_official_apl(d, apl, cog=apl_cog, year=apl_year)
     if apl_estimate is not None:
         d = attach_apl_estimate(d, apl_estimate)

@@ -8,9 +8,12 @@ threshold, bound, amount and vocabulary the other modules apply.
   and exactly 175 000 is taille 3. Exactly 80 000 is named by both tailles 2 and 3: cpts_geo
   puts it in **taille 3** (the reading in favour of the structure, and the one cpts_geo always
   used), and flags every population within 1 % of a boundary (:func:`aci_near_threshold`).
-  Operating funding: avenant 2 amounts (current, as reported by the professional press) and the
-  2019 amounts of the arrêté du 21 août 2019, selectable with ``version``.
-- **IGAS 2018** type bounds and "viable" range.
+  Operating funding: the annual envelope of the arrêté du 21 août 2019 (50 000 / 60 000 /
+  75 000 / 90 000 € by band), still in force by the Sénat report n° 32 (2025-2026). The
+  87 500 … 157 500 € figures reported by the press in 2020 are a proposed start-up envelope, kept
+  in the file as such (:func:`aci_startup_envelope`) and never applied.
+- **IGAS 2018** type bounds and "viable" range: landmarks of report n° 2018-041R (§ 2.2.2 and
+  annex 1), never a rule nor a verdict.
 - **APL** thresholds (2.5 and 4 consultations per year per inhabitant) and default decay steps.
 - **Stages** of a CPTS project (canonical French labels, in order).
 - **CRS**: the EPSG code of each zone lives in :mod:`cpts_geo.crs` (``LOCAL_CRS``); its French
@@ -175,8 +178,32 @@ def aci_rule_text(path: str | Path | None = None) -> str:
 
 
 def aci_funding_version(version: str | None = None, path: str | Path | None = None) -> dict:
-    """The funding entry of ``version`` ("2022": avenant 2, current; "2019": ACI of 2019; None:
-    the file's ``current_funding``): id, item, version, amounts, source, text, signed."""
+    """The annual operating funding entry of the parameter file.
+
+    Parameters
+    ----------
+    version : str, optional
+        ``version_key`` of a ``funding`` entry ("2019": ACI of 2019, the envelope in force);
+        None: the file's ``current_funding``.
+    path : str or Path, optional
+        Parameter file; defaults to :func:`aci_parameters_path`.
+
+    Returns
+    -------
+    dict
+        A copy of the entry: ``id``, ``item``, ``version``, ``amounts``, ``source``, ``text``,
+        ``signed``, ``confirmed_by``, ``status``.
+
+    Raises
+    ------
+    OptionError
+        ``version`` is not a funding entry of the file.
+
+    Examples
+    --------
+    >>> aci_funding_version()["amounts"]["1"]
+    50000
+    """
     params = _read_params(str(path or aci_parameters_path()))
     by_version = {str(f["version_key"]): f for f in params["funding"]}
     key = str(params["current_funding"] if version is None else version)
@@ -189,9 +216,32 @@ def aci_funding(band: pd.Series | np.ndarray | list | int, version: str | None =
                 *, path: str | Path | None = None) -> pd.Series:
     """Annual fixed operating funding (EUR) of each ACI band (NA for band 0 / unknown).
 
-    ``version="2022"`` (default, current): avenant 2, 87 500 / 105 000 / 131 250 / 157 500 €,
-    amounts reported by the professional press; ``"2019"``: 50 000 / 60 000 / 75 000 / 90 000 €
-    (arrêté du 21 août 2019). Mission amounts are not shipped (unsourced).
+    Parameters
+    ----------
+    band : int, list, array or Series
+        ACI size bands (1-4; 0 = population unknown).
+    version : str, optional
+        Funding entry (:func:`aci_funding_version`); default the envelope in force: the ACI of
+        2019 (arrêté du 21 août 2019), 50 000 / 60 000 / 75 000 / 90 000 € a year, confirmed by
+        the Sénat report n° 32 (2025-2026). The start-up envelope reported by the press
+        (:func:`aci_startup_envelope`) is not operating funding and is never returned.
+    path : str or Path, optional
+        Parameter file; defaults to :func:`aci_parameters_path`.
+
+    Returns
+    -------
+    pandas.Series
+        ``Int64`` amounts, one per band.
+
+    Raises
+    ------
+    OptionError
+        ``version`` is not a funding entry of the file.
+
+    Examples
+    --------
+    >>> aci_funding([1, 4]).tolist()
+    [50000, 90000]
     """
     expect_non_negative(band, "band")
     expect_text(version, "version", optional=True)
@@ -200,6 +250,90 @@ def aci_funding(band: pd.Series | np.ndarray | list | int, version: str | None =
     amounts = {int(k): v for k, v in entry["amounts"].items()}
     s = pd.Series(np.atleast_1d(np.asarray(band)))
     return s.map(amounts).astype("Int64")
+
+
+def aci_funding_source(version: str | None = None, path: str | Path | None = None,
+                       short: bool = False) -> str:
+    """The operating funding's source in one French sentence, the one every output prints.
+
+    Parameters
+    ----------
+    version, path
+        As :func:`aci_funding_version`.
+    short : bool
+        The entry's ``short_source`` (« arrêté du 21 août 2019 ; en vigueur selon le rapport du
+        Sénat n° 32 (2025-2026) »), for a figure beside which the full source is printed.
+
+    Returns
+    -------
+    str
+        The text the amounts come from and what confirms they are in force.
+
+    Examples
+    --------
+    >>> "21 août 2019" in aci_funding_source() and "Sénat" in aci_funding_source()
+    True
+    """
+    entry = aci_funding_version(version, path)
+    if short and entry.get("short_source"):
+        return str(entry["short_source"])
+    out = str(entry["source"])
+    if entry.get("confirmed_by"):
+        out += f" ; enveloppe annuelle en vigueur selon le {entry['confirmed_by']}"
+    return out
+
+
+def aci_startup_envelope(path: str | Path | None = None) -> list[dict]:
+    """Figures of the parameter file that are NOT annual operating funding (``not_operating_funding``).
+
+    Today one entry: 87 500 / 105 000 / 131 250 / 157 500 €, the start-up envelope (+75 %, for
+    CPTS signing before 31/12/2021) the CNAM proposed in 2020, as reported by Le Pharmacien de
+    France; not read in the signed avenant 2. Shown in docs and in the workbook's « Sources »
+    sheet as what it is; never applied to a territory.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Parameter file; defaults to :func:`aci_parameters_path`.
+
+    Returns
+    -------
+    list of dict
+        Copies of the entries: ``item``, ``amounts``, ``source``, ``status``.
+
+    Examples
+    --------
+    >>> aci_startup_envelope()[0]["amounts"]["1"]
+    87500
+    """
+    params = _read_params(str(path or aci_parameters_path()))
+    return json.loads(json.dumps(params.get("not_operating_funding", [])))
+
+
+def aci_startup_note(path: str | Path | None = None) -> str | None:
+    """French sentence on the figures that are not operating funding (the « Sources » sheet).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Parameter file; defaults to :func:`aci_parameters_path`.
+
+    Returns
+    -------
+    str or None
+        None when the file lists none.
+
+    Examples
+    --------
+    >>> aci_startup_note().startswith("87")
+    True
+    """
+    notes = []
+    for e in aci_startup_envelope(path):
+        amounts = " / ".join(fr.integer(v) for _, v in sorted(e["amounts"].items()))
+        notes.append(f"{amounts} € : pas un financement annuel de fonctionnement, mais une {e['item']}, "
+                     f"selon {e['source']} ; {e['status']}")
+    return " ; ".join(notes) or None
 
 
 def aci_label(band: int) -> str | None:
@@ -211,15 +345,22 @@ def aci_label(band: int) -> str | None:
 # IGAS 2018
 # ------------------------------------------------------------------------------------------
 
-#: IGAS 2018 (rapport n° 2018-041R): rural < 30 000 ≤ semi-rural / périurbain ≤ 80 000 < urbain
+#: IGAS 2018 (rapport n° 2018-041R, § 2.2.2 and annex 1): rural < 30 000 ≤ semi-rural /
+#: périurbain ≤ 80 000 < urbain, by population only (the report's types also count health
+#: professionals, 100 and 300, and dense urban areas: cpts_geo does not)
 IGAS_BOUNDS: tuple[int, ...] = (30_000, 80_000)
 IGAS_LABELS: tuple[str, ...] = ("rural", "semi-rural / périurbain", "urbain")
-#: IGAS 2018 "viable" population range of a CPTS (a warning, never a rule)
+#: IGAS 2018 "viable" population range of a CPTS: the report's landmark, never a rule
 IGAS_VIABLE: tuple[int, int] = (20_000, 100_000)
 IGAS_SOURCE = (
     "IGAS, E. Fauchier-Magnan et V. Wallon, « Déploiement des communautés professionnelles "
-    "territoriales de santé. Appui à la DGOS », rapport n° 2018-041R, août 2018"
+    "territoriales de santé. Appui à la DGOS », rapport n° 2018-041R, août 2018, § 2.2.2 et annexe 1"
 )
+#: the report's words on the range (§ 2.2.2), quoted in outputs
+IGAS_VIABLE_QUOTE = ("« devrait couvrir entre 20 000 et 100 000 habitants et mobiliser potentiellement "
+                     "entre 50 et 300 professionnels de santé de premier et second recours »")
+#: the report's words on projects outside the range (§ 2.2.2): a landmark, not a rule
+IGAS_OUTSIDE_QUOTE = "« ne devraient pas être exclus a priori mais examinés avec plus d'attention »"
 
 # ------------------------------------------------------------------------------------------
 # APL (DREES accessibilité potentielle localisée)

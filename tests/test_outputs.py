@@ -171,3 +171,13 @@ def test_summary_lists_real_code_changes_by_row():
     assert "Codes convertis : ligne 5 : 05120 → 05001 (Abriès-Ristolas)" in text
     assert "Saint-Étienne-les-Orgues →" not in text and "4112 →" not in text
     assert "Valeurs interprétées : 1 nom reconnu, 1 code complété (zéro initial perdu)" in text
+
+
+def test_igas_columns_are_headed_as_the_report_landmark_and_funding_as_the_operating_envelope():
+    from cpts_geo.io.outputs import CLASSIFICATION_HEADERS as H
+
+    assert H["igas_viable"] == "dans la fourchette repère IGAS (20 000 à 100 000 habitants)"
+    assert H["igas_warning"] == "hors de la fourchette repère IGAS"
+    assert "repère" in H["igas_type"] and "selon la population" in H["igas_type"]
+    assert not any("viable" in h or "jugée" in h for h in H.values())
+    assert H["aci_funding_eur"] == "financement ACI de fonctionnement (€/an)"

@@ -84,6 +84,47 @@ def test_clean_proposal(listing, diag, ref):
     assert r["size_band"].details["population"] == pop
 
 
+def test_the_white_zone_share_names_the_area_its_denominator_covers(listing, diag):
+    from cpts_geo import fr
+    from cpts_geo.validation import render
+
+    # clean.csv is a whole white zone of the sample: 100 % of the white zone it touches, and a
+    # smaller share of the white population of the listing's departments
+    clean = validate_territory(FIX / "clean.csv", listing)
+    d = clean["white_zone_absorbed"].details
+    assert d["absorbed_share_of_touched"] == 1.0
+    assert d["touched_white_population"] == d["absorbed_population"]
+    assert d["absorbed_population_share"] == pytest.approx(d["absorbed_population"] / diag.summary["white_population"])
+    row = dict(render._fig_rows(clean))["Habitants aujourd'hui sans CPTS couverts"]
+    deps = fr.enumeration(sorted(listing.known_deps))
+    assert row == (f"{fr.integer(d['absorbed_population'])} ({fr.percent(1.0)} de la zone blanche qu'elle "
+                   f"touche ; {fr.percent(d['absorbed_population_share'])} de celle des départements {deps})")
+    assert "qu'il touche" in clean["white_zone_absorbed"].message
+    # enclave.csv leaves one commune of that white zone out: below 100 % of the zone it touches
+    enclave = validate_territory(FIX / "enclave.csv", listing)["white_zone_absorbed"].details
+    assert enclave["touched_white_population"] == d["touched_white_population"]
+    assert enclave["absorbed_share_of_touched"] == pytest.approx(
+        enclave["absorbed_population"] / d["touched_white_population"]) and enclave["absorbed_share_of_touched"] < 1
+
+
+def test_the_igas_check_cites_the_report_section_and_says_it_is_a_landmark(listing):
+    # Forcalquier, Mane, Niozelles: 6 906 inhabitants, below the range; adding Manosque and its
+    # neighbours brings it inside
+    below = validate_territory(["04088", "04111", "04138"], listing)["igas_range"]
+    inside = validate_territory(["04070", "04112", "04001", "04019", "04049", "04088"], listing)["igas_range"]
+    assert not below.passed and inside.passed
+    # a point of attention outside the range, information inside: never « Conforme »
+    assert below.level == "warning" and inside.level == "info"
+    for check in (below, inside):
+        assert "fourchette repère de 20\u202f000 à 100\u202f000 habitants du rapport IGAS n° 2018-041R" in check.message
+        assert "pas une règle" in check.message and "viable" not in check.message
+        assert "§ 2.2.2" in check.details["source"] and check.details["nature"] == "repère, ni règle ni verdict"
+    assert below.message.startswith("6\u202f906 habitants : sous la fourchette repère")
+    assert "« devrait couvrir entre 20 000 et 100 000 habitants" in inside.message
+    assert "annexe 1 du rapport, d'après la population seule" in inside.message
+    assert "« ne devraient pas être exclus a priori mais examinés avec plus d'attention »" in below.message
+
+
 def test_overlap_names_the_cpts_and_population(listing, ref):
     r = validate_territory(FIX / "overlap.csv", listing)
     assert r.name == "CPTS Durance Luberon (projet)"  # the file's CPTS column

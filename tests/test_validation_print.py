@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from browser_support import CHROMIUM
 
+from cpts_geo import fr
 from cpts_geo.cli import main
 from cpts_geo.errors import OutputError
 from cpts_geo.validation import render, validate_territory
@@ -91,8 +92,9 @@ def test_aci_amount_igas_type_and_sources_are_named_texts(sample_listing):
     report = validate_territory(FIX / "overlap.csv", sample_listing)
     rows = dict(render._fig_rows(report))
     funding = next(v for k, v in rows.items() if k.startswith("Financement ACI"))
-    assert "ACI avenant 2 (2022)" in funding and "31 mars 2022" in funding
-    assert funding.startswith("87\u202f500\u00a0€") or funding.startswith("87\u202f500")
+    # 7 539 inhabitants: taille 1, 50 000 € a year (arrêté du 21 août 2019, in force by the Sénat 2025)
+    assert funding.startswith(f"{fr.euros(50_000)} par an") and "21 août 2019" in funding
+    assert "Sénat n° 32 (2025-2026" in funding and "avenant" not in funding and "87" not in funding
     igas = rows["Type IGAS (selon la population seule)"]
     # 7 539 inhabitants < 30 000: « rural » for IGAS whatever the density (IGAS 2018 report)
     assert igas.startswith("rural") and "population seule" in igas

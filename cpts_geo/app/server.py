@@ -149,8 +149,10 @@ class AppState:
     def __init__(self, existing: object = None, region: object = None, departments: object = None,
                  replaces: tuple[str, ...] | list[str] | str | None = None, apl: object = None,
                  tiles: str | None = None, title: str | None = None, apl_cog: int | None = None) -> None:
+        from cpts_geo.indicators.apl_official import require_official_apl
         from cpts_geo.validation import prepare_existing
 
+        require_official_apl(apl, "apl")  # refused before the listing is prepared
         self.existing = existing
         self.apl, self.apl_cog = apl, apl_cog
         self.base = prepare_existing(existing)

@@ -134,6 +134,9 @@ def run(args: argparse.Namespace) -> int:
 
     args.host = check_host(args.host)
     _check_port(args.host, args.port)
+    from cpts_geo.indicators.apl_official import require_official_apl
+
+    require_official_apl(args.apl, "--apl")  # the estimate of cpts-geo apl is not the DREES APL
     local = is_loopback(args.host)
     if not local:
         where = ("toutes les adresses de cet ordinateur" if args.host == ALL_INTERFACES

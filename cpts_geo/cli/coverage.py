@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("LISTE", args.members), ("--apl", args.apl), ("--apl-estimee", args.apl_estimate),
                           ("--partage", args.partage)):
         check_file_argument(value, option, file_only=True)
+    from cpts_geo.indicators.apl_official import require_official_apl
+
+    require_official_apl(args.apl, "--apl")  # an estimate goes to --apl-estimee
     area_from_args(args)  # a bad --region / --departement is refused before any work
     from cpts_geo.cli.progress import Progress
     from cpts_geo.export import prepare, write_diagnosis

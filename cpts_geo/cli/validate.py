@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = [args.proposal, args.existing, args.apl, args.irdes2025]
     check_outputs({"--json": args.json, "--html": args.html, "--markdown": args.markdown, "--pdf": args.pdf},
                   inputs)  # an input is never an output, even a file named explicitly
+    from cpts_geo.indicators.apl_official import require_official_apl
+
+    require_official_apl(args.apl, "--apl")  # the estimate of cpts-geo apl is not the DREES APL
     report = validate_territory(
         args.proposal, args.existing, name=args.name,
         overlap={"bloquant": "blocking", "avertissement": "warning", "information": "info"}[args.overlap],

@@ -48,7 +48,8 @@ def apl_estimate_by_cpts(members: pd.DataFrame, apl: pd.Series, population: pd.S
     French headers (:data:`ESTIMATE_HEADER`…); the DREES classes (2,5 / 4) are not applied to an
     estimate. ``attrs``: the parameters and sources of the computation, ``listing``,
     ``aggregation``, ``note``."""
-    per = aggregate_apl(members, apl, population, name="apl_estime").drop(columns="apl_estime_flag")
+    per = aggregate_apl(members, apl, population, name="apl_estime").drop(columns="apl_estime_flag",
+                                                                           errors="ignore")
     per["missing_codes"] = per["missing_codes"].map("; ".join)
     out = per.rename(columns=_HEADERS)
     out.attrs = {k: v for k, v in per.attrs.items() if k not in _HEAVY}

@@ -34,7 +34,7 @@ from cpts_geo._checks import (
     fail,
 )
 from cpts_geo.codes import FIRST_COG_YEAR, convert_table
-from cpts_geo.errors import InputError
+from cpts_geo.errors import InputError, OptionError
 from cpts_geo.io.tables import (
     clean_code,
     column_key,
@@ -53,6 +53,97 @@ if TYPE_CHECKING:
 FLAG_LABELS = APL_FLAG_LABELS
 UNIT = "consultations par an et par habitant (standardisé)"
 AGGREGATION_RULE = "moyenne des APL communaux pondérée par la population (règle du zonage)"
+#: ``attrs["indicator"]`` of the official DREES APL (:func:`read_apl`, :func:`attach_apl`)
+OFFICIAL_KIND = "apl_drees"
+#: ``attrs["indicator"]`` of the estimates computed by cpts_geo (:func:`cpts_geo.compute_apl`,
+#: :func:`cpts_geo.indicators.apl_estimate.apl_estimate_by_cpts`): never the DREES APL
+ESTIMATE_KINDS = ("apl_estimate", "apl_estimate_by_cpts")
+#: column headers that only an estimate file written by cpts_geo carries
+_ESTIMATE_COLUMNS = ("apl_estime", "apl estimée (cpts_geo, pas l'apl drees)")
+_NOT_OFFICIAL = ("estimation de type APL calculée par cpts_geo (compute_apl, cpts-geo apl), pas l'APL "
+                 "publiée par la DREES : l'APL officielle s'attend ici (fichier APL de la DREES, table "
+                 "read_apl ou attach_apl) ; une estimation se montre à part, avec son unité et sans les "
+                 "seuils de la DREES")
+
+
+def _not_official(parameter: str) -> str:
+    """:data:`_NOT_OFFICIAL` with where an estimate goes: an option in the CLI, a parameter else."""
+    where = "--apl-estimee" if parameter.startswith("--") else "Diagnosis.write(apl_estimate=...)"
+    return f"{_NOT_OFFICIAL} ({where})"
+
+
+def _estimate_file(path: Path) -> bool:
+    """True when ``path`` is a table written by ``cpts-geo apl``: its ``.meta.json`` says so, or
+    its first line (CSV) carries the estimate's column."""
+    meta = path.with_name(path.stem + ".meta.json")
+    if meta.is_file():
+        try:
+            import json
+
+            if json.loads(meta.read_text(encoding="utf-8")).get("indicator") in ESTIMATE_KINDS:
+                return True
+        except (OSError, ValueError):
+            pass
+    if path.suffix.lower() in (".csv", ".txt"):
+        try:
+            with path.open("rb") as fh:
+                first = fh.readline(4096).decode("utf-8-sig", errors="replace")
+        except OSError:
+            return False
+        cells = {column_key(c.strip().strip('"')) for c in re.split(r"[;,\t]", first)}
+        return any(column_key(h) in cells for h in _ESTIMATE_COLUMNS)
+    return False
+
+
+def require_official_apl(apl: object, parameter: str = "apl") -> None:
+    """Refuse, where the official DREES APL is expected, anything that is not it.
+
+    The DREES APL and the estimate computed by cpts_geo share a name but not a unit nor a
+    meaning (the estimate counts headcounts or the supply given, not consultations; no DREES
+    threshold applies to it). Each carries its kind in ``attrs["indicator"]``
+    (:data:`OFFICIAL_KIND`, :data:`ESTIMATE_KINDS`); this is checked at every entry that
+    expects the official APL (``validate_territory(apl=...)``, ``Diagnosis.write(apl=...)``,
+    ``create_app(apl=...)``, ``--apl``).
+
+    Parameters
+    ----------
+    apl : path, DataFrame or Series
+        A DREES file path, a table of :func:`read_apl` / :func:`attach_apl`, or a Series indexed
+        by code whose ``attrs["indicator"]`` is :data:`OFFICIAL_KIND`. None passes.
+    parameter : str
+        Name of the parameter (or, in the CLI, the option) the value was given to.
+
+    Raises
+    ------
+    OptionError
+        ``apl`` is an estimate (a :func:`cpts_geo.compute_apl` result, a table or file written
+        by ``cpts-geo apl``) or a Series of unknown kind; the message names ``parameter``.
+
+    Examples
+    --------
+    >>> import cpts_geo as cg
+    >>> require_official_apl(cg.compute_apl(), "apl")
+    Traceback (most recent call last):
+    ...
+    cpts_geo.errors.OptionError: option apl : estimation de type APL calculée par cpts_geo ...
+    """
+    if apl is None:
+        return
+    if isinstance(apl, (str, Path)):
+        if _estimate_file(Path(apl)):
+            raise OptionError(parameter, Path(apl).name, _not_official(parameter))
+        return
+    if isinstance(apl, (pd.Series, pd.DataFrame)):
+        kind = apl.attrs.get("indicator")
+        cols = [apl.name] if isinstance(apl, pd.Series) else list(apl.columns)
+        if kind in ESTIMATE_KINDS or any(column_key(str(c)) in map(column_key, _ESTIMATE_COLUMNS)
+                                         for c in cols):
+            raise OptionError(parameter, "estimation cpts_geo", _not_official(parameter))
+        if isinstance(apl, pd.Series) and kind != OFFICIAL_KIND:
+            raise OptionError(parameter, "série sans nature déclarée",
+                              "série d'APL dont la nature n'est pas connue : passez le fichier APL de la "
+                              "DREES ou la table de read_apl / attach_apl (ou, si la série vient bien "
+                              f"de la DREES, déclarez-la : serie.attrs['indicator'] = '{OFFICIAL_KIND}')")
 
 
 def _column_role(header: str) -> str | None:
@@ -122,6 +213,8 @@ def read_apl(
     """
     _check_apl_file(path, sheet, year, cog)
     path = Path(path)
+    if _estimate_file(path):
+        raise InputError(_NOT_OFFICIAL, path.name)
     grid, sheet = _read_grid(path, sheet, year)
     where = f"{path.name}" + (f" [{sheet}]" if sheet else "")
     header_at = None
@@ -245,6 +338,7 @@ def attach_apl(apl: pd.DataFrame, cog: int | None = None, units: pd.DataFrame | 
     expect_frame(apl, "apl", columns=("code", "apl"))
     expect_year(cog, "cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
     expect_frame(units, "units", optional=True)
+    require_official_apl(apl, "apl")
     cog = cog if cog is not None else apl.attrs.get("cog")
     source = apl.attrs.get("source", "table APL")
     if cog is None:
@@ -345,7 +439,9 @@ def aggregate_apl(
     the CPTS's share of a city listed by several CPTS), which multiplies its weight. Units without
     a value or weight are left out of the mean and listed.
     Columns: ``cpts``, ``<name>``, ``population`` (weights summed over units with a value),
-    ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes).
+    ``n_units``, ``n_missing``, ``missing_codes`` (tuple), ``<name>_flag`` (French classes of the
+    DREES thresholds; left out when ``values`` is an estimate computed by cpts_geo, whose
+    ``attrs["indicator"]`` is one of :data:`ESTIMATE_KINDS`).
     """
     expect_frame(members, "members")
     expect_series(values, "values")
@@ -379,7 +475,8 @@ def aggregate_apl(
         "n_missing": (out["n_units"] - out["n_ok"]).to_numpy(),
         "missing_codes": [missing.get(c, ()) for c in out.index],
     })
-    out[f"{name}_flag"] = apl_flag(out[name])
+    if values.attrs.get("indicator") not in ESTIMATE_KINDS:  # the DREES classes never apply to an estimate
+        out[f"{name}_flag"] = apl_flag(out[name])
     out.attrs = {**{k: v for k, v in values.attrs.items() if k != "reasons"}, "aggregation": AGGREGATION_RULE}
     return out
 
@@ -393,6 +490,7 @@ def official_apl_by_cpts(
     reference population when the file has none)."""
     expect_frame(members, "members", columns=("cpts", "code"))
     _check_apl_file(path, sheet, year, cog)
+    require_official_apl(path, "path")
     per_unit = attach_apl(read_apl(path, sheet=sheet, year=year, cog=cog), cog=cog)
     s = per_unit.set_index("code")
     weights = s["population_apl"] if s["population_apl"].notna().any() else None

@@ -83,8 +83,9 @@ CLASSIFICATION_HEADERS = {
     "aci_bound_nearest": "seuil ACI le plus proche", "aci_margin": "écart au seuil ACI (habitants)",
     "aci_band_if_crossed": "taille ACI si le seuil est franchi", "aci_near_threshold": "proche d'un seuil ACI (1 %)",
     "aci_margin_text": "écart au seuil ACI", "aci_label": "taille ACI (libellé)",
-    "aci_funding_eur": "financement ACI de fonctionnement (€/an)", "igas_type": "type IGAS 2018",
-    "igas_viable": "taille viable selon l'IGAS (20 000 à 100 000)", "igas_warning": "alerte IGAS",
+    "aci_funding_eur": "financement ACI de fonctionnement (€/an)", "igas_type": "type de territoire (repère IGAS 2018, selon la population)",
+    "igas_viable": "dans la fourchette repère IGAS (20 000 à 100 000 habitants)",
+    "igas_warning": "hors de la fourchette repère IGAS",
     "dens7_unknown": "densité inconnue (% pop.)", "dens_urbain_dense": "urbain dense (% pop.)",
     "dens_intermediaire": "densité intermédiaire (% pop.)", "dens_rural": "rural (% pop.)",
     "dens_dominant": "densité dominante", "dens7_dominant": "niveau de densité dominant (1 à 7)",
@@ -147,9 +148,10 @@ def sources_table(d: Diagnosis) -> pd.DataFrame:
                                  "tables de passage COGugaison"),
         ("Tailles ACI des CPTS", "Accord conventionnel interprofessionnel (ACI) CPTS du 20 juin 2019, approuvé par "
                                  "l'arrêté du 21 août 2019 (JORF n° 0196 du 24 août 2019)"),
-        ("Financement ACI de fonctionnement", "avenant 2 à l'ACI CPTS (2022), signé le 20 décembre 2021, approuvé "
-                                              "au Journal officiel du 31 mars 2022"),
-        ("Types de CPTS", rules.IGAS_SOURCE),
+        ("Financement ACI de fonctionnement (par an)", rules.aci_funding_source()),
+        *([("Montants ACI qui ne sont pas un financement de fonctionnement", note)]
+          if (note := rules.aci_startup_note()) else []),
+        ("Types de territoire et fourchette repère de taille (repères, pas des règles)", rules.IGAS_SOURCE),
         ("Densité", "INSEE, grille communale de densité à 7 niveaux 2024"),
         ("Aires d'attraction des villes", "INSEE, zonage en aires d'attraction des villes 2020"),
     ]

@@ -25,6 +25,7 @@ from cpts_geo import classification as cl
 from cpts_geo import fr, reference, rules, topology
 from cpts_geo.codes import normalise_codes
 from cpts_geo.errors import OptionError
+from cpts_geo.indicators import apl_official
 from cpts_geo.validation.context import Coverage, ExistingListing
 from cpts_geo.validation.inputs import Proposal
 
@@ -482,16 +483,26 @@ def check_white_zone_absorbed(state: State) -> Check:
     known = sorted(state.listing.known_deps)
     deps = _verb(len(known), "du département", "des départements") + " " + fr.enumeration(known)
     share = pop / total_pop if total_pop else float("nan")
+    # the white zones the territory touches (connected on land): the denominator a reader expects
+    # of « the share of the white zone it covers »
+    w0, lab0, _ = _white_components(state, white0)
+    touched = np.isin(lab0, np.unique(lab0[np.isin(w0, absorbed)])) if len(w0) else np.array([], dtype=bool)
+    touched_pop = float(np.nansum(cov.population[w0[touched]])) if len(w0) else 0.0
+    share_touched = pop / touched_pop if touched_pop else float("nan")
     details = {"white_units_before": int(white0.sum()), "white_population_before": int(round(total_pop)),
                "absorbed_units": len(absorbed), "absorbed_population": int(round(pop)),
                "absorbed_population_share": None if np.isnan(share) else share,
+               "touched_white_units": int(touched.sum()), "touched_white_population": int(round(touched_pop)),
+               "absorbed_share_of_touched": None if np.isnan(share_touched) else share_touched,
                "departments": sorted(state.listing.known_deps)}
     if not len(absorbed):
         msg = (f"Le territoire ne couvre aucune commune aujourd'hui sans CPTS (zone blanche {deps} : "
                f"{fr.plural(int(white0.sum()), 'commune')}, {fr.integer(total_pop)} hab.).")
         return Check("white_zone_absorbed", title, "info", True, msg, (), details)
     msg = (f"Le territoire couvre {fr.plural(len(absorbed), 'commune')} aujourd'hui sans CPTS, soit "
-           f"{fr.integer(pop)} hab. : {fr.percent(share)} de la population en zone blanche {deps} "
+           f"{fr.integer(pop)} hab. : {fr.percent(share_touched)} de la zone blanche qu'il touche "
+           f"({fr.plural(int(touched.sum()), 'commune')}, {fr.integer(touched_pop)} hab.) et "
+           f"{fr.percent(share)} de la population en zone blanche {deps} "
            f"({fr.integer(total_pop)} hab. dans {fr.plural(int(white0.sum()), 'commune')} d'après la liste "
            f"{state.listing.source}).")
     return Check("white_zone_absorbed", title, "info", False, msg, tuple(state.codes[absorbed]), details)
@@ -614,14 +625,18 @@ def check_igas_range(state: State) -> Check:
     t = cl.igas_type([pop]).iloc[0]
     lo, hi = rules.IGAS_VIABLE
     detail = {"population": int(round(pop)), "igas_type": t["igas_type"], "range": [lo, hi],
-              "source": rules.IGAS_SOURCE}
+              "source": rules.IGAS_SOURCE, "nature": "repère, ni règle ni verdict"}
+    kind = (f"type de territoire repère « {t['igas_type']} » (annexe 1 du rapport, d'après la population "
+            "seule)")
     if bool(t["igas_viable"]):
-        return Check("igas_range", "Taille repère IGAS", "warning", True,
-                     f"{fr.inhabitants(pop)} : dans la fourchette de {fr.integer(lo)} à {fr.integer(hi)} habitants "
-                     f"repérée par l'IGAS (2018) ; type « {t['igas_type']} ».", (), detail)
+        # inside the range: information, not « Conforme » (a landmark gives no verdict)
+        return Check("igas_range", "Taille repère IGAS", "info", True,
+                     f"{fr.inhabitants(pop)} : dans la fourchette repère de {fr.integer(lo)} à "
+                     f"{fr.inhabitants(hi)} du rapport IGAS n° 2018-041R (§ 2.2.2 : une CPTS "
+                     f"{rules.IGAS_VIABLE_QUOTE}) ; {kind}. Un repère, pas une règle.", (), detail)
     return Check("igas_range", "Taille repère IGAS", "warning", False,
-                 f"{fr.inhabitants(pop)} : {t['igas_warning']} (fourchette de {fr.integer(lo)} à {fr.integer(hi)} "
-                 "habitants). Ce n'est pas une règle : l'ARS apprécie selon le contexte local.", (), detail)
+                 # the note of igas_type without its « population inférieure à … : » head
+                 f"{fr.inhabitants(pop)} : {t['igas_warning'].split(' : ', 1)[-1]}.", (), detail)
 
 
 @lru_cache(maxsize=1)
@@ -725,16 +740,19 @@ def check_apl_profile(state: State) -> Check:
     mean = float((v[ok] * pop[ok]).sum() / total) if total else float("nan")
     missing = state.sel[~ok]
     attrs = apl.attrs
-    src = attrs.get("source", "fichier APL")
+    # only the DREES APL reaches here (require_official_apl at every entry): its unit and the
+    # zonage threshold of 2.5 apply to it, never to the estimate computed by cpts_geo
+    unit = attrs.get("unit") or apl_official.UNIT
+    src = attrs.get("source", "fichier APL de la DREES")
     year = attrs.get("apl_year")
-    details = {"apl_mean": None if np.isnan(mean) else mean, "population_share_below_2_5":
+    details = {"unit": unit, "apl_mean": None if np.isnan(mean) else mean, "population_share_below_2_5":
                None if np.isnan(share_low) else share_low, "units_below_2_5": list(state.codes[state.sel][low]),
                "missing": list(state.codes[missing]), "source": src, "year": year,
                "weights": f"population municipale {reference.POPULATION_YEAR}"}
     miss = (f" ; {fr.plural(len(missing), 'commune')} sans valeur dans le fichier : {_names(state, missing, 6)}"
             if len(missing) else "")
-    msg = (f"APL moyen pondéré par la population : {fr.number(mean, 1)}"
-           + f" consultations par an et par habitant ; {fr.percent(share_low)} de la population vit dans une "
+    msg = (f"APL moyen pondéré par la population : {fr.number(mean, 1)} {unit}"
+           + f" ; {fr.percent(share_low)} de la population vit dans une "
            f"commune où l'APL est inférieur à {fr.number(rules.APL_THRESHOLDS[0], 1)} (source : {src}"
            + (f", {year}" if year else "") + f"){miss}.")
     return Check("apl_profile", title, "info", not bool(low.any()), msg,
@@ -819,10 +837,13 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "communes without CPTS that the territory would strand between itself and existing CPTS "
               "(they were connected to other uncovered communes before)", "info without listing"),
     CheckSpec("white_zone_absorbed", "Zones blanches couvertes", "info", check_white_zone_absorbed,
-              "communes without CPTS the territory covers, and their share of the white-zone population "
-              "of the listing's departments",
+              "communes without CPTS the territory covers, and their share of the white zones it "
+              "touches and of the white-zone population of the listing's departments (each share names "
+              "its area)",
               figures=(("white_population_absorbed", "absorbed_population"),
-                       ("white_population_share_absorbed", "absorbed_population_share"))),
+                       ("white_population_share_absorbed", "absorbed_population_share"),
+                       ("white_population_share_of_touched", "absorbed_share_of_touched"),
+                       ("white_zone_departments", "departments"))),
     CheckSpec("cross_border", "Départements et régions concernés", "info", check_cross_border,
               "departments and regions crossed; ARS of each region and health insurance fund of each "
               "department to involve", "warning when several regions"),
@@ -830,7 +851,9 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               f"population municipale {reference.POPULATION_YEAR}, ACI size band and margin to the nearest "
               "boundary, funding of the band", needs_units=True),
     CheckSpec("igas_range", "Taille repère IGAS", "warning", check_igas_range,
-              "outside the 20,000–100,000 inhabitants range of the IGAS 2018 report (never a rule)",
+              "outside the 20,000–100,000 inhabitants landmark of IGAS report 2018-041R, §2.2.2 "
+              "(a landmark to examine, never a rule)", "info inside the range: a landmark gives no "
+              "« Conforme »",
               needs_units=True),
     CheckSpec("epci_split", "Intercommunalités (EPCI) partagées", "info", check_epci_split,
               "EPCI only partly included, with their communes left outside", needs_units=True),

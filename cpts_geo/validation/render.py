@@ -47,10 +47,9 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
         ("Taille ACI", f"Taille {f['aci_band']} — {f['aci_margin_text']}" if f["aci_band"] else "n.d."),
     ]
     if f.get("aci_funding_eur"):
-        funding = rules.aci_funding_version()
-        rows.append((f"Financement ACI du fonctionnement ({funding['version']})",
-                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille ({funding['version']} : "
-                     f"{funding['text']})"))
+        rows.append(("Financement ACI du fonctionnement",
+                     f"{fr.euros(f['aci_funding_eur'])} par an selon la taille "
+                     f"({rules.aci_funding_source(short=True)})"))
     rows += [
         ("Type IGAS (selon la population seule)", _igas_text(f.get("igas_type"))),
         ("Départements", ", ".join(f"{dep_names.get(d, d)} ({d})" for d in f["departments"]) or "—"),
@@ -63,9 +62,17 @@ def _fig_rows(r: ValidationReport) -> list[tuple[str, str]]:
     if f.get("aav_dominant"):
         rows.append(("Aire d'attraction des villes (INSEE 2020)", f["aav_dominant"]))
     if f.get("white_population_absorbed") is not None:
+        # each share names the area its denominator covers
+        deps = f.get("white_zone_departments") or []
+        parts = []
+        if f.get("white_population_share_of_touched") is not None:
+            parts.append(f"{fr.percent(f['white_population_share_of_touched'])} de la zone blanche qu'elle touche")
+        if f.get("white_population_share_absorbed") is not None:
+            parts.append(f"{fr.percent(f['white_population_share_absorbed'])} de celle "
+                         + (f"{'du département' if len(deps) == 1 else 'des départements'} {fr.enumeration(deps)}"
+                            if deps else "de la zone analysée"))
         rows.append(("Habitants aujourd'hui sans CPTS couverts",
-                     f"{fr.integer(f['white_population_absorbed'])} ({fr.percent(f.get('white_population_share_absorbed'))}"
-                     " de la zone blanche)"))
+                     f"{fr.integer(f['white_population_absorbed'])}" + (f" ({' ; '.join(parts)})" if parts else "")))
     if f.get("apl_mean") is not None:
         rows.append(("APL médecins généralistes (moyenne)", fr.number(f["apl_mean"], 1)))
         rows.append((f"Population en commune d'{rules.APL_FLAG_LABELS[0]}", fr.percent(f.get("apl_population_share_below_2_5"))))
@@ -80,8 +87,8 @@ def _igas_text(kind: str | None) -> str:
     rng = {rules.IGAS_LABELS[0]: f"moins de {fr.inhabitants(lo)}",
            rules.IGAS_LABELS[1]: f"de {fr.integer(lo)} à {fr.inhabitants(hi)}",
            rules.IGAS_LABELS[2]: f"plus de {fr.inhabitants(hi)}"}.get(kind)
-    return (f"{kind} ({rng} ; type IGAS selon la population seule, la densité n'y entre pas)"
-            if rng else f"{kind} (type IGAS selon la population seule)")
+    return (f"{kind} ({rng} ; repère du rapport IGAS n° 2018-041R, annexe 1, selon la population seule, "
+            "la densité n'y entre pas)" if rng else f"{kind} (repère IGAS selon la population seule)")
 
 
 def verdict_text(report: ValidationReport) -> str:
@@ -199,11 +206,8 @@ def print_pdf(page: str, path: str | Path, timeout_s: float = 120.0, *, inputs: 
 def _aci_texts() -> str:
     """The texts behind the ACI bands and the funding amount shown (not the parameter file)."""
     bands = rules.aci_funding_version("2019")["text"]
-    cur = rules.aci_funding_version()
     out = f"accord conventionnel interprofessionnel CPTS du 20 juin 2019 ({bands})"
-    if cur["text"] != bands:
-        out += f" ; financement du fonctionnement : {cur['version']}, {cur['text']} ({cur['status']})"
-    return out
+    return out + f" ; financement du fonctionnement : {rules.aci_funding_source()}"
 
 
 # ------------------------------------------------------------------------------------------

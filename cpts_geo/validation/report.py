@@ -29,7 +29,7 @@ from cpts_geo._checks import (
 from cpts_geo._version import __version__
 from cpts_geo.codes import FIRST_COG_YEAR, normalise_codes
 from cpts_geo.errors import InputError, NotFoundError, OptionError
-from cpts_geo.indicators.apl_official import attach_apl, read_apl
+from cpts_geo.indicators.apl_official import attach_apl, read_apl, require_official_apl
 from cpts_geo.io.tables import check_file
 from cpts_geo.members import arrondissement_cities
 from cpts_geo.perimeters import dissolve_groups
@@ -251,6 +251,7 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     :func:`cpts_geo.read_apl` / :func:`cpts_geo.attach_apl`, or a Series indexed by code."""
     if apl is None:
         return None
+    require_official_apl(apl, "apl")  # the computed estimate is not the DREES APL
     if isinstance(apl, pd.Series):
         return apl
     if isinstance(apl, (str, Path)):
@@ -262,7 +263,8 @@ def _apl_values(apl: object, apl_cog: int | None) -> pd.Series | None:
     if isinstance(apl, pd.DataFrame):
         frame = apl if "apl_status" in apl.columns else attach_apl(apl, cog=apl_cog)
         s = frame.set_index("code")["apl"].astype(float)
-        s.attrs = {k: v for k, v in frame.attrs.items() if k in ("source", "apl_year", "cog", "label", "unit")}
+        s.attrs = {k: v for k, v in frame.attrs.items()
+                   if k in ("source", "apl_year", "cog", "label", "unit", "indicator")}
         s.attrs.setdefault("source", apl.attrs.get("source"))
         s.attrs.setdefault("apl_year", apl.attrs.get("apl_year"))
         return s
@@ -379,7 +381,7 @@ def _validate(prop: Proposal, listing: ExistingListing, options: dict) -> Valida
         "overlap_severity": options["overlap"],
         "sources": {k: reference.SOURCES[k] for k in ("communes", "population", "geometry", "epci", "dens7",
                                                       "cateaav2020")},
-        "aci": cl.SOURCES["aci"], "aci_funding": rules.aci_funding_version()["source"],
+        "aci": cl.SOURCES["aci"], "aci_funding": rules.aci_funding_source(),
         "igas": rules.IGAS_SOURCE,
         "crs": rules.crs_summary(french=True),
         "cpts_geo_version": __version__,
