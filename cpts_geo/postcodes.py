@@ -25,14 +25,14 @@ from cpts_geo.io.tables import column_key
 
 CODE_TYPES = ("auto", "insee", "postal")
 #: "auto" refuses a listing when at least 5 of its distinct 5-digit codes (3 in a run such as
-#: 13001, 13002, 13003), and this share of them, are postcodes of other communes: a real INSEE listing has few (21 of the 438 codes of the PACA
-#: sample; 3 of 5 in a short cross-border proposal), a postcode listing nearly all
+#: 13001, 13002, 13003), and this share of them, are postcodes of other communes: a real INSEE listing has few (30 of the 540 codes of the
+#: 04-05-84 sample; 3 of 5 in a short cross-border proposal), a postcode listing nearly all
 POSTAL_SHARE = 0.8
 #: ... or at least 2, and this share, when some are no INSEE code at all (Corsican 20xxx, 75001)
 NOT_INSEE_SHARE = 0.5
 #: a listing not refused still "looks postal" when this share of its distinct 5-digit codes are
-#: postcodes of other communes (a real INSEE listing has about 5 %: 29 of the 540 codes of the
-#: 04-05-84 sample, 74 codes on the whole PACA listing) and its code column does not say INSEE:
+#: postcodes of other communes (a real INSEE listing has about 5 %: 30 of the 540 codes of the
+#: 04-05-84 sample) and its code column does not say INSEE:
 #: its doubtful codes are then printed
 LOOKS_POSTAL_SHARE = 0.25
 #: words of a column name that say its codes are INSEE codes (« code_insee », « CODGEO », « DEPCOM »)
