@@ -69,7 +69,8 @@ SOURCES = {
     "dens7": "INSEE, grille communale de densité à 7 niveaux 2024 (https://www.insee.fr/fr/information/8571524); "
              "3 levels: INSEE, « La grille communale de densité » (https://www.insee.fr/fr/information/6439600)",
     "cateaav2020": "INSEE, zonage en aires d'attraction des villes 2020, catégorie de la commune (11/12/13/20/30)",
-    "aci": "data/classification/aci_cpts.json (ACI CPTS 2019 et avenant 2)",
+    "aci": ("accord conventionnel interprofessionnel (ACI) CPTS du 20 juin 2019, arrêté du 21 août 2019, "
+            "et son avenant 2 (2022)"),
     "igas": IGAS_SOURCE,
 }
 

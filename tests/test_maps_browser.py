@@ -102,7 +102,7 @@ def test_title_and_names_never_overlap_at_the_default_zoom(page):
     driver, diag = page
     # the sample covers departments 04, 05 and 84 (its README): named, not numbered
     assert driver.title == ("Couverture du territoire par les CPTS — Alpes-de-Haute-Provence, "
-                            "Hautes-Alpes et Vaucluse (18 CPTS)")
+                            "Hautes-Alpes et Vaucluse (21 CPTS)")
     wait_map_idle(driver, "cptsGeo.map")
     state = wait_for(driver, "var s = window.cptsGeoLabels, m = cptsGeo.map;"
                              " return s && s.zoom === m.getZoom() && s.center.equals(m.getCenter()) && s;")

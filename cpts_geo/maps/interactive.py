@@ -27,7 +27,7 @@ from cpts_geo import fr, reference
 from cpts_geo import names as commune_names
 from cpts_geo._version import __version__
 from cpts_geo.maps import style as st
-from cpts_geo.maps.layers import MapLayers, build_layers
+from cpts_geo.maps.layers import MapLayers, build_layers, label_points
 from cpts_geo.rules import aci_near_threshold
 
 VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
@@ -271,18 +271,31 @@ class _Extras(MacroElement):
 
   L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
 
-  // declutter the CPTS names: larger CPTS first, a label is shown only if its box overlaps no
-  // label already shown (at every zoom; zooming in brings the hidden ones back)
+  // declutter the CPTS names: larger CPTS first; a name is written on its point, else just
+  // above, below, beside or at a corner of it, wherever its box overlaps no name already written
+  // and stays inside the map; a name with no free place is hidden (zooming in brings it back)
+  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]];
   function declutter() {
+    var frame = map.getContainer().getBoundingClientRect();
     var els = Array.prototype.slice.call(document.querySelectorAll('.cg-label'));
     els.sort(function(a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
     var kept = [];
+    function free(r) {
+      return r.left >= frame.left && r.right <= frame.right && r.top >= frame.top && r.bottom <= frame.bottom &&
+        !kept.some(function(k) {
+          return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
+    }
     els.forEach(function(el) {
-      el.style.visibility = 'visible';
-      var r = el.getBoundingClientRect();
-      var hit = r.width === 0 || kept.some(function(k) {
-        return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
-      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+      el.style.visibility = 'visible'; el.style.marginLeft = '0px'; el.style.marginTop = '0px';
+      var r = el.getBoundingClientRect(), spot = null;
+      for (var i = 0; r.width > 0 && i < SPOTS.length && !spot; i++) {
+        var dx = SPOTS[i][0] * (r.width / 2 + 3), dy = SPOTS[i][1] * (r.height / 2 + 2);
+        var c = {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+        if (free(c)) spot = [dx, dy, c];
+      }
+      if (!spot) { el.style.visibility = 'hidden'; return; }
+      el.style.marginLeft = spot[0] + 'px'; el.style.marginTop = spot[1] + 'px';
+      kept.push(spot[2]);
     });
     // state read by the tests: the labels are settled for this view
     window.cptsGeoLabels = {zoom: map.getZoom(), center: map.getCenter(), shown: kept.length,
@@ -450,7 +463,7 @@ def coverage_map(
     # names of the CPTS, always on; the page hides those whose box would overlap a label of a
     # larger CPTS at the current zoom (declutter), they come back when zooming in
     names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=True)
-    pts = per.geometry.representative_point()
+    pts = label_points(per, lay.units)  # shared-city CPTS named inside their own communes
     area = per.to_crs(_crs.LOCAL_CRS["metropole"]).area if len(per) else pd.Series(dtype=float)
     for rank, i in enumerate(np.argsort(-area.to_numpy(), kind="stable")):
         label = _esc(st.short_name(per["cpts"].iloc[i]))

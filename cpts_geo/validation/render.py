@@ -93,6 +93,18 @@ def _sorted_checks(r: ValidationReport) -> list:
     return sorted(r.checks, key=lambda c: LEVELS[c.level].rank)
 
 
+def sorted_checks(r: ValidationReport) -> list:
+    """The checks of ``r`` in display order: blocking first, then warnings, passed, information
+    (:data:`~cpts_geo.validation.checks.LEVELS` ranks) — the order of every report and export."""
+    return _sorted_checks(r)
+
+
+def figure_rows(r: ValidationReport) -> list[tuple[str, str]]:
+    """The report's figures as (French label, French value) rows, in the order the text, HTML and
+    PDF reports print them; also in :meth:`ValidationReport.to_dict` (``rows``) for the app."""
+    return _fig_rows(r)
+
+
 def text(r: ValidationReport) -> str:
     """French summary for a terminal: verdict, figures, then every check."""
     lines = [f"Vérification du territoire « {r.name} »",
