@@ -306,8 +306,53 @@ class _Extras(MacroElement):
   map.attributionControl.addAttribution(data.credits);
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
                     search: find, searchBox: search, declutter: declutter};
-  // whole area in view, without animation: the names are decluttered for the final view
-  map.fitBounds(data.bounds, {animate: false});
+  // overseas zones (national maps): one small map each in a box at the bottom left, over the
+  // sea; a click on one brings the main map there
+  var insetBox = null;
+  if ((data.insets || []).length) {
+    var ctl = L.control({position: 'bottomleft'});
+    ctl.onAdd = function() {
+      var div = L.DomUtil.create('div', 'cg-box cg-insets'); div.id = 'cg-insets';
+      L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+      return div; };
+    ctl.addTo(map); insetBox = ctl.getContainer();
+    var feats = layers.zones ? layers.zones.toGeoJSON().features : [];
+    window.cptsGeo.insets = data.insets.map(function(ins) {
+      var cell = L.DomUtil.create('div', 'cg-inset', insetBox);
+      var cap = L.DomUtil.create('div', 'cg-inset-name', cell); cap.textContent = ins.name;
+      var box = L.DomUtil.create('div', 'cg-inset-map', cell);
+      var mini = L.map(box, {zoomControl: false, attributionControl: false, dragging: false,
+        scrollWheelZoom: false, doubleClickZoom: false, boxZoom: false, keyboard: false,
+        touchZoom: false, zoomSnap: 0.25});
+      mini.setMinZoom(2); mini.setMaxZoom(14);
+      var mine = feats.filter(function(f) { return ins.zones.indexOf(String(f.properties.zone)) >= 0; });
+      L.geoJSON({type: 'FeatureCollection', features: mine}, {interactive: false,
+        style: function(f) { return f.properties.style; }}).addTo(mini);
+      var b = L.latLngBounds(ins.bounds);
+      mini.fitBounds(b, {animate: false, padding: [3, 3]});
+      cell.title = ins.name + ' : cliquer pour afficher';
+      L.DomEvent.on(cell, 'click', function() { map.fitBounds(b, {animate: false}); });
+      return {name: ins.name, map: mini, n: mine.length};
+    });
+  }
+  // whole area in view, without animation: the names are decluttered for the final view; with
+  // data.fit_beside (national maps) the land is fitted beside the legend and the insets, never
+  // under them (Corsica stays in view)
+  function fitView() {
+    var opts = {animate: false};
+    if (data.fit_beside) {
+      var lg = document.getElementById('cg-legend'), fr = map.getContainer().getBoundingClientRect();
+      var right = lg ? lg.getBoundingClientRect().width + 20 : 0;
+      var left = insetBox ? insetBox.getBoundingClientRect().width + 20 : 0;
+      var top = title.getBoundingClientRect().bottom - fr.top + 8;
+      var credits = map.attributionControl.getContainer().getBoundingClientRect().height + 6;
+      if (right + left < fr.width * 0.6 && top + credits < fr.height * 0.4) {
+        opts.paddingBottomRight = [right, credits]; opts.paddingTopLeft = [left, top]; }
+    }
+    map.fitBounds(data.bounds, opts);
+  }
+  window.cptsGeo.fitView = fitView;
+  fitView();
   declutter();
 })();
 {% endmacro %}
