@@ -77,7 +77,7 @@ def test_check_with_apl_is_validate_json(tmp_path):
     from cpts_geo.app import create_app
 
     apl = str(Path(__file__).resolve().parent / "fixtures" / "apl" / "apl_medecins_generalistes_2022.csv")
-    with TestClient(create_app(existing=SAMPLE, apl=apl, apl_cog=2023)) as c:
+    with TestClient(create_app(existing=SAMPLE, departments=SAMPLE_DEPARTMENTS, apl=apl, apl_cog=2023)) as c:
         r = c.post("/api/check", json={"codes": TRIO})
         assert c.get("/api/config").json()["apl"] is True
     assert r.status_code == 200
@@ -270,8 +270,8 @@ def test_export_html_is_the_report(client, tmp_path):
     r = client.post("/api/export/html", json={"codes": TRIO, "name": "CPTS du Pays de Forcalquier"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     out = tmp_path / "r.html"
-    assert main(["validate", ",".join(TRIO), "--existing", SAMPLE, "--html", str(out), "--quiet",
-                 "--name", "CPTS du Pays de Forcalquier"]) == 1
+    assert main(["validate", ",".join(TRIO), "--existing", SAMPLE, "--departement", ",".join(SAMPLE_DEPARTMENTS),
+                 "--html", str(out), "--quiet", "--name", "CPTS du Pays de Forcalquier"]) == 1
     assert r.text == out.read_text(encoding="utf-8")
 
 

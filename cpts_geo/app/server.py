@@ -158,6 +158,13 @@ class AppState:
         if unknown:
             raise OptionError("--replaces", unknown[0], "CPTS absente de la liste existante")
         self.area_deps = _area_departments(region, departments, self.base.known_deps)
+        # departments given: the listing's coverage is known there only (as `validate --departement`),
+        # e.g. the sample on 04, 05, 84 although three of its CPTS reach into 06, 13 and 83
+        self.known = None
+        if departments is not None and existing is not None:
+            self.known = [d for d in self.area_deps if d in self.base.known_deps]
+            self.base = prepare_existing(existing, self.known)
+            self._listings = OrderedDict({(): self.base})
         self.tiles = _tiles(tiles)
         self.cov = self.base.coverage(frozenset())
         cov = self.cov
@@ -321,7 +328,7 @@ class AppState:
         unknown = [r for r in replaces if r not in self.base.cpts_names]
         if unknown:
             raise ApiError(400, f"CPTS à remplacer absente de la liste existante : « {unknown[0]} »")
-        listing = prepare_existing(self.existing, None, replaces)
+        listing = prepare_existing(self.existing, self.known, replaces)
         with self._lock:
             self._listings[replaces] = listing
             while len(self._listings) > LISTING_CACHE:

@@ -274,7 +274,8 @@ class _Extras(MacroElement):
   // declutter the CPTS names: larger CPTS first; a name is written on its point, else just
   // above, below, beside or at a corner of it, wherever its box overlaps no name already written
   // and stays inside the map; a name with no free place is hidden (zooming in brings it back)
-  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]];
+  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1],
+    [0, -2], [0, 2], [2, 0], [-2, 0], [2, -2], [-2, -2], [2, 2], [-2, 2]];
   function declutter() {
     var frame = map.getContainer().getBoundingClientRect();
     var els = Array.prototype.slice.call(document.querySelectorAll('.cg-label'));

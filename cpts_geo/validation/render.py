@@ -565,7 +565,8 @@ son nom, sa population et sa CPTS.</p>
         .setContent(f.properties.cpts).addTo(map)); }});
     // a name is written on its point, else above, below, beside, at a corner, or pushed back
     // inside the map: never cut by the map's edge; with no free place it is dropped
-    var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]];
+    var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1],
+    [0, -2], [0, 2], [2, 0], [-2, 0], [2, -2], [-2, -2], [2, 2], [-2, 2]];
     function declutter() {{
       var frame = map.getContainer().getBoundingClientRect(), kept = [];
       function free(r) {{

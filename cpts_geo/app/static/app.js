@@ -411,7 +411,8 @@
   // corner of it, wherever it overlaps no name already written and stays inside the map; a name
   // with no free place is hidden at this zoom (zooming in brings it back). Read by the tests:
   // app.labels (zoom, shown, total).
-  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1]];
+  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1],
+    [0, -2], [0, 2], [2, 0], [-2, 0], [2, -2], [-2, -2], [2, 2], [-2, 2]];
   var tips = [];  // the name tooltips, larger CPTS first
   function declutter() {
     var frame = map.getContainer().getBoundingClientRect();
