@@ -68,7 +68,13 @@ def test_legend_and_labels(page):
     by_zone = dict(t.split("|", 1) for t in texts)
     # only the EPCI with people outside any CPTS are labelled, with that population
     assert set(by_zone) == set(rates.loc[rates["white_population"] > 0, "zone"])
-    assert f"10{NNBSP}973{NNBSP}hab. hors CPTS" in by_zone["200068625"]
+    # CC Jabron-Lure-Vançon-Durance: no commune in any CPTS of the sample, the 5 315 inhabitants of
+    # its communes of the 04 (populations légales 2023, summed from the reference; one commune is
+    # in the Drôme, outside the area) are all outside
+    ref = cpts_geo.load_communes()
+    pop = int(ref.loc[(ref["epci"] == "200071033") & (ref["kind"] == "commune") & (ref["dep"] == "04"),
+                      "population"].sum())
+    assert pop == 5315 and f"5{NNBSP}315{NNBSP}hab. hors CPTS" in by_zone["200071033"]
 
 
 def test_labels_never_overlap_at_the_default_zoom(page):
@@ -77,7 +83,7 @@ def test_labels_never_overlap_at_the_default_zoom(page):
         "return Array.prototype.filter.call(document.querySelectorAll('.cg-label'), "
         "function(e) { return e.style.visibility !== 'hidden'; }).map(function(e) { "
         "var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
-    assert len(boxes) >= 3
+    assert len(boxes) >= 2  # CC du Sisteronais-Buëch and CC Jabron-Lure-Vançon-Durance
     for a, b in itertools.combinations(boxes, 2):
         assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
