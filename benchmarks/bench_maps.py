@@ -1,6 +1,6 @@
 """Coverage maps: HTML size and build time, with the simplification ratio.
 
-1. Region map: the real sample listing (18 CPTS) analysed on the whole region PACA (93).
+1. Region map: the real sample listing (21 CPTS) analysed on the whole region PACA (93).
 2. National map of ~1,000 CPTS. No national CPTS listing is available offline, so the benchmark
    uses a PROXY: every EPCI 2026 of France as a "CPTS", leaving out one EPCI in five (white zones)
    — the same orders of magnitude (≈ 1,000 territories, 35,000 communes). It is not a real
@@ -164,7 +164,7 @@ def main() -> None:
     members = cpts_geo.read_members(SAMPLE)
     diag, t = _timed(cpts_geo.diagnose, members, region="93")
     print(f"diagnose région 93 : {t:.2f} s")
-    FIGURES["region"] = compare(diag, "Carte régionale PACA (liste réelle, 18 CPTS)")
+    FIGURES["region"] = compare(diag, f"Carte régionale PACA (liste réelle, {diag.summary['cpts']} CPTS)")
 
     if not args.skip_national:
         proxy = national_proxy()

@@ -3,7 +3,7 @@ listing are loaded, against the naive approach measured in the same run.
 
 Listings:
 
-* the real PACA sample (18 CPTS of 04, 05, 84), with the six proposals of
+* the real PACA sample (21 CPTS with communes in 04, 05, 84), with the six proposals of
   tests/fixtures/proposals (clean, overlap, enclave, cross-region, codes, drawn polygon);
 * a national layer of ~1,000 pseudo-CPTS built from the EPCI of France (the layer of
   benchmarks/bench_coverage.py), with proposals made of its white zones.

@@ -629,6 +629,10 @@ def _summary(d: Diagnosis, attrs: dict, refused: pd.DataFrame | None) -> dict:
         "refused_codes": ref,
         # codes read as INSEE codes that are also postcodes of other communes (code → French note)
         "postcode_doubts": dict(attrs.get("postcode_doubts") or {}),
+        # ... of which those the printed summary shows: a name contradicts the code, or the listing
+        # looks postal (postcodes.doubts_to_show); the others stay in the report rows only
+        "postcode_doubts_shown": dict(getattr(attrs.get("postcode_doubts_shown"), "notes", {}) or {}),
+        "postcode_doubts_reason": getattr(attrs.get("postcode_doubts_shown"), "reason", None),
         "bands": bands,
         "cpts_with_several_parts": sorted(p.loc[p["n_parts"] > 1, "cpts"].tolist()),
         "cpts_with_islands": {c: list(i) for c, i in zip(p["cpts"], p["islands"], strict=True) if i},

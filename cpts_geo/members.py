@@ -52,7 +52,7 @@ from cpts_geo.io.tables import (
     source_rows,
     stray_note,
 )
-from cpts_geo.postcodes import apply_code_type
+from cpts_geo.postcodes import apply_code_type, doubts_to_show, postal_share
 from cpts_geo.postcodes import doubts as postcode_doubts
 from cpts_geo.rules import STAGES
 
@@ -481,9 +481,14 @@ def read_members(
             "colonnes trouvées : " + ", ".join(map(str, df.columns)), name)
     entries = _entries(df, cols, name, row0)
     entries, postcodes = apply_code_type(entries, code_type, name)
+    names_given = _names_given(entries)
+    share = postal_share(entries["input"].to_numpy(object)) if code_type == "auto" else 0.0
+    entries = entries.drop(columns="name_given", errors="ignore")
     out = _finish(entries, name, cols, cog_year=cog_year, area=area)
     out.attrs["postcodes"] = postcodes
     out.attrs["postcode_doubts"] = _flag_postcode_doubts(out.attrs["report"]) if code_type == "auto" else {}
+    out.attrs["postcode_doubts_shown"] = doubts_to_show(out.attrs["postcode_doubts"], column=cols["code"],
+                                                        names_given=names_given, share=share)
     # columns (or JSON keys) given but not read: said, never silently left out
     used = {str(c) for c in cols.values() if c is not None}
     out.attrs["ignored_columns"] = [str(c) for c in df.columns if str(c) not in used
@@ -538,6 +543,9 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
         if not isinstance(code_v, (list, tuple)):  # 4088.0, "4088,0", ="04088" given in a frame
             code_v = cell_text(code_v)
         values = split_cell(code_v) if _text(code_v) else []
+        # the commune name written beside a single code: it confirms or contradicts a code that
+        # is also a postcode (postcodes.doubts_to_show); never read as the commune
+        name_given = _text(name_v) if len(values) == 1 else None
         use_dep = True
         if not values and _text(name_v):
             values = split_cell(name_v) if isinstance(name_v, (list, tuple)) or _SEP_RE.search(str(name_v)) else [str(name_v).strip()]
@@ -564,6 +572,7 @@ def _entries(df: pd.DataFrame, cols: dict, source: str, row0: int) -> pd.DataFra
         for i, v in enumerate(values):
             rows.append({"cpts": cpts, "input": v, "dep": dep, "stage_input": stage_in,
                          "date_input": date_in, "source_row": row, **({"sheet": sheet} if sheet else {}),
+                         **({"name_given": name_given} if name_given else {}),
                          **({"given": given[i]} if i in given else {})})
     if not rows:
         raise MembersError("fichier vide (aucune ligne de données)", source)
@@ -585,6 +594,17 @@ def _parse_dates(values: pd.Series, rows: pd.Series, source: str) -> pd.Series:
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
         raise MembersError("date illisible", source, int(rows.iloc[i]), values.iloc[i])
+    return out
+
+
+def _names_given(entries: pd.DataFrame) -> dict[str, list[str]]:
+    """Code as written → the commune names written beside it (rows of one code and a name)."""
+    if "name_given" not in entries.columns:
+        return {}
+    out: dict[str, list[str]] = {}
+    for v, n in zip(entries["input"].to_numpy(object), entries["name_given"].to_numpy(object), strict=True):
+        if isinstance(v, str) and isinstance(n, str):
+            out.setdefault(v.strip(), []).append(n)
     return out
 
 

@@ -50,6 +50,17 @@ class _Sources(Mapping):
 
 SOURCES: Mapping[str, str] = _Sources()
 
+#: the sources of the reference as a person reads them (app, reports): French, no file path, no
+#: package version (those stay in :data:`SOURCES` and ``build_report.json``)
+SOURCES_FR: Mapping[str, str] = {
+    "communes": f"INSEE, code officiel géographique {COG_YEAR} (communes au 1er janvier {COG_YEAR})",
+    "population": (f"INSEE, populations légales {POPULATION_YEAR} (population municipale), en vigueur "
+                   f"au 1er janvier {POPULATION_YEAR + 3}"),
+    "geometry": ("contours des communes IGN ADMIN EXPRESS (Licence Ouverte), rendus jointifs (sans trou "
+                 "ni recouvrement entre communes voisines)"),
+    "epci": f"INSEE / DGCL, composition des EPCI au 1er janvier {COG_YEAR}",
+}
+
 #: (arrondissement code prefix, city code) of Paris, Lyon and Marseille
 PLM_CITIES = {"75056": "Paris", "69123": "Lyon", "13055": "Marseille"}
 

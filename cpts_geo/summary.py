@@ -226,12 +226,23 @@ def _conversion_lines(d: Diagnosis) -> list[str]:
     return out + _postcode_lines(d)
 
 
+#: why the printed summary shows postcode doubts (postcodes.ShownDoubts.reason)
+_DOUBT_REASONS = {
+    "name": "le nom de commune donné ne correspond pas au code",
+    "postal": "la liste ressemble à une liste de codes postaux",
+    "name+postal": "nom de commune donné différent, liste qui ressemble à une liste de codes postaux",
+}
+
+
 def _postcode_lines(d: Diagnosis) -> list[str]:
     """Codes read as INSEE codes that are also postcodes of other communes, one by one (the first
-    ten; the workbook's « Codes (rapport) » flags every row)."""
-    notes = list((d.summary.get("postcode_doubts") or {}).values())
+    ten), only where there is a doubt: a name given contradicts the code, or the listing looks
+    postal (:func:`cpts_geo.postcodes.doubts_to_show`). Quiet for an INSEE listing whose column
+    says INSEE or whose names match: the workbook's « Codes (rapport) » flags every row."""
+    notes = list((d.summary.get("postcode_doubts_shown") or {}).values())
     if not notes:
         return []
     head = fr.plural(len(notes), "code INSEE qui est aussi un code postal", "codes INSEE qui sont aussi des codes postaux")
-    return [f"  {head} (--code-type postal pour les lire comme codes postaux) : "
+    why = _DOUBT_REASONS.get(d.summary.get("postcode_doubts_reason") or "", "")
+    return [f"  {head} ({why + ' ; ' if why else ''}--code-type postal pour les lire comme codes postaux) : "
             + " ; ".join(notes[:10]) + (" …" if len(notes) > 10 else "")]

@@ -1,4 +1,4 @@
-"""Coverage map of the sample listing (18 CPTS of ARS PACA in 04, 05 and 84).
+"""Coverage map of the sample listing (the 21 CPTS of ARS PACA with communes in 04, 05 and 84).
 
 Writes ``carte_couverture.html`` (interactive, works offline), ``carte_couverture.png`` and
 ``carte_couverture.pdf`` (A4) into OUT_DIR (default ``build/examples``). With ``--screenshot
@@ -20,6 +20,8 @@ import cpts_geo
 
 HERE = Path(__file__).resolve().parent
 LISTING = HERE / "cpts_paca_sample" / "cpts_04_05_84.csv"
+#: the departments the sample covers whole (three of its CPTS reach into 06, 13 and 83)
+DEPARTMENTS = ["04", "05", "84"]
 
 
 def screenshot(html: Path, png: Path, size: str = "1400,950") -> Path:
@@ -48,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
 
     members = cpts_geo.read_members(LISTING)
-    diag = cpts_geo.diagnose(members)
+    diag = cpts_geo.diagnose(members, departments=DEPARTMENTS)
     print(diag.text())
     paths = cpts_geo.write_maps(diag, args.out, args.color_by)
     for fmt, path in paths.items():

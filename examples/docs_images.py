@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from coverage_map import LISTING, screenshot
+from coverage_map import DEPARTMENTS, LISTING, screenshot
 
 import cpts_geo
 from cpts_geo.maps import save_static, static_map
@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    diag = cpts_geo.diagnose(cpts_geo.read_members(LISTING))
+    diag = cpts_geo.diagnose(cpts_geo.read_members(LISTING), departments=DEPARTMENTS)
     with tempfile.TemporaryDirectory(prefix="cpts-geo-docs-") as tmp:
         tmp = Path(tmp)
         paths = cpts_geo.write_maps(diag, tmp, "band", formats=("html",))
@@ -60,7 +60,7 @@ def main() -> None:
             "Démonstration sur une liste fictive (chaque EPCI 2026 compté comme une CPTS, un EPCI "
             "sur cinq omis) — part de la population couverte, par département")),
             out / "rates_map_france.png", dpi=110))
-        report = cpts_geo.validate_territory(PROPOSAL, LISTING)
+        report = cpts_geo.validate_territory(PROPOSAL, LISTING, departments=DEPARTMENTS)
         pdf = report.to_pdf(tmp / "rapport.pdf")
         if shutil.which("pdftoppm") is None:
             raise SystemExit("pdftoppm introuvable : apt-get install poppler-utils")

@@ -19,12 +19,14 @@ import cpts_geo as cg
 
 HERE = Path(__file__).resolve().parent
 LISTING = HERE / "cpts_paca_sample" / "cpts_04_05_84.csv"
+#: the departments the sample covers whole (three of its CPTS reach into 06, 13 and 83)
+DEPARTMENTS = ["04", "05", "84"]
 
 
 def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    existing = cg.ExistingListing(LISTING)  # read once, reused by every report below
-    diag = cg.diagnose(existing.all_members)
+    existing = cg.ExistingListing(LISTING, DEPARTMENTS)  # read once, reused by every report below
+    diag = cg.diagnose(existing.all_members, departments=DEPARTMENTS)
     zone = diag.white_zones.sort_values("population", ascending=False).iloc[0]
     communes = cg.load_communes().set_index("code")
     biggest = max(zone["codes"], key=lambda c: int(communes.at[c, "population"]))

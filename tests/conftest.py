@@ -8,6 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+#: the departments the sample covers whole (examples/cpts_paca_sample/README.md)
+SAMPLE_DEPARTMENTS = ["04", "05", "84"]
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +21,8 @@ def communes():
 
 @pytest.fixture(scope="session")
 def sample_listing() -> Path:
-    """The 18 CPTS of the ARS PACA listing in 04, 05 and 84 (copied into examples/)."""
+    """The 21 CPTS of the ARS PACA listing with communes in 04, 05 and 84, all their rows (three
+    reach into 06, 13 and 83: analyse it on ``SAMPLE_DEPARTMENTS``)."""
     return EXAMPLES / "cpts_paca_sample" / "cpts_04_05_84.csv"
 
 

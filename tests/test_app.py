@@ -19,6 +19,8 @@ from starlette.testclient import TestClient
 
 from cpts_geo.cli import main
 
+#: the departments the sample covers whole (README: `cpts-geo app … --departement 04,05,84`)
+SAMPLE_DEPARTMENTS = ["04", "05", "84"]
 TRIO = ["04088", "04111", "04138"]  # Forcalquier, Mane, Niozelles (CPTS Sud 04 in the sample)
 
 
@@ -26,13 +28,14 @@ TRIO = ["04088", "04111", "04138"]  # Forcalquier, Mane, Niozelles (CPTS Sud 04 
 def client():
     from cpts_geo.app import create_app
 
-    with TestClient(create_app(existing=SAMPLE)) as c:
+    with TestClient(create_app(existing=SAMPLE, departments=SAMPLE_DEPARTMENTS)) as c:
         yield c
 
 
 def _cli_json(tmp_path, proposal: str, *extra: str) -> str:
     out = tmp_path / "rapport.json"
-    code = main(["validate", proposal, "--existing", SAMPLE, "--json", str(out), "--quiet", *extra])
+    code = main(["validate", proposal, "--existing", SAMPLE, "--departement", ",".join(SAMPLE_DEPARTMENTS),
+                 "--json", str(out), "--quiet", *extra])
     assert code in (0, 1)
     return out.read_text(encoding="utf-8")
 
@@ -74,7 +77,7 @@ def test_check_with_apl_is_validate_json(tmp_path):
     from cpts_geo.app import create_app
 
     apl = str(Path(__file__).resolve().parent / "fixtures" / "apl" / "apl_medecins_generalistes_2022.csv")
-    with TestClient(create_app(existing=SAMPLE, apl=apl, apl_cog=2023)) as c:
+    with TestClient(create_app(existing=SAMPLE, departments=SAMPLE_DEPARTMENTS, apl=apl, apl_cog=2023)) as c:
         r = c.post("/api/check", json={"codes": TRIO})
         assert c.get("/api/config").json()["apl"] is True
     assert r.status_code == 200
@@ -267,8 +270,8 @@ def test_export_html_is_the_report(client, tmp_path):
     r = client.post("/api/export/html", json={"codes": TRIO, "name": "CPTS du Pays de Forcalquier"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     out = tmp_path / "r.html"
-    assert main(["validate", ",".join(TRIO), "--existing", SAMPLE, "--html", str(out), "--quiet",
-                 "--name", "CPTS du Pays de Forcalquier"]) == 1
+    assert main(["validate", ",".join(TRIO), "--existing", SAMPLE, "--departement", ",".join(SAMPLE_DEPARTMENTS),
+                 "--html", str(out), "--quiet", "--name", "CPTS du Pays de Forcalquier"]) == 1
     assert r.text == out.read_text(encoding="utf-8")
 
 
@@ -458,3 +461,66 @@ def test_marseille_arrondissements_are_units_of_the_app_as_of_validate(tmp_path)
     assert first["white"] and first["cpts"] == []
     labels = {lab["name"]: tuple(lab["pt"]) for lab in layer["labels"]}
     assert len(set(labels.values())) == len(labels) == 3  # one label point per CPTS
+# ------------------------------------------------------------------- what the page says
+
+
+def test_the_xlsx_checks_sheet_is_sorted_by_severity_as_the_reports(client):
+    # TRIO is inside CPTS Sud 04: the overlap check blocks, and must head the sheet as in the
+    # HTML, PDF and text reports (it is not the first check of the catalogue)
+    from cpts_geo.validation import validate_territory
+    from cpts_geo.validation.checks import LEVEL_LABELS, LEVELS
+
+    r = client.post("/api/export/xlsx", json={"codes": TRIO, "name": "T"})
+    checks = pd.read_excel(io.BytesIO(r.content), sheet_name="Vérifications")
+    assert checks["niveau"].iloc[0] == LEVEL_LABELS["blocking"] == "Bloquant"
+    rank = {LEVEL_LABELS[k]: lv.rank for k, lv in LEVELS.items()}
+    assert list(checks["niveau"].map(rank)) == sorted(checks["niveau"].map(rank))
+    report = validate_territory(TRIO, SAMPLE, name="T")
+    assert [c.id for c in report.checks].index("overlap") > 0  # the catalogue's order is not the sheet's
+    assert checks["vérification"].iloc[0] == report["overlap"].title
+
+
+def test_sources_panel_is_french_without_internal_paths(client):
+    sources = client.get("/api/communes").json()["sources"]
+    text = " ".join(sources.values())
+    assert "IGN ADMIN EXPRESS" in text and "populations légales 2023" in text
+    for english in ("cleaned", "coverage_clean", "column", "via ", "population_source", "data/"):
+        assert english not in text, english
+    rep = client.post("/api/check", json={"codes": TRIO, "name": "T"}).json()
+    # the notes beside the figures (ACI size source): no file of the package
+    assert "data/" not in rep["meta"]["aci"] and ".json" not in rep["meta"]["aci"]
+    assert "ACI" in rep["meta"]["aci"]
+
+
+def test_igas_type_carries_the_population_only_qualifier_as_in_the_cli(tmp_path):
+    """Marseille 1er (20 547 hab./km²) is « semi-rural / périurbain » by its population alone:
+    the page shows the row the text report prints, qualifier included."""
+    from cpts_geo.app import create_app
+
+    with TestClient(create_app(existing=SAMPLE, departments=["13"])) as c:
+        rep = c.post("/api/check", json={"codes": ["13201"], "name": "Marseille 1er"}).json()
+    rows = {x["label"]: x["value"] for x in rep["rows"]}
+    label = next(k for k in rows if "IGAS" in k)
+    assert "selon la population seule" in label
+    assert rows[label].startswith(rep["figures"]["igas_type"])
+    out = tmp_path / "m1.json"
+    assert main(["validate", "13201", "--existing", SAMPLE, "--departement", "13", "--name", "Marseille 1er",
+                 "--json", str(out), "--quiet"]) in (0, 1)
+    cli = {x["label"]: x["value"] for x in json.loads(out.read_text(encoding="utf-8"))["rows"]}
+    assert cli[label] == rows[label]  # the same words as `cpts-geo validate`
+    text = (Path(__file__).resolve().parent.parent / "cpts_geo" / "app" / "static" / "app.js").read_text(
+        encoding="utf-8")
+    assert "r.rows" in text and "'Type de territoire (IGAS 2018)'" not in text
+
+
+def test_labels_carry_a_rank_and_shared_city_cpts_are_named_apart():
+    """On the ARS PACA CPTS sharing Nice and Toulon: the larger CPTS first, and no two CPTS named
+    on the same point although they all list the whole city."""
+    from cpts_geo.app import create_app
+
+    shared = str(Path(SAMPLE).parent / "cpts_nice_toulon.csv")
+    with TestClient(create_app(existing=shared)) as c:
+        labels = c.get("/api/communes").json()["labels"]
+    assert sorted(x["rank"] for x in labels) == list(range(len(labels))) and len(labels) == 5
+    points = {tuple(x["pt"]) for x in labels}
+    assert len(points) == 5

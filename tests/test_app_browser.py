@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from app_support import SAMPLE, serve
 from browser_support import (
+    ARTIFACTS,
     NEEDS_CHROMIUM,
     headless_chromium,
     network_requests,
@@ -258,3 +259,38 @@ def test_page_passes_axe(driver, base_url):
     result = a.run(options='{"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}}')
     assert result["violations"] == [], a.report(result["violations"])
     assert len(result["passes"]) >= 15  # the rules did run
+
+
+def test_names_are_decluttered_on_the_coast_at_the_region_zoom(driver, tmp_path):
+    """The sample with the CPTS sharing Nice and Toulon, on the whole region: no two CPTS names
+    overlap at the default zoom, none is cut by the map's edge, and the coast's CPTS are named;
+    the Sources line is French."""
+    import itertools
+
+    from cpts_geo.app import create_app
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    sample = Path(SAMPLE)
+    listing = tmp_path / "paca.csv"
+    pd.concat([pd.read_csv(sample, dtype=str), pd.read_csv(sample.parent / "cpts_nice_toulon.csv", dtype=str)],
+              ignore_index=True).to_csv(listing, index=False)
+    with serve(create_app(existing=str(listing), region="93")) as url:
+        driver.get(url)
+        state = wait_for(driver, "return window.cptsApp && cptsApp.ready && cptsApp.labels;", timeout=90)
+        assert state["total"] == 26 and state["shown"] >= 24
+        frame = driver.execute_script("var r = cptsApp.map.getContainer().getBoundingClientRect();"
+                                      " return [r.left, r.top, r.right, r.bottom];")
+        boxes = driver.execute_script(
+            "return Array.from(document.querySelectorAll('.cg-label')).filter(function(e) {"
+            " return getComputedStyle(e).visibility === 'visible'; }).map(function(e) {"
+            " var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })")
+        assert len(boxes) == state["shown"]
+        for a, b in itertools.combinations(boxes, 2):
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+        for b in boxes:
+            assert frame[0] <= b[0] and b[2] <= frame[2] and frame[1] <= b[1] and b[3] <= frame[3], b
+        names = {b[4] for b in boxes}
+        assert {"CPTS Toulon Littoral", "CPTS La Seyne Toulon ouest"} <= names, names
+        sources = driver.find_element("id", "sources").text
+        assert sources.startswith("Sources : contours des communes IGN ADMIN EXPRESS") and "cleaned" not in sources
+        driver.save_screenshot(str(ARTIFACTS / "app_region_noms.png"))

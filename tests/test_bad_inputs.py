@@ -177,5 +177,5 @@ def test_postcodes_refused_then_read_with_code_type(tmp_path, capsys):
         f.write_text("cpts;code\n" + "".join(f"CPTS X;{c}\n" for c in codes), encoding="utf-8")
         assert main(["coverage", str(f)]) == 2
         assert "codes postaux" in capsys.readouterr().err
-    # the real PACA listing (21 of its 438 codes are also postcodes of other communes) is read
+    # the real PACA listing (30 of its 540 codes are also postcodes of other communes) is read
     assert len(cpts_geo.read_members(SAMPLE)) > 400

@@ -210,7 +210,7 @@ def test_the_igas_range_is_worded_as_the_report_landmark_with_its_section_never_
 
 
 def test_density_profile_of_sample_cpts_sums_to_100(classified):
-    assert len(classified) == 18
+    assert len(classified) == 21  # the sample's CPTS (examples/cpts_paca_sample/README.md)
     s7 = classified[[f"dens7_{i}" for i in range(1, 8)] + ["dens7_unknown"]].sum(axis=1)
     s3 = classified[["dens_urbain_dense", "dens_intermediaire", "dens_rural"]].sum(axis=1)
     np.testing.assert_allclose(s7, 100.0)

@@ -29,10 +29,17 @@ def test_normalise_cli(tmp_path, capsys):
 
 def test_coverage_with_official_apl(sample_listing, tmp_path):
     apl_file = FIXTURES / "apl" / "apl_medecins_generalistes.xlsx"
-    assert main(["coverage", str(sample_listing), "--apl", str(apl_file), "--out", str(tmp_path)]) == 0
+    assert main(["coverage", str(sample_listing), "--departement", "04,05,84", "--apl", str(apl_file),
+                 "--out", str(tmp_path)]) == 0
     per = gpd.read_file(tmp_path / "perimeters.gpkg")
-    assert len(per) == 18
-    assert per["apl"].notna().all()
+    assert len(per) == 21
+    # the APL fixture lists the communes of 04, 05 and 84 only: a CPTS reaching into 06, 13 or 83
+    # gets no APL (« APL non disponible »), never one computed on part of its communes
+    raw = pd.read_csv(sample_listing, dtype=str)
+    reaching = set(raw.loc[~raw["code_insee"].str[:2].isin(["04", "05", "84"]), "cpts"])
+    outside = per["cpts"].isin(reaching)
+    assert outside.sum() == len(reaching) == 3
+    assert per.loc[~outside, "apl"].notna().all() and per.loc[outside, "apl"].isna().all()
     assert set(per["apl_flag"]) <= {"APL < 2,5", "2,5 ≤ APL < 4", "APL ≥ 4", "APL non disponible"}
     assert {"aci_band", "igas_type", "dens_rural"} <= set(per.columns)
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -17,6 +17,8 @@ import cpts_geo
 from cpts_geo.cli import main
 from cpts_geo.coverage import SUMMARY_KEYS
 
+SAMPLE_DEPARTMENTS = ["04", "05", "84"]  # the departments the sample covers whole
+
 
 @pytest.fixture(scope="module")
 def ref():
@@ -30,7 +32,7 @@ def sample_members(sample_listing):
 
 @pytest.fixture(scope="module")
 def sample_diag(sample_members):
-    return cpts_geo.diagnose(sample_members)
+    return cpts_geo.diagnose(sample_members, departments=SAMPLE_DEPARTMENTS)
 
 
 def _neighbours(ref, code):
@@ -65,7 +67,7 @@ def test_sample_units_and_properties(sample_diag, sample_members, ref):
 
 def test_sample_perimeters(sample_diag, sample_members, ref):
     p = sample_diag.perimeters.set_index("cpts")
-    assert len(p) == 18
+    assert len(p) == 21  # every CPTS, also those reaching into 06, 13 and 83
     for name, g in sample_members.groupby("cpts"):
         codes = sorted(set(g["code"]))
         assert list(p.at[name, "codes"]) == codes
@@ -91,23 +93,24 @@ def test_sample_white_zones_are_contiguous_and_separate(sample_diag, ref):
     for i in range(len(g)):
         for j in range(i + 1, len(g)):
             assert shapely.intersection(g[i], g[j]).length < 1e-6  # no shared edge
-    # geography: each of the four white zones of the sample reaches the edge of 04/05/84, so none is
-    # enclosed. A commune of each zone and a department outside the sample that it touches: Curel
-    # (04067, Jabron valley) and Les Omergues (04140) the Drôme, Entrevaux (04076) the Alpes-Maritimes,
-    # Mérindol (84074) the Bouches-du-Rhône across the Durance
-    assert len(w) == 4
-    for code, dep in {"04067": "26", "04140": "26", "04076": "06", "84074": "13"}.items():
+    # geography: each of the two white zones of the sample reaches the edge of 04/05/84, so none is
+    # enclosed. A commune of each zone and the department outside the sample that it touches: Curel
+    # (04067, Jabron valley) and Les Omergues (04140), both the Drôme. Entrevaux (04076, CPTS H3VE)
+    # and Mérindol (84074, CPTS Val Durance) are covered: white only in the earlier 18-CPTS extract
+    assert len(w) == 2
+    for code, dep in {"04067": "26", "04140": "26"}.items():
         assert dep in {ref.at[n, "dep"] for n in _neighbours(ref, code)}, code  # the geography holds
         zone = w[w["codes"].map(lambda codes, code=code: code in codes)]
         assert len(zone) == 1 and zone["type"].iloc[0] == "edge", code
-    assert len({z for z in w["zone_id"] if any(c in ("04067", "04140", "04076", "84074")
-                                                 for c in w.set_index("zone_id").at[z, "codes"])}) == 4
+    assert len({z for z in w["zone_id"] if any(c in ("04067", "04140")
+                                                 for c in w.set_index("zone_id").at[z, "codes"])}) == 2
+    assert not any(c in codes for codes in w["codes"] for c in ("04076", "84074"))
 
 
 def test_result_independent_of_row_order(sample_listing, sample_diag):
     raw = pd.read_csv(sample_listing, dtype=str)
     shuffled = raw.sample(frac=1, random_state=7).reset_index(drop=True)
-    d2 = cpts_geo.diagnose(cpts_geo.read_members(shuffled))
+    d2 = cpts_geo.diagnose(cpts_geo.read_members(shuffled), departments=SAMPLE_DEPARTMENTS)
     s1 = {k: v for k, v in sample_diag.summary.items() if k not in ("listing", "duplicates")}
     s2 = {k: v for k, v in d2.summary.items() if k not in ("listing", "duplicates")}
     assert s1 == s2
@@ -319,20 +322,21 @@ def test_compare_listings(sample_listing):
 
 def test_cli_coverage(tmp_path, sample_listing, capsys):
     out = tmp_path / "out"
-    assert main(["coverage", str(sample_listing), "--out", str(out)]) == 0
+    assert main(["coverage", str(sample_listing), "--departement", "04,05,84", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Zones blanches" in text and "Population couverte" in text and "05120 → 05001" in text
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert s["cpts"] == 18 and set(SUMMARY_KEYS) <= set(s)
+    assert s["cpts"] == 21 and set(SUMMARY_KEYS) <= set(s)
+    assert (s["white_zones"], s["white_units"], s["white_population"]) == (2, 33, 16_515)
     import geopandas as gpd
 
     per = gpd.read_file(out / "perimeters.gpkg")
-    assert len(per) == 18 and per.crs.to_epsg() == 4326
+    assert len(per) == 21 and per.crs.to_epsg() == 4326
     assert len(gpd.read_file(out / "white_zones.gpkg")) == s["white_zones"]
     assert (out / "overlaps.csv").exists()
     book = pd.read_excel(out / "diagnostic_cpts.xlsx", sheet_name=None)
     assert {"Synthèse", "Périmètres", "Zones blanches", "Couverture"} <= set(book)
-    assert len(book["Périmètres"]) == 18
+    assert len(book["Périmètres"]) == 21
 
 
 def test_cli_bad_file(tmp_path, capsys):

@@ -119,7 +119,8 @@ def test_area_without_any_cpts_is_an_error(capsys):
     assert main(["coverage", str(SAMPLE), "--region", "84"]) == 2
     err = capsys.readouterr().err
     assert "Auvergne-Rhône-Alpes" in err and "--region" in err and "aucune CPTS" in err
-    assert "04 Alpes-de-Haute-Provence, 05 Hautes-Alpes et 84 Vaucluse" in err  # the listing's departments
+    assert ("04 Alpes-de-Haute-Provence, 05 Hautes-Alpes, 06 Alpes-Maritimes, 13 Bouches-du-Rhône, 83 Var et "
+            "84 Vaucluse") in err  # the listing's departments (three CPTS of the sample reach into 06, 13, 83)
     with pytest.raises(cpts_geo.OptionError, match="Auvergne-Rhône-Alpes"):
         cpts_geo.diagnose(cpts_geo.read_members(SAMPLE), region="84")
 

@@ -117,7 +117,7 @@ def test_unknown_code_warns(tmp_path):
 def test_aggregate_to_real_sample_cpts(attached, members):
     values, weights = attached["apl"], attached["population_apl"]
     agg = cg.aggregate_apl(members, values, weights).set_index("cpts")
-    assert len(agg) == members["cpts"].nunique() == 18
+    assert len(agg) == members["cpts"].nunique() == 21
     # hand computation for one CPTS of the listing
     name = "Drôme Provençale Enclave des Papes"
     num = den = 0.0
@@ -145,7 +145,16 @@ def test_aggregate_lists_missing_and_counts_shared_units():
 
 def test_official_apl_by_cpts(members):
     per_unit, per_cpts = cg.official_apl_by_cpts(members, XLSX)
-    assert len(per_cpts) == 18 and per_cpts["apl"].notna().all()
+    assert len(per_cpts) == 21
+    # the fixture lists the communes of 04, 05 and 84 only: the three CPTS reaching into 06, 13
+    # and 83 get no APL and name their missing communes, never an APL of part of their communes
+    outside = members.groupby("cpts")["code"].agg(lambda c: sorted(x for x in set(c) if x[:2] not in ("04", "05", "84")))
+    reaching = sorted(outside[outside.map(len) > 0].index)
+    assert reaching == ["CPTS H3VE", "CPTS Hauts pays du Verdon et Monts d'Azur", "CPTS Val Durance"]
+    p = per_cpts.set_index("cpts")
+    assert p.drop(index=reaching)["apl"].notna().all() and p.loc[reaching, "apl"].isna().all()
+    for name in reaching:
+        assert set(outside[name]) <= set(p.at[name, "missing_codes"])
     assert per_cpts.attrs["apl_year"] == 2022 and per_cpts.attrs["source"] == XLSX.name
     assert set(per_unit.columns) >= {"code", "apl", "apl_flag", "apl_status", "population_apl"}
 

@@ -102,7 +102,7 @@ def test_title_and_names_never_overlap_at_the_default_zoom(page):
     driver, diag = page
     # the sample covers departments 04, 05 and 84 (its README): named, not numbered
     assert driver.title == ("Couverture du territoire par les CPTS — Alpes-de-Haute-Provence, "
-                            "Hautes-Alpes et Vaucluse (18 CPTS)")
+                            "Hautes-Alpes et Vaucluse (21 CPTS)")
     wait_map_idle(driver, "cptsGeo.map")
     state = wait_for(driver, "var s = window.cptsGeoLabels, m = cptsGeo.map;"
                              " return s && s.zoom === m.getZoom() && s.center.equals(m.getCenter()) && s;")
@@ -172,3 +172,36 @@ def test_screenshot(page):
     out = ARTIFACTS / "coverage_map_chromium.png"
     assert driver.save_screenshot(str(out))
     assert out.stat().st_size > 20_000  # a blank page compresses to a few kB
+
+
+def test_shared_city_cpts_are_named_at_the_region_zoom(browser, tmp_path):
+    """The sample and the ARS PACA CPTS sharing Nice and Toulon, on the region: « Toulon
+    Littoral » and « Nice ouest Vallée » are named at the default zoom (they were not before zoom
+    13), every shown name inside the map and clear of the others."""
+    import pandas as pd
+    from test_maps_support import SAMPLE
+
+    shared = SAMPLE.parent / "cpts_nice_toulon.csv"
+    listing = pd.concat([pd.read_csv(SAMPLE, dtype=str), pd.read_csv(shared, dtype=str)], ignore_index=True)
+    diag = cpts_geo.diagnose(cpts_geo.read_members(listing), region="93")
+    html = tmp_path / "carte.html"
+    cpts_geo.maps.save_html(cpts_geo.coverage_map(diag, color_by="band"), html)
+    browser.get(html.as_uri())
+    wait_map_idle(browser, "cptsGeo.map")
+    state = wait_for(browser, "var s = window.cptsGeoLabels, m = cptsGeo.map;"
+                              " return s && s.zoom === m.getZoom() && s.center.equals(m.getCenter()) && s;")
+    assert state["zoom"] < 13 and state["total"] == len(diag.perimeters) == 26
+    frame = browser.execute_script("var r = cptsGeo.map.getContainer().getBoundingClientRect();"
+                                   " return [r.left, r.top, r.right, r.bottom];")
+    boxes = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.cg-label')).filter(function(e) {"
+        " return getComputedStyle(e).visibility === 'visible'; }).map(function(e) {"
+        " var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })")
+    names = {b[4] for b in boxes}
+    browser.save_screenshot(str(ARTIFACTS / "carte_villes_partagees.png"))
+    assert {"Toulon Littoral", "Nice ouest Vallée", "La Seyne Toulon ouest"} <= names, names
+    for b in boxes:
+        assert frame[0] <= b[0] and b[2] <= frame[2] and frame[1] <= b[1] and b[3] <= frame[3], b
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    browser.save_screenshot(str(ARTIFACTS / "carte_villes_partagees.png"))

@@ -68,7 +68,13 @@ def test_legend_and_labels(page):
     by_zone = dict(t.split("|", 1) for t in texts)
     # only the EPCI with people outside any CPTS are labelled, with that population
     assert set(by_zone) == set(rates.loc[rates["white_population"] > 0, "zone"])
-    assert f"10{NNBSP}973{NNBSP}hab. hors CPTS" in by_zone["200068625"]
+    # CC Jabron-Lure-Vançon-Durance: no commune in any CPTS of the sample, the 5 315 inhabitants of
+    # its communes of the 04 (populations légales 2023, summed from the reference; one commune is
+    # in the Drôme, outside the area) are all outside
+    ref = cpts_geo.load_communes()
+    pop = int(ref.loc[(ref["epci"] == "200071033") & (ref["kind"] == "commune") & (ref["dep"] == "04"),
+                      "population"].sum())
+    assert pop == 5315 and f"5{NNBSP}315{NNBSP}hab. hors CPTS" in by_zone["200071033"]
 
 
 def test_labels_never_overlap_at_the_default_zoom(page):
@@ -77,7 +83,7 @@ def test_labels_never_overlap_at_the_default_zoom(page):
         "return Array.prototype.filter.call(document.querySelectorAll('.cg-label'), "
         "function(e) { return e.style.visibility !== 'hidden'; }).map(function(e) { "
         "var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
-    assert len(boxes) >= 3
+    assert len(boxes) >= 2  # CC du Sisteronais-Buëch and CC Jabron-Lure-Vançon-Durance
     for a, b in itertools.combinations(boxes, 2):
         assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
@@ -113,3 +119,41 @@ def test_legend_swatch_is_the_colour_of_the_map(page):
     assert np.abs(map_px - np.array([0x25, 0x34, 0x94])).max() <= 2, map_px
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "rates_map_chromium.png"))
+
+
+def test_national_map_shows_corsica_beside_the_legend_and_overseas_in_insets(tmp_path):
+    """By department over metropolitan France, Corsica and the five overseas departments: the
+    legend covers no department of the mainland view, and each overseas department is drawn in an
+    inset (it is off-screen in the mainland view)."""
+    import pandas as pd
+
+    ref = cpts_geo.load_communes(("commune",))
+    deps = ("29", "59", "67", "66", "04", "2A", "2B", "971", "972", "973", "974", "976")
+    rows = [pd.DataFrame({"cpts": f"CPTS {d}", "code_insee": ref.loc[ref["dep"] == d, "code"].sort_values().iloc[::2]})
+            for d in deps]
+    diag = cpts_geo.diagnose(cpts_geo.read_members(pd.concat(rows, ignore_index=True)))
+    m = cpts_geo.coverage_map(diag)
+    html = tmp_path / "national.html"
+    cpts_geo.maps.save_html(m, html)
+    for driver in headless_chromium("1400,950"):
+        driver.get(html.as_uri())
+        wait_for(driver, "return window.cptsGeoLabels && window.cptsGeo.insets && true", timeout=60)
+        wait_map_idle(driver, "cptsGeo.map")
+        legend = driver.execute_script("var r = document.getElementById('cg-legend').getBoundingClientRect();"
+                                       " return [r.left, r.top, r.right, r.bottom];")
+        # the screen box of every mainland department drawn (Corsica included), clear of the legend
+        boxes = driver.execute_script(
+            "var out = []; cptsGeo.layers.zones.eachLayer(function(l) {"
+            " var z = String(l.feature.properties.zone); if (z.length > 2) return;"
+            " var r = l.getElement().getBoundingClientRect(); out.push([r.left, r.top, r.right, r.bottom, z]); });"
+            " return out;")
+        assert {b[4] for b in boxes} >= {"2A", "2B", "29", "59", "67"}
+        for b in boxes:
+            clear = b[2] <= legend[0] or legend[2] <= b[0] or b[3] <= legend[1] or legend[3] <= b[1]
+            assert clear, (b, legend)
+        insets = driver.execute_script("return cptsGeo.insets.map(function(i) { return [i.name, i.n]; });")
+        assert insets == [["Guadeloupe et Martinique", 2], ["Guyane", 1], ["La Réunion", 1], ["Mayotte", 1]]
+        # an inset draws its department: its map holds one path per zone, inside its box
+        paths = driver.execute_script("return Array.from(document.querySelectorAll('.cg-inset-map path')).length")
+        assert paths == 5
+        driver.save_screenshot(str(ARTIFACTS / "taux_national_encarts.png"))

@@ -157,7 +157,7 @@ def test_map_uses_the_paper_on_a4_and_a3(dense_maps):
 
 
 def test_sample_map_uses_the_paper():
-    """18 CPTS, one short key column (≈ 2.5 in): the map column is ≈ 0.7 of the sheet and the
+    """21 CPTS, one short key column (≈ 2.5 in): the map column is ≈ 0.7 of the sheet and the
     map must fill most of it: ≥ 0.60 on A4 and A3 (the fixed-fraction layout gave 0.49 on both)."""
     from test_maps_support import sample_diagnosis
 

@@ -27,8 +27,8 @@ from cpts_geo import fr, reference
 from cpts_geo.maps import build_layers, save_static, static_map
 from cpts_geo.maps import style as st
 
-#: the sample's README: « the 18 CPTS of the ARS Provence-Alpes-Côte d'Azur listing »
-SAMPLE_CPTS = 18
+#: the sample's README: « 21 CPTS, with all their rows »
+SAMPLE_CPTS = 21
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def _number_of(fig, name: str) -> int:
 def test_title_names_the_area_and_footer_is_french_without_technical_details(band_map, tmp_path):
     texts = [t.get_text() for t in band_map.texts]
     title = next(t for t in texts if t.startswith("Couverture"))
-    assert "Alpes-de-Haute-Provence, Hautes-Alpes et Vaucluse" in title and "18 CPTS" in title
+    assert "Alpes-de-Haute-Provence, Hautes-Alpes et Vaucluse" in title and "21 CPTS" in title
     footer = next(t for t in texts if t.startswith("Sources"))
     assert fr.date(dt.date.today()) in footer.replace("\n", " ")
     every = " ".join(t.get_text() for t in band_map.findobj(match=Text))
@@ -142,14 +142,14 @@ def test_a3_landscape(layers):
 
 def test_ordered_palettes_and_unknown_stage_in_grey(layers):
     per = layers.perimeters.copy()
-    dens = ["Urbain dense", "Rural", "Densité intermédiaire"] * 6
+    dens = ["Urbain dense", "Rural", "Densité intermédiaire"] * len(per)
     per["dens_dominant"] = dens[: len(per)]
     c = st.classify(per, "densite")
     # density in its order (least dense first), light to dark: not alphabetical
     assert list(c.legend) == ["Rural", "Densité intermédiaire", "Urbain dense"]
     lum = [np.mean([int(v[i:i + 2], 16) for i in (1, 3, 5)]) for v in c.legend.values()]
     assert lum == sorted(lum, reverse=True)
-    per["stage"] = ["ACI signé", "en cours"] * 9
+    per["stage"] = (["ACI signé", "en cours"] * len(per))[:len(per)]
     c = st.classify(per, "stage")
     grey = c.legend["en cours"]
     assert grey[1:3] == grey[3:5] == grey[5:7]  # r = g = b: a grey, apart from the stage greens
@@ -194,8 +194,8 @@ POPPLER = shutil.which("pdftoppm") and shutil.which("pdftotext")
 @pytest.mark.skipif(not POPPLER, reason="Debian package poppler-utils not installed")
 def test_printed_pdf_legend_colour_and_numbered_key(band_map, tmp_path):
     """The PDF as a printer gets it, rendered by pdftoppm (not matplotlib): the « Taille 4 »
-    swatch and the Grand Avignon fill are the same colour; pdftotext reads the 18 lines of the
-    key (« 1 Alpes Bléone Durance » … « 18 Verdon ») and every number on the map."""
+    swatch and the Grand Avignon fill are the same colour; pdftotext reads the 21 lines of the
+    key (« 1 Alpes Bléone Durance » … « 21 Verdon ») and every number on the map."""
     FigureCanvasAgg(band_map).draw()  # positions at the figure's dpi (an earlier save changed them)
     num = _number_of(band_map, "CPTS du Grand Avignon")
     badge = _gid_texts(band_map, "cpts-number-")[num][0]
@@ -229,7 +229,7 @@ def test_printed_pdf_legend_colour_and_numbered_key(band_map, tmp_path):
 
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    for line in ("1  Alpes Bléone Durance", "8  CPTS du Grand Avignon", "18  Verdon"):
+    for line in ("1  Alpes Bléone Durance", "8  CPTS du Grand Avignon", "12  H3VE", "21  Verdon"):
         assert " ".join(line.split()) in " ".join(text.split())
     words = set(text.split())
     assert {str(n) for n in range(1, SAMPLE_CPTS + 1)} <= words

@@ -21,7 +21,7 @@ def test_sample_every_row_accounted_for(sample_listing):
     assert sorted(rep["source_row"]) == list(range(2, len(raw) + 2))
     kept = len(m) + len(m.attrs["refused"]) + len(m.attrs["duplicates"])
     assert kept == len(raw)
-    assert m["cpts"].nunique() == raw["cpts"].nunique() == 18
+    assert m["cpts"].nunique() == raw["cpts"].nunique() == 21  # examples/cpts_paca_sample/README.md
     # the pre-2019 code 05120 (Ristolas) becomes Abriès-Ristolas 05001, already listed → duplicate
     conv = m.attrs["converted"]
     assert conv.set_index("input").loc["05120", "code"] == "05001"

@@ -11,7 +11,7 @@ from cpts_geo.errors import CptsGeoError, NotFoundError
 
 @pytest.fixture(scope="module")
 def sample_diag(sample_listing):
-    return cg.diagnose(cg.read_members(sample_listing))
+    return cg.diagnose(cg.read_members(sample_listing), departments=["04", "05", "84"])
 
 
 def test_lookup_of_an_unknown_code_names_the_value(sample_diag):

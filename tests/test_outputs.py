@@ -22,6 +22,16 @@ EXPECTED_FILES = {
 }
 
 
+#: the departments the sample covers whole (examples/cpts_paca_sample/README.md)
+SAMPLE_DEPARTMENTS = ["04", "05", "84"]
+
+
+def _reaching(listing) -> set[str]:
+    """CPTS of the sample with communes outside 04, 05 and 84 (H3VE, Hauts pays du Verdon et
+    Monts d'Azur, Val Durance): the APL fixture has no value for those communes."""
+    raw = pd.read_csv(listing, dtype=str)
+    return set(raw.loc[~raw["code_insee"].str[:2].isin(SAMPLE_DEPARTMENTS), "cpts"])
+
 def _assert_same_outputs(a: Path, b: Path) -> None:
     files_a = {p.name for p in a.iterdir()}
     assert files_a == {p.name for p in b.iterdir()}
@@ -59,16 +69,21 @@ def test_api_writes_what_the_cli_writes(sample_listing, tmp_path):
 
 
 def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_path, capsys):
-    assert main(["coverage", str(sample_listing), "--apl", str(APL_FILE), "--out", str(tmp_path / "cli")]) == 0
+    assert main(["coverage", str(sample_listing), "--departement", "04,05,84", "--apl", str(APL_FILE),
+                 "--out", str(tmp_path / "cli")]) == 0
     printed = capsys.readouterr().out
-    cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).write(tmp_path / "api", apl=APL_FILE)
+    cpts_geo.diagnose(cpts_geo.read_members(sample_listing), departments=SAMPLE_DEPARTMENTS).write(
+        tmp_path / "api", apl=APL_FILE)
     _assert_same_outputs(tmp_path / "cli", tmp_path / "api")
     per = gpd.read_file(tmp_path / "api" / "perimeters.gpkg")
-    assert per["apl"].notna().all() and {"apl_flag", "aci_band"} <= set(per.columns)
+    # the APL fixture lists the communes of 04, 05 and 84: the three CPTS reaching beyond get none
+    inside = ~per["cpts"].isin(_reaching(sample_listing))
+    assert per.loc[inside, "apl"].notna().all() and per.loc[~inside, "apl"].isna().all()
+    assert {"apl_flag", "aci_band"} <= set(per.columns)
     summary = json.loads((tmp_path / "api" / "summary.json").read_text("utf-8"))
     assert summary["sources"]["apl"]["sheet"].startswith("APL ")
     book = pd.read_excel(tmp_path / "api" / "diagnostic_cpts.xlsx", sheet_name="Périmètres")
-    assert book["APL médecins généralistes (DREES)"].notna().all()
+    assert book["APL médecins généralistes (DREES)"].notna().sum() == inside.sum()
     # the printed summary mentions the APL, its sheet and the CPTS under 2.5 (issue 12)
     low = int((per["apl"] < 2.5).sum())
     assert "APL médecins généralistes (DREES, APL 2022" in printed
@@ -77,7 +92,7 @@ def test_api_writes_what_the_cli_writes_with_official_apl(sample_listing, tmp_pa
 
 def test_library_steps_of_the_cli(sample_listing):
     """classify_diagnosis and attach_official_apl return enriched copies with their provenance."""
-    diag = cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    diag = cpts_geo.diagnose(cpts_geo.read_members(sample_listing), departments=SAMPLE_DEPARTMENTS)
     classified = cpts_geo.classify_diagnosis(diag)
     assert classified is not diag and "aci_band" not in diag.perimeters.columns
     # ACI bands from the population column: taille 1 < 40 000 ≤ taille 2 < 80 000 ≤ taille 3
@@ -86,7 +101,8 @@ def test_library_steps_of_the_cli(sample_listing):
     assert (per.loc[(per["population"] >= 40_000) & (per["population"] < 80_000), "aci_band"] == 2).all()
     assert classified.summary["sources"]["classification"]["population_year"] == 2023
     with_apl = cpts_geo.attach_official_apl(classified, APL_FILE)
-    assert with_apl.perimeters["apl"].notna().all()
+    p = with_apl.perimeters
+    assert p.loc[~p["cpts"].isin(_reaching(sample_listing)), "apl"].notna().all()
     assert set(with_apl.meta["sources"]) == set(classified.meta["sources"]) | {"apl"}
     assert "apl" not in classified.perimeters.columns
 
@@ -154,7 +170,7 @@ def test_overlap_sentence_gives_residents_and_extra_counts(sample_listing, tmp_p
 
 def test_summary_prints_coverage_by_department(sample_listing):
     """One line per department of the area; every commune of Hautes-Alpes is in a CPTS of the sample."""
-    text = cpts_geo.diagnose(cpts_geo.read_members(sample_listing)).text()
+    text = cpts_geo.diagnose(cpts_geo.read_members(sample_listing), departments=SAMPLE_DEPARTMENTS).text()
     ref = cpts_geo.load_communes()
     n05 = int(((ref["dep"] == "05") & (ref["kind"] == "commune")).sum())
     assert "Couverture par département :" in text

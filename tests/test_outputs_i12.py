@@ -16,7 +16,7 @@ PERCENT = '0.0"\u00a0"%'  # a share 0-1 shown by a French Excel as « 96,5 % »
 @pytest.fixture(scope="module")
 def sample_workbook(sample_listing, tmp_path_factory):
     out = tmp_path_factory.mktemp("synthese")
-    cg.diagnose(cg.read_members(sample_listing)).write(out, maps=False)
+    cg.diagnose(cg.read_members(sample_listing), departments=["04", "05", "84"]).write(out, maps=False)
     return load_workbook(out / "diagnostic_cpts.xlsx")
 
 
@@ -46,7 +46,7 @@ def test_synthesis_sheet_formats_each_row(sample_workbook, communes):
     assert 0 < share.value < 1
     units_share = rows["Part des communes couvertes"]
     assert units_share.number_format == PERCENT
-    assert units_share.value == pytest.approx(437 / 511)  # « 437 / 511 » in the printed summary
+    assert units_share.value == pytest.approx(478 / 511)  # « 478 / 511 » in the printed summary
     # an area to 0.1 km²
     area = rows["Surface des zones blanches"]
     assert area.number_format == '#,##0.0" km²"' and area.value > 0
@@ -88,15 +88,15 @@ def test_apl_listing_reads_back_into_coverage(sample_listing, tmp_path, capsys):
     assert per_cpts.exists() and (tmp_path / "apl_cpts.meta.json").exists()
     written = pd.read_csv(per_cpts, sep=";", decimal=",", encoding="utf-8-sig")
     header = "APL estimée (cpts_geo, pas l'APL DREES)"
-    assert header in written.columns and len(written) == 18
+    assert header in written.columns and len(written) == 21  # the sample's CPTS
     capsys.readouterr()
     out = tmp_path / "diag"
-    assert main(["coverage", str(sample_listing), "--apl-estimee", str(per_cpts), "--out", str(out),
-                 "--no-maps"]) == 0
+    assert main(["coverage", str(sample_listing), "--departement", "04,05,84", "--apl-estimee", str(per_cpts),
+                 "--out", str(out), "--no-maps"]) == 0
     text = capsys.readouterr().out
-    # the summary says it is an estimate and not the DREES APL, with its range over the 18 CPTS
+    # the summary says it is an estimate and not the DREES APL, with its range over the 21 CPTS
     line = next(x for x in text.splitlines() if "APL estimée" in x)
-    assert "pas l'APL de la DREES" in line and "apl_cpts.csv" in line and "18 sur 18 CPTS" in line
+    assert "pas l'APL de la DREES" in line and "apl_cpts.csv" in line and "21 sur 21 CPTS" in line
     lo, hi = written[header].min(), written[header].max()
     assert f"de {lo:.1f}".replace(".", ",") in line and f"à {hi:.1f}".replace(".", ",") in line
     assert "APL médecins généralistes (DREES" not in text  # the official APL was not given

@@ -119,6 +119,10 @@ def test_bad_options_are_french_option_errors():
 DROME_EPCI = ("200040459", "242600252", "200068229")
 
 
+#: the area of :func:`two_region_diagnosis`: the departments the sample covers whole, and the Drôme
+TWO_REGION_DEPARTMENTS = ["04", "05", "26", "84"]
+
+
 @functools.cache
 def two_region_listing() -> pd.DataFrame:
     sample = pd.read_csv(SAMPLE, dtype=str).assign(stade="projet de santé validé")
@@ -135,7 +139,8 @@ def two_region_listing() -> pd.DataFrame:
 
 @functools.cache
 def two_region_diagnosis() -> cpts_geo.Diagnosis:
-    return cpts_geo.diagnose(cpts_geo.read_members(two_region_listing()))
+    # the sample's three departments (three of its CPTS reach into 06, 13 and 83) and the Drôme
+    return cpts_geo.diagnose(cpts_geo.read_members(two_region_listing()), departments=TWO_REGION_DEPARTMENTS)
 
 
 def test_aci_stage_counts_only_the_cpts_that_signed():

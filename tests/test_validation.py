@@ -22,6 +22,8 @@ from cpts_geo.perimeters import adjacency_pairs
 from cpts_geo.validation import ExistingListing, ValidationReport, validate_territory
 
 FIX = Path(__file__).resolve().parent / "fixtures" / "proposals"
+#: the departments the sample covers whole (examples/cpts_paca_sample/README.md)
+SAMPLE_DEPARTMENTS = ["04", "05", "84"]
 MADE = json.loads((FIX / "fixtures.json").read_text(encoding="utf-8"))
 
 STABLE_IDS = {"territory_empty", "unknown_codes", "obsolete_codes", "duplicates", "interpreted_inputs",
@@ -32,12 +34,12 @@ STABLE_IDS = {"territory_empty", "unknown_codes", "obsolete_codes", "duplicates"
 
 @pytest.fixture(scope="module")
 def listing(sample_listing):
-    return ExistingListing(sample_listing)
+    return ExistingListing(sample_listing, SAMPLE_DEPARTMENTS)
 
 
 @pytest.fixture(scope="module")
 def diag(sample_listing):
-    return cpts_geo.diagnose(cpts_geo.read_members(sample_listing))
+    return cpts_geo.diagnose(cpts_geo.read_members(sample_listing), departments=SAMPLE_DEPARTMENTS)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,7 @@ def test_the_igas_check_cites_the_report_section_and_says_it_is_a_landmark(listi
 
 def test_overlap_names_the_cpts_and_population(listing, ref):
     r = validate_territory(FIX / "overlap.csv", listing)
-    assert r.name == "CPTS Durance Luberon (projet)"  # the file's CPTS column
+    assert r.name == "CPTS Haut Jabron (projet)"  # the file's CPTS column
     assert r.blocking and r.exit_code == 1
     ov = r["overlap"]
     assert ov.blocks and ov.severity == "blocking"
@@ -141,9 +143,9 @@ def test_overlap_names_the_cpts_and_population(listing, ref):
     assert ov.units == (taken,)
     for name in owners:
         assert name in ov.message
-    # Cheval-Blanc (84038), population municipale 2023: 4 362, written the French way (U+202F)
-    assert taken == "84038" and pop == 4362
-    assert "4\u202f362 hab" in ov.message and "4362" not in ov.message and "4,362" not in ov.message
+    # Revest-du-Bion (04163, CPTS Sud 04), population municipale 2023: 480
+    assert taken == "04163" and pop == 480 and owners == ["CPTS Sud 04"]
+    assert "480 hab" in ov.message
     # tolerated sharing: same finding, not blocking
     tol = validate_territory(FIX / "overlap.csv", listing, overlap="warning")
     assert not tol.blocking and tol["overlap"].level == "warning" and tol["overlap"].units == (taken,)
@@ -246,7 +248,7 @@ def test_list_of_names_and_text(listing, ref):
     names = [f"{ref.at[c, 'nom']} ({ref.at[c, 'dep']})" for c in codes]
     r = validate_territory(names, listing)
     assert sorted(r.codes) == sorted(codes)
-    assert [v["row"] for v in r["interpreted_inputs"].details["values"]] == [1, 2]
+    assert [v["row"] for v in r["interpreted_inputs"].details["values"]] == list(range(1, len(codes) + 1))
     assert validate_territory(", ".join(codes), listing).codes == r.codes
 
 
@@ -331,7 +333,7 @@ def test_contiguity_and_islands(ref):
 def test_with_removed(listing, ref):
     r = validate_territory(FIX / "overlap.csv", listing)
     taken = MADE["overlap"]["taken"]
-    r2 = r.with_removed([ref.at[taken, "nom"] + " (84)"])
+    r2 = r.with_removed([f"{ref.at[taken, 'nom']} ({ref.at[taken, 'dep']})"])
     assert not r2.blocking and r2["overlap"].passed
     assert r.figures["population"] - r2.figures["population"] == int(ref.at[taken, "population"])
     assert r2.diff(r)["added"] == [taken]
@@ -363,7 +365,7 @@ def test_apl_profile_from_a_drees_layout_file(listing, ref):
 def test_unreadable_inputs(sample_listing, tmp_path):
     with pytest.raises(cpts_geo.MembersError, match="introuvable"):
         validate_territory(tmp_path / "absent.csv")
-    with pytest.raises(cpts_geo.MembersError, match="18 CPTS"):
+    with pytest.raises(cpts_geo.MembersError, match="21 CPTS"):
         validate_territory(sample_listing)
     (tmp_path / "vide.csv").write_text("")
     with pytest.raises(cpts_geo.MembersError, match="vide"):
@@ -408,22 +410,25 @@ def test_json_markdown_html(listing, tmp_path):
 
 def test_cli_exit_codes(sample_listing, tmp_path, capsys):
     S = str(sample_listing)
-    assert main(["validate", str(FIX / "clean.csv"), "--existing", S]) == 0
+    assert main(["validate", str(FIX / "clean.csv"), "--existing", S, "--departement", "04,05,84"]) == 0
     out = capsys.readouterr().out
     assert "Aucun point bloquant" in out and "Population municipale 2023" in out
     html = tmp_path / "o.html"
     js = tmp_path / "o.json"
-    assert main(["validate", str(FIX / "overlap.csv"), "-e", S, "--html", str(html), "--json", str(js)]) == 1
+    assert main(["validate", str(FIX / "overlap.csv"), "-e", S, "--departement", "04,05,84", "--html", str(html),
+                 "--json", str(js)]) == 1
     out = capsys.readouterr().out
     assert "[BLOQUANT]" in out and html.exists() and json.loads(js.read_text())["blocking"] is True
-    assert main(["validate", str(FIX / "overlap.csv"), "-e", S, "--overlap", "avertissement", "-q"]) == 0
-    assert main(["validate", str(FIX / "codes.txt"), "-e", S, "-q"]) == 1
+    assert main(["validate", str(FIX / "overlap.csv"), "-e", S, "--departement", "04,05,84", "--overlap",
+                 "avertissement", "-q"]) == 0
+    assert main(["validate", str(FIX / "codes.txt"), "-e", S, "--departement", "04,05,84", "-q"]) == 1
     assert main(["validate", str(tmp_path / "absent.csv")]) == 2
     err = capsys.readouterr().err
     assert "absent.csv" in err and "introuvable" in err
     assert main(["validate", S]) == 2  # several CPTS, no --name
-    assert main(["validate", S, "--name", "CPTS Verdon", "-e", S, "--replaces", "CPTS Verdon", "-q"]) == 0
-    assert main(["validate", ",".join(MADE["drawn"]), "-e", S, "-q"]) == 0
+    assert main(["validate", S, "--name", "CPTS Verdon", "-e", S, "--departement", "04,05,84", "--replaces",
+                 "CPTS Verdon", "-q"]) == 0
+    assert main(["validate", ",".join(MADE["drawn"]), "-e", S, "--departement", "04,05,84", "-q"]) == 0
     assert main(["validate", str(FIX / "clean.csv"), "-e", str(tmp_path / "absent.csv")]) == 2
 
 

@@ -29,7 +29,7 @@ def browser():
 
 @pytest.fixture(scope="module", params=["overlap.csv", "enclave.csv", "cross_region.csv"])
 def page(request, browser, sample_listing, tmp_path_factory):
-    report = validate_territory(FIX / request.param, sample_listing)
+    report = validate_territory(FIX / request.param, sample_listing, departments=["04", "05", "84"])
     path = tmp_path_factory.mktemp("report") / f"rapport_{Path(request.param).stem}.html"
     report.to_html(path)
     browser.get_log("performance")
@@ -84,3 +84,24 @@ def test_map_and_content(page):
     out = ARTIFACTS / f"validation_{Path(name).stem}_chromium.png"
     assert driver.save_screenshot(str(out))
     assert out.stat().st_size > 20_000
+
+
+def test_cpts_names_are_never_cut_by_the_map_edge(page):
+    """Each CPTS name shown on the report's map lies whole inside the map (it used to read
+    « CPTS Vallée des Paillons et de la Banquiè » or « CPTS Va » at the edge), and no two overlap."""
+    import itertools
+
+    driver, _, _ = page
+    state = driver.execute_script("return window.cptsGeoReportLabels")
+    assert state and state["total"] >= 1
+    frame = driver.execute_script("var r = cptsGeoReport.map.getContainer().getBoundingClientRect();"
+                                  " return [r.left, r.top, r.right, r.bottom];")
+    boxes = driver.execute_script(
+        "return cptsGeoReport.cptsLabels.map(function(t) { return t.getElement(); }).filter(function(e) {"
+        " return e && getComputedStyle(e).visibility === 'visible'; }).map(function(e) {"
+        " var r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom, e.textContent]; })")
+    assert len(boxes) == state["shown"] >= 1
+    for b in boxes:
+        assert frame[0] <= b[0] and b[2] <= frame[2] and frame[1] <= b[1] and b[3] <= frame[3], b
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)

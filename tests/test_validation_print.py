@@ -38,8 +38,8 @@ def _page_text(pdf: Path, page: int) -> str:
 def printed(sample_listing, tmp_path_factory):
     out = {}
     tmp = tmp_path_factory.mktemp("pdf")
-    for name in ("overlap.csv", "clean.csv"):  # one department each: 84 and 04
-        report = validate_territory(FIX / name, sample_listing)
+    for name in ("overlap.csv", "clean.csv"):  # one department each: 04
+        report = validate_territory(FIX / name, sample_listing, departments=["04", "05", "84"])
         out[name] = (report, report.to_pdf(tmp / f"{Path(name).stem}.pdf"))
     return out
 
@@ -83,9 +83,10 @@ def test_page_one_shows_the_map(printed, tmp_path):
 def test_neighbouring_cpts_are_named_on_the_printed_map(printed):
     _, pdf = printed["overlap.csv"]
     p1 = " ".join(_page_text(pdf, 1).split())
-    # Cheval-Blanc (84038) is in CPTS Cerebellum; Puget and Mérindol touch CPTS Sante Lub
-    assert "CPTS Cerebellum Pays des Sorgues et Luberon" in p1
-    assert "CPTS Sante Lub" in p1
+    # Revest-du-Bion (04163) is in CPTS Sud 04; Les Omergues (04140) touches it and the Drôme,
+    # north of it CPTS Buech-Devoluy
+    assert "CPTS Sud 04" in p1
+    assert "CPTS Buech-Devoluy" in p1
 
 
 def test_aci_amount_igas_type_and_sources_are_named_texts(sample_listing):
@@ -119,3 +120,22 @@ def test_pdf_without_chromium_is_a_french_error(sample_listing, monkeypatch, tmp
     err = capsys.readouterr().err
     assert "Chromium introuvable" in err and "apt-get install chromium" in err
     assert not (tmp_path / "r.pdf").exists()
+
+
+@needs_pdf
+@pytest.mark.parametrize("name", ["overlap.csv", "clean.csv"])
+def test_no_page_but_the_last_ends_on_a_few_cards_and_blank_below(printed, name, tmp_path):
+    """Rendered pages (pdftoppm): on every page but the last, ink reaches the lower part of the
+    page — the checks that overflow a page are followed by the next section, not by blank."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    _, pdf = printed[name]
+    n = _pages(pdf)
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    pages = sorted(tmp_path.glob("p*.png"))
+    assert len(pages) == n
+    for page in pages[:-1]:
+        img = mpimg.imread(page)[..., :3]
+        inked = np.flatnonzero((img < 0.85).any(axis=(1, 2)))
+        assert inked.size and inked[-1] / img.shape[0] > 0.75, (page.name, inked[-1] / img.shape[0])

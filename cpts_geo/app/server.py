@@ -163,6 +163,13 @@ class AppState:
         if unknown:
             raise OptionError("replaces", unknown[0], "CPTS absente de la liste existante")
         self.area_deps = _area_departments(region, departments, self.base.known_deps)
+        # departments given: the listing's coverage is known there only (as `validate --departement`),
+        # e.g. the sample on 04, 05, 84 although three of its CPTS reach into 06, 13 and 83
+        self.known = None
+        if departments is not None and existing is not None:
+            self.known = [d for d in self.area_deps if d in self.base.known_deps]
+            self.base = prepare_existing(existing, self.known)
+            self._listings = OrderedDict({(): self.base})
         self.tiles = _tiles(tiles)
         # the units of the core, at the level of the listing: Paris, Lyon and Marseille by
         # arrondissement when the listing names arrondissements there, as diagnose and validate do
@@ -209,7 +216,9 @@ class AppState:
     def _communes(self) -> dict:
         """Simplified communes of the area (EPSG:4326) with their CPTS and white-zone flag, and
         one label point per existing CPTS."""
+        from cpts_geo import crs as _crs
         from cpts_geo.maps import build_layers
+        from cpts_geo.maps.layers import label_points
         from cpts_geo.maps.style import neighbour_colors
 
         cov, mask = self.cov, self.in_area
@@ -253,16 +262,20 @@ class AppState:
                 "nb": [str(c) for c in cov.codes[graph[pos[row.code]].indices] if c in shown] if row.code in pos else [],
                 "pt": [round(pt.y, 5), round(pt.x, 5)]}})
         labels = []
-        for name, geom in zip(pg["cpts"], pg.geometry, strict=True):
-            p = geom.representative_point()
-            labels.append({"name": name, "pt": [round(p.y, 5), round(p.x, 5)], "color": colors[name]})
+        # rank: larger CPTS first when names are decluttered on the page
+        area = pg.to_crs(_crs.LOCAL_CRS["metropole"]).area.to_numpy() if len(pg) else np.array([])
+        rank = np.empty(len(pg), dtype=int)
+        rank[np.argsort(-area, kind="stable")] = np.arange(len(pg))
+        for name, p, r in zip(pg["cpts"], label_points(pg, layers.units), rank, strict=True):
+            labels.append({"name": name, "pt": [round(p.y, 5), round(p.x, 5)], "color": colors[name],
+                           "rank": int(r)})
         outlines = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": g.__geo_interface__, "properties": {"cpts": n, "color": colors[n]}}
             for n, g in zip(pg["cpts"], pg.geometry, strict=True)]}
         return {"type": "FeatureCollection", "features": feats, "labels": labels, "perimeters": outlines,
                 "colors": colors, "tolerance_m": layers.tolerance_m,
-                "sources": {"geometry": reference.SOURCES["geometry"],
-                            "population": reference.SOURCES["population"]}}
+                "sources": {"geometry": reference.SOURCES_FR["geometry"],
+                            "population": reference.SOURCES_FR["population"]}}
 
     # -- search ------------------------------------------------------------------------------
     def _search_table(self) -> None:
@@ -344,7 +357,7 @@ class AppState:
         unknown = [r for r in replaces if r not in self.base.cpts_names]
         if unknown:
             raise ApiError(400, f"CPTS à remplacer absente de la liste existante : « {unknown[0]} »")
-        listing = prepare_existing(self.existing, None, replaces)
+        listing = prepare_existing(self.existing, self.known, replaces)
         with self._lock:
             self._listings[replaces] = listing
             while len(self._listings) > LISTING_CACHE:
@@ -618,8 +631,11 @@ def _export_bytes(kind: str, report) -> bytes:
         return text.getvalue().encode("utf-8-sig")  # BOM: Excel reads the accents
     if kind == "xlsx":
         buf = io.BytesIO()
+        from cpts_geo.validation.render import sorted_checks
+
+        # severity first (« Bloquant », « Avertissement »…), as the HTML, PDF and text reports
         checks = pd.DataFrame([{"vérification": c.title, "niveau": _level(c.level), "message": c.message}
-                               for c in report.checks])
+                               for c in sorted_checks(report)])
         frame = _listing_frame(report)
         frame[f"population_{reference.POPULATION_YEAR}"] = report.units["population"].astype("Int64").to_numpy()
         with pd.ExcelWriter(buf, engine="openpyxl") as xl:

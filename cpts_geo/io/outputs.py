@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from cpts_geo import fr
 from cpts_geo.codes import STATUS_LABELS
 from cpts_geo.errors import OutputError
 from cpts_geo.io.french import check_csv_format, write_csv, write_workbook
@@ -28,6 +29,14 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
             if out[c].map(lambda v: isinstance(v, (tuple, list))).any():
                 out[c] = out[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
     return out
+
+
+def _km_list(values: object) -> object:
+    """Border lengths of one white zone with each neighbouring CPTS, as a person reads them in a
+    workbook cell: « 2,4 ; 2,1 ; 1,6 » (French decimals, in the order of « CPTS voisines »)."""
+    if not isinstance(values, (tuple, list)):
+        return values
+    return " ; ".join(fr.number(float(v), 1) for v in values) if len(values) else None
 
 
 def summary_json(d: Diagnosis) -> str:
@@ -264,7 +273,10 @@ def _write_workbook(d: Diagnosis, path: Path) -> None:
         "epci_partial": "EPCI partiels", "n_parts": "nb morceaux", "n_islands": "nb îles",
         "islands": "îles", "enclaves": "enclaves", "aci_band": "taille ACI",
         "shared_units": "communes partagées", "band": "taille ACI", **CLASSIFICATION_HEADERS, **SHARES_HEADERS})
-    wz = _yes_no(_flat(d.white_zones.drop(columns="geometry"))).rename(columns={
+    wz = d.white_zones.drop(columns="geometry")
+    if "neighbour_border_km" in wz.columns:  # a list per zone: French decimals (« 2,4 ; 2,1 »), never « 2.4; 2.1 »
+        wz = wz.assign(neighbour_border_km=wz["neighbour_border_km"].map(_km_list))
+    wz = _yes_no(_flat(wz)).rename(columns={
         "zone_id": "zone", "codes": "communes", "noms": "noms", "n_units": "nb communes",
         "n_units_without_geometry": "nb sans contour", "population": pop,
         "area_km2": "surface km²", "type": "type", "inside_cpts": "enclavée dans",

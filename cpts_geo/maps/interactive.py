@@ -28,7 +28,7 @@ from cpts_geo._checks import expect_bool, expect_int, fail
 from cpts_geo._version import __version__
 from cpts_geo.io import html_safe
 from cpts_geo.maps import style as st
-from cpts_geo.maps.layers import MapLayers, build_layers, check_map_arguments
+from cpts_geo.maps.layers import MapLayers, build_layers, check_map_arguments, label_points
 from cpts_geo.rules import aci_near_threshold
 
 VENDOR = Path(__file__).resolve().parent / "vendor" / "leaflet"
@@ -285,18 +285,32 @@ class _Extras(MacroElement):
 
   L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
 
-  // declutter the CPTS names: larger CPTS first, a label is shown only if its box overlaps no
-  // label already shown (at every zoom; zooming in brings the hidden ones back)
+  // declutter the CPTS names: larger CPTS first; a name is written on its point, else just
+  // above, below, beside or at a corner of it, wherever its box overlaps no name already written
+  // and stays inside the map; a name with no free place is hidden (zooming in brings it back)
+  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1],
+    [0, -2], [0, 2], [2, 0], [-2, 0], [2, -2], [-2, -2], [2, 2], [-2, 2]];
   function declutter() {
+    var frame = map.getContainer().getBoundingClientRect();
     var els = Array.prototype.slice.call(document.querySelectorAll('.cg-label'));
     els.sort(function(a, b) { return (+a.dataset.rank) - (+b.dataset.rank); });
     var kept = [];
+    function free(r) {
+      return r.left >= frame.left && r.right <= frame.right && r.top >= frame.top && r.bottom <= frame.bottom &&
+        !kept.some(function(k) {
+          return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
+    }
     els.forEach(function(el) {
-      el.style.visibility = 'visible';
-      var r = el.getBoundingClientRect();
-      var hit = r.width === 0 || kept.some(function(k) {
-        return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
-      if (hit) { el.style.visibility = 'hidden'; } else { kept.push(r); }
+      el.style.visibility = 'visible'; el.style.marginLeft = '0px'; el.style.marginTop = '0px';
+      var r = el.getBoundingClientRect(), spot = null;
+      for (var i = 0; r.width > 0 && i < SPOTS.length && !spot; i++) {
+        var dx = SPOTS[i][0] * (r.width / 2 + 3), dy = SPOTS[i][1] * (r.height / 2 + 2);
+        var c = {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+        if (free(c)) spot = [dx, dy, c];
+      }
+      if (!spot) { el.style.visibility = 'hidden'; return; }
+      el.style.marginLeft = spot[0] + 'px'; el.style.marginTop = spot[1] + 'px';
+      kept.push(spot[2]);
     });
     // state read by the tests: the labels are settled for this view
     window.cptsGeoLabels = {zoom: map.getZoom(), center: map.getCenter(), shown: kept.length,
@@ -307,8 +321,53 @@ class _Extras(MacroElement):
   map.attributionControl.addAttribution(cgEscape(data.credits));
   window.cptsGeo = {map: map, layers: layers, legend: data.legend, title: data.title,
                     search: find, searchBox: search, declutter: declutter};
-  // whole area in view, without animation: the names are decluttered for the final view
-  map.fitBounds(data.bounds, {animate: false});
+  // overseas zones (national maps): one small map each in a box at the bottom left, over the
+  // sea; a click on one brings the main map there
+  var insetBox = null;
+  if ((data.insets || []).length) {
+    var ctl = L.control({position: 'bottomleft'});
+    ctl.onAdd = function() {
+      var div = L.DomUtil.create('div', 'cg-box cg-insets'); div.id = 'cg-insets';
+      L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div);
+      return div; };
+    ctl.addTo(map); insetBox = ctl.getContainer();
+    var feats = layers.zones ? layers.zones.toGeoJSON().features : [];
+    window.cptsGeo.insets = data.insets.map(function(ins) {
+      var cell = L.DomUtil.create('div', 'cg-inset', insetBox);
+      var cap = L.DomUtil.create('div', 'cg-inset-name', cell); cap.textContent = ins.name;
+      var box = L.DomUtil.create('div', 'cg-inset-map', cell);
+      var mini = L.map(box, {zoomControl: false, attributionControl: false, dragging: false,
+        scrollWheelZoom: false, doubleClickZoom: false, boxZoom: false, keyboard: false,
+        touchZoom: false, zoomSnap: 0.25});
+      mini.setMinZoom(2); mini.setMaxZoom(14);
+      var mine = feats.filter(function(f) { return ins.zones.indexOf(String(f.properties.zone)) >= 0; });
+      L.geoJSON({type: 'FeatureCollection', features: mine}, {interactive: false,
+        style: function(f) { return f.properties.style; }}).addTo(mini);
+      var b = L.latLngBounds(ins.bounds);
+      mini.fitBounds(b, {animate: false, padding: [3, 3]});
+      cell.title = ins.name + ' : cliquer pour afficher';
+      L.DomEvent.on(cell, 'click', function() { map.fitBounds(b, {animate: false}); });
+      return {name: ins.name, map: mini, n: mine.length};
+    });
+  }
+  // whole area in view, without animation: the names are decluttered for the final view; with
+  // data.fit_beside (national maps) the land is fitted beside the legend and the insets, never
+  // under them (Corsica stays in view)
+  function fitView() {
+    var opts = {animate: false};
+    if (data.fit_beside) {
+      var lg = document.getElementById('cg-legend'), fr = map.getContainer().getBoundingClientRect();
+      var right = lg ? lg.getBoundingClientRect().width + 20 : 0;
+      var left = insetBox ? insetBox.getBoundingClientRect().width + 20 : 0;
+      var top = title.getBoundingClientRect().bottom - fr.top + 8;
+      var credits = map.attributionControl.getContainer().getBoundingClientRect().height + 6;
+      if (right + left < fr.width * 0.6 && top + credits < fr.height * 0.4) {
+        opts.paddingBottomRight = [right, credits]; opts.paddingTopLeft = [left, top]; }
+    }
+    map.fitBounds(data.bounds, opts);
+  }
+  window.cptsGeo.fitView = fitView;
+  fitView();
   declutter();
 })();
 {% endmacro %}
@@ -497,7 +556,7 @@ def coverage_map(
     # names of the CPTS, always on; the page hides those whose box would overlap a label of a
     # larger CPTS at the current zoom (declutter), they come back when zooming in
     names = folium.FeatureGroup(name=LAYER_NAMES["noms"], show=True)
-    pts = per.geometry.representative_point()
+    pts = label_points(per, lay.units)  # shared-city CPTS named inside their own communes
     area = per.to_crs(_crs.LOCAL_CRS["metropole"]).area if len(per) else pd.Series(dtype=float)
     for rank, i in enumerate(np.argsort(-area.to_numpy(), kind="stable")):
         label = _esc(st.short_name(per["cpts"].iloc[i]))

@@ -335,3 +335,49 @@ def build_layers(diagnosis: Any, tolerance_m: float | None = None) -> MapLayers:
         units=out_units, perimeters=perim, overlaps=ov, white_zones=white, departments=deps,
         tolerance_m=tol, n_vertices_in=n_in, n_vertices_out=n_out, meta=diagnosis_meta(diagnosis),
     )
+
+
+def label_points(perimeters: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Where each CPTS's name is written on a map: inside its own communes.
+
+    A CPTS sharing communes with others (« CPTS Toulon Littoral » and « CPTS La Seyne Toulon
+    ouest » both list Toulon; three CPTS list Nice) is named inside the communes it holds alone
+    when it has some, so that the CPTS of one city are not all named on the same point; a CPTS
+    made of shared communes only (Toulon Littoral) is named inside them. Other CPTS: the inside
+    point of their perimeter, as before.
+
+    Parameters
+    ----------
+    perimeters : geopandas.GeoDataFrame
+        One row per CPTS (``cpts``, geometry), as :attr:`MapLayers.perimeters`.
+    units : geopandas.GeoDataFrame
+        The drawn units (``cpts`` tuple of CPTS covering each, geometry), as :attr:`MapLayers.units`.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        One point per row of ``perimeters``, same index and CRS, always inside the CPTS's outline
+        (``representative_point``).
+    """
+    pts = perimeters.geometry.representative_point()
+    if not len(perimeters) or not len(units) or "cpts" not in units.columns:
+        return pts
+    cpts_of = [_as_tuple(c) for c in units["cpts"]]
+    shared = {c for t in cpts_of if len(t) > 1 for c in t}
+    if not shared:
+        return pts
+    geoms = units.geometry.to_numpy()
+    own: dict[str, list[int]] = {}
+    for i, t in enumerate(cpts_of):
+        if len(t) == 1 and t[0] in shared:
+            own.setdefault(t[0], []).append(i)
+    out = pts.copy()
+    for pos, name in enumerate(perimeters["cpts"]):
+        rows = own.get(name)
+        if name not in shared or not rows:
+            continue
+        part = shapely.union_all(geoms[rows])
+        part = max(getattr(part, "geoms", [part]), key=lambda g: g.area)
+        if not part.is_empty:
+            out.iloc[pos] = part.representative_point()
+    return out

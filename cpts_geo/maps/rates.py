@@ -311,14 +311,42 @@ def rates_map(diagnosis: Any, by: str = "departement", stage: str | None = None,
         "pop_year": pop_year,
         "bounds": [[float(miny), float(minx)], [float(maxy), float(maxx)]],
     }
+    # national maps: the overseas zones in insets, the land fitted beside the legend and insets
+    payload["insets"] = _insets(zones, units, main)
+    payload["fit_beside"] = True
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(_Extras(payload, layer_vars, BACKGROUND))
     m.get_root().header.add_child(folium.Element(
         "<style>.cg-label.cg-rate { font-weight: 500; font-size: 10px; max-width: none;"
-        " white-space: nowrap; }</style>"), name="cpts_geo_rates")
+        " white-space: nowrap; }"
+        ".cg-insets { display: flex; flex-direction: column; gap: 3px; padding: 4px 5px; }"
+        ".cg-inset { cursor: pointer; } .cg-inset-name { font-size: 10px; font-weight: 600; }"
+        f".cg-inset-map {{ width: 118px; height: 74px; background: {BACKGROUND};"
+        " border: 1px solid #9aa5b1; }</style>"), name="cpts_geo_rates")
     m.get_root().title = ttl
     m.cpts_geo_rates = rates
     return m
+
+
+def _insets(zones: gpd.GeoDataFrame, units: Any, main: str) -> list[dict]:
+    """One inset per overseas CRS zone of the map (Antilles, Guyane, La Réunion, Mayotte) when
+    the view opens on the mainland: its French name (the departments drawn there), bounds
+    (EPSG:4326, [[south, west], [north, east]]) and the codes of its zones."""
+    if main != "metropole":
+        return []
+    dnames = reference.load_departements().set_index("code")["nom"]
+    deps = sorted({str(d) for d in pd.Series(units["dep"]).dropna().unique()})
+    out = []
+    for key in _crs.LOCAL_CRS:
+        part = zones[zones["zone_crs"] == key]
+        if key == main or not len(part):
+            continue
+        x0, y0, x1, y1 = part.total_bounds
+        names = [dnames.get(d, d) for d in deps if _crs.zone_of_dep(d) == key]
+        out.append({"name": fr.enumeration(names) if names else key,
+                    "bounds": [[float(y0), float(x0)], [float(y1), float(x1)]],
+                    "zones": part["zone"].astype(str).tolist()})
+    return out
 
 
 # ------------------------------------------------------------------------------------------

@@ -101,6 +101,18 @@ def _sorted_checks(r: ValidationReport) -> list:
     return sorted(r.checks, key=lambda c: LEVELS[c.level].rank)
 
 
+def sorted_checks(r: ValidationReport) -> list:
+    """The checks of ``r`` in display order: blocking first, then warnings, passed, information
+    (:data:`~cpts_geo.validation.checks.LEVELS` ranks) — the order of every report and export."""
+    return _sorted_checks(r)
+
+
+def figure_rows(r: ValidationReport) -> list[tuple[str, str]]:
+    """The report's figures as (French label, French value) rows, in the order the text, HTML and
+    PDF reports print them; also in :meth:`ValidationReport.to_dict` (``rows``) for the app."""
+    return _fig_rows(r)
+
+
 def text(r: ValidationReport) -> str:
     """French summary for a terminal: verdict, figures, then every check."""
     lines = [f"Vérification du territoire « {r.name} »",
@@ -456,7 +468,8 @@ li.ok .badge {{ color: #1a7f37; }} li.info .badge {{ color: #0969da; }}
   border: 0; box-shadow: none; padding: 0 3px; }}
 footer {{ color: #57606a; font-size: 12px; margin-top: 28px; }}
 .cpts-label {{ font: 600 11px/1.15 system-ui, sans-serif; color: #333; background: rgba(255,255,255,.8);
-  border: 0; box-shadow: none; padding: 0 3px; white-space: nowrap; }}
+  border: 0; box-shadow: none; padding: 0 3px; white-space: normal; width: max-content; max-width: 150px;
+  text-align: center; }}
 .cpts-label::before {{ display: none; }}
 /* print: A4, the map whole on page 1, no map controls, one page break between sections */
 @page {{ size: A4 portrait; margin: 12mm 11mm 12mm 11mm; }}
@@ -470,7 +483,10 @@ footer {{ color: #57606a; font-size: 12px; margin-top: 28px; }}
   .legend {{ font-size: 8.5pt; margin: 4px 0; }}
   .help {{ display: none; }}
   #sheet-map {{ break-inside: avoid; }}
-  .sheet {{ break-before: page; }}
+  /* page 1 is the map; then the sections follow one another: a page never ends on a few cards
+     of checks with blank below while the next section waits for a new page */
+  #sheet-figures {{ break-before: page; }}
+  h2 {{ break-after: avoid; }}
   table.figures {{ font-size: 8.5pt; line-height: 1.25; }}
   ul.checks {{ columns: 2; column-gap: 5mm; font-size: 8pt; line-height: 1.25; }}
   li.check {{ break-inside: avoid; padding: 2px 5px; margin: 0 0 2px; display: block; }}
@@ -562,15 +578,34 @@ son nom, sa population et sa CPTS.</p>
       cptsLabels.push(L.tooltip({{permanent: true, direction: 'center', className: 'cpts-label',
         interactive: false}}).setLatLng([f.properties.lat, f.properties.lon])
         .setContent(cgEscape(f.properties.cpts)).addTo(map)); }});
+    // a name is written on its point, else above, below, beside, at a corner, or pushed back
+    // inside the map: never cut by the map's edge; with no free place it is dropped
+    var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1],
+    [0, -2], [0, 2], [2, 0], [-2, 0], [2, -2], [-2, -2], [2, 2], [-2, 2]];
     function declutter() {{
-      var kept = [];
+      var frame = map.getContainer().getBoundingClientRect(), kept = [];
+      function free(r) {{
+        return r.left >= frame.left + 2 && r.right <= frame.right - 2 && r.top >= frame.top + 2 &&
+          r.bottom <= frame.bottom - 2 && !kept.some(function(k) {{ return !(r.right <= k.left ||
+          r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); }});
+      }}
       cptsLabels.forEach(function(t) {{
-        var el = t.getElement(); if (!el) return; el.style.visibility = 'visible';
-        var r = el.getBoundingClientRect();
-        var hit = kept.some(function(k) {{ return !(r.right <= k.left || r.left >= k.right ||
-          r.bottom <= k.top || r.top >= k.bottom); }});
-        if (hit) {{ el.style.visibility = 'hidden'; }} else {{ kept.push(r); }}
+        var el = t.getElement(); if (!el) return;
+        el.style.visibility = 'visible'; el.style.marginLeft = '0px'; el.style.marginTop = '0px';
+        var r = el.getBoundingClientRect(), spot = null, i, dx, dy, c;
+        var cands = SPOTS.map(function(o) {{ return [o[0] * (r.width / 2 + 3), o[1] * (r.height / 2 + 2)]; }});
+        // pushed back inside the frame by the width it overflows
+        cands.push([Math.max(0, frame.left + 3 - r.left) - Math.max(0, r.right - frame.right + 3),
+                    Math.max(0, frame.top + 3 - r.top) - Math.max(0, r.bottom - frame.bottom + 3)]);
+        for (i = 0; r.width > 0 && i < cands.length && !spot; i++) {{
+          dx = cands[i][0]; dy = cands[i][1];
+          c = {{left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy}};
+          if (free(c)) spot = [dx, dy, c];
+        }}
+        if (!spot) {{ el.style.visibility = 'hidden'; return; }}
+        el.style.marginLeft = spot[0] + 'px'; el.style.marginTop = spot[1] + 'px'; kept.push(spot[2]);
       }});
+      window.cptsGeoReportLabels = {{shown: kept.length, total: cptsLabels.length}};
     }}
     map.on('zoomend moveend resize', declutter);
     (m.dep_labels || []).forEach(function(d) {{

@@ -94,13 +94,18 @@ class ValidationReport:
 
     # --------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """Plain JSON-serialisable dictionary."""
+        """Plain JSON-serialisable dictionary; ``rows`` holds the figures as the text report
+        prints them (French label and value, e.g. « Type IGAS (selon la population seule) »), so
+        that every page showing them (the app) says the same thing."""
+        from cpts_geo.validation.render import figure_rows
+
         units = self.units.astype(object).where(self.units.notna(), None)
         return {
             "name": self.name,
             "blocking": self.blocking,
             "verdict": ck.verdict(self.checks),
             "figures": self.figures,
+            "rows": [{"label": label, "value": value} for label, value in figure_rows(self)],
             "checks": [c.to_dict() for c in self.checks],
             "units": units.to_dict("records"),
             "meta": {k: v for k, v in self.meta.items() if not k.startswith("_")},

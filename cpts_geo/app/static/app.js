@@ -151,7 +151,9 @@
     if (f.aci_funding_eur) {
       row(dl, 'Financement ACI de fonctionnement', fmtInt(f.aci_funding_eur) + '\u202f€ par an', m.aci_funding);
     }
-    row(dl, 'Type de territoire (IGAS 2018)', f.igas_type || 'n.d.');
+    // the IGAS row as every report prints it (label and qualifier: the type follows the population alone)
+    var igas = (r.rows || []).filter(function (x) { return x.label.indexOf('IGAS') !== -1; })[0];
+    row(dl, igas ? igas.label : 'Type IGAS (selon la population seule)', igas ? igas.value : (f.igas_type || 'n.d.'));
     if (f.area_km2 !== null) row(dl, 'Superficie', fmtInt(f.area_km2) + '\u202fkm²');
     if (f.density !== null) row(dl, 'Densité', fmtInt(f.density) + '\u202fhab./km²');
     if (f.dens_dominant) row(dl, 'Densité dominante (INSEE 2024)', f.dens_dominant);
@@ -409,6 +411,37 @@
     });
   }
 
+  // ------------------------------------------------------------------------- CPTS names
+  // Larger CPTS first; a name is written on its point, else just above, below, beside or at a
+  // corner of it, wherever it overlaps no name already written and stays inside the map; a name
+  // with no free place is hidden at this zoom (zooming in brings it back). Read by the tests:
+  // app.labels (zoom, shown, total).
+  var SPOTS = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], [1, 1], [-1, 1],
+    [0, -2], [0, 2], [2, 0], [-2, 0], [2, -2], [-2, -2], [2, 2], [-2, 2]];
+  var tips = [];  // the name tooltips, larger CPTS first
+  function declutter() {
+    var frame = map.getContainer().getBoundingClientRect();
+    var els = tips.map(function (t) { return t.getElement(); }).filter(Boolean);
+    var kept = [];
+    function free(r) {
+      return r.left >= frame.left && r.right <= frame.right && r.top >= frame.top && r.bottom <= frame.bottom &&
+        !kept.some(function (k) { return !(r.right <= k.left || r.left >= k.right || r.bottom <= k.top || r.top >= k.bottom); });
+    }
+    els.forEach(function (e) {
+      e.style.visibility = 'visible'; e.style.marginLeft = '0px'; e.style.marginTop = '0px';
+      var r = e.getBoundingClientRect(), spot = null;
+      for (var i = 0; r.width > 0 && i < SPOTS.length && !spot; i++) {
+        var dx = SPOTS[i][0] * (r.width / 2 + 3), dy = SPOTS[i][1] * (r.height / 2 + 2);
+        var c = {left: r.left + dx, right: r.right + dx, top: r.top + dy, bottom: r.bottom + dy};
+        if (free(c)) spot = [dx, dy, c];
+      }
+      if (!spot) { e.style.visibility = 'hidden'; return; }
+      e.style.marginLeft = spot[0] + 'px'; e.style.marginTop = spot[1] + 'px';
+      kept.push(spot[2]);
+    });
+    app.labels = {zoom: map.getZoom(), shown: kept.length, total: els.length};
+  }
+
   // --------------------------------------------------------------------------------- load
   Promise.all([fetch('/api/config').then(function (r) { return r.json(); }),
                fetch('/api/communes').then(function (r) { return r.json(); })])
@@ -439,11 +472,13 @@
         }
       }).addTo(map);
       units.bringToBack();
-      data.labels.forEach(function (l) {
-        L.tooltip({permanent: true, direction: 'center', className: 'cg-label', interactive: false})
-          .setLatLng(l.pt).setContent(escapeHtml(l.name)).addTo(map);
+      data.labels.slice().sort(function (a, b) { return a.rank - b.rank; }).forEach(function (l) {
+        tips.push(L.tooltip({permanent: true, direction: 'center', className: 'cg-label', interactive: false})
+          .setLatLng(l.pt).setContent(escapeHtml(l.name)).addTo(map));
       });
+      map.on('zoomend moveend', declutter);
       map.fitBounds(units.getBounds(), {animate: false});
+      declutter();
       keyboardAim();
       L.control.scale({imperial: false}).addTo(map);
       var legend = L.control({position: 'bottomleft'});
