@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -241,7 +241,7 @@ def plm_cities(codes: object) -> frozenset[str]:
     return frozenset(c for c, a in zip(t["city"], t["arrondissement"], strict=True) if a in values)
 
 
-def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
+def plm_expand(codes: object, cities: Iterable[str] | None = None) -> pd.DataFrame:
     """Expand whole-city codes into their arrondissements.
 
     One row per (input position, unit): ``row`` (position in ``codes``), ``code`` (the input code)
@@ -272,7 +272,7 @@ def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
                          "unit": pd.Series(unit, dtype=object)})
 
 
-def plm_mean(values: pd.Series, weights: pd.Series | None = None, cities: object = None) -> pd.Series:
+def plm_mean(values: pd.Series, weights: pd.Series | None = None, cities: Iterable[str] | None = None) -> pd.Series:
     """Value of each whole city (75056, 69123, 13055; or those of ``cities``) as the weighted
     mean of its arrondissements' ``values`` (Series by code), for the cities all of whose
     arrondissements are in ``values.index``. ``weights`` (Series by code, default 1) are
