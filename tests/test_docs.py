@@ -21,6 +21,10 @@ DOCUMENTED = [
     "cpts_geo.crs.local_crs",
     "cpts_geo.crs.to_local",
     "cpts_geo.crs.split_by_zone",
+    "cpts_geo.reference.load_communes",
+    "cpts_geo.reference.load_epci",
+    "cpts_geo.reference.load_departements",
+    "cpts_geo.reference.load_regions",
 ]
 
 #: numpydoc checks that a documented callable must pass: a docstring, every parameter documented
