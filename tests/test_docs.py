@@ -25,6 +25,8 @@ DOCUMENTED = [
     "cpts_geo.reference.load_epci",
     "cpts_geo.reference.load_departements",
     "cpts_geo.reference.load_regions",
+    "cpts_geo.indicators.population.commune_population",
+    "cpts_geo.indicators.population.attach_population",
 ]
 
 #: numpydoc checks that a documented callable must pass: a docstring, every parameter documented
