@@ -83,7 +83,7 @@ def commune_population(
     Examples
     --------
     >>> s = commune_population()
-    >>> s["04070"], s.attrs["population_year"]
+    >>> float(s["04070"]), s.attrs["population_year"]
     (17979.0, 2023)
     >>> t = pd.DataFrame({"code": ["04070", "05061"], "population": [18000, 20000]})
     >>> commune_population(t, cog=2024).loc[["04070", "05061"]].tolist()
