@@ -27,6 +27,8 @@ DOCUMENTED = [
     "cpts_geo.reference.load_regions",
     "cpts_geo.indicators.population.commune_population",
     "cpts_geo.indicators.population.attach_population",
+    "cpts_geo.classification.density_profile",
+    "cpts_geo.classification.aav_profile",
 ]
 
 #: numpydoc checks that a documented callable must pass: a docstring, every parameter documented
