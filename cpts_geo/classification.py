@@ -413,8 +413,8 @@ def aav_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "code
     Examples
     --------
     >>> a = aav_profile(["04070", "04019", "04112"])
-    >>> a.loc[0, ["aav_pole", "aav_dominant"]].tolist()
-    [100.0, 'Pôle']
+    >>> float(a.loc[0, "aav_pole"]), a.loc[0, "aav_dominant"]
+    (100.0, 'Pôle')
     """
     per, _ = _as_territories(perimeters, codes_col, name)
     long, refused = _long(per, codes_col)
