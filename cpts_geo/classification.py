@@ -309,10 +309,38 @@ def density_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "
                     name: str = "Territoire proposé") -> pd.DataFrame:
     """INSEE density profile (percent of population municipale 2023 per level) of each territory.
 
-    Columns ``dens7_1`` … ``dens7_7`` (7-level grid 2024), ``dens7_unknown`` (units without a
-    level: collectivités d'outre-mer), ``dens_urbain_dense``, ``dens_intermediaire``,
-    ``dens_rural`` (3-level reading: 1 / 2-4 / 5-7), ``dens_dominant`` (French label of the
-    3-level class holding the largest share) and ``dens7_dominant`` (level 1-7).
+    Parameters
+    ----------
+    perimeters : pandas.DataFrame or sequence of str
+        A perimeter table (one row per territory, ``codes_col`` holding the tuple of COG 2026 unit
+        codes, as :attr:`Diagnosis.perimeters`), or one territory given as a list of codes or
+        names (normalised to COG 2026).
+    codes_col : str, default "codes"
+        Column of ``perimeters`` holding the codes of each territory.
+    name : str, default "Territoire proposé"
+        Name of the territory when ``perimeters`` is a list.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per territory: ``dens7_1`` … ``dens7_7`` (7-level grid 2024), ``dens7_unknown``
+        (units without a level: collectivités d'outre-mer), ``dens_urbain_dense``,
+        ``dens_intermediaire``, ``dens_rural`` (3-level reading: 1 / 2-4 / 5-7),
+        ``dens_dominant`` (French label of the 3-level class holding the largest share) and
+        ``dens7_dominant`` (level 1-7).
+
+    Notes
+    -----
+    Source: INSEE grille communale de densité à 7 niveaux, géographie au 1er janvier 2024; the
+    shares weigh each unit by its population municipale légale 2023.
+
+    Examples
+    --------
+    >>> p = density_profile(["04070", "04019", "04112"])
+    >>> p.loc[0, ["dens_intermediaire", "dens_rural"]].astype(float).round(1).tolist()
+    [94.2, 5.8]
+    >>> p.loc[0, "dens_dominant"]
+    'Densité intermédiaire'
     """
     per, _ = _as_territories(perimeters, codes_col, name)
     long, refused = _long(per, codes_col)
@@ -408,8 +436,34 @@ def aav_profile(perimeters: pd.DataFrame | Sequence[str], codes_col: str = "code
                 name: str = "Territoire proposé") -> pd.DataFrame:
     """AAV 2020 profile (percent of population municipale 2023) of each territory.
 
-    Columns ``cateaav_11`` … ``cateaav_30``, ``cateaav_unknown``, ``aav_pole`` (11+12+13),
-    ``aav_couronne`` (20), ``aav_hors_attraction`` (30) and ``aav_dominant`` (French label).
+    Parameters
+    ----------
+    perimeters : pandas.DataFrame or sequence of str
+        A perimeter table (one row per territory, ``codes_col`` holding the tuple of COG 2026 unit
+        codes, as :attr:`Diagnosis.perimeters`), or one territory given as a list of codes or
+        names (normalised to COG 2026).
+    codes_col : str, default "codes"
+        Column of ``perimeters`` holding the codes of each territory.
+    name : str, default "Territoire proposé"
+        Name of the territory when ``perimeters`` is a list.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per territory: ``cateaav_11`` … ``cateaav_30`` (INSEE category of the commune in
+        its aire d'attraction des villes), ``cateaav_unknown``, ``aav_pole`` (11+12+13),
+        ``aav_couronne`` (20), ``aav_hors_attraction`` (30) and ``aav_dominant`` (French label).
+
+    Notes
+    -----
+    Source: INSEE zonage en aires d'attraction des villes 2020 (CATEAAV2020); the shares weigh
+    each unit by its population municipale légale 2023.
+
+    Examples
+    --------
+    >>> a = aav_profile(["04070", "04019", "04112"])
+    >>> float(a.loc[0, "aav_pole"]), a.loc[0, "aav_dominant"]
+    (100.0, 'Pôle')
     """
     per, _ = _as_territories(perimeters, codes_col, name)
     long, refused = _long(per, codes_col)

@@ -45,7 +45,30 @@ def zone_of_code(codes: pd.Series | list[str]) -> pd.Series:
 
 
 def local_crs(dep_or_code: str) -> int:
-    """EPSG code of the projected CRS for a department or commune code."""
+    """EPSG code of the projected CRS for a department or commune code.
+
+    Parameters
+    ----------
+    dep_or_code : str
+        A department code (``"04"``, ``"2A"``, ``"974"``) or a 5-character INSEE commune code.
+
+    Returns
+    -------
+    int
+        Lambert-93 (2154) for mainland France and Corsica, the official local projection for
+        each overseas department (see :data:`LOCAL_CRS`).
+
+    Raises
+    ------
+    InputError
+        For a collectivité d'outre-mer (Saint-Barthélemy, Saint-Martin, Polynésie…), which has
+        no official projected CRS in the reference.
+
+    Examples
+    --------
+    >>> local_crs("2A004"), local_crs("97411"), local_crs("973")
+    (2154, 2975, 2972)
+    """
     s = expect_text(dep_or_code, "dep_or_code").strip()
     dep = s[:3] if s.startswith(("97", "98")) else s[:2]
     zone = zone_of_dep(dep)
@@ -77,8 +100,31 @@ def _zones(gdf: gpd.GeoDataFrame, code_col: str | None) -> pd.Series:
 def area_km2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, code_col: str | None = "code") -> pd.Series:
     """Area in km², each geometry measured in the projected CRS of its zone.
 
-    Zones are taken from a ``dep`` column, else from INSEE codes in ``code_col``, else from the
-    location. Geometries outside any zone (collectivités d'outre-mer) get NaN.
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Geometries in any CRS (the reference is in EPSG:4326).
+    code_col : str or None, default "code"
+        Column of INSEE codes used to find each row's zone when there is no ``dep`` column.
+
+    Returns
+    -------
+    pandas.Series
+        Area of each row in km², on the index of ``gdf``.
+
+    Notes
+    -----
+    Areas are never computed in degrees: each row is projected to the CRS of its zone
+    (:data:`LOCAL_CRS`: Lambert-93 for the mainland and Corsica, the official UTM projection of
+    each overseas department). Zones come from a ``dep`` column, else from the codes in
+    ``code_col``, else from the location. Collectivités d'outre-mer get NaN.
+
+    Examples
+    --------
+    >>> import cpts_geo as cg
+    >>> c = cg.load_communes()
+    >>> area_km2(c[c["code"].isin(["04070", "97411"])]).round(1).tolist()
+    [105.6, 141.6]
     """
     expect_frame(gdf, "gdf", geo=True, series=True, crs=True)
     if code_col is not None:
@@ -95,7 +141,28 @@ def area_km2(gdf: gpd.GeoDataFrame | gpd.GeoSeries, code_col: str | None = "code
 
 
 def to_local(gdf: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
-    """Rows of ``gdf`` in ``zone`` ("metropole", "antilles", ...), projected to its CRS."""
+    """Rows of ``gdf`` in one CRS zone, projected to that zone's CRS.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Units with a ``zone_crs``, ``dep`` or ``code`` column.
+    zone : str
+        A key of :data:`LOCAL_CRS`: ``"metropole"``, ``"antilles"``, ``"guyane"``,
+        ``"reunion"`` or ``"mayotte"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of that zone, in its projected CRS.
+
+    Examples
+    --------
+    >>> import cpts_geo as cg
+    >>> c = cg.load_communes()
+    >>> to_local(c[c["dep"] == "974"], "reunion").crs.to_epsg()
+    2975
+    """
     expect_frame(gdf, "gdf", geo=True, crs=True)
     expect_text(zone, "zone", choices=tuple(LOCAL_CRS))
     zones = _zones(gdf, "code")
@@ -103,7 +170,25 @@ def to_local(gdf: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
 
 
 def split_by_zone(gdf: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
-    """Dictionary zone -> rows of ``gdf`` projected in that zone's CRS (empty zones omitted)."""
+    """Rows of ``gdf`` split by CRS zone, each part projected in its zone's CRS.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Units with a ``zone_crs``, ``dep`` or ``code`` column.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        Zone name → its rows in its projected CRS; zones without rows are omitted.
+
+    Examples
+    --------
+    >>> import cpts_geo as cg
+    >>> c = cg.load_communes()
+    >>> list(split_by_zone(c[c["code"].isin(["04070", "97411", "97101"])]))
+    ['metropole', 'antilles', 'reunion']
+    """
     expect_frame(gdf, "gdf", geo=True, crs=True)
     zones = _zones(gdf, "code")
     return {

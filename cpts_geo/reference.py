@@ -11,7 +11,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -129,16 +129,39 @@ def load_communes(
 ) -> gpd.GeoDataFrame:
     """All units of COG 2026 as a GeoDataFrame in EPSG:4326.
 
-    Columns: ``code`` (5-char INSEE code), ``nom``, ``kind`` (commune, arrondissement,
-    com_outre_mer), ``parent`` (city code of an arrondissement), ``dep``, ``reg``, ``zone``
-    (metro / drom / com), ``epci`` (SIREN), ``population`` (population municipale légale 2023),
-    ``population_source`` (its vintage and kind in French: "populations légales 2023" for nearly
-    all; Mayotte "recensement 2017 (population légale en vigueur)", the census year of each
-    collectivité d'outre-mer that holds its own), ``dens7`` (INSEE density level 1-7, 2024), ``aav2020``, ``cateaav2020``, ``bv2022``,
-    ``mairie_lon``/``mairie_lat`` (town hall, degrees), ``geometry_source`` and ``geometry``.
+    Parameters
+    ----------
+    kinds : tuple of str, default ("commune", "arrondissement", "com_outre_mer")
+        Kinds of unit to keep: ``"commune"``, ``"arrondissement"`` (the 45 municipal
+        arrondissements of Paris, Lyon and Marseille) and ``"com_outre_mer"`` (communes of the
+        collectivités d'outre-mer, without geometry).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per unit. Columns: ``code`` (5-char INSEE code), ``nom``, ``kind``, ``parent``
+        (city code of an arrondissement), ``dep``, ``reg``, ``zone`` (metro / drom / com),
+        ``epci`` (SIREN), ``population`` (population municipale légale 2023),
+        ``population_source`` (its vintage and kind in French: "populations légales 2023" for
+        nearly all; Mayotte "recensement 2017 (population légale en vigueur)", the census year of
+        each collectivité d'outre-mer that holds its own), ``dens7`` (INSEE density level 1-7,
+        2024), ``aav2020``, ``cateaav2020``, ``bv2022``, ``mairie_lon``/``mairie_lat`` (town hall,
+        degrees), ``geometry_source`` and ``geometry``. ``attrs`` holds vintages, sources and the
+        build identifier.
+
+    Notes
+    -----
     Every commune of mainland France, Corsica and the DROM has an outline and together they form
     a valid coverage without holes (except Llívia, a Spanish exclave); the collectivités
-    d'outre-mer have no geometry. ``attrs`` holds vintages, sources and the build identifier.
+    d'outre-mer have no geometry. Provenance: ``data/communes/README.md``.
+
+    Examples
+    --------
+    >>> c = load_communes()
+    >>> c["kind"].value_counts().to_dict()
+    {'commune': 34875, 'com_outre_mer': 94, 'arrondissement': 45}
+    >>> c.loc[c["code"] == "04070", ["nom", "dep", "population"]].values.tolist()
+    [['Digne-les-Bains', '04', 17979]]
     """
     from cpts_geo._checks import expect_choices
 
@@ -186,9 +209,24 @@ def _epci() -> pd.DataFrame:
 
 
 def load_epci() -> pd.DataFrame:
-    """EPCI 2026: ``epci`` (SIREN), ``nom``, ``type``, ``n_communes``, ``population`` (sum of its
-    communes' populations légales 2023, the vintage of every other figure) and
-    ``population_dgcl`` (the figure of the DGCL list, an older vintage, kept for reference)."""
+    """The EPCI of 2026 (intercommunalités à fiscalité propre).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per EPCI: ``epci`` (SIREN), ``nom``, ``type``, ``n_communes``, ``population``
+        (sum of its communes' populations légales 2023, the vintage of every other figure) and
+        ``population_dgcl`` (the figure of the DGCL list, an older vintage, kept for reference).
+        ``attrs`` holds the population year and the source.
+
+    Examples
+    --------
+    >>> e = load_epci()
+    >>> len(e)
+    1255
+    >>> e.loc[e["epci"] == "200067122", "n_communes"].item()
+    11
+    """
     out = _epci().copy()
     out.attrs = {"population_year": POPULATION_YEAR, "sources": {"epci": SOURCES["epci"]}}
     return out
@@ -196,11 +234,38 @@ def load_epci() -> pd.DataFrame:
 
 @functools.cache
 def load_departements() -> pd.DataFrame:
+    """The departments of COG 2026.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per department: ``code`` (``"01"``, ``"2A"``, ``"974"``), ``nom``, ``region``
+        (region code) and ``zone`` (metro / drom / com).
+
+    Examples
+    --------
+    >>> d = load_departements()
+    >>> d.loc[d["code"] == "04", ["nom", "region"]].values.tolist()
+    [['Alpes-de-Haute-Provence', '93']]
+    """
     return pd.read_csv(data_dir() / "communes" / "departements.csv", dtype=str)
 
 
 @functools.cache
 def load_regions() -> pd.DataFrame:
+    """The regions of COG 2026.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per region: ``code`` (``"93"``), ``nom`` and ``zone`` (metro / drom / com).
+
+    Examples
+    --------
+    >>> r = load_regions()
+    >>> r.loc[r["code"] == "93", "nom"].item()
+    "Provence-Alpes-Côte d'Azur"
+    """
     return pd.read_csv(data_dir() / "communes" / "regions.csv", dtype=str)
 
 
@@ -264,7 +329,7 @@ def plm_cities(codes: object) -> frozenset[str]:
     return frozenset(c for c, a in zip(t["city"], t["arrondissement"], strict=True) if a in values)
 
 
-def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
+def plm_expand(codes: object, cities: Iterable[str] | None = None) -> pd.DataFrame:
     """Expand whole-city codes into their arrondissements.
 
     One row per (input position, unit): ``row`` (position in ``codes``), ``code`` (the input code)
@@ -295,7 +360,7 @@ def plm_expand(codes: object, cities: object = None) -> pd.DataFrame:
                          "unit": pd.Series(unit, dtype=object)})
 
 
-def plm_mean(values: pd.Series, weights: pd.Series | None = None, cities: object = None) -> pd.Series:
+def plm_mean(values: pd.Series, weights: pd.Series | None = None, cities: Iterable[str] | None = None) -> pd.Series:
     """Value of each whole city (75056, 69123, 13055; or those of ``cities``) as the weighted
     mean of its arrondissements' ``values`` (Series by code), for the cities all of whose
     arrondissements are in ``values.index``. ``weights`` (Series by code, default 1) are

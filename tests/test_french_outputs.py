@@ -153,8 +153,8 @@ def test_compare_command(two_versions, tmp_path, capsys):
     v1, v2 = two_versions
     assert main(["compare", str(v1), str(v2), "--xlsx", str(tmp_path / "cmp.xlsx")]) == 0
     out = capsys.readouterr().out
-    assert ("18 CPTS dans les départements que les deux listes couvrent — 0 créée, 1 supprimée, 1 renommée, "
-            "2 modifiées, 14 inchangées") in out
+    assert ("21 CPTS dans les départements que les deux listes couvrent — 0 créée, 1 supprimée, 1 renommée, "
+            "2 modifiées, 17 inchangées") in out
     assert "  Renommée : CPTS Sud 04 → CPTS Sud 04 Durance" in out
     assert "  Supprimée : CPTS Haute Ouvèze" in out
     assert ("communes ajoutées : Allemagne-en-Provence (04004), Esparron-de-Verdon (04081) et "

@@ -53,14 +53,50 @@ def commune_population(
 ) -> pd.Series:
     """Population per COG 2026 unit (communes, arrondissements, collectivités d'outre-mer).
 
-    Without ``table``: population municipale légale 2023 of the embedded reference. With a
-    DataFrame or a table file of COG ``cog`` (any encoding and separator, Excel, JSON:
-    :func:`cpts_geo.io.read_table`): the column ``value_col`` (default: a column named
-    population, PMUN/PTOT, "population municipale/totale") converted to COG 2026.
-    ``kind`` ("municipale" or "totale") and ``year`` are recorded in ``attrs`` so the output says
-    which population it is. A missing column or a non-numeric value raises
-    :class:`~cpts_geo.errors.InputError` (a ``ValueError``) naming the file and row; codes
-    unknown in COG 2026 are listed in ``attrs["refused"]`` with a warning.
+    Parameters
+    ----------
+    table : pandas.DataFrame, str, pathlib.Path or None, default None
+        None: the population municipale légale 2023 of the embedded reference. Otherwise a
+        DataFrame or a table file (any encoding and separator, Excel, JSON:
+        :func:`cpts_geo.io.read_table`) with one row per commune of COG ``cog``.
+    cog : int, default 2026
+        COG year of the codes of ``table``; its rows are converted to COG 2026 (mergers summed,
+        splits shared by population).
+    kind : {"municipale", "totale"}, default "municipale"
+        Which legal population ``table`` holds (recorded in ``attrs``).
+    year : int or None, default None
+        Vintage of the population of ``table`` (recorded in ``attrs``).
+    code_col : str, default "code"
+        Column of INSEE codes in ``table``.
+    value_col : str or None, default None
+        Column of population in ``table``; default: a column named population, PMUN/PTOT,
+        "population municipale/totale".
+    source : str or None, default None
+        Name of the source to record in ``attrs`` (default: the file name).
+
+    Returns
+    -------
+    pandas.Series
+        Population (float) indexed by COG 2026 unit code; ``attrs`` gives
+        ``population_source``, ``population_year``, ``population_kind`` and ``cog``, and for a
+        table the codes refused and the conversion made.
+
+    Raises
+    ------
+    OptionError
+        ``kind`` is not "municipale" or "totale", or "totale" is asked of the reference.
+    InputError
+        A missing column or a non-numeric value, naming the file and row. Codes unknown in
+        COG 2026 are listed in ``attrs["refused"]`` with a warning.
+
+    Examples
+    --------
+    >>> s = commune_population()
+    >>> float(s["04070"]), s.attrs["population_year"]
+    (17979.0, 2023)
+    >>> t = pd.DataFrame({"code": ["04070", "05061"], "population": [18000, 20000]})
+    >>> commune_population(t, cog=2024).loc[["04070", "05061"]].tolist()
+    [18000.0, 20000.0]
     """
     expect_source(table, "table", optional=True)
     expect_year(cog, "cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR)
@@ -123,8 +159,31 @@ def commune_population(
 def attach_population(
     frame: pd.DataFrame, population: pd.Series | None = None, code_col: str = "code", column: str = "population"
 ) -> pd.DataFrame:
-    """Copy of ``frame`` with a ``column`` of population looked up by ``code_col`` (NaN when the
-    code has no population); ``attrs`` gains the population source, year and kind."""
+    """Copy of ``frame`` with a column of population looked up by code.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table with a column of COG 2026 unit codes.
+    population : pandas.Series or None, default None
+        Population by code (:func:`commune_population`); default: the embedded reference.
+    code_col : str, default "code"
+        Column of ``frame`` holding the codes.
+    column : str, default "population"
+        Name of the column added.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``frame`` with ``column`` (float; NaN when the code has no population);
+        ``attrs`` gains the population source, year and kind.
+
+    Examples
+    --------
+    >>> f = attach_population(pd.DataFrame({"code": ["04070", "13201", "99999"]}))
+    >>> f["population"].tolist()
+    [17979.0, 37599.0, nan]
+    """
     expect_text(code_col, "code_col")
     expect_text(column, "column")
     expect_frame(frame, "frame", columns=(code_col,))
