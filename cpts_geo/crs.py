@@ -69,7 +69,7 @@ def local_crs(dep_or_code: str) -> int:
     >>> local_crs("2A004"), local_crs("97411"), local_crs("973")
     (2154, 2975, 2972)
     """
-    s = expect_text(dep_or_code, "dep_or_code").strip()
+    s = str(expect_text(dep_or_code, "dep_or_code")).strip()
     dep = s[:3] if s.startswith(("97", "98")) else s[:2]
     zone = zone_of_dep(dep)
     if zone is None:

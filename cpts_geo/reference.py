@@ -165,9 +165,9 @@ def load_communes(
     """
     from cpts_geo._checks import expect_choices
 
-    kinds = expect_choices(kinds, "kinds", UNIT_KINDS, optional=True)
+    wanted = expect_choices(kinds, "kinds", UNIT_KINDS, optional=True)
     gdf = _communes()
-    out = gdf[gdf["kind"].isin(kinds)].copy() if kinds else gdf.copy()
+    out = gdf[gdf["kind"].isin(wanted)].copy() if wanted else gdf.copy()
     out.attrs = metadata()
     return out
 
