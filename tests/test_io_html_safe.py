@@ -135,3 +135,18 @@ def test_a_map_with_online_tiles_may_load_their_images_and_nothing_else():
     online = _base_map((4.0, 43.0, 6.0, 45.0), 8, "OpenStreetMap").get_root().render()
     assert "img-src data: blob:;" in offline
     assert "img-src data: blob: https: http:;" in online and "default-src &#x27;none&#x27;" in online
+
+
+def test_a_name_written_as_a_template_is_never_evaluated_in_the_html_map(tmp_path):
+    """folium / branca compile a rendered map element as a Jinja template again: a CPTS named
+    « {{ 7*7 }} » must reach the page as that text (JSON escape or character reference), never as
+    « 49 »."""
+    import pandas as pd
+
+    import cpts_geo as cg
+
+    name = "CPTS {{ 7*7 }} Z {% if 1 %}si{% endif %}"
+    listing = pd.DataFrame({"cpts": [name, name], "code": ["04070", "04019"]})
+    page = cg.coverage_map(cg.diagnose(listing)).get_root().render()
+    assert "CPTS 49 Z" not in page and "Z si" not in page
+    assert "CPTS {\\u007b 7*7 }} Z" in page or "CPTS &#123;&#123; 7*7 }} Z" in page

@@ -61,7 +61,9 @@ def escape(value: Any) -> str:
     >>> escape('<img src=x onerror="alert(1)">')
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
     """
-    return "" if value is None else html.escape(str(value), quote=True)
+    # « { » as a character reference too: the same text in HTML, but never a template opener
+    # when folium / branca compile a rendered map element again (a CPTS named « {{ 7*7 }} »)
+    return "" if value is None else html.escape(str(value), quote=True).replace("{", "&#123;")
 
 
 def script_safe(json_text: str) -> str:
@@ -69,6 +71,9 @@ def script_safe(json_text: str) -> str:
 
     ``<``, ``>`` and ``&`` can only appear inside JSON strings, where the ``\\uXXXX`` escape means
     the same character: the value is unchanged, but no ``</script>`` or ``<!--`` can appear.
+    Likewise the template openers ``{{``, ``{%`` and ``{#`` (which JSON structure never writes)
+    get their second character escaped: folium / branca compile the output of a map element as a
+    Jinja template again, and a CPTS named « {{ 7*7 }} » must stay that text, never be evaluated.
 
     Parameters
     ----------
@@ -79,7 +84,54 @@ def script_safe(json_text: str) -> str:
     -------
     str
     """
-    return _SCRIPT_UNSAFE.sub(lambda m: _SCRIPT_ESCAPES[m.group(0)], json_text)
+    text = _SCRIPT_UNSAFE.sub(lambda m: _SCRIPT_ESCAPES[m.group(0)], json_text)
+    return _TEMPLATE_OPENER.sub(lambda m: "{" + _TEMPLATE_ESCAPES[m.group(1)], text)
+
+
+def inert_json_dumps(value: Any, **dumps: Any) -> str:
+    """:func:`json.dumps` whose text never opens a Jinja tag (``{{``, ``{%``, ``{#`` inside a
+    string get their second character as a ``\\uXXXX`` escape: the same JSON value).
+
+    Installed as the ``json.dumps_function`` policy of jinja2's default environment by
+    :func:`make_templates_inert`, so that folium's ``tojson`` writes user strings that branca's
+    second compilation of the rendered map cannot evaluate.
+
+    Parameters
+    ----------
+    value : object
+        Anything :func:`json.dumps` accepts.
+    **dumps
+        Keyword arguments of :func:`json.dumps`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> inert_json_dumps({"cpts": "CPTS {{ 7*7 }}"})
+    '{"cpts": "CPTS {\\\\u007b 7*7 }}"}'
+    """
+    return _TEMPLATE_OPENER.sub(lambda m: "{" + _TEMPLATE_ESCAPES[m.group(1)], json.dumps(value, **dumps))
+
+
+def make_templates_inert() -> None:
+    """Make jinja2's default environment (the one of ``jinja2.Template(source)``, used by folium
+    and branca) dump JSON with :func:`inert_json_dumps`: branca compiles the rendered output of
+    every map element as a template again, so a name written ``{{ … }}`` would be evaluated."""
+    from jinja2 import Template
+
+    Template("").environment.policies["json.dumps_function"] = inert_json_dumps
+    try:  # folium's templates have an environment class of their own
+        from folium.template import Template as FoliumTemplate
+    except ImportError:  # older folium: jinja2's default environment only
+        return
+    FoliumTemplate("").environment.policies["json.dumps_function"] = inert_json_dumps
+
+
+#: Jinja's openers; JSON structure never writes them (an object opens with ``{"`` or ``{}``)
+_TEMPLATE_OPENER = re.compile(r"\{([{%#])")
+_TEMPLATE_ESCAPES = {"{": "\\u007b", "%": "\\u0025", "#": "\\u0023"}
 
 
 def script_json(value: Any, **dumps: Any) -> str:

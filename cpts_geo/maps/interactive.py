@@ -203,7 +203,7 @@ class _Extras(MacroElement):
   {{ this.escape_js }}
   // without a tile layer Leaflet has no zoom range and fitBounds cannot zoom: set one
   map.setMinZoom(2); map.setMaxZoom(18);
-  var data = {{ this.payload|tojson }};
+  var data = {{ this.payload_json }};
   var layers = {};
   {% for key, name in this.layer_vars.items() %}layers[{{ key|tojson }}] = {{ name }};
   {% endfor %}
@@ -377,6 +377,7 @@ class _Extras(MacroElement):
         super().__init__()
         self._name = "CptsGeoExtras"
         self.payload = payload
+        self.payload_json = html_safe.script_json(payload)  # never re-read as a template
         self.layer_vars = layer_vars
         self.background = background
         self.search_js = commune_names.JS_SEARCH
@@ -416,6 +417,7 @@ def _inline_leaflet(m: folium.Map) -> None:
 def _base_map(bounds: Any, zoom_start: int, tiles: str | None) -> folium.Map:
     """An offline folium map centred on ``bounds`` (minx, miny, maxx, maxy in degrees): inlined
     Leaflet, no tiles unless ``tiles`` is given (then as the "Fond de carte" layer)."""
+    html_safe.make_templates_inert()  # user names written « {{ … }} » are never evaluated
     minx, miny, maxx, maxy = bounds
     m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=zoom_start, tiles=None,
                    control_scale=False, zoom_snap=0.25)
