@@ -10,6 +10,7 @@ CLI write the same files, columns and values for the same options.
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -142,6 +143,11 @@ def write_diagnosis(
     expect_text(rates_stage, "rates_stage", optional=True)
     if step is not None and not callable(step):
         fail("step", step, "une fonction step(libellé) -> contexte est attendue")
+    if isinstance(inputs, (str, os.PathLike)) or not isinstance(inputs, Iterable):
+        fail("inputs", inputs, "une liste de chemins de fichiers est attendue")
+    inputs = tuple(inputs)
+    for path in inputs:
+        expect_path(path, "inputs")
     check_csv_format(csv_format)  # refuse a bad option before any work
     step = step or quiet
     out = Path(out_dir)

@@ -65,7 +65,7 @@ def test_an_incidence_is_frozen(diag):
 
 def test_the_diagnosis_shows_its_counts_in_a_short_repr_and_a_notebook_table(diag):
     text = repr(diag)
-    assert len(text) < 400 and "18 CPTS" in text and "white zones" in text
+    assert len(text) < 400 and "21 CPTS" in text and "white zones" in text
     html = diag._repr_html_()
     assert html.startswith("<table>") and "Zones blanches" in html and "<script" not in html
 

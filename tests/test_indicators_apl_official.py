@@ -180,9 +180,9 @@ def estimate_files(sample_listing, tmp_path_factory):
 def test_the_computed_estimate_is_refused_where_the_drees_apl_is_expected(per):
     est = cg.compute_apl(per=per)
     assert est.attrs["indicator"] in cg.indicators.apl_official.ESTIMATE_KINDS
-    with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+    with pytest.raises(cg.OptionError, match="^paramètre `apl` : estimation"):
         cg.attach_apl(est.rename_axis("code").reset_index())
-    with pytest.raises(cg.OptionError, match=r"^option apl : estimation de type APL calculée par cpts_geo"):
+    with pytest.raises(cg.OptionError, match=r"^paramètre `apl` : estimation de type APL calculée par cpts_geo"):
         cg.validate_territory(TRIO, apl=est)
     # arithmetic keeps the kind; a renamed copy is still refused
     with pytest.raises(cg.OptionError, match="pas l'APL publiée par la DREES"):
@@ -201,7 +201,7 @@ def test_the_drees_classes_are_never_given_to_an_estimate(members):
 def test_a_series_of_unknown_kind_is_refused_and_a_declared_drees_series_is_read_with_its_unit(attached):
     plain = attached["apl"].copy()
     plain.attrs = {}
-    with pytest.raises(cg.OptionError, match="option apl : série d'APL dont la nature n'est pas connue"):
+    with pytest.raises(cg.OptionError, match="paramètre `apl` : série d'APL dont la nature n'est pas connue"):
         cg.validate_territory(TRIO, apl=plain)
     plain.attrs = {"indicator": "apl_drees", "source": XLSX.name, "apl_year": 2022}
     check = next(c for c in cg.validate_territory(TRIO, apl=plain).checks if c.id == "apl_profile")
@@ -218,16 +218,16 @@ def test_estimate_files_are_refused_by_every_drees_entry(estimate_files, sample_
 
     per_commune, per_cpts = estimate_files
     for path in (per_commune, per_cpts):
-        with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+        with pytest.raises(cg.OptionError, match="^paramètre `apl` : estimation"):
             cg.validate_territory(TRIO, apl=path)
-        with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+        with pytest.raises(cg.OptionError, match="^paramètre `apl` : estimation"):
             cg.diagnose(cg.read_members(sample_listing)).write(tmp_path / "api", apl=path, maps=False)
-        with pytest.raises(cg.OptionError, match="^option apl : estimation"):
+        with pytest.raises(cg.OptionError, match="^paramètre `apl` : estimation"):
             create_app(existing=sample_listing, apl=path)
         # read directly, the file is named; the other entries name their parameter
         with pytest.raises(cg.InputError, match=f"^{path.name} : estimation de type APL"):
             cg.read_apl(path)
-        with pytest.raises(cg.OptionError, match="^option path : estimation"):
+        with pytest.raises(cg.OptionError, match="^paramètre `path` : estimation"):
             cg.official_apl_by_cpts(cg.read_members(sample_listing), path)
     assert not (tmp_path / "api").exists()
     for argv in (["coverage", str(sample_listing), "--apl", str(per_cpts), "--no-maps"],

@@ -179,7 +179,7 @@ def test_the_limits_are_one_frozen_value_raised_by_keyword_or_environment(monkey
         parse_limits("lignes=3")
     with pytest.raises(CptsGeoError, match="« rows » : nombre strictement positif attendu"):
         ReadLimits(rows=0)
-    with pytest.raises(CptsGeoError, match="paramètre limits : ReadLimits attendu"):
+    with pytest.raises(CptsGeoError, match="paramètre `limits` : ReadLimits attendu"):
         read_table(ROOT / "examples" / "cpts_paca_sample" / "cpts_04_05_84.csv", limits={"rows": 3})
 
 

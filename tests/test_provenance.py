@@ -58,7 +58,7 @@ def test_validation_states_mayotte_population_vintage():
 
 
 def test_map_credits_and_popups_state_other_vintages(sample_listing):
-    from cpts_geo.maps.interactive import _other_vintages, credits_text
+    from cpts_geo.maps.interactive import _other_vintage_sources, _other_vintages, credits_text
 
     d = _mayotte_and_04()
     credits = credits_text(d.meta)
@@ -66,8 +66,8 @@ def test_map_credits_and_popups_state_other_vintages(sample_listing):
     assert d.summary["reference_build"] in credits
     per = d.perimeters.set_index("cpts")
     # the three listed Mayotte communes (97601-97603) carry the 2017 census; Forcalquier 2023
-    assert _other_vintages(tuple(per.at["CPTS Mayotte Nord", "codes"])) == {
+    assert _other_vintages(tuple(per.at["CPTS Mayotte Nord", "codes"]), _other_vintage_sources()) == {
         "recensement 2017 (population légale en vigueur)": 3}
-    assert _other_vintages(tuple(per.at["CPTS Forcalquier", "codes"])) == {}
+    assert _other_vintages(tuple(per.at["CPTS Forcalquier", "codes"]), _other_vintage_sources()) == {}
     sample = cg.diagnose(cg.read_members(sample_listing))
     assert "sauf" not in credits_text(sample.meta)

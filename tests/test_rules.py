@@ -37,7 +37,7 @@ def test_aci_funding_of_taille_1_is_the_2019_annual_envelope_in_force():
     assert "« l'enveloppe est comprise entre 50 000 et 90 000 euros »" in source
     assert rules.aci_funding_source(short=True) == ("arrêté du 21 août 2019 ; en vigueur selon le rapport du "
                                                     "Sénat n° 32 (2025-2026)")
-    with pytest.raises(cg.OptionError, match="option version : montants ACI disponibles : 2019"):
+    with pytest.raises(cg.OptionError, match="paramètre `version` : montants ACI disponibles : 2019"):
         rules.aci_funding([1], version="2022")
 
 

@@ -165,7 +165,7 @@ def resolve(limits: ReadLimits | None) -> ReadLimits:
     if limits is None:
         return current_limits()
     if not isinstance(limits, ReadLimits):
-        raise CptsGeoError(f"paramètre limits : ReadLimits attendu (valeur « {limits!r} »)")
+        raise CptsGeoError(f"paramètre `limits` : ReadLimits attendu (valeur « {limits!r} »)")
     return limits
 
 

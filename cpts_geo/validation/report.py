@@ -310,7 +310,9 @@ def _check_arguments(proposal: object, existing: object, name: object, overlap: 
         for r in replaces:
             expect_text(r, "replaces")
     expect_codes(departments, "departments", optional=True)
-    for value, label in ((apl, "apl"), (irdes, "irdes"), (irdes2025, "irdes2025")):
+    if not isinstance(apl, pd.Series):  # a Series: its kind is checked by require_official_apl
+        expect_source(apl, "apl", optional=True)
+    for value, label in ((irdes, "irdes"), (irdes2025, "irdes2025")):
         expect_source(value, label, optional=True)
     expect_year(apl_cog, "apl_cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
     expect_year(irdes_cog, "irdes_cog", first=FIRST_COG_YEAR, last=reference.COG_YEAR, optional=True)
