@@ -147,7 +147,7 @@ def write_diagnosis(
         fail("inputs", inputs, "une liste de chemins de fichiers est attendue")
     inputs = tuple(inputs)
     for path in inputs:
-        expect_path(path, "inputs")
+        expect_path(path, "inputs", optional=True)
     check_csv_format(csv_format)  # refuse a bad option before any work
     step = step or quiet
     out = Path(out_dir)
